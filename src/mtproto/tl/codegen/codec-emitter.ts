@@ -1,0 +1,281 @@
+// Emits one specialised decoder and encoder per constructor of a schema, per-type readers/writers that
+// switch on the constructor id/name, and result readers for methods. Nothing of the schema is interpreted
+// at run time: the emitted code is straight-line reads and writes.
+import type { TlArg, TlEntry, TlSchema, TlTypeRef } from '../schema/tl-schema-parser.ts'
+import { fieldName, identOf } from './tl-names.ts'
+
+const hex = (id: number): string => `0x${id.toString(16).padStart(8, '0')}`
+const str = (s: string): string => JSON.stringify(s)
+/** Types with more constructors than this are written through a Map lookup instead of a string switch. */
+const SWITCH_MAX = 12
+
+export interface EmitOptions {
+  /** File name of the schema, for the header. */
+  source: string
+  /** Import path of the runtime folder from the generated file. */
+  runtimeImport: string
+}
+
+export function emitCodec(schema: TlSchema, opts: EmitOptions): string {
+  const entries = schema.entries.filter((e) => !e.special)
+  const byName = new Map(entries.map((e) => [e.name, e]))
+  const ctorsOfType = new Map<string, TlEntry[]>()
+  for (const e of entries) {
+    if (e.kind !== 'class') continue
+    const list = ctorsOfType.get(e.type) ?? []
+    list.push(e)
+    ctorsOfType.set(e.type, list)
+  }
+  const out: string[] = []
+  const helpers = new Map<string, string>() // helper name → code
+  const bareWriters = new Set<string>()
+
+  const ctorOfBare = (name: string): TlEntry => {
+    const direct = byName.get(name)
+    if (direct && direct.kind === 'class') return direct
+    const ofType = ctorsOfType.get(name)
+    if (ofType?.length === 1) return ofType[0]!
+    throw new Error(`bare type ${name} is not a single constructor`)
+  }
+
+  const minSize = (t: TlTypeRef, seen = new Set<string>()): number => {
+    switch (t.kind) {
+      case 'int': case 'string': case 'bytes': case 'Bool': case 'vector': case 'boxed': case 'generic': case 'object': return 4
+      case 'long': case 'double': return 8
+      case 'int128': return 16
+      case 'int256': return 32
+      case 'true': return 0
+      case 'bare': {
+        const c = ctorOfBare(t.name)
+        if (seen.has(c.name)) return 0
+        seen.add(c.name)
+        return c.args.reduce((n, a) => n + (a.cond ? 0 : a.isFlags ? 4 : minSize(a.type, seen)), 0)
+      }
+    }
+  }
+
+  const typeKey = (t: TlTypeRef): string => {
+    switch (t.kind) {
+      case 'vector': return `${t.bare ? 'v' : 'V'}_${typeKey(t.of)}`
+      case 'boxed': case 'bare': return `${t.kind === 'bare' ? 'b' : 'T'}_${identOf(t.name)}`
+      case 'generic': case 'object': return 'obj'
+      default: return t.kind
+    }
+  }
+
+  const readExpr = (t: TlTypeRef): string => {
+    switch (t.kind) {
+      case 'int': case 'long': case 'double': case 'int128': case 'int256': case 'string': case 'bytes':
+        return `r.${t.kind}()`
+      case 'Bool': return 'r.bool()'
+      case 'true': throw new Error('true is never read')
+      case 'generic': case 'object': return 'r.object()'
+      case 'boxed':
+        if (!ctorsOfType.has(t.name)) throw new Error(`type ${t.name} has no constructors in ${opts.source}`)
+        return `t_${identOf(t.name)}(r)`
+      case 'bare': return `c_${identOf(ctorOfBare(t.name).name)}(r)`
+      case 'vector': {
+        const name = `rv_${typeKey(t)}`
+        if (!helpers.has(name)) {
+          helpers.set(name, '') // reserve first: element readers may need helpers of their own
+          const elem = readExpr(t.of)
+          helpers.set(name, `function ${name}(r: TlReader): unknown[] {
+  const n = r.vectorLength(${!t.bare}, ${minSize(t.of)})
+  const a = new Array<unknown>(n)
+  for (let i = 0; i < n; i++) a[i] = ${elem}
+  return a
+}`)
+        }
+        return `${name}(r)`
+      }
+    }
+  }
+
+  const writeStmt = (t: TlTypeRef, x: string, ctor: string): string => {
+    switch (t.kind) {
+      case 'int': return `w.int(${x} as number)`
+      case 'long': return `w.long(${x} as bigint)`
+      case 'double': return `w.double(${x} as number)`
+      case 'int128': return `w.fixed(${x} as Uint8Array, 16, ${str(ctor)})`
+      case 'int256': return `w.fixed(${x} as Uint8Array, 32, ${str(ctor)})`
+      case 'string': return `w.string(${x} as string)`
+      case 'bytes': return `w.bytes(${x} as Uint8Array)`
+      case 'Bool': return `w.bool(${x} as boolean)`
+      case 'true': throw new Error('true is never written')
+      case 'generic': case 'object': return `w.object(${x} as TlValue)`
+      case 'boxed':
+        if (!ctorsOfType.has(t.name)) throw new Error(`type ${t.name} has no constructors in ${opts.source}`)
+        return `w_${identOf(t.name)}(w, ${x} as TlValue)`
+      case 'bare': {
+        const c = ctorOfBare(t.name)
+        bareWriters.add(c.name)
+        return `eb_${identOf(c.name)}(w, ${x} as TlValue)`
+      }
+      case 'vector': {
+        const name = `wv_${typeKey(t)}`
+        if (!helpers.has(name)) {
+          helpers.set(name, '')
+          const elem = writeStmt(t.of, 'a[i]', ctor)
+          helpers.set(name, `function ${name}(w: TlWriter, a: unknown): void {
+  if (!Array.isArray(a)) wrongConstructor(a, 'Vector')
+  ${t.bare ? '' : `w.uint(${hex(0x1cb5c415)}) // vector\n  `}w.int(a.length)
+  for (let i = 0; i < a.length; i++) ${elem}
+}`)
+        }
+        return `${name}(w, ${x})`
+      }
+    }
+  }
+
+  const local = (a: TlArg): string => `$${fieldName(a.name)}`
+
+  const decoderBody = (e: TlEntry): string => {
+    const lines: string[] = []
+    const props: string[] = [`_: ${str(e.name)}`]
+    for (const a of e.args) {
+      if (a.isFlags) { lines.push(`  const ${local(a)} = r.int()`); continue }
+      const prop = fieldName(a.name)
+      if (a.type.kind === 'true') {
+        props.push(`${prop}: (${local({ ...a, name: a.cond!.field })} & ${hex(2 ** a.cond!.bit)}) !== 0`)
+        continue
+      }
+      const read = readExpr(a.type)
+      lines.push(a.cond
+        ? `  const ${local(a)} = (${local({ ...a, name: a.cond.field })} & ${hex(2 ** a.cond.bit)}) !== 0 ? ${read} : undefined`
+        : `  const ${local(a)} = ${read}`)
+      props.push(`${prop}: ${local(a)}`)
+    }
+    return `${lines.join('\n')}${lines.length ? '\n' : ''}  return { ${props.join(', ')} }`
+  }
+
+  const encoderBody = (e: TlEntry): string => {
+    const lines: string[] = []
+    for (const a of e.args) {
+      const prop = `v.${fieldName(a.name)}`
+      if (a.isFlags) {
+        const parts = e.args
+          .filter((b) => b.cond?.field === a.name)
+          .map((b) => {
+            const p = `v.${fieldName(b.name)}`
+            return b.type.kind === 'true' ? `(${p} ? ${hex(2 ** b.cond!.bit)} : 0)` : `(${p} != null ? ${hex(2 ** b.cond!.bit)} : 0)`
+          })
+        lines.push(`  w.int(${parts.length ? parts.join(' | ') : '0'})`)
+        continue
+      }
+      if (a.type.kind === 'true') continue
+      if (a.cond) lines.push(`  if (${prop} != null) ${writeStmt(a.type, prop, e.name)}`)
+      else lines.push(`  ${writeStmt(a.type, `(${prop} ?? missingField(${str(e.name)}, ${str(fieldName(a.name))}))`, e.name)}`)
+    }
+    return lines.join('\n')
+  }
+
+  const ctorCode: string[] = []
+  for (const e of entries) {
+    const id = identOf(e.name)
+    ctorCode.push(`function c_${id}(${e.args.length ? 'r' : '_r'}: TlReader): TlValue {\n${decoderBody(e)}\n}`)
+    ctorCode.push(`function e_${id}(w: TlWriter, ${e.args.length ? 'v' : '_v'}: TlValue): void {\n  w.uint(${hex(e.id)}) // ${e.name}\n${encoderBody(e)}\n}`)
+  }
+  // Bare writers are known only once every encoder body has been emitted.
+  for (const name of bareWriters) {
+    const e = byName.get(name)!
+    ctorCode.push(`function eb_${identOf(name)}(w: TlWriter, v: TlValue): void {\n${encoderBody(e)}\n}`)
+  }
+
+  const typeCode: string[] = []
+  for (const [type, ctors] of ctorsOfType) {
+    const id = identOf(type)
+    typeCode.push(`function t_${id}(r: TlReader): TlValue {
+  r.enter()
+  const id = r.uint()
+  let v: TlValue
+  switch (id) {
+${ctors.map((c) => `    case ${hex(c.id)}: v = c_${identOf(c.name)}(r); break`).join('\n')}
+    default: v = r.unexpected(id, ${str(type)}, t_${id})
+  }
+  r.depth--
+  return v
+}`)
+    if (ctors.length === 1) {
+      const c = ctors[0]!
+      typeCode.push(`function w_${id}(w: TlWriter, v: TlValue): void {
+  if (v?._ !== ${str(c.name)}) wrongConstructor(v, ${str(type)})
+  e_${identOf(c.name)}(w, v)
+}`)
+    } else if (ctors.length <= SWITCH_MAX) {
+      typeCode.push(`function w_${id}(w: TlWriter, v: TlValue): void {
+  switch (v?._) {
+${ctors.map((c) => `    case ${str(c.name)}: return e_${identOf(c.name)}(w, v)`).join('\n')}
+    default: wrongConstructor(v, ${str(type)})
+  }
+}`)
+    } else {
+      typeCode.push(`const W_${id} = new Map<string, TlEncoder>([
+${ctors.map((c) => `  [${str(c.name)}, e_${identOf(c.name)}],`).join('\n')}
+])
+function w_${id}(w: TlWriter, v: TlValue): void {
+  const e = W_${id}.get(v?._)
+  if (e === undefined) wrongConstructor(v, ${str(type)})
+  e(w, v)
+}`)
+    }
+  }
+
+  const resultReader = (e: TlEntry): string | null => {
+    if (e.typeRef.kind === 'generic') return null
+    if (e.typeRef.kind === 'boxed') return `t_${identOf(e.typeRef.name)}`
+    return `(r: TlReader) => ${readExpr(e.typeRef)}`
+  }
+
+  const resultWriter = (e: TlEntry): string | null => {
+    if (e.typeRef.kind === 'generic') return null
+    return `(w: TlWriter, v: unknown) => ${writeStmt(e.typeRef, 'v', e.name)}`
+  }
+  const methods = entries.filter((e) => e.kind === 'method')
+  const resultTables = `/** Method name → reader of its result; null for generic methods, whose result is the inner query's. */
+export const resultReaders: ReadonlyMap<string, TlAnyDecoder | null> = new Map<string, TlAnyDecoder | null>([
+${methods.map((e) => `  [${str(e.name)}, ${resultReader(e)}],`).join('\n')}
+])
+
+/** Method name → writer of its result (used by the test DC); null for generic methods. */
+export const resultWriters: ReadonlyMap<string, TlAnyEncoder | null> = new Map<string, TlAnyEncoder | null>([
+${methods.map((e) => `  [${str(e.name)}, ${resultWriter(e)}],`).join('\n')}
+])`
+
+  out.push(`// GENERATED by scripts/gen-tl.ts from ${opts.source}. Do not edit: change the schema or the generator.`)
+  out.push(`/* eslint-disable */`)
+  out.push(`import type { TlReader, TlAnyDecoder, TlDecoder } from '${opts.runtimeImport}/tl-reader.ts'`)
+  out.push(`import { type TlWriter, type TlEncoder, type TlAnyEncoder, missingField, wrongConstructor } from '${opts.runtimeImport}/tl-writer.ts'`)
+  out.push(`import type { TlValue } from '${opts.runtimeImport}/tl-value.ts'`)
+  out.push('')
+  out.push(`export const LAYER: number | null = ${schema.layer}`)
+  out.push('')
+  out.push(ctorCode.join('\n\n'))
+  out.push('')
+  out.push(typeCode.join('\n\n'))
+  out.push('')
+  out.push([...helpers.values()].join('\n\n'))
+  out.push('')
+  out.push(`/** Constructor and method id → decoder (the id already read). */
+export const decoders: ReadonlyMap<number, TlDecoder> = new Map<number, TlDecoder>([
+${entries.map((e) => `  [${hex(e.id)}, c_${identOf(e.name)}],`).join('\n')}
+])
+
+/** Constructor and method name → encoder (writes the id too). */
+export const encoders: ReadonlyMap<string, TlEncoder> = new Map<string, TlEncoder>([
+${entries.map((e) => `  [${str(e.name)}, e_${identOf(e.name)}],`).join('\n')}
+])
+
+${resultTables}
+
+/** Type name → reader of one boxed value of that type. */
+export const typeReaders: ReadonlyMap<string, TlDecoder> = new Map<string, TlDecoder>([
+${[...ctorsOfType.keys()].map((t) => `  [${str(t)}, t_${identOf(t)}],`).join('\n')}
+])
+
+/** Type name → writer of one boxed value of that type (checks the constructor belongs to it). */
+export const typeWriters: ReadonlyMap<string, TlEncoder> = new Map<string, TlEncoder>([
+${[...ctorsOfType.keys()].map((t) => `  [${str(t)}, w_${identOf(t)}],`).join('\n')}
+])
+`)
+  return out.join('\n')
+}

@@ -1,0 +1,197 @@
+// Reads TL primitives from a buffer for the generated decoders. Every read is bounds-checked and every
+// length or count is checked against what is left, so hostile input ends in a TlDecodeError.
+import { gunzipSync } from 'node:zlib'
+import { TlDecodeError } from './tl-errors.ts'
+import type { TlValue } from './tl-value.ts'
+
+export type TlDecoder = (r: TlReader) => TlValue
+export type TlAnyDecoder = (r: TlReader) => unknown
+
+/** vector#1cb5c415: the boxed vector constructor. */
+export const VECTOR_ID = 0x1cb5c415
+/** gzip_packed#3072cfa1 packed_data:bytes = Object. */
+export const GZIP_PACKED_ID = 0x3072cfa1
+const BOOL_TRUE_ID = 0x997275b5
+const BOOL_FALSE_ID = 0xbc799737
+/** Deeper than any real Telegram object (page blocks nest ~20), far below V8's stack limit. */
+export const MAX_DEPTH = 128
+/** A gzip_packed body may not inflate past this: a small bomb must not cost gigabytes. */
+export const MAX_GZIP_OUTPUT = 64 * 1024 * 1024
+/** Short ASCII strings are cheaper to build in JS than to cross into C++ for a UTF-8 slice. */
+const ASCII_FAST_PATH_MAX = 24
+
+export class TlReader {
+  readonly dv: DataView
+  pos: number
+  depth: number
+  private nodeBuffer: Buffer | undefined
+
+  constructor(
+    /** Constructor id → decoder, for `Object` and `!X` fields; shared by every reader of one codec. */
+    readonly objects: ReadonlyMap<number, TlDecoder>,
+    readonly buf: Uint8Array,
+    pos = 0,
+    readonly end = buf.length,
+    depth = 0,
+  ) {
+    this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+    this.pos = pos
+    this.depth = depth
+  }
+
+  private need(n: number): number {
+    const p = this.pos
+    if (p + n > this.end) throw new TlDecodeError('truncated', p, `need ${n} bytes, ${this.end - p} left`)
+    this.pos = p + n
+    return p
+  }
+
+  int(): number {
+    return this.dv.getInt32(this.need(4), true)
+  }
+
+  uint(): number {
+    return this.dv.getUint32(this.need(4), true)
+  }
+
+  peekUint(): number {
+    if (this.pos + 4 > this.end) throw new TlDecodeError('truncated', this.pos, 'need 4 bytes for a constructor id')
+    return this.dv.getUint32(this.pos, true)
+  }
+
+  long(): bigint {
+    return this.dv.getBigInt64(this.need(8), true)
+  }
+
+  double(): number {
+    return this.dv.getFloat64(this.need(8), true)
+  }
+
+  int128(): Uint8Array {
+    const p = this.need(16)
+    return this.buf.slice(p, p + 16)
+  }
+
+  int256(): Uint8Array {
+    const p = this.need(32)
+    return this.buf.slice(p, p + 32)
+  }
+
+  raw(n: number): Uint8Array {
+    const p = this.need(n)
+    return this.buf.slice(p, p + n)
+  }
+
+  bool(): boolean {
+    const id = this.uint()
+    if (id === BOOL_TRUE_ID) return true
+    if (id === BOOL_FALSE_ID) return false
+    throw new TlDecodeError('bad-bool', this.pos - 4, `0x${id.toString(16)} is not a Bool`)
+  }
+
+  /** Start and length of a TL byte string (1- or 4-byte length prefix, padded to 4). */
+  private bytesSpan(): number {
+    const start = this.pos
+    if (start >= this.end) throw new TlDecodeError('truncated', start, 'need a length prefix')
+    const b = this.buf
+    let len = b[start]!
+    let header = 1
+    if (len === 254) {
+      if (start + 4 > this.end) throw new TlDecodeError('truncated', start, 'need a 4-byte length prefix')
+      len = b[start + 1]! | (b[start + 2]! << 8) | (b[start + 3]! << 16)
+      header = 4
+    } else if (len === 255) {
+      throw new TlDecodeError('bad-length', start, 'length prefix 0xff is not used by TL')
+    }
+    const total = (header + len + 3) & ~3
+    if (start + total > this.end) throw new TlDecodeError('bad-length', start, `length ${len} runs past the end (${this.end - start - header} left)`)
+    this.pos = start + total
+    this.spanLength = len
+    return start + header
+  }
+  private spanLength = 0
+
+  bytes(): Uint8Array {
+    const s = this.bytesSpan()
+    return this.buf.slice(s, s + this.spanLength)
+  }
+
+  string(): string {
+    const s = this.bytesSpan()
+    const n = this.spanLength
+    const b = this.buf
+    if (n <= ASCII_FAST_PATH_MAX) {
+      let out = ''
+      let i = 0
+      for (; i < n; i++) {
+        const c = b[s + i]!
+        if (c > 0x7f) break
+        out += String.fromCharCode(c)
+      }
+      if (i === n) return out
+    }
+    this.nodeBuffer ??= Buffer.from(b.buffer, b.byteOffset, b.byteLength)
+    return this.nodeBuffer.toString('utf8', s, s + n)
+  }
+
+  /** Reads a vector's count, boxed (with the vector id) or bare, refusing counts the buffer cannot hold. */
+  vectorLength(boxed: boolean, minElementSize: number): number {
+    if (boxed) {
+      const id = this.uint()
+      if (id !== VECTOR_ID) throw new TlDecodeError('unknown-constructor', this.pos - 4, `0x${id.toString(16)} where a Vector was expected`)
+    }
+    const at = this.pos
+    const n = this.int()
+    // Elements of 0 bytes do not occur in Telegram's schemas; count them as 1 so the check still bounds n.
+    if (n < 0 || n * Math.max(minElementSize, 1) > this.end - this.pos) {
+      throw new TlDecodeError('vector-too-long', at, `vector of ${n >>> 0} elements in ${this.end - this.pos} bytes`)
+    }
+    return n
+  }
+
+  enter(): void {
+    if (++this.depth > MAX_DEPTH) throw new TlDecodeError('too-deep', this.pos, `objects nested deeper than ${MAX_DEPTH}`)
+  }
+
+  /** Any boxed object (`Object`, `!X`): looked up in the codec's table. */
+  object(): TlValue {
+    this.enter()
+    const id = this.uint()
+    const dec = this.objects.get(id)
+    let v: TlValue
+    if (dec !== undefined) v = dec(this)
+    else if (id === GZIP_PACKED_ID) v = this.gunzipped((r) => r.object())
+    else throw new TlDecodeError('unknown-constructor', this.pos - 4, `unknown constructor 0x${id.toString(16).padStart(8, '0')}`)
+    this.depth--
+    return v
+  }
+
+  /**
+   * Called by a generated type reader for an id that is not one of the type's constructors: gzip_packed is
+   * unpacked and read as that type; anything else is an error naming the type.
+   */
+  unexpected<T>(id: number, typeName: string, read: (r: TlReader) => T): T {
+    if (id === GZIP_PACKED_ID) return this.gunzipped(read)
+    throw new TlDecodeError('unknown-constructor', this.pos - 4, `0x${id.toString(16).padStart(8, '0')} is not a constructor of ${typeName}`)
+  }
+
+  /** Reads gzip_packed's body (the id was consumed), inflates it, and reads one whole value from it. */
+  gunzipped<T>(read: (r: TlReader) => T): T {
+    const at = this.pos
+    const packed = this.bytes()
+    let inflated: Uint8Array
+    try {
+      inflated = gunzipSync(packed, { maxOutputLength: MAX_GZIP_OUTPUT })
+    } catch (err) {
+      throw new TlDecodeError('bad-gzip', at, (err as Error).message)
+    }
+    const inner = new TlReader(this.objects, inflated, 0, inflated.length, this.depth)
+    const v = read(inner)
+    inner.expectEnd()
+    return v
+  }
+
+  expectEnd(): void {
+    if (this.pos !== this.end) throw new TlDecodeError('trailing-bytes', this.pos, `${this.end - this.pos} bytes left after the object`)
+  }
+}
