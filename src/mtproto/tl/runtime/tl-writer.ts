@@ -164,6 +164,11 @@ export function missingField(ctor: string, field: string): never {
   throw new TlEncodeError(ctor, `required field ${field} is missing`)
 }
 
+/** Called by generated encoders when only some of the fields guarded by one flag bit are set. */
+export function partialFlagGroup(ctor: string, fields: string): never {
+  throw new TlEncodeError(ctor, `fields ${fields} share one flag bit: set all of them or none`)
+}
+
 /** Called by generated type writers for an object of the wrong constructor. */
 export function wrongConstructor(v: unknown, typeName: string): never {
   const name = v !== null && typeof v === 'object' ? String((v as TlValue)._) : typeof v
