@@ -1,0 +1,111 @@
+/**
+ * Typed errors of the transport layer. Nothing here throws strings: callers switch on the class and on
+ * `code` / `reason`.
+ */
+
+/** Transport error codes Telegram sends as a bare negative int32 instead of an MTProto message. */
+export const TRANSPORT_ERROR_MESSAGES: Readonly<Record<number, string>> = {
+  [-404]: 'auth key not found (or the query was malformed)',
+  [-429]: 'too many connections or too many requests (transport flood)',
+  [-444]: 'invalid DC (a test DC id sent to production, or the reverse)',
+};
+
+/** A transport error frame received from the peer (e.g. -404). The connection is usually closed after it. */
+export class TransportError extends Error {
+  override readonly name = 'TransportError';
+  constructor(readonly code: number) {
+    super(`transport error ${code}: ${TRANSPORT_ERROR_MESSAGES[code] ?? 'unknown transport error'}`);
+  }
+
+  /** True for the codes Telegram documents (-404, -429, -444). */
+  get isKnown(): boolean {
+    return TRANSPORT_ERROR_MESSAGES[this.code] !== undefined;
+  }
+}
+
+export type TransportProtocolErrorReason =
+  | 'frame-too-large'
+  | 'empty-frame'
+  | 'bad-length'
+  | 'bad-crc'
+  | 'bad-seq'
+  | 'unknown-tag'
+  | 'unsupported-transport'
+  | 'plain-not-allowed'
+  | 'obfuscation-not-allowed';
+
+/** The byte stream does not follow the framing (hostile or broken peer). The stream cannot be resynchronised. */
+export class TransportProtocolError extends Error {
+  override readonly name = 'TransportProtocolError';
+  constructor(
+    readonly reason: TransportProtocolErrorReason,
+    detail: string,
+  ) {
+    super(`${reason}: ${detail}`);
+  }
+}
+
+export type ProxyErrorReason =
+  /** The SOCKS5 server accepts none of the offered authentication methods. */
+  | 'socks-no-acceptable-method'
+  /** The SOCKS5 server rejected the username/password. */
+  | 'socks-auth-rejected'
+  /** The SOCKS5 server answered CONNECT with a failure code (see `socksReply`). */
+  | 'socks-connect-failed'
+  /** The SOCKS5 server sent bytes that are not SOCKS5. */
+  | 'socks-protocol'
+  /** A SOCKS5 field does not fit (username, password or domain longer than 255 bytes). */
+  | 'socks-bad-config'
+  /** The MTProxy secret cannot be parsed. */
+  | 'mtproxy-invalid-secret'
+  /** An `ee` (fake-TLS) MTProxy secret: we do not implement the TLS emulation. */
+  | 'mtproxy-fake-tls-unsupported'
+  /** An MTProxy connection was asked for without a DC id, or with a framing MTProxy cannot carry. */
+  | 'mtproxy-bad-config'
+  /** The proxy closed the connection during its handshake. */
+  | 'proxy-closed';
+
+/** SOCKS5 reply codes (RFC 1928 §6), for readable messages. */
+const SOCKS_REPLY_MESSAGES: Readonly<Record<number, string>> = {
+  1: 'general SOCKS server failure',
+  2: 'connection not allowed by ruleset',
+  3: 'network unreachable',
+  4: 'host unreachable',
+  5: 'connection refused',
+  6: 'TTL expired',
+  7: 'command not supported',
+  8: 'address type not supported',
+};
+
+/** A SOCKS5 or MTProxy failure, with a machine-readable reason. */
+export class ProxyError extends Error {
+  override readonly name = 'ProxyError';
+  constructor(
+    readonly reason: ProxyErrorReason,
+    detail: string,
+    /** The SOCKS5 REP field when `reason` is 'socks-connect-failed'. */
+    readonly socksReply?: number,
+  ) {
+    super(`${reason}: ${detail}`);
+  }
+
+  static socksReplyMessage(code: number): string {
+    return SOCKS_REPLY_MESSAGES[code] ?? `unknown SOCKS5 reply ${code}`;
+  }
+}
+
+/** The TCP connection (and the proxy handshake, if any) did not complete in time. */
+export class ConnectTimeoutError extends Error {
+  override readonly name = 'ConnectTimeoutError';
+  constructor(readonly timeoutMs: number) {
+    super(`connection not established within ${timeoutMs} ms`);
+  }
+}
+
+/** `send()` was called on a connection that is not open. */
+export class ConnectionClosedError extends Error {
+  override readonly name = 'ConnectionClosedError';
+  constructor(detail = 'connection is closed') {
+    super(detail);
+  }
+}
