@@ -1,0 +1,233 @@
+// Sessions in Redis for the farm: one hash per session at `<prefix><name>`, its peer cache in `<prefix><name>:peers`.
+// Binary fields (auth keys) are stored as raw bytes. Single ownership is the worker lease's job, not this engine's.
+//
+// Session hash fields: dcId, apiId, testMode, authKey, date, userId, isBot, serverHost, serverPort, device (JSON),
+// dcKey:<dcId> (raw key per other DC). Absent field = null.
+// Peers hash fields: id:<id> → JSON {accessHash, type, username, phone, updatedAt}; u:<username> → id; p:<phone> → id.
+import type { Redis } from 'ioredis'
+import { SessionStorageError } from './errors.ts'
+import {
+  AUTH_KEY_LENGTH,
+  applyPatch,
+  checkPeer,
+  emptySessionState,
+  isPeerType,
+  isUsernameFresh,
+  normalizePhone,
+  normalizeUsername,
+  nowSeconds,
+  parseDevice,
+  stateToRecord,
+  type CachedPeer,
+  type SessionPatch,
+  type SessionRecord,
+  type SessionState,
+  type SessionStorage,
+} from './session-storage.ts'
+
+export const DEFAULT_REDIS_KEY_PREFIX = 'gramfarm:session:'
+
+export interface RedisSessionStorageOptions {
+  /** A connection owned by the caller (the farm shares one); close() leaves it open. */
+  readonly redis: Redis
+  /** Session id, e.g. the account's phone or uuid. No ':' (it would collide with our sub-keys). */
+  readonly name: string
+  readonly keyPrefix?: string
+}
+
+interface StoredPeer {
+  readonly accessHash: string
+  readonly type: string
+  readonly username: string | null
+  readonly phone: string | null
+  readonly updatedAt: number
+}
+
+const DC_KEY_FIELD = 'dcKey:'
+
+function parseStoredPeer(id: bigint, json: string | null): CachedPeer | null {
+  if (json === null) return null
+  try {
+    const v = JSON.parse(json) as Partial<StoredPeer>
+    if (typeof v.accessHash !== 'string' || !isPeerType(v.type) || typeof v.updatedAt !== 'number') return null
+    return {
+      id,
+      accessHash: BigInt(v.accessHash),
+      type: v.type,
+      username: typeof v.username === 'string' ? v.username : null,
+      phone: typeof v.phone === 'string' ? v.phone : null,
+      updatedAt: v.updatedAt,
+    }
+  } catch {
+    return null
+  }
+}
+
+export class RedisSessionStorage implements SessionStorage {
+  readonly key: string
+  readonly peersKey: string
+  private readonly redis: Redis
+  private opened = false
+
+  constructor(options: RedisSessionStorageOptions) {
+    if (!options.name || options.name.includes(':')) {
+      throw new SessionStorageError('INVALID_DATA', "session name must be non-empty and contain no ':'")
+    }
+    this.redis = options.redis
+    this.key = (options.keyPrefix ?? DEFAULT_REDIS_KEY_PREFIX) + options.name
+    this.peersKey = `${this.key}:peers`
+  }
+
+  /** Every key this session owns (what delete() removes). */
+  get keys(): readonly string[] {
+    return [this.key, this.peersKey]
+  }
+
+  async open(): Promise<void> {
+    await this.io(() => this.redis.ping(), 'reach Redis')
+    this.opened = true
+  }
+
+  async load(): Promise<SessionRecord | null> {
+    this.assertOpen()
+    return stateToRecord(await this.readState())
+  }
+
+  async save(patch: SessionPatch): Promise<void> {
+    this.assertOpen()
+    const next = applyPatch(await this.readState(), patch)
+    const fields: Record<string, string | Buffer> = {
+      dcId: String(next.dcId),
+      testMode: next.testMode ? '1' : '0',
+      date: String(next.date),
+    }
+    if (next.apiId !== null) fields['apiId'] = String(next.apiId)
+    if (next.authKey) fields['authKey'] = Buffer.from(next.authKey)
+    if (next.userId !== null) fields['userId'] = next.userId.toString()
+    if (next.isBot !== null) fields['isBot'] = next.isBot ? '1' : '0'
+    if (next.server) {
+      fields['serverHost'] = next.server.host
+      fields['serverPort'] = String(next.server.port)
+    }
+    if (next.device) fields['device'] = JSON.stringify(next.device)
+    for (const [dc, key] of next.dcAuthKeys) fields[DC_KEY_FIELD + dc] = Buffer.from(key)
+    // Replace the hash whole, atomically: readers never see half of an update.
+    await this.exec(this.redis.multi().del(this.key).hset(this.key, fields), 'write session')
+  }
+
+  async delete(): Promise<void> {
+    await this.io(() => this.redis.del(...this.keys), 'delete session')
+    this.opened = false
+  }
+
+  async close(): Promise<void> {
+    this.opened = false
+  }
+
+  async putPeers(peers: readonly CachedPeer[]): Promise<void> {
+    this.assertOpen()
+    const checked = peers.map(checkPeer)
+    if (checked.length === 0) return
+    const idFields = checked.map((p) => `id:${p.id}`)
+    const previous = await this.io(() => this.redis.hmget(this.peersKey, ...idFields), 'read peers')
+    const now = nowSeconds()
+    const tx = this.redis.multi()
+    checked.forEach((peer, i) => {
+      const old = parseStoredPeer(peer.id, previous[i] ?? null)
+      // Drop index entries that pointed at this peer's old username/phone.
+      if (old?.username && old.username !== peer.username) tx.hdel(this.peersKey, `u:${old.username}`)
+      if (old?.phone && old.phone !== peer.phone) tx.hdel(this.peersKey, `p:${old.phone}`)
+      const stored: StoredPeer = {
+        accessHash: peer.accessHash.toString(),
+        type: peer.type,
+        username: peer.username,
+        phone: peer.phone,
+        updatedAt: now,
+      }
+      const fields: Record<string, string> = { [`id:${peer.id}`]: JSON.stringify(stored) }
+      if (peer.username) fields[`u:${peer.username}`] = peer.id.toString()
+      if (peer.phone) fields[`p:${peer.phone}`] = peer.id.toString()
+      tx.hset(this.peersKey, fields)
+    })
+    await this.exec(tx, 'write peers')
+  }
+
+  async getPeerById(id: bigint): Promise<CachedPeer | null> {
+    this.assertOpen()
+    return parseStoredPeer(id, await this.io(() => this.redis.hget(this.peersKey, `id:${id}`), 'read peer'))
+  }
+
+  async getPeerByUsername(username: string): Promise<CachedPeer | null> {
+    const peer = await this.byIndex(`u:${normalizeUsername(username)}`)
+    return peer && isUsernameFresh(peer.updatedAt ?? 0) ? peer : null
+  }
+
+  async getPeerByPhone(phone: string): Promise<CachedPeer | null> {
+    return this.byIndex(`p:${normalizePhone(phone)}`)
+  }
+
+  private async byIndex(field: string): Promise<CachedPeer | null> {
+    this.assertOpen()
+    const id = await this.io(() => this.redis.hget(this.peersKey, field), 'read peer index')
+    if (id === null || !/^-?\d+$/.test(id)) return null
+    return this.getPeerById(BigInt(id))
+  }
+
+  private async readState(): Promise<SessionState> {
+    const hash = await this.io(() => this.redis.hgetallBuffer(this.key), 'read session')
+    const state = emptySessionState()
+    const text = (field: string): string | null => hash[field]?.toString('utf8') ?? null
+    const int = (field: string): number | null => {
+      const v = text(field)
+      return v !== null && /^\d+$/.test(v) ? Number(v) : null
+    }
+    state.dcId = int('dcId') ?? state.dcId
+    state.apiId = int('apiId')
+    state.testMode = text('testMode') === '1'
+    state.date = int('date') ?? 0
+    const userId = text('userId')
+    state.userId = userId !== null && /^-?\d+$/.test(userId) ? BigInt(userId) : null
+    const isBot = text('isBot')
+    state.isBot = isBot === null ? null : isBot === '1'
+    const authKey = hash['authKey']
+    if (authKey && authKey.length === AUTH_KEY_LENGTH) state.authKey = new Uint8Array(authKey)
+    const host = text('serverHost')
+    const port = int('serverPort')
+    if (host && port) state.server = { host, port }
+    const device = text('device')
+    if (device) {
+      try {
+        state.device = parseDevice(JSON.parse(device))
+      } catch {
+        state.device = null
+      }
+    }
+    for (const [field, value] of Object.entries(hash)) {
+      if (!field.startsWith(DC_KEY_FIELD)) continue
+      const dc = Number(field.slice(DC_KEY_FIELD.length))
+      if (Number.isInteger(dc) && dc > 0 && value.length === AUTH_KEY_LENGTH) state.dcAuthKeys.set(dc, new Uint8Array(value))
+    }
+    return state
+  }
+
+  private async io<T>(fn: () => Promise<T>, what: string): Promise<T> {
+    try {
+      return await fn()
+    } catch (err) {
+      throw new SessionStorageError('IO', `Redis: cannot ${what} for ${this.key}`, { cause: err })
+    }
+  }
+
+  /** MULTI/EXEC reports per-command errors in its result instead of rejecting: surface them. */
+  private async exec(tx: ReturnType<Redis['multi']>, what: string): Promise<void> {
+    const results = await this.io(() => tx.exec(), what)
+    const failed = results?.find(([err]) => err !== null)
+    if (!results || failed) {
+      throw new SessionStorageError('IO', `Redis: cannot ${what} for ${this.key}`, { cause: failed?.[0] ?? undefined })
+    }
+  }
+
+  private assertOpen(): void {
+    if (!this.opened) throw new SessionStorageError('NOT_OPEN', `session storage ${this.key} is not open`)
+  }
+}

@@ -1,0 +1,471 @@
+// The client half of an MTProto 2.0 encrypted session, without I/O: requests go out through `transmit`,
+// packets come in through `receive`. It numbers messages (msg_id, seq_no), batches calls and acks into
+// containers, matches rpc_result to calls, and follows the service messages (salts, time resync, resends,
+// new sessions). The connection around it owns sockets and timers.
+import { tlCodec, TlDecodeError, type TlCodec, type TlValue } from '../tl/index.ts'
+import { RpcError } from '../rpc-error.ts'
+import { MessageIdClock } from './message-id-clock.ts'
+import { SeenMessageIds } from './seen-message-ids.ts'
+import { packContainer, unpackContainer, isContainer, MSG_CONTAINER_ID, type InnerMessage } from './message-container.ts'
+import { randomBytes } from '../crypto/random.ts'
+import { gunzipSync } from 'node:zlib'
+
+/** What the session needs from the cipher: MTProto 2.0 encryption with one auth key, one direction each way. */
+export interface SessionCipher {
+  encrypt(msg: PlainEnvelope): Uint8Array
+  /** Throws on any failure (msg_key, auth_key_id, length, padding); all failures look the same to the peer. */
+  decrypt(packet: Uint8Array): PlainEnvelope
+}
+
+export interface PlainEnvelope {
+  salt: bigint
+  sessionId: bigint
+  msgId: bigint
+  seqNo: number
+  body: Uint8Array
+}
+
+export class SessionSecurityError extends Error {
+  override readonly name = 'SessionSecurityError'
+  constructor(readonly check: 'session-id' | 'msg-id-parity' | 'replay' | 'time-window' | 'decrypt' | 'malformed', detail: string) {
+    super(`dropped an inbound message (${check}): ${detail}`)
+  }
+}
+
+export class RequestTimeoutError extends Error {
+  override readonly name = 'RequestTimeoutError'
+  constructor(readonly method: string, readonly timeoutMs: number) {
+    super(`${method} got no answer within ${timeoutMs} ms`)
+  }
+}
+
+export class SessionClosedError extends Error {
+  override readonly name = 'SessionClosedError'
+  constructor(detail = 'the session was closed') {
+    super(detail)
+  }
+}
+
+// Constructor ids of service messages (mtproto.tl).
+const ID = {
+  rpcResult: 0xf35c6d01,
+  rpcError: 0x2144ca19,
+  gzipPacked: 0x3072cfa1,
+  msgsAck: 0x62d6b459,
+  badMsgNotification: 0xa7eff811,
+  badServerSalt: 0xedab447b,
+  newSessionCreated: 0x9ec20908,
+  pong: 0x347773c5,
+  futureSalts: 0xae500895,
+  msgsStateReq: 0xda69fb52,
+  msgResendReq: 0x7d861a08,
+  msgDetailedInfo: 0x276d3ec6,
+  msgNewDetailedInfo: 0x809db6df,
+  msgsAllInfo: 0x8cc0d131,
+  destroySessionOk: 0xe22045fc,
+  destroySessionNone: 0x62d350c9,
+} as const
+
+/** Server messages may not be more than 30 s in the future or 300 s in the past (FACTS §5). */
+const MAX_FUTURE_SECONDS = 30
+const MAX_PAST_SECONDS = 300
+/** Unacknowledged server messages that trigger an immediate ack. */
+export const ACK_FLUSH_THRESHOLD = 16
+/** msgs_ack and msg_resend_req carry at most this many ids. */
+const MAX_IDS_PER_SERVICE_MESSAGE = 8192
+/** Keep one packet well under Telegram's 1 MiB limit and a container under its 1024 messages. */
+const MAX_BATCH_BYTES = 512 * 1024
+const MAX_BATCH_MESSAGES = 1000
+
+export interface InvokeOptions {
+  /** Reject with RequestTimeoutError after this many ms (default: no timeout). */
+  timeoutMs?: number
+  signal?: AbortSignal
+}
+
+interface PendingCall {
+  request: TlValue
+  method: string
+  body: Uint8Array
+  msgId: bigint
+  seqNo: number
+  /** Service messages we send ourselves (ping, msgs_state_info…) are not content-related. */
+  contentRelated: boolean
+  /** Whether an answer is expected (msgs_ack and msgs_state_info expect none). */
+  expectsAnswer: boolean
+  acked: boolean
+  resolve(value: unknown): void
+  reject(err: Error): void
+  timer: NodeJS.Timeout | undefined
+}
+
+export interface SessionHooks {
+  transmit(packet: Uint8Array): void
+  /** Updates (updates, updateShort, …) that arrived outside rpc_result. */
+  onUpdate?(update: TlValue): void
+  /** The server started a new session for us: updates may have been missed. */
+  onNewSession?(): void
+  /** An inbound message was dropped by a security check; the connection should reconnect. */
+  onSecurityViolation?(err: SessionSecurityError): void
+  /** The server asked us to start over (bad_msg_notification 32/33/34/35/64, 17): the caller may log it. */
+  onSessionReset?(reason: string): void
+}
+
+function randomLong(): bigint {
+  return new DataView(randomBytes(8).buffer).getBigInt64(0, true)
+}
+
+function idOf(body: Uint8Array): number {
+  return body.length < 4 ? -1 : (body[0]! | (body[1]! << 8) | (body[2]! << 16) | (body[3]! << 24)) >>> 0
+}
+
+export class MtprotoSession {
+  sessionId = randomLong()
+  salt: bigint
+  readonly clock: MessageIdClock
+  /** Set once a server message has told us its time: the time window is checked only after that. */
+  private timeSynced = false
+  private contentSent = 0
+  private readonly pending = new Map<bigint, PendingCall>()
+  /** Which calls a container carried, to resend them when the container itself is rejected. */
+  private readonly containers = new Map<bigint, bigint[]>()
+  private outbox: PendingCall[] = []
+  private acks: bigint[] = []
+  private flushScheduled = false
+  private readonly seen = new SeenMessageIds()
+  private readonly seenNewSessions = new Set<bigint>()
+  private closed = false
+  futureSalts: { validSince: number; validUntil: number; salt: bigint }[] = []
+
+  constructor(
+    private readonly cipher: SessionCipher,
+    private readonly hooks: SessionHooks,
+    opts: { salt: bigint; codec?: TlCodec; clock?: MessageIdClock; timeOffset?: number },
+  ) {
+    this.salt = opts.salt
+    this.codec = opts.codec ?? tlCodec
+    this.clock = opts.clock ?? new MessageIdClock(0)
+    if (opts.timeOffset !== undefined) {
+      this.clock.setServerTime(Date.now() / 1000 + opts.timeOffset)
+      this.timeSynced = true
+    }
+  }
+  private readonly codec: TlCodec
+
+  get pendingCount(): number {
+    return this.pending.size + this.outbox.length
+  }
+
+  /** Sends a request; resolves with its result or rejects with RpcError / RequestTimeoutError. */
+  invoke(request: TlValue, opts: InvokeOptions = {}): Promise<unknown> {
+    if (this.closed) return Promise.reject(new SessionClosedError())
+    const body = this.codec.encode(request)
+    return new Promise<unknown>((resolve, reject) => {
+      const call: PendingCall = {
+        request, method: this.codec.innerRequest(request)._, body, msgId: 0n, seqNo: 0,
+        contentRelated: true, expectsAnswer: true, acked: false, resolve, reject, timer: undefined,
+      }
+      if (opts.timeoutMs !== undefined) {
+        call.timer = setTimeout(() => this.fail(call, new RequestTimeoutError(call.method, opts.timeoutMs!)), opts.timeoutMs)
+        call.timer.unref?.()
+      }
+      opts.signal?.addEventListener('abort', () => this.fail(call, opts.signal!.reason instanceof Error ? opts.signal!.reason : new Error('aborted')), { once: true })
+      this.enqueue(call)
+    })
+  }
+
+  /** Sends a service message that expects no answer (acks, msgs_state_info, …). */
+  private sendService(obj: TlValue, contentRelated = false): void {
+    const call: PendingCall = {
+      request: obj, method: obj._, body: this.codec.encode(obj), msgId: 0n, seqNo: 0, contentRelated,
+      expectsAnswer: false, acked: false, resolve: () => {}, reject: () => {}, timer: undefined,
+    }
+    this.enqueue(call)
+  }
+
+  private enqueue(call: PendingCall): void {
+    this.outbox.push(call)
+    if (!this.flushScheduled) {
+      this.flushScheduled = true
+      queueMicrotask(() => this.flush())
+    }
+  }
+
+  private fail(call: PendingCall, err: Error): void {
+    if (call.timer) clearTimeout(call.timer)
+    this.pending.delete(call.msgId)
+    const i = this.outbox.indexOf(call)
+    if (i >= 0) this.outbox.splice(i, 1)
+    call.reject(err)
+  }
+
+  private nextSeqNo(contentRelated: boolean): number {
+    if (!contentRelated) return this.contentSent * 2
+    return this.contentSent++ * 2 + 1
+  }
+
+  /** Writes everything queued (calls and acks) as one packet, in a container when there is more than one. */
+  flush(): void {
+    this.flushScheduled = false
+    if (this.closed) return
+    while (this.outbox.length > 0 || this.acks.length > 0) {
+      const batch: PendingCall[] = []
+      let bytes = 0
+      while (this.outbox.length > 0 && batch.length < MAX_BATCH_MESSAGES && (batch.length === 0 || bytes + this.outbox[0]!.body.length < MAX_BATCH_BYTES)) {
+        const call = this.outbox.shift()!
+        bytes += call.body.length + 16
+        batch.push(call)
+      }
+      const messages: InnerMessage[] = []
+      for (const call of batch) {
+        call.msgId = this.clock.next()
+        call.seqNo = this.nextSeqNo(call.contentRelated)
+        if (call.expectsAnswer) this.pending.set(call.msgId, call)
+        messages.push({ msgId: call.msgId, seqNo: call.seqNo, body: call.body })
+      }
+      if (this.acks.length > 0 && messages.length < MAX_BATCH_MESSAGES) {
+        const ids = this.acks.splice(0, MAX_IDS_PER_SERVICE_MESSAGE)
+        messages.push({ msgId: this.clock.next(), seqNo: this.nextSeqNo(false), body: this.codec.encode({ _: 'msgs_ack', msgIds: ids }) })
+      }
+      if (messages.length === 1) {
+        const m = messages[0]!
+        this.hooks.transmit(this.cipher.encrypt({ salt: this.salt, sessionId: this.sessionId, ...m }))
+      } else {
+        // A container's msg_id must be greater than the ids inside it, so it is taken last.
+        const containerId = this.clock.next()
+        this.containers.set(containerId, batch.filter((c) => c.expectsAnswer).map((c) => c.msgId))
+        if (this.containers.size > 1000) this.containers.delete(this.containers.keys().next().value!)
+        this.hooks.transmit(this.cipher.encrypt({
+          salt: this.salt, sessionId: this.sessionId, msgId: containerId, seqNo: this.nextSeqNo(false), body: packContainer(messages),
+        }))
+      }
+    }
+  }
+
+  /** Handles one encrypted packet from the server. Violations drop the packet and are reported. */
+  receive(packet: Uint8Array): void {
+    let env: PlainEnvelope
+    try {
+      env = this.cipher.decrypt(packet)
+    } catch (err) {
+      this.violation(new SessionSecurityError('decrypt', (err as Error).message))
+      return
+    }
+    if (env.sessionId !== this.sessionId) {
+      this.violation(new SessionSecurityError('session-id', 'the message belongs to another session'))
+      return
+    }
+    if (!this.checkMsgId(env.msgId, true)) return
+    try {
+      this.handle(env.msgId, env.seqNo, env.body)
+    } catch (err) {
+      if (err instanceof TlDecodeError) this.violation(new SessionSecurityError('malformed', err.message))
+      else throw err
+    }
+    if (this.acks.length >= ACK_FLUSH_THRESHOLD) this.flush()
+  }
+
+  /** Acks that wait for the next outgoing packet; the connection flushes them on a timer too. */
+  get pendingAcks(): number {
+    return this.acks.length
+  }
+
+  private violation(err: SessionSecurityError): void {
+    this.hooks.onSecurityViolation?.(err)
+  }
+
+  private checkMsgId(msgId: bigint, outer: boolean): boolean {
+    if ((msgId & 1n) !== 1n) {
+      this.violation(new SessionSecurityError('msg-id-parity', 'server msg_ids are odd'))
+      return false
+    }
+    if (!this.seen.accept(msgId)) {
+      this.violation(new SessionSecurityError('replay', `msg_id ${msgId} was seen or is too old`))
+      return false
+    }
+    if (outer) {
+      if (!this.timeSynced) {
+        this.clock.syncFrom(msgId)
+        this.timeSynced = true
+      } else {
+        const age = this.clock.ageOf(msgId)
+        if (age > MAX_PAST_SECONDS || age < -MAX_FUTURE_SECONDS) {
+          this.violation(new SessionSecurityError('time-window', `msg_id is ${Math.round(age)} s off the server clock`))
+          return false
+        }
+      }
+    }
+    return true
+  }
+
+  private handle(msgId: bigint, seqNo: number, body: Uint8Array): void {
+    if (seqNo & 1) this.acks.push(msgId)
+    const id = idOf(body)
+    if (id === MSG_CONTAINER_ID && isContainer(body)) {
+      for (const m of unpackContainer(body)) {
+        if (!this.checkMsgId(m.msgId, false)) continue
+        this.handle(m.msgId, m.seqNo, m.body)
+      }
+      return
+    }
+    if (id === ID.gzipPacked) {
+      const r = this.codec.reader(body, 4)
+      const inner = gunzipSync(r.bytes(), { maxOutputLength: 64 * 1024 * 1024 })
+      this.handle(msgId, seqNo & ~1, inner)
+      return
+    }
+    if (id === ID.rpcResult) return this.handleRpcResult(body)
+    const obj = this.codec.decode(body)
+    switch (obj._) {
+      case 'msgs_ack':
+        for (const ackId of obj['msgIds'] as bigint[]) {
+          const call = this.pending.get(ackId)
+          if (call) call.acked = true
+        }
+        return
+      case 'bad_server_salt':
+        this.salt = obj['newServerSalt'] as bigint
+        this.resend(obj['badMsgId'] as bigint)
+        return
+      case 'bad_msg_notification':
+        return this.handleBadMsg(msgId, obj['badMsgId'] as bigint, obj['errorCode'] as number)
+      case 'new_session_created': {
+        this.salt = obj['serverSalt'] as bigint
+        const unique = obj['uniqueId'] as bigint
+        if (!this.seenNewSessions.has(unique)) {
+          this.seenNewSessions.add(unique)
+          this.hooks.onNewSession?.()
+        }
+        return
+      }
+      case 'pong': {
+        const call = this.pending.get(obj['msgId'] as bigint)
+        if (call) this.settle(call, obj)
+        return
+      }
+      case 'future_salts': {
+        this.futureSalts = (obj['salts'] as TlValue[]).map((s) => ({ validSince: s['validSince'] as number, validUntil: s['validUntil'] as number, salt: s['salt'] as bigint }))
+        const call = this.pending.get(obj['reqMsgId'] as bigint)
+        if (call) this.settle(call, obj)
+        return
+      }
+      case 'msgs_state_req': {
+        const ids = obj['msgIds'] as bigint[]
+        const info = new Uint8Array(ids.length)
+        // 4 = received; +8 acked; 1 = unknown. We only know what we have answered or are waiting for.
+        ids.forEach((i, k) => { info[k] = this.seen.has(i) ? 4 + 8 : 1 })
+        this.sendService({ _: 'msgs_state_info', reqMsgId: msgId, info })
+        return
+      }
+      case 'msg_resend_req':
+        for (const i of obj['msgIds'] as bigint[]) this.resend(i)
+        return
+      case 'msg_detailed_info':
+      case 'msg_new_detailed_info': {
+        const answer = obj['answerMsgId'] as bigint
+        if (this.seen.has(answer)) this.acks.push(answer)
+        else this.sendService({ _: 'msg_resend_req', msgIds: [answer] })
+        return
+      }
+      case 'destroy_session_ok':
+      case 'destroy_session_none':
+        return
+      case 'msgs_all_info':
+        return
+      default:
+        this.hooks.onUpdate?.(obj)
+    }
+  }
+
+  private handleRpcResult(body: Uint8Array): void {
+    const r = this.codec.reader(body, 4)
+    const reqMsgId = r.long()
+    const call = this.pending.get(reqMsgId)
+    if (!call) return // an answer to something we gave up on
+    if (r.peekUint() === ID.rpcError) {
+      const err = this.codec.decode(body.subarray(r.pos)) as TlValue
+      this.settleError(call, new RpcError(err['errorCode'] as number, err['errorMessage'] as string, call.method))
+      return
+    }
+    let result: unknown
+    try {
+      result = this.codec.readResult(call.request, r)
+    } catch (err) {
+      this.settleError(call, err as Error)
+      return
+    }
+    this.settle(call, result)
+  }
+
+  private settle(call: PendingCall, value: unknown): void {
+    if (call.timer) clearTimeout(call.timer)
+    this.pending.delete(call.msgId)
+    call.resolve(value)
+  }
+
+  private settleError(call: PendingCall, err: Error): void {
+    if (call.timer) clearTimeout(call.timer)
+    this.pending.delete(call.msgId)
+    call.reject(err)
+  }
+
+  private handleBadMsg(serverMsgId: bigint, badMsgId: bigint, code: number): void {
+    switch (code) {
+      case 16: // msg_id too low
+      case 17: // msg_id too high
+        this.clock.syncFrom(serverMsgId)
+        this.timeSynced = true
+        if (code === 17) this.resetSession('bad_msg_notification 17 (msg_id too high)')
+        this.resend(badMsgId)
+        return
+      case 20: // message too old: the server forgot it
+        this.resend(badMsgId)
+        return
+      default:
+        // 18/19 (id not divisible by 4, container id collision), 32–35 (seqno), 64 (bad container):
+        // our numbering is off; start a new session and send again.
+        this.resetSession(`bad_msg_notification ${code}`)
+        this.resend(badMsgId)
+    }
+  }
+
+  /** Sends a call (or every call of a container) again with new ids. */
+  private resend(msgId: bigint): void {
+    const inContainer = this.containers.get(msgId)
+    const ids = inContainer ?? [msgId]
+    this.containers.delete(msgId)
+    for (const id of ids) {
+      const call = this.pending.get(id)
+      if (!call) continue
+      this.pending.delete(id)
+      this.enqueue(call)
+    }
+  }
+
+  /** A new session id and seq_no 0; pending calls are sent again in it. */
+  resetSession(reason: string): void {
+    this.sessionId = randomLong()
+    this.contentSent = 0
+    this.seen.clear()
+    this.hooks.onSessionReset?.(reason)
+  }
+
+  /** After a reconnect: every call still waiting is sent again (the server may never have seen it). */
+  resendPending(): void {
+    const calls = [...this.pending.values()].sort((a, b) => (a.msgId < b.msgId ? -1 : 1))
+    this.pending.clear()
+    this.containers.clear()
+    for (const c of calls) this.enqueue(c)
+  }
+
+  /** Rejects everything pending and refuses new calls. */
+  close(err: Error = new SessionClosedError()): void {
+    this.closed = true
+    for (const c of [...this.pending.values(), ...this.outbox]) {
+      if (c.timer) clearTimeout(c.timer)
+      if (c.expectsAnswer) c.reject(err)
+    }
+    this.pending.clear()
+    this.outbox = []
+  }
+}

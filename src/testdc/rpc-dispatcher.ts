@@ -1,0 +1,77 @@
+// Routes the test DC's decoded requests to handlers. Wrappers (invokeWithLayer, initConnection,
+// invokeWithoutUpdates, invokeAfterMsg…) are peeled here, remembering the layer and the client's app info on
+// the connection state; methods that need a login answer 401 AUTH_KEY_UNREGISTERED on an unauthorized key.
+import type { TlValue } from '../mtproto/tl/index.ts'
+import { RpcFailure, unauthorized } from './rpc-failure.ts'
+
+/** What a handler knows about the caller. */
+export interface RpcContext {
+  dcId: number
+  /** The auth key's id, stable across the key's connections and sessions. */
+  authKeyId: bigint
+  /** The user logged in with this auth key, if any. */
+  userId: bigint | null
+  /** Layer the client announced with invokeWithLayer (null until it did). */
+  layer: number | null
+  /** initConnection's fields, once sent. */
+  client: { apiId: number; deviceModel: string; systemVersion: string; appVersion: string; langCode: string } | null
+  /** Logs the key in (auth.signIn and friends). */
+  authorize(userId: bigint): void
+  /** Logs the key out. */
+  deauthorize(): void
+  /** Pushes an update to this key's sessions (e.g. updateLoginToken). */
+  pushUpdate(update: TlValue): void
+}
+
+export type RpcHandler = (request: TlValue, ctx: RpcContext) => Promise<unknown> | unknown
+
+/** Methods an unauthorized key may call (core.telegram.org/api/auth, plus service and help methods). */
+const ALLOWED_UNAUTHORIZED = new Set([
+  'auth.sendCode', 'auth.resendCode', 'auth.cancelCode', 'auth.signIn', 'auth.signUp', 'auth.checkPassword',
+  'auth.requestPasswordRecovery', 'auth.recoverPassword', 'auth.checkRecoveryPassword', 'auth.exportLoginToken',
+  'auth.importLoginToken', 'auth.importAuthorization', 'auth.importBotAuthorization', 'auth.logOut',
+  'auth.bindTempAuthKey', 'auth.dropTempAuthKeys', 'account.getPassword', 'help.getConfig', 'help.getNearestDc',
+  'help.getAppUpdate', 'help.getCdnConfig', 'help.getCountriesList', 'help.getTermsOfServiceUpdate', 'langpack.getLangPack',
+  'langpack.getStrings', 'langpack.getLanguages', 'ping', 'ping_delay_disconnect', 'get_future_salts', 'destroy_session',
+  'rpc_drop_answer', 'updates.getState',
+])
+
+const WRAPPERS = new Set(['invokeWithLayer', 'initConnection', 'invokeWithoutUpdates', 'invokeAfterMsg', 'invokeAfterMsgs', 'invokeWithMessagesRange', 'invokeWithTakeout'])
+
+export class RpcDispatcher {
+  private readonly handlers = new Map<string, RpcHandler>()
+
+  register(method: string, handler: RpcHandler): this {
+    this.handlers.set(method, handler)
+    return this
+  }
+
+  registerAll(handlers: Record<string, RpcHandler>): this {
+    for (const [m, h] of Object.entries(handlers)) this.register(m, h)
+    return this
+  }
+
+  /** Peels wrappers (recording layer and client info on ctx) and returns the innermost request. */
+  unwrap(request: TlValue, ctx: RpcContext): TlValue {
+    let req = request
+    while (WRAPPERS.has(req._)) {
+      if (req._ === 'invokeWithLayer') ctx.layer = req['layer'] as number
+      if (req._ === 'initConnection') {
+        ctx.client = {
+          apiId: req['apiId'] as number, deviceModel: req['deviceModel'] as string, systemVersion: req['systemVersion'] as string,
+          appVersion: req['appVersion'] as string, langCode: req['langCode'] as string,
+        }
+      }
+      req = req['query'] as TlValue
+    }
+    return req
+  }
+
+  async dispatch(request: TlValue, ctx: RpcContext): Promise<unknown> {
+    const inner = this.unwrap(request, ctx)
+    if (ctx.userId === null && !ALLOWED_UNAUTHORIZED.has(inner._)) throw unauthorized()
+    const handler = this.handlers.get(inner._)
+    if (!handler) throw new RpcFailure(400, 'METHOD_INVALID')
+    return handler(inner, ctx)
+  }
+}
