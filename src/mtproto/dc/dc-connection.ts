@@ -1,0 +1,302 @@
+// One client connection to one DC: the transport, the auth key (created on first connect when there is
+// none), the encrypted session, invokeWithLayer(initConnection(...)) on every new connection, ping keep-alive,
+// timed acks, and reconnection with backoff in which pending calls are sent again.
+import { EventEmitter } from 'node:events'
+import { TransportConnection, type FramingName, type ProxyConfig, type TransportError } from '../transport/index.ts'
+import { encryptMessage, decryptMessage } from '../crypto/message-cipher.ts'
+import { AuthKey } from '../crypto/auth-key.ts'
+import type { RsaPublicKey } from '../crypto/rsa-keys.ts'
+import { randomBytes } from '../crypto/random.ts'
+import { tlCodec, API_LAYER, type TlCodec, type TlValue } from '../tl/index.ts'
+import { packPlainMessage, unpackPlainMessage } from '../session/plain-message.ts'
+import { MessageIdClock } from '../session/message-id-clock.ts'
+import { MtprotoSession, SessionClosedError, type InvokeOptions, type SessionSecurityError } from '../session/mtproto-session.ts'
+import { exchangeAuthKey, type PlainChannel } from '../handshake/auth-key-exchange.ts'
+
+/** What initConnection tells the server about the app (Telegram keeps it with the authorization). */
+export interface AppIdentity {
+  apiId: number
+  deviceModel: string
+  systemVersion: string
+  appVersion: string
+  systemLangCode: string
+  langPack: string
+  langCode: string
+}
+
+export interface DcConnectionOptions {
+  dcId: number
+  host: string
+  port: number
+  testMode: boolean
+  app: AppIdentity
+  rsaKeys: Iterable<RsaPublicKey>
+  /** An existing auth key for this DC (from storage); created by a key exchange when absent. */
+  authKey?: Uint8Array
+  serverSalt?: bigint
+  framing?: FramingName
+  obfuscated?: boolean
+  proxy?: ProxyConfig
+  codec?: TlCodec
+  connectTimeoutMs?: number
+  /** ping_delay_disconnect interval; the server drops us if nothing arrives for interval + 15 s. */
+  pingIntervalMs?: number
+  /** How long received messages may wait for an ack when we have nothing else to send. */
+  ackDelayMs?: number
+  reconnect?: { maxAttempts?: number; baseDelayMs?: number; maxDelayMs?: number }
+  /** Called when a new auth key was created (persist it). */
+  onAuthKey?(authKey: Uint8Array, serverSalt: bigint): void
+  onUpdate?(update: TlValue): void
+}
+
+export class AuthKeyUnknownError extends Error {
+  override readonly name = 'AuthKeyUnknownError'
+  constructor(readonly dcId: number) {
+    super(`DC ${dcId} does not know our auth key (transport error -404): a new key is needed`)
+  }
+}
+
+export class ConnectionLostError extends Error {
+  override readonly name = 'ConnectionLostError'
+}
+
+const DEFAULT_PING_INTERVAL_MS = 60_000
+/** ping_delay_disconnect's delay: the server closes the connection after this many seconds of silence. */
+const PING_DISCONNECT_DELAY_S = 75
+const DEFAULT_ACK_DELAY_MS = 5_000
+const DEFAULT_RECONNECT = { maxAttempts: 8, baseDelayMs: 250, maxDelayMs: 10_000 }
+/** Transport errors (FACTS §7). */
+const TRANSPORT_AUTH_KEY_NOT_FOUND = -404
+const TRANSPORT_FLOOD = -429
+
+export interface DcConnectionEvents {
+  /** The connection is usable (after connect and after every reconnect). */
+  ready: []
+  /** Gave up reconnecting, or the key is unknown: pending calls were rejected with `error`. */
+  closed: [error: Error | undefined]
+  securityViolation: [error: SessionSecurityError]
+}
+
+export class DcConnection extends EventEmitter<DcConnectionEvents> {
+  private transport: TransportConnection | undefined
+  private session: MtprotoSession | undefined
+  private authKey: AuthKey | undefined
+  private initialized = false
+  private closing = false
+  private connecting: Promise<void> | undefined
+  private pingTimer: NodeJS.Timeout | undefined
+  private ackTimer: NodeJS.Timeout | undefined
+  private reconnectAttempts = 0
+  private readonly codec: TlCodec
+  private plainWaiter: { resolve(body: Uint8Array): void; reject(err: Error): void } | undefined
+
+  constructor(readonly opts: DcConnectionOptions) {
+    super()
+    this.codec = opts.codec ?? tlCodec
+    if (opts.authKey) this.authKey = new AuthKey(opts.authKey)
+  }
+
+  get dcId(): number {
+    return this.opts.dcId
+  }
+
+  get authKeyBytes(): Uint8Array | undefined {
+    return this.authKey?.key
+  }
+
+  get serverSalt(): bigint | undefined {
+    return this.session?.salt
+  }
+
+  /** Connects (creating an auth key if needed). Safe to call repeatedly. */
+  connect(): Promise<void> {
+    if (this.closing) return Promise.reject(new SessionClosedError('the connection was closed'))
+    if (this.transport?.state === 'open' && this.session) return Promise.resolve()
+    this.connecting ??= this.open().finally(() => {
+      this.connecting = undefined
+    })
+    return this.connecting
+  }
+
+  private async open(): Promise<void> {
+    const o = this.opts
+    const transport = new TransportConnection({
+      host: o.host, port: o.port, framing: o.framing ?? 'intermediate', obfuscated: o.obfuscated ?? false,
+      dcId: o.testMode ? o.dcId + 10000 : o.dcId, ...(o.proxy ? { proxy: o.proxy } : {}),
+      ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
+    })
+    transport.on('frame', (payload) => this.onFrame(payload))
+    transport.on('transportError', (err) => this.onTransportError(err))
+    transport.on('close', (err) => this.onTransportClose(transport, err))
+    await transport.connect()
+    this.transport = transport
+    this.initialized = false
+    if (!this.authKey) {
+      const created = await exchangeAuthKey(this.plainChannel(), { dcId: o.dcId, testMode: o.testMode, rsaKeys: o.rsaKeys, codec: this.codec })
+      this.authKey = created.authKey
+      this.session = this.newSession(created.serverSalt, created.timeOffset)
+      o.onAuthKey?.(created.authKey.key, created.serverSalt)
+    } else if (!this.session) {
+      this.session = this.newSession(o.serverSalt ?? 0n)
+    } else {
+      this.session.resendPending()
+    }
+    this.reconnectAttempts = 0
+    this.startPing()
+    this.emit('ready')
+  }
+
+  private plainChannel(): PlainChannel {
+    const clock = new MessageIdClock(0)
+    return {
+      request: (body) => new Promise<Uint8Array>((resolve, reject) => {
+        this.plainWaiter = { resolve, reject }
+        this.transport!.send(packPlainMessage(clock.next(), body))
+      }),
+    }
+  }
+
+  private newSession(salt: bigint, timeOffset?: number): MtprotoSession {
+    const key = this.authKey!
+    return new MtprotoSession(
+      {
+        encrypt: (m) => encryptMessage(key, 'client', m).packet,
+        // Padded intermediate may add up to 15 bytes after the packet: cut to what MTProto says it is.
+        decrypt: (p) => decryptMessage(key, 'server', p.subarray(0, 24 + ((p.length - 24) & ~15))),
+      },
+      {
+        transmit: (packet) => {
+          this.transport?.send(packet)
+          this.clearAckTimer()
+        },
+        onUpdate: (u) => this.opts.onUpdate?.(u),
+        onSecurityViolation: (err) => {
+          this.emit('securityViolation', err)
+          // FACTS §5: drop the message and reconnect.
+          this.transport?.close()
+        },
+      },
+      { salt, codec: this.codec, ...(timeOffset !== undefined ? { timeOffset } : {}) },
+    )
+  }
+
+  private onFrame(payload: Uint8Array): void {
+    if (this.plainWaiter) {
+      const waiter = this.plainWaiter
+      this.plainWaiter = undefined
+      try {
+        waiter.resolve(unpackPlainMessage(payload).body)
+      } catch (err) {
+        waiter.reject(err as Error)
+      }
+      return
+    }
+    if (!this.session) return
+    this.session.receive(payload)
+    if (this.session.pendingAcks > 0 && !this.ackTimer) {
+      this.ackTimer = setTimeout(() => {
+        this.ackTimer = undefined
+        this.session?.flush()
+      }, this.opts.ackDelayMs ?? DEFAULT_ACK_DELAY_MS)
+      this.ackTimer.unref()
+    }
+  }
+
+  private clearAckTimer(): void {
+    if (this.ackTimer) {
+      clearTimeout(this.ackTimer)
+      this.ackTimer = undefined
+    }
+  }
+
+  private onTransportError(err: TransportError): void {
+    if (this.plainWaiter) {
+      this.plainWaiter.reject(err)
+      this.plainWaiter = undefined
+    }
+    if (err.code === TRANSPORT_AUTH_KEY_NOT_FOUND && this.session) {
+      // The DC forgot our key (or never had it): nothing pending can succeed with it.
+      this.shutdown(new AuthKeyUnknownError(this.opts.dcId))
+      return
+    }
+    if (err.code === TRANSPORT_FLOOD) this.reconnectAttempts = Math.max(this.reconnectAttempts, 3)
+    this.transport?.close()
+  }
+
+  private onTransportClose(transport: TransportConnection, err: Error | undefined): void {
+    if (transport !== this.transport) return
+    this.stopPing()
+    this.clearAckTimer()
+    if (this.plainWaiter) {
+      this.plainWaiter.reject(err ?? new ConnectionLostError('connection closed during the key exchange'))
+      this.plainWaiter = undefined
+    }
+    this.transport = undefined
+    if (this.closing || !this.session) return
+    this.scheduleReconnect(err)
+  }
+
+  private scheduleReconnect(cause: Error | undefined): void {
+    const r = { ...DEFAULT_RECONNECT, ...this.opts.reconnect }
+    if (this.reconnectAttempts >= r.maxAttempts) {
+      this.shutdown(new ConnectionLostError(`gave up reconnecting to DC ${this.opts.dcId} after ${r.maxAttempts} attempts${cause ? `: ${cause.message}` : ''}`))
+      return
+    }
+    const delay = Math.min(r.maxDelayMs, r.baseDelayMs * 2 ** this.reconnectAttempts) * (0.75 + Math.random() * 0.5)
+    this.reconnectAttempts++
+    const t = setTimeout(() => {
+      if (this.closing) return
+      this.connect().catch((err: Error) => this.scheduleReconnect(err))
+    }, delay)
+    t.unref()
+  }
+
+  private startPing(): void {
+    this.stopPing()
+    const interval = this.opts.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS
+    this.pingTimer = setInterval(() => {
+      const pingId = new DataView(randomBytes(8).buffer).getBigInt64(0, true)
+      this.session?.invoke({ _: 'ping_delay_disconnect', pingId, disconnectDelay: PING_DISCONNECT_DELAY_S }, { timeoutMs: interval }).catch(() => {})
+    }, interval)
+    this.pingTimer.unref()
+  }
+
+  private stopPing(): void {
+    if (this.pingTimer) clearInterval(this.pingTimer)
+    this.pingTimer = undefined
+  }
+
+  /** Calls a method; the first calls of every connection are wrapped in invokeWithLayer(initConnection()). */
+  async invoke(request: TlValue, opts: InvokeOptions = {}): Promise<unknown> {
+    await this.connect()
+    const session = this.session!
+    if (this.initialized) return session.invoke(request, opts)
+    const a = this.opts.app
+    const wrapped: TlValue = {
+      _: 'invokeWithLayer', layer: this.codec.layer || API_LAYER,
+      query: {
+        _: 'initConnection', apiId: a.apiId, deviceModel: a.deviceModel, systemVersion: a.systemVersion, appVersion: a.appVersion,
+        systemLangCode: a.systemLangCode, langPack: a.langPack, langCode: a.langCode, query: request,
+      },
+    }
+    const result = await session.invoke(wrapped, opts)
+    this.initialized = true
+    return result
+  }
+
+  private shutdown(err: Error | undefined): void {
+    this.closing = true
+    this.stopPing()
+    this.clearAckTimer()
+    this.session?.close(err ?? new SessionClosedError())
+    this.transport?.close()
+    this.transport = undefined
+    this.emit('closed', err)
+  }
+
+  /** Closes the connection; pending calls are rejected. */
+  close(): void {
+    if (this.closing) return
+    this.shutdown(undefined)
+  }
+}
