@@ -2,6 +2,7 @@
 // with the reference libraries, and as its last line one JSON object with the ratios.
 const BENCHES: Record<string, () => Promise<unknown>> = {
   tl: () => import('./tl.ts'),
+  authkey: () => import('./authkey.ts'),
 }
 
 const names = process.argv.slice(2)
