@@ -1,0 +1,11 @@
+// gramfarm's public API.
+export { Client, type ClientOptions, type StartOptions } from './auth/client.ts'
+export { LoginError, AccountStateError, MissingCredentialError, type LoginFailure, type AccountState } from './auth/auth-errors.ts'
+export type { CodeContext, PasswordContext, PhoneContext, Provider } from './auth/credential-provider.ts'
+export type { QrCodeInfo } from './auth/flows/qr-login.ts'
+export * from './auth/storage/index.ts'
+export { MtprotoClient, type MtprotoClientOptions, type AuthKeyStore } from './mtproto/client/mtproto-client.ts'
+export { RpcError } from './mtproto/rpc-error.ts'
+export { DcConnection, AuthKeyUnknownError, ConnectionLostError, type AppIdentity } from './mtproto/dc/dc-connection.ts'
+export { tlCodec, codecForLayer, API_LAYER, TlDecodeError, TlEncodeError, type tl, type mt, type TlValue } from './mtproto/tl/index.ts'
+export { startTestDc, type TestDc, type TestDcOptions } from './testdc/test-dc.ts'
