@@ -222,7 +222,8 @@ export class Client implements AsyncDisposable {
 
   /** The session as a Pyrogram session string (also readable by gramfarm, Pyrogram and its forks). */
   async exportSessionString(): Promise<string> {
-    await this.keys?.flush()
+    if (!this.keys) throw new Error('no session to export: start() (or connect()) the client first')
+    await this.keys.flush()
     const record = await this.storage.load()
     if (!record) throw new Error('no session to export: log in first')
     return SessionStringCodec.export(record)
@@ -235,6 +236,8 @@ export class Client implements AsyncDisposable {
     } finally {
       this.mtproto?.close()
       this.mtproto = undefined
+      await this.keys?.flush().catch(() => undefined)
+      this.keys = undefined
       await this.storage.delete()
       this.started = false
     }

@@ -11,7 +11,7 @@ import { isPlainMessage, packPlainMessage, unpackPlainMessage } from '../mtproto
 import { MessageIdClock } from '../mtproto/session/message-id-clock.ts'
 import type { TlValue } from '../mtproto/tl/index.ts'
 import { HandshakeResponder, type HandshakeFaults } from './handshake-responder.ts'
-import { ServerSession, type KeyState } from './server-session.ts'
+import { ServerSession, type KeyState, type SessionFaults } from './server-session.ts'
 import type { RpcContext, RpcDispatcher } from './rpc-dispatcher.ts'
 
 /** Transport error for a packet whose auth_key_id the DC does not know (FACTS §7). */
@@ -22,6 +22,8 @@ export interface DcFaults {
   handshake?: HandshakeFaults
   /** Seconds the DC's clock is off (clients must resync from bad_msg_notification 16/17). */
   clockSkewSeconds?: number
+  /** Test-only: the DC's encrypted messages break one client check (replay, parity, session id, time window). */
+  session?: SessionFaults
 }
 
 /** Login state of an auth key, kept by whoever implements accounts (see RpcContext). */
@@ -191,7 +193,7 @@ export class DcServer {
     }
     let session = key.sessions.get(msg.sessionId)
     if (!session) {
-      session = new ServerSession(msg.sessionId, key, this.dispatcher, () => this.faults.clockSkewSeconds ?? 0)
+      session = new ServerSession(msg.sessionId, key, this.dispatcher, () => this.faults.clockSkewSeconds ?? 0, () => this.faults.session)
       key.sessions.set(msg.sessionId, session)
     }
     session.attach(link)

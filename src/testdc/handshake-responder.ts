@@ -47,9 +47,12 @@ const G = 3
 /** 2048-bit server exponent a. */
 const A_BYTES = 256
 
-/** A 2048-bit odd number that is not a safe prime, for the badPrime fault. */
+/**
+ * A 2048-bit odd number that is not a safe prime, for the badPrime fault. It passes the size check and the g = 3
+ * residue rule (p mod 3 = 2), so the client must refuse it for not being a safe prime: 2^2048 − 11 is divisible by 5.
+ */
 function unsafePrime(): Uint8Array {
-  const p = (1n << 2048n) - 159n
+  const p = (1n << 2048n) - 11n
   return bigIntToBytes(p, 256)
 }
 

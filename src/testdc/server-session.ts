@@ -1,7 +1,7 @@
 // The test DC's half of one encrypted session (auth key + session_id): checks client msg_ids and salts like
 // Telegram does (bad_msg_notification, bad_server_salt), announces new sessions, acks, unpacks containers,
 // runs each request through the dispatcher in the layer the client announced, and sends rpc_result.
-import { gunzipSync } from 'node:zlib'
+import { gunzipSync, gzipSync } from 'node:zlib'
 import { tlCodec, codecForLayer, type TlCodec, type TlValue } from '../mtproto/tl/index.ts'
 import { encryptMessage } from '../mtproto/crypto/message-cipher.ts'
 import type { AuthKey } from '../mtproto/crypto/auth-key.ts'
@@ -17,6 +17,8 @@ const MAX_PAST_SECONDS = 300
 const MAX_FUTURE_SECONDS = 30
 const INVOKE_WITH_LAYER_ID = 0xda9b0d0d
 const GZIP_PACKED_ID = 0x3072cfa1
+/** Results longer than this go out as gzip_packed, as Telegram does with big answers (FACTS §6). */
+const GZIP_MIN_BYTES = 512
 
 /** Where a session's answers go: the connection the client used last. */
 export interface SessionLink {
@@ -33,6 +35,31 @@ export interface KeyState {
   layer: number | null
 }
 
+/**
+ * Test-only misbehaviour of the DC's outgoing encrypted messages, so tests can prove the client's checks
+ * (FACTS §5). Read on every message; set it on `DcServer.faults.session`.
+ */
+export interface SessionFaults {
+  /** Send every message twice: the second copy replays the first's msg_id. */
+  replayLast?: boolean
+  /** Give messages an even msg_id (server msg_ids must be odd). */
+  evenMsgId?: boolean
+  /** Encrypt messages for another session_id. */
+  wrongSessionId?: boolean
+  /** Move msg_ids this many seconds into the future (+) or the past (−). */
+  msgIdOffsetSeconds?: number
+}
+
+/** gzip_packed#3072cfa1 packed_data:bytes around `data`, or `data` itself when packing does not make it smaller. */
+function gzipPacked(data: Uint8Array): Uint8Array {
+  const packed = gzipSync(data)
+  if (packed.length + 8 >= data.length) return data
+  const w = tlCodec.newWriter(packed.length + 8)
+  w.uint(GZIP_PACKED_ID)
+  w.bytes(packed)
+  return w.take()
+}
+
 export class ServerSession {
   readonly clock: MessageIdClock
   private readonly seen = new SeenMessageIds()
@@ -47,6 +74,7 @@ export class ServerSession {
     private readonly dispatcher: RpcDispatcher,
     /** Seconds added to the server clock (a fault knob: a DC whose clock is off). */
     private readonly clockSkew: () => number,
+    private readonly faults: () => SessionFaults | undefined = () => undefined,
   ) {
     this.clock = new MessageIdClock(1, () => Date.now() + this.clockSkew() * 1000)
   }
@@ -62,11 +90,15 @@ export class ServerSession {
   /** Sends one message (answers use parity 1, other messages 3, per FACTS §5). */
   send(body: Uint8Array, contentRelated: boolean): void {
     if (!this.link) return
-    const msgId = this.clock.next()
+    const f = this.faults()
+    let msgId = this.clock.next()
+    if (f?.evenMsgId) msgId &= ~3n
+    if (f?.msgIdOffsetSeconds) msgId += BigInt(Math.trunc(f.msgIdOffsetSeconds)) << 32n
     const { packet } = encryptMessage(this.key.authKey, 'server', {
-      salt: this.key.salts()[0]!, sessionId: this.sessionId, msgId, seqNo: this.nextSeq(contentRelated), body,
+      salt: this.key.salts()[0]!, sessionId: f?.wrongSessionId ? this.sessionId ^ 1n : this.sessionId, msgId, seqNo: this.nextSeq(contentRelated), body,
     })
     this.link.send(packet)
+    if (f?.replayLast) this.link.send(packet)
   }
 
   private sendObject(obj: TlValue, contentRelated: boolean): void {
@@ -142,12 +174,12 @@ export class ServerSession {
       case 'destroy_session':
         return this.answer(msgId, request, { _: 'destroy_session_none', sessionId: request['sessionId'] })
     }
-    try {
-      const result = await this.dispatcher.dispatch(request, this.key.context())
-      this.answer(msgId, request, result)
-    } catch (err) {
-      this.answerError(msgId, err instanceof RpcFailure ? err : new RpcFailure(500, 'INTERNAL'))
-    }
+    // Not awaited: a slow handler must not hold up the packets behind it (pings, other calls); Telegram answers
+    // in any order. The wrappers are peeled and the handler started before dispatch() first yields.
+    void this.dispatcher.dispatch(request, this.key.context()).then(
+      (result) => this.answer(msgId, request, result),
+      (err: unknown) => this.answerError(msgId, err instanceof RpcFailure ? err : new RpcFailure(500, 'INTERNAL')),
+    )
   }
 
   private answer(msgId: bigint, request: TlValue, result: unknown): void {
@@ -157,7 +189,7 @@ export class ServerSession {
     } catch {
       return this.answerError(msgId, new RpcFailure(500, 'INTERNAL'))
     }
-    this.sendRpcResult(msgId, resultBytes)
+    this.sendRpcResult(msgId, resultBytes.length > GZIP_MIN_BYTES ? gzipPacked(resultBytes) : resultBytes)
   }
 
   private answerError(msgId: bigint, err: RpcFailure): void {

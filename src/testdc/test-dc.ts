@@ -5,6 +5,7 @@ import { generateRsaKeyPair, parseRsaPrivateKey, rsaPublicKeyToPem, type RsaPriv
 import { DcServer, type DcCluster, type DcFaults } from './dc-server.ts'
 import { RpcDispatcher, type RpcHandler } from './rpc-dispatcher.ts'
 import { helpService, type DcEndpoint } from './services/help-service.ts'
+import { accountsServices, type AccountRegistry } from './accounts/index.ts'
 
 export interface TestDcOptions {
   /** DC ids to run (default 1–5). */
@@ -18,6 +19,8 @@ export interface TestDcOptions {
   services?: (dcId: number) => Record<string, RpcHandler>
   /** Login state and key checks (the accounts API provides them; by default keys log in through `bindKey`). */
   cluster?: Partial<DcCluster>
+  /** The accounts API: its handlers on every DC and its login bookkeeping as the cluster. */
+  accounts?: AccountRegistry
 }
 
 export interface TestDc {
@@ -62,16 +65,18 @@ export async function startTestDc(opts: TestDcOptions = {}): Promise<TestDc> {
   const ids = opts.dcIds ?? [1, 2, 3, 4, 5]
   const rsaKey = resolveKey(opts.rsaKey)
   const bindings = new KeyBindings()
+  const given = opts.cluster ?? opts.accounts?.cluster
   const cluster: DcCluster = {
-    userOfKey: opts.cluster?.userOfKey ?? ((d, k) => bindings.userOfKey(d, k)),
-    bindKey: opts.cluster?.bindKey ?? ((d, k, u) => bindings.bindKey(d, k, u)),
-    unbindKey: opts.cluster?.unbindKey ?? ((d, k) => bindings.unbindKey(d, k)),
-    ...(opts.cluster?.keyRejection ? { keyRejection: opts.cluster.keyRejection } : {}),
+    userOfKey: given?.userOfKey ?? ((d, k) => bindings.userOfKey(d, k)),
+    bindKey: given?.bindKey ?? ((d, k, u) => bindings.bindKey(d, k, u)),
+    unbindKey: given?.unbindKey ?? ((d, k) => bindings.unbindKey(d, k)),
+    ...(given?.keyRejection ? { keyRejection: given.keyRejection } : {}),
   }
   const servers = new Map<number, DcServer>()
   const endpoints = (): DcEndpoint[] => [...servers.values()].map((s) => ({ id: s.id, host, port: s.port }))
   for (const id of ids) {
     const dispatcher = new RpcDispatcher().registerAll(helpService(id, endpoints))
+    if (opts.accounts) dispatcher.registerAll(accountsServices(opts.accounts))
     if (opts.services) dispatcher.registerAll(opts.services(id))
     const faults = isPerDc(opts.faults) ? opts.faults[id] ?? {} : opts.faults ?? {}
     servers.set(id, new DcServer(id, host, cluster, rsaKey, dispatcher, faults))

@@ -1,0 +1,127 @@
+// The JSON file a test DC can be seeded from. Shape (every field but `phone` optional; ids as strings or numbers,
+// since JSON numbers lose precision past 2^53):
+//   {
+//     "users": [{ "phone": "15550001111", "dcId": 2, "id": "1000001", "accessHash": "-42", "firstName": "Ann",
+//                 "lastName": "Lee", "username": "ann", "registered": true, "code": "12345",
+//                 "codeTypes": ["app", "sms", "call"], "password": "hunter2" | { "password": "…", "hint": "…",
+//                 "recoveryEmail": "ann@example.com" }, "banned": false, "deactivated": "ban" | "deleted" }],
+//     "bots":  [{ "id": "7000001", "token": "7000001:AAE…", "dcId": 2, "firstName": "Farm bot", "username": "farm_bot" }]
+//   }
+import { CODE_KINDS, type CodeKind } from './login-codes.ts'
+import type { Deactivation } from './account.ts'
+import type { PasswordSpec } from './stored-password.ts'
+
+export interface UserSpec {
+  phone: string
+  /** Home DC; default: X of a test number, else the registry's default. */
+  dcId?: number
+  id?: bigint
+  accessHash?: bigint
+  firstName?: string
+  lastName?: string
+  username?: string
+  /** Default true; false makes signIn answer authorizationSignUpRequired. */
+  registered?: boolean
+  /** A fixed login code instead of a random one. */
+  code?: string
+  /** Delivery chain (default ['sms', 'call']); start with 'app' for an account that "has another session". */
+  codeTypes?: CodeKind[]
+  /** 2FA. */
+  password?: string | PasswordSpec
+  /** sendCode answers PHONE_NUMBER_BANNED. */
+  banned?: boolean
+  deactivated?: Deactivation
+}
+
+export interface BotSpec {
+  id?: bigint
+  /** `<id>:<secret>` or just the secret; generated when absent. */
+  token?: string
+  dcId?: number
+  firstName?: string
+  username?: string
+}
+
+export interface AccountsFile {
+  users: UserSpec[]
+  bots: BotSpec[]
+}
+
+export class AccountsFileError extends Error {
+  override readonly name = 'AccountsFileError'
+}
+
+type Json = Record<string, unknown>
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+function optString(o: Json, key: string, where: string): string | undefined {
+  const v = o[key]
+  if (v === undefined) return undefined
+  if (typeof v !== 'string') throw new AccountsFileError(`${where}.${key}: expected a string`)
+  return v
+}
+
+function optInt(o: Json, key: string, where: string): number | undefined {
+  const v = o[key]
+  if (v === undefined) return undefined
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new AccountsFileError(`${where}.${key}: expected an integer`)
+  return v
+}
+
+function optBool(o: Json, key: string, where: string): boolean | undefined {
+  const v = o[key]
+  if (v === undefined) return undefined
+  if (typeof v !== 'boolean') throw new AccountsFileError(`${where}.${key}: expected true or false`)
+  return v
+}
+
+function optBigInt(o: Json, key: string, where: string): bigint | undefined {
+  const v = o[key]
+  if (v === undefined) return undefined
+  if ((typeof v === 'number' && Number.isSafeInteger(v)) || (typeof v === 'string' && /^-?\d+$/.test(v))) return BigInt(v)
+  throw new AccountsFileError(`${where}.${key}: expected an integer id (a string for large values)`)
+}
+
+function parsePassword(v: unknown, where: string): string | PasswordSpec | undefined {
+  if (v === undefined || typeof v === 'string') return v
+  if (!isObject(v)) throw new AccountsFileError(`${where}.password: expected a string or an object`)
+  const password = optString(v, 'password', `${where}.password`)
+  if (password === undefined) throw new AccountsFileError(`${where}.password.password is required`)
+  return { password, hint: optString(v, 'hint', `${where}.password`), recoveryEmail: optString(v, 'recoveryEmail', `${where}.password`) }
+}
+
+function parseUser(v: unknown, i: number): UserSpec {
+  const where = `users[${i}]`
+  if (!isObject(v)) throw new AccountsFileError(`${where}: expected an object`)
+  const phone = optString(v, 'phone', where)
+  if (!phone) throw new AccountsFileError(`${where}.phone is required`)
+  const codeTypes = v['codeTypes']
+  if (codeTypes !== undefined && (!Array.isArray(codeTypes) || codeTypes.length === 0 || !codeTypes.every((k) => (CODE_KINDS as readonly unknown[]).includes(k)))) {
+    throw new AccountsFileError(`${where}.codeTypes: expected a non-empty list of ${CODE_KINDS.join(', ')}`)
+  }
+  const deactivated = v['deactivated']
+  if (deactivated !== undefined && deactivated !== 'ban' && deactivated !== 'deleted') throw new AccountsFileError(`${where}.deactivated: expected "ban" or "deleted"`)
+  return {
+    phone, dcId: optInt(v, 'dcId', where), id: optBigInt(v, 'id', where), accessHash: optBigInt(v, 'accessHash', where),
+    firstName: optString(v, 'firstName', where), lastName: optString(v, 'lastName', where), username: optString(v, 'username', where),
+    registered: optBool(v, 'registered', where), code: optString(v, 'code', where), codeTypes: codeTypes as CodeKind[] | undefined,
+    password: parsePassword(v['password'], where), banned: optBool(v, 'banned', where), deactivated,
+  }
+}
+
+function parseBot(v: unknown, i: number): BotSpec {
+  const where = `bots[${i}]`
+  if (!isObject(v)) throw new AccountsFileError(`${where}: expected an object`)
+  return { id: optBigInt(v, 'id', where), token: optString(v, 'token', where), dcId: optInt(v, 'dcId', where), firstName: optString(v, 'firstName', where), username: optString(v, 'username', where) }
+}
+
+/** Validates parsed JSON against the shape above (AccountsFileError names the bad field, never a value). */
+export function parseAccountsFile(json: unknown): AccountsFile {
+  if (!isObject(json)) throw new AccountsFileError('accounts file: expected an object with "users" and/or "bots"')
+  const users = json['users'] ?? []
+  const bots = json['bots'] ?? []
+  if (!Array.isArray(users)) throw new AccountsFileError('users: expected a list')
+  if (!Array.isArray(bots)) throw new AccountsFileError('bots: expected a list')
+  return { users: users.map(parseUser), bots: bots.map(parseBot) }
+}

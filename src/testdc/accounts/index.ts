@@ -1,0 +1,23 @@
+// The test DC's accounts API. Wiring into a cluster:
+//   const accounts = new AccountRegistry({ onCode: (d) => codeProvider.push(d) })
+//   const dc = await startTestDc({ services: () => accountsServices(accounts), cluster: accounts.cluster })
+// `cluster` must be the registry's: resetAuthorization, revocation, bans and AUTH_KEY_DUPLICATED act through it.
+import type { RpcHandler } from '../rpc-dispatcher.ts'
+import { accountService } from '../services/account-service.ts'
+import { authService } from '../services/auth-service.ts'
+import { updatesService } from '../services/updates-service.ts'
+import { usersService } from '../services/users-service.ts'
+import type { AccountRegistry } from './account-registry.ts'
+
+export { AccountRegistry, type AccountRegistryOptions, type KeyState, type KeyStatus, type LoginTokenAccepted, type Session, type UpdateRouter } from './account-registry.ts'
+export { AccountsFileError, parseAccountsFile, type AccountsFile, type BotSpec, type UserSpec } from './accounts-file.ts'
+export type { Account, Deactivation } from './account.ts'
+export type { CodeDelivery, CodeKind } from './login-codes.ts'
+export type { PasswordSpec } from './stored-password.ts'
+export type { RateLimit } from './rate-window.ts'
+export { normalizePhone, testNumberOf } from './phone-number.ts'
+
+/** Every accounts handler (auth.*, account.*, users.*, updates.*) for one DC; they all share `registry`. */
+export function accountsServices(registry: AccountRegistry): Record<string, RpcHandler> {
+  return { ...authService(registry), ...accountService(registry), ...usersService(registry), ...updatesService(registry) }
+}
