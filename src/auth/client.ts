@@ -11,7 +11,7 @@ import type { TlValue, tl } from '../mtproto/tl/index.ts'
 import { AccountStateError } from './auth-errors.ts'
 import type { CodeContext, PasswordContext, PhoneContext, Provider } from './credential-provider.ts'
 import { botLogin } from './flows/bot-login.ts'
-import type { Authorization, LoginHost } from './flows/login-host.ts'
+import { loginHostOf, type Authorization, type LoginHost } from './flows/login-host.ts'
 import { phoneLogin, type SignUpDetails } from './flows/phone-login.ts'
 import { qrLogin, type QrCodeInfo } from './flows/qr-login.ts'
 import { SessionKeyStore } from './session-key-store.ts'
@@ -142,17 +142,12 @@ export class Client implements AsyncDisposable {
   }
 
   private loginHost(): LoginHost {
-    const mtproto = this.mtproto!
     const keys = this.keys!
-    return {
+    return loginHostOf({
       apiId: this.options.apiId,
       apiHash: this.options.apiHash,
-      homeDc: () => mtproto.homeDc,
-      invoke: (request, opts) => mtproto.invoke(request, opts),
-      switchHomeDc: (dcId) => {
-        mtproto.homeDc = dcId
-        keys.setHome(dcId)
-      },
+      mtproto: this.mtproto!,
+      onHomeDc: (dcId) => keys.setHome(dcId),
       nextUpdate: (predicate, signal) => new Promise<TlValue>((resolve, reject) => {
         const waiter = { predicate, resolve }
         this.updateWaiters.add(waiter)
@@ -161,7 +156,7 @@ export class Client implements AsyncDisposable {
           reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'))
         }, { once: true })
       }),
-    }
+    })
   }
 
   /**

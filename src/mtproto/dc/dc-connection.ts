@@ -68,6 +68,7 @@ const DEFAULT_RECONNECT = { maxAttempts: 8, baseDelayMs: 250, maxDelayMs: 10_000
 /** Transport errors (FACTS §7). */
 const TRANSPORT_AUTH_KEY_NOT_FOUND = -404
 const TRANSPORT_FLOOD = -429
+const TRANSPORT_INVALID_DC = -444
 
 export interface DcConnectionEvents {
   /** The connection is usable (after connect and after every reconnect). */
@@ -132,7 +133,15 @@ export class DcConnection extends EventEmitter<DcConnectionEvents> {
     this.transport = transport
     this.initialized = false
     if (!this.authKey) {
-      const created = await exchangeAuthKey(this.plainChannel(), { dcId: o.dcId, testMode: o.testMode, rsaKeys: o.rsaKeys, codec: this.codec })
+      let created
+      try {
+        created = await exchangeAuthKey(this.plainChannel(), { dcId: o.dcId, testMode: o.testMode, rsaKeys: o.rsaKeys, codec: this.codec })
+      } catch (err) {
+        // A failed check (or a refused exchange) drops the connection (FACTS §5); the next connect() starts over.
+        this.transport = undefined
+        transport.close()
+        throw err
+      }
       this.authKey = created.authKey
       this.session = this.newSession(created.serverSalt, created.timeOffset)
       o.onAuthKey?.(created.authKey.key, created.serverSalt)
@@ -166,7 +175,12 @@ export class DcConnection extends EventEmitter<DcConnectionEvents> {
       },
       {
         transmit: (packet) => {
-          this.transport?.send(packet)
+          try {
+            this.transport?.send(packet)
+          } catch {
+            // The transport is closing (e.g. right after a security violation): the calls stay pending and are
+            // sent again once reconnected. Throwing here would surface as an uncaught exception from a microtask.
+          }
           this.clearAckTimer()
         },
         onUpdate: (u) => this.opts.onUpdate?.(u),
@@ -217,6 +231,11 @@ export class DcConnection extends EventEmitter<DcConnectionEvents> {
     if (err.code === TRANSPORT_AUTH_KEY_NOT_FOUND && this.session) {
       // The DC forgot our key (or never had it): nothing pending can succeed with it.
       this.shutdown(new AuthKeyUnknownError(this.opts.dcId))
+      return
+    }
+    if (err.code === TRANSPORT_INVALID_DC && this.session) {
+      // This DC will not serve us (e.g. a test DC id on a production DC): reconnecting cannot help.
+      this.shutdown(err)
       return
     }
     if (err.code === TRANSPORT_FLOOD) this.reconnectAttempts = Math.max(this.reconnectAttempts, 3)

@@ -32,6 +32,14 @@ export class MessageIdClock {
     this.offset = seconds - this.now() / 1000
   }
 
+  /**
+   * Forgets the last id, so ids follow the clock again even when it moved back (ids only have to increase
+   * within one session: call this when a new session starts, e.g. after bad_msg_notification 17).
+   */
+  restart(): void {
+    this.last = 0n
+  }
+
   next(): bigint {
     const t = this.serverTime()
     const sec = Math.floor(t)

@@ -446,6 +446,8 @@ export class MtprotoSession {
   resetSession(reason: string): void {
     this.sessionId = randomLong()
     this.contentSent = 0
+    // A clock synced backwards (bad_msg_notification 17) must give lower ids now, or every resend is too high again.
+    this.clock.restart()
     this.seen.clear()
     this.hooks.onSessionReset?.(reason)
   }
