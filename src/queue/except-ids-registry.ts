@@ -1,0 +1,211 @@
+// Which Telegram users the farm has authorized, and which accounts have a login in flight — shared by every
+// coordinator and worker process on one Redis, so that no account is ever authorized twice:
+//   - a claim per account (SET NX PX with an owner token) while its login runs; only the owner renews or
+//     releases it (compare-and-delete in Lua), so a slow worker cannot drop a claim someone else took over;
+//   - the set of authorized user ids (QR logins pass it as `except_ids`), recorded atomically: the one who adds
+//     an id first wins, anyone after gets `duplicate` and must log its new authorization out;
+//   - the accounts already authorized, so a later claim on them is refused.
+// Account keys are phones (digits) or bot-token hashes: never a raw bot token (Redis keys show up in MONITOR,
+// SCAN and slow logs).
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+export const DEFAULT_PREFIX = 'gramfarm:';
+
+export class ExceptIdsRegistryError extends Error {
+  override readonly name = 'ExceptIdsRegistryError';
+}
+
+const RAW_BOT_TOKEN = /^\d+:[\w-]{30,}$/;
+const ACCOUNT_KEY_SHAPE = /^[\w.:+-]{1,128}$/;
+
+/** The account key of a bot: a hash, so the token itself never becomes a Redis key. */
+export function botAccountKey(token: string): string {
+  return `bot:${createHash('sha256').update(token).digest('hex').slice(0, 32)}`;
+}
+
+function checkAccountKey(accountKey: string): string {
+  if (RAW_BOT_TOKEN.test(accountKey)) {
+    throw new ExceptIdsRegistryError('accountKey looks like a raw bot token: pass botAccountKey(token)');
+  }
+  if (!ACCOUNT_KEY_SHAPE.test(accountKey)) throw new ExceptIdsRegistryError('accountKey must be 1-128 chars of [\\w.:+-]');
+  return accountKey;
+}
+
+function checkUserId(userId: bigint | number | string): string {
+  const s = String(userId);
+  if (!/^[1-9]\d{0,19}$/.test(s)) throw new ExceptIdsRegistryError('userId must be a positive integer');
+  return s;
+}
+
+function checkTtl(ttlSec: number): number {
+  if (!(ttlSec > 0) || !Number.isFinite(ttlSec)) throw new RangeError('ttlSec must be positive');
+  return Math.ceil(ttlSec * 1000);
+}
+
+// KEYS: claim key, authorized-accounts hash. ARGV: account key, owner, ttl ms.
+// 1 claimed (or re-claimed by its owner), 0 held by someone else, -1 already authorized.
+const CLAIM_LUA = `
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return -1 end
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[2] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', tonumber(ARGV[3]))
+return 1
+`;
+
+// KEYS: claim key. ARGV: owner, ttl ms.
+const RENEW_LUA = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+return 1
+`;
+
+// KEYS: claim key. ARGV: owner.
+const RELEASE_LUA = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+`;
+
+// KEYS: ids set, id→account hash, account→id hash. ARGV: user id, account key.
+// Returns {1} when the id is new, else {0, account that holds it}. The account is marked resolved either way:
+// an account that turned out to be a known user must not be claimed and signed in again.
+const RECORD_LUA = `
+redis.call('HSET', KEYS[3], ARGV[2], ARGV[1])
+if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+  return {1}
+end
+return {0, redis.call('HGET', KEYS[2], ARGV[1]) or ''}
+`;
+
+// KEYS: ids set, id→account hash, account→id hash. ARGV: user id.
+const FORGET_LUA = `
+local account = redis.call('HGET', KEYS[2], ARGV[1])
+redis.call('SREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+if account and redis.call('HGET', KEYS[3], account) == ARGV[1] then redis.call('HDEL', KEYS[3], account) end
+return account and 1 or 0
+`;
+
+export type ClaimStatus = 'claimed' | 'held' | 'authorized';
+
+export type RecordAuthorizedResult =
+  | { readonly status: 'new' }
+  /** The user was already authorized (through `firstAccountKey`): log this new authorization out. */
+  | { readonly status: 'duplicate'; readonly firstAccountKey: string | null };
+
+export interface ExceptIdsRegistryOptions {
+  readonly redis: Redis;
+  /** Default `gramfarm:`. */
+  readonly prefix?: string;
+}
+
+export class ExceptIdsRegistry {
+  private readonly redis: Redis;
+  readonly keys: {
+    readonly authorizedIds: string;
+    readonly accountOfId: string;
+    readonly idOfAccount: string;
+    claim(accountKey: string): string;
+  };
+
+  constructor(options: ExceptIdsRegistryOptions) {
+    this.redis = options.redis;
+    const p = options.prefix ?? DEFAULT_PREFIX;
+    this.keys = {
+      authorizedIds: `${p}auth:authorized-ids`,
+      accountOfId: `${p}auth:account-of-id`,
+      idOfAccount: `${p}auth:id-of-account`,
+      claim: (accountKey) => `${p}auth:claim:${accountKey}`,
+    };
+  }
+
+  /** Every authorized user id: the `except_ids` of auth.exportLoginToken. */
+  async authorizedIds(): Promise<bigint[]> {
+    const ids = await this.redis.smembers(this.keys.authorizedIds);
+    return ids.map((s) => BigInt(s));
+  }
+
+  async isAuthorizedId(userId: bigint | number | string): Promise<boolean> {
+    return (await this.redis.sismember(this.keys.authorizedIds, checkUserId(userId))) === 1;
+  }
+
+  /** The user id an account resolved to (authorized, or found to be a duplicate of), or null. */
+  async authorizedAs(accountKey: string): Promise<bigint | null> {
+    const id = await this.redis.hget(this.keys.idOfAccount, checkAccountKey(accountKey));
+    return id === null ? null : BigInt(id);
+  }
+
+  /**
+   * Take the account for a login. False when another owner holds it or the account is already authorized
+   * (`claimStatus` tells which). Claiming again as the same owner extends the claim.
+   */
+  async claim(accountKey: string, owner: string, ttlSec: number): Promise<boolean> {
+    return (await this.claimStatus(accountKey, owner, ttlSec)) === 'claimed';
+  }
+
+  async claimStatus(accountKey: string, owner: string, ttlSec: number): Promise<ClaimStatus> {
+    const key = checkAccountKey(accountKey);
+    const r = (await this.redis.eval(CLAIM_LUA, 2, this.keys.claim(key), this.keys.idOfAccount, key, owner, checkTtl(ttlSec))) as number;
+    return r === 1 ? 'claimed' : r === 0 ? 'held' : 'authorized';
+  }
+
+  /** Extend a claim this owner still holds; false when it was lost (stop the login). */
+  async renew(accountKey: string, owner: string, ttlSec: number): Promise<boolean> {
+    const key = this.keys.claim(checkAccountKey(accountKey));
+    return ((await this.redis.eval(RENEW_LUA, 1, key, owner, checkTtl(ttlSec))) as number) === 1;
+  }
+
+  /** Drop a claim, only if this owner holds it. */
+  async release(accountKey: string, owner: string): Promise<boolean> {
+    const key = this.keys.claim(checkAccountKey(accountKey));
+    return ((await this.redis.eval(RELEASE_LUA, 1, key, owner)) as number) === 1;
+  }
+
+  /** Current holder of a claim, or null. */
+  async claimOwner(accountKey: string): Promise<string | null> {
+    return this.redis.get(this.keys.claim(checkAccountKey(accountKey)));
+  }
+
+  /**
+   * Record that `accountKey` logged in as `userId`, atomically. `duplicate` means someone authorized that user
+   * before: the caller must log the new authorization out (auth.logOut) and report the duplicate.
+   */
+  async recordAuthorized(userId: bigint | number | string, accountKey: string): Promise<RecordAuthorizedResult> {
+    const id = checkUserId(userId);
+    const key = checkAccountKey(accountKey);
+    const r = (await this.redis.eval(
+      RECORD_LUA,
+      3,
+      this.keys.authorizedIds,
+      this.keys.accountOfId,
+      this.keys.idOfAccount,
+      id,
+      key,
+    )) as [number, string?];
+    if (r[0] === 1) return { status: 'new' };
+    return { status: 'duplicate', firstAccountKey: r[1] === undefined || r[1] === '' ? null : r[1] };
+  }
+
+  /** Make one account claimable again (e.g. a duplicate that should be retried as another user). */
+  async forgetAccount(accountKey: string): Promise<boolean> {
+    return (await this.redis.hdel(this.keys.idOfAccount, checkAccountKey(accountKey))) === 1;
+  }
+
+  /**
+   * Forget an authorization (the session was logged out or revoked): the id leaves `except_ids` and its first
+   * account may log in again. Accounts that were duplicates of it stay resolved (forgetAccount).
+   */
+  async forgetAuthorized(userId: bigint | number | string): Promise<boolean> {
+    const r = await this.redis.eval(
+      FORGET_LUA,
+      3,
+      this.keys.authorizedIds,
+      this.keys.accountOfId,
+      this.keys.idOfAccount,
+      checkUserId(userId),
+    );
+    return r === 1;
+  }
+}

@@ -1,0 +1,84 @@
+// The farm's login jobs: one BullMQ job per account. Job data is stored in clear in Redis, so it carries no
+// secret (bot tokens and 2FA passwords go to the SecretVault); the job id is derived from the account, so
+// enqueueing the same account twice does nothing while its job exists.
+import { createHash } from 'node:crypto'
+export { botAccountKey } from './except-ids-registry.ts'
+
+export const LOGIN_QUEUE = 'gramfarm-login'
+
+export type LoginKind = 'user' | 'bot' | 'qr'
+
+/** Where a job stands; a job resumes from its step on any worker (the state lives in Redis). */
+export type LoginStep = 'start' | 'wait_code' | 'wait_password' | 'wait_qr'
+
+/** Per-account options from the accounts file (no secrets here). */
+export interface AccountOptions {
+  /** socks5://user:pass@host:port or an MTProxy `mtproxy://host:port?secret=…`. */
+  proxy?: string
+  apiId?: number
+  apiHash?: string
+  deviceModel?: string
+  systemVersion?: string
+  appVersion?: string
+  langCode?: string
+  systemLangCode?: string
+  /** Where the 2FA password comes from: the vault (given in the file), the code provider, or nowhere. */
+  passwordFrom?: 'vault' | 'provider' | 'none'
+}
+
+export interface LoginJobData {
+  kind: LoginKind
+  /** What the operator knows the account by: phone digits, `bot<id>`, or a QR label. */
+  account: string
+  /** Claim and session key: phone digits, `bot:<sha256 of the token>`, or `qr:<label>`. */
+  accountKey: string
+  options: AccountOptions
+  step: LoginStep
+  /** Which code request this is (one per auth.sendCode/resendCode), for the code channel. */
+  codeAttempt: number
+  /** Codes refused so far in this login. */
+  codeFailures: number
+  passwordFailures: number
+  /** Unix ms after which waiting for a code (or a QR scan) ends in code_timeout. */
+  deadline: number
+  /** The coordinator run that enqueued it. */
+  runId: string
+}
+
+export type FinalState =
+  | 'authorized'
+  | 'needs_password'
+  | 'password_invalid'
+  | 'phone_invalid'
+  | 'banned'
+  | 'unregistered'
+  | 'code_timeout'
+  | `flood_wait(${number})`
+  | 'duplicate'
+  | `failed(${string})`
+
+export interface LoginResult {
+  account: string
+  kind: LoginKind
+  state: FinalState
+  userId?: string
+  dcId?: number
+  /** Where the session was saved (a storage name). */
+  session?: string
+  startedAt: number
+  finishedAt: number
+}
+
+/** BullMQ custom ids must not contain ':' nor be all digits; a hash of the account key is neither. */
+export function loginJobId(kind: LoginKind, accountKey: string): string {
+  return `${kind}-${createHash('sha256').update(accountKey).digest('hex').slice(0, 32)}`
+}
+
+/** `123456:ABC…` → `bot123456`: how a bot is shown (the secret part never is). */
+export function botLabel(token: string): string {
+  return `bot${token.split(':')[0] ?? '?'}`
+}
+
+export function isFinalState(s: string): s is FinalState {
+  return /^(authorized|needs_password|password_invalid|phone_invalid|banned|unregistered|code_timeout|duplicate|flood_wait\(\d+\)|failed\(.*\))$/.test(s)
+}

@@ -1,0 +1,37 @@
+// Secrets a login job needs but must not carry in its (clear-text) BullMQ data: bot tokens and 2FA
+// passwords given in the accounts file. One hash per job id, with a TTL, deleted when the job ends.
+import type { Redis } from 'ioredis'
+
+export interface JobSecrets {
+  botToken?: string
+  password?: string
+}
+
+/** Secrets outlive a job only this long if it never finishes (a week). */
+const SECRET_TTL_SECONDS = 7 * 24 * 3600
+
+export class SecretVault {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix = 'gramfarm:',
+  ) {}
+
+  private key(jobId: string): string {
+    return `${this.prefix}secret:${jobId}`
+  }
+
+  async put(jobId: string, secrets: JobSecrets): Promise<void> {
+    const fields = Object.entries(secrets).filter(([, v]) => typeof v === 'string' && v !== '') as [string, string][]
+    if (fields.length === 0) return
+    await this.redis.multi().hset(this.key(jobId), Object.fromEntries(fields)).expire(this.key(jobId), SECRET_TTL_SECONDS).exec()
+  }
+
+  async get(jobId: string): Promise<JobSecrets> {
+    const h = await this.redis.hgetall(this.key(jobId))
+    return { ...(h['botToken'] ? { botToken: h['botToken'] } : {}), ...(h['password'] ? { password: h['password'] } : {}) }
+  }
+
+  async delete(jobId: string): Promise<void> {
+    await this.redis.del(this.key(jobId))
+  }
+}

@@ -1,0 +1,90 @@
+// The farm logger: secrets censored at every depth we cover, error codes kept, job child loggers with masked
+// phones, pretty output when asked.
+import { strict as assert } from 'node:assert';
+import { Writable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { REDACT_CENSOR, SECRET_KEYS, createLogger, jobLogger, maskPhone } from '../src/main/logger.ts';
+
+function sink(): { stream: Writable; text: () => string } {
+  let out = '';
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      out += chunk.toString();
+      cb();
+    },
+  });
+  return { stream, text: () => out };
+}
+
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+describe('logger', () => {
+  it('censors every secret key at the top level and one and two levels deep', async () => {
+    const { stream, text } = sink();
+    const log = createLogger({ level: 'trace', destination: stream });
+    const secrets: string[] = [];
+    const secret = (key: string, depth: number): string => {
+      const v = `S3CRET-${key}-${depth}-${secrets.length}`;
+      secrets.push(v);
+      return v;
+    };
+    for (const key of SECRET_KEYS) {
+      log.info({ [key]: secret(key, 0) }, 'top');
+      log.info({ account: { [key]: secret(key, 1) } }, 'one deep');
+      log.info({ job: { data: { [key]: secret(key, 2) } } }, 'two deep');
+    }
+    log.debug({ authKey: Buffer.from('raw auth key bytes S3CRET-buffer') }, 'buffer');
+    secrets.push('S3CRET-buffer');
+    await tick();
+    const out = text();
+    for (const s of secrets) assert.ok(!out.includes(s), `${s} was written`);
+    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(lines.length, SECRET_KEYS.length * 3 + 1);
+    assert.equal(lines[0]?.[SECRET_KEYS[0] as string], REDACT_CENSOR);
+    assert.deepEqual(lines[2]?.job, { data: { [SECRET_KEYS[0] as string]: REDACT_CENSOR } });
+  });
+
+  it('keeps an error\'s own code (as errCode) while login codes stay hidden', async () => {
+    const { stream, text } = sink();
+    const log = createLogger({ destination: stream });
+    const err = Object.assign(new Error('connect failed'), { code: 'ECONNREFUSED' });
+    log.warn({ err, code: '31337' }, 'redis down');
+    await tick();
+    const line = JSON.parse(text()) as { err: Record<string, unknown>; code: string };
+    assert.equal(line.err.errCode, 'ECONNREFUSED');
+    assert.equal(line.code, REDACT_CENSOR);
+    assert.ok(!text().includes('31337'));
+  });
+
+  it('makes a child logger per job with a masked phone', async () => {
+    const { stream, text } = sink();
+    const log = createLogger({ destination: stream });
+    const child = jobLogger(log, { id: 'login-42', name: 'login', data: { kind: 'user', phone: '99966123234', password: 'pw-S3CRET' } });
+    child.info('signing in');
+    jobLogger(log, { id: 'b-1', name: 'bot', data: { accountKey: `123:${'x'.repeat(35)}` } }).info('bot');
+    jobLogger(log, { id: 'b-2', name: 'bot', data: { accountKey: 'bot:0123abcd' } }).info('bot');
+    await tick();
+    const [a, b, c] = text().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual([a?.jobId, a?.kind, a?.account], ['login-42', 'user', '+99966***234']);
+    assert.equal(b?.account, REDACT_CENSOR, 'a raw token given as account key is not logged');
+    assert.equal(c?.account, 'bot:0123abcd');
+    assert.ok(!text().includes('99966123234') && !text().includes('pw-S3CRET') && !text().includes('x'.repeat(35)));
+  });
+
+  it('masks phones of any length', () => {
+    assert.equal(maskPhone('99966123234'), '+99966***234');
+    assert.equal(maskPhone('+999 66-123-234'), '+99966***234');
+    assert.equal(maskPhone('1234567'), '+12***67');
+    assert.equal(maskPhone('123'), '+***');
+  });
+
+  it('writes pretty lines when asked, still censored', async () => {
+    const { stream, text } = sink();
+    const log = createLogger({ destination: stream, pretty: true });
+    log.info({ password: 'pw-S3CRET', n: 1 }, 'hello pretty');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.match(text(), /INFO.*hello pretty/);
+    assert.ok(!text().trimStart().startsWith('{'), 'not JSON');
+    assert.ok(!text().includes('pw-S3CRET'));
+  });
+});
