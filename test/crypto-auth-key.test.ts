@@ -138,6 +138,28 @@ describe('DH checks (FACTS §5)', () => {
     }
   });
 
+  it('applies the residue rule to every class mod 840 (= lcm of 8, 3, 5, 7, 24)', () => {
+    // 2048-bit odd numbers in each class: the rule runs before the (failing) safe-prime test,
+    // so a pass shows up as dh_prime_not_safe and a violation as dh_g_residue
+    const base = (1n << 2047n) + 840n * 123456789n;
+    const rule: Record<number, (q: bigint) => boolean> = {
+      2: (q) => q % 8n === 7n,
+      3: (q) => q % 3n === 2n,
+      4: () => true,
+      5: (q) => q % 5n === 1n || q % 5n === 4n,
+      6: (q) => q % 24n === 19n || q % 24n === 23n,
+      7: (q) => q % 7n === 3n || q % 7n === 5n || q % 7n === 6n,
+    };
+    for (let r = 1n; r < 840n; r += 2n) {
+      const q = base - (base % 840n) + r;
+      const bytes = bigIntToBytes(q, 256);
+      for (let g = 2; g <= 7; g++) {
+        const check = rule[g](q) ? 'dh_prime_not_safe' : 'dh_g_residue';
+        assert.throws(() => checkDhParams(bytes, g), securityError(check), `g = ${g}, q mod 840 = ${r}`);
+      }
+    }
+  });
+
   it('rejects g outside 2..7', () => {
     for (const g of [0, 1, 8, 2.5]) assert.throws(() => checkDhParams(dhPrime, g), securityError('dh_g_range'));
   });

@@ -188,12 +188,13 @@ describe('RSA operations', () => {
     const data = new Uint8Array(randomBytes(144));
     const padding = new Uint8Array(randomBytes(48));
     let bad: Uint8Array | undefined;
-    for (let i = 0; bad === undefined && i < 10000; i++) {
+    let good: Uint8Array | undefined;
+    for (let i = 0; (bad === undefined || good === undefined) && i < 10000; i++) {
       const candidate = new Uint8Array(randomBytes(32));
-      if (bigIntFromBytes(rsaPadKeyAesEncrypted(Buffer.concat([data, padding]), candidate)) >= pair.n) bad = candidate;
+      if (bigIntFromBytes(rsaPadKeyAesEncrypted(Buffer.concat([data, padding]), candidate)) >= pair.n) bad ??= candidate;
+      else good ??= candidate;
     }
-    assert.ok(bad, 'no temp_key giving a value ≥ n found');
-    const good = new Uint8Array(randomBytes(32));
+    assert.ok(bad && good, 'no temp_keys on both sides of n found');
     const random = scripted(padding, bad, good);
     const encrypted = rsaPadEncrypt(data, pair, random);
     assert.equal(random.left(), 0);

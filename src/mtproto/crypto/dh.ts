@@ -27,7 +27,9 @@ const CACHE_LIMIT = 16;
 /** g_a, g_b must lie in (2^1984, p − 2^1984) ([SEC]). */
 const RANGE_MARGIN = 1n << 1984n;
 
-const safePrimes = new Set<string>([Buffer.from(TELEGRAM_DH_PRIME).toString('hex')]);
+const KNOWN_SAFE_PRIME = Buffer.from(TELEGRAM_DH_PRIME).toString('hex');
+/** Other primes that passed the test (bounded; the known prime is never evicted). */
+const safePrimes = new Set<string>();
 
 function hexOf(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');
@@ -41,7 +43,7 @@ function remember<T>(cache: Set<T>, value: T): void {
 /** Whether p is a safe prime (p and (p−1)/2 prime); cached, so a known prime costs a Set lookup. */
 export function isSafePrime(p: bigint): boolean {
   const key = p.toString(16).padStart(PRIME_BYTES * 2, '0');
-  if (safePrimes.has(key)) return true;
+  if (key === KNOWN_SAFE_PRIME || safePrimes.has(key)) return true;
   const safe = checkPrimeSync((p - 1n) >> 1n, { checks: PRIME_CHECK_ROUNDS }) && checkPrimeSync(p, { checks: PRIME_CHECK_ROUNDS });
   if (safe) remember(safePrimes, key);
   return safe;

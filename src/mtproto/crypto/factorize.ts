@@ -76,7 +76,9 @@ function squfof(n: bigint, k: number): bigint {
   p = Math.floor((p0 - p) / r) * r + p;
   qPrev = r;
   q = Number((kn - BigInt(p) * BigInt(p)) / BigInt(r));
-  for (;;) {
+  // the reverse cycle is about as long as the forward one; the bound only guards against a hang
+  for (let i = 0; ; i++) {
+    if (i >= limit) return 0n;
     const b = Math.floor((p0 + p) / q);
     pPrev = p;
     p = b * q - p;
@@ -85,6 +87,7 @@ function squfof(n: bigint, k: number): bigint {
     q = qPrev + b * (pPrev - p);
     qPrev = qOld;
   }
+  if (!(p > 0)) return 0n;
   const g = gcdSmall(n, p);
   return g !== 1 && BigInt(g) !== n ? BigInt(g) : 0n;
 }

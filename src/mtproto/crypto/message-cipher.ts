@@ -54,10 +54,6 @@ export class MessageDecryptError extends Error {
   }
 }
 
-function offsetOf(sender: Sender): number {
-  return sender === 'client' ? 0 : 8;
-}
-
 /** aes_key and aes_iv for a msg_key (FACTS §3). */
 export function messageKeyIv(authKey: AuthKey, msgKey: Uint8Array, sender: Sender): { key: Uint8Array; iv: Uint8Array } {
   const slices = authKey.direction(sender);

@@ -16,8 +16,7 @@ export type SecurityCheck =
   | 'rsa_old_hash'
   | 'pq_factorization'
   | 'srp_b_length'
-  | 'srp_b_range'
-  | 'srp_algo';
+  | 'srp_b_range';
 
 export class SecurityCheckError extends Error {
   override readonly name = 'SecurityCheckError';
