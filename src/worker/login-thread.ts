@@ -1,0 +1,59 @@
+// A piscina thread of a farm worker: it runs login steps for many jobs concurrently (each step is async
+// network I/O; the CPU-heavy parts — key exchange modexps, SRP's PBKDF2 — are short or on libuv's pool).
+// Its Redis connections and caches live as long as the thread.
+import { workerData } from 'node:worker_threads'
+import { Redis } from 'ioredis'
+import { CodeInbox } from '../queue/code-channel.ts'
+import { ExceptIdsRegistry } from '../queue/except-ids-registry.ts'
+import { SendCodeRateLimiter } from '../queue/send-code-rate-limiter.ts'
+import { SecretVault } from '../queue/secret-vault.ts'
+import type { LoginJobData } from '../queue/login-job.ts'
+import { parseRsaPublicKey } from '../mtproto/crypto/rsa-keys.ts'
+import { LoginStepRunner, type StepOutcome, type StepRunnerConfig } from './login-step-runner.ts'
+import type { FarmWorkerConfig } from './worker-config.ts'
+
+export interface LoginTask {
+  jobId: string
+  data: LoginJobData
+  startedAt: number
+}
+
+/** Builds a step runner (and its Redis-backed collaborators) from a worker config. */
+export function createStepRunner(cfg: FarmWorkerConfig): { runner: LoginStepRunner; close(): Promise<void> } {
+  const redis = new Redis(cfg.redisUrl, { maxRetriesPerRequest: null })
+  const inbox = new CodeInbox({ redis, prefix: cfg.prefix, subscriberName: 'gramfarm-thread' })
+  const rate = cfg.sendCodeRate
+  const runnerConfig: StepRunnerConfig = {
+    redis, inbox,
+    registry: new ExceptIdsRegistry({ redis, prefix: cfg.prefix }),
+    limiter: new SendCodeRateLimiter({
+      redis, prefix: cfg.prefix,
+      ...(rate ? { global: { ratePerSec: rate.globalPerSec, burst: rate.globalBurst }, perDc: { ratePerSec: rate.perDcPerSec, burst: rate.perDcBurst } } : {}),
+    }),
+    vault: new SecretVault(redis, cfg.prefix),
+    network: cfg.testDc
+      ? { testMode: true, dcs: cfg.testDc.dcs, rsaKeys: [parseRsaPublicKey(cfg.testDc.publicKeyPem)] }
+      : { testMode: false },
+    apiId: cfg.apiId, apiHash: cfg.apiHash, prefix: cfg.prefix,
+    ...(cfg.codeTimeoutMs !== undefined ? { codeTimeoutMs: cfg.codeTimeoutMs } : {}),
+    ...(cfg.recheckMs !== undefined ? { recheckMs: cfg.recheckMs } : {}),
+    ...(cfg.waitSliceMs !== undefined ? { waitSliceMs: cfg.waitSliceMs } : {}),
+  }
+  const runner = new LoginStepRunner(runnerConfig)
+  return {
+    runner,
+    close: async () => {
+      await runner.close()
+      await inbox.close()
+      redis.disconnect()
+    },
+  }
+}
+
+let shared: ReturnType<typeof createStepRunner> | undefined
+
+/** piscina's entry point: one step of one job. */
+export default async function runLoginStep(task: LoginTask): Promise<StepOutcome> {
+  shared ??= createStepRunner(workerData as FarmWorkerConfig)
+  return shared.runner.run(task.jobId, task.data, task.startedAt)
+}
