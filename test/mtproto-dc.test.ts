@@ -452,3 +452,20 @@ describe('test DC: many connections', () => {
     })
   })
 })
+
+describe('giving up', () => {
+  it('a DC that accepts connections and drops them at once makes the client give up with ConnectionLostError', async () => {
+    const dc = await startTestDc({ dcIds: [2] })
+    const conn = new DcConnection({ dcId: 2, host: '127.0.0.1', port: dc.portOf(2), testMode: true, rsaKeys: [dc.publicKey], app: APP, reconnect: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20 } })
+    try {
+      await conn.invoke({ _: 'help.getNearestDc' })
+      // From now on every new connection is closed as soon as the client sends something.
+      dc.dc(2).faults.transport = { closeAfterFramesReceived: 1 }
+      dc.dc(2).dropConnections()
+      await assert.rejects(conn.invoke({ _: 'help.getNearestDc' }), (e: unknown) => e instanceof ConnectionLostError && /after 3 attempts/.test(e.message))
+    } finally {
+      conn.close()
+      await dc.stop()
+    }
+  })
+})

@@ -150,7 +150,8 @@ export class DcConnection extends EventEmitter<DcConnectionEvents> {
     } else {
       this.session.resendPending()
     }
-    this.reconnectAttempts = 0
+    // reconnectAttempts is reset only when the server answers (onFrame): a DC that accepts connections and
+    // drops them at once must still make us give up.
     this.startPing()
     this.emit('ready')
   }
@@ -206,6 +207,7 @@ export class DcConnection extends EventEmitter<DcConnectionEvents> {
       return
     }
     if (!this.session) return
+    this.reconnectAttempts = 0
     this.session.receive(payload)
     if (this.session.pendingAcks > 0 && !this.ackTimer) {
       this.ackTimer = setTimeout(() => {
