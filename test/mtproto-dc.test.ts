@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { withDc, APP, FAST_RECONNECT, type DcEnv as Env } from './support/dc-env.ts'
+const DC_IDS = [1, 2, 3]
 import { startTestDc, type TestDc, type TestDcOptions } from '../src/testdc/test-dc.ts'
 import type { DcServer } from '../src/testdc/dc-server.ts'
 import type { RpcHandler } from '../src/testdc/rpc-dispatcher.ts'
@@ -19,10 +21,6 @@ import type { FramingName } from '../src/mtproto/transport/framing.ts'
 import { tlCodec, type TlValue } from '../src/mtproto/tl/index.ts'
 import { RpcError } from '../src/mtproto/rpc-error.ts'
 
-const APP = { apiId: 1, deviceModel: 'node-test', systemVersion: 'linux', appVersion: '1.0', systemLangCode: 'en', langPack: '', langCode: 'en' }
-/** Reconnect fast so tests with dropped connections stay short. */
-const FAST_RECONNECT = { baseDelayMs: 10, maxDelayMs: 50, maxAttempts: 8 }
-const DC_IDS = [1, 2, 3]
 
 const ID = {
   rpcResult: 0xf35c6d01,
@@ -30,32 +28,6 @@ const ID = {
   badServerSalt: 0xedab447b,
   badMsgNotification: 0xa7eff811,
 } as const
-
-interface Env {
-  dc: TestDc
-  /** DC 2, the one every test talks to. */
-  server: DcServer
-  open(extra?: Partial<DcConnectionOptions>): DcConnection
-}
-
-/** Starts DCs 1–3, runs `fn`, then closes every connection it opened and stops the DCs. */
-async function withDc(opts: TestDcOptions, fn: (env: Env) => Promise<void>): Promise<void> {
-  const dc = await startTestDc({ dcIds: DC_IDS, ...opts })
-  const conns: DcConnection[] = []
-  const open = (extra: Partial<DcConnectionOptions> = {}): DcConnection => {
-    const conn = new DcConnection({
-      dcId: 2, host: dc.host, port: dc.portOf(2), testMode: true, rsaKeys: [dc.publicKey], app: APP, reconnect: FAST_RECONNECT, ...extra,
-    })
-    conns.push(conn)
-    return conn
-  }
-  try {
-    await fn({ dc, server: dc.dc(2), open })
-  } finally {
-    for (const c of conns) c.close()
-    await dc.stop()
-  }
-}
 
 function idOf(body: Uint8Array): number {
   return new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(0, true)

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { withDc, APP, FAST_RECONNECT, type DcEnv as Env } from './support/dc-env.ts'
 import { startTestDc, type TestDc, type TestDcOptions } from '../src/testdc/test-dc.ts'
 import type { DcServer } from '../src/testdc/dc-server.ts'
 import type { HandshakeFaults } from '../src/testdc/handshake-responder.ts'
@@ -17,33 +18,7 @@ import { decryptMessage } from '../src/mtproto/crypto/message-cipher.ts'
 import { isPlainMessage } from '../src/mtproto/session/plain-message.ts'
 import type { TlValue } from '../src/mtproto/tl/index.ts'
 
-const APP = { apiId: 1, deviceModel: 'node-test', systemVersion: 'linux', appVersion: '1.0', systemLangCode: 'en', langPack: '', langCode: 'en' }
-const FAST_RECONNECT = { baseDelayMs: 10, maxDelayMs: 50, maxAttempts: 8 }
 const RPC_RESULT = 0xf35c6d01
-
-interface Env {
-  dc: TestDc
-  server: DcServer
-  open(extra?: Partial<DcConnectionOptions>): DcConnection
-}
-
-async function withDc(opts: TestDcOptions, fn: (env: Env) => Promise<void>): Promise<void> {
-  const dc = await startTestDc({ dcIds: [2], ...opts })
-  const conns: DcConnection[] = []
-  const open = (extra: Partial<DcConnectionOptions> = {}): DcConnection => {
-    const conn = new DcConnection({
-      dcId: 2, host: dc.host, port: dc.portOf(2), testMode: true, rsaKeys: [dc.publicKey], app: APP, reconnect: FAST_RECONNECT, ...extra,
-    })
-    conns.push(conn)
-    return conn
-  }
-  try {
-    await fn({ dc, server: dc.dc(2), open })
-  } finally {
-    for (const c of conns) c.close()
-    await dc.stop()
-  }
-}
 
 /** Sockets the DC holds open (private; read here to prove the client hung up). */
 function openSockets(server: DcServer): number {
@@ -79,7 +54,7 @@ describe('key exchange: the client refuses a misbehaving DC', () => {
   for (const { fault, check, failure } of cases) {
     const expected = check ? `SecurityCheckError ${check}` : `AuthKeyExchangeError ${failure}`
     it(`${fault} → ${expected}, and the connection is dropped`, async () => {
-      await withDc({ faults: { handshake: { [fault]: true } } }, async ({ server, open }) => {
+      await withDc({ dcIds: [2], faults: { handshake: { [fault]: true } } }, async ({ server, open }) => {
         let created = false
         const conn = open({ onAuthKey: () => { created = true } })
         await assert.rejects(conn.invoke({ _: 'help.getConfig' }), (err: unknown) => {
@@ -105,7 +80,7 @@ describe('key exchange: the client refuses a misbehaving DC', () => {
       if (isPlainMessage(payload)) plainAnswers++
       return undefined
     }
-    await withDc({ faults: { handshake: { retryOnce: true }, transport: { outgoing } } }, async ({ server, open }) => {
+    await withDc({ dcIds: [2], faults: { handshake: { retryOnce: true }, transport: { outgoing } } }, async ({ server, open }) => {
       let created: Uint8Array | undefined
       const conn = open({ onAuthKey: (k) => { created = k } })
       const config = (await conn.invoke({ _: 'help.getConfig' })) as TlValue
@@ -127,7 +102,7 @@ describe('encrypted session: inbound messages that fail a check are dropped', ()
       corrupted++
       return { type: 'corrupt' as const }
     }
-    await withDc({ faults: { transport: { outgoing } } }, async (env) => {
+    await withDc({ dcIds: [2], faults: { transport: { outgoing } } }, async (env) => {
       server = env.server
       const conn = env.open()
       const violations: SessionSecurityError[] = []
@@ -157,7 +132,7 @@ describe('encrypted session: inbound messages that fail a check are dropped', ()
           return { _: 'nearestDc', country: 'XX', thisDc: 2, nearestDc: 2 }
         },
       })
-      await withDc({ services }, async ({ server, open }) => {
+      await withDc({ dcIds: [2], services }, async ({ server, open }) => {
         const conn = open()
         await conn.invoke({ _: 'help.getConfig' })
         const violations: SessionSecurityError[] = []
@@ -185,7 +160,7 @@ describe('encrypted session: inbound messages that fail a check are dropped', ()
         return { _: 'nearestDc', country: 'XX', thisDc: 2, nearestDc: 2 }
       },
     })
-    await withDc({ services }, async ({ server, open }) => {
+    await withDc({ dcIds: [2], services }, async ({ server, open }) => {
       const updates: TlValue[] = []
       const conn = open({ onUpdate: (u) => updates.push(u) })
       await conn.invoke({ _: 'help.getConfig' })
