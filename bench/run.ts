@@ -3,6 +3,7 @@
 const BENCHES: Record<string, () => Promise<unknown>> = {
   tl: () => import('./tl.ts'),
   authkey: () => import('./authkey.ts'),
+  login: () => import('./login.ts'),
 }
 
 const names = process.argv.slice(2)
