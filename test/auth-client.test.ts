@@ -216,3 +216,65 @@ test('logOut deletes the session; revoked, banned and duplicated keys are typed 
     await env.stop()
   }
 })
+
+test('PHONE_CODE_EXPIRED is answered with auth.resendCode and the next code type', async () => {
+  let clock = Date.now()
+  const env = await startAccountsDc({ now: () => clock, codeTtlSeconds: 60 })
+  try {
+    env.accounts.addUser({ phone: '15550006666', dcId: 2, code: '24680' })
+    const seen: string[] = []
+    const client = new Client('e', env.clientOptions({
+      phoneNumber: '15550006666',
+      phoneCode: async (ctx) => {
+        seen.push(`${ctx.codeType}/${ctx.previous ?? 'first'}`)
+        if (ctx.attempt === 1) clock += 61_000 // the first code expires before it is used
+        return '24680'
+      },
+    }))
+    await client.start()
+    assert.equal(seen.length, 2)
+    assert.equal(seen[1]!.endsWith('/expired'), true)
+    assert.equal(env.codes.length, 2, 'auth.resendCode sent a second code')
+    await client.stop()
+  } finally {
+    await env.stop()
+  }
+})
+
+test('2FA password recovery by email code when the password is empty', async () => {
+  const env = await startAccountsDc()
+  try {
+    env.accounts.addUser({ phone: '15550008888', dcId: 2, code: '11223', password: { password: 'forgotten', recoveryEmail: 'owner@example.com' } })
+    const client = new Client('r', env.clientOptions({
+      phoneNumber: '15550008888', phoneCode: '11223', password: '',
+      recoveryCode: async (ctx) => {
+        assert.match(ctx.emailPattern, /\*/)
+        return env.codes.at(-1)!.code
+      },
+    }))
+    await client.start()
+    assert.equal((await client.getMe()).phone, '15550008888')
+    await client.stop()
+  } finally {
+    await env.stop()
+  }
+})
+
+test('QR login of an account with 2FA asks for the password after the scan', async () => {
+  const env = await startAccountsDc()
+  try {
+    env.accounts.addUser({ phone: '15550009999', dcId: 2, code: '99887', password: { password: 'qr-2fa' } })
+    const phone = new Client('phone2', env.clientOptions({ phoneNumber: '15550009999', phoneCode: '99887', password: 'qr-2fa' }))
+    await phone.start()
+    const qr = new Client('qr3', env.clientOptions({
+      password: 'qr-2fa',
+      onQrCode: async (info) => { await phone.invoke({ _: 'auth.acceptLoginToken', token: Buffer.from(info.url.split('token=')[1]!, 'base64url') }) },
+    }))
+    await qr.start({ useQr: true, qrTimeoutMs: 20_000 })
+    assert.equal((await qr.getMe()).id, (await phone.getMe()).id)
+    await qr.stop()
+    await phone.stop()
+  } finally {
+    await env.stop()
+  }
+})

@@ -13,7 +13,7 @@ import { codeTypeName } from '../auth/credential-provider.ts'
 import { botLogin } from '../auth/flows/bot-login.ts'
 import { loginHostOf, type Authorization, type LoginHost } from '../auth/flows/login-host.ts'
 import { checkPassword } from '../auth/flows/password-check.ts'
-import { sendCode } from '../auth/flows/phone-login.ts'
+import { resendOrSendAgain, sendCode } from '../auth/flows/phone-login.ts'
 import { loginUrl } from '../auth/flows/qr-login.ts'
 import { SessionKeyStore } from '../auth/session-key-store.ts'
 import { RedisSessionStorage } from '../auth/storage/index.ts'
@@ -59,6 +59,11 @@ interface CachedClient {
   lastUsed: number
 }
 
+/** Where the farm's sessions live in Redis: under the farm's prefix, so runs and farms never share one. */
+export function sessionKeyPrefix(prefix: string): string {
+  return `${prefix}session:`
+}
+
 /** A claim on an account lasts this long between renewals (a crashed worker frees it by then). */
 const CLAIM_TTL_SECONDS = 15 * 60
 
@@ -86,13 +91,18 @@ export class LoginStepRunner {
     return `${data.kind}-${data.account}`.replace(/:/g, '_')
   }
 
+  /** The account's session in Redis, under this farm's prefix (`<prefix>session:<name>`). */
+  sessionStorage(data: Pick<LoginJobData, 'kind' | 'account'>): RedisSessionStorage {
+    return new RedisSessionStorage({ redis: this.cfg.redis, name: LoginStepRunner.sessionName(data), keyPrefix: sessionKeyPrefix(this.prefix) })
+  }
+
   private async client(jobId: string, data: LoginJobData): Promise<CachedClient> {
     const cached = this.clients.get(jobId)
     if (cached) {
       cached.lastUsed = Date.now()
       return cached
     }
-    const storage = new RedisSessionStorage({ redis: this.cfg.redis, name: LoginStepRunner.sessionName(data) })
+    const storage = this.sessionStorage(data)
     await storage.open()
     const record = await storage.load()
     const homeDc = Number(await this.cfg.redis.hget(this.loginKey(jobId), 'dcId')) || record?.dcId || 2
@@ -201,7 +211,7 @@ export class LoginStepRunner {
       // Someone already holds this account: drop the authorization we just made, keep theirs.
       await c.host.invoke({ _: 'auth.logOut' }).catch(() => undefined)
       await this.drop(jobId)
-      await new RedisSessionStorage({ redis: this.cfg.redis, name: LoginStepRunner.sessionName(data) }).delete().catch(() => undefined)
+      await this.sessionStorage(data).delete().catch(() => undefined)
       await this.finish(jobId, data)
       return final('duplicate', { userId: user.id.toString() })
     }
@@ -288,7 +298,7 @@ export class LoginStepRunner {
         return { kind: 'wait', data: { codeFailures: failures }, delayMs: 0 }
       }
       if (err.is('PHONE_CODE_EXPIRED')) {
-        const next = await c.host.invoke<tl.auth.RawSentCode | tl.auth.RawSentCodeSuccess>({ _: 'auth.resendCode', phoneNumber: data.account, phoneCodeHash })
+        const next = await resendOrSendAgain(c.host, data.account, phoneCodeHash)
         if (next._ === 'auth.sentCodeSuccess') return this.authorized(jobId, data, next.authorization as Authorization, final)
         return this.codeSent(jobId, data, next, data.codeAttempt + 1)
       }

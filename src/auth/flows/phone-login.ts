@@ -59,6 +59,16 @@ export async function sendCode(host: LoginHost, phoneNumber: string): Promise<Se
   throw new LoginError('phone_invalid', 'auth.sendCode kept being redirected between DCs')
 }
 
+/** auth.resendCode; when the hash itself has expired too, a fresh auth.sendCode. */
+export async function resendOrSendAgain(host: LoginHost, phoneNumber: string, phoneCodeHash: string): Promise<SentCode | tl.auth.RawSentCodeSuccess> {
+  try {
+    return await host.invoke<SentCode | tl.auth.RawSentCodeSuccess>({ _: 'auth.resendCode', phoneNumber, phoneCodeHash })
+  } catch (err) {
+    if (err instanceof RpcError && (err.is('PHONE_CODE_EXPIRED') || err.is('PHONE_CODE_HASH_EMPTY'))) return sendCode(host, phoneNumber)
+    return mapSendCodeError(err)
+  }
+}
+
 export async function phoneLogin(host: LoginHost, opts: PhoneLoginOptions): Promise<Authorization> {
   const phoneNumber = String(await provide(opts.phoneNumber, { attempt: 1 }, 'phoneNumber', 'Enter phone number: ')).replace(/[\s()-]/g, '')
   const first = await sendCode(host, phoneNumber)
@@ -95,7 +105,7 @@ export async function phoneLogin(host: LoginHost, opts: PhoneLoginOptions): Prom
       }
       if (err.is('PHONE_CODE_EXPIRED')) {
         if (attempt >= opts.maxCodeAttempts) throw new LoginError('code_expired', 'the code expired', err)
-        const next: SentCode | tl.auth.RawSentCodeSuccess = await host.invoke<SentCode | tl.auth.RawSentCodeSuccess>({ _: 'auth.resendCode', phoneNumber, phoneCodeHash: sent.phoneCodeHash }).catch(mapSendCodeError)
+        const next = await resendOrSendAgain(host, phoneNumber, sent.phoneCodeHash)
         if (next._ === 'auth.sentCodeSuccess') return next.authorization as Authorization
         sent = next
         codeRound++
