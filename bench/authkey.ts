@@ -76,18 +76,22 @@ console.log(`  GramJS     ${fmt(gramjs.cpu, 1).padStart(8)} keys/s  (${fmt(gramj
 console.log(`  floor      ${fmt(floor.cpu, 1).padStart(8)} keys/s  (${fmt(floor.cpuMsEach, 2)} ms: 2 modexps + RSA public op + pq factorisation)`)
 
 // --- RSS per idle connected client, each library in a fresh process
-function rssChild(lib: 'gramfarm' | 'gramjs'): { perClientKb: number; clients: number } {
+interface IdleFigures { perClientKb: number; marginalKb: number; heapPlusExternalKbEach: number; clients: number }
+function rssChild(lib: 'gramfarm' | 'gramjs'): IdleFigures {
   const out = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', new URL('./support/idle-clients.ts', import.meta.url).pathname, lib], { encoding: 'utf8', timeout: 300_000 })
   const last = out.stdout.trim().split('\n').pop() ?? ''
   try {
-    return JSON.parse(last) as { perClientKb: number; clients: number }
+    return JSON.parse(last) as IdleFigures
   } catch {
     throw new Error(`idle-clients ${lib} failed: ${out.stderr.slice(-2000)}`)
   }
 }
 const rssOurs = rssChild('gramfarm')
 const rssGramjs = rssChild('gramjs')
-console.log(`RSS per idle connected client at ${rssOurs.clients} clients: gramfarm ${fmt(rssOurs.perClientKb, 1)} KB, GramJS ${fmt(rssGramjs.perClientKb, 1)} KB`)
+console.log(`idle connected clients (${rssOurs.clients} each, one process per library):`)
+console.log(`  RSS per client         gramfarm ${fmt(rssOurs.perClientKb, 1)} KB   GramJS ${fmt(rssGramjs.perClientKb, 1)} KB`)
+console.log(`  RSS, second half only  gramfarm ${fmt(rssOurs.marginalKb, 1)} KB   GramJS ${fmt(rssGramjs.marginalKb, 1)} KB  (growth once the process is warm)`)
+console.log(`  JS heap + external     gramfarm ${fmt(rssOurs.heapPlusExternalKbEach, 1)} KB   GramJS ${fmt(rssGramjs.heapPlusExternalKbEach, 1)} KB`)
 
 const round = (x: number): number => Math.round(x * 100) / 100
 console.log(JSON.stringify({
@@ -95,4 +99,6 @@ console.log(JSON.stringify({
   ratios: { vs_gramjs: round(ours.cpu / gramjs.cpu), vs_floor: round(floor.cpu / ours.cpu) },
   keys_per_cpu_s: { gramfarm: round(ours.cpu), gramjs: round(gramjs.cpu), floor: round(floor.cpu) },
   rss_kb_per_idle_client: { gramfarm: round(rssOurs.perClientKb), gramjs: round(rssGramjs.perClientKb), ratio: round(rssOurs.perClientKb / rssGramjs.perClientKb) },
+  marginal_rss_kb_per_idle_client: { gramfarm: round(rssOurs.marginalKb), gramjs: round(rssGramjs.marginalKb), ratio: round(rssOurs.marginalKb / rssGramjs.marginalKb) },
+  heap_kb_per_idle_client: { gramfarm: round(rssOurs.heapPlusExternalKbEach), gramjs: round(rssGramjs.heapPlusExternalKbEach) },
 }))

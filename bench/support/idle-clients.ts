@@ -17,6 +17,14 @@ const salt = first.serverSalt!
 
 const gc = (globalThis as { gc?: () => void }).gc
 let heapBefore = 0
+let midRss = 0
+let midCount = 0
+const maybeMid = async (count: number): Promise<void> => {
+  if (midRss === 0 && count >= N / 2) {
+    midCount = count
+    midRss = await settle()
+  }
+}
 const settle = async (): Promise<number> => {
   for (let i = 0; i < 3; i++) {
     gc?.()
@@ -40,6 +48,7 @@ if (lib === 'gramfarm') {
       await c.invoke({ _: 'help.getNearestDc' })
       keep.push(c)
     }))
+    await maybeMid(keep.length)
   }
 } else {
   const { TelegramClient, Api } = require('telegram') as { TelegramClient: new (...a: unknown[]) => { connect(): Promise<void>; invoke(r: unknown): Promise<unknown>; setLogLevel(l: string): void }; Api: { help: { GetNearestDc: new () => unknown } } }
@@ -67,10 +76,11 @@ if (lib === 'gramfarm') {
   before = await settle()
   for (let i = 0; i < N; i += 50) {
     keep.push(...(await Promise.all(Array.from({ length: Math.min(50, N - i) }, make))))
+    await maybeMid(keep.length)
   }
 }
 const after = await settle()
 const m = process.memoryUsage()
-process.stdout.write(`${JSON.stringify({ lib, clients: keep.length, perClientKb: (after - before) / 1024 / keep.length, heapPlusExternalKbEach: (m.heapUsed + m.external - heapBefore) / 1024 / keep.length })}\n`)
+process.stdout.write(`${JSON.stringify({ lib, clients: keep.length, perClientKb: (after - before) / 1024 / keep.length, marginalKb: (after - midRss) / 1024 / (keep.length - midCount), heapPlusExternalKbEach: (m.heapUsed + m.external - heapBefore) / 1024 / keep.length })}\n`)
 dc.stop()
 process.exit(0)
