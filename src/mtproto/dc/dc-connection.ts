@@ -12,6 +12,7 @@ import { packPlainMessage, unpackPlainMessage } from '../session/plain-message.t
 import { MessageIdClock } from '../session/message-id-clock.ts'
 import { MtprotoSession, SessionClosedError, type InvokeOptions, type SessionSecurityError } from '../session/mtproto-session.ts'
 import { exchangeAuthKey, type PlainChannel } from '../handshake/auth-key-exchange.ts'
+import { connectionHeartbeat, type HeartbeatTarget } from './connection-heartbeat.ts'
 
 /** What initConnection tells the server about the app (Telegram keeps it with the authorization). */
 export interface AppIdentity {
@@ -78,15 +79,16 @@ export interface DcConnectionEvents {
   securityViolation: [error: SessionSecurityError]
 }
 
-export class DcConnection extends EventEmitter<DcConnectionEvents> {
+export class DcConnection extends EventEmitter<DcConnectionEvents> implements HeartbeatTarget {
   private transport: TransportConnection | undefined
   private session: MtprotoSession | undefined
   private authKey: AuthKey | undefined
   private initialized = false
   private closing = false
   private connecting: Promise<void> | undefined
-  private pingTimer: NodeJS.Timeout | undefined
-  private ackTimer: NodeJS.Timeout | undefined
+  /** When we last pinged, and since when received messages wait for an ack (0: none), for the heartbeat. */
+  private lastPingAt = 0
+  private acksWaitingSince = 0
   private reconnectAttempts = 0
   private readonly codec: TlCodec
   private plainWaiter: { resolve(body: Uint8Array): void; reject(err: Error): void } | undefined
@@ -209,20 +211,11 @@ export class DcConnection extends EventEmitter<DcConnectionEvents> {
     if (!this.session) return
     this.reconnectAttempts = 0
     this.session.receive(payload)
-    if (this.session.pendingAcks > 0 && !this.ackTimer) {
-      this.ackTimer = setTimeout(() => {
-        this.ackTimer = undefined
-        this.session?.flush()
-      }, this.opts.ackDelayMs ?? DEFAULT_ACK_DELAY_MS)
-      this.ackTimer.unref()
-    }
+    if (this.session.pendingAcks > 0 && this.acksWaitingSince === 0) this.acksWaitingSince = Date.now()
   }
 
   private clearAckTimer(): void {
-    if (this.ackTimer) {
-      clearTimeout(this.ackTimer)
-      this.ackTimer = undefined
-    }
+    this.acksWaitingSince = 0
   }
 
   private onTransportError(err: TransportError): void {
@@ -273,18 +266,28 @@ export class DcConnection extends EventEmitter<DcConnectionEvents> {
   }
 
   private startPing(): void {
-    this.stopPing()
-    const interval = this.opts.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS
-    this.pingTimer = setInterval(() => {
-      const pingId = new DataView(randomBytes(8).buffer).getBigInt64(0, true)
-      this.session?.invoke({ _: 'ping_delay_disconnect', pingId, disconnectDelay: PING_DISCONNECT_DELAY_S }, { timeoutMs: interval }).catch(() => {})
-    }, interval)
-    this.pingTimer.unref()
+    this.lastPingAt = Date.now()
+    connectionHeartbeat.add(this)
   }
 
   private stopPing(): void {
-    if (this.pingTimer) clearInterval(this.pingTimer)
-    this.pingTimer = undefined
+    connectionHeartbeat.delete(this)
+  }
+
+  /** Keep-alive (ping_delay_disconnect every pingIntervalMs) and acks that waited ackDelayMs. */
+  onHeartbeat(now: number): void {
+    const session = this.session
+    if (!session || !this.transport) return
+    if (this.acksWaitingSince !== 0 && now - this.acksWaitingSince >= (this.opts.ackDelayMs ?? DEFAULT_ACK_DELAY_MS)) {
+      this.acksWaitingSince = 0
+      session.flush()
+    }
+    const interval = this.opts.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS
+    if (now - this.lastPingAt >= interval) {
+      this.lastPingAt = now
+      const pingId = new DataView(randomBytes(8).buffer).getBigInt64(0, true)
+      session.invoke({ _: 'ping_delay_disconnect', pingId, disconnectDelay: PING_DISCONNECT_DELAY_S }, { timeoutMs: interval }).catch(() => {})
+    }
   }
 
   /** Calls a method; the first calls of every connection are wrapped in invokeWithLayer(initConnection()). */
