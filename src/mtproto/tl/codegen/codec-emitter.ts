@@ -54,6 +54,37 @@ export function emitCodec(schema: TlSchema, opts: EmitOptions): string {
     }
   }
 
+  // Only types that can contain themselves (directly, or through other types) can nest without bound, so
+  // only their readers count depth. Every cycle of the type graph passes through the boxed reader of a type
+  // on it (a cycle of bare references only would be an infinite value, and is refused below); `Object` and
+  // `!X` fields go through TlReader.object(), which counts depth itself.
+  const refsOf = (t: TlTypeRef, out: { ctor: TlEntry | null; type: string }[]): void => {
+    if (t.kind === 'vector') refsOf(t.of, out)
+    else if (t.kind === 'boxed') out.push({ ctor: null, type: t.name })
+    else if (t.kind === 'bare') {
+      const c = ctorOfBare(t.name)
+      out.push({ ctor: c, type: c.type })
+    }
+  }
+  const refs = new Map<TlEntry, { ctor: TlEntry | null; type: string }[]>()
+  for (const ctors of ctorsOfType.values()) {
+    for (const c of ctors) {
+      const out: { ctor: TlEntry | null; type: string }[] = []
+      for (const a of c.args) refsOf(a.type, out)
+      refs.set(c, out)
+    }
+  }
+  const isCycle = <T>(scc: T[], next: (n: T) => T[]): boolean => scc.length > 1 || next(scc[0]!).includes(scc[0]!)
+  const typeEdges = (type: string): string[] => ctorsOfType.get(type)!.flatMap((c) => refs.get(c)!.map((x) => x.type).filter((t) => ctorsOfType.has(t)))
+  const cyclicTypes = new Set<string>()
+  for (const scc of stronglyConnected([...ctorsOfType.keys()], typeEdges)) {
+    if (isCycle(scc, typeEdges)) for (const t of scc) cyclicTypes.add(t)
+  }
+  const bareEdges = (c: TlEntry): TlEntry[] => refs.get(c)!.flatMap((x) => (x.ctor ? [x.ctor] : []))
+  for (const scc of stronglyConnected([...refs.keys()], bareEdges)) {
+    if (isCycle(scc, bareEdges)) throw new Error(`${scc.map((c) => c.name).join(', ')} contain themselves through bare fields only`)
+  }
+
   const typeKey = (t: TlTypeRef): string => {
     switch (t.kind) {
       case 'vector': return `${t.bare ? 'v' : 'V'}_${typeKey(t.of)}`
@@ -78,6 +109,22 @@ export function emitCodec(schema: TlSchema, opts: EmitOptions): string {
         const name = `rv_${typeKey(t)}`
         if (!helpers.has(name)) {
           helpers.set(name, '') // reserve first: element readers may need helpers of their own
+          const fixed = t.of.kind === 'int' ? { size: 4, read: (p: string) => `r.dv.getInt32(${p}, true)` }
+            : t.of.kind === 'long' ? { size: 8, read: (p: string) => `r.longAt(${p})` }
+            : t.of.kind === 'double' ? { size: 8, read: (p: string) => `r.dv.getFloat64(${p}, true)` }
+            : null
+          // vectorLength checked that n elements of the minimum size fit, which for these is their size.
+          if (fixed) {
+            helpers.set(name, `function ${name}(r: TlReader): unknown[] {
+  const n = r.vectorLength(${!t.bare}, ${fixed.size})
+  const p = r.pos
+  const a = new Array<unknown>(n)
+  for (let i = 0; i < n; i++) a[i] = ${fixed.read(`p + ${fixed.size} * i`)}
+  r.pos = p + ${fixed.size} * n
+  return a
+}`)
+            return `${name}(r)`
+          }
           const elem = readExpr(t.of)
           helpers.set(name, `function ${name}(r: TlReader): unknown[] {
   const n = r.vectorLength(${!t.bare}, ${minSize(t.of)})
@@ -129,14 +176,71 @@ export function emitCodec(schema: TlSchema, opts: EmitOptions): string {
 
   const local = (a: TlArg): string => `$${fieldName(a.name)}`
 
+  /**
+   * How a field is read straight from the buffer inside a run of fixed-size fields (see decoderBody), or null
+   * for a field that ends the run. `true` flags take no bytes, so they do not end one.
+   */
+  const fixedRead = (a: TlArg): { size: number; dv: boolean; read: (p: string) => string } | null => {
+    if (a.type.kind === 'true') return { size: 0, dv: false, read: () => '' }
+    if (a.cond) return null
+    if (a.isFlags || a.type.kind === 'int') return { size: 4, dv: true, read: (p) => `dv.getInt32(${p}, true)` }
+    if (a.type.kind === 'long') return { size: 8, dv: false, read: (p) => `r.longAt(${p})` }
+    if (a.type.kind === 'double') return { size: 8, dv: true, read: (p) => `dv.getFloat64(${p}, true)` }
+    if (a.type.kind === 'Bool') return { size: 4, dv: false, read: (p) => `r.boolAt(${p})` }
+    return null
+  }
+  const flagProp = (a: TlArg): string => `${fieldName(a.name)}: (${local({ ...a, name: a.cond!.field })} & ${hex(2 ** a.cond!.bit)}) !== 0`
+
   const decoderBody = (e: TlEntry): string => {
     const lines: string[] = []
     const props: string[] = [`_: ${str(e.name)}`]
-    for (const a of e.args) {
+    // Runs of two or more fixed-size fields are read with one bounds check and one update of r.pos.
+    const runAt = new Map<number, TlArg[]>()
+    for (let i = 0; i < e.args.length;) {
+      let j = i
+      while (j < e.args.length && fixedRead(e.args[j]!)) j++
+      // A run starts and ends at a field that is read (leading and trailing `true` flags stay outside).
+      let start = i
+      while (start < j && e.args[start]!.type.kind === 'true') start++
+      let end = j
+      while (end > start && e.args[end - 1]!.type.kind === 'true') end--
+      const run = e.args.slice(start, end)
+      if (run.filter((b) => fixedRead(b)!.size > 0).length >= 2) runAt.set(start, run)
+      i = j > i ? j : i + 1
+    }
+    let runs = 0
+    let hasDv = false
+    for (let i = 0; i < e.args.length; i++) {
+      const a = e.args[i]!
+      const run = runAt.get(i)
+      if (run) {
+        const p = `p${runs++}`
+        if (!hasDv && run.some((b) => fixedRead(b)!.dv)) {
+          lines.push('  const dv = r.dv')
+          hasDv = true
+        }
+        const size = run.reduce((n, b) => n + fixedRead(b)!.size, 0)
+        lines.push(`  const ${p} = r.pos`)
+        lines.push(`  if (${p} + ${size} > r.end) r.truncated(${size})`)
+        let off = 0
+        for (const b of run) {
+          if (b.type.kind === 'true') {
+            props.push(flagProp(b))
+            continue
+          }
+          const f = fixedRead(b)!
+          lines.push(`  const ${local(b)} = ${f.read(off ? `${p} + ${off}` : p)}`)
+          if (!b.isFlags) props.push(`${fieldName(b.name)}: ${local(b)}`)
+          off += f.size
+        }
+        lines.push(`  r.pos = ${p} + ${size}`)
+        i += run.length - 1
+        continue
+      }
       if (a.isFlags) { lines.push(`  const ${local(a)} = r.int()`); continue }
       const prop = fieldName(a.name)
       if (a.type.kind === 'true') {
-        props.push(`${prop}: (${local({ ...a, name: a.cond!.field })} & ${hex(2 ** a.cond!.bit)}) !== 0`)
+        props.push(flagProp(a))
         continue
       }
       const read = readExpr(a.type)
@@ -195,7 +299,8 @@ export function emitCodec(schema: TlSchema, opts: EmitOptions): string {
   const typeCode: string[] = []
   for (const [type, ctors] of ctorsOfType) {
     const id = identOf(type)
-    typeCode.push(`function t_${id}(r: TlReader): TlValue {
+    if (cyclicTypes.has(type)) {
+      typeCode.push(`function t_${id}(r: TlReader): TlValue {
   r.enter()
   const id = r.uint()
   let v: TlValue
@@ -206,6 +311,15 @@ ${ctors.map((c) => `    case ${hex(c.id)}: v = c_${identOf(c.name)}(r); break`).
   r.depth--
   return v
 }`)
+    } else {
+      typeCode.push(`function t_${id}(r: TlReader): TlValue {
+  const id = r.uint()
+  switch (id) {
+${ctors.map((c) => `    case ${hex(c.id)}: return c_${identOf(c.name)}(r)`).join('\n')}
+    default: return r.unexpected(id, ${str(type)}, t_${id})
+  }
+}`)
+    }
     if (ctors.length === 1) {
       const c = ctors[0]!
       typeCode.push(`function w_${id}(w: TlWriter, v: TlValue): void {
@@ -289,4 +403,51 @@ ${[...ctorsOfType.keys()].map((t) => `  [${str(t)}, w_${identOf(t)}],`).join('\n
 ])
 `)
   return out.join('\n')
+}
+
+/** Tarjan's strongly connected components, iteratively (a schema's type graph is deep enough to matter). */
+function stronglyConnected<T>(nodes: T[], next: (n: T) => T[]): T[][] {
+  const index = new Map<T, number>()
+  const low = new Map<T, number>()
+  const onStack = new Set<T>()
+  const stack: T[] = []
+  const out: T[][] = []
+  let counter = 0
+  for (const root of nodes) {
+    if (index.has(root)) continue
+    const work: { node: T; succ: T[]; i: number }[] = []
+    const open = (n: T): void => {
+      index.set(n, counter)
+      low.set(n, counter++)
+      stack.push(n)
+      onStack.add(n)
+      work.push({ node: n, succ: next(n), i: 0 })
+    }
+    open(root)
+    while (work.length) {
+      const top = work[work.length - 1]!
+      if (top.i < top.succ.length) {
+        const m = top.succ[top.i++]!
+        if (!index.has(m)) open(m)
+        else if (onStack.has(m)) low.set(top.node, Math.min(low.get(top.node)!, index.get(m)!))
+        continue
+      }
+      work.pop()
+      if (work.length) {
+        const parent = work[work.length - 1]!.node
+        low.set(parent, Math.min(low.get(parent)!, low.get(top.node)!))
+      }
+      if (low.get(top.node) === index.get(top.node)) {
+        const scc: T[] = []
+        let m: T
+        do {
+          m = stack.pop()!
+          onStack.delete(m)
+          scc.push(m)
+        } while (m !== top.node)
+        out.push(scc)
+      }
+    }
+  }
+  return out
 }
