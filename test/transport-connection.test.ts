@@ -12,7 +12,11 @@ import {
 } from '../src/mtproto/transport/errors.ts';
 import type { FramingName } from '../src/mtproto/transport/framing.ts';
 import type { TransportDetection } from '../src/mtproto/transport/server-transport-codec.ts';
-import { TransportConnection, type TransportConnectionOptions } from '../src/mtproto/transport/transport-connection.ts';
+import {
+  TransportConnection,
+  type TransportConnectionOptions,
+  type TransportListener,
+} from '../src/mtproto/transport/transport-connection.ts';
 import {
   TransportServerConnection,
   type TransportServerConnectionOptions,
@@ -140,8 +144,8 @@ async function startSocks(upstreamPort: number, auth?: { username: string; passw
   return { port, requests, stop: () => closeServer(server, sockets) };
 }
 
-/** Records a client connection's events and lets a test wait for them. */
-class Recorder {
+/** Records a client connection's events (as its listener) and lets a test wait for them. */
+class Recorder implements TransportListener {
   readonly frames: Uint8Array[] = [];
   readonly quickAcks: number[] = [];
   readonly transportErrors: TransportError[] = [];
@@ -149,10 +153,23 @@ class Recorder {
   private waiters: Array<() => void> = [];
 
   constructor(readonly conn: TransportConnection) {
-    conn.on('frame', (p) => this.note(() => this.frames.push(p)));
-    conn.on('quickAck', (t) => this.note(() => this.quickAcks.push(t)));
-    conn.on('transportError', (e) => this.note(() => this.transportErrors.push(e)));
-    conn.on('close', (error) => this.note(() => (this.closed = { error })));
+    conn.listener = this;
+  }
+
+  onTransportFrame(p: Uint8Array): void {
+    this.note(() => this.frames.push(p));
+  }
+
+  onTransportQuickAck(t: number): void {
+    this.note(() => this.quickAcks.push(t));
+  }
+
+  onTransportError(e: TransportError): void {
+    this.note(() => this.transportErrors.push(e));
+  }
+
+  onTransportClose(error: Error | undefined): void {
+    this.note(() => (this.closed = { error }));
   }
 
   private note(action: () => void): void {

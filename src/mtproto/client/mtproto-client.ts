@@ -58,6 +58,15 @@ const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     signal?.addEventListener('abort', () => { clearTimeout(t); reject(signal.reason instanceof Error ? signal.reason : new Error('aborted')) }, { once: true })
   })
 
+/** Telegram's keys for each mode, as one array shared by every client of the process. */
+const defaultRsaKeys = new Map<boolean, readonly RsaPublicKey[]>()
+
+function telegramRsaKeys(testMode: boolean): readonly RsaPublicKey[] {
+  let keys = defaultRsaKeys.get(testMode)
+  if (!keys) defaultRsaKeys.set(testMode, (keys = [...rsaKeyTable(testMode ? 'test' : 'production').values()]))
+  return keys
+}
+
 const DEFAULT_SLEEP_THRESHOLD = 10
 const DEFAULT_MAX_RETRIES = 3
 const RETRY_BASE_MS = 200
@@ -75,7 +84,7 @@ export class MtprotoClient {
     const testMode = opts.testMode ?? false
     this.dcs = opts.dcs ? new DcTable(opts.dcs) : DcTable.forMode(testMode)
     this.homeDc = opts.homeDc ?? 2
-    this.rsaKeys = opts.rsaKeys ?? [...rsaKeyTable(testMode ? 'test' : 'production').values()]
+    this.rsaKeys = opts.rsaKeys ?? telegramRsaKeys(testMode)
     this.sleep = opts.sleep ?? defaultSleep
   }
 
@@ -91,8 +100,13 @@ export class MtprotoClient {
         ...(stored ? { authKey: stored.authKey, ...(stored.serverSalt !== undefined ? { serverSalt: stored.serverSalt } : {}) } : {}),
         ...(o.framing ? { framing: o.framing } : {}), ...(o.obfuscated !== undefined ? { obfuscated: o.obfuscated } : {}),
         ...(o.proxy ? { proxy: o.proxy } : {}), codec: tlCodec,
-        onAuthKey: (key, salt) => o.keys?.set(dcId, key, salt),
-        onUpdate: (u) => o.onUpdate?.(u, dcId),
+        // Methods, not `name: () => …` properties: under tsx those get a name property each (__name), 300 bytes.
+        onAuthKey(key, salt) {
+          o.keys?.set(dcId, key, salt)
+        },
+        onUpdate(u) {
+          o.onUpdate?.(u, dcId)
+        },
       })
       conn.on('closed', (err) => {
         if (this.connections.get(dcId) === conn) this.connections.delete(dcId)

@@ -22,37 +22,56 @@ export interface DirectionSlices {
   readonly b: Uint8Array;
 }
 
-/** A 2048-bit auth key with everything derived from it computed once. */
+/**
+ * A 2048-bit auth key. A process keeps thousands (one per connection), so only the key and its id (as a bigint) are
+ * stored: the id's bytes and the message-key slices are made on demand (a few small arrays, cheap next to the SHA-256
+ * and AES they feed), and the aux hash, needed by the key exchange only, is computed when asked for.
+ */
 export class AuthKey {
+  /** The key bytes. Kept as given when they own their whole buffer (the caller must not change them then). */
   readonly key: Uint8Array;
-  /** auth_key_id as on the wire: SHA1(key)[12:20]. */
-  readonly id: Uint8Array;
   /** auth_key_id read as a signed little-endian int64 (TL `long`). */
   readonly idLong: bigint;
-  /** SHA1(key)[0:8], used by new_nonce_hash and as dh_gen_retry's retry_id. */
-  readonly auxHash: Uint8Array;
-  readonly client: DirectionSlices;
-  readonly server: DirectionSlices;
 
   constructor(key: Uint8Array) {
     if (key.length !== AUTH_KEY_BYTES) throw new RangeError(`auth key must be ${AUTH_KEY_BYTES} bytes, got ${key.length}`);
-    this.key = Uint8Array.from(key);
+    // No copy per connection of a key the caller holds anyway; but a view into a larger buffer (e.g. a slab of
+    // Buffer's pool) is copied, or it would keep the whole buffer alive.
+    this.key = key.byteOffset === 0 && key.buffer.byteLength === AUTH_KEY_BYTES ? key : Uint8Array.from(key);
     const digest = sha1(this.key);
-    this.auxHash = digest.slice(0, 8);
-    this.id = digest.slice(12, 20);
-    this.idLong = new DataView(this.id.buffer, this.id.byteOffset, 8).getBigInt64(0, true);
-    this.client = this.slices(0);
-    this.server = this.slices(8);
+    this.idLong = new DataView(digest.buffer, digest.byteOffset + 12, 8).getBigInt64(0, true);
+  }
+
+  /** auth_key_id as on the wire: SHA1(key)[12:20]. */
+  get id(): Uint8Array {
+    const id = new Uint8Array(8);
+    new DataView(id.buffer).setBigInt64(0, this.idLong, true);
+    return id;
+  }
+
+  /** SHA1(key)[0:8], used by new_nonce_hash and as dh_gen_retry's retry_id. */
+  get auxHash(): Uint8Array {
+    return sha1(this.key).slice(0, 8);
+  }
+
+  /** Slices for messages the client encrypts (x = 0). */
+  get client(): DirectionSlices {
+    return this.slices(0);
+  }
+
+  /** Slices for messages the server encrypts (x = 8). */
+  get server(): DirectionSlices {
+    return this.slices(8);
+  }
+
+  /** Slices for messages encrypted by `sender`. */
+  direction(sender: Sender): DirectionSlices {
+    return this.slices(sender === 'client' ? 0 : 8);
   }
 
   private slices(x: number): DirectionSlices {
     const k = this.key;
     return { msgKeyPrefix: k.subarray(88 + x, 120 + x), a: k.subarray(x, x + 36), b: k.subarray(40 + x, 76 + x) };
-  }
-
-  /** Slices for messages encrypted by `sender`. */
-  direction(sender: Sender): DirectionSlices {
-    return sender === 'client' ? this.client : this.server;
   }
 }
 

@@ -1,8 +1,7 @@
 // One client connection to one DC: the transport, the auth key (created on first connect when there is
 // none), the encrypted session, invokeWithLayer(initConnection(...)) on every new connection, ping keep-alive,
 // timed acks, and reconnection with backoff in which pending calls are sent again.
-import { EventEmitter } from 'node:events'
-import { TransportConnection, type FramingName, type ProxyConfig, type TransportError } from '../transport/index.ts'
+import { TransportConnection, type FramingName, type ProxyConfig, type TransportError, type TransportListener } from '../transport/index.ts'
 import { encryptMessage, decryptMessage } from '../crypto/message-cipher.ts'
 import { AuthKey } from '../crypto/auth-key.ts'
 import type { RsaPublicKey } from '../crypto/rsa-keys.ts'
@@ -10,9 +9,12 @@ import { randomBytes } from '../crypto/random.ts'
 import { tlCodec, API_LAYER, type TlCodec, type TlValue } from '../tl/index.ts'
 import { packPlainMessage, unpackPlainMessage } from '../session/plain-message.ts'
 import { MessageIdClock } from '../session/message-id-clock.ts'
-import { MtprotoSession, SessionClosedError, type InvokeOptions, type SessionSecurityError } from '../session/mtproto-session.ts'
+import {
+  MtprotoSession, SessionClosedError, type InvokeOptions, type PlainEnvelope, type SessionCipher, type SessionHooks, type SessionSecurityError,
+} from '../session/mtproto-session.ts'
 import { exchangeAuthKey, type PlainChannel } from '../handshake/auth-key-exchange.ts'
 import { connectionHeartbeat, type HeartbeatTarget } from './connection-heartbeat.ts'
+import { LightEmitter } from './light-emitter.ts'
 
 /** What initConnection tells the server about the app (Telegram keeps it with the authorization). */
 export interface AppIdentity {
@@ -79,7 +81,25 @@ export interface DcConnectionEvents {
   securityViolation: [error: SessionSecurityError]
 }
 
-export class DcConnection extends EventEmitter<DcConnectionEvents> implements HeartbeatTarget {
+/** MTProto 2.0 encryption with one auth key, as the client (a class: no closures per connection). */
+class ClientCipher implements SessionCipher {
+  constructor(private readonly key: AuthKey) {}
+
+  encrypt(m: PlainEnvelope): Uint8Array {
+    return encryptMessage(this.key, 'client', m).packet
+  }
+
+  decrypt(p: Uint8Array): PlainEnvelope {
+    // Padded intermediate may add up to 15 bytes after the packet: cut to what MTProto says it is.
+    return decryptMessage(this.key, 'server', p.subarray(0, 24 + ((p.length - 24) & ~15)))
+  }
+}
+
+/**
+ * Thousands of these live in one process, so a connection is its own transport listener, session hooks and heartbeat
+ * target (methods, not a closure per callback), and its events cost nothing until someone listens.
+ */
+export class DcConnection extends LightEmitter<DcConnectionEvents> implements HeartbeatTarget, TransportListener, SessionHooks {
   private transport: TransportConnection | undefined
   private session: MtprotoSession | undefined
   private authKey: AuthKey | undefined
@@ -128,9 +148,7 @@ export class DcConnection extends EventEmitter<DcConnectionEvents> implements He
       dcId: o.testMode ? o.dcId + 10000 : o.dcId, ...(o.proxy ? { proxy: o.proxy } : {}),
       ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
     })
-    transport.on('frame', (payload) => this.onFrame(payload))
-    transport.on('transportError', (err) => this.onTransportError(err))
-    transport.on('close', (err) => this.onTransportClose(transport, err))
+    transport.listener = this
     await transport.connect()
     this.transport = transport
     this.initialized = false
@@ -169,35 +187,34 @@ export class DcConnection extends EventEmitter<DcConnectionEvents> implements He
   }
 
   private newSession(salt: bigint, timeOffset?: number): MtprotoSession {
-    const key = this.authKey!
-    return new MtprotoSession(
-      {
-        encrypt: (m) => encryptMessage(key, 'client', m).packet,
-        // Padded intermediate may add up to 15 bytes after the packet: cut to what MTProto says it is.
-        decrypt: (p) => decryptMessage(key, 'server', p.subarray(0, 24 + ((p.length - 24) & ~15))),
-      },
-      {
-        transmit: (packet) => {
-          try {
-            this.transport?.send(packet)
-          } catch {
-            // The transport is closing (e.g. right after a security violation): the calls stay pending and are
-            // sent again once reconnected. Throwing here would surface as an uncaught exception from a microtask.
-          }
-          this.clearAckTimer()
-        },
-        onUpdate: (u) => this.opts.onUpdate?.(u),
-        onSecurityViolation: (err) => {
-          this.emit('securityViolation', err)
-          // FACTS §5: drop the message and reconnect.
-          this.transport?.close()
-        },
-      },
-      { salt, codec: this.codec, ...(timeOffset !== undefined ? { timeOffset } : {}) },
-    )
+    return new MtprotoSession(new ClientCipher(this.authKey!), this, { salt, codec: this.codec, ...(timeOffset !== undefined ? { timeOffset } : {}) })
   }
 
-  private onFrame(payload: Uint8Array): void {
+  /** SessionHooks: the session's packets. Not for callers. */
+  transmit(packet: Uint8Array): void {
+    try {
+      this.transport?.send(packet)
+    } catch {
+      // The transport is closing (e.g. right after a security violation): the calls stay pending and are
+      // sent again once reconnected. Throwing here would surface as an uncaught exception from a microtask.
+    }
+    this.clearAckTimer()
+  }
+
+  /** SessionHooks: an update outside rpc_result. Not for callers. */
+  onUpdate(update: TlValue): void {
+    this.opts.onUpdate?.(update)
+  }
+
+  /** SessionHooks: an inbound message was dropped. Not for callers. */
+  onSecurityViolation(err: SessionSecurityError): void {
+    this.emit('securityViolation', err)
+    // FACTS §5: drop the message and reconnect.
+    this.transport?.close()
+  }
+
+  /** TransportListener. Not for callers. */
+  onTransportFrame(payload: Uint8Array): void {
     if (this.plainWaiter) {
       const waiter = this.plainWaiter
       this.plainWaiter = undefined
@@ -218,7 +235,8 @@ export class DcConnection extends EventEmitter<DcConnectionEvents> implements He
     this.acksWaitingSince = 0
   }
 
-  private onTransportError(err: TransportError): void {
+  /** TransportListener. Not for callers. */
+  onTransportError(err: TransportError): void {
     if (this.plainWaiter) {
       this.plainWaiter.reject(err)
       this.plainWaiter = undefined
@@ -237,7 +255,8 @@ export class DcConnection extends EventEmitter<DcConnectionEvents> implements He
     this.transport?.close()
   }
 
-  private onTransportClose(transport: TransportConnection, err: Error | undefined): void {
+  /** TransportListener. Not for callers. */
+  onTransportClose(err: Error | undefined, transport: TransportConnection): void {
     if (transport !== this.transport) return
     this.stopPing()
     this.clearAckTimer()

@@ -111,6 +111,16 @@ export interface SessionHooks {
   onSessionReset?(reason: string): void
 }
 
+export interface FutureSalt {
+  validSince: number
+  validUntil: number
+  salt: bigint
+}
+
+const NO_FUTURE_SALTS: readonly FutureSalt[] = Object.freeze([])
+
+function noop(): void {}
+
 function randomLong(): bigint {
   return new DataView(randomBytes(8).buffer).getBigInt64(0, true)
 }
@@ -119,6 +129,11 @@ function idOf(body: Uint8Array): number {
   return body.length < 4 ? -1 : (body[0]! | (body[1]! << 8) | (body[2]! << 16) | (body[3]! << 24)) >>> 0
 }
 
+/**
+ * A process keeps thousands of sessions that are idle most of the time, so what only matters while calls are in
+ * flight (the pending calls, the containers that carried them) exists only then, and queues drop their storage once
+ * drained.
+ */
 export class MtprotoSession {
   sessionId = randomLong()
   salt: bigint
@@ -126,16 +141,21 @@ export class MtprotoSession {
   /** Set once a server message has told us its time: the time window is checked only after that. */
   private timeSynced = false
   private contentSent = 0
-  private readonly pending = new Map<bigint, PendingCall>()
-  /** Which calls a container carried, to resend them when the container itself is rejected. */
-  private readonly containers = new Map<bigint, bigint[]>()
+  /** Calls sent and waiting for their answer, by msg_id; undefined while there is none. */
+  private pending: Map<bigint, PendingCall> | undefined
+  /**
+   * Which calls a container carried, to resend them when the container itself is rejected; only containers with calls
+   * that expect an answer, and forgotten with them once no call is pending (resending would find nothing).
+   */
+  private containers: Map<bigint, bigint[]> | undefined
   private outbox: PendingCall[] = []
   private acks: bigint[] = []
   private flushScheduled = false
   private readonly seen = new SeenMessageIds()
-  private readonly seenNewSessions = new Set<bigint>()
+  /** unique_id of every new_session_created seen (one a session, in practice). */
+  private newSessionIds: bigint[] | undefined
   private closed = false
-  futureSalts: { validSince: number; validUntil: number; salt: bigint }[] = []
+  futureSalts: readonly FutureSalt[] = NO_FUTURE_SALTS
 
   constructor(
     private readonly cipher: SessionCipher,
@@ -153,7 +173,7 @@ export class MtprotoSession {
   private readonly codec: TlCodec
 
   get pendingCount(): number {
-    return this.pending.size + this.outbox.length
+    return (this.pending?.size ?? 0) + this.outbox.length
   }
 
   /** Sends a request; resolves with its result or rejects with RpcError / RequestTimeoutError. */
@@ -178,7 +198,7 @@ export class MtprotoSession {
   private sendService(obj: TlValue, contentRelated = false): void {
     const call: PendingCall = {
       request: obj, method: obj._, body: this.codec.encode(obj), msgId: 0n, seqNo: 0, contentRelated,
-      expectsAnswer: false, acked: false, resolve: () => {}, reject: () => {}, timer: undefined,
+      expectsAnswer: false, acked: false, resolve: noop, reject: noop, timer: undefined,
     }
     this.enqueue(call)
   }
@@ -191,9 +211,18 @@ export class MtprotoSession {
     }
   }
 
+  /** Forgets a call that was answered, failed, or is about to be sent again. */
+  private dropPending(msgId: bigint): void {
+    const pending = this.pending
+    if (pending?.delete(msgId) && pending.size === 0) {
+      this.pending = undefined
+      this.containers = undefined
+    }
+  }
+
   private fail(call: PendingCall, err: Error): void {
     if (call.timer) clearTimeout(call.timer)
-    this.pending.delete(call.msgId)
+    this.dropPending(call.msgId)
     const i = this.outbox.indexOf(call)
     if (i >= 0) this.outbox.splice(i, 1)
     call.reject(err)
@@ -220,7 +249,7 @@ export class MtprotoSession {
       for (const call of batch) {
         call.msgId = this.clock.next()
         call.seqNo = this.nextSeqNo(call.contentRelated)
-        if (call.expectsAnswer) this.pending.set(call.msgId, call)
+        if (call.expectsAnswer) (this.pending ??= new Map()).set(call.msgId, call)
         messages.push({ msgId: call.msgId, seqNo: call.seqNo, body: call.body })
       }
       if (this.acks.length > 0 && messages.length < MAX_BATCH_MESSAGES) {
@@ -233,13 +262,20 @@ export class MtprotoSession {
       } else {
         // A container's msg_id must be greater than the ids inside it, so it is taken last.
         const containerId = this.clock.next()
-        this.containers.set(containerId, batch.filter((c) => c.expectsAnswer).map((c) => c.msgId))
-        if (this.containers.size > 1000) this.containers.delete(this.containers.keys().next().value!)
+        const carried = batch.filter((c) => c.expectsAnswer).map((c) => c.msgId)
+        if (carried.length > 0) {
+          const containers = (this.containers ??= new Map())
+          containers.set(containerId, carried)
+          if (containers.size > 1000) containers.delete(containers.keys().next().value!)
+        }
         this.hooks.transmit(this.cipher.encrypt({
           salt: this.salt, sessionId: this.sessionId, msgId: containerId, seqNo: this.nextSeqNo(false), body: packContainer(messages),
         }))
       }
     }
+    // Drained: new arrays give back the storage the old ones grew.
+    this.outbox = []
+    this.acks = []
   }
 
   /** Handles one encrypted packet from the server. Violations drop the packet and are reported. */
@@ -319,7 +355,7 @@ export class MtprotoSession {
     switch (obj._) {
       case 'msgs_ack':
         for (const ackId of obj['msgIds'] as bigint[]) {
-          const call = this.pending.get(ackId)
+          const call = this.pending?.get(ackId)
           if (call) call.acked = true
         }
         return
@@ -332,20 +368,20 @@ export class MtprotoSession {
       case 'new_session_created': {
         this.salt = obj['serverSalt'] as bigint
         const unique = obj['uniqueId'] as bigint
-        if (!this.seenNewSessions.has(unique)) {
-          this.seenNewSessions.add(unique)
+        if (!this.newSessionIds?.includes(unique)) {
+          this.newSessionIds = this.newSessionIds ? [...this.newSessionIds, unique] : [unique]
           this.hooks.onNewSession?.()
         }
         return
       }
       case 'pong': {
-        const call = this.pending.get(obj['msgId'] as bigint)
+        const call = this.pending?.get(obj['msgId'] as bigint)
         if (call) this.settle(call, obj)
         return
       }
       case 'future_salts': {
         this.futureSalts = (obj['salts'] as TlValue[]).map((s) => ({ validSince: s['validSince'] as number, validUntil: s['validUntil'] as number, salt: s['salt'] as bigint }))
-        const call = this.pending.get(obj['reqMsgId'] as bigint)
+        const call = this.pending?.get(obj['reqMsgId'] as bigint)
         if (call) this.settle(call, obj)
         return
       }
@@ -380,7 +416,7 @@ export class MtprotoSession {
   private handleRpcResult(body: Uint8Array): void {
     const r = this.codec.reader(body, 4)
     const reqMsgId = r.long()
-    const call = this.pending.get(reqMsgId)
+    const call = this.pending?.get(reqMsgId)
     if (!call) return // an answer to something we gave up on
     if (r.peekUint() === ID.rpcError) {
       const err = this.codec.decode(body.subarray(r.pos)) as TlValue
@@ -399,13 +435,13 @@ export class MtprotoSession {
 
   private settle(call: PendingCall, value: unknown): void {
     if (call.timer) clearTimeout(call.timer)
-    this.pending.delete(call.msgId)
+    this.dropPending(call.msgId)
     call.resolve(value)
   }
 
   private settleError(call: PendingCall, err: Error): void {
     if (call.timer) clearTimeout(call.timer)
-    this.pending.delete(call.msgId)
+    this.dropPending(call.msgId)
     call.reject(err)
   }
 
@@ -431,13 +467,13 @@ export class MtprotoSession {
 
   /** Sends a call (or every call of a container) again with new ids. */
   private resend(msgId: bigint): void {
-    const inContainer = this.containers.get(msgId)
+    const inContainer = this.containers?.get(msgId)
     const ids = inContainer ?? [msgId]
-    this.containers.delete(msgId)
+    this.containers?.delete(msgId)
     for (const id of ids) {
-      const call = this.pending.get(id)
+      const call = this.pending?.get(id)
       if (!call) continue
-      this.pending.delete(id)
+      this.dropPending(id)
       this.enqueue(call)
     }
   }
@@ -454,20 +490,22 @@ export class MtprotoSession {
 
   /** After a reconnect: every call still waiting is sent again (the server may never have seen it). */
   resendPending(): void {
+    if (!this.pending) return
     const calls = [...this.pending.values()].sort((a, b) => (a.msgId < b.msgId ? -1 : 1))
-    this.pending.clear()
-    this.containers.clear()
+    this.pending = undefined
+    this.containers = undefined
     for (const c of calls) this.enqueue(c)
   }
 
   /** Rejects everything pending and refuses new calls. */
   close(err: Error = new SessionClosedError()): void {
     this.closed = true
-    for (const c of [...this.pending.values(), ...this.outbox]) {
+    for (const c of [...(this.pending?.values() ?? []), ...this.outbox]) {
       if (c.timer) clearTimeout(c.timer)
       if (c.expectsAnswer) c.reject(err)
     }
-    this.pending.clear()
+    this.pending = undefined
+    this.containers = undefined
     this.outbox = []
   }
 }

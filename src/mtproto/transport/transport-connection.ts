@@ -2,12 +2,12 @@
  * A client TCP connection to a DC: directly, through a SOCKS5 proxy, or through an MTProxy. Wraps a
  * ClientTransportCodec around a node `net` socket.
  *
- * Built to be cheap (thousands per process): one timer only while connecting, no buffers while idle (chunks are
+ * Built to be cheap (thousands per process): no closure per connection (the socket's listeners are shared by every
+ * connection and events go to one listener object), one timer only while connecting, no buffers while idle (chunks are
  * queued by reference and copied once per frame), no 'error' event to forget — failures arrive through `connect()`'s
- * rejection or the single 'close' event.
+ * rejection or the single onTransportClose call.
  */
-import { EventEmitter } from 'node:events';
-import { connect as netConnect, type Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { ClientTransportCodec } from './client-transport-codec.ts';
 import { ConnectTimeoutError, ConnectionClosedError, ProxyError, type TransportError } from './errors.ts';
 import type { EncodeOptions, FramingName, RandomSource } from './framing.ts';
@@ -54,27 +54,49 @@ export interface TransportConnectionOptions {
 
 export type TransportConnectionState = 'idle' | 'connecting' | 'open' | 'closed';
 
-export interface TransportConnectionEvents {
-  frame: [payload: Uint8Array];
+/**
+ * What a connection reports, to one object (set `listener` before `connect()`). Calls are synchronous, from the
+ * socket's events; a listener may close the connection from inside a call.
+ */
+export interface TransportListener {
+  onTransportFrame(payload: Uint8Array, from: TransportConnection): void;
   /** Quick-ack token (uint32 with the top bit set). */
-  quickAck: [token: number];
-  transportError: [error: TransportError];
-  /** Emitted once, only after the connection was open; `error` is undefined for a clean close. */
-  close: [error: Error | undefined];
+  onTransportQuickAck?(token: number, from: TransportConnection): void;
+  onTransportError(error: TransportError, from: TransportConnection): void;
+  /** Called once, only after the connection was open; `error` is undefined for a clean close. */
+  onTransportClose(error: Error | undefined, from: TransportConnection): void;
 }
 
-export class TransportConnection extends EventEmitter<TransportConnectionEvents> {
+/** A socket that knows its connection, so that one set of listener functions serves every socket of the process. */
+class OwnedSocket extends Socket {
+  constructor(readonly owner: TransportConnection) {
+    super();
+    this.setNoDelay(true); // applied when the handle is created, as net.connect's noDelay option
+  }
+}
+
+/** What a connect() in progress settles. */
+interface ConnectWaiter {
+  resolve(): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+export class TransportConnection {
+  /** Receives frames, quick acks, transport errors and the close. */
+  listener: TransportListener | undefined;
   private readonly codec: ClientTransportCodec;
-  private readonly options: TransportConnectionOptions;
+  /** Needed until connect() starts. */
+  private options: TransportConnectionOptions | undefined;
   private socket: Socket | undefined;
   private socks: Socks5Handshake | undefined;
+  private waiter: ConnectWaiter | undefined;
   private stateValue: TransportConnectionState = 'idle';
   private closeError: Error | undefined;
   /** close() was called (the socket's 'close' event comes later). */
   private closeRequested = false;
 
   constructor(options: TransportConnectionOptions) {
-    super();
     this.options = options;
     const proxy = options.proxy;
     if (proxy?.type === 'mtproxy') {
@@ -119,80 +141,30 @@ export class TransportConnection extends EventEmitter<TransportConnectionEvents>
 
   /** Opens TCP (and the proxy handshake). Rejects with ConnectTimeoutError, ProxyError or the socket's error. */
   connect(): Promise<void> {
-    if (this.stateValue !== 'idle') return Promise.reject(new ConnectionClosedError('connect() may be called once'));
+    const options = this.options;
+    if (this.stateValue !== 'idle' || options === undefined) {
+      return Promise.reject(new ConnectionClosedError('connect() may be called once'));
+    }
     this.stateValue = 'connecting';
-    const proxy = this.options.proxy;
-    const host = proxy?.host ?? this.options.host;
-    const port = proxy?.port ?? this.options.port;
-    const timeoutMs = this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.options = undefined;
+    const proxy = options.proxy;
+    const host = proxy?.host ?? options.host;
+    const port = proxy?.port ?? options.port;
+    const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
 
     return new Promise<void>((resolve, reject) => {
-      const socket = netConnect({ host, port, noDelay: true });
+      const socket = new OwnedSocket(this);
       this.socket = socket;
-      let settled = false;
-      const timer = setTimeout(() => fail(new ConnectTimeoutError(timeoutMs)), timeoutMs);
-      const fail = (error: Error): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        this.stateValue = 'closed';
-        socket.destroy();
-        reject(error);
-      };
-      const open = (): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        this.stateValue = 'open';
-        resolve();
-      };
-
-      socket.on('error', (error) => {
-        if (this.stateValue === 'connecting') fail(error);
-        else this.closeError ??= error;
-      });
-      socket.on('close', () => {
-        if (this.stateValue === 'connecting') {
-          let error: Error;
-          if (this.closeRequested) error = new ConnectionClosedError('closed by the caller while connecting');
-          else if (this.socks !== undefined && !socket.connecting) {
-            error = new ProxyError('proxy-closed', 'the SOCKS5 proxy closed the connection during its handshake');
-          } else error = new ConnectionClosedError('closed while connecting');
-          fail(error);
-          return;
-        }
-        if (this.stateValue === 'open') {
-          this.stateValue = 'closed';
-          this.emit('close', this.closeError);
-        }
-      });
-      socket.once('connect', () => {
-        if (this.socks === undefined) {
-          open();
-          return;
-        }
-        socket.write(this.socks.start());
-      });
-      socket.on('data', (chunk: Buffer) => {
-        if (this.stateValue === 'connecting') {
-          const socks = this.socks;
-          if (socks === undefined) return;
-          try {
-            const reply = socks.push(chunk);
-            if (reply !== undefined && reply.length > 0) socket.write(reply);
-          } catch (error) {
-            fail(error instanceof Error ? error : new ProxyError('socks-protocol', String(error)));
-            return;
-          }
-          if (!socks.done) return;
-          const leftover = socks.takeLeftover();
-          this.socks = undefined;
-          open();
-          if (leftover.length > 0) this.receive(leftover);
-          return;
-        }
-        if (this.stateValue === 'open') this.receive(chunk);
-      });
+      this.waiter = { resolve, reject, timer: setTimeout(TransportConnection.onConnectTimeout, timeoutMs, this, timeoutMs) };
+      socket.on('error', TransportConnection.onSocketError);
+      socket.on('close', TransportConnection.onSocketClose);
+      socket.on('connect', TransportConnection.onSocketConnect);
+      socket.on('data', TransportConnection.onSocketData);
+      try {
+        socket.connect({ host, port });
+      } catch (error) {
+        this.failConnect(error instanceof Error ? error : new ConnectionClosedError(String(error)));
+      }
     });
   }
 
@@ -207,7 +179,7 @@ export class TransportConnection extends EventEmitter<TransportConnectionEvents>
     return this.socket.write(this.codec.encode(payload, options));
   }
 
-  /** Closes at once; 'close' follows (with no error) if the connection was open. */
+  /** Closes at once; onTransportClose follows (with no error) if the connection was open. */
   close(): void {
     if (this.stateValue === 'closed' || this.stateValue === 'idle') {
       this.stateValue = 'closed';
@@ -217,6 +189,84 @@ export class TransportConnection extends EventEmitter<TransportConnectionEvents>
     this.socket?.destroy();
   }
 
+  // The socket's listeners, shared by every connection: `this` is the socket.
+
+  private static onSocketError(this: OwnedSocket, error: Error): void {
+    const conn = this.owner;
+    if (conn.stateValue === 'connecting') conn.failConnect(error);
+    else conn.closeError ??= error;
+  }
+
+  private static onSocketClose(this: OwnedSocket): void {
+    const conn = this.owner;
+    if (conn.stateValue === 'connecting') {
+      let error: Error;
+      if (conn.closeRequested) error = new ConnectionClosedError('closed by the caller while connecting');
+      else if (conn.socks !== undefined && !this.connecting) {
+        error = new ProxyError('proxy-closed', 'the SOCKS5 proxy closed the connection during its handshake');
+      } else error = new ConnectionClosedError('closed while connecting');
+      conn.failConnect(error);
+      return;
+    }
+    if (conn.stateValue === 'open') {
+      conn.stateValue = 'closed';
+      conn.listener?.onTransportClose(conn.closeError, conn);
+    }
+  }
+
+  private static onSocketConnect(this: OwnedSocket): void {
+    const conn = this.owner;
+    if (conn.socks === undefined) conn.finishConnect();
+    else if (conn.stateValue === 'connecting') this.write(conn.socks.start());
+  }
+
+  private static onSocketData(this: OwnedSocket, chunk: Buffer): void {
+    const conn = this.owner;
+    if (conn.stateValue === 'open') conn.receive(chunk);
+    else if (conn.stateValue === 'connecting') conn.receiveSocks(chunk);
+  }
+
+  private static onConnectTimeout(conn: TransportConnection, timeoutMs: number): void {
+    conn.failConnect(new ConnectTimeoutError(timeoutMs));
+  }
+
+  private failConnect(error: Error): void {
+    const waiter = this.waiter;
+    if (waiter === undefined) return;
+    this.waiter = undefined;
+    clearTimeout(waiter.timer);
+    this.stateValue = 'closed';
+    this.socket?.destroy();
+    waiter.reject(error);
+  }
+
+  private finishConnect(): void {
+    const waiter = this.waiter;
+    if (waiter === undefined) return;
+    this.waiter = undefined;
+    clearTimeout(waiter.timer);
+    this.stateValue = 'open';
+    waiter.resolve();
+  }
+
+  /** The proxy's answer during its handshake (the connection is 'connecting'). */
+  private receiveSocks(chunk: Buffer): void {
+    const socks = this.socks;
+    if (socks === undefined) return;
+    try {
+      const reply = socks.push(chunk);
+      if (reply !== undefined && reply.length > 0) this.socket?.write(reply);
+    } catch (error) {
+      this.failConnect(error instanceof Error ? error : new ProxyError('socks-protocol', String(error)));
+      return;
+    }
+    if (!socks.done) return;
+    const leftover = socks.takeLeftover();
+    this.socks = undefined;
+    this.finishConnect();
+    if (leftover.length > 0) this.receive(leftover);
+  }
+
   private receive(chunk: Uint8Array): void {
     try {
       this.codec.push(chunk);
@@ -224,15 +274,17 @@ export class TransportConnection extends EventEmitter<TransportConnectionEvents>
         if (this.stateValue !== 'open' || this.closeRequested) return; // a listener closed us
         const event = this.codec.next();
         if (event === undefined) return;
+        const listener = this.listener;
+        if (listener === undefined) continue;
         switch (event.type) {
           case 'frame':
-            this.emit('frame', event.payload);
+            listener.onTransportFrame(event.payload, this);
             break;
           case 'quickAck':
-            this.emit('quickAck', event.token);
+            listener.onTransportQuickAck?.(event.token, this);
             break;
           case 'transportError':
-            this.emit('transportError', event.error);
+            listener.onTransportError(event.error, this);
             break;
         }
       }
