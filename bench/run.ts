@@ -4,6 +4,7 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   tl: () => import('./tl.ts'),
   authkey: () => import('./authkey.ts'),
   login: () => import('./login.ts'),
+  farm: () => import('./farm.ts'),
 }
 
 const names = process.argv.slice(2)

@@ -43,6 +43,8 @@ export interface LoginJobData {
   deadline: number
   /** The coordinator run that enqueued it. */
   runId: string
+  /** How long this login may wait for its code, password or QR scan; the worker's setting when absent. */
+  codeTimeoutMs?: number
 }
 
 export type FinalState =

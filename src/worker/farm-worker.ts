@@ -3,12 +3,16 @@
 // to the delayed set with its step recorded ("step job" pattern): it holds no lock while it waits and any
 // worker resumes it. A delivered code promotes the waiting job at once, so codes are used within
 // milliseconds, not at the next poll.
+import { randomBytes } from 'node:crypto'
+import { BroadcastChannel } from 'node:worker_threads'
 import { Piscina } from 'piscina'
 import { Worker, Queue, DelayedError, type Job } from 'bullmq'
 import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
+import { jobLogger } from '../main/logger.ts'
+import { CodeChannelNames } from '../queue/code-channel.ts'
 import { LOGIN_QUEUE, loginJobId, type LoginJobData, type LoginResult } from '../queue/login-job.ts'
-import type { StepOutcome } from './login-step-runner.ts'
+import { qrScannedChannel, type StepOutcome } from './login-step-runner.ts'
 import type { LoginTask } from './login-thread.ts'
 import type { FarmWorkerConfig } from './worker-config.ts'
 
@@ -17,6 +21,10 @@ export interface FarmWorkerOptions extends FarmWorkerConfig {
   threads?: number
   /** Jobs one worker process runs at once (each a short async step; default 256). */
   concurrency?: number
+  /** BullMQ lock of a running step (default 60 s): a crashed worker's step runs elsewhere after about this long. */
+  lockDurationMs?: number
+  /** How often stalled steps are looked for (default 30 s). */
+  stalledIntervalMs?: number
   logger?: Logger
 }
 
@@ -32,59 +40,122 @@ export function resultsKey(prefix: string, runId: string): string {
   return `${prefix}results:${runId}`
 }
 
+/** A run's results are kept this long after its last one (a week). */
+export const RESULTS_TTL_SECONDS = 7 * 24 * 3600
+
+/** Threads load their modules and connect before the worker takes jobs; past this, it starts anyway. */
+const THREAD_READY_TIMEOUT_MS = 60_000
+
+/** Resolves when `count` threads have said they are ready on `name` (or after the timeout). */
+function threadsReady(name: string, count: number): Promise<void> {
+  const channel = new BroadcastChannel(name)
+  return new Promise<void>((resolve) => {
+    let seen = 0
+    const done = (): void => {
+      clearTimeout(timer)
+      channel.close()
+      resolve()
+    }
+    const timer = setTimeout(done, THREAD_READY_TIMEOUT_MS)
+    channel.onmessage = () => {
+      if (++seen >= count) done()
+    }
+  })
+}
+
 export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWorker> {
   const prefix = opts.prefix
+  const threads = opts.threads ?? 2
+  const readyChannel = `gramfarm-threads-${process.pid}-${randomBytes(6).toString('hex')}`
+  const ready = threadsReady(readyChannel, threads)
   const connection = new Redis(opts.redisUrl, { maxRetriesPerRequest: null })
   const pool = new Piscina({
     filename: new URL('./login-thread.ts', import.meta.url).href,
-    workerData: { ...opts, logger: undefined } satisfies FarmWorkerConfig & { logger: undefined },
-    minThreads: opts.threads ?? 2,
-    maxThreads: opts.threads ?? 2,
+    workerData: { ...threadConfig(opts), readyChannel },
+    minThreads: threads,
+    maxThreads: threads,
     // Threads keep client sockets and timers between tasks: they must not park, nor end when idle.
     atomics: 'disabled',
     idleTimeout: Number.POSITIVE_INFINITY,
-    concurrentTasksPerWorker: Math.ceil((opts.concurrency ?? 256) / (opts.threads ?? 2)),
+    concurrentTasksPerWorker: Math.ceil((opts.concurrency ?? 256) / threads),
   })
+  await ready
   const queue = new Queue<LoginJobData, LoginResult>(LOGIN_QUEUE, { connection, prefix: `${prefix}bull` })
+  queue.on('error', (err) => opts.logger?.warn({ err: { name: err.name, message: err.message } }, 'queue connection error'))
+
+  const names = new CodeChannelNames(prefix)
+  const saveResult = async (data: LoginJobData, result: LoginResult): Promise<void> => {
+    const key = resultsKey(prefix, data.runId)
+    await connection.multi().hset(key, data.account, JSON.stringify(result)).expire(key, RESULTS_TTL_SECONDS).exec()
+  }
 
   const processor = async (job: Job<LoginJobData, LoginResult>, token?: string): Promise<LoginResult> => {
+    const log = opts.logger ? jobLogger(opts.logger, job) : undefined
     const task: LoginTask = { jobId: job.id!, data: job.data, startedAt: job.timestamp }
-    const outcome = (await pool.run(task)) as StepOutcome
+    let outcome: StepOutcome
+    try {
+      outcome = (await pool.run(task)) as StepOutcome
+    } catch (err) {
+      // Not a login outcome (the runner maps those): a thread or Redis failure. BullMQ retries the step; after
+      // the last attempt the coordinator still gets a result rather than a job that vanished.
+      if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
+        const now = Date.now()
+        await saveResult(job.data, { account: job.data.account, kind: job.data.kind, state: `failed(${(err as Error).name ?? 'Error'})`, startedAt: job.timestamp, finishedAt: now }).catch(() => undefined)
+      }
+      throw err
+    }
     if (outcome.kind === 'final') {
-      await connection.hset(resultsKey(prefix, job.data.runId), job.data.account, JSON.stringify(outcome.result))
-      opts.logger?.info({ jobId: job.id, account: job.data.account, state: outcome.result.state }, 'login finished')
+      await saveResult(job.data, outcome.result)
+      log?.info({ state: outcome.result.state, ms: outcome.result.finishedAt - outcome.result.startedAt }, 'login finished')
       return outcome.result
     }
-    await job.updateData({ ...job.data, ...outcome.data })
-    if (outcome.delayMs <= 0) {
-      // Run again right away (a new code to wait for): back to the delayed set with no delay.
-      await job.moveToDelayed(Date.now(), token)
-    } else {
-      await job.moveToDelayed(Date.now() + outcome.delayMs, token)
-    }
+    const next = { ...job.data, ...outcome.data }
+    await job.updateData(next)
+    // delayMs 0: run again right away (a new code to wait for), through the delayed set.
+    await job.moveToDelayed(Date.now() + Math.max(0, outcome.delayMs), token)
+    log?.debug({ step: next.step, delayMs: outcome.delayMs }, 'login waits')
+    // A code (or password) delivered while this step ran found the job active, so its promotion was a no-op:
+    // look for it now that the job is delayed (a delivery after this look promotes the delayed job).
+    if (await deliveredWhileActive(next)) await job.promote().catch(() => undefined)
     throw new DelayedError()
   }
 
+  const deliveredWhileActive = async (data: LoginJobData): Promise<boolean> => {
+    if (data.kind !== 'user') return false
+    if (data.step === 'wait_code') return (await connection.exists(names.code(data.account, String(data.codeAttempt)))) === 1
+    if (data.step === 'wait_password') return (await connection.exists(names.password(data.account))) === 1
+    return false
+  }
+
   const worker = new Worker<LoginJobData, LoginResult>(LOGIN_QUEUE, processor, {
-    connection, prefix: `${prefix}bull`, concurrency: opts.concurrency ?? 256, lockDuration: 60_000, maxStalledCount: 3,
+    connection, prefix: `${prefix}bull`, concurrency: opts.concurrency ?? 256, maxStalledCount: 3,
+    lockDuration: opts.lockDurationMs ?? 60_000, stalledInterval: opts.stalledIntervalMs ?? 30_000,
   })
   worker.on('failed', (job, err) => opts.logger?.warn({ jobId: job?.id, err: { name: err.name, message: err.message } }, 'login step failed'))
   worker.on('error', (err) => opts.logger?.error({ err: { name: err.name, message: err.message } }, 'worker error'))
 
-  // A delivered code or password promotes its waiting job (any worker may do it; promoting twice is harmless).
+  connection.on('error', (err: Error) => opts.logger?.warn({ err: { name: err.name, message: err.message } }, 'redis connection error'))
+
+  // A delivered code or password, or a scanned QR, promotes its waiting job (any worker may do it; promoting
+  // twice is harmless).
   const subscriber = new Redis(opts.redisUrl, { maxRetriesPerRequest: null })
-  await subscriber.subscribe(`${prefix}code:delivered`, `${prefix}password:delivered`)
-  subscriber.on('message', (_channel: string, message: string) => {
-    let phone: string | undefined
+  subscriber.on('error', (err: Error) => opts.logger?.warn({ err: { name: err.name, message: err.message } }, 'redis subscriber error'))
+  await subscriber.subscribe(names.deliveredChannel, names.passwordDeliveredChannel, qrScannedChannel(prefix))
+  const promote = (jobId: string): void => {
+    void queue.getJob(jobId).then(async (job) => {
+      if (job && (await job.isDelayed())) await job.promote()
+    }).catch(() => undefined)
+  }
+  subscriber.on('message', (channel: string, message: string) => {
+    let note: { phone?: unknown; jobId?: unknown }
     try {
-      phone = (JSON.parse(message) as { phone?: string }).phone
+      note = JSON.parse(message) as { phone?: unknown; jobId?: unknown }
     } catch {
       return
     }
-    if (!phone) return
-    void queue.getJob(loginJobId('user', phone)).then(async (job) => {
-      if (job && (await job.isDelayed())) await job.promote()
-    }).catch(() => undefined)
+    if (channel === qrScannedChannel(prefix)) {
+      if (typeof note.jobId === 'string') promote(note.jobId)
+    } else if (typeof note.phone === 'string') promote(loginJobId('user', note.phone))
   })
 
   return {
@@ -98,4 +169,10 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
       await connection.quit().catch(() => undefined)
     },
   }
+}
+
+/** What the threads get (structured-clonable: no logger). */
+function threadConfig(opts: FarmWorkerOptions): FarmWorkerConfig {
+  const { logger: _logger, threads: _threads, concurrency: _concurrency, lockDurationMs: _lock, stalledIntervalMs: _stalled, ...config } = opts
+  return config
 }

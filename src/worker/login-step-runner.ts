@@ -7,7 +7,7 @@ import { MtprotoClient } from '../mtproto/client/mtproto-client.ts'
 import type { DcAddress } from '../mtproto/dc/dc-addresses.ts'
 import type { RsaPublicKey } from '../mtproto/crypto/rsa-keys.ts'
 import { RpcError } from '../mtproto/rpc-error.ts'
-import type { tl } from '../mtproto/tl/index.ts'
+import type { TlValue, tl } from '../mtproto/tl/index.ts'
 import { LoginError } from '../auth/auth-errors.ts'
 import { codeTypeName } from '../auth/credential-provider.ts'
 import { botLogin } from '../auth/flows/bot-login.ts'
@@ -16,7 +16,8 @@ import { checkPassword } from '../auth/flows/password-check.ts'
 import { resendOrSendAgain, sendCode } from '../auth/flows/phone-login.ts'
 import { loginUrl } from '../auth/flows/qr-login.ts'
 import { SessionKeyStore } from '../auth/session-key-store.ts'
-import { RedisSessionStorage } from '../auth/storage/index.ts'
+import { parseProxyUrl } from '../main/accounts-file.ts'
+import { RedisSessionStorage, type SessionRecord } from '../auth/storage/index.ts'
 import { CodeTimeoutError, type CodeInbox, type CodeType } from '../queue/code-channel.ts'
 import type { ExceptIdsRegistry } from '../queue/except-ids-registry.ts'
 import type { SendCodeRateLimiter } from '../queue/send-code-rate-limiter.ts'
@@ -49,6 +50,8 @@ export interface StepRunnerConfig {
   maxFloodWaitSeconds?: number
   /** Connected clients kept for reuse this long after their last step (default 2 min). */
   clientIdleMs?: number
+  /** At most this many connected clients are kept (the least recently used are closed first; default 512). */
+  maxCachedClients?: number
 }
 
 interface CachedClient {
@@ -62,6 +65,34 @@ interface CachedClient {
 /** Where the farm's sessions live in Redis: under the farm's prefix, so runs and farms never share one. */
 export function sessionKeyPrefix(prefix: string): string {
   return `${prefix}session:`
+}
+
+/** A QR login's URL is republished only when the one on screen has less than this left (seconds). */
+const QR_MIN_REMAINING_SECONDS = 5
+
+/** updateLoginToken, alone or inside an updates container: someone scanned the QR. */
+function isLoginTokenUpdate(u: TlValue): boolean {
+  if (u._ === 'updateLoginToken') return true
+  if (u._ === 'updateShort') return (u['update'] as TlValue)._ === 'updateLoginToken'
+  if (u._ === 'updates' || u._ === 'updatesCombined') return (u['updates'] as TlValue[]).some((x) => x._ === 'updateLoginToken')
+  return false
+}
+
+/** Channel on which a thread says "the QR of this job was scanned": the worker promotes the job at once. */
+export function qrScannedChannel(prefix: string): string {
+  return `${prefix}qr:scanned`
+}
+
+/** The account's proxy (socks5:// or mtproxy:// URL, checked when the accounts file was read). */
+function accountProxy(url: string): NonNullable<ConstructorParameters<typeof MtprotoClient>[0]['proxy']> {
+  const p = parseProxyUrl(url)
+  if (!p.ok) throw new ProxyConfigError(p.reason)
+  return p.value
+}
+
+/** Ends the login as failed(proxy_invalid). */
+class ProxyConfigError extends Error {
+  override readonly name = 'proxy_invalid'
 }
 
 /** A claim on an account lasts this long between renewals (a crashed worker frees it by then). */
@@ -100,12 +131,14 @@ export class LoginStepRunner {
     const cached = this.clients.get(jobId)
     if (cached) {
       cached.lastUsed = Date.now()
+      this.clients.delete(jobId) // re-inserted last: the Map's order is least recently used first
+      this.clients.set(jobId, cached)
       return cached
     }
     const storage = this.sessionStorage(data)
     await storage.open()
     const record = await storage.load()
-    const homeDc = Number(await this.cfg.redis.hget(this.loginKey(jobId), 'dcId')) || record?.dcId || 2
+    const homeDc = Number(await this.cfg.redis.hget(this.loginKey(jobId), 'dcId')) || record?.dcId || this.testNumberDc(data) || 2
     const keys = new SessionKeyStore(storage, record, homeDc)
     keys.homeDc = homeDc
     const o = data.options
@@ -115,8 +148,12 @@ export class LoginStepRunner {
         appVersion: o.appVersion ?? '0.1.0', systemLangCode: o.systemLangCode ?? 'en', langPack: '', langCode: o.langCode ?? 'en',
       },
       testMode: this.cfg.network.testMode, homeDc, keys, sleepThreshold: 0, maxRetries: 2,
+      ...(o.proxy ? { proxy: accountProxy(o.proxy) } : {}),
       ...(this.cfg.network.dcs ? { dcs: this.cfg.network.dcs } : {}),
       ...(this.cfg.network.rsaKeys ? { rsaKeys: this.cfg.network.rsaKeys } : {}),
+      ...(data.kind === 'qr'
+        ? { onUpdate: (u: TlValue) => { if (isLoginTokenUpdate(u)) void this.cfg.redis.publish(qrScannedChannel(this.prefix), JSON.stringify({ jobId })).catch(() => undefined) } }
+        : {}),
     })
     const host = loginHostOf({
       apiId: o.apiId ?? this.cfg.apiId, apiHash: o.apiHash ?? this.cfg.apiHash, mtproto,
@@ -127,7 +164,24 @@ export class LoginStepRunner {
     })
     const entry = { mtproto, keys, storage, host, lastUsed: Date.now() }
     this.clients.set(jobId, entry)
+    const max = this.cfg.maxCachedClients ?? 512
+    for (const id of this.clients.keys()) {
+      if (this.clients.size <= max) break
+      if (id !== jobId) void this.drop(id)
+    }
     return entry
+  }
+
+  /**
+   * On test servers, 99966 X YYYY lives on DC X (core.telegram.org/api/auth#test-accounts): starting there saves
+   * the PHONE_MIGRATE round trip and a second auth key per login.
+   */
+  private testNumberDc(data: LoginJobData): number | undefined {
+    if (!this.cfg.network.testMode || data.kind !== 'user') return undefined
+    const m = /^99966(\d)\d{4}$/.exec(data.account)
+    const dc = m ? Number(m[1]) : 0
+    const known = this.cfg.network.dcs ? this.cfg.network.dcs.some((d) => d.id === dc) : dc >= 1 && dc <= 3
+    return known ? dc : undefined
   }
 
   private evictIdle(): void {
@@ -154,19 +208,51 @@ export class LoginStepRunner {
     const final = (state: FinalState, extra: Partial<LoginResult> = {}): StepOutcome => ({
       kind: 'final', result: { account: data.account, kind: data.kind, state, startedAt, finishedAt: Date.now(), ...extra },
     })
+    let outcome: StepOutcome
     try {
-      if (data.kind === 'bot') return await this.botStep(jobId, data, final)
-      if (data.kind === 'qr') return await this.qrStep(jobId, data, final)
-      switch (data.step) {
-        case 'start': return await this.sendCodeStep(jobId, data, final)
-        case 'wait_code': return await this.codeStep(jobId, data, final)
-        case 'wait_password': return await this.passwordStep(jobId, data, final, undefined)
-        default: return final(`failed(bad step ${data.step})`)
-      }
+      outcome = await this.step(jobId, data, final)
     } catch (err) {
-      const outcome = this.outcomeOf(err, final)
+      outcome = this.outcomeOf(err, final)
       if (outcome.kind === 'final') await this.finish(jobId, data)
-      return outcome
+    }
+    if (outcome.kind === 'final' && outcome.result.state !== 'authorized' && outcome.result.state !== 'duplicate') {
+      await this.discardSession(data)
+    }
+    return outcome
+  }
+
+  private async step(jobId: string, data: LoginJobData, final: (s: FinalState, e?: Partial<LoginResult>) => StepOutcome): Promise<StepOutcome> {
+    if (data.kind === 'bot') return this.botStep(jobId, data, final)
+    if (data.kind === 'qr') return this.qrStep(jobId, data, final)
+    switch (data.step) {
+      case 'start': return this.sendCodeStep(jobId, data, final)
+      case 'wait_code': return this.codeStep(jobId, data, final)
+      case 'wait_password': return this.passwordStep(jobId, data, final, undefined)
+      default: return final(`failed(bad step ${data.step})`)
+    }
+  }
+
+  /**
+   * A login that ended without an authorization leaves an auth key that logs nobody in: remove it, so Redis
+   * storage holds sessions only. Never the session of an account the farm has authorized (a later job of it).
+   */
+  private async discardSession(data: LoginJobData): Promise<void> {
+    try {
+      if ((await this.cfg.registry.authorizedAs(data.accountKey)) !== null) return
+      const record = await this.sessionRecord(data)
+      if (record && record.userId === null) await this.sessionStorage(data).delete()
+    } catch {
+      // bookkeeping only: the outcome stands
+    }
+  }
+
+  private async sessionRecord(data: LoginJobData): Promise<SessionRecord | null> {
+    const storage = this.sessionStorage(data)
+    await storage.open()
+    try {
+      return await storage.load()
+    } finally {
+      await storage.close()
     }
   }
 
@@ -197,7 +283,7 @@ export class LoginStepRunner {
   /** Ends a job's login bookkeeping (the account session stays if it was authorized). */
   private async finish(jobId: string, data: LoginJobData): Promise<void> {
     await this.drop(jobId)
-    await this.cfg.redis.del(this.loginKey(jobId))
+    await this.cfg.redis.del(this.loginKey(jobId), `${this.prefix}qr:${jobId}`)
     await this.cfg.vault.delete(jobId)
     await this.cfg.registry.release(data.accountKey, jobId).catch(() => false)
   }
@@ -247,24 +333,37 @@ export class LoginStepRunner {
     try {
       sent = await sendCode(c.host, data.account)
     } catch (err) {
-      if (err instanceof RpcError && err.isFloodWait) await this.cfg.limiter.penalize(c.mtproto.homeDc, err.seconds!)
+      // A short FLOOD_WAIT on sendCode paces the DC for everyone (the limit is on us); a long one is this phone's
+      // own limit, and the login ends as flood_wait(X) rather than stopping every other login on the DC.
+      if (err instanceof RpcError && err.isFloodWait && err.seconds! <= (this.cfg.maxFloodWaitSeconds ?? 3600)) {
+        await this.cfg.limiter.penalize(c.mtproto.homeDc, err.seconds!)
+      }
       throw err
     }
     if (sent._ === 'auth.sentCodeSuccess') return this.authorized(jobId, data, sent.authorization as Authorization, final)
     return this.codeSent(jobId, data, sent, 1)
   }
 
+  private codeTimeoutMs(data: LoginJobData): number {
+    return data.codeTimeoutMs ?? this.cfg.codeTimeoutMs ?? 600_000
+  }
+
   private async codeSent(jobId: string, data: LoginJobData, sent: tl.auth.RawSentCode, codeAttempt: number): Promise<StepOutcome> {
     const c = await this.client(jobId, data)
-    await this.cfg.redis.hset(this.loginKey(jobId), { phoneCodeHash: sent.phoneCodeHash, dcId: c.mtproto.homeDc })
-    await this.cfg.redis.expire(this.loginKey(jobId), Math.ceil((this.cfg.codeTimeoutMs ?? 600_000) / 1000) + 3600)
+    // The auth key that asked for the code is in Redis before anyone can deliver it: whichever worker resumes
+    // the job signs in with that key.
+    await c.keys.flush()
+    await this.cfg.redis.multi()
+      .hset(this.loginKey(jobId), { phoneCodeHash: sent.phoneCodeHash, dcId: c.mtproto.homeDc })
+      .expire(this.loginKey(jobId), Math.ceil(this.codeTimeoutMs(data) / 1000) + 3600)
+      .exec()
     const codeType = (codeTypeName(sent.type._) ?? 'unknown') as CodeType
     await this.cfg.inbox.requestCode({
       phone: data.account, attempt: String(codeAttempt), codeType, jobId,
       ...((sent.type as { length?: number }).length ? { codeLength: (sent.type as { length: number }).length } : {}),
       ...(sent.timeout ? { timeoutSec: sent.timeout } : {}),
     })
-    return { kind: 'wait', data: { step: 'wait_code', codeAttempt, deadline: Date.now() + (this.cfg.codeTimeoutMs ?? 600_000) }, delayMs: this.cfg.recheckMs ?? 15_000 }
+    return { kind: 'wait', data: { step: 'wait_code', codeAttempt, deadline: Date.now() + this.codeTimeoutMs(data) }, delayMs: this.cfg.recheckMs ?? 15_000 }
   }
 
   private async codeStep(jobId: string, data: LoginJobData, final: (s: FinalState, e?: Partial<LoginResult>) => StepOutcome): Promise<StepOutcome> {
@@ -316,10 +415,13 @@ export class LoginStepRunner {
     const from = data.options.passwordFrom ?? 'vault'
     let password: string | undefined
     if (from === 'vault') password = (await this.cfg.vault.get(jobId)).password
-    if (password === undefined && from !== 'none') {
+    // A QR login has no phone to ask the channel about: its password is in the vault or nowhere.
+    if (password === undefined && from !== 'none' && data.kind !== 'qr') {
       if (data.step !== 'wait_password') {
-        await this.cfg.inbox.requestPassword({ phone: data.account, jobId })
-        return { kind: 'wait', data: { step: 'wait_password', deadline: Date.now() + (this.cfg.codeTimeoutMs ?? 600_000) }, delayMs: this.cfg.recheckMs ?? 15_000 }
+        await this.cfg.inbox.requestPassword({ phone: data.account, jobId, timeoutSec: Math.max(1, Math.ceil(this.codeTimeoutMs(data) / 1000)) })
+        // The key waiting for the password must be the one that signs in with it, on whichever worker.
+        await (cached ?? (await this.client(jobId, data))).keys.flush()
+        return { kind: 'wait', data: { step: 'wait_password', deadline: Date.now() + this.codeTimeoutMs(data) }, delayMs: this.cfg.recheckMs ?? 15_000 }
       }
       try {
         password = await this.cfg.inbox.waitForPassword({ phone: data.account, timeoutMs: this.cfg.waitSliceMs ?? 2_000 })
@@ -377,14 +479,18 @@ export class LoginStepRunner {
     }
     if (result._ === 'auth.loginTokenSuccess') return this.authorized(jobId, data, result.authorization as Authorization, final)
     if (result._ !== 'auth.loginToken') return { kind: 'wait', data: {}, delayMs: 500 }
-    const deadline = data.step === 'start' ? Date.now() + (this.cfg.codeTimeoutMs ?? 600_000) : data.deadline
+    const deadline = data.step === 'start' ? Date.now() + this.codeTimeoutMs(data) : data.deadline
     if (Date.now() > deadline) {
       await this.finish(jobId, data)
       return final('code_timeout')
     }
+    // Each export makes a new token, and the earlier ones stay valid until they expire: keep the QR on screen
+    // (and the one a device may be scanning) until it is about to expire, rather than a new one every poll.
     const url = loginUrl(result.token)
     const qrKey = `${this.prefix}qr:${jobId}`
-    if ((await this.cfg.redis.hget(qrKey, 'url')) !== url) {
+    const shownExpires = Number(await this.cfg.redis.hget(qrKey, 'expires'))
+    if (!(shownExpires - Date.now() / 1000 > QR_MIN_REMAINING_SECONDS)) {
+      await c.keys.flush() // the exporting key is the one the scan logs in: whichever worker polls next needs it
       await this.cfg.redis.multi().hset(qrKey, { url, expires: result.expires, account: data.account }).expire(qrKey, 600).exec()
       await this.cfg.redis.publish(`${this.prefix}qr`, JSON.stringify({ jobId, account: data.account, url, expires: result.expires }))
     }

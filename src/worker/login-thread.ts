@@ -1,7 +1,7 @@
 // A piscina thread of a farm worker: it runs login steps for many jobs concurrently (each step is async
 // network I/O; the CPU-heavy parts — key exchange modexps, SRP's PBKDF2 — are short or on libuv's pool).
 // Its Redis connections and caches live as long as the thread.
-import { workerData } from 'node:worker_threads'
+import { BroadcastChannel, threadId, workerData } from 'node:worker_threads'
 import { Redis } from 'ioredis'
 import { CodeInbox } from '../queue/code-channel.ts'
 import { ExceptIdsRegistry } from '../queue/except-ids-registry.ts'
@@ -21,6 +21,7 @@ export interface LoginTask {
 /** Builds a step runner (and its Redis-backed collaborators) from a worker config. */
 export function createStepRunner(cfg: FarmWorkerConfig): { runner: LoginStepRunner; close(): Promise<void> } {
   const redis = new Redis(cfg.redisUrl, { maxRetriesPerRequest: null })
+  redis.on('error', () => undefined) // ioredis reconnects by itself; a failed command fails its step
   const inbox = new CodeInbox({ redis, prefix: cfg.prefix, subscriberName: 'gramfarm-thread' })
   const rate = cfg.sendCodeRate
   const runnerConfig: StepRunnerConfig = {
@@ -38,6 +39,9 @@ export function createStepRunner(cfg: FarmWorkerConfig): { runner: LoginStepRunn
     ...(cfg.codeTimeoutMs !== undefined ? { codeTimeoutMs: cfg.codeTimeoutMs } : {}),
     ...(cfg.recheckMs !== undefined ? { recheckMs: cfg.recheckMs } : {}),
     ...(cfg.waitSliceMs !== undefined ? { waitSliceMs: cfg.waitSliceMs } : {}),
+    ...(cfg.maxFloodWaitSeconds !== undefined ? { maxFloodWaitSeconds: cfg.maxFloodWaitSeconds } : {}),
+    ...(cfg.maxCachedClients !== undefined ? { maxCachedClients: cfg.maxCachedClients } : {}),
+    ...(cfg.clientIdleMs !== undefined ? { clientIdleMs: cfg.clientIdleMs } : {}),
   }
   const runner = new LoginStepRunner(runnerConfig)
   return {
@@ -51,6 +55,16 @@ export function createStepRunner(cfg: FarmWorkerConfig): { runner: LoginStepRunn
 }
 
 let shared: ReturnType<typeof createStepRunner> | undefined
+
+// Loaded by piscina when the thread starts: build the runner now and say so, so the worker is ready (modules
+// compiled, Redis connected) before it takes its first job rather than during it.
+const startup = workerData as FarmWorkerConfig & { readyChannel?: string }
+if (startup?.readyChannel) {
+  shared = createStepRunner(startup)
+  const channel = new BroadcastChannel(startup.readyChannel)
+  channel.postMessage({ threadId })
+  channel.close()
+}
 
 /** piscina's entry point: one step of one job. */
 export default async function runLoginStep(task: LoginTask): Promise<StepOutcome> {

@@ -11,6 +11,11 @@ export interface FarmWorkerConfig {
   codeTimeoutMs?: number
   recheckMs?: number
   waitSliceMs?: number
+  /** FLOOD_WAITs longer than this end the login as flood_wait(X) instead of delaying it (default 1 h). */
+  maxFloodWaitSeconds?: number
+  /** Connected clients each thread keeps for reuse (default 512) and for how long (default 2 min). */
+  maxCachedClients?: number
+  clientIdleMs?: number
   /** Global and per-DC auth.sendCode pacing. */
   sendCodeRate?: { globalPerSec: number; globalBurst: number; perDcPerSec: number; perDcBurst: number }
   logLevel?: string

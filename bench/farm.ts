@@ -1,0 +1,280 @@
+// The farm end to end against the test DC (its own process: `gramfarm testdc`), on this machine:
+//   1. accounts per second, 1,000 accounts without 2FA, then 1,000 of which half have 2FA (password from the
+//      accounts file): gramfarm (coordinator + in-process worker, 2 threads, BullMQ, Redis) next to GramJS logging
+//      the same accounts in from one process with the same concurrency (fewer accounts: it is slow; rates compared);
+//   2. code → session latency: logins already waiting for their codes, codes published one at a time at a steady
+//      rate; from the provider's publish (t0) to the worker's result (`finishedAt`, stamped once the session is
+//      saved in Redis and the account recorded); p50/p99;
+//   3. memory of pending logins: RSS of one `gramfarm worker` process (2 threads) holding 10,000 logins that wait
+//      for codes, per login.
+// Codes come from a provider in this process that reads the farm's code requests and answers with the test-number
+// code (99966 X YYYY → XXXXX) at once. Knobs: FARM_BENCH_N (1000), FARM_BENCH_GRAMJS_N (150),
+// FARM_BENCH_PENDING (10000), FARM_BENCH_LATENCY_N (300).
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Redis } from 'ioredis'
+import { Queue } from 'bullmq'
+import { Coordinator, type AccountResult } from '../src/main/coordinator.ts'
+import type { AccountSpec } from '../src/main/accounts-file.ts'
+import { deleteKeysUnder } from '../src/main/redis-access.ts'
+import { CodeProviderClient, type CodeRequestMessage } from '../src/queue/code-channel.ts'
+import { LOGIN_QUEUE } from '../src/queue/login-job.ts'
+import { parseRsaPublicKey } from '../src/mtproto/crypto/rsa-keys.ts'
+import { readTestDcEndpoint, type TestDcEndpoint } from '../src/testdc/testdc-endpoint.ts'
+import { startFarmWorker } from '../src/worker/farm-worker.ts'
+import { createRequire } from 'node:module'
+import { fmt } from './support/measure.ts'
+
+const N = Number(process.env['FARM_BENCH_N'] ?? 1000)
+const GRAMJS_N = Number(process.env['FARM_BENCH_GRAMJS_N'] ?? 150)
+const PENDING = Number(process.env['FARM_BENCH_PENDING'] ?? 10_000)
+const LATENCY_N = Number(process.env['FARM_BENCH_LATENCY_N'] ?? 300)
+const CONCURRENCY = 256
+const THREADS = 2
+const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379'
+const API = { apiId: 2040, apiHash: 'b18441a1ff607e10a989891a5462e627' }
+const PASSWORD = 'bench two-factor password'
+const FAST = { globalPerSec: 100_000, globalBurst: 100_000, perDcPerSec: 100_000, perDcBurst: 100_000 }
+const CLI = new URL('../src/main/cli.ts', import.meta.url).pathname
+const ROOT = new URL('..', import.meta.url).pathname
+
+/** Test number n on DC dc (1-5): 99966 X YYYY. */
+const phone = (dc: number, n: number): string => `99966${dc}${String(n).padStart(4, '0')}`
+/** `count` test numbers from block `base`, round-robin over DCs 1..dcs. */
+const phones = (base: number, count: number, dcs = 3): string[] => Array.from({ length: count }, (_, i) => phone(1 + (i % dcs), base + Math.floor(i / dcs)))
+const codeOf = (p: string): string => p[5]!.repeat(5)
+const users = (list: readonly string[], password?: (p: string) => string | undefined): AccountSpec[] =>
+  list.map((p, i) => ({ kind: 'user', phone: p, ...(password?.(p) !== undefined ? { password: password(p)! } : {}), source: { file: 'bench', line: i + 1 } }))
+
+const plainA = phones(1000, N)
+const plainB = phones(5000, N - Math.floor(N / 2))
+const twoFaB = phones(8000, Math.floor(N / 2))
+const latencyPhones = phones(4000, LATENCY_N)
+// DCs 4 and 5 are not used by the phases above: up to 20,000 fresh numbers there.
+const pendingPhones = Array.from({ length: PENDING }, (_, i) => phone(4 + (i % 2), Math.floor(i / 2)))
+
+// ---- the test DC, in its own process, seeded with the 2FA accounts -----------------------------------------------
+const dir = mkdtempSync(join(tmpdir(), 'gramfarm-bench-'))
+const seedFile = join(dir, 'seed.json')
+const endpointFile = join(dir, 'endpoint.json')
+writeFileSync(seedFile, JSON.stringify({ users: twoFaB.map((p) => ({ phone: p, password: PASSWORD })) }))
+const dcProc: ChildProcess = spawn(process.execPath, ['--import', 'tsx', CLI, '--log-level', 'warn', 'testdc', '--quiet', '--accounts', seedFile, '--endpoint-file', endpointFile], { cwd: ROOT, stdio: ['ignore', 'ignore', 'ignore'] })
+const children: ChildProcess[] = [dcProc]
+// However this ends, no test DC or worker process outlives the bench.
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL')
+})
+const t0 = performance.now()
+while (!existsSync(endpointFile)) {
+  if (dcProc.exitCode !== null) throw new Error('the test DC process exited')
+  await new Promise((r) => setTimeout(r, 100))
+}
+const endpoint: TestDcEndpoint = readTestDcEndpoint(endpointFile)
+console.log(`test DC up in its own process (${fmt((performance.now() - t0) / 1000, 1)} s, ${twoFaB.length} 2FA accounts seeded); node ${process.version}`)
+
+const prefix = `gramfarm-bench:${process.pid}:`
+const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null })
+
+// ---- the code provider: answers each request with the test-number code, or holds it -----------------------------
+const provider = new CodeProviderClient({ redis, prefix })
+const publishedAt = new Map<string, number>()
+let holding = false
+const held: CodeRequestMessage[] = []
+const sub = redis.duplicate()
+await sub.subscribe(`${prefix}code:requests`)
+const deliver = async (req: CodeRequestMessage): Promise<void> => {
+  publishedAt.set(req.phone, Date.now())
+  await provider.deliverCode({ phone: req.phone, code: codeOf(req.phone), attempt: req.attempt })
+}
+sub.on('message', (_ch: string, json: string) => {
+  const req = JSON.parse(json) as CodeRequestMessage
+  if (holding) held.push(req)
+  else void deliver(req)
+})
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN
+}
+
+// ---- gramfarm ----------------------------------------------------------------------------------------------------
+const worker = await startFarmWorker({
+  redisUrl: REDIS_URL, prefix, ...API, testDc: { dcs: endpoint.dcs, publicKeyPem: endpoint.publicKeyPem },
+  threads: THREADS, concurrency: CONCURRENCY, sendCodeRate: FAST, codeTimeoutMs: 600_000, recheckMs: 15_000,
+})
+const coordinator = new Coordinator({ redis, prefix })
+
+async function farmRun(specs: AccountSpec[]): Promise<{ perSec: number; results: readonly AccountResult[]; seconds: number }> {
+  const start = performance.now()
+  const run = await coordinator.enqueue(specs)
+  const outcome = await coordinator.follow(run, { timeoutMs: 30 * 60_000, pollMs: 200 })
+  const seconds = (performance.now() - start) / 1000
+  if (outcome.timedOut) throw new Error('the run did not finish')
+  const bad = outcome.results.filter((r) => r.state !== 'authorized')
+  if (bad.length > 0) {
+    const byState = new Map<string, number>()
+    for (const r of bad) byState.set(r.state, (byState.get(r.state) ?? 0) + 1)
+    console.log(`  ! ${bad.length} of ${specs.length} logins did not end authorized: ${[...byState].map(([k, v]) => `${v} ${k}`).join(', ')}`)
+  }
+  return { perSec: specs.length / seconds, results: outcome.results.filter((r) => r.state === 'authorized'), seconds }
+}
+
+const farmA = await farmRun(users(plainA))
+const saturated = farmA.results.map((r) => r.finishedAt! - publishedAt.get(r.account)!)
+console.log(`gramfarm, ${N} accounts, no 2FA:        ${fmt(farmA.perSec, 1).padStart(7)} accounts/s (${fmt(farmA.seconds, 1)} s)`)
+const twoFa = new Set(twoFaB)
+const farmB = await farmRun(users([...twoFaB, ...plainB].sort(), (p) => (twoFa.has(p) ? PASSWORD : undefined)))
+console.log(`gramfarm, ${N} accounts, half 2FA:     ${fmt(farmB.perSec, 1).padStart(7)} accounts/s (${fmt(farmB.seconds, 1)} s)`)
+
+// code → session, with the logins already waiting and codes arriving at a steady rate
+holding = true
+const latencyRun = await coordinator.enqueue(users(latencyPhones))
+while (held.length < latencyPhones.length) await new Promise((r) => setTimeout(r, 50))
+await new Promise((r) => setTimeout(r, 500)) // every job parked in the delayed set
+const following = coordinator.follow(latencyRun, { timeoutMs: 10 * 60_000, pollMs: 200 })
+const gapMs = 10
+for (const req of held) {
+  await deliver(req)
+  await new Promise((r) => setTimeout(r, gapMs))
+}
+holding = false
+const latencyOutcome = await following
+const latencies = latencyOutcome.results.map((r) => r.finishedAt! - publishedAt.get(r.account)!)
+const p50 = percentile(latencies, 50)
+const p99 = percentile(latencies, 99)
+console.log(`code → session saved, ${LATENCY_N} waiting logins, a code every ${gapMs} ms: p50 ${fmt(p50, 1)} ms, p99 ${fmt(p99, 1)} ms, max ${fmt(Math.max(...latencies), 1)} ms`)
+console.log(`  (under the ${N}-account burst above, where codes queue behind other logins' key exchanges: p50 ${fmt(percentile(saturated, 50))} ms, p99 ${fmt(percentile(saturated, 99))} ms)`)
+await worker.close()
+
+// ---- GramJS: the same accounts, same concurrency, one process ------------------------------------------------------
+// Pointed at the test DC as test/support/gramjs-client.ts does (a connection class fixing the port per DC, our
+// key in its RSA table, a MemorySession), with GramJS's logger silenced from the constructor on.
+interface GramjsLogin {
+  connect(): Promise<unknown>
+  disconnect(): Promise<void>
+  destroy(): Promise<void>
+  signInUser(creds: typeof API, params: Record<string, unknown>): Promise<unknown>
+}
+const require = createRequire(import.meta.url)
+const { TelegramClient } = require('telegram') as { TelegramClient: new (s: unknown, id: number, hash: string, o: object) => GramjsLogin }
+const { MemorySession } = require('telegram/sessions') as { MemorySession: new () => { setDC(id: number, host: string, port: number): void } }
+const { ConnectionTCPFull } = require('telegram/network') as { ConnectionTCPFull: new (o: Record<string, unknown>) => object }
+const { Logger } = require('telegram/extensions') as { Logger: new (level: string) => unknown }
+const RSA = require('telegram/crypto/RSA') as { _serverKeys: Map<string, { n: unknown; e: number }> }
+const bigInt = require('big-integer') as (s: string) => unknown
+const serverKey = parseRsaPublicKey(endpoint.publicKeyPem)
+RSA._serverKeys.set(serverKey.fingerprint.toString(), { n: bigInt(serverKey.n.toString()), e: Number(serverKey.e) })
+const portOf = new Map(endpoint.dcs.map((d) => [d.id, d.port]))
+class LocalTcpFull extends ConnectionTCPFull {
+  constructor(o: Record<string, unknown>) {
+    super({ ...o, port: portOf.get(o['dcId'] as number) })
+  }
+}
+const silent = new Logger('none')
+function gramjsClient(dcId: number): GramjsLogin {
+  const session = new MemorySession()
+  session.setDC(dcId, endpoint.dcs[0]!.host, portOf.get(dcId)!)
+  return new TelegramClient(session, API.apiId, API.apiHash, { connection: LocalTcpFull, connectionRetries: 1, autoReconnect: false, receiveUpdates: false, baseLogger: silent })
+}
+
+async function gramjsRun(list: readonly string[], password: (p: string) => string | undefined): Promise<{ perSec: number; seconds: number }> {
+  const start = performance.now()
+  let next = 0
+  let failed = 0
+  let finished = 0
+  let succeeded = 0
+  let lastSuccess = start
+  const progress = setInterval(() => process.stderr.write(`  GramJS: ${finished}/${list.length} after ${fmt((performance.now() - start) / 1000)} s\n`), 15_000)
+  const one = async (p: string): Promise<void> => {
+    // Started on the phone's own DC, as gramfarm does for test numbers: no PHONE_MIGRATE for either.
+    const client = gramjsClient(Number(p[5]))
+    let timer: NodeJS.Timeout | undefined
+    const watchdog = new Promise<void>((_, reject) => { timer = setTimeout(() => reject(new Error('login took over 120 s')), 120_000) })
+    try {
+      await Promise.race([watchdog, (async () => {
+        await client.connect()
+        await client.signInUser(API, {
+          phoneNumber: p, phoneCode: async () => codeOf(p), password: async () => password(p) ?? '',
+          onError: async (err: Error) => { throw err },
+        })
+        succeeded++
+        lastSuccess = performance.now()
+      })()])
+    } catch {
+      failed++
+    } finally {
+      clearTimeout(timer)
+      finished++
+      await client.disconnect().catch(() => undefined)
+      await client.destroy().catch(() => undefined)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, list.length) }, async () => {
+    while (next < list.length) await one(list[next++]!)
+  }))
+  clearInterval(progress)
+  // A login that hangs (GramJS has no overall timeout) must not count as time spent logging the others in.
+  if (failed > 0) console.log(`  ! ${failed} of ${list.length} GramJS logins failed or hung (cut at 120 s); the rate counts the ${succeeded} that succeeded, up to the last of them`)
+  const seconds = (lastSuccess - start) / 1000
+  return { perSec: succeeded / seconds, seconds }
+}
+
+const gramjsA = await gramjsRun(plainA.slice(0, GRAMJS_N), () => undefined)
+console.log(`GramJS,   ${GRAMJS_N} of those accounts, no 2FA:   ${fmt(gramjsA.perSec, 1).padStart(7)} accounts/s (${fmt(gramjsA.seconds, 1)} s)`)
+const mixed = [...twoFaB.slice(0, Math.floor(GRAMJS_N / 2)), ...plainB.slice(0, GRAMJS_N - Math.floor(GRAMJS_N / 2))]
+const gramjsB = await gramjsRun(mixed, (p) => (twoFa.has(p) ? PASSWORD : undefined))
+console.log(`GramJS,   ${GRAMJS_N} of those accounts, half 2FA: ${fmt(gramjsB.perSec, 1).padStart(7)} accounts/s (${fmt(gramjsB.seconds, 1)} s)`)
+const ratioA = farmA.perSec / gramjsA.perSec
+const ratioB = farmB.perSec / gramjsB.perSec
+console.log(`gramfarm vs GramJS: ${fmt(ratioA, 2)}× without 2FA, ${fmt(ratioB, 2)}× with half 2FA`)
+
+// ---- memory: one worker process holding PENDING logins that wait for their codes ----------------------------------
+function rssKb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return m ? Number(m[1]) : Number.NaN
+}
+holding = true
+held.length = 0
+const workerProc = spawn(process.execPath, ['--import', 'tsx', CLI, '--redis-url', REDIS_URL, '--prefix', prefix, '--testdc', endpointFile, '--log-level', 'info',
+  'worker', '--threads', String(THREADS), '--concurrency', String(CONCURRENCY), '--recheck', '3600', '--code-timeout', '7200', '--send-code-rate', '100000:100000,100000:100000'],
+{ cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
+children.push(workerProc)
+let workerLog = ''
+workerProc.stderr!.on('data', (d: Buffer) => (workerLog += d.toString()))
+while (!workerLog.includes('worker ready')) {
+  if (workerProc.exitCode !== null) throw new Error(`worker exited: ${workerLog}`)
+  await new Promise((r) => setTimeout(r, 100))
+}
+await new Promise((r) => setTimeout(r, 1000))
+const rssBefore = rssKb(workerProc.pid!)
+const queue = new Queue(LOGIN_QUEUE, { connection: redis, prefix: `${prefix}bull` })
+const pendStart = performance.now()
+await coordinator.enqueue(users(pendingPhones))
+for (;;) {
+  const c = await queue.getJobCounts('delayed', 'active', 'waiting', 'prioritized')
+  if (c['delayed'] === PENDING && c['active'] === 0 && c['waiting'] === 0) break
+  await new Promise((r) => setTimeout(r, 500))
+}
+const pendSeconds = (performance.now() - pendStart) / 1000
+await new Promise((r) => setTimeout(r, 2000))
+const rssAfter = rssKb(workerProc.pid!)
+const perPending = (rssAfter - rssBefore) / PENDING
+console.log(`pending logins: ${PENDING} waiting for codes in one worker process (2 threads): RSS ${fmt(rssBefore / 1024)} MB → ${fmt(rssAfter / 1024)} MB, ${fmt(perPending, 1)} KB each (${fmt(PENDING / pendSeconds)} sendCode/s to get there)`)
+workerProc.kill('SIGKILL')
+await queue.close()
+
+// ---- the end ----------------------------------------------------------------------------------------------------
+await coordinator.close()
+await sub.quit()
+await deleteKeysUnder(redis, prefix)
+redis.disconnect()
+dcProc.kill('SIGTERM')
+rmSync(dir, { recursive: true, force: true })
+console.log(JSON.stringify({
+  bench: 'farm',
+  ratios: { vs_gramjs: Number(ratioA.toFixed(2)), vs_gramjs_2fa: Number(ratioB.toFixed(2)) },
+  pending_rss_kb_each: Number(perPending.toFixed(1)),
+  code_to_session_p99_ms: Number(p99.toFixed(1)),
+}))

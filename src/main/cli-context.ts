@@ -1,0 +1,130 @@
+// What every command needs before it does its own work: the settings, a logger on stderr (stdout is for data),
+// a Redis that answered, the test DC's endpoint when one is configured, and Ctrl-C as an AbortSignal.
+import { pino } from 'pino'
+import type { Redis } from 'ioredis'
+import type { ServerAddress } from '../auth/storage/index.ts'
+import { readTestDcEndpoint, type TestDcEndpoint } from '../testdc/testdc-endpoint.ts'
+import { apiCredentials, loadFarmConfig, type ConfigOverrides, type FarmConfig } from './farm-config.ts'
+import { CliError, ExitCode } from './exit-codes.ts'
+import { createLogger, type Logger, type LogLevel } from './logger.ts'
+import { maskRedisUrl, openRedis, probeRedis } from './redis-access.ts'
+import type { FarmWorkerOptions } from '../worker/farm-worker.ts'
+
+/** The global options (`gramfarm --redis-url … <command>`). */
+export interface GlobalFlags {
+  config?: string
+  redisUrl?: string
+  prefix?: string
+  logLevel?: string
+  testdc?: string
+  apiId?: string
+  apiHash?: string
+}
+
+export function configOf(flags: GlobalFlags, extra: ConfigOverrides = {}): FarmConfig {
+  return loadFarmConfig({
+    ...(flags.config !== undefined ? { configFile: flags.config } : {}),
+    ...(flags.redisUrl !== undefined ? { redisUrl: flags.redisUrl } : {}),
+    ...(flags.prefix !== undefined ? { prefix: flags.prefix } : {}),
+    ...(flags.logLevel !== undefined ? { logLevel: flags.logLevel } : {}),
+    ...(flags.testdc !== undefined ? { testDc: flags.testdc } : {}),
+    ...(flags.apiId !== undefined ? { apiId: flags.apiId } : {}),
+    ...(flags.apiHash !== undefined ? { apiHash: flags.apiHash } : {}),
+    ...extra,
+  })
+}
+
+/** pino on stderr: JSON lines, pretty when stderr is a terminal. */
+export function cliLogger(level: LogLevel, name = 'gramfarm'): Logger {
+  return createLogger({ level, name, pretty: process.stderr.isTTY === true, destination: pino.destination({ dest: 2, sync: true }) })
+}
+
+/** A command connection to a Redis that answered a PING (CliError exit 3 otherwise). */
+export async function connectRedis(config: FarmConfig, opts: { failFast?: boolean; name?: string } = {}): Promise<Redis> {
+  await probeRedis(config.redisUrl)
+  const redis = openRedis(config.redisUrl, opts)
+  // A fail-fast connection refuses commands until it is ready: wait for that (it answered a PING just now).
+  if (redis.status !== 'ready') {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new CliError(`Redis at ${maskRedisUrl(config.redisUrl)} did not become ready`, ExitCode.redisUnreachable)), 5000)
+      redis.once('ready', () => {
+        clearTimeout(timer)
+        resolve()
+      })
+    }).catch((err: unknown) => {
+      redis.disconnect()
+      throw err
+    })
+  }
+  return redis
+}
+
+/** The configured test DC's endpoint, or undefined for Telegram. CliError (exit 2) when the file is unusable. */
+export function testDcEndpointOf(config: FarmConfig): TestDcEndpoint | undefined {
+  if (config.testDcEndpointFile === undefined) return undefined
+  try {
+    return readTestDcEndpoint(config.testDcEndpointFile)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    throw new CliError(`test DC endpoint ${config.testDcEndpointFile}: ${code === 'ENOENT' ? 'no such file (is `gramfarm testdc` running?)' : (err as Error).message}`, ExitCode.usage)
+  }
+}
+
+/** DC id → address, for `.session` files of test DC accounts (Pyrogram connects there instead of Telegram). */
+export function serverOfEndpoint(endpoint: TestDcEndpoint | undefined): ((dcId: number) => ServerAddress | undefined) | undefined {
+  if (!endpoint) return undefined
+  return (dcId) => {
+    const dc = endpoint.dcs.find((d) => d.id === dcId)
+    return dc ? { host: dc.host, port: dc.port } : undefined
+  }
+}
+
+/** Worker options from the settings (the caller adds threads/concurrency overrides and the logger). */
+export function workerOptionsOf(config: FarmConfig, endpoint: TestDcEndpoint | undefined): FarmWorkerOptions {
+  return {
+    redisUrl: config.redisUrl,
+    prefix: config.prefix,
+    ...apiCredentials(config),
+    ...(endpoint ? { testDc: { dcs: endpoint.dcs, publicKeyPem: endpoint.publicKeyPem } } : {}),
+    threads: config.threads,
+    concurrency: config.concurrency,
+    codeTimeoutMs: config.codeTimeoutMs,
+    recheckMs: config.recheckMs,
+    ...(config.sendCodeRate ? { sendCodeRate: config.sendCodeRate } : {}),
+    logLevel: config.logLevel,
+  }
+}
+
+/** Ctrl-C / SIGTERM as an AbortSignal; a second Ctrl-C exits at once (130). */
+export function interruptSignal(): { signal: AbortSignal; dispose(): void } {
+  const ac = new AbortController()
+  const onSignal = (): void => {
+    if (ac.signal.aborted) process.exit(ExitCode.interrupted)
+    process.stderr.write('\nstopping… (Ctrl-C again to quit at once)\n')
+    ac.abort()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  return {
+    signal: ac.signal,
+    dispose: () => {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    },
+  }
+}
+
+/** A CLI number option: a positive integer (CliError exit 2 otherwise). */
+export function positiveInt(value: string | undefined, what: string): number | undefined {
+  if (value === undefined) return undefined
+  if (!/^\d+$/.test(value) || Number(value) <= 0) throw new CliError(`${what} must be a positive integer`, ExitCode.usage)
+  return Number(value)
+}
+
+/** A CLI number of seconds (fractions allowed), as milliseconds. */
+export function secondsOption(value: string | undefined, what: string): number | undefined {
+  if (value === undefined) return undefined
+  const n = Number(value)
+  if (!Number.isFinite(n) || n <= 0) throw new CliError(`${what} must be a positive number of seconds`, ExitCode.usage)
+  return Math.round(n * 1000)
+}

@@ -1,0 +1,43 @@
+// Entry point of `gramfarm` (bin/gramfarm.js runs it under tsx; `npm start` runs `tsx src/main/cli.ts demo`).
+// Turns every way a command can end into a documented exit code (see exit-codes.ts).
+import { CommanderError } from 'commander'
+import { AccountsFileError } from './accounts-file.ts'
+import { actionExitCode } from './commands/command-kit.ts'
+import { CliError, ExitCode, type ExitCodeValue } from './exit-codes.ts'
+import { buildProgram } from './program.ts'
+
+// `gramfarm status | head`: a reader that goes away is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0)
+    throw err
+  })
+}
+
+export async function main(argv: readonly string[] = process.argv): Promise<ExitCodeValue> {
+  const program = buildProgram()
+  try {
+    await program.parseAsync([...argv])
+    return actionExitCode() ?? ExitCode.ok
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return ExitCode.ok
+      return ExitCode.usage // commander has already printed what was wrong
+    }
+    if (err instanceof CliError) {
+      process.stderr.write(`gramfarm: ${err.message}\n`)
+      return err.exitCode
+    }
+    if (err instanceof AccountsFileError) {
+      process.stderr.write(`gramfarm: ${err.message}\n`)
+      return ExitCode.usage
+    }
+    process.stderr.write(`gramfarm: internal error: ${(err as Error)?.stack ?? String(err)}\n`)
+    return ExitCode.internal
+  }
+}
+
+const code = await main()
+process.exitCode = code
+// Everything is closed by now; should a stray handle keep the process up, do not hang the shell.
+setTimeout(() => process.exit(code), 3000).unref()

@@ -1,0 +1,59 @@
+// `gramfarm qr [--count N]`: N QR-login slots. The worker publishes each slot's tg://login URL (on `<prefix>qr`,
+// and at `<prefix>qr:<jobId>`); this command shows them — as QR codes on a terminal — until each is scanned
+// (Telegram → Settings → Devices → Link Desktop Device) or times out.
+import type { Command } from 'commander'
+import type { AccountSpec } from '../accounts-file.ts'
+import { CliError, ExitCode } from '../exit-codes.ts'
+import { action, addRunOptions, flagsOf, type RunFlags } from './command-kit.ts'
+
+export function registerQr(program: Command): void {
+  addRunOptions(program
+    .command('qr')
+    .description('log in accounts by QR code: shows one QR per slot until a phone scans it')
+    .option('--count <n>', 'how many QR slots', '1')
+    .option('--label <prefix>', 'slot names: <prefix>-1, <prefix>-2, … (default qr-<time>)'))
+    .addHelpText('after', `
+Accounts already logged in by the farm are excluded (except_ids): scanning with one of them does nothing.
+
+Example:
+  gramfarm qr --count 3 --with-worker --testdc out/testdc-endpoint.json --sessions-dir out/sessions`)
+    .action(action(async (_opts: unknown, cmd: Command) => {
+      const flags = flagsOf<RunFlags & { count: string; label?: string }>(cmd)
+      if (!/^\d+$/.test(flags.count) || Number(flags.count) < 1) throw new CliError('--count must be a positive integer', ExitCode.usage)
+      const count = Number(flags.count)
+      const [{ executeRun }, { default: QRCode }] = await Promise.all([import('./run-accounts.ts'), import('qrcode')])
+      const prefix = flags.label ?? `qr-${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}`
+      const labels = Array.from({ length: count }, (_, i) => `${prefix}-${i + 1}`)
+      const specs: AccountSpec[] = labels.map((label, i) => ({ kind: 'qr', label, source: { file: 'gramfarm qr', line: i + 1 } }))
+      const ours = new Set(labels)
+      return executeRun(specs, flags, { label: 'gramfarm qr' }, {
+        afterConnect: async (redis, farmPrefix) => {
+          const shown = new Map<string, string>()
+          const show = (account: string, url: string, expires: number): void => {
+            if (!ours.has(account) || shown.get(account) === url) return
+            shown.set(account, url)
+            const until = new Date(expires * 1000).toLocaleTimeString()
+            if (process.stderr.isTTY) {
+              void QRCode.toString(url, { type: 'terminal', small: true }).then((ascii) => process.stderr.write(`\n${account} (valid until ${until}):\n${ascii}\n`))
+            } else {
+              process.stderr.write(`${account} ${url} (valid until ${until})\n`)
+            }
+          }
+          const sub = redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true })
+          sub.on('error', () => undefined)
+          sub.on('message', (_ch: string, json: string) => {
+            try {
+              const m = JSON.parse(json) as { account?: unknown; url?: unknown; expires?: unknown }
+              if (typeof m.account === 'string' && typeof m.url === 'string') show(m.account, m.url, Number(m.expires))
+            } catch {
+              // not a QR message
+            }
+          })
+          await sub.subscribe(`${farmPrefix}qr`)
+          return async () => {
+            await sub.quit().catch(() => sub.disconnect())
+          }
+        },
+      })
+    }))
+}

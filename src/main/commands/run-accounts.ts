@@ -1,0 +1,87 @@
+// What `onboard`, `bots` and `qr` share once their accounts are known: connect, optionally run a worker in this
+// process, enqueue, follow, write sessions and report (loaded only when one of them runs: --help stays fast).
+import type { Redis } from 'ioredis'
+import { AccountsFileError, loadAccountsFile, type AccountSpec, type AccountsFileFormat } from '../accounts-file.ts'
+import { cliLogger, configOf, connectRedis, interruptSignal, positiveInt, secondsOption, serverOfEndpoint, testDcEndpointOf, workerOptionsOf, type GlobalFlags } from '../cli-context.ts'
+import { Coordinator } from '../coordinator.ts'
+import { CliError, ExitCode, type ExitCodeValue } from '../exit-codes.ts'
+import { runOnboarding, type OnboardingOptions } from '../onboarding.ts'
+import { startFarmWorker, type FarmWorker } from '../../worker/farm-worker.ts'
+import type { RunFlags } from './command-kit.ts'
+
+/** Loads and validates an accounts file; AccountsFileError becomes exit 2 with every issue listed. */
+export async function loadAccountsOrExit(path: string, format: AccountsFileFormat | undefined, json: boolean | undefined): Promise<AccountSpec[]> {
+  try {
+    return await loadAccountsFile(path, format ? { format } : {})
+  } catch (err) {
+    if (!(err instanceof AccountsFileError)) throw err
+    if (json) process.stdout.write(`${JSON.stringify({ error: 'invalid accounts file', file: err.file, issues: err.issues }, null, 2)}\n`)
+    throw new CliError(`${err.message}\nnothing was enqueued`, ExitCode.usage)
+  }
+}
+
+/** Enqueue `specs` and follow them to the end, per the run flags (shared by onboard, bots and qr). */
+export async function executeRun(
+  specs: readonly AccountSpec[],
+  flags: RunFlags & GlobalFlags,
+  extra: Pick<OnboardingOptions, 'label' | 'onEnqueued'> = {},
+  hooks: { afterConnect?: (redis: Redis, prefix: string) => Promise<() => Promise<void>> } = {},
+): Promise<ExitCodeValue> {
+  const config = configOf(flags)
+  const logger = cliLogger(config.logLevel)
+  const endpoint = testDcEndpointOf(config)
+  const codeTimeoutMs = secondsOption(flags.codeTimeout, '--code-timeout')
+  const timeoutMs = secondsOption(flags.timeout, '--timeout')
+  const threads = positiveInt(flags.threads, '--threads')
+  const redis = await connectRedis(config, { name: 'gramfarm-coordinator' })
+  let worker: FarmWorker | undefined
+  let stopHook: (() => Promise<void>) | undefined
+  const interrupt = interruptSignal()
+  try {
+    if (flags.wait === false) {
+      const coordinator = new Coordinator({ redis, prefix: config.prefix, logger })
+      try {
+        const run = await coordinator.enqueue(specs, {
+          ...(flags.runId ? { runId: flags.runId } : {}), ...(extra.label ? { label: extra.label } : {}),
+          ...(flags.passwordProvider === false ? { passwordProvider: false } : {}),
+          ...(codeTimeoutMs !== undefined ? { codeTimeoutMs } : {}),
+        })
+        process.stdout.write(flags.json
+          ? `${JSON.stringify({ runId: run.runId, accounts: run.accounts.length, added: run.added, attached: run.attached })}\n`
+          : `${run.runId}\n`)
+        return ExitCode.ok
+      } finally {
+        await coordinator.close()
+      }
+    }
+    if (flags.withWorker) {
+      // The bar and the worker's per-login info lines would fight over stderr: the worker says only warnings then.
+      const workerLogger = process.stderr.isTTY && !flags.json && config.logLevel === 'info' ? logger.child({}, { level: 'warn' }) : logger
+      worker = await startFarmWorker({ ...workerOptionsOf(config, endpoint), ...(threads ? { threads } : {}), logger: workerLogger })
+    }
+    if (hooks.afterConnect) stopHook = await hooks.afterConnect(redis, config.prefix)
+    const serverOf = serverOfEndpoint(endpoint)
+    const result = await runOnboarding(redis, config.prefix, specs, {
+      ...(flags.runId ? { runId: flags.runId } : {}),
+      ...(extra.label ? { label: extra.label } : {}),
+      ...(extra.onEnqueued ? { onEnqueued: extra.onEnqueued } : {}),
+      ...(flags.passwordProvider === false ? { passwordProvider: false } : {}),
+      ...(codeTimeoutMs !== undefined ? { codeTimeoutMs } : {}),
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      ...(flags.sessionsDir !== undefined ? { sessionsDir: flags.sessionsDir } : {}),
+      ...(flags.sessionsJson !== undefined ? { sessionsJson: flags.sessionsJson } : {}),
+      ...(flags.dropRedisSessions ? { dropRedisSessions: true } : {}),
+      ...(serverOf ? { serverOf } : {}),
+      ...(flags.report !== undefined ? { report: flags.report } : {}),
+      ...(flags.json ? { json: true } : {}),
+      summary: { ...(flags.rows ? { rows: flags.rows } : {}), ...(flags.showPhones ? { showPhones: true } : {}) },
+      signal: interrupt.signal,
+    }, logger)
+    return result.exitCode
+  } finally {
+    interrupt.dispose()
+    await stopHook?.()
+    await worker?.close()
+    redis.disconnect()
+  }
+}

@@ -1,0 +1,118 @@
+// `gramfarm status`: what the farm is doing — the login queue, the workers connected, the recent runs and their
+// final states so far, sessions kept in Redis.
+import type { Command } from 'commander'
+import type { Redis } from 'ioredis'
+import { ExitCode } from '../exit-codes.ts'
+import type { LoginResult } from '../../queue/login-job.ts'
+import { action, flagsOf } from './command-kit.ts'
+
+interface RunStatus {
+  runId: string
+  createdAt: string
+  label: string | null
+  total: number
+  finished: number
+  states: Record<string, number>
+}
+
+async function countKeys(redis: Redis, pattern: string): Promise<number> {
+  let n = 0
+  let cursor = '0'
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+    cursor = next
+    n += keys.length
+  } while (cursor !== '0')
+  return n
+}
+
+async function runStatus(redis: Redis, prefix: string, runId: string): Promise<RunStatus & { accounts: LoginResult[] }> {
+  const [{ runKey, stateGroup }, { resultsKey }] = await Promise.all([import('../coordinator.ts'), import('../../worker/farm-worker.ts')])
+  const [meta, values] = await Promise.all([redis.hgetall(runKey(prefix, runId)), redis.hvals(resultsKey(prefix, runId))])
+  const accounts = values.map((v) => JSON.parse(v) as LoginResult)
+  const states: Record<string, number> = {}
+  for (const r of accounts) states[stateGroup(r.state)] = (states[stateGroup(r.state)] ?? 0) + 1
+  return {
+    runId,
+    createdAt: meta['createdAt'] ? new Date(Number(meta['createdAt'])).toISOString() : '',
+    label: meta['label'] ?? null,
+    total: Number(meta['total'] ?? accounts.length),
+    finished: accounts.length,
+    states,
+    accounts,
+  }
+}
+
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description('show the login queue, connected workers, recent runs and sessions in Redis')
+    .option('--runs <n>', 'how many recent runs to show', '5')
+    .option('--run <runId>', 'show one run in detail (every account finished so far)')
+    .option('--json', 'print the status as JSON')
+    .addHelpText('after', `
+Example:
+  gramfarm status --json
+  gramfarm status --run run-20261101T120000Z-a1b2c3`)
+    .action(action(async (_opts: unknown, cmd: Command) => {
+      const flags = flagsOf<{ runs: string; run?: string; json?: boolean }>(cmd)
+      const [{ configOf, connectRedis, positiveInt }, { runsKey }, { maskRedisUrl }, { STATE_ORDER, textTable }, { listRedisSessions }, { LOGIN_QUEUE }, { ExceptIdsRegistry }, { Queue }] = await Promise.all([
+        import('../cli-context.ts'), import('../coordinator.ts'), import('../redis-access.ts'), import('../run-summary.ts'), import('../session-export.ts'),
+        import('../../queue/login-job.ts'), import('../../queue/except-ids-registry.ts'), import('bullmq'),
+      ])
+      const config = configOf(flags)
+      const limit = positiveInt(flags.runs, '--runs') ?? 5
+      const redis = await connectRedis(config, { failFast: true, name: 'gramfarm-status' })
+      const queue = new Queue(LOGIN_QUEUE, { connection: redis, prefix: `${config.prefix}bull` })
+      try {
+        if (flags.run !== undefined) {
+          const run = await runStatus(redis, config.prefix, flags.run)
+          if (flags.json) process.stdout.write(`${JSON.stringify(run, null, 2)}\n`)
+          else {
+            process.stdout.write(`run ${run.runId} (${run.label ?? 'no label'}, ${run.createdAt}): ${run.finished}/${run.total} finished\n`)
+            const rows = run.accounts.map((a) => [a.account, a.kind, a.state, a.userId ?? '', a.dcId !== undefined ? String(a.dcId) : ''])
+            if (rows.length > 0) process.stdout.write(`${textTable(['account', 'kind', 'state', 'user id', 'dc'], rows)}\n`)
+          }
+          return run.finished >= run.total ? ExitCode.ok : ExitCode.timedOut
+        }
+        const [counts, workers, runIds, sessions, authorized, codeRequests] = await Promise.all([
+          queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed'),
+          queue.getWorkers(),
+          redis.zrevrange(runsKey(config.prefix), 0, limit - 1),
+          listRedisSessions(redis, config.prefix),
+          redis.scard(new ExceptIdsRegistry({ redis, prefix: config.prefix }).keys.authorizedIds),
+          countKeys(redis, `${config.prefix}code:req:*`),
+        ])
+        const runs = await Promise.all(runIds.map((id) => runStatus(redis, config.prefix, id)))
+        const status = {
+          redis: maskRedisUrl(config.redisUrl),
+          prefix: config.prefix,
+          queue: counts,
+          workers: workers.length,
+          sessionsInRedis: sessions.length,
+          authorizedUsers: authorized,
+          codeRequestsRecent: codeRequests,
+          runs: runs.map(({ accounts: _a, ...r }) => r),
+        }
+        if (flags.json) {
+          process.stdout.write(`${JSON.stringify(status, null, 2)}\n`)
+          return ExitCode.ok
+        }
+        const out = [
+          `redis ${status.redis}  prefix ${status.prefix}`,
+          `queue: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join('  ')}`,
+          `workers connected: ${status.workers}   sessions in Redis: ${status.sessionsInRedis}   authorized users: ${authorized}   recent code requests: ${codeRequests}`,
+        ]
+        if (runs.length > 0) {
+          const groups = STATE_ORDER.filter((s) => runs.some((r) => r.states[s]))
+          out.push('', textTable(['run', 'created', 'finished', ...groups],
+            runs.map((r) => [r.runId, r.createdAt.replace('T', ' ').slice(0, 19), `${r.finished}/${r.total}`, ...groups.map((g) => String(r.states[g] ?? 0))])))
+        } else out.push('', 'no runs yet')
+        process.stdout.write(`${out.join('\n')}\n`)
+        return ExitCode.ok
+      } finally {
+        await queue.close()
+        redis.disconnect()
+      }
+    }))
+}

@@ -1,0 +1,77 @@
+// `gramfarm worker`: runs login steps for the whole farm until stopped (SIGINT/SIGTERM: the steps in progress
+// finish, waiting logins stay in Redis for any other worker). Run as many as you like, on as many hosts.
+import type { Command } from 'commander'
+import { ExitCode } from '../exit-codes.ts'
+import { parseSendCodeRate } from '../farm-config.ts'
+import { action, flagsOf } from './command-kit.ts'
+
+interface WorkerFlags {
+  threads?: string
+  concurrency?: string
+  codeTimeout?: string
+  recheck?: string
+  lockMs?: string
+  stalledMs?: string
+  sendCodeRate?: string
+  maxFloodWait?: string
+}
+
+export function registerWorker(program: Command): void {
+  program
+    .command('worker')
+    .description('run a farm worker: logs accounts in for every coordinator on this Redis, until stopped')
+    .option('--threads <n>', 'piscina threads (default 2, or GRAMFARM_THREADS)')
+    .option('--concurrency <n>', 'login steps run at once (default 256)')
+    .option('--code-timeout <seconds>', 'how long a login waits for its code, password or QR scan (default 600)')
+    .option('--recheck <seconds>', 'how long a waiting login sleeps before looking again unwoken (default 15)')
+    .option('--lock-ms <ms>', 'BullMQ lock of a running step: a crashed worker\'s steps move on after about this long (default 60000)')
+    .option('--stalled-ms <ms>', 'how often crashed workers\' steps are looked for (default 30000)')
+    .option('--send-code-rate <rate>', 'auth.sendCode pacing, <global/s>:<burst>,<per DC/s>:<burst> (default 1:10,0.5:5)')
+    .option('--max-flood-wait <seconds>', 'a longer FLOOD_WAIT ends the login as flood_wait(X) instead of delaying it (default 3600)')
+    .addHelpText('after', `
+Logs go to stderr as JSON lines (pretty on a terminal). Against the local test DC: --testdc <endpoint file>.
+
+Example:
+  gramfarm worker --testdc out/testdc-endpoint.json --threads 2`)
+    .action(action(async (_opts: unknown, cmd: Command) => {
+      const flags = flagsOf<WorkerFlags>(cmd)
+      const [{ cliLogger, configOf, positiveInt, secondsOption, testDcEndpointOf, workerOptionsOf }, { maskRedisUrl, probeRedis }, { startFarmWorker }] = await Promise.all([
+        import('../cli-context.ts'), import('../redis-access.ts'), import('../../worker/farm-worker.ts'),
+      ])
+      const codeTimeoutMs = secondsOption(flags.codeTimeout, '--code-timeout')
+      const recheckMs = secondsOption(flags.recheck, '--recheck')
+      const config = configOf(flags, {
+        ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
+        ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
+        ...(codeTimeoutMs !== undefined ? { codeTimeoutMs } : {}),
+        ...(recheckMs !== undefined ? { recheckMs } : {}),
+        ...(flags.sendCodeRate !== undefined ? { sendCodeRate: flags.sendCodeRate } : {}),
+      })
+      const logger = cliLogger(config.logLevel)
+      const endpoint = testDcEndpointOf(config)
+      const lockDurationMs = positiveInt(flags.lockMs, '--lock-ms')
+      const stalledIntervalMs = positiveInt(flags.stalledMs, '--stalled-ms')
+      const maxFlood = secondsOption(flags.maxFloodWait, '--max-flood-wait')
+      if (flags.sendCodeRate !== undefined) parseSendCodeRate(flags.sendCodeRate, '--send-code-rate')
+      await probeRedis(config.redisUrl)
+      const worker = await startFarmWorker({
+        ...workerOptionsOf(config, endpoint),
+        ...(lockDurationMs ? { lockDurationMs } : {}),
+        ...(stalledIntervalMs ? { stalledIntervalMs } : {}),
+        ...(maxFlood ? { maxFloodWaitSeconds: Math.round(maxFlood / 1000) } : {}),
+        logger,
+      })
+      logger.info({
+        redis: maskRedisUrl(config.redisUrl), prefix: config.prefix, threads: config.threads, concurrency: config.concurrency,
+        network: endpoint ? `test DC (${config.testDcEndpointFile})` : 'Telegram',
+      }, 'worker ready')
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve)
+        process.once('SIGTERM', resolve)
+      })
+      logger.info('worker stopping: finishing the steps in progress')
+      await worker.close()
+      logger.info('worker stopped')
+      return ExitCode.ok
+    }))
+}

@@ -1,0 +1,221 @@
+// The farm's settings, from (weakest first) built-in defaults, a JSON file, environment variables and command-line
+// flags. The file is `--config <path>`, else $GRAMFARM_CONFIG, else `config/gramfarm.json` when it exists (see
+// config/gramfarm.example.json). Relative paths (the test DC endpoint file) are taken from the current directory.
+import { existsSync, readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import type { LogLevel } from './logger.ts'
+import { CliError, ExitCode } from './exit-codes.ts'
+
+export interface SendCodeRate {
+  globalPerSec: number
+  globalBurst: number
+  perDcPerSec: number
+  perDcBurst: number
+}
+
+export interface FarmConfig {
+  redisUrl: string
+  /** Every Redis key and BullMQ queue of this farm starts with it; ends with ':'. */
+  prefix: string
+  /** Telegram API credentials (my.telegram.org); any value works against the test DC. */
+  apiId: number | undefined
+  apiHash: string | undefined
+  /** piscina threads of a worker. */
+  threads: number
+  /** Login steps one worker process runs at once. */
+  concurrency: number
+  /** Endpoint file of a test DC (`gramfarm testdc` writes it): log in there instead of Telegram. */
+  testDcEndpointFile: string | undefined
+  logLevel: LogLevel
+  /** How long a login waits for its code, 2FA password or QR scan. */
+  codeTimeoutMs: number
+  /** How long a waiting login sleeps before it looks again without being woken. */
+  recheckMs: number
+  /** auth.sendCode pacing across the farm; the worker's default (1/s, burst 10; per DC 0.5/s, burst 5) when absent. */
+  sendCodeRate: SendCodeRate | undefined
+  /** The file the settings were read from, if any. */
+  configFile: string | undefined
+}
+
+/** What flags can override (the CLI's global options). */
+export interface ConfigOverrides {
+  configFile?: string
+  redisUrl?: string
+  prefix?: string
+  apiId?: string | number
+  apiHash?: string
+  threads?: string | number
+  concurrency?: string | number
+  testDc?: string
+  logLevel?: string
+  codeTimeoutMs?: string | number
+  recheckMs?: string | number
+  sendCodeRate?: string
+}
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
+export const DEFAULT_PREFIX = 'gramfarm:'
+export const DEFAULT_CONFIG_FILE = 'config/gramfarm.json'
+/** Where `gramfarm testdc` writes its endpoint by default (out/ is git-ignored). */
+export const DEFAULT_TESTDC_ENDPOINT_FILE = 'out/testdc-endpoint.json'
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+/** Environment variables read, and what they set. */
+export const ENVIRONMENT_HELP = `Environment:
+  REDIS_URL              Redis to use (default ${DEFAULT_REDIS_URL})
+  GRAMFARM_CONFIG        settings file (default ${DEFAULT_CONFIG_FILE} when present)
+  GRAMFARM_PREFIX        Redis key prefix (default ${DEFAULT_PREFIX})
+  GRAMFARM_API_ID        Telegram api_id
+  GRAMFARM_API_HASH      Telegram api_hash
+  GRAMFARM_THREADS       worker threads (default 2)
+  GRAMFARM_CONCURRENCY   login steps per worker process (default 256)
+  GRAMFARM_TESTDC        test DC endpoint file: log in against the local test DC instead of Telegram
+  GRAMFARM_LOG_LEVEL     fatal|error|warn|info|debug|trace|silent (default info)
+  GRAMFARM_CODE_TIMEOUT  seconds a login waits for its code / password / QR scan (default 600)
+  GRAMFARM_SEND_CODE_RATE  auth.sendCode pacing: <global/s>:<burst>,<per DC/s>:<burst> (e.g. 1:10,0.5:5)`
+
+function bad(message: string): CliError {
+  return new CliError(message, ExitCode.usage)
+}
+
+function int(value: string | number, what: string, min: number, max: number): number {
+  const n = typeof value === 'number' ? value : /^\s*-?\d+\s*$/.test(value) ? Number(value) : Number.NaN
+  if (!Number.isInteger(n) || n < min || n > max) throw bad(`${what} must be an integer from ${min} to ${max}`)
+  return n
+}
+
+function seconds(value: string | number, what: string): number {
+  const n = typeof value === 'number' ? value : Number(value)
+  if (!Number.isFinite(n) || n <= 0 || n > 7 * 24 * 3600) throw bad(`${what} must be a number of seconds (> 0)`)
+  return Math.round(n * 1000)
+}
+
+function milliseconds(value: string | number, what: string): number {
+  return int(value, what, 1, 7 * 24 * 3600 * 1000)
+}
+
+/** `1:10,0.5:5` → global 1/s burst 10, per DC 0.5/s burst 5. */
+export function parseSendCodeRate(text: string, what = 'send-code rate'): SendCodeRate {
+  const m = /^\s*([\d.]+):(\d+)\s*,\s*([\d.]+):(\d+)\s*$/.exec(text)
+  const nums = m ? m.slice(1).map(Number) : []
+  if (!m || nums.some((n) => !Number.isFinite(n) || n <= 0) || (nums[1] as number) < 1 || (nums[3] as number) < 1) {
+    throw bad(`${what} must look like <global per second>:<burst>,<per DC per second>:<burst>, e.g. 1:10,0.5:5`)
+  }
+  const [globalPerSec, globalBurst, perDcPerSec, perDcBurst] = nums as [number, number, number, number]
+  return { globalPerSec, globalBurst, perDcPerSec, perDcBurst }
+}
+
+function checkRate(v: unknown, where: string): SendCodeRate {
+  if (typeof v === 'string') return parseSendCodeRate(v, where)
+  const o = v as Partial<SendCodeRate> | null
+  const ok = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x > 0
+  if (!o || typeof o !== 'object' || !ok(o.globalPerSec) || !ok(o.globalBurst) || !ok(o.perDcPerSec) || !ok(o.perDcBurst)) {
+    throw bad(`${where} must be { globalPerSec, globalBurst, perDcPerSec, perDcBurst } (positive numbers)`)
+  }
+  return { globalPerSec: o.globalPerSec, globalBurst: o.globalBurst, perDcPerSec: o.perDcPerSec, perDcBurst: o.perDcBurst }
+}
+
+export function normalizePrefix(prefix: string): string {
+  const p = prefix.trim()
+  if (!/^[\w.:@-]{1,64}$/.test(p)) throw bad('the Redis prefix must be 1-64 characters of letters, digits, _ . : @ -')
+  return p.endsWith(':') ? p : `${p}:`
+}
+
+function checkRedisUrl(url: string): string {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw bad(`Redis URL "${url.replace(/\/\/[^@/]*@/, '//***@')}" is not a URL (redis://host:port)`)
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw bad('the Redis URL must start with redis:// or rediss://')
+  return url
+}
+
+function checkLogLevel(level: string): LogLevel {
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw bad(`log level must be one of ${LOG_LEVELS.join(', ')}`)
+  return level as LogLevel
+}
+
+function checkApiHash(hash: string): string {
+  if (!/^[0-9a-f]{32}$/i.test(hash)) throw bad('api_hash must be 32 hex characters')
+  return hash.toLowerCase()
+}
+
+type FileSettings = Partial<{
+  redisUrl: string
+  prefix: string
+  apiId: number
+  apiHash: string
+  threads: number
+  concurrency: number
+  testDc: string
+  logLevel: string
+  codeTimeoutSec: number
+  recheckSec: number
+  sendCodeRate: unknown
+}>
+
+const FILE_KEYS: ReadonlySet<string> = new Set(['redisUrl', 'prefix', 'apiId', 'apiHash', 'threads', 'concurrency', 'testDc', 'logLevel', 'codeTimeoutSec', 'recheckSec', 'sendCodeRate', '$comment'])
+
+function readSettingsFile(path: string): FileSettings {
+  let json: unknown
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8')) as unknown
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    throw bad(`config file ${path}: ${code ? `cannot read it (${code})` : `not valid JSON (${(err as Error).message})`}`)
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw bad(`config file ${path}: expected a JSON object`)
+  for (const key of Object.keys(json)) if (!FILE_KEYS.has(key)) throw bad(`config file ${path}: unknown setting "${key}"`)
+  const s = json as Record<string, unknown>
+  for (const key of ['redisUrl', 'prefix', 'apiHash', 'testDc', 'logLevel'] as const) {
+    if (s[key] !== undefined && typeof s[key] !== 'string') throw bad(`config file ${path}: "${key}" must be a string`)
+  }
+  for (const key of ['apiId', 'threads', 'concurrency', 'codeTimeoutSec', 'recheckSec'] as const) {
+    if (s[key] !== undefined && typeof s[key] !== 'number') throw bad(`config file ${path}: "${key}" must be a number`)
+  }
+  return s as FileSettings
+}
+
+/** The settings in force: defaults < config file < environment < flags. Throws CliError (exit 2) on a bad value. */
+export function loadFarmConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): FarmConfig {
+  const explicit = flags.configFile ?? env['GRAMFARM_CONFIG']
+  const configFile = explicit !== undefined ? resolve(cwd, explicit) : existsSync(resolve(cwd, DEFAULT_CONFIG_FILE)) ? resolve(cwd, DEFAULT_CONFIG_FILE) : undefined
+  const file: FileSettings = configFile !== undefined ? readSettingsFile(configFile) : {}
+  const pick = <T>(flag: T | undefined, envName: string, fromFile: T | undefined): T | string | undefined =>
+    flag ?? (env[envName] !== undefined && env[envName] !== '' ? env[envName] : undefined) ?? fromFile
+
+  const apiId = pick<string | number>(flags.apiId, 'GRAMFARM_API_ID', file.apiId)
+  const apiHash = pick(flags.apiHash, 'GRAMFARM_API_HASH', file.apiHash)
+  const testDc = pick(flags.testDc, 'GRAMFARM_TESTDC', file.testDc)
+  const codeTimeout = flags.codeTimeoutMs !== undefined
+    ? milliseconds(flags.codeTimeoutMs, 'code timeout')
+    : env['GRAMFARM_CODE_TIMEOUT'] ? seconds(env['GRAMFARM_CODE_TIMEOUT'], 'GRAMFARM_CODE_TIMEOUT')
+      : file.codeTimeoutSec !== undefined ? seconds(file.codeTimeoutSec, 'codeTimeoutSec') : 600_000
+  const recheck = flags.recheckMs !== undefined ? milliseconds(flags.recheckMs, 'recheck interval')
+    : file.recheckSec !== undefined ? seconds(file.recheckSec, 'recheckSec') : 15_000
+  const rate = flags.sendCodeRate ?? env['GRAMFARM_SEND_CODE_RATE'] ?? file.sendCodeRate
+  return {
+    redisUrl: checkRedisUrl(String(pick(flags.redisUrl, 'REDIS_URL', file.redisUrl) ?? DEFAULT_REDIS_URL)),
+    prefix: normalizePrefix(String(pick(flags.prefix, 'GRAMFARM_PREFIX', file.prefix) ?? DEFAULT_PREFIX)),
+    apiId: apiId === undefined ? undefined : int(apiId, 'api_id', 1, 0x7fffffff),
+    apiHash: apiHash === undefined ? undefined : checkApiHash(String(apiHash)),
+    threads: int(pick<string | number>(flags.threads, 'GRAMFARM_THREADS', file.threads) ?? 2, 'threads', 1, 64),
+    concurrency: int(pick<string | number>(flags.concurrency, 'GRAMFARM_CONCURRENCY', file.concurrency) ?? 256, 'concurrency', 1, 100_000),
+    testDcEndpointFile: testDc === undefined ? undefined : resolve(cwd, String(testDc)),
+    logLevel: checkLogLevel(String(pick(flags.logLevel, 'GRAMFARM_LOG_LEVEL', file.logLevel) ?? 'info')),
+    codeTimeoutMs: codeTimeout,
+    recheckMs: recheck,
+    sendCodeRate: rate === undefined ? undefined : checkRate(rate, 'send-code rate'),
+    configFile,
+  }
+}
+
+/** Credentials for the worker: the configured ones, or placeholders against the test DC (which accepts any). */
+export function apiCredentials(config: FarmConfig): { apiId: number; apiHash: string } {
+  if (config.apiId !== undefined && config.apiHash !== undefined) return { apiId: config.apiId, apiHash: config.apiHash }
+  if (config.testDcEndpointFile !== undefined) return { apiId: config.apiId ?? 2040, apiHash: config.apiHash ?? '0123456789abcdef0123456789abcdef' }
+  throw bad('Telegram API credentials are missing: set GRAMFARM_API_ID and GRAMFARM_API_HASH (or apiId/apiHash in the config file), or use --testdc')
+}

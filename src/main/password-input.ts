@@ -1,0 +1,47 @@
+// A secret from the operator, never from argv (it would land in shell history and `ps`): typed at a terminal
+// without echo, or piped on stdin (`gramfarm password 9996… < file`, the first line is the password).
+import { CliError, ExitCode } from './exit-codes.ts'
+
+/** Reads all of a non-TTY stdin; the password is its first line (without the line break). */
+async function readPiped(input: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of input) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer))
+  const text = Buffer.concat(chunks).toString('utf8')
+  return text.split(/\r?\n/)[0] ?? ''
+}
+
+/** Reads one line from a TTY in raw mode, echoing nothing. Ctrl-C rejects (exit 130), Ctrl-D ends the line. */
+function readHidden(input: NodeJS.ReadStream, prompt: string, output: NodeJS.WritableStream): Promise<string> {
+  return new Promise((resolve, reject) => {
+    output.write(prompt)
+    let value = ''
+    const wasRaw = input.isRaw
+    input.setRawMode(true)
+    input.resume()
+    input.setEncoding('utf8')
+    const done = (err?: Error): void => {
+      input.removeListener('data', onData)
+      input.setRawMode(wasRaw)
+      input.pause()
+      output.write('\n')
+      if (err) reject(err)
+      else resolve(value)
+    }
+    const onData = (chunk: string): void => {
+      for (const ch of chunk) {
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') return done()
+        if (ch === '\u0003') return done(new CliError('interrupted', ExitCode.interrupted))
+        if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1)
+        else if (ch >= ' ') value += ch
+      }
+    }
+    input.on('data', onData)
+  })
+}
+
+/** The password: typed without echo on a terminal, else the first line of stdin. Empty → CliError (exit 2). */
+export async function readPassword(prompt: string, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WritableStream = process.stderr): Promise<string> {
+  const value = input.isTTY ? await readHidden(input, prompt, output) : await readPiped(input)
+  if (value.length === 0) throw new CliError('no password given (type it at the prompt, or pipe it on stdin)', ExitCode.usage)
+  return value
+}

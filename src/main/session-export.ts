@@ -1,0 +1,161 @@
+// Sessions out of the farm's Redis storage (where workers save them) into what operators hand to other tools:
+// a directory of Pyrogram `.session` files (0600, each with a `.json` sidecar of the account's identity, no
+// secret in it), and/or one JSON file of Pyrogram session strings (0600). They stay in Redis unless removed.
+import { chmod, mkdir, rename, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import type { Redis } from 'ioredis'
+import { FileSessionStorage, RedisSessionStorage, SessionStringCodec, type ServerAddress, type SessionRecord } from '../auth/storage/index.ts'
+import { sessionKeyPrefix } from '../worker/login-step-runner.ts'
+import type { AccountResult } from './coordinator.ts'
+
+export interface SessionRef {
+  /** The session's name in Redis storage (`<prefix>session:<name>`). */
+  readonly name: string
+  /** Phone, `bot<id>`, or QR label. */
+  readonly account: string
+  readonly kind: string
+}
+
+export interface ExportTarget {
+  /** Directory for `<name>.session` + `<name>.json`. */
+  readonly dir?: string
+  /** File for the session strings. */
+  readonly json?: string
+  /** Where a DC is, when it is not Telegram's address (the test DC): written into the `.session` files. */
+  readonly serverOf?: (dcId: number) => ServerAddress | undefined
+}
+
+export interface ExportedSession {
+  readonly ref: SessionRef
+  readonly file?: string
+  readonly userId: string | null
+  readonly dcId: number
+}
+
+export interface ExportSummary {
+  readonly exported: readonly ExportedSession[]
+  /** Sessions named but not (or no longer) in Redis. */
+  readonly missing: readonly SessionRef[]
+  readonly dir?: string
+  readonly json?: string
+}
+
+/** The session strings file: Pyrogram strings (SessionStringCodec) with what each belongs to. */
+export interface SessionStringsFile {
+  readonly format: 'pyrogram'
+  readonly sessions: readonly { account: string; kind: string; userId: string | null; dcId: number; session: string }[]
+}
+
+/** `user-99966…` → `99966…`, `bot-bot123` → `bot123`, `qr-desk 1` → `qr-desk_1`: a plain, safe file name. */
+export function sessionFileName(ref: SessionRef): string {
+  const base = ref.kind === 'user' || ref.kind === 'bot' ? ref.account : `${ref.kind}-${ref.account}`
+  return base.replace(/[^\w.+-]/g, '_').replace(/^\.+/, '_').slice(0, 120) || 'session'
+}
+
+/** The sessions a run's results name (authorized accounts of this run). */
+export function sessionsOfResults(results: readonly AccountResult[]): SessionRef[] {
+  return results.filter((r) => r.session !== undefined).map((r) => ({ name: r.session!, account: r.account, kind: r.kind }))
+}
+
+/** Every session in the farm's Redis storage. */
+export async function listRedisSessions(redis: Redis, prefix: string): Promise<SessionRef[]> {
+  const keyPrefix = sessionKeyPrefix(prefix)
+  const out: SessionRef[] = []
+  let cursor = '0'
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${keyPrefix.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 1000)
+    cursor = next
+    for (const key of keys) {
+      const name = key.slice(keyPrefix.length)
+      if (name.includes(':')) continue // `<name>:peers`
+      const dash = name.indexOf('-')
+      const kind = dash > 0 ? name.slice(0, dash) : 'user'
+      out.push({ name, kind, account: dash > 0 ? name.slice(dash + 1) : name })
+    }
+  } while (cursor !== '0')
+  return out.sort((a, b) => a.name.localeCompare(b.name))
+}
+
+async function loadRecord(redis: Redis, prefix: string, name: string): Promise<SessionRecord | null> {
+  const storage = new RedisSessionStorage({ redis, name, keyPrefix: sessionKeyPrefix(prefix) })
+  await storage.open()
+  try {
+    return await storage.load()
+  } finally {
+    await storage.close()
+  }
+}
+
+/** The `.json` beside a `.session`: who the account is and which identity to present (no secret). */
+function sidecar(ref: SessionRef, fileName: string, record: SessionRecord): Record<string, unknown> {
+  const d = record.device
+  return {
+    session_file: `${fileName}.session`,
+    ...(ref.kind === 'user' ? { phone: ref.account } : {}),
+    ...(ref.kind === 'bot' ? { bot: ref.account } : {}),
+    user_id: record.userId?.toString() ?? null,
+    is_bot: record.isBot ?? false,
+    dc_id: record.dcId,
+    app_id: record.apiId,
+    test_mode: record.testMode,
+    ...(d ? { device: d.deviceModel, sdk: d.systemVersion, app_version: d.appVersion, lang_code: d.langCode, system_lang_code: d.systemLangCode, lang_pack: d.langPack } : {}),
+  }
+}
+
+async function writePrivate(path: string, text: string): Promise<void> {
+  const temp = `${path}.${process.pid}.tmp`
+  await writeFile(temp, text, { mode: 0o600 })
+  await chmod(temp, 0o600)
+  await rename(temp, path)
+}
+
+export async function exportSessions(redis: Redis, prefix: string, refs: readonly SessionRef[], target: ExportTarget): Promise<ExportSummary> {
+  if (target.dir !== undefined) await mkdir(target.dir, { recursive: true, mode: 0o700 })
+  if (target.json !== undefined) await mkdir(dirname(target.json), { recursive: true })
+  const exported: ExportedSession[] = []
+  const missing: SessionRef[] = []
+  const strings: SessionStringsFile['sessions'][number][] = []
+  const used = new Set<string>()
+  for (const ref of refs) {
+    const record = await loadRecord(redis, prefix, ref.name)
+    // An auth key that never logged in (a login in progress) is not a session to hand out.
+    if (record === null || record.userId === null) {
+      missing.push(ref)
+      continue
+    }
+    let file: string | undefined
+    if (target.dir !== undefined) {
+      let fileName = sessionFileName(ref)
+      for (let n = 2; used.has(fileName); n++) fileName = `${sessionFileName(ref)}-${n}`
+      used.add(fileName)
+      const storage = new FileSessionStorage({ workdir: target.dir, name: fileName })
+      await storage.open()
+      try {
+        const server = target.serverOf?.(record.dcId)
+        await storage.save({
+          dcId: record.dcId, apiId: record.apiId, testMode: record.testMode, authKey: record.authKey, userId: record.userId,
+          isBot: record.isBot, dcAuthKeys: record.dcAuthKeys ?? null, device: record.device ?? null,
+          ...(server ? { server } : {}),
+        })
+      } finally {
+        await storage.close()
+      }
+      file = storage.path
+      await writePrivate(join(target.dir, `${fileName}.json`), `${JSON.stringify(sidecar(ref, fileName, record), null, 2)}\n`)
+    }
+    if (target.json !== undefined) {
+      strings.push({ account: ref.account, kind: ref.kind, userId: record.userId?.toString() ?? null, dcId: record.dcId, session: SessionStringCodec.export(record) })
+    }
+    exported.push({ ref, ...(file ? { file } : {}), userId: record.userId?.toString() ?? null, dcId: record.dcId })
+  }
+  if (target.json !== undefined) {
+    const doc: SessionStringsFile = { format: 'pyrogram', sessions: strings }
+    await writePrivate(target.json, `${JSON.stringify(doc, null, 2)}\n`)
+  }
+  return { exported, missing, ...(target.dir !== undefined ? { dir: target.dir } : {}), ...(target.json !== undefined ? { json: target.json } : {}) }
+}
+
+/** Removes sessions from Redis storage (after they were written elsewhere, when asked). */
+export async function deleteRedisSessions(redis: Redis, prefix: string, refs: readonly SessionRef[]): Promise<void> {
+  for (const ref of refs) await new RedisSessionStorage({ redis, name: ref.name, keyPrefix: sessionKeyPrefix(prefix) }).delete()
+}

@@ -1,0 +1,239 @@
+// Shared by the farm end-to-end tests: a unique Redis prefix per test file (every key under it removed at the
+// end), a local test DC with a seed, a simulated code provider, workers in this process or as `gramfarm worker`
+// child processes, and small helpers to wait on things.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import { Redis } from 'ioredis'
+import { writeTestDcEndpoint } from '../src/testdc/testdc-endpoint.ts'
+import { startLocalTestDc, type LocalTestDc, type LocalTestDcOptions } from '../src/main/local-test-dc.ts'
+import { SimulatedCodeProvider, type SimulatedProviderOptions } from '../src/main/simulated-code-provider.ts'
+import { parseTestDcSeed, type TestDcSeed } from '../src/main/testdc-seed.ts'
+import { deleteKeysUnder } from '../src/main/redis-access.ts'
+import { startFarmWorker, type FarmWorker, type FarmWorkerOptions } from '../src/worker/farm-worker.ts'
+
+export const REDIS_URL = 'redis://127.0.0.1:6379'
+export const API = { apiId: 2040, apiHash: '0123456789abcdef0123456789abcdef' }
+/** The test DC takes whatever we send: no pacing in tests. */
+export const FAST_RATE = { globalPerSec: 1000, globalBurst: 1000, perDcPerSec: 1000, perDcBurst: 1000 }
+
+export function uniquePrefix(tag: string): string {
+  return `gramfarm-test:${tag}:${process.pid}-${randomBytes(4).toString('hex')}:`
+}
+
+export function redisClient(): Redis {
+  return new Redis(REDIS_URL, { maxRetriesPerRequest: null })
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+/** Polls `check` until it is truthy (or throws after `timeoutMs`). */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 20_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = await check()
+    if (v) return v as T
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(everyMs)
+  }
+}
+
+/** A stream that swallows output (or keeps it, to look at). */
+export function sink(): Writable & { text(): string } {
+  const chunks: string[] = []
+  const w = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      chunks.push(chunk.toString())
+      done()
+    },
+  }) as Writable & { text(): string }
+  w.text = () => chunks.join('')
+  return w
+}
+
+export interface Farm {
+  readonly prefix: string
+  readonly redis: Redis
+  readonly testDc: LocalTestDc
+  readonly provider: SimulatedCodeProvider
+  /** The endpoint file for `gramfarm … --testdc`. */
+  readonly endpointFile: string
+  readonly dir: string
+  startWorker(extra?: Partial<FarmWorkerOptions>): Promise<FarmWorker>
+  spawnWorker(args?: string[]): Promise<WorkerProcess>
+  stop(): Promise<void>
+}
+
+export interface FarmOptions {
+  readonly tag: string
+  readonly seed?: unknown
+  readonly testDc?: Omit<LocalTestDcOptions, 'seed'>
+  readonly provider?: Partial<Omit<SimulatedProviderOptions, 'redis' | 'prefix' | 'seed'>>
+}
+
+export interface WorkerProcess {
+  readonly child: ChildProcess
+  readonly pid: number
+  readonly output: () => string
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+/** Test DC + provider + Redis under a fresh prefix; workers on demand. stop() closes and cleans everything. */
+export async function startFarm(opts: FarmOptions): Promise<Farm> {
+  const prefix = uniquePrefix(opts.tag)
+  const redis = redisClient()
+  const seed: TestDcSeed = parseTestDcSeed(opts.seed ?? {})
+  const testDc = await startLocalTestDc({ seed, ...opts.testDc })
+  const provider = new SimulatedCodeProvider({ redis, prefix, seed, delayMs: [10, 60], ...opts.provider })
+  provider.attach(testDc.accounts)
+  await provider.start()
+  const dir = mkdtempSync(join(tmpdir(), 'gramfarm-e2e-'))
+  const endpointFile = join(dir, 'testdc.json')
+  writeTestDcEndpoint(endpointFile, testDc.dc)
+  const workers: FarmWorker[] = []
+  const processes: WorkerProcess[] = []
+  return {
+    prefix, redis, testDc, provider, endpointFile, dir,
+    startWorker: async (extra = {}) => {
+      const w = await startFarmWorker({
+        redisUrl: REDIS_URL, prefix, ...API, testDc: { dcs: testDc.endpoint.dcs, publicKeyPem: testDc.endpoint.publicKeyPem },
+        threads: 1, concurrency: 64, codeTimeoutMs: 20_000, recheckMs: 1_000, sendCodeRate: FAST_RATE, ...extra,
+      })
+      workers.push(w)
+      return w
+    },
+    spawnWorker: async (args = []) => {
+      const p = await spawnWorker(['--prefix', prefix, '--redis-url', REDIS_URL, '--testdc', endpointFile, '--log-level', 'info', 'worker',
+        '--threads', '1', '--send-code-rate', '1000:1000,1000:1000', ...args])
+      processes.push(p)
+      return p
+    },
+    stop: async () => {
+      for (const p of processes) await p.stop('SIGKILL')
+      for (const w of workers) await w.close().catch(() => undefined)
+      await provider.stop()
+      await testDc.stop()
+      await deleteKeysUnder(redis, prefix)
+      redis.disconnect()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+const CLI = join(import.meta.dirname, '..', 'src', 'main', 'cli.ts')
+
+/** `gramfarm <args>` as a child process; resolves once its log says "worker ready". */
+export async function spawnWorker(args: string[]): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: join(import.meta.dirname, '..') })
+  let out = ''
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()))
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  await Promise.race([
+    waitFor('worker ready', () => out.includes('worker ready'), 60_000),
+    exited.then((code) => { throw new Error(`worker exited with ${code}: ${out}`) }),
+  ])
+  return {
+    child, pid: child.pid!, output: () => out,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
+      child.kill(signal)
+      return exited
+    },
+  }
+}
+
+/** Runs `gramfarm <args>` to completion. */
+export function runCli(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'], cwd: join(import.meta.dirname, '..'), env: { ...process.env, ...opts.env },
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`gramfarm ${args.join(' ')} did not finish: ${stderr}`))
+    }, opts.timeoutMs ?? 60_000)
+    child.on('exit', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+    child.stdin.end(opts.input ?? '')
+  })
+}
+
+/**
+ * A TCP proxy in front of Redis, so a test can take Redis away from *its own* clients only (other tests sharing
+ * the server are not disturbed, unlike DEBUG SLEEP or CLIENT PAUSE, which freeze everyone):
+ * `freeze(ms)` stops forwarding (every command hangs, connections stay up); `outage(ms)` drops every connection
+ * and refuses new ones (what a stopped Redis looks like), then lets clients reconnect.
+ */
+export interface RedisProxy {
+  readonly url: string
+  freeze(ms: number): Promise<void>
+  outage(ms: number): Promise<void>
+  close(): Promise<void>
+}
+
+export async function startRedisProxy(target = { host: '127.0.0.1', port: 6379 }): Promise<RedisProxy> {
+  const { createServer, connect } = await import('node:net')
+  const pairs = new Set<{ client: import('node:net').Socket; upstream: import('node:net').Socket }>()
+  let refusing = false
+  const server = createServer((client) => {
+    if (refusing) {
+      client.destroy()
+      return
+    }
+    const upstream = connect(target.port, target.host)
+    const pair = { client, upstream }
+    pairs.add(pair)
+    client.pipe(upstream)
+    upstream.pipe(client)
+    const end = (): void => {
+      pairs.delete(pair)
+      client.destroy()
+      upstream.destroy()
+    }
+    client.on('error', end).on('close', end)
+    upstream.on('error', end).on('close', end)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as { port: number }).port
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    freeze: async (ms) => {
+      for (const p of pairs) {
+        p.client.pause()
+        p.upstream.pause()
+      }
+      await sleep(ms)
+      for (const p of pairs) {
+        p.client.resume()
+        p.upstream.resume()
+      }
+    },
+    outage: async (ms) => {
+      refusing = true
+      for (const p of [...pairs]) {
+        p.client.destroy()
+        p.upstream.destroy()
+      }
+      await sleep(ms)
+      refusing = false
+    },
+    close: async () => {
+      refusing = true
+      for (const p of pairs) {
+        p.client.destroy()
+        p.upstream.destroy()
+      }
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
