@@ -62,10 +62,17 @@ const endpointFile = join(dir, 'endpoint.json')
 writeFileSync(seedFile, JSON.stringify({ users: twoFaB.map((p) => ({ phone: p, password: PASSWORD })) }))
 const dcProc: ChildProcess = spawn(process.execPath, ['--import', 'tsx', CLI, '--log-level', 'warn', 'testdc', '--quiet', '--accounts', seedFile, '--endpoint-file', endpointFile], { cwd: ROOT, stdio: ['ignore', 'ignore', 'ignore'] })
 const children: ChildProcess[] = [dcProc]
-// However this ends, no test DC or worker process outlives the bench.
-process.on('exit', () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL')
-})
+// However this ends (even stopped by a signal), no test DC or worker process outlives the bench.
+const killChildren = (): void => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
+}
+process.on('exit', killChildren)
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    killChildren()
+    process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1))
+  })
+}
 const t0 = performance.now()
 while (!existsSync(endpointFile)) {
   if (dcProc.exitCode !== null) throw new Error('the test DC process exited')

@@ -31,7 +31,7 @@ before(async () => {
 
 after(async () => {
   await farm.stop()
-})
+}, { timeout: 60_000 })
 
 /** Every account of the phones is logged in exactly once on the test DC. */
 function assertAuthorizedOnce(list: readonly string[]): void {
@@ -47,7 +47,7 @@ function states(outcome: RunOutcome): Record<string, string> {
 }
 
 describe('resilience', () => {
-  it('finishes every login on another worker after a worker process is SIGKILLed while they wait for codes', async () => {
+  it('finishes every login on another worker after a worker process is SIGKILLed while they wait for codes', { timeout: 90_000 }, async () => {
     const list = phones(0, 8)
     // Hold the codes the DC sends until the first worker is dead.
     const held: CodeDelivery[] = []
@@ -74,7 +74,7 @@ describe('resilience', () => {
     }
   })
 
-  it('authorizes each account once when two coordinators enqueue overlapping lists for two worker processes', async () => {
+  it('authorizes each account once when two coordinators enqueue overlapping lists for two worker processes', { timeout: 90_000 }, async () => {
     workers.push(await farm.spawnWorker(['--code-timeout', '60', '--recheck', '1']))
     const all = phones(10, 18)
     const first = all.slice(0, 12)
@@ -101,7 +101,7 @@ describe('resilience', () => {
     }
   })
 
-  it('recovers when Redis freezes, then stops, for a few seconds mid-run, losing nothing', async () => {
+  it('recovers when Redis freezes, then stops, for a few seconds mid-run, losing nothing', { timeout: 90_000 }, async () => {
     // Only a worker behind the proxy from here on.
     for (const w of workers) await w.stop('SIGTERM')
     const proxy = await startRedisProxy()

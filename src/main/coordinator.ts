@@ -19,7 +19,7 @@ import { newRunId, planJobs, type PlannedJob, type PlanOptions } from './account
 export const LOGIN_JOB_OPTIONS = {
   removeOnComplete: true,
   removeOnFail: true,
-  attempts: 3,
+  attempts: 5,
   backoff: { type: 'exponential', delay: 1000 },
 } as const
 

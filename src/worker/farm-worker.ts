@@ -158,16 +158,18 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
     } else if (typeof note.phone === 'string') promote(loginJobId('user', note.phone))
   })
 
+  let closing: Promise<void> | undefined
   return {
     worker,
     pool,
-    close: async () => {
+    // Idempotent: a second close() waits for the first.
+    close: () => (closing ??= (async () => {
       await worker.close()
       await subscriber.quit().catch(() => undefined)
       await queue.close()
       await pool.destroy()
       await connection.quit().catch(() => undefined)
-    },
+    })()),
   }
 }
 

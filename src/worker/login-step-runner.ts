@@ -95,6 +95,24 @@ class ProxyConfigError extends Error {
   override readonly name = 'proxy_invalid'
 }
 
+/** Longest wait for one Telegram answer: past it the step fails as transient and is retried (never hangs). */
+const REQUEST_TIMEOUT_MS = 30_000
+
+const TRANSIENT_ERRORS: ReadonlySet<string> = new Set(['ConnectionLostError', 'RequestTimeoutError', 'SessionClosedError'])
+const TRANSIENT_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH'])
+
+/**
+ * A network or Redis failure, not a login outcome: the step is retried (BullMQ attempts, with backoff) rather
+ * than the login ended as failed(…).
+ */
+export function isTransient(err: unknown): boolean {
+  const e = err as { name?: string; code?: unknown; message?: string } | null
+  if (!e) return false
+  if (TRANSIENT_ERRORS.has(e.name ?? '')) return true
+  if (typeof e.code === 'string' && TRANSIENT_CODES.has(e.code)) return true
+  return /^Connection is closed|^Stream isn't writeable/.test(e.message ?? '') // ioredis, Redis away
+}
+
 /** A claim on an account lasts this long between renewals (a crashed worker frees it by then). */
 const CLAIM_TTL_SECONDS = 15 * 60
 
@@ -147,7 +165,7 @@ export class LoginStepRunner {
         apiId: o.apiId ?? this.cfg.apiId, deviceModel: o.deviceModel ?? 'gramfarm', systemVersion: o.systemVersion ?? 'Linux',
         appVersion: o.appVersion ?? '0.1.0', systemLangCode: o.systemLangCode ?? 'en', langPack: '', langCode: o.langCode ?? 'en',
       },
-      testMode: this.cfg.network.testMode, homeDc, keys, sleepThreshold: 0, maxRetries: 2,
+      testMode: this.cfg.network.testMode, homeDc, keys, sleepThreshold: 0, maxRetries: 2, requestTimeoutMs: REQUEST_TIMEOUT_MS,
       ...(o.proxy ? { proxy: accountProxy(o.proxy) } : {}),
       ...(this.cfg.network.dcs ? { dcs: this.cfg.network.dcs } : {}),
       ...(this.cfg.network.rsaKeys ? { rsaKeys: this.cfg.network.rsaKeys } : {}),
@@ -212,6 +230,11 @@ export class LoginStepRunner {
     try {
       outcome = await this.step(jobId, data, final)
     } catch (err) {
+      if (isTransient(err)) {
+        // Start the retry from a fresh connection; the login's state (key, hash, claim) stays in Redis.
+        await this.drop(jobId).catch(() => undefined)
+        throw err
+      }
       outcome = this.outcomeOf(err, final)
       if (outcome.kind === 'final') await this.finish(jobId, data)
     }
@@ -367,6 +390,8 @@ export class LoginStepRunner {
   }
 
   private async codeStep(jobId: string, data: LoginJobData, final: (s: FinalState, e?: Partial<LoginResult>) => StepOutcome): Promise<StepOutcome> {
+    // The code was already accepted and the account wants its 2FA password (a retried step): go on from there.
+    if ((await this.cfg.redis.hget(this.loginKey(jobId), 'passwordNeeded')) === '1') return this.passwordStep(jobId, data, final, undefined)
     let code: string
     try {
       code = await this.cfg.inbox.waitForCode({ phone: data.account, attempt: String(data.codeAttempt), timeoutMs: this.cfg.waitSliceMs ?? 2_000 })
@@ -387,7 +412,11 @@ export class LoginStepRunner {
     try {
       auth = await c.host.invoke({ _: 'auth.signIn', phoneNumber: data.account, phoneCodeHash, phoneCode: code })
     } catch (err) {
-      if (!(err instanceof RpcError)) throw err
+      if (!(err instanceof RpcError)) {
+        // Not Telegram's verdict on the code (the connection went): put the code back for the retry.
+        if (isTransient(err)) await this.cfg.redis.set(this.cfg.inbox.names.code(data.account, String(data.codeAttempt)), code, 'EX', 600, 'NX').catch(() => undefined)
+        throw err
+      }
       if (err.is('PHONE_CODE_INVALID') || err.is('PHONE_CODE_EMPTY')) {
         const failures = data.codeFailures + 1
         if (failures >= (this.cfg.maxCodeFailures ?? 3)) {
@@ -401,7 +430,10 @@ export class LoginStepRunner {
         if (next._ === 'auth.sentCodeSuccess') return this.authorized(jobId, data, next.authorization as Authorization, final)
         return this.codeSent(jobId, data, next, data.codeAttempt + 1)
       }
-      if (err.is('SESSION_PASSWORD_NEEDED')) return this.passwordStep(jobId, data, final, c)
+      if (err.is('SESSION_PASSWORD_NEEDED')) {
+        await this.cfg.redis.hset(this.loginKey(jobId), 'passwordNeeded', '1')
+        return this.passwordStep(jobId, data, final, c)
+      }
       throw err
     }
     if (auth._ === 'auth.authorizationSignUpRequired') {
@@ -414,6 +446,7 @@ export class LoginStepRunner {
   private async passwordStep(jobId: string, data: LoginJobData, final: (s: FinalState, e?: Partial<LoginResult>) => StepOutcome, cached: CachedClient | undefined): Promise<StepOutcome> {
     const from = data.options.passwordFrom ?? 'vault'
     let password: string | undefined
+    let fromChannel = false
     if (from === 'vault') password = (await this.cfg.vault.get(jobId)).password
     // A QR login has no phone to ask the channel about: its password is in the vault or nowhere.
     if (password === undefined && from !== 'none' && data.kind !== 'qr') {
@@ -425,6 +458,7 @@ export class LoginStepRunner {
       }
       try {
         password = await this.cfg.inbox.waitForPassword({ phone: data.account, timeoutMs: this.cfg.waitSliceMs ?? 2_000 })
+        fromChannel = true
       } catch (err) {
         if (!(err instanceof CodeTimeoutError)) throw err
         if (Date.now() > data.deadline) {
@@ -440,7 +474,16 @@ export class LoginStepRunner {
       return final('needs_password')
     }
     const c = cached ?? (await this.client(jobId, data))
-    const auth = await checkPassword(c.host, { password, maxAttempts: 1, phoneNumber: data.account })
+    let auth: Authorization
+    try {
+      auth = await checkPassword(c.host, { password, maxAttempts: 1, phoneNumber: data.account })
+    } catch (err) {
+      // A password taken from the channel goes back when the check did not happen (the connection went).
+      if (isTransient(err) && fromChannel) {
+        await this.cfg.redis.set(this.cfg.inbox.names.password(data.account), password, 'EX', 120, 'NX').catch(() => undefined)
+      }
+      throw err
+    }
     return this.authorized(jobId, data, auth, final)
   }
 
