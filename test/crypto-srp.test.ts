@@ -117,3 +117,16 @@ describe('SRP server (test DC)', () => {
     assert.equal(srpVerifyClient(algo, v2, challenge, check.A, check.M1), true);
   });
 });
+
+it('DhGroup results are always 256 bytes, also when the number has leading zero bytes', async () => {
+  const { DhGroup, TELEGRAM_DH_PRIME } = await import('../src/mtproto/crypto/dh.ts')
+  const group = DhGroup.of(TELEGRAM_DH_PRIME, 3)
+  for (const e of [1n, 2n, 100n, 1000n]) {
+    const r = group.powG(e)
+    assert.equal(r.length, 256, `3^${e} is padded`)
+    assert.equal(BigInt(`0x${Buffer.from(r).toString('hex')}`), 3n ** e)
+  }
+  const small = group.pow(2n, 3n)
+  assert.equal(small.length, 256)
+  assert.equal(small[255], 8)
+})

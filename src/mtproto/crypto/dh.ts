@@ -104,6 +104,14 @@ function modPowBigInt(base: bigint, exponent: bigint, modulus: bigint): bigint {
   return result;
 }
 
+/** `bytes` left-padded with zeros to `size` (OpenSSL drops leading zero bytes of a number). */
+function leftPad(bytes: Uint8Array, size: number): Uint8Array {
+  if (bytes.length === size) return bytes;
+  const out = new Uint8Array(size);
+  out.set(bytes, size - bytes.length);
+  return out;
+}
+
 /**
  * Exponentiation modulo one DH prime. Use `DhGroup.of` to share the cached native object.
  * Parameters are not checked here: run checkDhParams on anything a peer sent.
@@ -145,7 +153,9 @@ export class DhGroup {
     if (e === undefined) return bigIntToBytes(1n, PRIME_BYTES);
     const dh = this.dh();
     dh.setPrivateKey(e);
-    return dh.generateKeys(); // with a private key set, this only computes the public value
+    // With a private key set, generateKeys only computes the public value — without leading zero bytes (1 time in
+    // 256 it is shorter than 256 B). SRP hashes the padded form, so pad it, or a correct password fails.
+    return leftPad(dh.generateKeys(), PRIME_BYTES);
   }
 
   /** base^exponent mod p as 256 big-endian bytes. */
@@ -160,7 +170,7 @@ export class DhGroup {
     if (e === undefined) return bigIntToBytes(1n, PRIME_BYTES);
     const dh = this.dh();
     dh.setPrivateKey(e);
-    return dh.computeSecret(bigIntToBytes(b, PRIME_BYTES)); // node left-pads the secret to the prime's size
+    return leftPad(dh.computeSecret(bigIntToBytes(b, PRIME_BYTES)), PRIME_BYTES);
   }
 
   /**
