@@ -107,7 +107,8 @@ describe('resilience', () => {
     const proxy = await startRedisProxy()
     const redis = new Redis(proxy.url, { maxRetriesPerRequest: null })
     redis.on('error', () => undefined)
-    const worker = await farm.startWorker({ redisUrl: proxy.url, threads: 1, codeTimeoutMs: 60_000, recheckMs: 1_000 })
+    // (closeGraceMs: BullMQ's close may wait forever on a blocking connection that lived through the outage)
+    const worker = await farm.startWorker({ redisUrl: proxy.url, threads: 1, codeTimeoutMs: 60_000, recheckMs: 1_000, closeGraceMs: 5_000 })
     const list = phones(30, 12)
     const coordinator = new Coordinator({ redis, prefix: farm.prefix })
     try {

@@ -25,6 +25,8 @@ export interface FarmWorkerOptions extends FarmWorkerConfig {
   lockDurationMs?: number
   /** How often stalled steps are looked for (default 30 s). */
   stalledIntervalMs?: number
+  /** How long close() waits for the steps in progress before forcing the worker down (default 35 s). */
+  closeGraceMs?: number
   logger?: Logger
 }
 
@@ -42,6 +44,20 @@ export function resultsKey(prefix: string, runId: string): string {
 
 /** A run's results are kept this long after its last one (a week). */
 export const RESULTS_TTL_SECONDS = 7 * 24 * 3600
+
+/** How long close() waits for the steps in progress before it forces the worker down. */
+const CLOSE_GRACE_MS = 35_000
+
+/** Whether `p` settles (either way) within `ms`. */
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const settled = await Promise.race([
+    p.then(() => true, () => true),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+  ])
+  clearTimeout(timer)
+  return settled
+}
 
 /** Threads load their modules and connect before the worker takes jobs; past this, it starts anyway. */
 const THREAD_READY_TIMEOUT_MS = 60_000
@@ -162,19 +178,27 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
   return {
     worker,
     pool,
-    // Idempotent: a second close() waits for the first.
+    // Idempotent: a second close() waits for the first. Graceful (the steps in progress finish), but bounded:
+    // after a lost Redis, BullMQ's close can wait forever on its blocking connection; then it is forced.
     close: () => (closing ??= (async () => {
-      await worker.close()
-      await subscriber.quit().catch(() => undefined)
-      await queue.close()
+      const graceMs = opts.closeGraceMs ?? CLOSE_GRACE_MS
+      if (!(await settlesWithin(worker.close(), graceMs))) {
+        opts.logger?.warn({ graceMs }, 'worker did not stop in time; forcing it')
+        await settlesWithin(worker.close(true), 2_000)
+        await settlesWithin(worker.disconnect(), 2_000)
+      }
+      await settlesWithin(subscriber.quit(), 2_000)
+      subscriber.disconnect()
+      if (!(await settlesWithin(queue.close(), 2_000))) await settlesWithin(queue.disconnect(), 2_000)
       await pool.destroy()
-      await connection.quit().catch(() => undefined)
+      await settlesWithin(connection.quit(), 2_000)
+      connection.disconnect()
     })()),
   }
 }
 
 /** What the threads get (structured-clonable: no logger). */
 function threadConfig(opts: FarmWorkerOptions): FarmWorkerConfig {
-  const { logger: _logger, threads: _threads, concurrency: _concurrency, lockDurationMs: _lock, stalledIntervalMs: _stalled, ...config } = opts
+  const { logger: _logger, threads: _threads, concurrency: _concurrency, lockDurationMs: _lock, stalledIntervalMs: _stalled, closeGraceMs: _grace, ...config } = opts
   return config
 }
