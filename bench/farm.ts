@@ -124,6 +124,8 @@ async function farmRun(specs: AccountSpec[]): Promise<{ perSec: number; results:
     const byState = new Map<string, number>()
     for (const r of bad) byState.set(r.state, (byState.get(r.state) ?? 0) + 1)
     console.log(`  ! ${bad.length} of ${specs.length} logins did not end authorized: ${[...byState].map(([k, v]) => `${v} ${k}`).join(', ')}`)
+    const withPassword = new Set(specs.flatMap((s) => (s.kind === 'user' && s.password !== undefined ? [s.phone] : [])))
+    for (const r of bad.slice(0, 10)) console.log(`    ${r.account} (${withPassword.has(r.account) ? 'with' : 'without'} 2FA): ${r.state}`)
   }
   return { perSec: specs.length / seconds, results: outcome.results.filter((r) => r.state === 'authorized'), seconds }
 }

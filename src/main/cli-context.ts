@@ -95,12 +95,24 @@ export function workerOptionsOf(config: FarmConfig, endpoint: TestDcEndpoint | u
   }
 }
 
-/** Ctrl-C / SIGTERM as an AbortSignal; a second Ctrl-C exits at once (130). */
-export function interruptSignal(): { signal: AbortSignal; dispose(): void } {
+/**
+ * One Ctrl-C can arrive twice: the terminal signals the whole process group, and the `gramfarm` wrapper
+ * (bin/gramfarm.js) passes on what it gets. A repeat within this window is the same request.
+ */
+const REPEATED_SIGNAL_MS = 1000
+
+/** Ctrl-C / SIGTERM as an AbortSignal; a second Ctrl-C (a second later or more) exits at once (130). */
+export function interruptSignal(opts: { quitOnSecond?: boolean } = {}): { signal: AbortSignal; dispose(): void } {
   const ac = new AbortController()
+  const quitOnSecond = opts.quitOnSecond ?? true
+  let firstAt = 0
   const onSignal = (): void => {
-    if (ac.signal.aborted) process.exit(ExitCode.interrupted)
-    process.stderr.write('\nstopping… (Ctrl-C again to quit at once)\n')
+    if (ac.signal.aborted) {
+      if (quitOnSecond && Date.now() - firstAt >= REPEATED_SIGNAL_MS) process.exit(ExitCode.interrupted)
+      return
+    }
+    firstAt = Date.now()
+    process.stderr.write(quitOnSecond ? '\nstopping… (Ctrl-C again to quit at once)\n' : '\nstopping…\n')
     ac.abort()
   }
   process.on('SIGINT', onSignal)
@@ -112,6 +124,11 @@ export function interruptSignal(): { signal: AbortSignal; dispose(): void } {
       process.off('SIGTERM', onSignal)
     },
   }
+}
+
+/** Resolves when `signal` aborts. */
+export function aborted(signal: AbortSignal): Promise<void> {
+  return signal.aborted ? Promise.resolve() : new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))
 }
 
 /** A CLI number option: a positive integer (CliError exit 2 otherwise). */

@@ -54,7 +54,7 @@ Example (three terminals):
   gramfarm onboard config/accounts.example.txt --testdc out/testdc-endpoint.json`)
     .action(action(async (_opts: unknown, cmd: Command) => {
       const flags = flagsOf<TestDcFlags>(cmd)
-      const [{ writeTestDcEndpoint }, { cliLogger, configOf, connectRedis }, { startLocalTestDc }, { maskRedisUrl }, { SimulatedCodeProvider }, { loadTestDcSeed }] = await Promise.all([
+      const [{ writeTestDcEndpoint }, { aborted, cliLogger, configOf, connectRedis, interruptSignal }, { startLocalTestDc }, { maskRedisUrl }, { SimulatedCodeProvider }, { loadTestDcSeed }] = await Promise.all([
         import('../../testdc/testdc-endpoint.ts'), import('../cli-context.ts'), import('../local-test-dc.ts'), import('../redis-access.ts'),
         import('../simulated-code-provider.ts'), import('../testdc-seed.ts'),
       ])
@@ -87,10 +87,7 @@ Example (three terminals):
           `endpoint: ${endpointFile} (give it to workers with --testdc, or GRAMFARM_TESTDC)\n` +
           `${seed ? `seeded: ${seed.accounts.users.length} users, ${seed.accounts.bots.length} bots, ${seed.invalidPhones.size} invalid phones\n` : ''}` +
           `${redis ? `code provider: on, through ${maskRedisUrl(config.redisUrl)} prefix ${config.prefix}, delay ${delay[0]}-${delay[1]} ms\n` : 'code provider: off (deliver codes with `gramfarm code <phone> <code>`)\n'}`)
-        await new Promise<void>((resolve) => {
-          process.once('SIGINT', resolve)
-          process.once('SIGTERM', resolve)
-        })
+        await aborted(interruptSignal().signal)
         return ExitCode.ok
       } finally {
         await provider?.stop()

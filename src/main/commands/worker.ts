@@ -35,7 +35,7 @@ Example:
   gramfarm worker --testdc out/testdc-endpoint.json --threads 2`)
     .action(action(async (_opts: unknown, cmd: Command) => {
       const flags = flagsOf<WorkerFlags>(cmd)
-      const [{ cliLogger, configOf, positiveInt, secondsOption, testDcEndpointOf, workerOptionsOf }, { maskRedisUrl, probeRedis }, { startFarmWorker }] = await Promise.all([
+      const [{ aborted, cliLogger, configOf, interruptSignal, positiveInt, secondsOption, testDcEndpointOf, workerOptionsOf }, { maskRedisUrl, probeRedis }, { startFarmWorker }] = await Promise.all([
         import('../cli-context.ts'), import('../redis-access.ts'), import('../../worker/farm-worker.ts'),
       ])
       const codeTimeoutMs = secondsOption(flags.codeTimeout, '--code-timeout')
@@ -65,10 +65,7 @@ Example:
         redis: maskRedisUrl(config.redisUrl), prefix: config.prefix, threads: config.threads, concurrency: config.concurrency,
         network: endpoint ? `test DC (${config.testDcEndpointFile})` : 'Telegram',
       }, 'worker ready')
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve)
-        process.once('SIGTERM', resolve)
-      })
+      await aborted(interruptSignal().signal)
       logger.info('worker stopping: finishing the steps in progress')
       await worker.close()
       logger.info('worker stopped')
