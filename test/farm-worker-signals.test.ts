@@ -1,0 +1,43 @@
+// Ctrl-C on a terminal signals the whole process group: the `gramfarm` wrapper (bin/gramfarm.js) and the CLI it
+// runs both get SIGINT, and the wrapper passes its own on. One Ctrl-C must still be one graceful stop.
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { it } from 'node:test'
+import { Redis } from 'ioredis'
+import { deleteKeysUnder } from '../src/main/redis-access.ts'
+
+const BIN = new URL('../bin/gramfarm.js', import.meta.url).pathname
+const REDIS_URL = 'redis://127.0.0.1:6379'
+
+it('one Ctrl-C to the process group stops `gramfarm worker` gracefully (exit 0, "worker stopped")', async () => {
+  const prefix = `gramfarm-test-signals-${randomBytes(4).toString('hex')}:`
+  // detached: the wrapper leads a process group of its own, as a shell's foreground job does.
+  const child = spawn(process.execPath, [BIN, '--redis-url', REDIS_URL, '--prefix', prefix, '--api-id', '1', '--log-level', 'info', 'worker', '--threads', '1'], {
+    detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, GRAMFARM_API_HASH: '0123456789abcdef0123456789abcdef' },
+  })
+  let log = ''
+  child.stderr!.on('data', (d: Buffer) => (log += d.toString()))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })))
+  try {
+    const deadline = Date.now() + 60_000
+    while (!log.includes('worker ready')) {
+      if (Date.now() > deadline || child.exitCode !== null) assert.fail(`worker did not start: ${log}`)
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    process.kill(-child.pid!, 'SIGINT')
+    // The wrapper's own copy may land well after the terminal's (here: made to, so the test does not depend on
+    // the kernel merging the two while both are pending).
+    await new Promise((r) => setTimeout(r, 150))
+    if (child.exitCode === null) child.kill('SIGINT')
+    const { code, signal } = await exited
+    assert.equal(signal, null, log)
+    assert.equal(code, 0, log)
+    assert.match(log, /worker stopped/)
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL')
+    const redis = new Redis(REDIS_URL)
+    await deleteKeysUnder(redis, prefix)
+    redis.disconnect()
+  }
+})
