@@ -1,12 +1,15 @@
 // The coordinator: turns accounts into login jobs on the queue and follows them to their final states.
 //
-// Enqueueing: secrets to the vault first, then one job per account with an id derived from the account, so an
-// account already queued (by this file twice, or by another run still in flight) is not queued again — this run
-// follows that job instead, and reports `duplicate` if that other run authorizes it.
+// Enqueueing: one job per account with an id derived from the account, so an account already queued (by this
+// file twice, or by another run still in flight) is not queued again — this run follows that job instead, and
+// reports `duplicate` if that other run authorizes it. Secrets go to the vault (keyed by job id) only for the
+// jobs this run added, never for another run's: that job's secrets are its own, and its end deletes the entry.
+// A job that needs secrets is added held (delayed) and promoted once they are written, so no worker runs it
+// without them.
 // Following: QueueEvents (a Redis stream: nothing is lost across reconnects) says when to look; the results the
 // workers write into `<prefix>results:<run>` are the truth; a slow poll covers anything else. A job that is gone
 // without a result (it stalled too often, someone removed it) ends as failed(<reason>).
-import { Queue, QueueEvents } from 'bullmq'
+import { ErrorCode, Job, Queue, QueueEvents } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { LOGIN_QUEUE, type FinalState, type LoginJobData, type LoginKind, type LoginResult } from '../queue/login-job.ts'
@@ -14,6 +17,7 @@ import { SecretVault } from '../queue/secret-vault.ts'
 import { resultsKey } from '../worker/farm-worker.ts'
 import type { AccountSource, AccountSpec } from './accounts-file.ts'
 import { newRunId, planJobs, type PlannedJob, type PlanOptions } from './account-jobs.ts'
+import { CliError, ExitCode } from './exit-codes.ts'
 
 /** Job options of every login job: removed when done (the result is in the run's hash), retried on crashes. */
 export const LOGIN_JOB_OPTIONS = {
@@ -26,6 +30,11 @@ export const LOGIN_JOB_OPTIONS = {
 /** Runs are listed (for `gramfarm status`) this long. */
 const RUN_TTL_SECONDS = 7 * 24 * 3600
 const ADD_CHUNK = 1000
+/**
+ * A job that needs secrets waits this long in the delayed set unless promoted once they are written. Only a
+ * coordinator that dies in between lets it run on its own (then without them, as it would have anyway).
+ */
+const SECRETS_HOLD_MS = 120_000
 
 export interface RunAccount {
   readonly jobId: string
@@ -118,6 +127,10 @@ export function stateGroup(state: string): string {
   return paren < 0 ? state : state.slice(0, paren)
 }
 
+function needsSecrets(job: PlannedJob): boolean {
+  return Object.values(job.secrets).some((v) => typeof v === 'string' && v !== '')
+}
+
 export function runsKey(prefix: string): string {
   return `${prefix}runs`
 }
@@ -153,31 +166,56 @@ export class Coordinator {
   async enqueueJobs(jobs: readonly PlannedJob[], runId: string, label?: string): Promise<EnqueuedRun> {
     const enqueuedAt = Date.now()
     const eventsFrom = await this.eventsTail()
+    // A job is this run's when its data.runId says so: a run id used twice would make another run's jobs look ours.
+    if ((await this.redis.hsetnx(runKey(this.prefix, runId), 'createdAt', enqueuedAt)) !== 1) throw new CliError(`run id ${runId} is already used: pick another --run-id`, ExitCode.usage)
     await this.redis.multi()
       .zadd(runsKey(this.prefix), enqueuedAt, runId)
       .zremrangebyscore(runsKey(this.prefix), '-inf', enqueuedAt - RUN_TTL_SECONDS * 1000)
-      .hset(runKey(this.prefix, runId), { total: jobs.length, createdAt: enqueuedAt, ...(label ? { label } : {}) })
+      .hset(runKey(this.prefix, runId), { total: jobs.length, ...(label ? { label } : {}) })
       .expire(runKey(this.prefix, runId), RUN_TTL_SECONDS)
       .exec()
-    await Promise.all(jobs.filter((j) => Object.keys(j.secrets).length > 0).map((j) => this.vault.put(j.jobId, j.secrets)))
-    for (let i = 0; i < jobs.length; i += ADD_CHUNK) {
-      await this.queue.addBulk(jobs.slice(i, i + ADD_CHUNK).map((j) => ({ name: j.data.kind, data: j.data, opts: { jobId: j.jobId, ...LOGIN_JOB_OPTIONS } })))
-    }
+    for (let i = 0; i < jobs.length; i += ADD_CHUNK) await this.add(jobs.slice(i, i + ADD_CHUNK))
     let owners = await this.ownersOf(jobs)
     const vanished = jobs.filter((_, i) => owners[i] === null)
     if (vanished.length > 0) {
       // Finished and removed between our add (which found it queued) and now: queue it again for this run.
-      await this.queue.addBulk(vanished.map((j) => ({ name: j.data.kind, data: j.data, opts: { jobId: j.jobId, ...LOGIN_JOB_OPTIONS } })))
+      await this.add(vanished)
       const again = await this.ownersOf(vanished)
       const byId = new Map(vanished.map((j, i) => [j.jobId, again[i] ?? runId]))
       owners = owners.map((o, i) => o ?? byId.get(jobs[i]!.jobId) ?? runId)
     }
+    await this.releaseWithSecrets(jobs.filter((j, i) => owners[i] === runId && needsSecrets(j)))
     const accounts: RunAccount[] = jobs.map((j, i) => ({
       jobId: j.jobId, kind: j.data.kind, account: j.data.account, accountKey: j.data.accountKey, source: j.source, ownerRunId: owners[i] ?? runId,
     }))
     const attached = accounts.filter((a) => a.ownerRunId !== runId).length
     this.logger?.info({ runId, accounts: accounts.length, added: accounts.length - attached, attached }, 'run enqueued')
     return { runId, accounts, added: accounts.length - attached, attached, eventsFrom, enqueuedAt }
+  }
+
+  /** Adds jobs (a no-op for an id already queued); those that need secrets are held until they are written. */
+  private async add(jobs: readonly PlannedJob[]): Promise<void> {
+    await this.queue.addBulk(jobs.map((j) => ({
+      name: j.data.kind, data: j.data, opts: { jobId: j.jobId, ...LOGIN_JOB_OPTIONS, ...(needsSecrets(j) ? { delay: SECRETS_HOLD_MS } : {}) },
+    })))
+  }
+
+  /** Writes the secrets of held jobs of this run, then lets them run. */
+  private async releaseWithSecrets(jobs: readonly PlannedJob[]): Promise<void> {
+    for (let i = 0; i < jobs.length; i += ADD_CHUNK) {
+      const chunk = jobs.slice(i, i + ADD_CHUNK)
+      await Promise.all(chunk.map((j) => this.vault.put(j.jobId, j.secrets)))
+      await Promise.all(chunk.map((j) => this.promote(j.jobId)))
+    }
+  }
+
+  private async promote(jobId: string): Promise<void> {
+    try {
+      await new Job(this.queue, '', {}, {}, jobId).promote()
+    } catch (err) {
+      // No longer delayed (the hold ran out, or a code delivery promoted it already): it runs, with its secrets.
+      if ((err as { code?: unknown }).code !== ErrorCode.JobNotInState) throw err
+    }
   }
 
   /** The newest id of the queue's events stream ('0-0' when empty). */
@@ -313,6 +351,8 @@ export class Coordinator {
       phase.set(jobId, p)
       progress()
     }
+    // 'waiting': back in the wait list (e.g. released once its secrets were written, or a delay ran out).
+    events.on('waiting', ({ jobId }) => mark(jobId, 'queued'))
     events.on('active', ({ jobId }) => mark(jobId, 'running'))
     events.on('delayed', ({ jobId }) => mark(jobId, 'waiting'))
     events.on('completed', ({ jobId }) => { if (byJob.has(jobId)) reconcile() })
