@@ -139,6 +139,11 @@ export function runKey(prefix: string, runId: string): string {
   return `${prefix}run:${runId}`
 }
 
+/** Account → owning run id, for the accounts a run followed in another run's job. */
+export function attachedKey(prefix: string, runId: string): string {
+  return `${prefix}run:${runId}:attached`
+}
+
 export class Coordinator {
   readonly queue: Queue<LoginJobData, LoginResult>
   readonly prefix: string
@@ -188,7 +193,13 @@ export class Coordinator {
     const accounts: RunAccount[] = jobs.map((j, i) => ({
       jobId: j.jobId, kind: j.data.kind, account: j.data.account, accountKey: j.data.accountKey, source: j.source, ownerRunId: owners[i] ?? runId,
     }))
-    const attached = accounts.filter((a) => a.ownerRunId !== runId).length
+    const attachedTo = accounts.filter((a) => a.ownerRunId !== runId)
+    if (attachedTo.length > 0) {
+      // Their results land under the owning run's id: `gramfarm status --run` looks there for these.
+      const key = attachedKey(this.prefix, runId)
+      await this.redis.multi().hset(key, Object.fromEntries(attachedTo.map((a) => [a.account, a.ownerRunId]))).expire(key, RUN_TTL_SECONDS).exec()
+    }
+    const attached = attachedTo.length
     this.logger?.info({ runId, accounts: accounts.length, added: accounts.length - attached, attached }, 'run enqueued')
     return { runId, accounts, added: accounts.length - attached, attached, eventsFrom, enqueuedAt }
   }

@@ -2,18 +2,8 @@
 // final states so far, sessions kept in Redis.
 import type { Command } from 'commander'
 import type { Redis } from 'ioredis'
-import { ExitCode } from '../exit-codes.ts'
-import type { LoginResult } from '../../queue/login-job.ts'
+import { CliError, ExitCode } from '../exit-codes.ts'
 import { action, flagsOf } from './command-kit.ts'
-
-interface RunStatus {
-  runId: string
-  createdAt: string
-  label: string | null
-  total: number
-  finished: number
-  states: Record<string, number>
-}
 
 async function countKeys(redis: Redis, pattern: string): Promise<number> {
   let n = 0
@@ -26,23 +16,6 @@ async function countKeys(redis: Redis, pattern: string): Promise<number> {
   return n
 }
 
-async function runStatus(redis: Redis, prefix: string, runId: string): Promise<RunStatus & { accounts: LoginResult[] }> {
-  const [{ runKey, stateGroup }, { resultsKey }] = await Promise.all([import('../coordinator.ts'), import('../../worker/farm-worker.ts')])
-  const [meta, values] = await Promise.all([redis.hgetall(runKey(prefix, runId)), redis.hvals(resultsKey(prefix, runId))])
-  const accounts = values.map((v) => JSON.parse(v) as LoginResult)
-  const states: Record<string, number> = {}
-  for (const r of accounts) states[stateGroup(r.state)] = (states[stateGroup(r.state)] ?? 0) + 1
-  return {
-    runId,
-    createdAt: meta['createdAt'] ? new Date(Number(meta['createdAt'])).toISOString() : '',
-    label: meta['label'] ?? null,
-    total: Number(meta['total'] ?? accounts.length),
-    finished: accounts.length,
-    states,
-    accounts,
-  }
-}
-
 export function registerStatus(program: Command): void {
   program
     .command('status')
@@ -51,13 +24,16 @@ export function registerStatus(program: Command): void {
     .option('--run <runId>', 'show one run in detail (every account finished so far)')
     .option('--json', 'print the status as JSON')
     .addHelpText('after', `
+With --run, the exit code says whether the run is over: 0 every account finished, 4 some still pending,
+2 no such run in Redis.
+
 Example:
   gramfarm status --json
   gramfarm status --run run-20261101T120000Z-a1b2c3`)
     .action(action(async (_opts: unknown, cmd: Command) => {
       const flags = flagsOf<{ runs: string; run?: string; json?: boolean }>(cmd)
-      const [{ configOf, connectRedis, positiveInt }, { runsKey }, { maskRedisUrl }, { STATE_ORDER, textTable }, { listRedisSessions }, { LOGIN_QUEUE }, { ExceptIdsRegistry }, { Queue }] = await Promise.all([
-        import('../cli-context.ts'), import('../coordinator.ts'), import('../redis-access.ts'), import('../run-summary.ts'), import('../session-export.ts'),
+      const [{ configOf, connectRedis, positiveInt }, { runsKey }, { maskRedisUrl }, { STATE_ORDER, textTable }, { listRedisSessions }, { readRunStatus }, { LOGIN_QUEUE }, { ExceptIdsRegistry }, { Queue }] = await Promise.all([
+        import('../cli-context.ts'), import('../coordinator.ts'), import('../redis-access.ts'), import('../run-summary.ts'), import('../session-export.ts'), import('../run-status.ts'),
         import('../../queue/login-job.ts'), import('../../queue/except-ids-registry.ts'), import('bullmq'),
       ])
       const config = configOf(flags)
@@ -66,12 +42,13 @@ Example:
       const queue = new Queue(LOGIN_QUEUE, { connection: redis, prefix: `${config.prefix}bull` })
       try {
         if (flags.run !== undefined) {
-          const run = await runStatus(redis, config.prefix, flags.run)
+          const run = await readRunStatus(redis, config.prefix, flags.run)
+          if (run === null) throw new CliError(`no run ${flags.run} in Redis (runs are kept 7 days; \`gramfarm status\` lists the recent ones)`, ExitCode.usage)
           if (flags.json) process.stdout.write(`${JSON.stringify(run, null, 2)}\n`)
           else {
             process.stdout.write(`run ${run.runId} (${run.label ?? 'no label'}, ${run.createdAt}): ${run.finished}/${run.total} finished\n`)
-            const rows = run.accounts.map((a) => [a.account, a.kind, a.state, a.userId ?? '', a.dcId !== undefined ? String(a.dcId) : ''])
-            if (rows.length > 0) process.stdout.write(`${textTable(['account', 'kind', 'state', 'user id', 'dc'], rows)}\n`)
+            const rows = run.accounts.map((a) => [a.account, a.kind, a.state, a.userId ?? '', a.dcId !== undefined ? String(a.dcId) : '', a.followedRun ? `followed run ${a.followedRun}` : ''])
+            if (rows.length > 0) process.stdout.write(`${textTable(['account', 'kind', 'state', 'user id', 'dc', 'note'], rows)}\n`)
           }
           return run.finished >= run.total ? ExitCode.ok : ExitCode.timedOut
         }
@@ -83,7 +60,7 @@ Example:
           redis.scard(new ExceptIdsRegistry({ redis, prefix: config.prefix }).keys.authorizedIds),
           countKeys(redis, `${config.prefix}code:req:*`),
         ])
-        const runs = await Promise.all(runIds.map((id) => runStatus(redis, config.prefix, id)))
+        const runs = (await Promise.all(runIds.map((id) => readRunStatus(redis, config.prefix, id)))).filter((r) => r !== null)
         const status = {
           redis: maskRedisUrl(config.redisUrl),
           prefix: config.prefix,
