@@ -5,6 +5,7 @@
 //   3    Redis unreachable
 //   4    timed out: the run did not finish within --timeout (its jobs stay queued), or nothing answered in time
 //   5    internal error (a bug: please report it with the log)
+//   6    the run ended, but its sessions or report could not be written (the results and sessions stay in Redis)
 //   130  interrupted (Ctrl-C) before the command finished
 export const ExitCode = {
   ok: 0,
@@ -13,6 +14,7 @@ export const ExitCode = {
   redisUnreachable: 3,
   timedOut: 4,
   internal: 5,
+  outputFailed: 6,
   interrupted: 130,
 } as const
 
@@ -37,4 +39,5 @@ export const EXIT_CODES_HELP = `Exit codes:
   3    Redis unreachable
   4    timed out (--timeout); the jobs stay queued
   5    internal error
+  6    the run ended but its sessions or report could not be written (they stay in Redis)
   130  interrupted`

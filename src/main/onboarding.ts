@@ -1,11 +1,14 @@
 // One onboarding run end to end, as `gramfarm onboard|bots|qr` and the demo do it: enqueue, follow with a live
 // progress bar, write the sessions and the report asked for, print the table (or JSON), and pick the exit code.
+// Output paths are checked before anything is enqueued; a file that still cannot be written after the run (disk
+// full, permissions changed) is reported after the table as exit 6, the results staying in Redis.
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { ServerAddress } from '../auth/storage/index.ts'
 import type { AccountSpec } from './accounts-file.ts'
 import { Coordinator, type EnqueuedRun, type RunOutcome } from './coordinator.ts'
-import type { ExitCodeValue } from './exit-codes.ts'
+import { CliError, ExitCode, type ExitCodeValue } from './exit-codes.ts'
+import { checkOutputPaths, describeWriteError, reportPaths, type OutputPaths } from './output-paths.ts'
 import { ProgressBar } from './progress-bar.ts'
 import { writeRunReport } from './run-report.ts'
 import { exitCodeOf, formatSummary, type SummaryOptions } from './run-summary.ts'
@@ -45,6 +48,49 @@ export interface OnboardingResult {
   readonly report?: { json: string; csv: string }
 }
 
+interface WrittenOutputs {
+  readonly sessions?: ExportSummary
+  readonly report?: { json: string; csv: string }
+  /** Why a file could not be written (a filesystem error's message), when one could not. */
+  readonly failure?: string
+}
+
+/** Sessions and report, as asked; a filesystem error stops the writing and is returned, anything else thrown. */
+async function writeOutputs(redis: Redis, prefix: string, outcome: RunOutcome, opts: OnboardingOptions): Promise<WrittenOutputs> {
+  let sessions: ExportSummary | undefined
+  let doing = ''
+  try {
+    if (opts.sessionsDir !== undefined || opts.sessionsJson !== undefined) {
+      doing = 'the sessions'
+      const refs = sessionsOfResults(outcome.results.filter((r) => r.state === 'authorized'))
+      sessions = await exportSessions(redis, prefix, refs, {
+        ...(opts.sessionsDir !== undefined ? { dir: opts.sessionsDir } : {}),
+        ...(opts.sessionsJson !== undefined ? { json: opts.sessionsJson } : {}),
+        ...(opts.serverOf ? { serverOf: opts.serverOf } : {}),
+      })
+      if (opts.dropRedisSessions) await deleteRedisSessions(redis, prefix, sessions.exported.map((e) => e.ref))
+    }
+    doing = 'the report'
+    const report = opts.report !== undefined ? await writeRunReport(outcome, opts.report) : undefined
+    return { ...(sessions ? { sessions } : {}), ...(report ? { report } : {}) }
+  } catch (err) {
+    const why = describeWriteError(err)
+    if (why === null) throw err
+    return { ...(sessions ? { sessions } : {}), failure: `could not write ${doing}: ${why}` }
+  }
+}
+
+/** Output paths of a run (sessions dir and file, report files), for checkOutputPaths. */
+export function outputPathsOf(opts: Pick<OnboardingOptions, 'sessionsDir' | 'sessionsJson' | 'report'>): OutputPaths {
+  return {
+    dirs: opts.sessionsDir !== undefined ? [{ option: '--sessions-dir', path: opts.sessionsDir }] : [],
+    files: [
+      ...(opts.sessionsJson !== undefined ? [{ option: '--sessions-json', path: opts.sessionsJson }] : []),
+      ...(opts.report !== undefined ? Object.values(reportPaths(opts.report)).map((path) => ({ option: '--report', path })) : []),
+    ],
+  }
+}
+
 export async function runOnboarding(
   redis: Redis,
   prefix: string,
@@ -54,6 +100,7 @@ export async function runOnboarding(
 ): Promise<OnboardingResult> {
   const stdout = opts.stdout ?? process.stdout
   const stderr = opts.stderr ?? process.stderr
+  await checkOutputPaths(outputPathsOf(opts))
   const coordinator = new Coordinator({ redis, prefix, ...(logger ? { logger } : {}) })
   try {
     const run = await coordinator.enqueue(specs, {
@@ -76,24 +123,16 @@ export async function runOnboarding(
     })
     if (showBar) bar.done()
 
-    let sessions: ExportSummary | undefined
-    if (opts.sessionsDir !== undefined || opts.sessionsJson !== undefined) {
-      const refs = sessionsOfResults(outcome.results.filter((r) => r.state === 'authorized'))
-      sessions = await exportSessions(redis, prefix, refs, {
-        ...(opts.sessionsDir !== undefined ? { dir: opts.sessionsDir } : {}),
-        ...(opts.sessionsJson !== undefined ? { json: opts.sessionsJson } : {}),
-        ...(opts.serverOf ? { serverOf: opts.serverOf } : {}),
-      })
-      if (opts.dropRedisSessions) await deleteRedisSessions(redis, prefix, sessions.exported.map((e) => e.ref))
-    }
-    const report = opts.report !== undefined ? await writeRunReport(outcome, opts.report) : undefined
+    // The table comes first whatever happens to the files: every login already ran, and the operator should see it.
+    const { sessions, report, failure } = await writeOutputs(redis, prefix, outcome, opts)
     const exitCode = exitCodeOf(outcome)
     if (opts.json) {
       stdout.write(`${JSON.stringify({
-        runId: outcome.runId, exitCode, elapsedMs: outcome.elapsedMs, timedOut: outcome.timedOut, interrupted: outcome.interrupted,
+        runId: outcome.runId, exitCode: failure ? ExitCode.outputFailed : exitCode, elapsedMs: outcome.elapsedMs, timedOut: outcome.timedOut, interrupted: outcome.interrupted,
         accounts: outcome.results.map((r) => ({ ...r, source: r.source ? `${r.source.file}:${r.source.line}` : undefined })),
         ...(sessions ? { sessions: { dir: sessions.dir, json: sessions.json, exported: sessions.exported.length, missing: sessions.missing.length } } : {}),
         ...(report ? { report } : {}),
+        ...(failure ? { outputError: failure } : {}),
       }, null, 2)}\n`)
     } else {
       stdout.write(`${formatSummary(outcome, opts.summary)}\n`)
@@ -102,6 +141,10 @@ export async function runOnboarding(
         stdout.write(`\nsessions: ${sessions.exported.length} written to ${where}${sessions.missing.length ? ` (${sessions.missing.length} missing from Redis)` : ''}\n`)
       }
       if (report) stdout.write(`report: ${report.json}, ${report.csv}\n`)
+    }
+    if (failure) {
+      throw new CliError(`${failure}\nnothing is lost: the results stay in Redis for 7 days (\`gramfarm status --run ${outcome.runId} --json\`), ` +
+        `and so do the sessions (\`gramfarm sessions export --run ${outcome.runId} --dir <dir>\`)`, ExitCode.outputFailed)
     }
     return { outcome, exitCode, ...(sessions ? { sessions } : {}), ...(report ? { report } : {}) }
   } finally {

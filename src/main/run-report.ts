@@ -3,6 +3,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import type { AccountResult, RunOutcome } from './coordinator.ts'
+import { reportPaths } from './output-paths.ts'
 import { countStates } from './run-summary.ts'
 
 export interface ReportRow {
@@ -70,8 +71,7 @@ export function reportCsv(outcome: RunOutcome): string {
 
 /** Writes `<base>.json` and `<base>.csv` (a given .json/.csv extension is dropped first). */
 export async function writeRunReport(outcome: RunOutcome, base: string): Promise<{ json: string; csv: string }> {
-  const stem = base.replace(/\.(json|csv)$/i, '')
-  const paths = { json: `${stem}.json`, csv: `${stem}.csv` }
+  const paths = reportPaths(base)
   await mkdir(dirname(paths.json), { recursive: true })
   await writeFile(paths.json, reportJson(outcome), { mode: 0o600 })
   await writeFile(paths.csv, reportCsv(outcome), { mode: 0o600 })

@@ -5,7 +5,8 @@ import { AccountsFileError, loadAccountsFile, type AccountSpec, type AccountsFil
 import { cliLogger, configOf, connectRedis, interruptSignal, positiveInt, secondsOption, serverOfEndpoint, testDcEndpointOf, workerOptionsOf, type GlobalFlags } from '../cli-context.ts'
 import { Coordinator } from '../coordinator.ts'
 import { CliError, ExitCode, type ExitCodeValue } from '../exit-codes.ts'
-import { runOnboarding, type OnboardingOptions } from '../onboarding.ts'
+import { outputPathsOf, runOnboarding, type OnboardingOptions } from '../onboarding.ts'
+import { checkOutputPaths } from '../output-paths.ts'
 import { startFarmWorker, type FarmWorker } from '../../worker/farm-worker.ts'
 import type { RunFlags } from './command-kit.ts'
 
@@ -33,6 +34,8 @@ export async function executeRun(
   const codeTimeoutMs = secondsOption(flags.codeTimeout, '--code-timeout')
   const timeoutMs = secondsOption(flags.timeout, '--timeout')
   const threads = positiveInt(flags.threads, '--threads')
+  // Before Redis (and any login): a path the run could not write would fail only once every login ran.
+  if (flags.wait !== false) await checkOutputPaths(outputPathsOf(flags))
   const redis = await connectRedis(config, { name: 'gramfarm-coordinator' })
   let worker: FarmWorker | undefined
   let stopHook: (() => Promise<void>) | undefined
