@@ -13,6 +13,15 @@ async function deps() {
   return { ...context, maskPhone: logger.maskPhone, textTable: summary.textTable, ...exporter, resultsKey: worker.resultsKey }
 }
 
+/**
+ * Whether `--account <value>` names this session: the account as written, or — for a user — its phone written
+ * the way people write phones (`+999 66-21234`). Only phones are cleaned: a QR label keeps its dashes.
+ */
+function isAccount(ref: SessionRef, value: string): boolean {
+  if (ref.account === value) return true
+  return ref.kind === 'user' && /^\+?[\d\s().-]+$/.test(value) && ref.account === value.replace(/\D/g, '')
+}
+
 interface ExportFlags {
   dir?: string
   strings?: string
@@ -31,7 +40,7 @@ export function registerSessions(program: Command): void {
     .option('--dir <dir>', 'directory for <account>.session + <account>.json')
     .option('--strings <file>', 'JSON file of Pyrogram session strings')
     .option('--run <runId>', 'only the accounts a run authorized')
-    .option('--account <account...>', 'only these accounts (phone, bot<id> or QR label)')
+    .option('--account <account...>', 'only these accounts: phones (+, spaces, dashes fine), bot<id> or QR labels (exactly)')
     .option('--delete', 'remove the exported sessions from Redis')
     .option('--json', 'print what was written as JSON')
     .addHelpText('after', `
@@ -54,8 +63,8 @@ Examples:
           refs = refs.filter((r) => names.has(r.name))
         }
         if (flags.account !== undefined) {
-          const wanted = new Set(flags.account.map((a) => a.replace(/^\+/, '').replace(/[\s()-]/g, '')))
-          refs = refs.filter((r) => wanted.has(r.account))
+          const wanted = flags.account
+          refs = refs.filter((r) => wanted.some((a) => isAccount(r, a)))
         }
         const serverOf = serverOfEndpoint(endpoint)
         const summary = await exportSessions(redis, config.prefix, refs, {
