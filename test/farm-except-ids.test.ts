@@ -69,6 +69,21 @@ describe('ExceptIdsRegistry', () => {
     assert.equal(await reg.claim('qr:7', 'x', 30), true);
   });
 
+  it('records the same account and user again as `already` (a retried step), and says who recorded it', async () => {
+    const reg = new ExceptIdsRegistry({ redis: redisA, prefix: scope() });
+    assert.equal(await reg.resolution('99966100004'), null);
+    assert.deepEqual(await reg.recordAuthorized(777000222n, '99966100004', 'run-1/job-a'), { status: 'new' });
+    assert.deepEqual(await reg.recordAuthorized(777000222n, '99966100004', 'run-1/job-a'), { status: 'already' }, 'not a duplicate of itself');
+    assert.deepEqual(await reg.authorizedIds(), [777000222n]);
+    assert.deepEqual(await reg.resolution('99966100004'), { userId: 777000222n, holderAccountKey: '99966100004', recordedBy: 'run-1/job-a' });
+    assert.equal((await reg.recordAuthorized(777000222n, 'qr:9', 'run-2/job-b')).status, 'duplicate', 'another account still is');
+    assert.deepEqual(await reg.resolution('qr:9'), { userId: 777000222n, holderAccountKey: '99966100004', recordedBy: 'run-2/job-b' });
+    assert.equal(await reg.forgetAuthorized(777000222n), true);
+    assert.equal(await reg.resolution('99966100004'), null, 'forgotten with its recorder');
+    assert.equal(await reg.forgetAccount('qr:9'), true);
+    assert.equal(await reg.resolution('qr:9'), null);
+  });
+
   it('takes bot-token hashes as keys and refuses a raw token', async () => {
     const reg = new ExceptIdsRegistry({ redis: redisA, prefix: scope() });
     const token = `123456789:${'A'.repeat(35)}`;
@@ -111,9 +126,10 @@ describe('ExceptIdsRegistry', () => {
             if (r.status === 'new') {
               newAuth.set(String(userId), (newAuth.get(String(userId)) ?? 0) + 1);
             } else {
+              assert.equal(r.status, 'duplicate', 'each account logs in once: never a repeat');
               duplicates++;
               loggedOut++; // auth.logOut of the second session
-              assert.ok(r.firstAccountKey !== null && r.firstAccountKey !== account);
+              assert.ok(r.status === 'duplicate' && r.firstAccountKey !== null && r.firstAccountKey !== account);
             }
           } finally {
             await reg.release(account, owner);

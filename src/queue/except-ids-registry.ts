@@ -3,7 +3,10 @@
 //   - a claim per account (SET NX PX with an owner token) while its login runs; only the owner renews or
 //     releases it (compare-and-delete in Lua), so a slow worker cannot drop a claim someone else took over;
 //   - the set of authorized user ids (QR logins pass it as `except_ids`), recorded atomically: the one who adds
-//     an id first wins, anyone after gets `duplicate` and must log its new authorization out;
+//     an id first wins, anyone after gets `duplicate` and must log its new authorization out; the same account
+//     recording the same id again (a retried step) gets `already`, never `duplicate`;
+//   - who recorded each account (a job of a run), so that a retried step of that job finishes its login instead
+//     of reporting its own authorization as someone else's;
 //   - the accounts already authorized, so a later claim on them is refused.
 // Account keys are phones (digits) or bot-token hashes: never a raw bot token (Redis keys show up in MONITOR,
 // SCAN and slow logs).
@@ -67,33 +70,59 @@ redis.call('DEL', KEYS[1])
 return 1
 `;
 
-// KEYS: ids set, id→account hash, account→id hash. ARGV: user id, account key.
-// Returns {1} when the id is new, else {0, account that holds it}. The account is marked resolved either way:
-// an account that turned out to be a known user must not be claimed and signed in again.
+// KEYS: ids set, id→account hash, account→id hash, account→recorder hash. ARGV: user id, account key, recorder
+// or ''. Returns {1} when the id is new, {2} when this account already holds it (a repeat), else {0, account that
+// holds it}. The account is marked resolved either way: an account that turned out to be a known user must not be
+// claimed and signed in again.
 const RECORD_LUA = `
 redis.call('HSET', KEYS[3], ARGV[2], ARGV[1])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[4], ARGV[2], ARGV[3]) end
 if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
   redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
   return {1}
 end
-return {0, redis.call('HGET', KEYS[2], ARGV[1]) or ''}
+local holder = redis.call('HGET', KEYS[2], ARGV[1]) or ''
+if holder == ARGV[2] then return {2} end
+return {0, holder}
 `;
 
-// KEYS: ids set, id→account hash, account→id hash. ARGV: user id.
+// KEYS: ids set, id→account hash, account→id hash, account→recorder hash. ARGV: user id.
 const FORGET_LUA = `
 local account = redis.call('HGET', KEYS[2], ARGV[1])
 redis.call('SREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
-if account and redis.call('HGET', KEYS[3], account) == ARGV[1] then redis.call('HDEL', KEYS[3], account) end
+if account and redis.call('HGET', KEYS[3], account) == ARGV[1] then
+  redis.call('HDEL', KEYS[3], account)
+  redis.call('HDEL', KEYS[4], account)
+end
 return account and 1 or 0
+`;
+
+// KEYS: account→id hash, id→account hash, account→recorder hash. ARGV: account key.
+// Returns {} when unresolved, else {user id, account holding it or '', recorder or ''}, read at one instant.
+const RESOLUTION_LUA = `
+local id = redis.call('HGET', KEYS[1], ARGV[1])
+if not id then return {} end
+return {id, redis.call('HGET', KEYS[2], id) or '', redis.call('HGET', KEYS[3], ARGV[1]) or ''}
 `;
 
 export type ClaimStatus = 'claimed' | 'held' | 'authorized';
 
 export type RecordAuthorizedResult =
   | { readonly status: 'new' }
+  /** This account had already recorded this user (a repeat of the same login): nothing changed. */
+  | { readonly status: 'already' }
   /** The user was already authorized (through `firstAccountKey`): log this new authorization out. */
   | { readonly status: 'duplicate'; readonly firstAccountKey: string | null };
+
+/** What an account resolved to, and who recorded it. */
+export interface AccountResolution {
+  readonly userId: bigint;
+  /** The account that holds the user: this one, or the first one when this account is a duplicate of it. */
+  readonly holderAccountKey: string | null;
+  /** The `recorder` given to recordAuthorized, or null. */
+  readonly recordedBy: string | null;
+}
 
 export interface ExceptIdsRegistryOptions {
   readonly redis: Redis;
@@ -107,6 +136,7 @@ export class ExceptIdsRegistry {
     readonly authorizedIds: string;
     readonly accountOfId: string;
     readonly idOfAccount: string;
+    readonly recorderOfAccount: string;
     claim(accountKey: string): string;
   };
 
@@ -117,6 +147,7 @@ export class ExceptIdsRegistry {
       authorizedIds: `${p}auth:authorized-ids`,
       accountOfId: `${p}auth:account-of-id`,
       idOfAccount: `${p}auth:id-of-account`,
+      recorderOfAccount: `${p}auth:recorder-of-account`,
       claim: (accountKey) => `${p}auth:claim:${accountKey}`,
     };
   }
@@ -135,6 +166,14 @@ export class ExceptIdsRegistry {
   async authorizedAs(accountKey: string): Promise<bigint | null> {
     const id = await this.redis.hget(this.keys.idOfAccount, checkAccountKey(accountKey));
     return id === null ? null : BigInt(id);
+  }
+
+  /** The user an account resolved to, which account holds that user, and who recorded it; null when unresolved. */
+  async resolution(accountKey: string): Promise<AccountResolution | null> {
+    const key = checkAccountKey(accountKey);
+    const r = (await this.redis.eval(RESOLUTION_LUA, 3, this.keys.idOfAccount, this.keys.accountOfId, this.keys.recorderOfAccount, key)) as string[];
+    if (r.length === 0) return null;
+    return { userId: BigInt(r[0]!), holderAccountKey: r[1] || null, recordedBy: r[2] || null };
   }
 
   /**
@@ -169,28 +208,35 @@ export class ExceptIdsRegistry {
   }
 
   /**
-   * Record that `accountKey` logged in as `userId`, atomically. `duplicate` means someone authorized that user
-   * before: the caller must log the new authorization out (auth.logOut) and report the duplicate.
+   * Record that `accountKey` logged in as `userId`, atomically. `duplicate` means another account authorized that
+   * user before: the caller must log the new authorization out (auth.logOut) and report the duplicate. `already`
+   * means this account recorded this user before (a retried step): the authorization is this account's own.
+   * `recorder` (e.g. the job of a run) is kept with the account, for `resolution`.
    */
-  async recordAuthorized(userId: bigint | number | string, accountKey: string): Promise<RecordAuthorizedResult> {
+  async recordAuthorized(userId: bigint | number | string, accountKey: string, recorder = ''): Promise<RecordAuthorizedResult> {
     const id = checkUserId(userId);
     const key = checkAccountKey(accountKey);
     const r = (await this.redis.eval(
       RECORD_LUA,
-      3,
+      4,
       this.keys.authorizedIds,
       this.keys.accountOfId,
       this.keys.idOfAccount,
+      this.keys.recorderOfAccount,
       id,
       key,
+      recorder,
     )) as [number, string?];
     if (r[0] === 1) return { status: 'new' };
+    if (r[0] === 2) return { status: 'already' };
     return { status: 'duplicate', firstAccountKey: r[1] === undefined || r[1] === '' ? null : r[1] };
   }
 
   /** Make one account claimable again (e.g. a duplicate that should be retried as another user). */
   async forgetAccount(accountKey: string): Promise<boolean> {
-    return (await this.redis.hdel(this.keys.idOfAccount, checkAccountKey(accountKey))) === 1;
+    const key = checkAccountKey(accountKey);
+    const [[, removed]] = (await this.redis.multi().hdel(this.keys.idOfAccount, key).hdel(this.keys.recorderOfAccount, key).exec()) as [[unknown, number]];
+    return removed === 1;
   }
 
   /**
@@ -200,10 +246,11 @@ export class ExceptIdsRegistry {
   async forgetAuthorized(userId: bigint | number | string): Promise<boolean> {
     const r = await this.redis.eval(
       FORGET_LUA,
-      3,
+      4,
       this.keys.authorizedIds,
       this.keys.accountOfId,
       this.keys.idOfAccount,
+      this.keys.recorderOfAccount,
       checkUserId(userId),
     );
     return r === 1;

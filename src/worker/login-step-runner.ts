@@ -245,6 +245,8 @@ export class LoginStepRunner {
   }
 
   private async step(jobId: string, data: LoginJobData, final: (s: FinalState, e?: Partial<LoginResult>) => StepOutcome): Promise<StepOutcome> {
+    const resumed = await this.resume(jobId, data, final)
+    if (resumed) return resumed
     if (data.kind === 'bot') return this.botStep(jobId, data, final)
     if (data.kind === 'qr') return this.qrStep(jobId, data, final)
     switch (data.step) {
@@ -311,19 +313,32 @@ export class LoginStepRunner {
     await this.cfg.registry.release(data.accountKey, jobId).catch(() => false)
   }
 
+  /** Who records an authorization: this job of this run (a later run of the same account is someone else). */
+  private static recorder(jobId: string, data: LoginJobData): string {
+    return `${data.runId}/${jobId}`
+  }
+
   /** After an authorization: duplicate check, session completed, claim released. */
   private async authorized(jobId: string, data: LoginJobData, auth: Authorization, final: (s: FinalState, e?: Partial<LoginResult>) => StepOutcome): Promise<StepOutcome> {
     const c = await this.client(jobId, data)
     const user = auth.user as tl.RawUser
-    const recorded = await this.cfg.registry.recordAuthorized(user.id, data.accountKey)
-    if (recorded.status === 'duplicate') {
-      // Someone already holds this account: drop the authorization we just made, keep theirs.
-      await c.host.invoke({ _: 'auth.logOut' }).catch(() => undefined)
-      await this.drop(jobId)
-      await this.sessionStorage(data).delete().catch(() => undefined)
-      await this.finish(jobId, data)
-      return final('duplicate', { userId: user.id.toString() })
-    }
+    const recorded = await this.cfg.registry.recordAuthorized(user.id, data.accountKey, LoginStepRunner.recorder(jobId, data))
+    if (recorded.status === 'duplicate') return this.dropDuplicate(jobId, data, user.id, final)
+    return this.complete(jobId, data, c, user, final)
+  }
+
+  /** Someone else already holds this account's user: drop the authorization this login made, keep theirs. */
+  private async dropDuplicate(jobId: string, data: LoginJobData, userId: bigint, final: (s: FinalState, e?: Partial<LoginResult>) => StepOutcome): Promise<StepOutcome> {
+    const c = await this.client(jobId, data)
+    await c.host.invoke({ _: 'auth.logOut' }).catch(() => undefined)
+    await this.drop(jobId)
+    await this.sessionStorage(data).delete().catch(() => undefined)
+    await this.finish(jobId, data)
+    return final('duplicate', { userId: userId.toString() })
+  }
+
+  /** The session gets its user (the key that logged in is in it), then the login's bookkeeping ends. */
+  private async complete(jobId: string, data: LoginJobData, c: CachedClient, user: tl.RawUser, final: (s: FinalState, e?: Partial<LoginResult>) => StepOutcome): Promise<StepOutcome> {
     const app = c.mtproto.opts.app
     c.keys.persist({
       userId: user.id, isBot: user.bot ?? false, apiId: app.apiId, testMode: this.cfg.network.testMode,
@@ -335,10 +350,48 @@ export class LoginStepRunner {
     return final('authorized', { userId: user.id.toString(), dcId, session: LoginStepRunner.sessionName(data) })
   }
 
+  /**
+   * A step retried after its own login was recorded (the worker died, or Redis failed, between recording and
+   * the job's end) finishes that login: it must neither report its own authorization as a duplicate, nor wait
+   * for a code it already used, nor authorize again. An account resolved by someone else (an earlier run) ends
+   * as duplicate, as before. Null when the account is not resolved yet.
+   */
+  private async resume(jobId: string, data: LoginJobData, final: (s: FinalState, e?: Partial<LoginResult>) => StepOutcome): Promise<StepOutcome | null> {
+    const resolved = await this.cfg.registry.resolution(data.accountKey)
+    if (!resolved) return null
+    if (resolved.recordedBy !== LoginStepRunner.recorder(jobId, data)) {
+      await this.finish(jobId, data)
+      return final('duplicate')
+    }
+    if (resolved.holderAccountKey !== data.accountKey) return this.dropDuplicate(jobId, data, resolved.userId, final)
+    const record = await this.sessionRecord(data)
+    if (record?.userId === resolved.userId) {
+      await this.finish(jobId, data)
+      return final('authorized', { userId: resolved.userId.toString(), dcId: record.dcId, session: LoginStepRunner.sessionName(data) })
+    }
+    if (record && record.userId === null) {
+      // Recorded, but the session's user was never written: the key in it is the one that logged in, if the DC
+      // says it is logged in as that user.
+      const c = await this.client(jobId, data)
+      const me = await c.host.invoke<tl.RawUser[]>({ _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] }).catch((err: unknown) => {
+        if (err instanceof RpcError && err.code === 401) return []
+        throw err
+      })
+      const user = me[0]
+      if (user?._ === 'user' && user.id === resolved.userId) return this.complete(jobId, data, c, user, final)
+    }
+    // The authorization is lost with its key: forget it, so that a new run can log the account in again.
+    await this.cfg.registry.forgetAuthorized(resolved.userId)
+    await this.finish(jobId, data)
+    return final('failed(session_lost)')
+  }
+
   /** Claims the account for this job; null to go on, or the outcome when someone else has it. */
   private async claim(jobId: string, data: LoginJobData, final: (s: FinalState, e?: Partial<LoginResult>) => StepOutcome): Promise<StepOutcome | null> {
     const status = await this.cfg.registry.claimStatus(data.accountKey, jobId, CLAIM_TTL_SECONDS)
     if (status === 'authorized') {
+      const resumed = await this.resume(jobId, data, final)
+      if (resumed) return resumed
       await this.finish(jobId, data)
       return final('duplicate')
     }

@@ -1,0 +1,156 @@
+// The login step runner driven one step at a time, as BullMQ would run it, against a test DC whose auth methods
+// can be made to fail on demand (FLOOD_WAIT, 500s) and the real Redis on 127.0.0.1:6379 under a prefix of this
+// file: retried steps after a login was recorded, codes and passwords that must survive a failed sign-in, and
+// the bookkeeping a login leaves.
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { RedisSessionStorage } from '../src/auth/storage/index.ts'
+import { deleteKeysUnder } from '../src/main/redis-access.ts'
+import { CodeChannelNames, publishCode, publishPassword, type CodeRequestMessage } from '../src/queue/code-channel.ts'
+import { ExceptIdsRegistry } from '../src/queue/except-ids-registry.ts'
+import { botAccountKey, botLabel, loginJobId, type LoginJobData } from '../src/queue/login-job.ts'
+import { SecretVault } from '../src/queue/secret-vault.ts'
+import { AccountRegistry, accountsServices } from '../src/testdc/accounts/index.ts'
+import type { RpcHandler } from '../src/testdc/rpc-dispatcher.ts'
+import { RpcFailure } from '../src/testdc/rpc-failure.ts'
+import { startTestDc, type TestDc } from '../src/testdc/test-dc.ts'
+import { endpointOf } from '../src/testdc/testdc-endpoint.ts'
+import { createStepRunner } from '../src/worker/login-thread.ts'
+import { sessionKeyPrefix, type StepOutcome } from '../src/worker/login-step-runner.ts'
+import { API, FAST_RATE, REDIS_URL, redisClient, uniquePrefix } from './farm-e2e-harness.ts'
+
+/** Failures to answer instead of calling the real handler, per method, first in first out. */
+const faults = new Map<string, RpcFailure[]>()
+const FAULTY = ['auth.sendCode', 'auth.resendCode', 'auth.signIn', 'auth.checkPassword']
+
+function faultyServices(registry: AccountRegistry): Record<string, RpcHandler> {
+  const real = accountsServices(registry)
+  return Object.fromEntries(FAULTY.map((m) => [m, (req, ctx) => {
+    const failure = faults.get(m)?.shift()
+    if (failure) throw failure
+    return real[m]!(req, ctx)
+  }]))
+}
+
+const prefix = uniquePrefix('step-runner')
+const redis = redisClient()
+const names = new CodeChannelNames(prefix)
+const registry = new ExceptIdsRegistry({ redis, prefix })
+const vault = new SecretVault(redis, prefix)
+let accounts: AccountRegistry
+let dc: TestDc
+let runner: ReturnType<typeof createStepRunner>
+let runs = 0
+
+before(async () => {
+  accounts = new AccountRegistry({ dcIds: [1, 2, 3, 4, 5] })
+  dc = await startTestDc({ accounts, services: () => faultyServices(accounts) })
+  const endpoint = endpointOf(dc)
+  runner = createStepRunner({
+    redisUrl: REDIS_URL, prefix, ...API, testDc: endpoint, codeTimeoutMs: 20_000, recheckMs: 1_000, waitSliceMs: 300, sendCodeRate: FAST_RATE,
+  })
+})
+
+after(async () => {
+  await runner.close()
+  await dc.stop()
+  await deleteKeysUnder(redis, prefix)
+  redis.disconnect()
+})
+
+function userJob(phone: string, extra: Partial<LoginJobData> = {}): { jobId: string; data: LoginJobData } {
+  return {
+    jobId: loginJobId('user', phone),
+    data: {
+      kind: 'user', account: phone, accountKey: phone, options: { passwordFrom: 'provider' }, step: 'start', codeAttempt: 0, codeFailures: 0,
+      passwordFailures: 0, deadline: 0, runId: `run-test-${++runs}`, ...extra,
+    },
+  }
+}
+
+function botJob(token: string): { jobId: string; data: LoginJobData } {
+  const accountKey = botAccountKey(token)
+  return {
+    jobId: loginJobId('bot', accountKey),
+    data: { kind: 'bot', account: botLabel(token), accountKey, options: {}, step: 'start', codeAttempt: 0, codeFailures: 0, passwordFailures: 0, deadline: 0, runId: `run-test-${++runs}` },
+  }
+}
+
+/** One step; a wait's data is merged into the job's, as the worker does. */
+async function step(job: { jobId: string; data: LoginJobData }): Promise<StepOutcome> {
+  const outcome = await runner.runner.run(job.jobId, job.data, Date.now())
+  if (outcome.kind === 'wait') job.data = { ...job.data, ...outcome.data }
+  return outcome
+}
+
+function state(o: StepOutcome): string {
+  return o.kind === 'final' ? o.result.state : `wait(${o.delayMs})`
+}
+
+/** The test-number code of a phone: its DC digit, five times. */
+function codeOf(phone: string): string {
+  return phone[5]!.repeat(5)
+}
+
+async function sessionOf(data: LoginJobData): Promise<{ userId: bigint | null } | null> {
+  const s = new RedisSessionStorage({ redis, name: `${data.kind}-${data.account}`.replace(/:/g, '_'), keyPrefix: sessionKeyPrefix(prefix) })
+  await s.open()
+  try {
+    return await s.load()
+  } finally {
+    await s.close()
+  }
+}
+
+/** Runs a user login to its end: start, then the code when it is asked for. */
+async function logIn(job: { jobId: string; data: LoginJobData }): Promise<StepOutcome> {
+  assert.equal(state(await step(job)), 'wait(1000)')
+  assert.equal(job.data.step, 'wait_code')
+  await publishCode(redis, { phone: job.data.account, code: codeOf(job.data.account), attempt: String(job.data.codeAttempt) }, { prefix })
+  return step(job)
+}
+
+describe('login step runner', () => {
+  it('a bot step retried after its login was recorded ends authorized, once; a later run of the bot is a duplicate', async () => {
+    const bot = accounts.addBot({ token: '7300000001:AAFakeTokenForTestsOnly000000000001', dcId: 2 })
+    const job = botJob(bot.botToken!)
+    await vault.put(job.jobId, { botToken: bot.botToken! })
+    const first = await step(job)
+    assert.equal(state(first), 'authorized')
+    // The worker died before the job ended: BullMQ runs the step again with the same data.
+    await vault.put(job.jobId, { botToken: bot.botToken! })
+    const again = await step(job)
+    assert.equal(state(again), 'authorized')
+    assert.equal(again.kind === 'final' && again.result.userId, bot.id.toString())
+    assert.equal(accounts.sessionsOf(bot.id).length, 1, 'not authorized twice')
+    assert.equal(state(await step(botJob(bot.botToken!))), 'duplicate', 'another run')
+    assert.equal(accounts.sessionsOf(bot.id).length, 1, "the farm's session is kept")
+  })
+
+  it('a user step retried after its login was recorded ends authorized at once, without waiting for the used code', async () => {
+    const job = userJob('9996621901')
+    assert.equal(state(await logIn(job)), 'authorized')
+    const again = await step(job) // still wait_code, attempt 1: its code was consumed
+    assert.equal(state(again), 'authorized')
+    assert.equal(again.kind === 'final' && again.result.session, 'user-9996621901')
+  })
+
+  it('completes a recorded login whose session write failed, and forgets one whose key is gone', async () => {
+    const job = userJob('9996631902')
+    const first = await logIn(job)
+    assert.equal(state(first), 'authorized')
+    const userId = BigInt(first.kind === 'final' ? first.result.userId! : 0)
+    // As if keys.flush() had failed after recordAuthorized: the key is there, its user is not.
+    const s = new RedisSessionStorage({ redis, name: 'user-9996631902', keyPrefix: sessionKeyPrefix(prefix) })
+    await s.open()
+    await s.save({ userId: null, isBot: null })
+    assert.equal((await sessionOf(job.data))!.userId, null)
+    const again = await step(job)
+    assert.equal(state(again), 'authorized')
+    assert.equal((await sessionOf(job.data))!.userId, userId, 'the session is completed')
+    // No key at all: the authorization cannot be used by anyone, so it is forgotten for a new run.
+    await s.delete()
+    assert.equal(state(await step(job)), 'failed(session_lost)')
+    assert.equal(await registry.authorizedAs(job.data.accountKey), null)
+  })
+})
