@@ -17,7 +17,7 @@ import { startTestDc, type TestDc } from '../src/testdc/test-dc.ts'
 import { endpointOf } from '../src/testdc/testdc-endpoint.ts'
 import { createStepRunner } from '../src/worker/login-thread.ts'
 import { sessionKeyPrefix, type StepOutcome } from '../src/worker/login-step-runner.ts'
-import { API, FAST_RATE, REDIS_URL, redisClient, uniquePrefix } from './farm-e2e-harness.ts'
+import { API, FAST_RATE, REDIS_URL, redisClient, sleep, uniquePrefix } from './farm-e2e-harness.ts'
 
 /** Failures to answer instead of calling the real handler, per method, first in first out. */
 const faults = new Map<string, RpcFailure[]>()
@@ -152,5 +152,38 @@ describe('login step runner', () => {
     await s.delete()
     assert.equal(state(await step(job)), 'failed(session_lost)')
     assert.equal(await registry.authorizedAs(job.data.accountKey), null)
+  })
+
+  it('puts the code back when signIn answers FLOOD_WAIT, moves the deadline by the wait, and signs in after it', async () => {
+    const job = userJob('9996621903')
+    assert.equal(state(await step(job)), 'wait(1000)')
+    const deadline = job.data.deadline
+    await publishCode(redis, { phone: job.data.account, code: codeOf(job.data.account), attempt: String(job.data.codeAttempt) }, { prefix })
+    faults.set('auth.signIn', [new RpcFailure(420, 'FLOOD_WAIT_2')])
+    assert.equal(state(await step(job)), 'wait(2000)')
+    assert.equal(await redis.get(names.code(job.data.account, String(job.data.codeAttempt))), codeOf(job.data.account), 'the code is back')
+    assert.equal(job.data.deadline, deadline + 2000)
+    assert.ok(job.data.floodUntil! > Date.now())
+    // Woken early (a delivery promotes waiting jobs): it goes back to sleep, the code stays.
+    const early = await step(job)
+    assert.ok(early.kind === 'wait' && early.delayMs > 0 && early.delayMs <= 2000)
+    assert.equal(await redis.exists(names.code(job.data.account, String(job.data.codeAttempt))), 1)
+    await sleep(job.data.floodUntil! - Date.now() + 10)
+    assert.equal(state(await step(job)), 'authorized')
+  })
+
+  it('puts a channel password back when checkPassword answers FLOOD_WAIT', async () => {
+    const phone = '9996621904'
+    accounts.addUser({ phone, password: 'the 2fa one' })
+    const job = userJob(phone)
+    assert.equal(state(await logIn(job)), 'wait(1000)')
+    assert.equal(job.data.step, 'wait_password')
+    await publishPassword(redis, { phone, password: 'the 2fa one' }, { prefix })
+    faults.set('auth.checkPassword', [new RpcFailure(420, 'FLOOD_WAIT_1')])
+    assert.equal(state(await step(job)), 'wait(1000)')
+    assert.equal(await redis.get(names.password(phone)), 'the 2fa one', 'the password is back')
+    await sleep(job.data.floodUntil! - Date.now() + 10)
+    assert.equal(state(await step(job)), 'authorized')
+    assert.equal(await redis.exists(names.password(phone)), 0)
   })
 })

@@ -41,6 +41,8 @@ export interface LoginJobData {
   passwordFailures: number
   /** Unix ms after which waiting for a code (or a QR scan) ends in code_timeout. */
   deadline: number
+  /** Unix ms until which Telegram asked us to wait (FLOOD_WAIT): the job is not woken before, not even by a code. */
+  floodUntil?: number
   /** The coordinator run that enqueued it. */
   runId: string
   /** How long this login may wait for its code, password or QR scan; the worker's setting when absent. */

@@ -59,6 +59,11 @@ async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> 
   return settled
 }
 
+/** Sitting out a FLOOD_WAIT: a delivered code must not wake the job early (it would only be told to wait again). */
+function floodWaiting(data: LoginJobData): boolean {
+  return (data.floodUntil ?? 0) > Date.now()
+}
+
 /** Threads load their modules and connect before the worker takes jobs; past this, it starts anyway. */
 const THREAD_READY_TIMEOUT_MS = 60_000
 
@@ -137,7 +142,7 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
   }
 
   const deliveredWhileActive = async (data: LoginJobData): Promise<boolean> => {
-    if (data.kind !== 'user') return false
+    if (data.kind !== 'user' || floodWaiting(data)) return false
     if (data.step === 'wait_code') return (await connection.exists(names.code(data.account, String(data.codeAttempt)))) === 1
     if (data.step === 'wait_password') return (await connection.exists(names.password(data.account))) === 1
     return false
@@ -159,7 +164,7 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
   await subscriber.subscribe(names.deliveredChannel, names.passwordDeliveredChannel, qrScannedChannel(prefix))
   const promote = (jobId: string): void => {
     void queue.getJob(jobId).then(async (job) => {
-      if (job && (await job.isDelayed())) await job.promote()
+      if (job && !floodWaiting(job.data) && (await job.isDelayed())) await job.promote()
     }).catch(() => undefined)
   }
   subscriber.on('message', (channel: string, message: string) => {

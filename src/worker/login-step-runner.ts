@@ -113,6 +113,13 @@ export function isTransient(err: unknown): boolean {
   return /^Connection is closed|^Stream isn't writeable/.test(e.message ?? '') // ioredis, Redis away
 }
 
+/** signIn's answers about the code itself: anything else leaves the code unjudged (and it is put back). */
+const CODE_VERDICTS = ['PHONE_CODE_INVALID', 'PHONE_CODE_EMPTY', 'PHONE_CODE_EXPIRED', 'SESSION_PASSWORD_NEEDED'] as const
+
+function isCodeVerdict(err: unknown): err is RpcError {
+  return err instanceof RpcError && CODE_VERDICTS.some((v) => err.is(v))
+}
+
 /** A claim on an account lasts this long between renewals (a crashed worker frees it by then). */
 const CLAIM_TTL_SECONDS = 15 * 60
 
@@ -235,7 +242,7 @@ export class LoginStepRunner {
         await this.drop(jobId).catch(() => undefined)
         throw err
       }
-      outcome = this.outcomeOf(err, final)
+      outcome = this.outcomeOf(err, data, final)
       if (outcome.kind === 'final') await this.finish(jobId, data)
     }
     if (outcome.kind === 'final' && outcome.result.state !== 'authorized' && outcome.result.state !== 'duplicate') {
@@ -245,6 +252,8 @@ export class LoginStepRunner {
   }
 
   private async step(jobId: string, data: LoginJobData, final: (s: FinalState, e?: Partial<LoginResult>) => StepOutcome): Promise<StepOutcome> {
+    const flooded = (data.floodUntil ?? 0) - Date.now()
+    if (flooded > 0) return { kind: 'wait', data: {}, delayMs: flooded }
     const resumed = await this.resume(jobId, data, final)
     if (resumed) return resumed
     if (data.kind === 'bot') return this.botStep(jobId, data, final)
@@ -281,7 +290,7 @@ export class LoginStepRunner {
     }
   }
 
-  private outcomeOf(err: unknown, final: (s: FinalState, e?: Partial<LoginResult>) => StepOutcome): StepOutcome {
+  private outcomeOf(err: unknown, data: LoginJobData, final: (s: FinalState, e?: Partial<LoginResult>) => StepOutcome): StepOutcome {
     if (err instanceof LoginError) {
       switch (err.reason) {
         case 'phone_invalid': return final('phone_invalid')
@@ -295,14 +304,33 @@ export class LoginStepRunner {
     if (err instanceof RpcError) {
       if (err.isFloodWait) {
         const s = err.seconds!
-        if (s > (this.cfg.maxFloodWaitSeconds ?? 3600)) return final(`flood_wait(${s})`)
-        return { kind: 'wait', data: {}, delayMs: s * 1000 }
+        if (!this.waitsOut(err)) return final(`flood_wait(${s})`)
+        // The wait is Telegram's, not the provider's: the code (password) deadline moves by as much, and the job
+        // is not woken before it is over (a waiting code would otherwise promote it at once).
+        const floodUntil = Date.now() + s * 1000
+        return { kind: 'wait', data: { floodUntil, ...(data.deadline > 0 ? { deadline: data.deadline + s * 1000 } : {}) }, delayMs: s * 1000 }
       }
       if (err.is('USER_DEACTIVATED_BAN') || err.is('PHONE_NUMBER_BANNED')) return final('banned')
       if (err.is('PHONE_NUMBER_UNOCCUPIED')) return final('unregistered')
       return final(`failed(${err.errorMessage})`)
     }
     return final(`failed(${(err as Error).name ?? 'Error'})`)
+  }
+
+  /** A FLOOD_WAIT this login sits out (delayed), rather than ending as flood_wait(X). */
+  private waitsOut(err: unknown): err is RpcError {
+    return err instanceof RpcError && err.isFloodWait && err.seconds! <= (this.cfg.maxFloodWaitSeconds ?? 3600)
+  }
+
+  /** The step will run again after this error (a retry, or after a FLOOD_WAIT): what it consumed must go back. */
+  private runsAgainAfter(err: unknown): boolean {
+    return isTransient(err) || this.waitsOut(err)
+  }
+
+  /** Puts a consumed code or password back for the step's next run (a newer delivery, if any, wins). */
+  private async putBack(key: string, value: string, err: unknown, minTtlSec: number): Promise<void> {
+    const floodSec = err instanceof RpcError && err.isFloodWait ? err.seconds! : 0
+    await this.cfg.redis.set(key, value, 'EX', Math.max(minTtlSec, floodSec + minTtlSec), 'NX').catch(() => undefined)
   }
 
   /** Ends a job's login bookkeeping (the account session stays if it was authorized). */
@@ -458,16 +486,18 @@ export class LoginStepRunner {
       await this.drop(jobId) // nothing to do until the code comes: hold no socket while waiting
       return { kind: 'wait', data: {}, delayMs: this.cfg.recheckMs ?? 15_000 }
     }
-    const c = await this.client(jobId, data)
-    const phoneCodeHash = await this.cfg.redis.hget(this.loginKey(jobId), 'phoneCodeHash')
-    if (!phoneCodeHash) return this.sendCodeStep(jobId, { ...data, step: 'start' }, final)
-    let auth: Authorization | tl.auth.RawAuthorizationSignUpRequired
+    let c: CachedClient | undefined
+    let phoneCodeHash: string | null = null
+    let auth: Authorization | tl.auth.RawAuthorizationSignUpRequired | undefined
     try {
-      auth = await c.host.invoke({ _: 'auth.signIn', phoneNumber: data.account, phoneCodeHash, phoneCode: code })
+      c = await this.client(jobId, data)
+      phoneCodeHash = await this.cfg.redis.hget(this.loginKey(jobId), 'phoneCodeHash')
+      if (phoneCodeHash) auth = await c.host.invoke({ _: 'auth.signIn', phoneNumber: data.account, phoneCodeHash, phoneCode: code })
     } catch (err) {
-      if (!(err instanceof RpcError)) {
-        // Not Telegram's verdict on the code (the connection went): put the code back for the retry.
-        if (isTransient(err)) await this.cfg.redis.set(this.cfg.inbox.names.code(data.account, String(data.codeAttempt)), code, 'EX', 600, 'NX').catch(() => undefined)
+      if (!isCodeVerdict(err)) {
+        // Not Telegram's verdict on the code (the connection or Redis went, a 500, a FLOOD_WAIT): the code goes
+        // back for the step's next run. A login that ends here leaves no code behind for a later login to trip on.
+        if (this.runsAgainAfter(err)) await this.putBack(this.cfg.inbox.names.code(data.account, String(data.codeAttempt)), code, err, 600)
         throw err
       }
       if (err.is('PHONE_CODE_INVALID') || err.is('PHONE_CODE_EMPTY')) {
@@ -479,16 +509,15 @@ export class LoginStepRunner {
         return { kind: 'wait', data: { codeFailures: failures }, delayMs: 0 }
       }
       if (err.is('PHONE_CODE_EXPIRED')) {
-        const next = await resendOrSendAgain(c.host, data.account, phoneCodeHash)
+        const next = await resendOrSendAgain(c!.host, data.account, phoneCodeHash!)
         if (next._ === 'auth.sentCodeSuccess') return this.authorized(jobId, data, next.authorization as Authorization, final)
         return this.codeSent(jobId, data, next, data.codeAttempt + 1)
       }
-      if (err.is('SESSION_PASSWORD_NEEDED')) {
-        await this.cfg.redis.hset(this.loginKey(jobId), 'passwordNeeded', '1')
-        return this.passwordStep(jobId, data, final, c)
-      }
-      throw err
+      // SESSION_PASSWORD_NEEDED
+      await this.cfg.redis.hset(this.loginKey(jobId), 'passwordNeeded', '1')
+      return this.passwordStep(jobId, data, final, c)
     }
+    if (!auth) return this.sendCodeStep(jobId, { ...data, step: 'start' }, final) // the hash is gone: a new code
     if (auth._ === 'auth.authorizationSignUpRequired') {
       await this.finish(jobId, data)
       return final('unregistered')
@@ -531,10 +560,9 @@ export class LoginStepRunner {
     try {
       auth = await checkPassword(c.host, { password, maxAttempts: 1, phoneNumber: data.account })
     } catch (err) {
-      // A password taken from the channel goes back when the check did not happen (the connection went).
-      if (isTransient(err) && fromChannel) {
-        await this.cfg.redis.set(this.cfg.inbox.names.password(data.account), password, 'EX', 120, 'NX').catch(() => undefined)
-      }
+      // A password taken from the channel goes back when Telegram did not judge it (the connection went, a 500,
+      // a FLOOD_WAIT), for the step's next run.
+      if (fromChannel && this.runsAgainAfter(err)) await this.putBack(this.cfg.inbox.names.password(data.account), password, err, 120)
       throw err
     }
     return this.authorized(jobId, data, auth, final)
