@@ -31,6 +31,8 @@ export interface FarmConfig {
   codeTimeoutMs: number
   /** How long a waiting login sleeps before it looks again without being woken. */
   recheckMs: number
+  /** How long a coordinator waits for a Redis that stopped answering before it gives up (exit 3). */
+  redisTimeoutMs: number
   /** auth.sendCode pacing across the farm; the worker's default (1/s, burst 10; per DC 0.5/s, burst 5) when absent. */
   sendCodeRate: SendCodeRate | undefined
   /** The file the settings were read from, if any. */
@@ -50,6 +52,7 @@ export interface ConfigOverrides {
   logLevel?: string
   codeTimeoutMs?: string | number
   recheckMs?: string | number
+  redisTimeoutMs?: string | number
   sendCodeRate?: string
 }
 
@@ -58,6 +61,8 @@ export const DEFAULT_PREFIX = 'gramfarm:'
 export const DEFAULT_CONFIG_FILE = 'config/gramfarm.json'
 /** Where `gramfarm testdc` writes its endpoint by default (out/ is git-ignored). */
 export const DEFAULT_TESTDC_ENDPOINT_FILE = 'out/testdc-endpoint.json'
+/** Long enough for a Redis restart or failover; short enough that a dead Redis is not mistaken for a slow run. */
+export const DEFAULT_REDIS_TIMEOUT_MS = 180_000
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
@@ -73,6 +78,7 @@ export const ENVIRONMENT_HELP = `Environment:
   GRAMFARM_TESTDC        test DC endpoint file: log in against the local test DC instead of Telegram
   GRAMFARM_LOG_LEVEL     fatal|error|warn|info|debug|trace|silent (default info)
   GRAMFARM_CODE_TIMEOUT  seconds a login waits for its code / password / QR scan (default 600)
+  GRAMFARM_REDIS_TIMEOUT seconds a run waits for a Redis that stopped answering before it gives up (default ${DEFAULT_REDIS_TIMEOUT_MS / 1000})
   GRAMFARM_SEND_CODE_RATE  auth.sendCode pacing: <global/s>:<burst>,<per DC/s>:<burst> (e.g. 1:10,0.5:5)`
 
 function bad(message: string): CliError {
@@ -154,10 +160,11 @@ type FileSettings = Partial<{
   logLevel: string
   codeTimeoutSec: number
   recheckSec: number
+  redisTimeoutSec: number
   sendCodeRate: unknown
 }>
 
-const FILE_KEYS: ReadonlySet<string> = new Set(['redisUrl', 'prefix', 'apiId', 'apiHash', 'threads', 'concurrency', 'testDc', 'logLevel', 'codeTimeoutSec', 'recheckSec', 'sendCodeRate', '$comment'])
+const FILE_KEYS: ReadonlySet<string> = new Set(['redisUrl', 'prefix', 'apiId', 'apiHash', 'threads', 'concurrency', 'testDc', 'logLevel', 'codeTimeoutSec', 'recheckSec', 'redisTimeoutSec', 'sendCodeRate', '$comment'])
 
 function readSettingsFile(path: string): FileSettings {
   let json: unknown
@@ -173,7 +180,7 @@ function readSettingsFile(path: string): FileSettings {
   for (const key of ['redisUrl', 'prefix', 'apiHash', 'testDc', 'logLevel'] as const) {
     if (s[key] !== undefined && typeof s[key] !== 'string') throw bad(`config file ${path}: "${key}" must be a string`)
   }
-  for (const key of ['apiId', 'threads', 'concurrency', 'codeTimeoutSec', 'recheckSec'] as const) {
+  for (const key of ['apiId', 'threads', 'concurrency', 'codeTimeoutSec', 'recheckSec', 'redisTimeoutSec'] as const) {
     if (s[key] !== undefined && typeof s[key] !== 'number') throw bad(`config file ${path}: "${key}" must be a number`)
   }
   return s as FileSettings
@@ -196,6 +203,9 @@ export function loadFarmConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessE
       : file.codeTimeoutSec !== undefined ? seconds(file.codeTimeoutSec, 'codeTimeoutSec') : 600_000
   const recheck = flags.recheckMs !== undefined ? milliseconds(flags.recheckMs, 'recheck interval')
     : file.recheckSec !== undefined ? seconds(file.recheckSec, 'recheckSec') : 15_000
+  const redisTimeout = flags.redisTimeoutMs !== undefined ? milliseconds(flags.redisTimeoutMs, 'Redis timeout')
+    : env['GRAMFARM_REDIS_TIMEOUT'] ? seconds(env['GRAMFARM_REDIS_TIMEOUT'], 'GRAMFARM_REDIS_TIMEOUT')
+      : file.redisTimeoutSec !== undefined ? seconds(file.redisTimeoutSec, 'redisTimeoutSec') : DEFAULT_REDIS_TIMEOUT_MS
   const rate = flags.sendCodeRate ?? env['GRAMFARM_SEND_CODE_RATE'] ?? file.sendCodeRate
   return {
     redisUrl: checkRedisUrl(String(pick(flags.redisUrl, 'REDIS_URL', file.redisUrl) ?? DEFAULT_REDIS_URL)),
@@ -208,6 +218,7 @@ export function loadFarmConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessE
     logLevel: checkLogLevel(String(pick(flags.logLevel, 'GRAMFARM_LOG_LEVEL', file.logLevel) ?? 'info')),
     codeTimeoutMs: codeTimeout,
     recheckMs: recheck,
+    redisTimeoutMs: redisTimeout,
     sendCodeRate: rate === undefined ? undefined : checkRate(rate, 'send-code rate'),
     configFile,
   }

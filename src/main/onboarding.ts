@@ -9,7 +9,9 @@ import type { AccountSpec } from './accounts-file.ts'
 import { Coordinator, type EnqueuedRun, type RunOutcome } from './coordinator.ts'
 import { CliError, ExitCode, type ExitCodeValue } from './exit-codes.ts'
 import { checkOutputPaths, describeWriteError, reportPaths, type OutputPaths } from './output-paths.ts'
+import { DEFAULT_REDIS_TIMEOUT_MS } from './farm-config.ts'
 import { ProgressBar } from './progress-bar.ts'
+import { RedisWatch } from './redis-watch.ts'
 import { writeRunReport } from './run-report.ts'
 import { exitCodeOf, formatSummary, type SummaryOptions } from './run-summary.ts'
 import { deleteRedisSessions, exportSessions, sessionsOfResults, type ExportSummary } from './session-export.ts'
@@ -21,6 +23,10 @@ export interface OnboardingOptions {
   readonly codeTimeoutMs?: number
   /** Stop following after this long (exit 4; the jobs stay queued). */
   readonly timeoutMs?: number
+  /** Give up on a Redis that has not answered for this long (exit 3; the jobs stay queued). */
+  readonly redisTimeoutMs?: number
+  /** Say on stderr that Redis is not answering after this long (default 5 s). */
+  readonly redisWarnAfterMs?: number
   readonly sessionsDir?: string
   readonly sessionsJson?: string
   /** Remove the sessions from Redis once written to files. */
@@ -91,6 +97,12 @@ export function outputPathsOf(opts: Pick<OnboardingOptions, 'sessionsDir' | 'ses
   }
 }
 
+/** How long closing the coordinator's queue may take once the run is over. */
+const CLOSE_GRACE_MS = 5_000
+
+const seconds = (ms: number): string => String(Math.round(ms / 1000))
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref())
+
 export async function runOnboarding(
   redis: Redis,
   prefix: string,
@@ -102,7 +114,26 @@ export async function runOnboarding(
   const stderr = opts.stderr ?? process.stderr
   await checkOutputPaths(outputPathsOf(opts))
   const coordinator = new Coordinator({ redis, prefix, ...(logger ? { logger } : {}) })
-  try {
+  const bar = new ProgressBar(stderr as NodeJS.WriteStream, 'onboarding ')
+  const showBar = opts.progress !== false && bar.enabled && !opts.json
+  const say = (line: string): void => {
+    if (showBar) bar.clear()
+    stderr.write(`${line}\n`)
+  }
+  let runId = opts.runId
+  const limitMs = opts.redisTimeoutMs ?? DEFAULT_REDIS_TIMEOUT_MS
+  const watch = new RedisWatch(redis, {
+    giveUpAfterMs: limitMs,
+    ...(opts.redisWarnAfterMs !== undefined ? { warnAfterMs: opts.redisWarnAfterMs } : {}),
+    onDown: (ms) => say(`gramfarm: Redis has not answered for ${seconds(ms)} s; waiting for it (giving up after ${seconds(limitMs)} s, --redis-timeout)`),
+    onBack: (ms) => say(`gramfarm: Redis answers again (after ${seconds(ms)} s)`),
+    lostMessage: (ms) => `Redis has not answered for ${seconds(ms)} s: gave up ${runId ? `following run ${runId}` : 'enqueueing'}. ` +
+      `The jobs queued so far stay queued; once Redis is back, workers carry on${runId ? ` and \`gramfarm status --run ${runId}\` shows the run` : ''}`,
+  })
+  const stop = new AbortController()
+  const stopFollowing = stop.signal
+
+  const enqueueAndFollow = async (): Promise<OnboardingResult> => {
     const run = await coordinator.enqueue(specs, {
       ...(opts.runId ? { runId: opts.runId } : {}),
       ...(opts.label ? { label: opts.label } : {}),
@@ -113,15 +144,15 @@ export async function runOnboarding(
       stderr.write(`run ${run.runId}: ${run.accounts.length} accounts queued` +
         `${run.attached > 0 ? ` (${run.attached} already queued by another run: followed, not queued again)` : ''}\n`)
     }
+    runId = run.runId
     opts.onEnqueued?.(run)
-    const bar = new ProgressBar(stderr as NodeJS.WriteStream, 'onboarding ')
-    const showBar = opts.progress !== false && bar.enabled && !opts.json
     const outcome = await coordinator.follow(run, {
       ...(showBar ? { onProgress: (p) => bar.update(p) } : {}),
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
-      ...(opts.signal ? { signal: opts.signal } : {}),
+      signal: opts.signal ? AbortSignal.any([opts.signal, stopFollowing]) : stopFollowing,
     })
     if (showBar) bar.done()
+    if (watch.hasGivenUp) return watch.lost // Redis came back too late: the run was already given up on
 
     // The table comes first whatever happens to the files: every login already ran, and the operator should see it.
     const { sessions, report, failure } = await writeOutputs(redis, prefix, outcome, opts)
@@ -147,7 +178,15 @@ export async function runOnboarding(
         `and so do the sessions (\`gramfarm sessions export --run ${outcome.runId} --dir <dir>\`)`, ExitCode.outputFailed)
     }
     return { outcome, exitCode, ...(sessions ? { sessions } : {}), ...(report ? { report } : {}) }
+  }
+
+  try {
+    return await Promise.race([enqueueAndFollow(), watch.lost])
   } finally {
-    await coordinator.close()
+    watch.stop()
+    stop.abort()
+    if (watch.hasGivenUp && showBar) bar.done() // the message of the error goes below the bar
+    // With Redis gone, closing the queue would wait for it: the process is ending anyway.
+    await Promise.race([coordinator.close(), delay(watch.hasGivenUp ? 0 : CLOSE_GRACE_MS)])
   }
 }

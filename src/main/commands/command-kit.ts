@@ -32,6 +32,7 @@ export interface RunFlags {
   codeTimeout?: string
   passwordProvider?: boolean
   timeout?: string
+  redisTimeout?: string
   wait?: boolean
   withWorker?: boolean
   threads?: string
@@ -51,6 +52,7 @@ export function addRunOptions(cmd: Command): Command {
     .option('--code-timeout <seconds>', 'how long each login waits for its code, password or QR scan (default: the worker\'s)')
     .option('--no-password-provider', '2FA accounts without a password in the file end as needs_password instead of asking the code provider')
     .option('--timeout <seconds>', 'stop following after this long (exit 4; the jobs stay queued)')
+    .option('--redis-timeout <seconds>', 'give up on a Redis that stopped answering after this long (exit 3; the jobs stay queued; default 180, $GRAMFARM_REDIS_TIMEOUT)')
     .option('--no-wait', 'enqueue and exit (prints the run id); follow later with `gramfarm status --run <id>`')
     .option('--with-worker', 'run a worker in this process while following (no separate `gramfarm worker` needed)')
     .option('--threads <n>', 'threads of the --with-worker worker')

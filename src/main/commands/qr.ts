@@ -50,9 +50,8 @@ Example:
             }
           })
           await sub.subscribe(`${farmPrefix}qr`)
-          return async () => {
-            await sub.quit().catch(() => sub.disconnect())
-          }
+          // disconnect, not quit: a QUIT would wait for a Redis that went away.
+          return async () => sub.disconnect()
         },
       })
     }))

@@ -7,6 +7,7 @@ import { Coordinator } from '../coordinator.ts'
 import { CliError, ExitCode, type ExitCodeValue } from '../exit-codes.ts'
 import { outputPathsOf, runOnboarding, type OnboardingOptions } from '../onboarding.ts'
 import { checkOutputPaths } from '../output-paths.ts'
+import { RedisWatch } from '../redis-watch.ts'
 import { startFarmWorker, type FarmWorker } from '../../worker/farm-worker.ts'
 import type { RunFlags } from './command-kit.ts'
 
@@ -28,7 +29,8 @@ export async function executeRun(
   extra: Pick<OnboardingOptions, 'label' | 'onEnqueued'> = {},
   hooks: { afterConnect?: (redis: Redis, prefix: string) => Promise<() => Promise<void>> } = {},
 ): Promise<ExitCodeValue> {
-  const config = configOf(flags)
+  const redisTimeoutMs = secondsOption(flags.redisTimeout, '--redis-timeout')
+  const config = configOf(flags, redisTimeoutMs !== undefined ? { redisTimeoutMs } : {})
   const logger = cliLogger(config.logLevel)
   const endpoint = testDcEndpointOf(config)
   const codeTimeoutMs = secondsOption(flags.codeTimeout, '--code-timeout')
@@ -43,18 +45,23 @@ export async function executeRun(
   try {
     if (flags.wait === false) {
       const coordinator = new Coordinator({ redis, prefix: config.prefix, logger })
+      const watch = new RedisWatch(redis, {
+        giveUpAfterMs: config.redisTimeoutMs,
+        lostMessage: (ms) => `Redis has not answered for ${Math.round(ms / 1000)} s: gave up enqueueing; the jobs queued so far stay queued`,
+      })
       try {
-        const run = await coordinator.enqueue(specs, {
+        const run = await Promise.race([watch.lost, coordinator.enqueue(specs, {
           ...(flags.runId ? { runId: flags.runId } : {}), ...(extra.label ? { label: extra.label } : {}),
           ...(flags.passwordProvider === false ? { passwordProvider: false } : {}),
           ...(codeTimeoutMs !== undefined ? { codeTimeoutMs } : {}),
-        })
+        })])
         process.stdout.write(flags.json
           ? `${JSON.stringify({ runId: run.runId, accounts: run.accounts.length, added: run.added, attached: run.attached })}\n`
           : `${run.runId}\n`)
         return ExitCode.ok
       } finally {
-        await coordinator.close()
+        watch.stop()
+        if (!watch.hasGivenUp) await coordinator.close()
       }
     }
     if (flags.withWorker) {
@@ -71,6 +78,7 @@ export async function executeRun(
       ...(flags.passwordProvider === false ? { passwordProvider: false } : {}),
       ...(codeTimeoutMs !== undefined ? { codeTimeoutMs } : {}),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      redisTimeoutMs: config.redisTimeoutMs,
       ...(flags.sessionsDir !== undefined ? { sessionsDir: flags.sessionsDir } : {}),
       ...(flags.sessionsJson !== undefined ? { sessionsJson: flags.sessionsJson } : {}),
       ...(flags.dropRedisSessions ? { dropRedisSessions: true } : {}),
