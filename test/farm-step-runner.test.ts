@@ -186,4 +186,17 @@ describe('login step runner', () => {
     assert.equal(state(await step(job)), 'authorized')
     assert.equal(await redis.exists(names.password(phone)), 0)
   })
+
+  it("asks for a code for as long as the login waits, and passes Telegram's resend delay apart", async () => {
+    const job = userJob('9996631905')
+    assert.equal(state(await step(job)), 'wait(1000)')
+    const request = await redis.hgetall(names.request(job.data.account))
+    assert.equal(request['timeoutSec'], '20', "the login's code timeout (20 s here), not sentCode.timeout")
+    assert.equal(request['resendAfterSec'], '60', "the test DC's sentCode.timeout")
+    const [[, entries]] = (await redis.xrevrange(names.requestsStream, '+', '-', 'COUNT', 1)).map((e) => [e[0], e[1]] as const)
+    const message = JSON.parse(entries[1]!) as CodeRequestMessage
+    assert.equal(message.phone, job.data.account)
+    assert.equal(message.timeoutSec, 20)
+    assert.equal(message.resendAfterSec, 60)
+  })
 })

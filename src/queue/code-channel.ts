@@ -47,7 +47,10 @@ export interface CodeRequestMessage {
   readonly codeLength?: number;
   readonly nextType?: NextCodeType;
   readonly jobId: string;
+  /** How long the worker waits for this code (what is left of the login's code timeout). */
   readonly timeoutSec: number;
+  /** Telegram's `sentCode.timeout`: seconds before auth.resendCode may be asked for (another SMS, a call). */
+  readonly resendAfterSec?: number;
   /** Unix milliseconds. */
   readonly requestedAt: number;
 }
@@ -268,6 +271,7 @@ function parseRequest(json: string): CodeRequestMessage | null {
     if (typeof v.phone !== 'string' || typeof v.attempt !== 'string' || typeof v.jobId !== 'string') return null;
     if (typeof v.codeType !== 'string' || !CODE_TYPES.has(v.codeType)) return null;
     if (typeof v.timeoutSec !== 'number' || typeof v.requestedAt !== 'number') return null;
+    if (v.resendAfterSec !== undefined && typeof v.resendAfterSec !== 'number') return null;
     return v as CodeRequestMessage;
   } catch {
     return null;
@@ -418,8 +422,10 @@ export interface RequestCodeInput {
   readonly codeLength?: number;
   readonly jobId: string;
   readonly nextType?: NextCodeType;
-  /** How long the worker will wait. Default 600. */
+  /** How long the worker will wait for this code. Default 600. */
   readonly timeoutSec?: number;
+  /** Telegram's `sentCode.timeout` (the resend delay), when it gave one. Not how long the worker waits. */
+  readonly resendAfterSec?: number;
 }
 
 export interface WaitForCodeInput {
@@ -501,6 +507,7 @@ export class CodeInbox {
       ...(input.nextType !== undefined ? { nextType: input.nextType } : {}),
       jobId: input.jobId,
       timeoutSec,
+      ...(input.resendAfterSec !== undefined ? { resendAfterSec: positiveInt(input.resendAfterSec, 'resendAfterSec') } : {}),
       requestedAt: Date.now(),
     };
     const fields = Object.entries(message).flatMap(([k, v]) => [k, String(v)]);

@@ -461,13 +461,17 @@ export class LoginStepRunner {
       .hset(this.loginKey(jobId), { phoneCodeHash: sent.phoneCodeHash, dcId: c.mtproto.homeDc })
       .expire(this.loginKey(jobId), Math.ceil(this.codeTimeoutMs(data) / 1000) + 3600)
       .exec()
+    const deadline = Date.now() + this.codeTimeoutMs(data)
     const codeType = (codeTypeName(sent.type._) ?? 'unknown') as CodeType
     await this.cfg.inbox.requestCode({
       phone: data.account, attempt: String(codeAttempt), codeType, jobId,
+      // How long the request lives (a provider polls, then cancels for a refund, by it): the login's wait.
+      timeoutSec: Math.max(1, Math.ceil((deadline - Date.now()) / 1000)),
       ...((sent.type as { length?: number }).length ? { codeLength: (sent.type as { length: number }).length } : {}),
-      ...(sent.timeout ? { timeoutSec: sent.timeout } : {}),
+      // sentCode.timeout is only when a resend may be asked for.
+      ...(sent.timeout ? { resendAfterSec: sent.timeout } : {}),
     })
-    return { kind: 'wait', data: { step: 'wait_code', codeAttempt, deadline: Date.now() + this.codeTimeoutMs(data) }, delayMs: this.cfg.recheckMs ?? 15_000 }
+    return { kind: 'wait', data: { step: 'wait_code', codeAttempt, deadline }, delayMs: this.cfg.recheckMs ?? 15_000 }
   }
 
   private async codeStep(jobId: string, data: LoginJobData, final: (s: FinalState, e?: Partial<LoginResult>) => StepOutcome): Promise<StepOutcome> {
