@@ -16,7 +16,11 @@ import { RpcFailure } from '../src/testdc/rpc-failure.ts'
 import { startTestDc, type TestDc } from '../src/testdc/test-dc.ts'
 import { endpointOf } from '../src/testdc/testdc-endpoint.ts'
 import { createStepRunner } from '../src/worker/login-thread.ts'
-import { sessionKeyPrefix, type StepOutcome } from '../src/worker/login-step-runner.ts'
+import { isTransient, sessionKeyPrefix, type StepOutcome } from '../src/worker/login-step-runner.ts'
+import { AuthKeyUnknownError, ConnectionLostError } from '../src/mtproto/dc/dc-connection.ts'
+import { RpcError } from '../src/mtproto/rpc-error.ts'
+import { ConnectTimeoutError, ProxyError, TransportError } from '../src/mtproto/transport/errors.ts'
+import { SessionStorageError, SessionLockedError } from '../src/auth/storage/index.ts'
 import { API, FAST_RATE, REDIS_URL, redisClient, sleep, uniquePrefix } from './farm-e2e-harness.ts'
 
 /** Failures to answer instead of calling the real handler, per method, first in first out. */
@@ -198,5 +202,34 @@ describe('login step runner', () => {
     assert.equal(message.phone, job.data.account)
     assert.equal(message.timeoutSec, 20)
     assert.equal(message.resendAfterSec, 60)
+  })
+
+  it('retries network, proxy, Telegram-side and Redis failures; ends the login on the rest', () => {
+    const redisDown = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' })
+    for (const err of [
+      new ConnectionLostError('gone'), new ConnectTimeoutError(10_000), new AuthKeyUnknownError(2), new TransportError(-429), new TransportError(-404),
+      new ProxyError('socks-connect-failed', 'general SOCKS server failure', 1), new ProxyError('socks-connect-failed', 'host unreachable', 4),
+      new ProxyError('proxy-closed', 'closed during the handshake'),
+      new SessionStorageError('IO', 'Redis: cannot load for gramfarm:session:x', { cause: redisDown }),
+      new RpcError(500, 'INTERNAL'), new RpcError(-503, 'Timeout'), new RpcError(500, 'RPC_CALL_FAIL'),
+      new Error('wrapped', { cause: new ConnectionLostError('gone') }), new AggregateError([redisDown], 'connect failed'),
+      new Error('LOADING Redis is loading the dataset in memory'),
+    ]) assert.equal(isTransient(err), true, `${err.name}: ${err.message}`)
+    for (const err of [
+      new TransportError(-444), new ProxyError('socks-auth-rejected', 'bad password'), new ProxyError('socks-connect-failed', 'not allowed by ruleset', 2),
+      new ProxyError('mtproxy-invalid-secret', 'bad'), new SessionLockedError('/x.lock', null), new SessionStorageError('INVALID_DATA', 'bad'),
+      new RpcError(400, 'PHONE_NUMBER_INVALID'), new RpcError(420, 'FLOOD_WAIT_10'), new Error('something else'), null, 'a string',
+    ]) assert.equal(isTransient(err), false, String((err as Error | null)?.message ?? err))
+  })
+
+  it('puts the code back and retries the step when signIn keeps answering 500', async () => {
+    const job = userJob('9996621906')
+    assert.equal(state(await step(job)), 'wait(1000)')
+    await publishCode(redis, { phone: job.data.account, code: codeOf(job.data.account), attempt: String(job.data.codeAttempt) }, { prefix })
+    faults.set('auth.signIn', [0, 1, 2].map(() => new RpcFailure(500, 'INTERNAL'))) // more than the client's own retries
+    const err = await step(job).then(() => null, (e: unknown) => e)
+    assert.ok(err instanceof RpcError && err.code === 500, 'thrown: BullMQ retries the step')
+    assert.equal(await redis.get(names.code(job.data.account, String(job.data.codeAttempt))), codeOf(job.data.account), 'the code is back')
+    assert.equal(state(await step(job)), 'authorized')
   })
 })
