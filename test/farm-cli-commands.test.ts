@@ -77,6 +77,9 @@ describe('gramfarm CLI', () => {
       await assert.rejects(buildAndRun(program, n), (e: { code?: string }) => e.code === 'commander.helpDisplayed')
       assert.match(out, new RegExp(`Usage: gramfarm${n.length ? ` ${n.join(' ')}` : ''} `), `help of ${n.join(' ') || 'gramfarm'}`)
       if (n.length === 0) assert.match(out, /Exit codes:[\s\S]*3 +Redis unreachable/)
+      // Secrets in argv show in `ps` and shell history: the help says how to keep them out.
+      if (n.length === 0) assert.match(out, /api_hash; prefer\s+\$GRAMFARM_API_HASH/)
+      if (n.join(' ') === 'code') assert.match(out, /or - to read it\s+from stdin/)
     }
     const bin = await runCli(['--help'])
     assert.equal(bin.code, 0)
@@ -93,6 +96,30 @@ describe('gramfarm CLI', () => {
     assert.equal(missing.code, 2, missing.stderr)
     assert.equal(noRedis.code, 3, noRedis.stderr)
     assert.match(noRedis.stderr, /Redis at redis:\/\/127\.0\.0\.1:1 is unreachable/)
+  })
+
+  it('checks a phone (and code) before connecting to Redis or asking for the password: exit 2, not 3', async () => {
+    const down = ['--redis-url', 'redis://127.0.0.1:1', '--log-level', 'warn']
+    const [code, emptyCode, password] = await Promise.all([
+      runCli([...down, 'code', 'abc', '1']),
+      runCli([...down, 'code', '9996621234', '-'], { input: '\n' }),
+      runCli([...down, 'password', 'abc'], { input: 'a password\n' }),
+    ])
+    for (const r of [code, emptyCode, password]) {
+      assert.equal(r.code, 2, r.stderr)
+      assert.doesNotMatch(r.stderr, /unreachable/)
+    }
+    assert.match(code.stderr, /phone must be 7-15 digits/)
+    assert.match(emptyCode.stderr, /no code given/)
+    assert.match(password.stderr, /phone must be 7-15 digits/)
+  })
+
+  it('`gramfarm code <phone> -` reads the code from stdin (first line), keeping it out of argv', async () => {
+    const r = await runCli([...at(), 'code', '9996621780', '-'], { input: '24680\nnot this line\n' })
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /parked/)
+    assert.equal(await farm.redis.get(`${farm.prefix}code:pending:9996621780`), '24680')
+    assert.ok(!r.stdout.includes('24680') && !r.stderr.includes('24680'))
   })
 
   it('`gramfarm code` delivers to the channel: to the waiting login, or parked until one asks', async () => {

@@ -1,13 +1,20 @@
 // A secret from the operator, never from argv (it would land in shell history and `ps`): typed at a terminal
-// without echo, or piped on stdin (`gramfarm password 9996… < file`, the first line is the password).
+// without echo, or piped on stdin (`gramfarm password 9996… < file`, `… | gramfarm code 9996… -`: the first line).
 import { CliError, ExitCode } from './exit-codes.ts'
 
-/** Reads all of a non-TTY stdin; the password is its first line (without the line break). */
+/** The first line of a non-TTY stdin (without the line break); stops reading there, so an open pipe is fine. */
 async function readPiped(input: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = []
-  for await (const chunk of input) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer))
-  const text = Buffer.concat(chunks).toString('utf8')
-  return text.split(/\r?\n/)[0] ?? ''
+  for await (const chunk of input) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer)
+    const nl = buf.indexOf(0x0a)
+    if (nl >= 0) {
+      chunks.push(buf.subarray(0, nl))
+      break
+    }
+    chunks.push(buf)
+  }
+  return Buffer.concat(chunks).toString('utf8').replace(/\r$/, '')
 }
 
 /** Reads one line from a TTY in raw mode, echoing nothing. Ctrl-C rejects (exit 130), Ctrl-D ends the line. */
@@ -39,9 +46,14 @@ function readHidden(input: NodeJS.ReadStream, prompt: string, output: NodeJS.Wri
   })
 }
 
-/** The password: typed without echo on a terminal, else the first line of stdin. Empty → CliError (exit 2). */
-export async function readPassword(prompt: string, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WritableStream = process.stderr): Promise<string> {
+/** A secret: typed without echo on a terminal, else the first line of stdin. Empty → CliError (exit 2). */
+export async function readSecret(what: string, prompt: string, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WritableStream = process.stderr): Promise<string> {
   const value = input.isTTY ? await readHidden(input, prompt, output) : await readPiped(input)
-  if (value.length === 0) throw new CliError('no password given (type it at the prompt, or pipe it on stdin)', ExitCode.usage)
+  if (value.length === 0) throw new CliError(`no ${what} given (type it at the prompt, or pipe it on stdin)`, ExitCode.usage)
   return value
+}
+
+/** The 2FA password, as readSecret reads it. */
+export async function readPassword(prompt: string, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WritableStream = process.stderr): Promise<string> {
+  return readSecret('password', prompt, input, output)
 }

@@ -34,7 +34,7 @@ export function buildProgram(): Command {
     .option('--prefix <prefix>', 'Redis key prefix of this farm (default gramfarm:; $GRAMFARM_PREFIX)')
     .option('--testdc <file>', 'log in against the local test DC described by this endpoint file ($GRAMFARM_TESTDC)')
     .option('--api-id <id>', 'Telegram api_id ($GRAMFARM_API_ID)')
-    .option('--api-hash <hash>', 'Telegram api_hash ($GRAMFARM_API_HASH)')
+    .option('--api-hash <hash>', 'Telegram api_hash; prefer $GRAMFARM_API_HASH or the config file (argv shows in `ps` and shell history)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent ($GRAMFARM_LOG_LEVEL; default info)')
     .addHelpText('after', `
 ${EXIT_CODES_HELP}

@@ -9,7 +9,7 @@ async function deps() {
   const [context, logger, input, channel] = await Promise.all([
     import('../cli-context.ts'), import('../logger.ts'), import('../password-input.ts'), import('../../queue/code-channel.ts'),
   ])
-  return { ...context, maskPhone: logger.maskPhone, readPassword: input.readPassword, ...channel }
+  return { ...context, maskPhone: logger.maskPhone, readPassword: input.readPassword, readSecret: input.readSecret, ...channel }
 }
 
 const STATUS_TEXT = {
@@ -18,6 +18,15 @@ const STATUS_TEXT = {
   duplicate: 'not delivered: a code for this attempt is already waiting (the first one stays)',
   stale: 'not delivered: that attempt is no longer the current one',
 } as const
+
+/** The phone as the channel takes it; CliError (exit 2) before anything else happens when it is not one. */
+function checkedPhone(phone: string, channelPhone: (p: string) => string): string {
+  try {
+    return channelPhone(phone)
+  } catch (err) {
+    return channelError(err)
+  }
+}
 
 function channelError(err: unknown): never {
   if ((err as Error)?.name === 'CodeChannelError') throw new CliError((err as Error).message, ExitCode.usage)
@@ -29,21 +38,26 @@ export function registerDeliver(program: Command): void {
     .command('code')
     .description('deliver a login code for a phone to the farm (as a code provider would)')
     .argument('<phone>', 'the phone the code was sent to (+ spaces and dashes are fine)')
-    .argument('<code>', 'the login code')
+    .argument('<code>', 'the login code, or - to read it from stdin (first line): argv shows in `ps` and shell history')
     .option('--attempt <id>', 'deliver for this attempt only (default: the phone\'s current one)')
     .option('--json', 'print the outcome as JSON')
     .addHelpText('after', `
 Exit codes: 0 delivered (or parked until the login asks), 1 not delivered (duplicate or stale), 2 bad input, 3 Redis unreachable.
 
-Example:
-  gramfarm code +9996621234 22222`)
+Examples:
+  gramfarm code +9996621234 22222
+  gramfarm code +9996621234 -              # prompts (nothing is echoed), or reads the first line piped in`)
     .action(action(async (phone: string, code: string, _opts: unknown, cmd: Command) => {
       const flags = flagsOf<{ attempt?: string; json?: boolean }>(cmd)
-      const { configOf, connectRedis, publishCode, maskPhone } = await deps()
+      const { configOf, connectRedis, publishCode, maskPhone, readSecret, channelPhone } = await deps()
       const config = configOf(flags)
+      // Bad input is exit 2 whether or not Redis is up: check it before connecting.
+      checkedPhone(phone, channelPhone)
+      const given = code === '-' ? await readSecret('code', `login code for ${maskPhone(phone)}: `) : code
+      if (given.trim() === '') throw new CliError('no code given', ExitCode.usage)
       const redis = await connectRedis(config, { failFast: true, name: 'gramfarm-code' })
       try {
-        const r = await publishCode(redis, { phone, code, ...(flags.attempt ? { attempt: flags.attempt } : {}) }, { prefix: config.prefix }).catch(channelError)
+        const r = await publishCode(redis, { phone, code: given, ...(flags.attempt ? { attempt: flags.attempt } : {}) }, { prefix: config.prefix }).catch(channelError)
         if (flags.json) process.stdout.write(`${JSON.stringify({ phone: maskPhone(phone), status: r.status, attempt: r.attempt })}\n`)
         else process.stdout.write(`${maskPhone(phone)}: ${STATUS_TEXT[r.status]}\n`)
         return r.status === 'stored' || r.status === 'pending' ? ExitCode.ok : ExitCode.accountsFailed
@@ -65,8 +79,9 @@ Examples:
   gramfarm password 9996621234 < secret.txt  # first line of stdin`)
     .action(action(async (phone: string, _opts: unknown, cmd: Command) => {
       const flags = flagsOf<{ json?: boolean }>(cmd)
-      const { configOf, connectRedis, publishPassword, maskPhone, readPassword } = await deps()
+      const { configOf, connectRedis, publishPassword, maskPhone, readPassword, channelPhone } = await deps()
       const config = configOf(flags)
+      checkedPhone(phone, channelPhone) // before the password is asked for, and before Redis
       const redis = await connectRedis(config, { failFast: true, name: 'gramfarm-password' })
       try {
         const password = await readPassword(`2FA password for ${maskPhone(phone)}: `)
