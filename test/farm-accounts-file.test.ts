@@ -190,6 +190,28 @@ describe('accounts files', () => {
     assert.deepEqual(pairs(dup), [[4, 'duplicate']]);
   });
 
+  it('never changes or drops a CSV password silently: blanks around an unquoted one, or a leading #', () => {
+    // Unquoted blanks would be trimmed off (a different password): an error; quoted, they are kept.
+    const padded = issuesOf('phone,password\n+99966 1 8001, secret one\n+99966 1 8002,"  kept  "\n+99966 1 8003,\t\n', 'csv', ['secret one']);
+    assert.deepEqual(pairs(padded), [[2, 'invalid-field'], [4, 'invalid-field']]);
+    assert.match(padded[0]?.message ?? '', /password has blanks around it: quote the cell/);
+    const quoted = parseAccounts('phone,password\n+99966 1 8002,"  kept  "\n', { file: 'a.csv' });
+    assert.deepEqual(quoted.map((a) => (a.kind === 'user' ? a.password : '')), ['  kept  ']);
+    // A first column other than phone may start with '#': such a line is a record, not a comment.
+    const hashFirst = parseAccounts('# comments before the header are fine\npassword,phone\n#hash-first,+99966 1 8004\n', { file: 'a.csv' });
+    assert.deepEqual(hashFirst.map((a) => [a.kind === 'user' ? a.password : '', a.source.line]), [['#hash-first', 3]]);
+    // …so a would-be comment there is reported, not skipped.
+    assert.deepEqual(pairs(issuesOf('password,phone\n# a note\npw,+99966 1 8005\n', 'csv')), [[2, 'field-count']]);
+    // With phone first, a '#' line after the header is a comment (no phone starts with '#').
+    assert.equal(parseAccounts('phone,password\n# note, with a comma\n+99966 1 8006,pw\n', { file: 'a.csv' }).length, 1);
+  });
+
+  it('refuses a JSON password that is an empty string instead of dropping it', () => {
+    const issues = issuesOf('[\n  { "kind": "user", "phone": "+99966 1 8101",\n    "password": "" },\n  { "kind": "qr", "password": "" }\n]', 'json');
+    assert.deepEqual(pairs(issues), [[3, 'invalid-field'], [4, 'invalid-field']]);
+    assert.match(issues[0]?.message ?? '', /password is empty/);
+  });
+
   it('reads JSON accounts of every kind with both spellings of options', () => {
     const json = `[
   { "kind": "user", "phone": "+99966 1 7001", "password": "pw" },

@@ -2,9 +2,15 @@
 //   phones TXT  one phone per line; `#` starts a comment; blank lines are fine
 //   bots TXT    one bot token per line, same comments
 //   CSV         header with at least `phone`; optional password, proxy, api_id, api_hash, device_model,
-//               system_version, app_version, lang_code, system_lang_code; RFC 4180 quoting; `,` `;` or tab
+//               system_version, app_version, lang_code, system_lang_code; RFC 4180 quoting; `,` `;` or tab.
+//               Unquoted cells are trimmed, except that a password with blanks around it is an error (quote it
+//               to keep them exactly): trimming would change it silently. An empty cell is an absent option.
+//               A line starting with `#` is a comment before the header, and after it when the first column
+//               is `phone` (no phone starts with `#`); otherwise it is a record like any other (a password may
+//               start with `#`), so a would-be comment there is reported, never skipped silently.
 //   JSON        an array of objects, `kind: 'user' | 'bot' | 'qr'` plus per-account options (camelCase or
-//               the CSV's snake_case names)
+//               the CSV's snake_case names); strings are taken exactly; `"password": ""` is an error (leave
+//               the field out when there is none)
 // Every problem is collected (file, line, what is wrong) into one AccountsFileError: a file with any bad line
 // yields no accounts at all, so a half-imported file never reaches the queue. Secrets (tokens, passwords, proxy
 // credentials, api_hash) are never echoed in a message; a redacted form is shown where it helps.
@@ -281,6 +287,11 @@ function buildCommon(
 
 function checkPassword(c: Collector, line: number, raw: string | undefined): string | undefined | null {
   if (raw === undefined) return undefined;
+  if (raw === '') {
+    // Taken as "no password" it would send the login to the code provider: say so instead.
+    c.add(line, 'invalid-field', 'password is empty: leave it out when the account has none', 'password');
+    return null;
+  }
   if (raw.length > 256) {
     c.add(line, 'invalid-field', 'password is longer than 256 characters', 'password');
     return null;
@@ -340,6 +351,8 @@ const CSV_COLUMNS: ReadonlySet<string> = new Set([
 interface CsvRecord {
   readonly line: number;
   readonly fields: string[];
+  /** Per field: unquoted, with blanks trimmed off. */
+  readonly trimmed: boolean[];
 }
 
 function detectDelimiter(firstLine: string): string {
@@ -353,6 +366,8 @@ function csvRecords(c: Collector, text: string): CsvRecord[] {
   const records: CsvRecord[] = [];
   const firstLine = text.split(/\r\n|\r|\n/).find((l) => l.trim() !== '' && !l.startsWith('#')) ?? '';
   const delim = detectDelimiter(firstLine);
+  // After the header, `#` lines are comments only where no record can start with `#` (see the file's header).
+  let hashComments = false;
   let i = 0;
   let line = 1;
   while (i < text.length) {
@@ -363,15 +378,17 @@ function csvRecords(c: Collector, text: string): CsvRecord[] {
       line++;
       continue;
     }
-    if (text[i] === '#') {
+    if (text[i] === '#' && (records.length === 0 || hashComments)) {
       while (i < text.length && text[i] !== '\n' && text[i] !== '\r') i++;
       continue;
     }
     const start = line;
     const fields: string[] = [];
+    const trimmed: boolean[] = [];
     let broken = false;
     for (;;) {
       let value = '';
+      let cut = false;
       let j = i;
       while (text[j] === ' ' || (text[j] === '\t' && delim !== '\t')) j++; // blanks before an opening quote
       if (text[j] === '"') {
@@ -404,9 +421,11 @@ function csvRecords(c: Collector, text: string): CsvRecord[] {
           if (text[i] === '"') broken = true;
           value += text[i++];
         }
+        cut = value !== value.trim();
         value = value.trim();
       }
       fields.push(value);
+      trimmed.push(cut);
       if (text[i] === delim) {
         i++;
         continue;
@@ -414,7 +433,10 @@ function csvRecords(c: Collector, text: string): CsvRecord[] {
       break; // end of line or of text
     }
     if (broken) c.add(start, 'syntax', 'stray quote: quote the whole field and double the quotes inside it');
-    else records.push({ line: start, fields });
+    else {
+      records.push({ line: start, fields, trimmed });
+      if (records.length === 1) hashComments = fields[0]?.trim().toLowerCase() === 'phone';
+    }
   }
   return records;
 }
@@ -449,7 +471,10 @@ function parseCsv(c: Collector, text: string): AccountSpec[] {
     };
     const phone = normalizePhone(get('phone') ?? '');
     if (!phone.ok) c.add(rec.line, 'invalid-phone', phone.reason, 'phone');
-    const password = checkPassword(c, rec.line, get('password'));
+    const passwordAt = index.get('password');
+    const padded = passwordAt !== undefined && rec.trimmed[passwordAt] === true;
+    if (padded) c.add(rec.line, 'invalid-field', 'password has blanks around it: quote the cell to keep them exactly, or remove them', 'password');
+    const password = padded ? null : checkPassword(c, rec.line, get('password'));
     const common = buildCommon((code, msg, field) => c.add(rec.line, code, msg, field), get);
     // a duplicate is reported even when the row has other problems: one pass shows everything
     const unique = phone.ok && c.unique(rec.line, `phone:${phone.value}`, `phone +${phone.value}`);
