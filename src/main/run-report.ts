@@ -1,9 +1,10 @@
 // The run report: every account with its final state, as JSON (for programs) and CSV (for spreadsheets). No
 // secret is in it (no code, password, token or auth key); phones are, so the files are written 0600.
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import type { AccountResult, RunOutcome } from './coordinator.ts'
 import { reportPaths } from './output-paths.ts'
+import { writePrivateFile } from './private-file.ts'
 import { countStates } from './run-summary.ts'
 
 export interface ReportRow {
@@ -73,7 +74,7 @@ export function reportCsv(outcome: RunOutcome): string {
 export async function writeRunReport(outcome: RunOutcome, base: string): Promise<{ json: string; csv: string }> {
   const paths = reportPaths(base)
   await mkdir(dirname(paths.json), { recursive: true })
-  await writeFile(paths.json, reportJson(outcome), { mode: 0o600 })
-  await writeFile(paths.csv, reportCsv(outcome), { mode: 0o600 })
+  await writePrivateFile(paths.json, reportJson(outcome))
+  await writePrivateFile(paths.csv, reportCsv(outcome))
   return paths
 }

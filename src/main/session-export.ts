@@ -1,12 +1,13 @@
 // Sessions out of the farm's Redis storage (where workers save them) into what operators hand to other tools:
 // a directory of Pyrogram `.session` files (0600, each with a `.json` sidecar of the account's identity, no
 // secret in it), and/or one JSON file of Pyrogram session strings (0600). They stay in Redis unless removed.
-import { chmod, mkdir, rename, writeFile } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { Redis } from 'ioredis'
 import { FileSessionStorage, RedisSessionStorage, SessionStringCodec, type ServerAddress, type SessionRecord } from '../auth/storage/index.ts'
 import { sessionKeyPrefix } from '../worker/login-step-runner.ts'
 import type { AccountResult } from './coordinator.ts'
+import { writePrivateFile } from './private-file.ts'
 
 export interface SessionRef {
   /** The session's name in Redis storage (`<prefix>session:<name>`). */
@@ -102,13 +103,6 @@ function sidecar(ref: SessionRef, fileName: string, record: SessionRecord): Reco
   }
 }
 
-async function writePrivate(path: string, text: string): Promise<void> {
-  const temp = `${path}.${process.pid}.tmp`
-  await writeFile(temp, text, { mode: 0o600 })
-  await chmod(temp, 0o600)
-  await rename(temp, path)
-}
-
 export async function exportSessions(redis: Redis, prefix: string, refs: readonly SessionRef[], target: ExportTarget): Promise<ExportSummary> {
   if (target.dir !== undefined) await mkdir(target.dir, { recursive: true, mode: 0o700 })
   if (target.json !== undefined) await mkdir(dirname(target.json), { recursive: true })
@@ -141,7 +135,7 @@ export async function exportSessions(redis: Redis, prefix: string, refs: readonl
         await storage.close()
       }
       file = storage.path
-      await writePrivate(join(target.dir, `${fileName}.json`), `${JSON.stringify(sidecar(ref, fileName, record), null, 2)}\n`)
+      await writePrivateFile(join(target.dir, `${fileName}.json`), `${JSON.stringify(sidecar(ref, fileName, record), null, 2)}\n`)
     }
     if (target.json !== undefined) {
       strings.push({ account: ref.account, kind: ref.kind, userId: record.userId?.toString() ?? null, dcId: record.dcId, session: SessionStringCodec.export(record) })
@@ -150,7 +144,7 @@ export async function exportSessions(redis: Redis, prefix: string, refs: readonl
   }
   if (target.json !== undefined) {
     const doc: SessionStringsFile = { format: 'pyrogram', sessions: strings }
-    await writePrivate(target.json, `${JSON.stringify(doc, null, 2)}\n`)
+    await writePrivateFile(target.json, `${JSON.stringify(doc, null, 2)}\n`)
   }
   return { exported, missing, ...(target.dir !== undefined ? { dir: target.dir } : {}), ...(target.json !== undefined ? { json: target.json } : {}) }
 }
