@@ -21,7 +21,10 @@ import { AuthKeyUnknownError, ConnectionLostError } from '../src/mtproto/dc/dc-c
 import { RpcError } from '../src/mtproto/rpc-error.ts'
 import { ConnectTimeoutError, ProxyError, TransportError } from '../src/mtproto/transport/errors.ts'
 import { SessionStorageError, SessionLockedError } from '../src/auth/storage/index.ts'
-import { API, FAST_RATE, REDIS_URL, redisClient, sleep, uniquePrefix } from './farm-e2e-harness.ts'
+import { Queue } from 'bullmq'
+import { LOGIN_QUEUE } from '../src/queue/login-job.ts'
+import { resultsKey, startFarmWorker } from '../src/worker/farm-worker.ts'
+import { API, FAST_RATE, REDIS_URL, redisClient, sleep, uniquePrefix, waitFor } from './farm-e2e-harness.ts'
 
 /** Failures to answer instead of calling the real handler, per method, first in first out. */
 const faults = new Map<string, RpcFailure[]>()
@@ -231,5 +234,38 @@ describe('login step runner', () => {
     assert.ok(err instanceof RpcError && err.code === 500, 'thrown: BullMQ retries the step')
     assert.equal(await redis.get(names.code(job.data.account, String(job.data.codeAttempt))), codeOf(job.data.account), 'the code is back')
     assert.equal(state(await step(job)), 'authorized')
+  })
+
+  it('clears a passwordNeeded left in the login hash when a new code is sent', async () => {
+    const job = userJob('9996631908')
+    await redis.hset(`${prefix}login:${job.jobId}`, 'passwordNeeded', '1')
+    assert.equal(state(await step(job)), 'wait(1000)')
+    assert.equal(await redis.hexists(`${prefix}login:${job.jobId}`, 'passwordNeeded'), 0)
+    await publishCode(redis, { phone: job.data.account, code: codeOf(job.data.account), attempt: String(job.data.codeAttempt) }, { prefix })
+    assert.equal(state(await step(job)), 'authorized', 'signed in with the code, not sent to the password step')
+  })
+
+  it("cleans up after a job whose last attempt failed in the worker: vault entry, login hash, a key that logs nobody in", { timeout: 60_000 }, async () => {
+    const worker = await startFarmWorker({ redisUrl: REDIS_URL, prefix, ...API, testDc: endpointOf(dc), threads: 1, concurrency: 4, codeTimeoutMs: 20_000, recheckMs: 1_000, sendCodeRate: FAST_RATE })
+    const connection = redisClient()
+    const queue = new Queue<LoginJobData>(LOGIN_QUEUE, { connection, prefix: `${prefix}bull` })
+    try {
+      const { jobId, data } = userJob('9996621907')
+      await vault.put(jobId, { password: 'left behind' })
+      await redis.hset(`${prefix}login:${jobId}`, 'passwordNeeded', '1')
+      // Every sendCode of both attempts answers 500 (the client retries each twice itself).
+      faults.set('auth.sendCode', Array.from({ length: 6 }, () => new RpcFailure(500, 'INTERNAL')))
+      await queue.add('user', data, { jobId, attempts: 2, backoff: { type: 'fixed', delay: 10 }, removeOnComplete: true, removeOnFail: true })
+      const result = await waitFor('the result', () => redis.hget(resultsKey(prefix, data.runId), data.account))
+      assert.equal((JSON.parse(result) as { state: string }).state, 'failed(RpcError)')
+      await waitFor('the cleanup', async () => (await redis.exists(`${prefix}secret:${jobId}`, `${prefix}login:${jobId}`)) === 0, 10_000)
+      assert.equal(await sessionOf(data), null, 'the key made for the login is gone')
+      assert.equal(faults.get('auth.sendCode')!.length, 0)
+    } finally {
+      faults.delete('auth.sendCode')
+      await queue.close()
+      connection.disconnect()
+      await worker.close()
+    }
   })
 })

@@ -13,7 +13,7 @@ import { jobLogger } from '../main/logger.ts'
 import { CodeChannelNames } from '../queue/code-channel.ts'
 import { LOGIN_QUEUE, loginJobId, type LoginJobData, type LoginResult } from '../queue/login-job.ts'
 import { qrScannedChannel, type StepOutcome } from './login-step-runner.ts'
-import type { LoginTask } from './login-thread.ts'
+import type { LoginTask, ThreadOutcome } from './login-thread.ts'
 import type { FarmWorkerConfig } from './worker-config.ts'
 
 export interface FarmWorkerOptions extends FarmWorkerConfig {
@@ -57,6 +57,13 @@ async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> 
   ])
   clearTimeout(timer)
   return settled
+}
+
+/** A step's failure as the thread reported it (its class name kept, phones masked): BullMQ retries the step. */
+class LoginStepError extends Error {
+  constructor(override readonly name: string, message: string) {
+    super(message)
+  }
 }
 
 /** Sitting out a FLOOD_WAIT: a delivered code must not wake the job early (it would only be told to wait again). */
@@ -110,19 +117,25 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
     await connection.multi().hset(key, data.account, JSON.stringify(result)).expire(key, RESULTS_TTL_SECONDS).exec()
   }
 
+  /** A job that ends without a runner outcome: its result, and the runner's cleanup of what the login left. */
+  const endOutsideRunner = async (job: Job<LoginJobData, LoginResult>, state: LoginResult['state']): Promise<void> => {
+    const task: LoginTask = { jobId: job.id!, data: job.data, startedAt: job.timestamp }
+    await saveResult(job.data, { account: job.data.account, kind: job.data.kind, state, startedAt: job.timestamp, finishedAt: Date.now() }).catch(() => undefined)
+    await pool.run(task, { name: 'cleanupLogin' }).catch((err: unknown) => opts.logger?.warn({ jobId: job.id, err: { name: (err as Error).name } }, 'cleanup of a failed login failed'))
+  }
+
   const processor = async (job: Job<LoginJobData, LoginResult>, token?: string): Promise<LoginResult> => {
     const log = opts.logger ? jobLogger(opts.logger, job) : undefined
     const task: LoginTask = { jobId: job.id!, data: job.data, startedAt: job.timestamp }
     let outcome: StepOutcome
     try {
-      outcome = (await pool.run(task)) as StepOutcome
+      const out = (await pool.run(task)) as ThreadOutcome
+      if (out.kind === 'error') throw new LoginStepError(out.name, out.message)
+      outcome = out
     } catch (err) {
       // Not a login outcome (the runner maps those): a thread or Redis failure. BullMQ retries the step; after
       // the last attempt the coordinator still gets a result rather than a job that vanished.
-      if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
-        const now = Date.now()
-        await saveResult(job.data, { account: job.data.account, kind: job.data.kind, state: `failed(${(err as Error).name ?? 'Error'})`, startedAt: job.timestamp, finishedAt: now }).catch(() => undefined)
-      }
+      if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await endOutsideRunner(job, `failed(${(err as Error).name ?? 'Error'})`)
       throw err
     }
     if (outcome.kind === 'final') {
@@ -152,7 +165,11 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
     connection, prefix: `${prefix}bull`, concurrency: opts.concurrency ?? 256, maxStalledCount: 3,
     lockDuration: opts.lockDurationMs ?? 60_000, stalledInterval: opts.stalledIntervalMs ?? 30_000,
   })
-  worker.on('failed', (job, err) => opts.logger?.warn({ jobId: job?.id, err: { name: err.name, message: err.message } }, 'login step failed'))
+  worker.on('failed', (job, err) => {
+    opts.logger?.warn({ jobId: job?.id, err: { name: err.name, message: err.message } }, 'login step failed')
+    // Failed without running (stalled more than maxStalledCount): the processor never saw it.
+    if (job && err.name === 'UnrecoverableError') void endOutsideRunner(job, 'failed(stalled)')
+  })
   worker.on('error', (err) => opts.logger?.error({ err: { name: err.name, message: err.message } }, 'worker error'))
 
   connection.on('error', (err: Error) => opts.logger?.warn({ err: { name: err.name, message: err.message } }, 'redis connection error'))

@@ -233,7 +233,8 @@ export class LoginStepRunner {
       apiId: o.apiId ?? this.cfg.apiId, apiHash: o.apiHash ?? this.cfg.apiHash, mtproto,
       onHomeDc: (dcId) => {
         keys.setHome(dcId)
-        void this.cfg.redis.hset(this.loginKey(jobId), 'dcId', dcId)
+        // Best effort (the session has the DC too); never an unhandled rejection, which would end the thread.
+        this.cfg.redis.multi().hset(this.loginKey(jobId), 'dcId', dcId).expire(this.loginKey(jobId), this.loginTtlSec(data)).exec().catch(() => undefined)
       },
     })
     const entry = { mtproto, keys, storage, host, lastUsed: Date.now() }
@@ -300,6 +301,15 @@ export class LoginStepRunner {
       await this.discardSession(data)
     }
     return outcome
+  }
+
+  /**
+   * The bookkeeping of a job that ended outside the runner (its last attempt failed, or it stalled too often):
+   * vault entry, login hash, QR key and claim go, and so does an auth key that logs nobody in.
+   */
+  async cleanup(jobId: string, data: LoginJobData): Promise<void> {
+    await this.finish(jobId, data).catch(() => undefined)
+    await this.discardSession(data)
   }
 
   private async step(jobId: string, data: LoginJobData, final: (s: FinalState, e?: Partial<LoginResult>) => StepOutcome): Promise<StepOutcome> {
@@ -503,14 +513,22 @@ export class LoginStepRunner {
     return data.codeTimeoutMs ?? this.cfg.codeTimeoutMs ?? 600_000
   }
 
+  /** A login hash outlives the longest wait by an hour, so one left behind by a vanished job goes by itself. */
+  private loginTtlSec(data: LoginJobData): number {
+    return Math.ceil(this.codeTimeoutMs(data) / 1000) + 3600
+  }
+
   private async codeSent(jobId: string, data: LoginJobData, sent: tl.auth.RawSentCode, codeAttempt: number): Promise<StepOutcome> {
     const c = await this.client(jobId, data)
     // The auth key that asked for the code is in Redis before anyone can deliver it: whichever worker resumes
     // the job signs in with that key.
     await c.keys.flush()
+    // A passwordNeeded left by an earlier login of this job id (one that ended outside the runner) would make
+    // the code step skip signIn.
     await this.cfg.redis.multi()
       .hset(this.loginKey(jobId), { phoneCodeHash: sent.phoneCodeHash, dcId: c.mtproto.homeDc })
-      .expire(this.loginKey(jobId), Math.ceil(this.codeTimeoutMs(data) / 1000) + 3600)
+      .hdel(this.loginKey(jobId), 'passwordNeeded')
+      .expire(this.loginKey(jobId), this.loginTtlSec(data))
       .exec()
     const deadline = Date.now() + this.codeTimeoutMs(data)
     const codeType = (codeTypeName(sent.type._) ?? 'unknown') as CodeType

@@ -8,9 +8,16 @@ import { ExceptIdsRegistry } from '../queue/except-ids-registry.ts'
 import { SendCodeRateLimiter } from '../queue/send-code-rate-limiter.ts'
 import { SecretVault } from '../queue/secret-vault.ts'
 import type { LoginJobData } from '../queue/login-job.ts'
+import { maskPhone } from '../main/logger.ts'
 import { parseRsaPublicKey } from '../mtproto/crypto/rsa-keys.ts'
 import { LoginStepRunner, type StepOutcome, type StepRunnerConfig } from './login-step-runner.ts'
 import type { FarmWorkerConfig } from './worker-config.ts'
+
+/**
+ * What a step hands back across the thread boundary. An error becomes data: a structured clone keeps only the
+ * names of built-in errors (an RpcError would arrive as "Error"), and its message leaves with phones masked.
+ */
+export type ThreadOutcome = StepOutcome | { kind: 'error'; name: string; message: string }
 
 export interface LoginTask {
   jobId: string
@@ -66,8 +73,26 @@ if (startup?.readyChannel) {
   channel.close()
 }
 
+function sharedRunner(): ReturnType<typeof createStepRunner> {
+  return (shared ??= createStepRunner(workerData as FarmWorkerConfig))
+}
+
+/** Phone numbers (and any long digit run: session keys carry the phone) masked, for logs and failedReason. */
+export function maskedMessage(message: string): string {
+  return message.replace(/\+?\d{7,15}/g, (digits) => maskPhone(digits))
+}
+
 /** piscina's entry point: one step of one job. */
-export default async function runLoginStep(task: LoginTask): Promise<StepOutcome> {
-  shared ??= createStepRunner(workerData as FarmWorkerConfig)
-  return shared.runner.run(task.jobId, task.data, task.startedAt)
+export default async function runLoginStep(task: LoginTask): Promise<ThreadOutcome> {
+  try {
+    return await sharedRunner().runner.run(task.jobId, task.data, task.startedAt)
+  } catch (err) {
+    const e = err as { name?: unknown; message?: unknown } | null
+    return { kind: 'error', name: typeof e?.name === 'string' ? e.name : 'Error', message: maskedMessage(typeof e?.message === 'string' ? e.message : String(err)) }
+  }
+}
+
+/** `pool.run(task, { name: 'cleanupLogin' })`: the bookkeeping of a job that ended without the runner. */
+export async function cleanupLogin(task: LoginTask): Promise<void> {
+  await sharedRunner().runner.cleanup(task.jobId, task.data)
 }
