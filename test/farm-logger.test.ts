@@ -44,6 +44,23 @@ describe('logger', () => {
     assert.deepEqual(lines[2]?.job, { data: { [SECRET_KEYS[0] as string]: REDACT_CENSOR } });
   });
 
+  it('censors proxies, MTProxy and vault secrets, sessions and their auth keys by name', async () => {
+    const { stream, text } = sink();
+    const log = createLogger({ destination: stream });
+    const keys = ['secret', 'secrets', 'proxy', 'proxyUrl', 'session', 'dcAuthKeys', 'dc_auth_keys', 'authKeys', 'apiHash', 'api_hash', 'phoneCodeHash'];
+    for (const key of keys) {
+      log.info({ [key]: `LEAK-${key}-0` }, 'top');
+      log.info({ account: { [key]: `LEAK-${key}-1` } }, 'one deep');
+      log.info({ job: { options: { [key]: `LEAK-${key}-2` } } }, 'two deep');
+    }
+    // As they would really be logged: a job's options, an MTProxy config, a session record.
+    log.info({ options: { proxy: 'socks5://user:LEAK-pw@127.0.0.1:1080' } }, 'job options');
+    log.info({ mtproxy: { host: 'h', port: 443, secret: 'eeLEAK-mtproxy' } }, 'mtproxy');
+    log.info({ record: { dcId: 2, dcAuthKeys: { 4: 'LEAK-dc4-key' } } }, 'session record');
+    await tick();
+    assert.doesNotMatch(text(), /LEAK/);
+  });
+
   it('keeps an error\'s own code (as errCode) while login codes stay hidden', async () => {
     const { stream, text } = sink();
     const log = createLogger({ destination: stream });

@@ -23,6 +23,23 @@ export const SECRET_KEYS: readonly string[] = [
   'token',
   'apiHash',
   'api_hash',
+  // MTProxy secrets, a job's vault secrets, proxy URLs (they carry credentials)
+  'secret',
+  'secrets',
+  'proxy',
+  'proxyUrl',
+  'proxy_url',
+  // sessions and the auth keys in them
+  'session',
+  'sessions',
+  'dcAuthKeys',
+  'dc_auth_keys',
+  'authKeys',
+  'auth_keys',
+  'phoneCodeHash',
+  'phone_code_hash',
+  'newPassword',
+  'new_password',
 ];
 
 /** `key`, `*.key`, `*.*.key` for every secret key. */
