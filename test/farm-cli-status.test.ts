@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test'
 import type { Redis } from 'ioredis'
 import type { AccountSpec } from '../src/main/accounts-file.ts'
 import { Coordinator } from '../src/main/coordinator.ts'
+import { maskPhone } from '../src/main/logger.ts'
 import { deleteKeysUnder } from '../src/main/redis-access.ts'
 import type { LoginResult } from '../src/queue/login-job.ts'
 import { resultsKey } from '../src/worker/farm-worker.ts'
@@ -53,6 +54,15 @@ describe('gramfarm status --run', () => {
       await coordinator.queue.obliterate({ force: true })
       await coordinator.close()
     }
+  })
+
+  it('masks phones in the --run table unless --show-phones', async () => {
+    const masked = await runCli([...at(), 'status', '--run', 'run-status-b'])
+    assert.equal(masked.code, 0, masked.stderr)
+    assert.match(masked.stdout, new RegExp(maskPhone('9996628002').replace(/[+*]/g, '\\$&')))
+    assert.doesNotMatch(masked.stdout, /9996628002|9996628001/)
+    const shown = await runCli([...at(), 'status', '--run', 'run-status-b', '--show-phones'])
+    assert.match(shown.stdout, /9996628002/)
   })
 
   it('exits 2 with a clear message for a run Redis does not know', async () => {

@@ -23,6 +23,7 @@ export function registerStatus(program: Command): void {
     .option('--runs <n>', 'how many recent runs to show', '5')
     .option('--run <runId>', 'show one run in detail (every account finished so far)')
     .option('--json', 'print the status as JSON')
+    .option('--show-phones', 'show phone numbers in full in the --run table (masked by default; --json has them in full)')
     .addHelpText('after', `
 With --run, the exit code says whether the run is over: 0 every account finished, 4 some still pending,
 2 no such run in Redis.
@@ -31,8 +32,8 @@ Example:
   gramfarm status --json
   gramfarm status --run run-20261101T120000Z-a1b2c3`)
     .action(action(async (_opts: unknown, cmd: Command) => {
-      const flags = flagsOf<{ runs: string; run?: string; json?: boolean }>(cmd)
-      const [{ configOf, connectRedis, positiveInt }, { runsKey }, { maskRedisUrl }, { STATE_ORDER, textTable }, { listRedisSessions }, { readRunStatus }, { LOGIN_QUEUE }, { ExceptIdsRegistry }, { Queue }] = await Promise.all([
+      const flags = flagsOf<{ runs: string; run?: string; json?: boolean; showPhones?: boolean }>(cmd)
+      const [{ configOf, connectRedis, positiveInt }, { runsKey }, { maskRedisUrl }, { STATE_ORDER, textTable, shownAccount }, { listRedisSessions }, { readRunStatus }, { LOGIN_QUEUE }, { ExceptIdsRegistry }, { Queue }] = await Promise.all([
         import('../cli-context.ts'), import('../coordinator.ts'), import('../redis-access.ts'), import('../run-summary.ts'), import('../session-export.ts'), import('../run-status.ts'),
         import('../../queue/login-job.ts'), import('../../queue/except-ids-registry.ts'), import('bullmq'),
       ])
@@ -47,7 +48,7 @@ Example:
           if (flags.json) process.stdout.write(`${JSON.stringify(run, null, 2)}\n`)
           else {
             process.stdout.write(`run ${run.runId} (${run.label ?? 'no label'}, ${run.createdAt}): ${run.finished}/${run.total} finished\n`)
-            const rows = run.accounts.map((a) => [a.account, a.kind, a.state, a.userId ?? '', a.dcId !== undefined ? String(a.dcId) : '', a.followedRun ? `followed run ${a.followedRun}` : ''])
+            const rows = run.accounts.map((a) => [shownAccount(a, flags.showPhones === true), a.kind, a.state, a.userId ?? '', a.dcId !== undefined ? String(a.dcId) : '', a.followedRun ? `followed run ${a.followedRun}` : ''])
             if (rows.length > 0) process.stdout.write(`${textTable(['account', 'kind', 'state', 'user id', 'dc', 'note'], rows)}\n`)
           }
           return run.finished >= run.total ? ExitCode.ok : ExitCode.timedOut
