@@ -237,3 +237,74 @@ export async function startRedisProxy(target = { host: '127.0.0.1', port: 6379 }
     },
   }
 }
+
+/** A SOCKS5 proxy (RFC 1928/1929) on loopback that wants one username and password; it counts its tunnels. */
+export interface SocksProxy {
+  readonly port: number
+  readonly tunnels: () => number
+  close(): Promise<void>
+}
+
+export async function startSocksProxy(auth: { username: string; password: string }): Promise<SocksProxy> {
+  const { createServer, connect } = await import('node:net')
+  const sockets = new Set<import('node:net').Socket>()
+  let tunnels = 0
+  const server = createServer((client) => {
+    sockets.add(client)
+    client.on('close', () => sockets.delete(client)).on('error', () => client.destroy())
+    let buf = Buffer.alloc(0)
+    let phase: 'greeting' | 'auth' | 'connect' = 'greeting'
+    const onData = (chunk: Buffer): void => {
+      buf = Buffer.concat([buf, chunk])
+      if (phase === 'greeting') {
+        if (buf.length < 2 || buf.length < 2 + buf[1]!) return
+        const methods = buf.subarray(2, 2 + buf[1]!)
+        buf = buf.subarray(2 + buf[1]!)
+        if (!methods.includes(2)) return void client.end(Buffer.from([5, 0xff]))
+        client.write(Buffer.from([5, 2]))
+        phase = 'auth'
+      }
+      if (phase === 'auth') {
+        const ul = buf[1]
+        if (ul === undefined || buf.length < 3 + ul || buf.length < 3 + ul + buf[2 + ul]!) return
+        const username = buf.subarray(2, 2 + ul).toString()
+        const password = buf.subarray(3 + ul, 3 + ul + buf[2 + ul]!).toString()
+        buf = buf.subarray(3 + ul + buf[2 + ul]!)
+        const good = username === auth.username && password === auth.password
+        if (!good) return void client.end(Buffer.from([1, 1]))
+        client.write(Buffer.from([1, 0]))
+        phase = 'connect'
+      }
+      if (phase === 'connect') {
+        if (buf.length < 5) return
+        const atyp = buf[3]
+        const need = atyp === 1 ? 10 : atyp === 3 ? 7 + buf[4]! : 22
+        if (buf.length < need) return
+        const host = atyp === 1 ? [...buf.subarray(4, 8)].join('.') : atyp === 3 ? buf.subarray(5, 5 + buf[4]!).toString() : '::1'
+        const port = buf.readUInt16BE(need - 2)
+        const rest = buf.subarray(need)
+        client.off('data', onData)
+        const upstream = connect(port, host, () => {
+          tunnels++
+          client.write(Buffer.from([5, 0, 0, 1, 127, 0, 0, 1, 0, 0]))
+          if (rest.length > 0) upstream.write(rest)
+          client.pipe(upstream)
+          upstream.pipe(client)
+        })
+        sockets.add(upstream)
+        upstream.on('close', () => { sockets.delete(upstream); client.destroy() }).on('error', () => client.end(Buffer.from([5, 5, 0, 1, 0, 0, 0, 0, 0, 0])))
+        client.on('close', () => upstream.destroy())
+      }
+    }
+    client.on('data', onData)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    port: (server.address() as { port: number }).port,
+    tunnels: () => tunnels,
+    close: async () => {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}

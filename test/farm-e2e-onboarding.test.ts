@@ -16,7 +16,8 @@ import type { AccountResult } from '../src/main/coordinator.ts'
 import { publishCode, CodeChannelNames } from '../src/queue/code-channel.ts'
 import { clientOptionsFor } from '../src/testdc/testdc-endpoint.ts'
 import { sessionKeyPrefix } from '../src/worker/login-step-runner.ts'
-import { API, sink, startFarm, type Farm } from './farm-e2e-harness.ts'
+import { LOGIN_QUEUE, loginJobId } from '../src/queue/login-job.ts'
+import { API, sink, startFarm, startSocksProxy, type Farm, type SocksProxy } from './farm-e2e-harness.ts'
 
 // Phones (test numbers: 99966 X YYYY lives on DC X, code XXXXX; seeded ones behave as the seed says).
 const PLAIN = ['9996621101', '9996631102', '9996641103', '9996651104']
@@ -30,6 +31,9 @@ const UNREGISTERED = '9996631401'
 const LOST_SMS = '9996621501'
 const EARLY_CODE = '9996631601' // its SMS is lost too: only the code published before the login asks can work
 const QR_PHONE = '9996640777' // the "phone" that scans the QR code
+const PROXIED = '9996621701' // through a SOCKS5 proxy with a password, with its own api_id/api_hash
+const PROXY_AUTH = { username: 'farmer', password: 'proxy-pass-secret' }
+const OWN_API_HASH = 'fedcba9876543210fedcba9876543210'
 const BOT_TOKEN = '7200000001:AAFakeTokenForTestsOnly000000000001'
 const UNKNOWN_BOT = '7200000002:AAFakeTokenForTestsOnly000000000002'
 
@@ -52,8 +56,10 @@ const SEED = {
 const FLOOD = { max: 1, windowSeconds: 3600 }
 
 let farm: Farm
+let socks: SocksProxy
 
 before(async () => {
+  socks = await startSocksProxy(PROXY_AUTH)
   farm = await startFarm({ tag: 'e2e-onboarding', seed: SEED, testDc: { registry: { sendCodeFlood: FLOOD } } })
   // Short waits: a login whose code or password never comes ends in a couple of seconds.
   await farm.startWorker({ threads: 2, codeTimeoutMs: 8000, recheckMs: 500, maxFloodWaitSeconds: 60 })
@@ -61,6 +67,7 @@ before(async () => {
 
 after(async () => {
   await farm.stop()
+  await socks.close()
 })
 
 const csv = `phone,password,device_model,system_version,app_version,lang_code
@@ -80,6 +87,8 @@ function byAccount(results: readonly AccountResult[]): Map<string, AccountResult
 
 describe('onboarding end to end', () => {
   let results: Map<string, AccountResult>
+  /** The proxied account's job data, as Redis held it while the job ran. */
+  const proxiedJobData: string[] = []
   let sessionsDir: string
   let stringsFile: string
   let qr: QrScanDevices
@@ -88,17 +97,23 @@ describe('onboarding end to end', () => {
     qr = await QrScanDevices.start({ redis: farm.redis, prefix: farm.prefix, endpoint: farm.testDc.endpoint, owners: [{ phone: QR_PHONE, code: '44444' }], delayMs: [50, 100] })
     // Before any login asks: the code for EARLY_CODE is parked and adopted by its request.
     assert.equal((await publishCode(farm.redis, { phone: EARLY_CODE, code: '33333' }, { prefix: farm.prefix })).status, 'pending')
+    const proxied = JSON.stringify([{ kind: 'user', phone: PROXIED, proxy: `socks5://${PROXY_AUTH.username}:${PROXY_AUTH.password}@127.0.0.1:${socks.port}`, apiId: API.apiId, apiHash: OWN_API_HASH }])
     const specs = [
       ...parseAccounts(csv, { file: 'users.csv' }),
       ...parseAccounts(txt, { file: 'phones.txt' }),
       ...parseAccounts(json, { file: 'more.json' }),
+      ...parseAccounts(proxied, { file: 'proxied.json' }),
     ]
+    // Job data is removed with the job: look at it while the job lives.
+    const jobKey = `${farm.prefix}bull:${LOGIN_QUEUE}:${loginJobId('user', PROXIED)}`
+    const watch = setInterval(() => void farm.redis.hget(jobKey, 'data').then((d) => { if (d) proxiedJobData.push(d) }), 5)
     sessionsDir = join(farm.dir, 'sessions')
     stringsFile = join(farm.dir, 'strings.json')
     const started = Date.now()
     const { outcome, exitCode } = await runOnboarding(farm.redis, farm.prefix, specs, {
       sessionsDir, sessionsJson: stringsFile, report: join(farm.dir, 'report'), progress: false, timeoutMs: 30_000, stdout: sink(), stderr: sink(),
     })
+    clearInterval(watch)
     await qr.stop()
     assert.ok(Date.now() - started < 15_000, `took ${Date.now() - started} ms`)
     assert.equal(outcome.timedOut, false)
@@ -109,7 +124,7 @@ describe('onboarding end to end', () => {
       [VAULT_2FA]: 'authorized', [PROVIDER_2FA]: 'authorized', [EARLY_CODE]: 'authorized',
       [NOBODY_2FA]: 'needs_password', [WRONG_2FA]: 'password_invalid', [BANNED]: 'banned', [INVALID]: 'phone_invalid',
       [UNREGISTERED]: 'unregistered', [LOST_SMS]: 'code_timeout',
-      bot7200000001: 'authorized', bot7200000002: 'failed(token_invalid)', 'desk-1': 'authorized',
+      bot7200000001: 'authorized', bot7200000002: 'failed(token_invalid)', 'desk-1': 'authorized', [PROXIED]: 'authorized',
     }
     assert.deepEqual(Object.fromEntries([...results].map(([a, r]) => [a, r.state])), expected)
     // The QR slot is the account of the phone that scanned it (which had to migrate the login to DC 4).
@@ -122,7 +137,8 @@ describe('onboarding end to end', () => {
     // The report says the same, without secrets.
     const report = readFileSync(join(farm.dir, 'report.json'), 'utf8')
     assert.ok(!report.includes('in the vault') && !report.includes(BOT_TOKEN.split(':')[1]!))
-    assert.equal((JSON.parse(report) as { accounts: unknown[] }).accounts.length, 16)
+    assert.equal((JSON.parse(report) as { accounts: unknown[] }).accounts.length, 17)
+    assert.ok(socks.tunnels() > 0, 'the proxied account went through its proxy')
   })
 
   it('authorized each account exactly once, and no code is left to be used again', async () => {
@@ -214,10 +230,15 @@ describe('onboarding end to end', () => {
       keys.push(...found)
     } while (cursor !== '0')
     assert.deepEqual(keys.filter((k) => k.includes(':secret:') || k.includes(':login:') || /:qr:qr-/.test(k)), [], 'vault entries, login hashes and QR keys are gone')
+    const secrets = ['in the vault', 'a wrong guess', BOT_TOKEN.split(':')[1]!, PROXY_AUTH.password, OWN_API_HASH]
     for (const k of keys.filter((k) => k.includes('bull:'))) {
       const type = await farm.redis.type(k)
       const dump = type === 'hash' ? JSON.stringify(await farm.redis.hgetall(k)) : type === 'string' ? String(await farm.redis.get(k)) : ''
-      assert.ok(!dump.includes('in the vault') && !dump.includes('a wrong guess') && !dump.includes(BOT_TOKEN.split(':')[1]!), `no secret in ${k}`)
+      for (const secret of secrets) assert.ok(!dump.includes(secret), `no secret in ${k}`)
     }
+    // The proxied account's job, seen while it ran: its proxy and api_hash were in the vault, not in the job.
+    assert.ok(proxiedJobData.length > 0, 'the job was seen')
+    for (const d of proxiedJobData) for (const secret of secrets) assert.ok(!d.includes(secret), `no secret in the job data: ${d}`)
+    assert.ok(proxiedJobData.every((d) => !d.includes('socks5://')))
   })
 })

@@ -1,5 +1,6 @@
 // From an accounts-file entry to a login job: its id (derived from the account, so the same account twice is one
-// job), its clear-text data (no secret in it) and the secrets that go to the vault instead.
+// job), its clear-text data (no secret in it) and the secrets that go to the vault instead (token, password,
+// proxy URL, api_hash).
 import { createHash } from 'node:crypto'
 import type { AccountSource, AccountSpec } from './accounts-file.ts'
 import type { ProxyConfig } from '../mtproto/transport/transport-connection.ts'
@@ -24,7 +25,7 @@ export interface PlanOptions {
   readonly codeTimeoutMs?: number
 }
 
-/** `socks5://user:pass@host:port` or `mtproxy://host:port?secret=…`, as AccountOptions carries a proxy. */
+/** `socks5://user:pass@host:port` or `mtproxy://host:port?secret=…`, as the vault keeps a proxy. */
 function proxyUrl(p: ProxyConfig): string {
   const cfg = p as { type: string; host: string; port: number; username?: string; password?: string; secret?: string }
   const host = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host
@@ -42,10 +43,14 @@ function qrAccountKey(label: string): string {
 
 export function planJob(spec: AccountSpec, index: number, opts: PlanOptions): PlannedJob {
   const identity = spec.identity ?? {}
-  const options: AccountOptions = {
+  // Proxy credentials and api_hash are secrets: the vault holds them, the job data only says they exist.
+  const connection: JobSecrets = {
     ...(spec.proxy ? { proxy: proxyUrl(spec.proxy) } : {}),
-    ...(identity.apiId !== undefined ? { apiId: identity.apiId } : {}),
     ...(identity.apiHash !== undefined ? { apiHash: identity.apiHash } : {}),
+  }
+  const options: AccountOptions = {
+    ...(spec.proxy ? { proxied: true } : {}),
+    ...(identity.apiId !== undefined ? { apiId: identity.apiId } : {}),
     ...(identity.deviceModel !== undefined ? { deviceModel: identity.deviceModel } : {}),
     ...(identity.systemVersion !== undefined ? { systemVersion: identity.systemVersion } : {}),
     ...(identity.appVersion !== undefined ? { appVersion: identity.appVersion } : {}),
@@ -61,18 +66,18 @@ export function planJob(spec: AccountSpec, index: number, opts: PlanOptions): Pl
   switch (spec.kind) {
     case 'user': {
       const data: LoginJobData = { ...base, options: { ...options, passwordFrom: passwordFrom(spec.password) }, kind: 'user', account: spec.phone, accountKey: spec.phone }
-      return { jobId: loginJobId('user', spec.phone), data, secrets: spec.password !== undefined ? { password: spec.password } : {}, source: spec.source }
+      return { jobId: loginJobId('user', spec.phone), data, secrets: { ...connection, ...(spec.password !== undefined ? { password: spec.password } : {}) }, source: spec.source }
     }
     case 'bot': {
       const accountKey = botAccountKey(spec.token)
       const data: LoginJobData = { ...base, kind: 'bot', account: botLabel(spec.token), accountKey }
-      return { jobId: loginJobId('bot', accountKey), data, secrets: { botToken: spec.token }, source: spec.source }
+      return { jobId: loginJobId('bot', accountKey), data, secrets: { ...connection, botToken: spec.token }, source: spec.source }
     }
     case 'qr': {
       const label = spec.label ?? `${opts.runId}-${index + 1}`
       const accountKey = qrAccountKey(label)
       const data: LoginJobData = { ...base, options: { ...options, passwordFrom: spec.password !== undefined ? 'vault' : 'none' }, kind: 'qr', account: label, accountKey }
-      return { jobId: loginJobId('qr', accountKey), data, secrets: spec.password !== undefined ? { password: spec.password } : {}, source: spec.source }
+      return { jobId: loginJobId('qr', accountKey), data, secrets: { ...connection, ...(spec.password !== undefined ? { password: spec.password } : {}) }, source: spec.source }
     }
   }
 }

@@ -1,5 +1,5 @@
 // The farm's login jobs: one BullMQ job per account. Job data is stored in clear in Redis, so it carries no
-// secret (bot tokens and 2FA passwords go to the SecretVault); the job id is derived from the account, so
+// secret (bot tokens, 2FA passwords, proxy URLs and per-account api_hash go to the SecretVault); the job id is derived from the account, so
 // enqueueing the same account twice does nothing while its job exists.
 import { createHash } from 'node:crypto'
 export { botAccountKey } from './except-ids-registry.ts'
@@ -11,12 +11,15 @@ export type LoginKind = 'user' | 'bot' | 'qr'
 /** Where a job stands; a job resumes from its step on any worker (the state lives in Redis). */
 export type LoginStep = 'start' | 'wait_code' | 'wait_password' | 'wait_qr'
 
-/** Per-account options from the accounts file (no secrets here). */
+/** Per-account options from the accounts file (no secrets here: the proxy URL and api_hash are in the vault). */
 export interface AccountOptions {
-  /** socks5://user:pass@host:port or an MTProxy `mtproxy://host:port?secret=…`. */
-  proxy?: string
+  /**
+   * The account goes through a proxy (its URL, which holds credentials, is in the vault): without that URL the
+   * login fails rather than connect from the farm's own address.
+   */
+  proxied?: boolean
+  /** With its api_hash in the vault. */
   apiId?: number
-  apiHash?: string
   deviceModel?: string
   systemVersion?: string
   appVersion?: string

@@ -1,11 +1,17 @@
-// Secrets a login job needs but must not carry in its (clear-text) BullMQ data: bot tokens and 2FA
-// passwords given in the accounts file. One hash per job id, with a TTL, deleted when the job ends.
+// Secrets a login job needs but must not carry in its (clear-text) BullMQ data: bot tokens, 2FA passwords,
+// proxy URLs (with their credentials or MTProxy secret) and per-account api_hash given in the accounts file. One
+// hash per job id, with a TTL, deleted when the job ends.
 import type { Redis } from 'ioredis'
 
 export interface JobSecrets {
   botToken?: string
   password?: string
+  /** `socks5://user:pass@host:port` or `mtproxy://host:port?secret=…`. */
+  proxy?: string
+  apiHash?: string
 }
+
+const FIELDS = ['botToken', 'password', 'proxy', 'apiHash'] as const satisfies readonly (keyof JobSecrets)[]
 
 /** Secrets outlive a job only this long if it never finishes (a week). */
 const SECRET_TTL_SECONDS = 7 * 24 * 3600
@@ -28,7 +34,9 @@ export class SecretVault {
 
   async get(jobId: string): Promise<JobSecrets> {
     const h = await this.redis.hgetall(this.key(jobId))
-    return { ...(h['botToken'] ? { botToken: h['botToken'] } : {}), ...(h['password'] ? { password: h['password'] } : {}) }
+    const secrets: JobSecrets = {}
+    for (const f of FIELDS) if (h[f]) secrets[f] = h[f]
+    return secrets
   }
 
   async delete(jobId: string): Promise<void> {

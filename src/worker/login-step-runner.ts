@@ -95,6 +95,11 @@ class ProxyConfigError extends Error {
   override readonly name = 'proxy_invalid'
 }
 
+/** Ends the login as failed(proxy_missing). */
+class ProxyMissingError extends Error {
+  override readonly name = 'proxy_missing'
+}
+
 /** Longest wait for one Telegram answer: past it the step fails as transient and is retried (never hangs). */
 const REQUEST_TIMEOUT_MS = 30_000
 
@@ -216,13 +221,16 @@ export class LoginStepRunner {
     const keys = new SessionKeyStore(storage, record, homeDc)
     keys.homeDc = homeDc
     const o = data.options
+    const secrets = await this.cfg.vault.get(jobId)
+    // Never from the farm's own address when the account has a proxy whose URL is gone (the vault entry expired).
+    if (o.proxied && !secrets.proxy) throw new ProxyMissingError('the proxy of the account is not in the vault')
     const mtproto = new MtprotoClient({
       app: {
         apiId: o.apiId ?? this.cfg.apiId, deviceModel: o.deviceModel ?? 'gramfarm', systemVersion: o.systemVersion ?? 'Linux',
         appVersion: o.appVersion ?? '0.1.0', systemLangCode: o.systemLangCode ?? 'en', langPack: '', langCode: o.langCode ?? 'en',
       },
       testMode: this.cfg.network.testMode, homeDc, keys, sleepThreshold: 0, maxRetries: 2, requestTimeoutMs: REQUEST_TIMEOUT_MS,
-      ...(o.proxy ? { proxy: accountProxy(o.proxy) } : {}),
+      ...(secrets.proxy ? { proxy: accountProxy(secrets.proxy) } : {}),
       ...(this.cfg.network.dcs ? { dcs: this.cfg.network.dcs } : {}),
       ...(this.cfg.network.rsaKeys ? { rsaKeys: this.cfg.network.rsaKeys } : {}),
       ...(data.kind === 'qr'
@@ -230,7 +238,7 @@ export class LoginStepRunner {
         : {}),
     })
     const host = loginHostOf({
-      apiId: o.apiId ?? this.cfg.apiId, apiHash: o.apiHash ?? this.cfg.apiHash, mtproto,
+      apiId: o.apiId ?? this.cfg.apiId, apiHash: secrets.apiHash ?? this.cfg.apiHash, mtproto,
       onHomeDc: (dcId) => {
         keys.setHome(dcId)
         // Best effort (the session has the DC too); never an unhandled rejection, which would end the thread.
