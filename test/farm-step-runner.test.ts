@@ -268,4 +268,33 @@ describe('login step runner', () => {
       await worker.close()
     }
   })
+
+  it("penalizes the DC's sendCode pacing for a short FLOOD_WAIT only, not for one phone's long one", async () => {
+    const penalty = `${prefix}ratelimit:send-code:dc:1:blocked`
+    faults.set('auth.sendCode', [new RpcFailure(420, 'FLOOD_WAIT_120')])
+    assert.equal(state(await step(userJob('9996611909'))), 'wait(120000)')
+    assert.equal(await redis.exists(penalty), 0, "one phone's limit does not stop the DC")
+    faults.set('auth.sendCode', [new RpcFailure(420, 'FLOOD_WAIT_1')])
+    assert.equal(state(await step(userJob('9996611910'))), 'wait(1000)')
+    assert.ok((await redis.pttl(penalty)) > 0, 'a short one paces the DC')
+    await redis.del(penalty)
+  })
+
+  it('paces the new code asked for after PHONE_CODE_EXPIRED through the sendCode limiter', async () => {
+    const job = userJob('9996611911')
+    assert.equal(state(await step(job)), 'wait(1000)')
+    await publishCode(redis, { phone: job.data.account, code: codeOf(job.data.account), attempt: '1' }, { prefix })
+    const penalty = `${prefix}ratelimit:send-code:dc:1:blocked`
+    await redis.set(penalty, '1', 'PX', 5_000) // the DC is being paced
+    faults.set('auth.signIn', [new RpcFailure(400, 'PHONE_CODE_EXPIRED')])
+    const paced = await step(job)
+    assert.ok(paced.kind === 'wait' && paced.delayMs > 4_000, state(paced))
+    assert.equal(job.data.step, 'resend_code')
+    await redis.del(penalty)
+    assert.equal(state(await step(job)), 'wait(1000)')
+    assert.equal(job.data.step, 'wait_code')
+    assert.equal(job.data.codeAttempt, 2, 'a new code, a new attempt')
+    await publishCode(redis, { phone: job.data.account, code: codeOf(job.data.account), attempt: '2' }, { prefix })
+    assert.equal(state(await step(job)), 'authorized')
+  })
 })

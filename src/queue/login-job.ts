@@ -9,7 +9,7 @@ export const LOGIN_QUEUE = 'gramfarm-login'
 export type LoginKind = 'user' | 'bot' | 'qr'
 
 /** Where a job stands; a job resumes from its step on any worker (the state lives in Redis). */
-export type LoginStep = 'start' | 'wait_code' | 'wait_password' | 'wait_qr'
+export type LoginStep = 'start' | 'wait_code' | 'resend_code' | 'wait_password' | 'wait_qr'
 
 /** Per-account options from the accounts file (no secrets here: the proxy URL and api_hash are in the vault). */
 export interface AccountOptions {

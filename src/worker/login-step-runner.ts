@@ -167,6 +167,9 @@ function causedBy(err: unknown, name: string): boolean {
   return false
 }
 
+/** FLOOD_WAITs on sendCode up to this long pace the whole DC; longer ones are one phone's own limit. */
+const DC_PENALTY_MAX_SECONDS = 60
+
 /** signIn's answers about the code itself: anything else leaves the code unjudged (and it is put back). */
 const CODE_VERDICTS = ['PHONE_CODE_INVALID', 'PHONE_CODE_EMPTY', 'PHONE_CODE_EXPIRED', 'SESSION_PASSWORD_NEEDED'] as const
 
@@ -330,8 +333,11 @@ export class LoginStepRunner {
     switch (data.step) {
       case 'start': return this.sendCodeStep(jobId, data, final)
       case 'wait_code': return this.codeStep(jobId, data, final)
+      case 'resend_code': return this.resendStep(jobId, data, final)
       case 'wait_password': return this.passwordStep(jobId, data, final, undefined)
-      default: return final(`failed(bad step ${data.step})`)
+      default:
+        await this.finish(jobId, data)
+        return final(`failed(bad step ${String(data.step)})`)
     }
   }
 
@@ -502,19 +508,34 @@ export class LoginStepRunner {
     const c = await this.client(jobId, data)
     const pace = await this.cfg.limiter.acquire({ dcId: c.mtproto.homeDc })
     if (!pace.ok) return { kind: 'wait', data: {}, delayMs: pace.retryInMs }
-    let sent: tl.auth.RawSentCode | tl.auth.RawSentCodeSuccess
-    try {
-      sent = await sendCode(c.host, data.account)
-    } catch (err) {
-      // A short FLOOD_WAIT on sendCode paces the DC for everyone (the limit is on us); a long one is this phone's
-      // own limit, and the login ends as flood_wait(X) rather than stopping every other login on the DC.
-      if (err instanceof RpcError && err.isFloodWait && err.seconds! <= (this.cfg.maxFloodWaitSeconds ?? 3600)) {
-        await this.cfg.limiter.penalize(c.mtproto.homeDc, err.seconds!)
-      }
-      throw err
-    }
+    const sent = await this.sendingCode(c, () => sendCode(c.host, data.account))
     if (sent._ === 'auth.sentCodeSuccess') return this.authorized(jobId, data, sent.authorization as Authorization, final)
     return this.codeSent(jobId, data, sent, 1)
+  }
+
+  /**
+   * auth.sendCode or auth.resendCode, after the limiter let it go. A short FLOOD_WAIT paces the DC for everyone
+   * (the limit is on us); a longer one is this phone's own limit and must not stop every other login on the DC.
+   */
+  private async sendingCode<T>(c: CachedClient, send: () => Promise<T>): Promise<T> {
+    try {
+      return await send()
+    } catch (err) {
+      if (err instanceof RpcError && err.isFloodWait && err.seconds! <= DC_PENALTY_MAX_SECONDS) await this.cfg.limiter.penalize(c.mtproto.homeDc, err.seconds!)
+      throw err
+    }
+  }
+
+  /** The code expired before it was used: another one (resendCode, or sendCode when the hash expired too), paced. */
+  private async resendStep(jobId: string, data: LoginJobData, final: (s: FinalState, e?: Partial<LoginResult>) => StepOutcome): Promise<StepOutcome> {
+    const c = await this.client(jobId, data)
+    const phoneCodeHash = await this.cfg.redis.hget(this.loginKey(jobId), 'phoneCodeHash')
+    if (!phoneCodeHash) return this.sendCodeStep(jobId, { ...data, step: 'start' }, final)
+    const pace = await this.cfg.limiter.acquire({ dcId: c.mtproto.homeDc })
+    if (!pace.ok) return { kind: 'wait', data: { step: 'resend_code' }, delayMs: pace.retryInMs }
+    const next = await this.sendingCode(c, () => resendOrSendAgain(c.host, data.account, phoneCodeHash))
+    if (next._ === 'auth.sentCodeSuccess') return this.authorized(jobId, data, next.authorization as Authorization, final)
+    return this.codeSent(jobId, data, next, data.codeAttempt + 1)
   }
 
   private codeTimeoutMs(data: LoginJobData): number {
@@ -589,11 +610,7 @@ export class LoginStepRunner {
         }
         return { kind: 'wait', data: { codeFailures: failures }, delayMs: 0 }
       }
-      if (err.is('PHONE_CODE_EXPIRED')) {
-        const next = await resendOrSendAgain(c!.host, data.account, phoneCodeHash!)
-        if (next._ === 'auth.sentCodeSuccess') return this.authorized(jobId, data, next.authorization as Authorization, final)
-        return this.codeSent(jobId, data, next, data.codeAttempt + 1)
-      }
+      if (err.is('PHONE_CODE_EXPIRED')) return this.resendStep(jobId, data, final)
       // SESSION_PASSWORD_NEEDED
       await this.cfg.redis.hset(this.loginKey(jobId), 'passwordNeeded', '1')
       return this.passwordStep(jobId, data, final, c)
