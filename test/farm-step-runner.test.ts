@@ -297,4 +297,33 @@ describe('login step runner', () => {
     await publishCode(redis, { phone: job.data.account, code: codeOf(job.data.account), attempt: '2' }, { prefix })
     assert.equal(state(await step(job)), 'authorized')
   })
+
+  it('asks again, as a new attempt naming the refused one, when Telegram refuses a code', async () => {
+    const job = userJob('9996631912')
+    assert.equal(state(await step(job)), 'wait(1000)')
+    await publishCode(redis, { phone: job.data.account, code: '00000', attempt: '1' }, { prefix })
+    assert.equal(state(await step(job)), 'wait(1000)')
+    assert.equal(job.data.codeAttempt, 2)
+    assert.equal(job.data.codeFailures, 1)
+    const request = await redis.hgetall(names.request(job.data.account))
+    assert.equal(request['attempt'], '2', 'a new request: providers see it')
+    assert.equal(request['refusedAttempt'], '1')
+    assert.ok(Number(request['timeoutSec']) <= 20, 'what is left of the login')
+    // A provider (or a human, by phone only) delivers the right code: it goes to the new attempt.
+    assert.equal((await publishCode(redis, { phone: job.data.account, code: codeOf(job.data.account) }, { prefix })).attempt, '2')
+    assert.equal(state(await step(job)), 'authorized')
+  })
+
+  it('blocks for a code only on the first look after asking; later rechecks look once and hand the slot back', async () => {
+    const job = userJob('9996631913')
+    assert.equal(state(await step(job)), 'wait(1000)')
+    let t = Date.now()
+    assert.equal(state(await step(job)), 'wait(1000)')
+    assert.ok(Date.now() - t >= 250, 'the first look waits a slice (300 ms here)')
+    t = Date.now()
+    assert.equal(state(await step(job)), 'wait(1000)')
+    assert.ok(Date.now() - t < 150, `a recheck does not block (${Date.now() - t} ms)`)
+    await publishCode(redis, { phone: job.data.account, code: codeOf(job.data.account) }, { prefix })
+    assert.equal(state(await step(job)), 'authorized')
+  })
 })

@@ -51,6 +51,11 @@ export interface CodeRequestMessage {
   readonly timeoutSec: number;
   /** Telegram's `sentCode.timeout`: seconds before auth.resendCode may be asked for (another SMS, a call). */
   readonly resendAfterSec?: number;
+  /**
+   * Telegram refused the code delivered for this earlier attempt (PHONE_CODE_INVALID). No new code was sent: the
+   * SMS (or call) of that attempt stands; deliver the right code, read again, for this attempt.
+   */
+  readonly refusedAttempt?: string;
   /** Unix milliseconds. */
   readonly requestedAt: number;
 }
@@ -272,6 +277,7 @@ function parseRequest(json: string): CodeRequestMessage | null {
     if (typeof v.codeType !== 'string' || !CODE_TYPES.has(v.codeType)) return null;
     if (typeof v.timeoutSec !== 'number' || typeof v.requestedAt !== 'number') return null;
     if (v.resendAfterSec !== undefined && typeof v.resendAfterSec !== 'number') return null;
+    if (v.refusedAttempt !== undefined && typeof v.refusedAttempt !== 'string') return null;
     return v as CodeRequestMessage;
   } catch {
     return null;
@@ -426,6 +432,8 @@ export interface RequestCodeInput {
   readonly timeoutSec?: number;
   /** Telegram's `sentCode.timeout` (the resend delay), when it gave one. Not how long the worker waits. */
   readonly resendAfterSec?: number;
+  /** The earlier attempt whose code Telegram refused, when this request asks again for the same code. */
+  readonly refusedAttempt?: string;
 }
 
 export interface WaitForCodeInput {
@@ -508,6 +516,7 @@ export class CodeInbox {
       jobId: input.jobId,
       timeoutSec,
       ...(input.resendAfterSec !== undefined ? { resendAfterSec: positiveInt(input.resendAfterSec, 'resendAfterSec') } : {}),
+      ...(input.refusedAttempt !== undefined ? { refusedAttempt: checkAttempt(input.refusedAttempt) } : {}),
       requestedAt: Date.now(),
     };
     const fields = Object.entries(message).flatMap(([k, v]) => [k, String(v)]);
@@ -554,6 +563,18 @@ export class CodeInbox {
     const phone = channelPhone(input.phone);
     const attempt = checkAttempt(input.attempt);
     return this.wait('code', phone, attempt, this.names.code(phone, attempt), input.timeoutMs, input.signal);
+  }
+
+  /** The code for this attempt if it is there now, consumed; null otherwise (one look, no wait). */
+  async takeCode(input: { phone: string; attempt: string }): Promise<string | null> {
+    this.assertOpen();
+    return this.redis.getdel(this.names.code(channelPhone(input.phone), checkAttempt(input.attempt)));
+  }
+
+  /** The 2FA password for this phone if it is there now, consumed; null otherwise (one look, no wait). */
+  async takePassword(input: { phone: string }): Promise<string | null> {
+    this.assertOpen();
+    return this.redis.getdel(this.names.password(channelPhone(input.phone)));
   }
 
   /** The 2FA password for this phone, consumed. CodeTimeoutError / AbortError otherwise. */

@@ -41,6 +41,12 @@ export interface LoginJobData {
   codeAttempt: number
   /** Codes refused so far in this login. */
   codeFailures: number
+  /**
+   * The next look for the code (password) may block a moment: set by a new request, when the code is likely to
+   * come soon. Later rechecks look once without blocking — a delivery promotes the job anyway — so that waiting
+   * jobs do not hold concurrency slots.
+   */
+  blockOnNextLook?: boolean
   passwordFailures: number
   /** Unix ms after which waiting for a code (or a QR scan) ends in code_timeout. */
   deadline: number

@@ -554,39 +554,71 @@ export class LoginStepRunner {
     await c.keys.flush()
     // A passwordNeeded left by an earlier login of this job id (one that ended outside the runner) would make
     // the code step skip signIn.
+    const codeType = (codeTypeName(sent.type._) ?? 'unknown') as CodeType
+    const codeLength = (sent.type as { length?: number }).length ?? 0
     await this.cfg.redis.multi()
-      .hset(this.loginKey(jobId), { phoneCodeHash: sent.phoneCodeHash, dcId: c.mtproto.homeDc })
+      .hset(this.loginKey(jobId), { phoneCodeHash: sent.phoneCodeHash, dcId: c.mtproto.homeDc, codeType, codeLength })
       .hdel(this.loginKey(jobId), 'passwordNeeded')
       .expire(this.loginKey(jobId), this.loginTtlSec(data))
       .exec()
     const deadline = Date.now() + this.codeTimeoutMs(data)
-    const codeType = (codeTypeName(sent.type._) ?? 'unknown') as CodeType
     await this.cfg.inbox.requestCode({
       phone: data.account, attempt: String(codeAttempt), codeType, jobId,
       // How long the request lives (a provider polls, then cancels for a refund, by it): the login's wait.
       timeoutSec: Math.max(1, Math.ceil((deadline - Date.now()) / 1000)),
-      ...((sent.type as { length?: number }).length ? { codeLength: (sent.type as { length: number }).length } : {}),
+      ...(codeLength > 0 ? { codeLength } : {}),
       // sentCode.timeout is only when a resend may be asked for.
       ...(sent.timeout ? { resendAfterSec: sent.timeout } : {}),
     })
-    return { kind: 'wait', data: { step: 'wait_code', codeAttempt, deadline }, delayMs: this.cfg.recheckMs ?? 15_000 }
+    return { kind: 'wait', data: { step: 'wait_code', codeAttempt, deadline, blockOnNextLook: true }, delayMs: this.cfg.recheckMs ?? 15_000 }
+  }
+
+  /**
+   * Telegram refused the code (PHONE_CODE_INVALID): ask for it again as a new attempt that names the refused one,
+   * so that a provider can act (read it again, ask its vendor for another SMS). The login's deadline stands.
+   */
+  private async askCodeAgain(jobId: string, data: LoginJobData, codeFailures: number): Promise<StepOutcome> {
+    const [type, length] = await this.cfg.redis.hmget(this.loginKey(jobId), 'codeType', 'codeLength')
+    const codeAttempt = data.codeAttempt + 1
+    await this.cfg.inbox.requestCode({
+      phone: data.account, attempt: String(codeAttempt), codeType: (type ?? 'sms') as CodeType, jobId,
+      timeoutSec: Math.max(1, Math.ceil((data.deadline - Date.now()) / 1000)),
+      ...(Number(length) > 0 ? { codeLength: Number(length) } : {}),
+      refusedAttempt: String(data.codeAttempt),
+    })
+    return { kind: 'wait', data: { codeFailures, codeAttempt, blockOnNextLook: true }, delayMs: this.cfg.recheckMs ?? 15_000 }
+  }
+
+  /** The delivered code (consumed), or null: a short blocking wait right after a request, else one look. */
+  private async lookForCode(data: LoginJobData): Promise<string | null> {
+    const at = { phone: data.account, attempt: String(data.codeAttempt) }
+    if (!data.blockOnNextLook) return this.cfg.inbox.takeCode(at)
+    return this.cfg.inbox.waitForCode({ ...at, timeoutMs: this.cfg.waitSliceMs ?? 2_000 }).catch((err: unknown) => {
+      if (err instanceof CodeTimeoutError) return null
+      throw err
+    })
+  }
+
+  private async lookForPassword(data: LoginJobData): Promise<string | null> {
+    if (!data.blockOnNextLook) return this.cfg.inbox.takePassword({ phone: data.account })
+    return this.cfg.inbox.waitForPassword({ phone: data.account, timeoutMs: this.cfg.waitSliceMs ?? 2_000 }).catch((err: unknown) => {
+      if (err instanceof CodeTimeoutError) return null
+      throw err
+    })
   }
 
   private async codeStep(jobId: string, data: LoginJobData, final: (s: FinalState, e?: Partial<LoginResult>) => StepOutcome): Promise<StepOutcome> {
     // The code was already accepted and the account wants its 2FA password (a retried step): go on from there.
     if ((await this.cfg.redis.hget(this.loginKey(jobId), 'passwordNeeded')) === '1') return this.passwordStep(jobId, data, final, undefined)
-    let code: string
-    try {
-      code = await this.cfg.inbox.waitForCode({ phone: data.account, attempt: String(data.codeAttempt), timeoutMs: this.cfg.waitSliceMs ?? 2_000 })
-    } catch (err) {
-      if (!(err instanceof CodeTimeoutError)) throw err
+    const code = await this.lookForCode(data)
+    if (code === null) {
       if (Date.now() > data.deadline) {
         await this.finish(jobId, data)
         return final('code_timeout')
       }
       await this.cfg.registry.renew(data.accountKey, jobId, CLAIM_TTL_SECONDS)
       await this.drop(jobId) // nothing to do until the code comes: hold no socket while waiting
-      return { kind: 'wait', data: {}, delayMs: this.cfg.recheckMs ?? 15_000 }
+      return { kind: 'wait', data: { blockOnNextLook: false }, delayMs: this.cfg.recheckMs ?? 15_000 }
     }
     let c: CachedClient | undefined
     let phoneCodeHash: string | null = null
@@ -608,7 +640,7 @@ export class LoginStepRunner {
           await this.finish(jobId, data)
           return final('failed(code_invalid)')
         }
-        return { kind: 'wait', data: { codeFailures: failures }, delayMs: 0 }
+        return this.askCodeAgain(jobId, data, failures)
       }
       if (err.is('PHONE_CODE_EXPIRED')) return this.resendStep(jobId, data, final)
       // SESSION_PASSWORD_NEEDED
@@ -634,20 +666,19 @@ export class LoginStepRunner {
         await this.cfg.inbox.requestPassword({ phone: data.account, jobId, timeoutSec: Math.max(1, Math.ceil(this.codeTimeoutMs(data) / 1000)) })
         // The key waiting for the password must be the one that signs in with it, on whichever worker.
         await (cached ?? (await this.client(jobId, data))).keys.flush()
-        return { kind: 'wait', data: { step: 'wait_password', deadline: Date.now() + this.codeTimeoutMs(data) }, delayMs: this.cfg.recheckMs ?? 15_000 }
+        return { kind: 'wait', data: { step: 'wait_password', deadline: Date.now() + this.codeTimeoutMs(data), blockOnNextLook: true }, delayMs: this.cfg.recheckMs ?? 15_000 }
       }
-      try {
-        password = await this.cfg.inbox.waitForPassword({ phone: data.account, timeoutMs: this.cfg.waitSliceMs ?? 2_000 })
-        fromChannel = true
-      } catch (err) {
-        if (!(err instanceof CodeTimeoutError)) throw err
+      const delivered = await this.lookForPassword(data)
+      if (delivered === null) {
         if (Date.now() > data.deadline) {
           await this.finish(jobId, data)
           return final('needs_password')
         }
         await this.drop(jobId)
-        return { kind: 'wait', data: {}, delayMs: this.cfg.recheckMs ?? 15_000 }
+        return { kind: 'wait', data: { blockOnNextLook: false }, delayMs: this.cfg.recheckMs ?? 15_000 }
       }
+      password = delivered
+      fromChannel = true
     }
     if (password === undefined) {
       await this.finish(jobId, data)
