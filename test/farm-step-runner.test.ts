@@ -70,7 +70,7 @@ function userJob(phone: string, extra: Partial<LoginJobData> = {}): { jobId: str
     jobId: loginJobId('user', phone),
     data: {
       kind: 'user', account: phone, accountKey: phone, options: { passwordFrom: 'provider' }, step: 'start', codeAttempt: 0, codeFailures: 0,
-      passwordFailures: 0, deadline: 0, runId: `run-test-${++runs}`, ...extra,
+      deadline: 0, runId: `run-test-${++runs}`, ...extra,
     },
   }
 }
@@ -79,7 +79,7 @@ function botJob(token: string): { jobId: string; data: LoginJobData } {
   const accountKey = botAccountKey(token)
   return {
     jobId: loginJobId('bot', accountKey),
-    data: { kind: 'bot', account: botLabel(token), accountKey, options: {}, step: 'start', codeAttempt: 0, codeFailures: 0, passwordFailures: 0, deadline: 0, runId: `run-test-${++runs}` },
+    data: { kind: 'bot', account: botLabel(token), accountKey, options: {}, step: 'start', codeAttempt: 0, codeFailures: 0, deadline: 0, runId: `run-test-${++runs}` },
   }
 }
 
@@ -265,7 +265,9 @@ describe('login step runner', () => {
       faults.delete('auth.sendCode')
       await queue.close()
       connection.disconnect()
+      const closing = Date.now()
       await worker.close()
+      assert.ok(Date.now() - closing < 4_000, 'the threads closed their runners and said so (no 5 s timeout)')
     }
   })
 

@@ -58,7 +58,7 @@ export function planJob(spec: AccountSpec, index: number, opts: PlanOptions): Pl
     ...(identity.systemLangCode !== undefined ? { systemLangCode: identity.systemLangCode } : {}),
   }
   const base = {
-    options, step: 'start' as const, codeAttempt: 0, codeFailures: 0, passwordFailures: 0, deadline: 0, runId: opts.runId,
+    options, step: 'start' as const, codeAttempt: 0, codeFailures: 0, deadline: 0, runId: opts.runId,
     ...(opts.codeTimeoutMs !== undefined ? { codeTimeoutMs: opts.codeTimeoutMs } : {}),
   }
   const passwordFrom = (password: string | undefined): AccountOptions['passwordFrom'] =>

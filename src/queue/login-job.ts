@@ -47,7 +47,6 @@ export interface LoginJobData {
    * jobs do not hold concurrency slots.
    */
   blockOnNextLook?: boolean
-  passwordFailures: number
   /** Unix ms after which waiting for a code (or a QR scan) ends in code_timeout. */
   deadline: number
   /** Unix ms until which Telegram asked us to wait (FLOOD_WAIT): the job is not woken before, not even by a code. */

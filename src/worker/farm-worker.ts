@@ -71,6 +71,25 @@ function floodWaiting(data: LoginJobData): boolean {
   return (data.floodUntil ?? 0) > Date.now()
 }
 
+/** Asks every thread to close its step runner; resolves when `count` have said so, or after `timeoutMs`. */
+function closeThreadRunners(name: string, count: number, timeoutMs: number): Promise<void> {
+  const channel = new BroadcastChannel(name)
+  return new Promise<void>((resolve) => {
+    let closed = 0
+    const done = (): void => {
+      clearTimeout(timer)
+      channel.close()
+      resolve()
+    }
+    const timer = setTimeout(done, timeoutMs)
+    channel.onmessage = (m) => {
+      if ((m as { data?: { closed?: unknown } }).data?.closed !== true) return
+      if (++closed >= count) done()
+    }
+    channel.postMessage({ close: true })
+  })
+}
+
 /** Threads load their modules and connect before the worker takes jobs; past this, it starts anyway. */
 const THREAD_READY_TIMEOUT_MS = 60_000
 
@@ -95,11 +114,12 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
   const prefix = opts.prefix
   const threads = opts.threads ?? 2
   const readyChannel = `gramfarm-threads-${process.pid}-${randomBytes(6).toString('hex')}`
+  const closeChannel = `${readyChannel}-close`
   const ready = threadsReady(readyChannel, threads)
   const connection = new Redis(opts.redisUrl, { maxRetriesPerRequest: null })
   const pool = new Piscina({
     filename: new URL('./login-thread.ts', import.meta.url).href,
-    workerData: { ...threadConfig(opts), readyChannel },
+    workerData: { ...threadConfig(opts), readyChannel, closeChannel },
     minThreads: threads,
     maxThreads: threads,
     // Threads keep client sockets and timers between tasks: they must not park, nor end when idle.
@@ -212,6 +232,7 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
       await settlesWithin(subscriber.quit(), 2_000)
       subscriber.disconnect()
       if (!(await settlesWithin(queue.close(), 2_000))) await settlesWithin(queue.disconnect(), 2_000)
+      await closeThreadRunners(closeChannel, threads, 5_000)
       await pool.destroy()
       await settlesWithin(connection.quit(), 2_000)
       connection.disconnect()

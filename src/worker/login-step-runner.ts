@@ -45,7 +45,6 @@ export interface StepRunnerConfig {
   /** How long a waiting job sleeps in the queue before it checks again unpromoted (default 15 s). */
   recheckMs?: number
   maxCodeFailures?: number
-  maxPasswordFailures?: number
   /** FLOOD_WAITs longer than this end the job as flood_wait(X) instead of delaying it (default 1 h). */
   maxFloodWaitSeconds?: number
   /** Connected clients kept for reuse this long after their last step (default 2 min). */

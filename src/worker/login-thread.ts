@@ -65,12 +65,27 @@ let shared: ReturnType<typeof createStepRunner> | undefined
 
 // Loaded by piscina when the thread starts: build the runner now and say so, so the worker is ready (modules
 // compiled, Redis connected) before it takes its first job rather than during it.
-const startup = workerData as FarmWorkerConfig & { readyChannel?: string }
+const startup = workerData as FarmWorkerConfig & { readyChannel?: string; closeChannel?: string }
 if (startup?.readyChannel) {
   shared = createStepRunner(startup)
   const channel = new BroadcastChannel(startup.readyChannel)
   channel.postMessage({ threadId })
   channel.close()
+}
+// Before the pool is destroyed, the worker asks every thread to close its runner: cached clients flush their
+// keys and close their sockets, rather than being cut when the thread is terminated.
+if (startup?.closeChannel) {
+  const closing = new BroadcastChannel(startup.closeChannel)
+  closing.unref()
+  closing.onmessage = (m) => {
+    if ((m as { data?: { close?: unknown } }).data?.close !== true) return // another thread's answer
+    const runner = shared
+    shared = undefined
+    void (runner?.close() ?? Promise.resolve()).catch(() => undefined).finally(() => {
+      closing.postMessage({ threadId, closed: true })
+      closing.close()
+    })
+  }
 }
 
 function sharedRunner(): ReturnType<typeof createStepRunner> {
