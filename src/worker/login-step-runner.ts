@@ -223,7 +223,15 @@ export class LoginStepRunner {
     const keys = new SessionKeyStore(storage, record, homeDc)
     keys.homeDc = homeDc
     const o = data.options
-    const secrets = await this.cfg.vault.get(jobId)
+    const vaulted = await this.cfg.vault.get(jobId)
+    // Jobs enqueued before proxy URLs and api_hash moved to the vault still carry them: honour them, never drop a
+    // proxy and connect from the farm's own address.
+    const legacy = o as { proxy?: unknown; apiHash?: unknown }
+    const secrets = {
+      ...(typeof legacy.proxy === 'string' ? { proxy: legacy.proxy } : {}),
+      ...(typeof legacy.apiHash === 'string' ? { apiHash: legacy.apiHash } : {}),
+      ...vaulted,
+    }
     // Never from the farm's own address when the account has a proxy whose URL is gone (the vault entry expired).
     if (o.proxied && !secrets.proxy) throw new ProxyMissingError('the proxy of the account is not in the vault')
     const mtproto = new MtprotoClient({
