@@ -71,30 +71,11 @@ function floodWaiting(data: LoginJobData): boolean {
   return (data.floodUntil ?? 0) > Date.now()
 }
 
-/** Asks every thread to close its step runner; resolves when `count` have said so, or after `timeoutMs`. */
-function closeThreadRunners(name: string, count: number, timeoutMs: number): Promise<void> {
-  const channel = new BroadcastChannel(name)
-  return new Promise<void>((resolve) => {
-    let closed = 0
-    const done = (): void => {
-      clearTimeout(timer)
-      channel.close()
-      resolve()
-    }
-    const timer = setTimeout(done, timeoutMs)
-    channel.onmessage = (m) => {
-      if ((m as { data?: { closed?: unknown } }).data?.closed !== true) return
-      if (++closed >= count) done()
-    }
-    channel.postMessage({ close: true })
-  })
-}
-
-/** Threads load their modules and connect before the worker takes jobs; past this, it starts anyway. */
-const THREAD_READY_TIMEOUT_MS = 60_000
-
-/** Resolves when `count` threads have said they are ready on `name` (or after the timeout). */
-function threadsReady(name: string, count: number): Promise<void> {
+/**
+ * Resolves when `count` messages that `counts` accepts have come on the BroadcastChannel `name` (one per thread),
+ * or after `timeoutMs`; `send` is posted once the channel listens.
+ */
+function threadReplies(name: string, count: number, timeoutMs: number, counts: (data: unknown) => boolean, send?: unknown): Promise<void> {
   const channel = new BroadcastChannel(name)
   return new Promise<void>((resolve) => {
     let seen = 0
@@ -103,11 +84,25 @@ function threadsReady(name: string, count: number): Promise<void> {
       channel.close()
       resolve()
     }
-    const timer = setTimeout(done, THREAD_READY_TIMEOUT_MS)
-    channel.onmessage = () => {
-      if (++seen >= count) done()
+    const timer = setTimeout(done, timeoutMs)
+    channel.onmessage = (m) => {
+      if (counts((m as { data?: unknown }).data) && ++seen >= count) done()
     }
+    if (send !== undefined) channel.postMessage(send)
   })
+}
+
+/** Asks every thread to close its step runner; resolves when `count` have said so, or after `timeoutMs`. */
+function closeThreadRunners(name: string, count: number, timeoutMs: number): Promise<void> {
+  return threadReplies(name, count, timeoutMs, (data) => (data as { closed?: unknown } | undefined)?.closed === true, { close: true })
+}
+
+/** Threads load their modules and connect before the worker takes jobs; past this, it starts anyway. */
+const THREAD_READY_TIMEOUT_MS = 60_000
+
+/** Resolves when `count` threads have said they are ready on `name` (or after the timeout). */
+function threadsReady(name: string, count: number): Promise<void> {
+  return threadReplies(name, count, THREAD_READY_TIMEOUT_MS, () => true)
 }
 
 export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWorker> {

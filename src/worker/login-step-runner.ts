@@ -17,12 +17,13 @@ import { resendOrSendAgain, sendCode } from '../auth/flows/phone-login.ts'
 import { loginUrl } from '../auth/flows/qr-login.ts'
 import { SessionKeyStore } from '../auth/session-key-store.ts'
 import { parseProxyUrl } from '../main/accounts-file.ts'
-import { RedisSessionStorage, SessionStorageError, type SessionRecord } from '../auth/storage/index.ts'
+import { RedisSessionStorage, type SessionRecord } from '../auth/storage/index.ts'
 import { CodeTimeoutError, type CodeInbox, type CodeType } from '../queue/code-channel.ts'
 import type { ExceptIdsRegistry } from '../queue/except-ids-registry.ts'
 import type { SendCodeRateLimiter } from '../queue/send-code-rate-limiter.ts'
 import type { SecretVault } from '../queue/secret-vault.ts'
 import type { FinalState, LoginJobData, LoginResult } from '../queue/login-job.ts'
+import { causedBy, isTransient } from './transient-failure.ts'
 
 export type StepOutcome =
   | { kind: 'final'; result: LoginResult }
@@ -101,70 +102,6 @@ class ProxyMissingError extends Error {
 
 /** Longest wait for one Telegram answer: past it the step fails as transient and is retried (never hangs). */
 const REQUEST_TIMEOUT_MS = 30_000
-
-/** Errors of a connection that went (or never came), by class name: another attempt may well work. */
-const TRANSIENT_ERRORS: ReadonlySet<string> = new Set([
-  'ConnectionLostError', 'RequestTimeoutError', 'SessionClosedError', 'ConnectTimeoutError', 'ConnectionClosedError',
-  // -404: the DC forgot the key; the retry makes a new one (run() drops a key that logs nobody in).
-  'AuthKeyUnknownError',
-  'MaxRetriesPerRequestError', // ioredis gave up on a command while Redis was away
-])
-const TRANSIENT_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN',
-])
-/** -404 (key unknown: a new one is made) and -429 (transport flood: later): not -444 (wrong DC, for good). */
-const TRANSIENT_TRANSPORT_CODES: ReadonlySet<number> = new Set([-404, -429])
-/** SOCKS5 replies that say "not now" (general failure, unreachable, refused, TTL), not "never" (rules, config). */
-const TRANSIENT_SOCKS_REPLIES: ReadonlySet<number> = new Set([1, 3, 4, 5, 6])
-/** ioredis: the connection went, or the server is loading, busy, failing over. */
-const TRANSIENT_REDIS = /^(Connection is closed|Stream isn't writeable|LOADING|BUSY|TRYAGAIN|MASTERDOWN|READONLY|CLUSTERDOWN)/
-
-interface ErrorShape {
-  name?: unknown
-  code?: unknown
-  message?: unknown
-  reason?: unknown
-  socksReply?: unknown
-  cause?: unknown
-  errors?: unknown
-}
-
-function isTransientOne(e: ErrorShape): boolean {
-  const name = typeof e.name === 'string' ? e.name : ''
-  if (TRANSIENT_ERRORS.has(name)) return true
-  if (typeof e.code === 'string' && TRANSIENT_CODES.has(e.code)) return true
-  if (name === 'TransportError') return typeof e.code === 'number' && TRANSIENT_TRANSPORT_CODES.has(e.code)
-  if (name === 'ProxyError') return e.reason === 'proxy-closed' || (e.reason === 'socks-connect-failed' && typeof e.socksReply === 'number' && TRANSIENT_SOCKS_REPLIES.has(e.socksReply))
-  if (e instanceof SessionStorageError) return e.code === 'IO' // the backing Redis failed
-  // Telegram's own trouble (500 INTERNAL, -503 Timeout, RPC_CALL_FAIL…) that outlived the client's retries.
-  if (e instanceof RpcError) return e.code >= 500 || e.code === -500 || e.code === -503 || e.is('RPC_CALL_FAIL') || e.is('RPC_MCGET_FAIL')
-  return typeof e.message === 'string' && TRANSIENT_REDIS.test(e.message)
-}
-
-/**
- * A network, proxy, Telegram-side or Redis failure, not a login outcome: the step is retried (BullMQ attempts,
- * with backoff) rather than the login ended as failed(…). Wrapped errors count by their cause.
- */
-export function isTransient(err: unknown): boolean {
-  let e: unknown = err
-  for (let depth = 0; depth < 5 && e !== null && typeof e === 'object'; depth++) {
-    const shape = e as ErrorShape
-    if (isTransientOne(shape)) return true
-    if (Array.isArray(shape.errors) && shape.errors.some((x) => x !== null && typeof x === 'object' && isTransientOne(x as ErrorShape))) return true // AggregateError (net's happy eyeballs)
-    e = shape.cause
-  }
-  return false
-}
-
-/** Whether `err` or one of its causes is named `name`. */
-function causedBy(err: unknown, name: string): boolean {
-  let e: unknown = err
-  for (let depth = 0; depth < 5 && e !== null && typeof e === 'object'; depth++) {
-    if ((e as ErrorShape).name === name) return true
-    e = (e as ErrorShape).cause
-  }
-  return false
-}
 
 /** FLOOD_WAITs on sendCode up to this long pace the whole DC; longer ones are one phone's own limit. */
 const DC_PENALTY_MAX_SECONDS = 60
