@@ -107,6 +107,10 @@ describe('accounts files', () => {
     assert.match(issues[0]?.message ?? '', /1000000003:\*\*\*/);
     assert.match(issues[1]?.message ?? '', /\[redacted, 40 chars\]/);
     assert.match(issues[2]?.message ?? '', /1000000001:\*\*\*, first on line 1/);
+    // Another token of the same bot (a revoked and a new one) is the same account: one job, one session.
+    const rotated = `1000000001:${'F'.repeat(35)}`;
+    const again = issuesOf([TOKEN_A, rotated].join('\n'), 'bots', [SECRET_PART, 'F'.repeat(35)]);
+    assert.deepEqual(pairs(again), [[2, 'duplicate']]);
   });
 
   it('reads CSV with quoting (delimiters, doubled quotes, newlines in a field), options, CRLF, BOM and ;', () => {

@@ -84,13 +84,15 @@ describe('ExceptIdsRegistry', () => {
     assert.equal(await reg.resolution('qr:9'), null);
   });
 
-  it('takes bot-token hashes as keys and refuses a raw token', async () => {
+  it('keys a bot by its id (never its secret), one key for every token of the bot, and refuses a raw token', async () => {
     const reg = new ExceptIdsRegistry({ redis: redisA, prefix: scope() });
     const token = `123456789:${'A'.repeat(35)}`;
     const err = await reg.claim(token, 'x', 30).catch((e: unknown) => e);
     assert.ok(err instanceof ExceptIdsRegistryError && !err.message.includes(token));
     const key = botAccountKey(token);
-    assert.match(key, /^bot:[0-9a-f]{32}$/);
+    assert.equal(key, 'bot:123456789');
+    assert.equal(botAccountKey(`123456789:${'B'.repeat(35)}`), key);
+    assert.match(botAccountKey('no-id-in-this-token'), /^bot:[0-9a-f]{32}$/);
     assert.equal(await reg.claim(key, 'x', 30), true);
     assert.ok(!(await redisA.keys(`${prefix}*`)).some((k) => k.includes('AAAA')));
   });

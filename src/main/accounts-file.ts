@@ -18,6 +18,8 @@ import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import type { ProxyConfig } from '../mtproto/transport/transport-connection.ts';
 import { parseMtproxySecret } from '../mtproto/transport/mtproxy-secret.ts';
+// One bot is one account whatever its token: a second token of the same bot is a duplicate line.
+import { botAccountKey } from '../queue/except-ids-registry.ts';
 
 export type AccountsFileFormat = 'phones' | 'bots' | 'csv' | 'json';
 
@@ -326,7 +328,7 @@ function parseBotsTxt(c: Collector, text: string): AccountSpec[] {
   for (const { line, value } of txtLines(text)) {
     const token = checkBotToken(value);
     if (!token.ok) c.add(line, 'invalid-token', token.reason, 'token');
-    else if (c.unique(line, `token:${token.value}`, `bot token ${redactToken(token.value)}`)) {
+    else if (c.unique(line, botAccountKey(token.value), `bot token ${redactToken(token.value)}`)) {
       out.push({ kind: 'bot', token: token.value, source: { file: c.file, line } });
     }
   }
@@ -722,7 +724,7 @@ function jsonAccount(c: Collector, item: JsonNode): AccountSpec | undefined {
       c.add(at('token'), 'invalid-token', token.reason, 'token');
       return undefined;
     }
-    const unique = c.unique(line, `token:${token.value}`, `bot token ${redactToken(token.value)}`);
+    const unique = c.unique(line, botAccountKey(token.value), `bot token ${redactToken(token.value)}`);
     if (failed || !unique || common === undefined) return undefined;
     return { kind, token: token.value, ...common, source };
   }

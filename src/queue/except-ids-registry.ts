@@ -22,9 +22,13 @@ export class ExceptIdsRegistryError extends Error {
 const RAW_BOT_TOKEN = /^\d+:[\w-]{30,}$/;
 const ACCOUNT_KEY_SHAPE = /^[\w.:+-]{1,128}$/;
 
-/** The account key of a bot: a hash, so the token itself never becomes a Redis key. */
+/**
+ * The account key of a bot: its id (the public part of `<id>:<secret>`), so two tokens of one bot (a revoked and
+ * a new one) are one account — one job, one claim, one session. Never the secret; a token without an id is hashed.
+ */
 export function botAccountKey(token: string): string {
-  return `bot:${createHash('sha256').update(token).digest('hex').slice(0, 32)}`;
+  const id = /^(\d{1,20}):/.exec(token)?.[1];
+  return id !== undefined ? `bot:${id}` : `bot:${createHash('sha256').update(token).digest('hex').slice(0, 32)}`;
 }
 
 function checkAccountKey(accountKey: string): string {

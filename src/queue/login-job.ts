@@ -33,7 +33,7 @@ export interface LoginJobData {
   kind: LoginKind
   /** What the operator knows the account by: phone digits, `bot<id>`, or a QR label. */
   account: string
-  /** Claim and session key: phone digits, `bot:<sha256 of the token>`, or `qr:<label>`. */
+  /** Claim and session key: phone digits, `bot:<bot id>`, or `qr:<label>`. */
   accountKey: string
   options: AccountOptions
   step: LoginStep
