@@ -3,20 +3,17 @@
 // so any worker can run the next step — a job that waits minutes for an SMS holds no lock and no socket it
 // needs. Connected clients are kept a while only as a cache, so a code that arrives quickly is used at once.
 import type { Redis } from 'ioredis'
-import { MtprotoClient } from '../mtproto/client/mtproto-client.ts'
 import type { DcAddress } from '../mtproto/dc/dc-addresses.ts'
 import type { RsaPublicKey } from '../mtproto/crypto/rsa-keys.ts'
 import { RpcError } from '../mtproto/rpc-error.ts'
-import type { TlValue, tl } from '../mtproto/tl/index.ts'
+import type { tl } from '../mtproto/tl/index.ts'
 import { LoginError } from '../auth/auth-errors.ts'
 import { codeTypeName } from '../auth/credential-provider.ts'
 import { botLogin } from '../auth/flows/bot-login.ts'
-import { loginHostOf, type Authorization, type LoginHost } from '../auth/flows/login-host.ts'
+import type { Authorization } from '../auth/flows/login-host.ts'
 import { checkPassword } from '../auth/flows/password-check.ts'
 import { resendOrSendAgain, sendCode } from '../auth/flows/phone-login.ts'
 import { loginUrl } from '../auth/flows/qr-login.ts'
-import { SessionKeyStore } from '../auth/session-key-store.ts'
-import { parseProxyUrl } from '../main/accounts-file.ts'
 import { RedisSessionStorage, type SessionRecord } from '../auth/storage/index.ts'
 import { CodeTimeoutError, type CodeInbox, type CodeType } from '../queue/code-channel.ts'
 import type { ExceptIdsRegistry } from '../queue/except-ids-registry.ts'
@@ -24,6 +21,7 @@ import type { SendCodeRateLimiter } from '../queue/send-code-rate-limiter.ts'
 import type { SecretVault } from '../queue/secret-vault.ts'
 import type { FinalState, LoginJobData, LoginResult } from '../queue/login-job.ts'
 import { causedBy, isTransient } from './transient-failure.ts'
+import { LoginClientCache, type LoginClient } from './login-client-cache.ts'
 
 export type StepOutcome =
   | { kind: 'final'; result: LoginResult }
@@ -54,14 +52,6 @@ export interface StepRunnerConfig {
   maxCachedClients?: number
 }
 
-interface CachedClient {
-  mtproto: MtprotoClient
-  keys: SessionKeyStore
-  storage: RedisSessionStorage
-  host: LoginHost
-  lastUsed: number
-}
-
 /** Where the farm's sessions live in Redis: under the farm's prefix, so runs and farms never share one. */
 export function sessionKeyPrefix(prefix: string): string {
   return `${prefix}session:`
@@ -69,39 +59,6 @@ export function sessionKeyPrefix(prefix: string): string {
 
 /** A QR login's URL is republished only when the one on screen has less than this left (seconds). */
 const QR_MIN_REMAINING_SECONDS = 5
-
-/** updateLoginToken, alone or inside an updates container: someone scanned the QR. */
-function isLoginTokenUpdate(u: TlValue): boolean {
-  if (u._ === 'updateLoginToken') return true
-  if (u._ === 'updateShort') return (u['update'] as TlValue)._ === 'updateLoginToken'
-  if (u._ === 'updates' || u._ === 'updatesCombined') return (u['updates'] as TlValue[]).some((x) => x._ === 'updateLoginToken')
-  return false
-}
-
-/** Channel on which a thread says "the QR of this job was scanned": the worker promotes the job at once. */
-export function qrScannedChannel(prefix: string): string {
-  return `${prefix}qr:scanned`
-}
-
-/** The account's proxy (socks5:// or mtproxy:// URL, checked when the accounts file was read). */
-function accountProxy(url: string): NonNullable<ConstructorParameters<typeof MtprotoClient>[0]['proxy']> {
-  const p = parseProxyUrl(url)
-  if (!p.ok) throw new ProxyConfigError(p.reason)
-  return p.value
-}
-
-/** Ends the login as failed(proxy_invalid). */
-class ProxyConfigError extends Error {
-  override readonly name = 'proxy_invalid'
-}
-
-/** Ends the login as failed(proxy_missing). */
-class ProxyMissingError extends Error {
-  override readonly name = 'proxy_missing'
-}
-
-/** Longest wait for one Telegram answer: past it the step fails as transient and is retried (never hangs). */
-const REQUEST_TIMEOUT_MS = 30_000
 
 /** FLOOD_WAITs on sendCode up to this long pace the whole DC; longer ones are one phone's own limit. */
 const DC_PENALTY_MAX_SECONDS = 60
@@ -117,14 +74,17 @@ function isCodeVerdict(err: unknown): err is RpcError {
 const CLAIM_TTL_SECONDS = 15 * 60
 
 export class LoginStepRunner {
-  private readonly clients = new Map<string, CachedClient>()
-  private readonly sweep: NodeJS.Timeout
+  private readonly clients: LoginClientCache
   private readonly prefix: string
 
   constructor(private readonly cfg: StepRunnerConfig) {
     this.prefix = cfg.prefix ?? 'gramfarm:'
-    this.sweep = setInterval(() => this.evictIdle(), Math.min(30_000, cfg.clientIdleMs ?? 120_000))
-    this.sweep.unref()
+    this.clients = new LoginClientCache({
+      redis: cfg.redis, vault: cfg.vault, network: cfg.network, apiId: cfg.apiId, apiHash: cfg.apiHash, prefix: this.prefix,
+      sessionStorage: (data) => this.sessionStorage(data), loginKey: (jobId) => this.loginKey(jobId), loginTtlSec: (data) => this.loginTtlSec(data),
+      ...(cfg.clientIdleMs !== undefined ? { clientIdleMs: cfg.clientIdleMs } : {}),
+      ...(cfg.maxCachedClients !== undefined ? { maxCachedClients: cfg.maxCachedClients } : {}),
+    })
   }
 
   get cachedClients(): number {
@@ -145,92 +105,8 @@ export class LoginStepRunner {
     return new RedisSessionStorage({ redis: this.cfg.redis, name: LoginStepRunner.sessionName(data), keyPrefix: sessionKeyPrefix(this.prefix) })
   }
 
-  private async client(jobId: string, data: LoginJobData): Promise<CachedClient> {
-    const cached = this.clients.get(jobId)
-    if (cached) {
-      cached.lastUsed = Date.now()
-      this.clients.delete(jobId) // re-inserted last: the Map's order is least recently used first
-      this.clients.set(jobId, cached)
-      return cached
-    }
-    const storage = this.sessionStorage(data)
-    await storage.open()
-    const record = await storage.load()
-    const homeDc = Number(await this.cfg.redis.hget(this.loginKey(jobId), 'dcId')) || record?.dcId || this.testNumberDc(data) || 2
-    const keys = new SessionKeyStore(storage, record, homeDc)
-    keys.homeDc = homeDc
-    const o = data.options
-    const vaulted = await this.cfg.vault.get(jobId)
-    // Jobs enqueued before proxy URLs and api_hash moved to the vault still carry them: honour them, never drop a
-    // proxy and connect from the farm's own address.
-    const legacy = o as { proxy?: unknown; apiHash?: unknown }
-    const secrets = {
-      ...(typeof legacy.proxy === 'string' ? { proxy: legacy.proxy } : {}),
-      ...(typeof legacy.apiHash === 'string' ? { apiHash: legacy.apiHash } : {}),
-      ...vaulted,
-    }
-    // Never from the farm's own address when the account has a proxy whose URL is gone (the vault entry expired).
-    if (o.proxied && !secrets.proxy) throw new ProxyMissingError('the proxy of the account is not in the vault')
-    const mtproto = new MtprotoClient({
-      app: {
-        apiId: o.apiId ?? this.cfg.apiId, deviceModel: o.deviceModel ?? 'gramfarm', systemVersion: o.systemVersion ?? 'Linux',
-        appVersion: o.appVersion ?? '0.1.0', systemLangCode: o.systemLangCode ?? 'en', langPack: '', langCode: o.langCode ?? 'en',
-      },
-      testMode: this.cfg.network.testMode, homeDc, keys, sleepThreshold: 0, maxRetries: 2, requestTimeoutMs: REQUEST_TIMEOUT_MS,
-      ...(secrets.proxy ? { proxy: accountProxy(secrets.proxy) } : {}),
-      ...(this.cfg.network.dcs ? { dcs: this.cfg.network.dcs } : {}),
-      ...(this.cfg.network.rsaKeys ? { rsaKeys: this.cfg.network.rsaKeys } : {}),
-      ...(data.kind === 'qr'
-        ? { onUpdate: (u: TlValue) => { if (isLoginTokenUpdate(u)) void this.cfg.redis.publish(qrScannedChannel(this.prefix), JSON.stringify({ jobId })).catch(() => undefined) } }
-        : {}),
-    })
-    const host = loginHostOf({
-      apiId: o.apiId ?? this.cfg.apiId, apiHash: secrets.apiHash ?? this.cfg.apiHash, mtproto,
-      onHomeDc: (dcId) => {
-        keys.setHome(dcId)
-        // Best effort (the session has the DC too); never an unhandled rejection, which would end the thread.
-        this.cfg.redis.multi().hset(this.loginKey(jobId), 'dcId', dcId).expire(this.loginKey(jobId), this.loginTtlSec(data)).exec().catch(() => undefined)
-      },
-    })
-    const entry = { mtproto, keys, storage, host, lastUsed: Date.now() }
-    this.clients.set(jobId, entry)
-    const max = this.cfg.maxCachedClients ?? 512
-    for (const id of this.clients.keys()) {
-      if (this.clients.size <= max) break
-      if (id !== jobId) void this.drop(id)
-    }
-    return entry
-  }
-
-  /**
-   * On test servers, 99966 X YYYY lives on DC X (core.telegram.org/api/auth#test-accounts): starting there saves
-   * the PHONE_MIGRATE round trip and a second auth key per login.
-   */
-  private testNumberDc(data: LoginJobData): number | undefined {
-    if (!this.cfg.network.testMode || data.kind !== 'user') return undefined
-    const m = /^99966(\d)\d{4}$/.exec(data.account)
-    const dc = m ? Number(m[1]) : 0
-    const known = this.cfg.network.dcs ? this.cfg.network.dcs.some((d) => d.id === dc) : dc >= 1 && dc <= 3
-    return known ? dc : undefined
-  }
-
-  private evictIdle(): void {
-    const idle = this.cfg.clientIdleMs ?? 120_000
-    for (const [id, c] of this.clients) if (Date.now() - c.lastUsed > idle) void this.drop(id)
-  }
-
-  private async drop(jobId: string): Promise<void> {
-    const c = this.clients.get(jobId)
-    if (!c) return
-    this.clients.delete(jobId)
-    c.mtproto.close()
-    await c.keys.flush().catch(() => undefined)
-    await c.storage.close().catch(() => undefined)
-  }
-
   async close(): Promise<void> {
-    clearInterval(this.sweep)
-    await Promise.all([...this.clients.keys()].map((id) => this.drop(id)))
+    await this.clients.close()
   }
 
   /** Runs the job's current step. Errors that are not a login outcome end as failed(<reason>). */
@@ -244,7 +120,7 @@ export class LoginStepRunner {
     } catch (err) {
       if (isTransient(err)) {
         // Start the retry from a fresh connection; the login's state (key, hash, claim) stays in Redis.
-        await this.drop(jobId).catch(() => undefined)
+        await this.clients.drop(jobId).catch(() => undefined)
         // Except a key the DC no longer knows (-404): the retry must make a new one, not load it again.
         if (causedBy(err, 'AuthKeyUnknownError')) await this.discardSession(data)
         throw err
@@ -354,7 +230,7 @@ export class LoginStepRunner {
 
   /** Ends a job's login bookkeeping (the account session stays if it was authorized). */
   private async finish(jobId: string, data: LoginJobData): Promise<void> {
-    await this.drop(jobId)
+    await this.clients.drop(jobId)
     await this.cfg.redis.del(this.loginKey(jobId), `${this.prefix}qr:${jobId}`)
     await this.cfg.vault.delete(jobId)
     await this.cfg.registry.release(data.accountKey, jobId).catch(() => false)
@@ -367,7 +243,7 @@ export class LoginStepRunner {
 
   /** After an authorization: duplicate check, session completed, claim released. */
   private async authorized(jobId: string, data: LoginJobData, auth: Authorization, final: (s: FinalState, e?: Partial<LoginResult>) => StepOutcome): Promise<StepOutcome> {
-    const c = await this.client(jobId, data)
+    const c = await this.clients.get(jobId, data)
     const user = auth.user as tl.RawUser
     const recorded = await this.cfg.registry.recordAuthorized(user.id, data.accountKey, LoginStepRunner.recorder(jobId, data))
     if (recorded.status === 'duplicate') return this.dropDuplicate(jobId, data, user.id, final)
@@ -376,16 +252,16 @@ export class LoginStepRunner {
 
   /** Someone else already holds this account's user: drop the authorization this login made, keep theirs. */
   private async dropDuplicate(jobId: string, data: LoginJobData, userId: bigint, final: (s: FinalState, e?: Partial<LoginResult>) => StepOutcome): Promise<StepOutcome> {
-    const c = await this.client(jobId, data)
+    const c = await this.clients.get(jobId, data)
     await c.host.invoke({ _: 'auth.logOut' }).catch(() => undefined)
-    await this.drop(jobId)
+    await this.clients.drop(jobId)
     await this.sessionStorage(data).delete().catch(() => undefined)
     await this.finish(jobId, data)
     return final('duplicate', { userId: userId.toString() })
   }
 
   /** The session gets its user (the key that logged in is in it), then the login's bookkeeping ends. */
-  private async complete(jobId: string, data: LoginJobData, c: CachedClient, user: tl.RawUser, final: (s: FinalState, e?: Partial<LoginResult>) => StepOutcome): Promise<StepOutcome> {
+  private async complete(jobId: string, data: LoginJobData, c: LoginClient, user: tl.RawUser, final: (s: FinalState, e?: Partial<LoginResult>) => StepOutcome): Promise<StepOutcome> {
     const app = c.mtproto.opts.app
     c.keys.persist({
       userId: user.id, isBot: user.bot ?? false, apiId: app.apiId, testMode: this.cfg.network.testMode,
@@ -419,7 +295,7 @@ export class LoginStepRunner {
     if (record && record.userId === null) {
       // Recorded, but the session's user was never written: the key in it is the one that logged in, if the DC
       // says it is logged in as that user.
-      const c = await this.client(jobId, data)
+      const c = await this.clients.get(jobId, data)
       const me = await c.host.invoke<tl.RawUser[]>({ _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] }).catch((err: unknown) => {
         if (err instanceof RpcError && err.code === 401) return []
         throw err
@@ -449,7 +325,7 @@ export class LoginStepRunner {
   private async sendCodeStep(jobId: string, data: LoginJobData, final: (s: FinalState, e?: Partial<LoginResult>) => StepOutcome): Promise<StepOutcome> {
     const held = await this.claim(jobId, data, final)
     if (held) return held
-    const c = await this.client(jobId, data)
+    const c = await this.clients.get(jobId, data)
     const pace = await this.cfg.limiter.acquire({ dcId: c.mtproto.homeDc })
     if (!pace.ok) return { kind: 'wait', data: {}, delayMs: pace.retryInMs }
     const sent = await this.sendingCode(c, () => sendCode(c.host, data.account))
@@ -461,7 +337,7 @@ export class LoginStepRunner {
    * auth.sendCode or auth.resendCode, after the limiter let it go. A short FLOOD_WAIT paces the DC for everyone
    * (the limit is on us); a longer one is this phone's own limit and must not stop every other login on the DC.
    */
-  private async sendingCode<T>(c: CachedClient, send: () => Promise<T>): Promise<T> {
+  private async sendingCode<T>(c: LoginClient, send: () => Promise<T>): Promise<T> {
     try {
       return await send()
     } catch (err) {
@@ -472,7 +348,7 @@ export class LoginStepRunner {
 
   /** The code expired before it was used: another one (resendCode, or sendCode when the hash expired too), paced. */
   private async resendStep(jobId: string, data: LoginJobData, final: (s: FinalState, e?: Partial<LoginResult>) => StepOutcome): Promise<StepOutcome> {
-    const c = await this.client(jobId, data)
+    const c = await this.clients.get(jobId, data)
     const phoneCodeHash = await this.cfg.redis.hget(this.loginKey(jobId), 'phoneCodeHash')
     if (!phoneCodeHash) return this.sendCodeStep(jobId, { ...data, step: 'start' }, final)
     const pace = await this.cfg.limiter.acquire({ dcId: c.mtproto.homeDc })
@@ -492,7 +368,7 @@ export class LoginStepRunner {
   }
 
   private async codeSent(jobId: string, data: LoginJobData, sent: tl.auth.RawSentCode, codeAttempt: number): Promise<StepOutcome> {
-    const c = await this.client(jobId, data)
+    const c = await this.clients.get(jobId, data)
     // The auth key that asked for the code is in Redis before anyone can deliver it: whichever worker resumes
     // the job signs in with that key.
     await c.keys.flush()
@@ -561,14 +437,14 @@ export class LoginStepRunner {
         return final('code_timeout')
       }
       await this.cfg.registry.renew(data.accountKey, jobId, CLAIM_TTL_SECONDS)
-      await this.drop(jobId) // nothing to do until the code comes: hold no socket while waiting
+      await this.clients.drop(jobId) // nothing to do until the code comes: hold no socket while waiting
       return { kind: 'wait', data: { blockOnNextLook: false }, delayMs: this.cfg.recheckMs ?? 15_000 }
     }
-    let c: CachedClient | undefined
+    let c: LoginClient | undefined
     let phoneCodeHash: string | null = null
     let auth: Authorization | tl.auth.RawAuthorizationSignUpRequired | undefined
     try {
-      c = await this.client(jobId, data)
+      c = await this.clients.get(jobId, data)
       phoneCodeHash = await this.cfg.redis.hget(this.loginKey(jobId), 'phoneCodeHash')
       if (phoneCodeHash) auth = await c.host.invoke({ _: 'auth.signIn', phoneNumber: data.account, phoneCodeHash, phoneCode: code })
     } catch (err) {
@@ -599,7 +475,7 @@ export class LoginStepRunner {
     return this.authorized(jobId, data, auth, final)
   }
 
-  private async passwordStep(jobId: string, data: LoginJobData, final: (s: FinalState, e?: Partial<LoginResult>) => StepOutcome, cached: CachedClient | undefined): Promise<StepOutcome> {
+  private async passwordStep(jobId: string, data: LoginJobData, final: (s: FinalState, e?: Partial<LoginResult>) => StepOutcome, cached: LoginClient | undefined): Promise<StepOutcome> {
     const from = data.options.passwordFrom ?? 'vault'
     let password: string | undefined
     let fromChannel = false
@@ -609,7 +485,7 @@ export class LoginStepRunner {
       if (data.step !== 'wait_password') {
         await this.cfg.inbox.requestPassword({ phone: data.account, jobId, timeoutSec: Math.max(1, Math.ceil(this.codeTimeoutMs(data) / 1000)) })
         // The key waiting for the password must be the one that signs in with it, on whichever worker.
-        await (cached ?? (await this.client(jobId, data))).keys.flush()
+        await (cached ?? (await this.clients.get(jobId, data))).keys.flush()
         return { kind: 'wait', data: { step: 'wait_password', deadline: Date.now() + this.codeTimeoutMs(data), blockOnNextLook: true }, delayMs: this.cfg.recheckMs ?? 15_000 }
       }
       const delivered = await this.lookForPassword(data)
@@ -618,7 +494,7 @@ export class LoginStepRunner {
           await this.finish(jobId, data)
           return final('needs_password')
         }
-        await this.drop(jobId)
+        await this.clients.drop(jobId)
         return { kind: 'wait', data: { blockOnNextLook: false }, delayMs: this.cfg.recheckMs ?? 15_000 }
       }
       password = delivered
@@ -628,7 +504,7 @@ export class LoginStepRunner {
       await this.finish(jobId, data)
       return final('needs_password')
     }
-    const c = cached ?? (await this.client(jobId, data))
+    const c = cached ?? (await this.clients.get(jobId, data))
     let auth: Authorization
     try {
       auth = await checkPassword(c.host, { password, maxAttempts: 1, phoneNumber: data.account })
@@ -649,7 +525,7 @@ export class LoginStepRunner {
       await this.finish(jobId, data)
       return final('failed(no_token)')
     }
-    const c = await this.client(jobId, data)
+    const c = await this.clients.get(jobId, data)
     const auth = await botLogin(c.host, token)
     return this.authorized(jobId, data, auth, final)
   }
@@ -661,7 +537,7 @@ export class LoginStepRunner {
       const held = await this.claim(jobId, data, final)
       if (held) return held
     }
-    const c = await this.client(jobId, data)
+    const c = await this.clients.get(jobId, data)
     const exceptIds = await this.cfg.registry.authorizedIds()
     let result: tl.auth.RawLoginToken | tl.auth.RawLoginTokenMigrateTo | tl.auth.RawLoginTokenSuccess
     try {

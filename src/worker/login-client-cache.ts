@@ -1,0 +1,174 @@
+// The connected clients of the logins one thread runs. A client is built from what Redis holds — the account's
+// session (auth keys), the login hash (its DC), the vault (proxy, api_hash) — so any thread of any worker can run
+// any step; keeping it connected a while is only a cache, so that a code arriving quickly is used at once.
+import type { Redis } from 'ioredis'
+import { MtprotoClient } from '../mtproto/client/mtproto-client.ts'
+import type { DcAddress } from '../mtproto/dc/dc-addresses.ts'
+import type { RsaPublicKey } from '../mtproto/crypto/rsa-keys.ts'
+import type { TlValue } from '../mtproto/tl/index.ts'
+import { loginHostOf, type LoginHost } from '../auth/flows/login-host.ts'
+import { SessionKeyStore } from '../auth/session-key-store.ts'
+import type { RedisSessionStorage } from '../auth/storage/index.ts'
+import { parseProxyUrl } from '../main/accounts-file.ts'
+import type { LoginJobData } from '../queue/login-job.ts'
+import type { SecretVault } from '../queue/secret-vault.ts'
+
+export interface LoginClient {
+  mtproto: MtprotoClient
+  keys: SessionKeyStore
+  storage: RedisSessionStorage
+  host: LoginHost
+  lastUsed: number
+}
+
+export interface LoginClientCacheConfig {
+  redis: Redis
+  vault: SecretVault
+  network: { testMode: boolean; dcs?: readonly DcAddress[]; rsaKeys?: readonly RsaPublicKey[] }
+  apiId: number
+  apiHash: string
+  prefix: string
+  /** The account's session in Redis. */
+  sessionStorage(data: LoginJobData): RedisSessionStorage
+  /** The job's login hash (phone_code_hash, dcId, …) and how long it lives. */
+  loginKey(jobId: string): string
+  loginTtlSec(data: LoginJobData): number
+  /** Connected clients kept for reuse this long after their last step (default 2 min). */
+  clientIdleMs?: number
+  /** At most this many connected clients are kept (the least recently used are closed first; default 512). */
+  maxCachedClients?: number
+}
+
+/** Longest wait for one Telegram answer: past it the step fails as transient and is retried (never hangs). */
+const REQUEST_TIMEOUT_MS = 30_000
+
+/** Channel on which a thread says "the QR of this job was scanned": the worker promotes the job at once. */
+export function qrScannedChannel(prefix: string): string {
+  return `${prefix}qr:scanned`
+}
+
+/** updateLoginToken, alone or inside an updates container: someone scanned the QR. */
+function isLoginTokenUpdate(u: TlValue): boolean {
+  if (u._ === 'updateLoginToken') return true
+  if (u._ === 'updateShort') return (u['update'] as TlValue)._ === 'updateLoginToken'
+  if (u._ === 'updates' || u._ === 'updatesCombined') return (u['updates'] as TlValue[]).some((x) => x._ === 'updateLoginToken')
+  return false
+}
+
+/** Ends the login as failed(proxy_invalid). */
+class ProxyConfigError extends Error {
+  override readonly name = 'proxy_invalid'
+}
+
+/** Ends the login as failed(proxy_missing). */
+class ProxyMissingError extends Error {
+  override readonly name = 'proxy_missing'
+}
+
+/** The account's proxy (socks5:// or mtproxy:// URL, checked when the accounts file was read). */
+function accountProxy(url: string): NonNullable<ConstructorParameters<typeof MtprotoClient>[0]['proxy']> {
+  const p = parseProxyUrl(url)
+  if (!p.ok) throw new ProxyConfigError(p.reason)
+  return p.value
+}
+
+export class LoginClientCache {
+  private readonly clients = new Map<string, LoginClient>()
+  private readonly sweep: NodeJS.Timeout
+
+  constructor(private readonly cfg: LoginClientCacheConfig) {
+    this.sweep = setInterval(() => this.evictIdle(), Math.min(30_000, cfg.clientIdleMs ?? 120_000))
+    this.sweep.unref()
+  }
+
+  get size(): number {
+    return this.clients.size
+  }
+
+  /** The job's connected client, or a new one from what Redis holds. */
+  async get(jobId: string, data: LoginJobData): Promise<LoginClient> {
+    const cached = this.clients.get(jobId)
+    if (cached) {
+      cached.lastUsed = Date.now()
+      this.clients.delete(jobId) // re-inserted last: the Map's order is least recently used first
+      this.clients.set(jobId, cached)
+      return cached
+    }
+    const entry = await this.build(jobId, data)
+    this.clients.set(jobId, entry)
+    const max = this.cfg.maxCachedClients ?? 512
+    for (const id of this.clients.keys()) {
+      if (this.clients.size <= max) break
+      if (id !== jobId) void this.drop(id)
+    }
+    return entry
+  }
+
+  private async build(jobId: string, data: LoginJobData): Promise<LoginClient> {
+    const cfg = this.cfg
+    const storage = cfg.sessionStorage(data)
+    await storage.open()
+    const record = await storage.load()
+    const homeDc = Number(await cfg.redis.hget(cfg.loginKey(jobId), 'dcId')) || record?.dcId || this.testNumberDc(data) || 2
+    const keys = new SessionKeyStore(storage, record, homeDc)
+    keys.homeDc = homeDc
+    const o = data.options
+    const secrets = await cfg.vault.get(jobId)
+    // Never from the farm's own address when the account has a proxy whose URL is gone (the vault entry expired).
+    if (o.proxied && !secrets.proxy) throw new ProxyMissingError('the proxy of the account is not in the vault')
+    const mtproto = new MtprotoClient({
+      app: {
+        apiId: o.apiId ?? cfg.apiId, deviceModel: o.deviceModel ?? 'gramfarm', systemVersion: o.systemVersion ?? 'Linux',
+        appVersion: o.appVersion ?? '0.1.0', systemLangCode: o.systemLangCode ?? 'en', langPack: '', langCode: o.langCode ?? 'en',
+      },
+      testMode: cfg.network.testMode, homeDc, keys, sleepThreshold: 0, maxRetries: 2, requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      ...(secrets.proxy ? { proxy: accountProxy(secrets.proxy) } : {}),
+      ...(cfg.network.dcs ? { dcs: cfg.network.dcs } : {}),
+      ...(cfg.network.rsaKeys ? { rsaKeys: cfg.network.rsaKeys } : {}),
+      ...(data.kind === 'qr'
+        ? { onUpdate: (u: TlValue) => { if (isLoginTokenUpdate(u)) void cfg.redis.publish(qrScannedChannel(cfg.prefix), JSON.stringify({ jobId })).catch(() => undefined) } }
+        : {}),
+    })
+    const host = loginHostOf({
+      apiId: o.apiId ?? cfg.apiId, apiHash: secrets.apiHash ?? cfg.apiHash, mtproto,
+      onHomeDc: (dcId) => {
+        keys.setHome(dcId)
+        // Best effort (the session has the DC too); never an unhandled rejection, which would end the thread.
+        cfg.redis.multi().hset(cfg.loginKey(jobId), 'dcId', dcId).expire(cfg.loginKey(jobId), cfg.loginTtlSec(data)).exec().catch(() => undefined)
+      },
+    })
+    return { mtproto, keys, storage, host, lastUsed: Date.now() }
+  }
+
+  /**
+   * On test servers, 99966 X YYYY lives on DC X (core.telegram.org/api/auth#test-accounts): starting there saves
+   * the PHONE_MIGRATE round trip and a second auth key per login.
+   */
+  private testNumberDc(data: LoginJobData): number | undefined {
+    if (!this.cfg.network.testMode || data.kind !== 'user') return undefined
+    const m = /^99966(\d)\d{4}$/.exec(data.account)
+    const dc = m ? Number(m[1]) : 0
+    const known = this.cfg.network.dcs ? this.cfg.network.dcs.some((d) => d.id === dc) : dc >= 1 && dc <= 3
+    return known ? dc : undefined
+  }
+
+  private evictIdle(): void {
+    const idle = this.cfg.clientIdleMs ?? 120_000
+    for (const [id, c] of this.clients) if (Date.now() - c.lastUsed > idle) void this.drop(id)
+  }
+
+  /** Closes the job's client, if connected; its keys are flushed to Redis first. */
+  async drop(jobId: string): Promise<void> {
+    const c = this.clients.get(jobId)
+    if (!c) return
+    this.clients.delete(jobId)
+    c.mtproto.close()
+    await c.keys.flush().catch(() => undefined)
+    await c.storage.close().catch(() => undefined)
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweep)
+    await Promise.all([...this.clients.keys()].map((id) => this.drop(id)))
+  }
+}
