@@ -150,6 +150,21 @@ describe('code channel', () => {
     assert.equal(await box.waitForCode({ phone, attempt: 'second', timeoutMs: 2000 }), '22222');
   });
 
+  it('a new request drops a code left for the same attempt id by an earlier request (a previous login)', async () => {
+    const box = inbox();
+    const provider = new CodeProviderClient({ redis, prefix });
+    const phone = nextPhone();
+    await box.requestCode({ phone, attempt: '1', codeType: 'sms', jobId: 'job-old' });
+    assert.equal((await provider.deliverCode({ phone, code: '11111' })).status, 'stored'); // came after that login gave up
+    await box.requestCode({ phone, attempt: '1', codeType: 'sms', jobId: 'job-new' }); // the next login's sendCode
+    await assert.rejects(box.waitForCode({ phone, attempt: '1', timeoutMs: 300 }), CodeTimeoutError);
+    // A code delivered before this request (pending) is still adopted by it.
+    const early = nextPhone();
+    assert.equal((await provider.deliverCode({ phone: early, code: '33333' })).status, 'pending');
+    await box.requestCode({ phone: early, attempt: '1', codeType: 'sms', jobId: 'job-early' });
+    assert.equal(await box.waitForCode({ phone: early, attempt: '1', timeoutMs: 2000 }), '33333');
+  });
+
   it('reports a duplicate delivery for an attempt whose code is not consumed yet, and keeps the first', async () => {
     const box = inbox();
     const provider = new CodeProviderClient({ redis, prefix });

@@ -193,9 +193,12 @@ function positiveInt(value: number, name: string): number {
 // ---- Lua --------------------------------------------------------------------------------------------------------
 
 // Store a request and adopt a code that was delivered before anyone asked, in one step so a code arriving in
-// between can neither be lost nor parked as pending after the request exists.
+// between can neither be lost nor parked as pending after the request exists. A code already under this attempt's
+// key answered an earlier request with the same attempt id (an earlier login of the phone: ids restart at 1 each
+// login, and a late code outlives the login that gave up on it): it is stale, and dropped.
 // KEYS: request hash, pending code key, this attempt's code key. ARGV: ttl sec, then field/value pairs.
 const REQUEST_LUA = `
+redis.call('DEL', KEYS[3])
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
