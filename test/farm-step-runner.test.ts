@@ -29,14 +29,22 @@ import { API, FAST_RATE, REDIS_URL, redisClient, sleep, uniquePrefix, waitFor } 
 
 /** Failures to answer instead of calling the real handler, per method, first in first out. */
 const faults = new Map<string, RpcFailure[]>()
+/**
+ * A call that went through whose answer was lost: the real handler runs, and the client sees what a re-send of
+ * the call gets afterwards (the code or srp_id used up).
+ */
+const lostAnswers = new Map<string, RpcFailure[]>()
 const FAULTY = ['auth.sendCode', 'auth.resendCode', 'auth.signIn', 'auth.checkPassword']
 
 function faultyServices(registry: AccountRegistry): Record<string, RpcHandler> {
   const real = accountsServices(registry)
-  return Object.fromEntries(FAULTY.map((m) => [m, (req, ctx) => {
+  return Object.fromEntries(FAULTY.map((m) => [m, async (req, ctx) => {
     const failure = faults.get(m)?.shift()
     if (failure) throw failure
-    return real[m]!(req, ctx)
+    const resent = lostAnswers.get(m)?.shift()
+    const answer = await real[m]!(req, ctx)
+    if (resent) throw resent
+    return answer
   }]))
 }
 
@@ -193,6 +201,27 @@ describe('login step runner', () => {
     await sleep(job.data.floodUntil! - Date.now() + 10)
     assert.equal(state(await step(job)), 'authorized')
     assert.equal(await redis.exists(names.password(phone)), 0)
+  })
+
+  it('a signIn or checkPassword whose success was lost (the re-sent call finds the code or srp_id used) ends authorized', async () => {
+    const plain = userJob('9996621921')
+    assert.equal(state(await step(plain)), 'wait(1000)')
+    await publishCode(redis, { phone: plain.data.account, code: codeOf(plain.data.account), attempt: String(plain.data.codeAttempt) }, { prefix })
+    lostAnswers.set('auth.signIn', [new RpcFailure(400, 'PHONE_CODE_EXPIRED')])
+    const signedIn = await step(plain)
+    assert.equal(state(signedIn), 'authorized', 'not a new code for a login that went through')
+    const plainUser = accounts.userByPhone(plain.data.account)!
+    assert.equal(signedIn.kind === 'final' && signedIn.result.userId, plainUser.id.toString())
+    assert.equal((await sessionOf(plain.data))?.userId, plainUser.id)
+
+    const phone = '9996621922'
+    accounts.addUser({ phone, password: 'the 2fa one' })
+    const twoFa = userJob(phone)
+    assert.equal(state(await logIn(twoFa)), 'wait(1000)')
+    await publishPassword(redis, { phone, password: 'the 2fa one' }, { prefix })
+    lostAnswers.set('auth.checkPassword', [new RpcFailure(400, 'SRP_ID_INVALID')])
+    assert.equal(state(await step(twoFa)), 'authorized', 'not failed(SRP_ID_INVALID)')
+    assert.equal(accounts.sessionsOf(accounts.userByPhone(phone)!.id).length, 1)
   })
 
   it("asks for a code for as long as the login waits, and passes Telegram's resend delay apart", async () => {

@@ -296,17 +296,33 @@ export class LoginStepRunner {
       // Recorded, but the session's user was never written: the key in it is the one that logged in, if the DC
       // says it is logged in as that user.
       const c = await this.clients.get(jobId, data)
-      const me = await c.host.invoke<tl.RawUser[]>({ _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] }).catch((err: unknown) => {
-        if (err instanceof RpcError && err.code === 401) return []
-        throw err
-      })
-      const user = me[0]
-      if (user?._ === 'user' && user.id === resolved.userId) return this.complete(jobId, data, c, user, final)
+      const user = await this.loggedInUser(c)
+      if (user?.id === resolved.userId) return this.complete(jobId, data, c, user, final)
     }
     // The authorization is lost with its key: forget it, so that a new run can log the account in again.
     await this.cfg.registry.forgetAuthorized(resolved.userId)
     await this.finish(jobId, data)
     return final('failed(session_lost)')
+  }
+
+  /** Whom the client's key is logged in as, asked of the DC; null when it logs nobody in (401). */
+  private async loggedInUser(c: LoginClient): Promise<tl.RawUser | null> {
+    const me = await c.host.invoke<tl.TypeUser[]>({ _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] }).catch((err: unknown) => {
+      if (err instanceof RpcError && err.code === 401) return []
+      throw err
+    })
+    const user = me[0]
+    return user?._ === 'user' ? user : null
+  }
+
+  /**
+   * After an answer a re-sent call gets when the first one went through (the client re-sends a call whose
+   * connection was lost, and the lost answer was a success: the code or srp_id is used up by then): is the key
+   * logged in already? Then that is the login's outcome.
+   */
+  private async alreadyLoggedIn(c: LoginClient): Promise<Authorization | null> {
+    const user = await this.loggedInUser(c).catch(() => null)
+    return user ? { _: 'auth.authorization', user } : null
   }
 
   /** Claims the account for this job; null to go on, or the outcome when someone else has it. */
@@ -462,7 +478,11 @@ export class LoginStepRunner {
         }
         return this.askCodeAgain(jobId, data, failures)
       }
-      if (err.is('PHONE_CODE_EXPIRED')) return this.resendStep(jobId, data, final)
+      if (err.is('PHONE_CODE_EXPIRED')) {
+        const done = await this.alreadyLoggedIn(c!)
+        if (done) return this.authorized(jobId, data, done, final)
+        return this.resendStep(jobId, data, final)
+      }
       // SESSION_PASSWORD_NEEDED
       await this.cfg.redis.hset(this.loginKey(jobId), 'passwordNeeded', '1')
       return this.passwordStep(jobId, data, final, c)
@@ -512,6 +532,10 @@ export class LoginStepRunner {
       // A password taken from the channel goes back when Telegram did not judge it (the connection went, a 500,
       // a FLOOD_WAIT), for the step's next run.
       if (fromChannel && this.runsAgainAfter(err)) await this.putBack(this.cfg.inbox.names.password(data.account), password, err, 120)
+      if (err instanceof RpcError && err.is('SRP_ID_INVALID')) {
+        const done = await this.alreadyLoggedIn(c)
+        if (done) return this.authorized(jobId, data, done, final)
+      }
       throw err
     }
     return this.authorized(jobId, data, auth, final)
