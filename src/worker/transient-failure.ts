@@ -43,27 +43,32 @@ function isTransientOne(e: ErrorShape): boolean {
   return typeof e.message === 'string' && TRANSIENT_REDIS.test(e.message)
 }
 
+/** How deep a chain of `cause`s is followed (a wrapped error wraps one or two others, not a loop). */
+const MAX_CAUSE_DEPTH = 5
+
+/** `err` and the errors it was caused by, outermost first. */
+function* causeChain(err: unknown): Generator<ErrorShape> {
+  let e: unknown = err
+  for (let depth = 0; depth < MAX_CAUSE_DEPTH && e !== null && typeof e === 'object'; depth++) {
+    yield e as ErrorShape
+    e = (e as ErrorShape).cause
+  }
+}
+
 /**
  * A network, proxy, Telegram-side or Redis failure, not a login outcome: the step is retried (BullMQ attempts,
  * with backoff) rather than the login ended as failed(…). Wrapped errors count by their cause.
  */
 export function isTransient(err: unknown): boolean {
-  let e: unknown = err
-  for (let depth = 0; depth < 5 && e !== null && typeof e === 'object'; depth++) {
-    const shape = e as ErrorShape
+  for (const shape of causeChain(err)) {
     if (isTransientOne(shape)) return true
     if (Array.isArray(shape.errors) && shape.errors.some((x) => x !== null && typeof x === 'object' && isTransientOne(x as ErrorShape))) return true // AggregateError (net's happy eyeballs)
-    e = shape.cause
   }
   return false
 }
 
 /** Whether `err` or one of its causes is named `name`. */
 export function causedBy(err: unknown, name: string): boolean {
-  let e: unknown = err
-  for (let depth = 0; depth < 5 && e !== null && typeof e === 'object'; depth++) {
-    if ((e as ErrorShape).name === name) return true
-    e = (e as ErrorShape).cause
-  }
+  for (const shape of causeChain(err)) if (shape.name === name) return true
   return false
 }
