@@ -2,32 +2,15 @@
 // file that still cannot be written after the run costs nothing already done — the table is printed, the error
 // is one clear message (exit 6) that says how to get the results and sessions from Redis later.
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { after, before, describe, it } from 'node:test'
-import type { Redis } from 'ioredis'
+import { describe, it } from 'node:test'
 import { CliError, ExitCode } from '../src/main/exit-codes.ts'
 import { runOnboarding } from '../src/main/onboarding.ts'
-import { deleteKeysUnder } from '../src/main/redis-access.ts'
 import { Coordinator } from '../src/main/coordinator.ts'
-import { REDIS_URL, redisClient, runCli, sink, uniquePrefix } from './farm-e2e-harness.ts'
+import { REDIS_URL, runCli, scratchScope, sink } from './farm-e2e-harness.ts'
 
-const prefix = uniquePrefix('cli-output')
-let redis: Redis
-let dir: string
-
-before(() => {
-  redis = redisClient()
-  dir = mkdtempSync(join(tmpdir(), 'gramfarm-output-'))
-})
-
-after(async () => {
-  await new Coordinator({ redis, prefix }).queue.obliterate({ force: true }).catch(() => undefined)
-  await deleteKeysUnder(redis, prefix)
-  redis.disconnect()
-  rmSync(dir, { recursive: true, force: true })
-})
+const { prefix, redis, dir } = scratchScope('cli-output')
 
 describe('run output paths', () => {
   it('refuses paths it could not write before connecting to Redis or enqueueing (exit 2)', async () => {

@@ -2,33 +2,17 @@
 // recovery too; a Redis that stays away ends the run after --redis-timeout with exit 3 (its jobs stay queued)
 // instead of hanging. Redis itself is never touched: the run reaches it through a TCP proxy this test cuts.
 import assert from 'node:assert/strict'
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import { Coordinator } from '../src/main/coordinator.ts'
 import { runOnboarding } from '../src/main/onboarding.ts'
-import { deleteKeysUnder } from '../src/main/redis-access.ts'
 import { loginJobId, type LoginResult } from '../src/queue/login-job.ts'
 import { resultsKey } from '../src/worker/farm-worker.ts'
-import { redisClient, runCli, sink, startRedisProxy, uniquePrefix, waitFor } from './farm-e2e-harness.ts'
+import { runCli, scratchScope, sink, startRedisProxy, waitFor } from './farm-e2e-harness.ts'
 
-const prefix = uniquePrefix('cli-redis-outage')
-let redis: Redis
-let dir: string
-
-before(() => {
-  redis = redisClient()
-  dir = mkdtempSync(join(tmpdir(), 'gramfarm-outage-'))
-})
-
-after(async () => {
-  await new Coordinator({ redis, prefix }).queue.obliterate({ force: true }).catch(() => undefined)
-  await deleteKeysUnder(redis, prefix)
-  redis.disconnect()
-  rmSync(dir, { recursive: true, force: true })
-})
+const { prefix, redis, dir } = scratchScope('cli-redis-outage')
 
 describe('Redis gone mid-run', () => {
   it('says so once when Redis stops answering, and again when it is back, and the run finishes', { timeout: 60_000 }, async () => {

@@ -2,20 +2,15 @@
 // as they are (their dashes are part of them). Real Redis on 127.0.0.1:6379 under a prefix of this file.
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { after, before, describe, it } from 'node:test'
-import type { Redis } from 'ioredis'
+import { before, describe, it } from 'node:test'
 import { RedisSessionStorage } from '../src/auth/storage/index.ts'
-import { deleteKeysUnder } from '../src/main/redis-access.ts'
 import type { SessionStringsFile } from '../src/main/session-export.ts'
 import { sessionKeyPrefix } from '../src/worker/login-step-runner.ts'
-import { REDIS_URL, redisClient, runCli, uniquePrefix } from './farm-e2e-harness.ts'
+import { REDIS_URL, runCli, scratchScope } from './farm-e2e-harness.ts'
 
-const prefix = uniquePrefix('cli-sessions')
-let redis: Redis
-let dir: string
+const { prefix, redis, dir } = scratchScope('cli-sessions')
 
 /** A logged-in session under `name`, as a worker saves one. */
 async function saveSession(name: string, userId: bigint): Promise<void> {
@@ -29,17 +24,9 @@ async function saveSession(name: string, userId: bigint): Promise<void> {
 }
 
 before(async () => {
-  redis = redisClient()
-  dir = mkdtempSync(join(tmpdir(), 'gramfarm-sessions-'))
   await saveSession('user-9996621234', 1001n)
   await saveSession('user-9996621235', 1002n)
   await saveSession('qr-qr-20261101120000-1', 1003n)
-})
-
-after(async () => {
-  await deleteKeysUnder(redis, prefix)
-  redis.disconnect()
-  rmSync(dir, { recursive: true, force: true })
 })
 
 describe('gramfarm sessions export --account', () => {

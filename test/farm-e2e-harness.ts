@@ -7,7 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
+import { after } from 'node:test'
+import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
+import { LOGIN_QUEUE } from '../src/queue/login-job.ts'
 import { writeTestDcEndpoint } from '../src/testdc/testdc-endpoint.ts'
 import { startLocalTestDc, type LocalTestDc, type LocalTestDcOptions } from '../src/main/local-test-dc.ts'
 import { SimulatedCodeProvider, type SimulatedProviderOptions } from '../src/main/simulated-code-provider.ts'
@@ -29,6 +32,21 @@ export function redisClient(): Redis {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * A test file's own Redis prefix, connection and temporary directory; after the file's tests, the login queue
+ * under the prefix, every key under it and the directory are removed, and the connection closed.
+ */
+export function scratchScope(tag: string): { prefix: string; redis: Redis; dir: string } {
+  const scope = { prefix: uniquePrefix(tag), redis: redisClient(), dir: mkdtempSync(join(tmpdir(), `gramfarm-${tag}-`)) }
+  after(async () => {
+    await new Queue(LOGIN_QUEUE, { connection: scope.redis, prefix: `${scope.prefix}bull` }).obliterate({ force: true }).catch(() => undefined)
+    await deleteKeysUnder(scope.redis, scope.prefix)
+    scope.redis.disconnect()
+    rmSync(scope.dir, { recursive: true, force: true })
+  })
+  return scope
+}
 
 /** Polls `check` until it is truthy (or throws after `timeoutMs`). */
 export async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 20_000, everyMs = 50): Promise<T> {
