@@ -1,9 +1,9 @@
-// Reads the shared MTProto vector files (/shared/mtproto/vectors beside the repository).
+// Reads the MTProto vector files in test/fixtures/vectors/ (their sources: test/fixtures/vectors/README.md).
 // Their lines look like `name = HEX [words…]` or `name= HEX`; the same name may appear more than once.
 
 import { readFileSync } from 'node:fs';
 
-const VECTORS_DIR = new URL('../../shared/mtproto/vectors/', import.meta.url);
+const VECTORS_DIR = new URL('./fixtures/vectors/', import.meta.url);
 
 export function readVectorText(file: string): string {
   return readFileSync(new URL(file, VECTORS_DIR), 'utf8');

@@ -21,7 +21,7 @@ const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const allFf = (n: number): Uint8Array => new Uint8Array(n).fill(0xff);
 const REQ_PQ_MULTI = hex('0000000000000000 64F70D00FCC0AB65 14000000 F18E7EBE 15A084B3B9CA2A17F03925F44B78FE68');
 
-const vectorsText = readFileSync(new URL('../../shared/mtproto/vectors/obf.txt', import.meta.url), 'utf8');
+const vectorsText = readFileSync(new URL('./fixtures/vectors/obf.txt', import.meta.url), 'utf8');
 
 describe('obfuscation vectors (vectors/obf.txt)', () => {
   const lines = vectorsText.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));

@@ -1,7 +1,7 @@
-// Reads the shared test-vector files (`../shared/mtproto/vectors/`, beside the checkout here and in CI).
+// Reads the test-vector files in test/fixtures/vectors/ (their sources: test/fixtures/vectors/README.md).
 import { readFileSync } from 'node:fs'
 
-export const VECTORS_DIR = new URL('../../../shared/mtproto/vectors/', import.meta.url)
+export const VECTORS_DIR = new URL('../fixtures/vectors/', import.meta.url)
 
 export function readVectorFile(name: string): string {
   return readFileSync(new URL(name, VECTORS_DIR), 'utf8')
