@@ -1,4 +1,4 @@
-// The official auth-key sample (FACTS §1, vectors/auth_key_sample.txt), the DH checks and pq factorisation.
+// The official auth-key sample (docs/protocol.md#key-exchange, test/fixtures/vectors/auth_key_sample.txt), the DH checks and pq factorisation.
 import assert from 'node:assert/strict';
 import { checkPrimeSync, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
@@ -111,7 +111,7 @@ describe('official auth-key sample', () => {
   });
 });
 
-describe('DH checks (FACTS §5)', () => {
+describe('DH checks (docs/protocol.md#security-checks)', () => {
   const p = bigIntFromBytes(TELEGRAM_DH_PRIME);
 
   it('accepts the sample prime with g = 3 and its g_a, g_b', () => {

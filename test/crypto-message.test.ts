@@ -1,4 +1,4 @@
-// MTProto 2.0 message encryption (FACTS §3, vectors/message.txt).
+// MTProto 2.0 message encryption (docs/protocol.md#message-encryption, test/fixtures/vectors/message.txt).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';

@@ -91,7 +91,7 @@ describe('RSA keys', () => {
     assert.equal(rsaKeyTable('test').get(BigInt.asIntN(64, 0xb25898df208d2603n))?.dc, 'test');
     const prod = rsaKeyTable('production');
     assert.equal(prod.size, 9);
-    assert.equal(prod.get(-3414540481677951611n)?.legacy, false); // FACTS §1: the sample's chosen key
+    assert.equal(prod.get(-3414540481677951611n)?.legacy, false); // docs/protocol.md#key-exchange: the sample's chosen key
   });
 
   it('picks the current production key from the sample resPQ fingerprints', () => {

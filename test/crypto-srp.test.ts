@@ -1,4 +1,4 @@
-// 2FA SRP (FACTS §4, vectors/srp.txt).
+// 2FA SRP (docs/protocol.md#2fa-and-srp, test/fixtures/vectors/srp.txt).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { bigIntFromBytes, bigIntToBytes } from '../src/mtproto/crypto/bytes.ts';

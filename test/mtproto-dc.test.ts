@@ -235,7 +235,7 @@ describe('test DC: containers', () => {
       assert.equal(withCalls.length, 1, 'one packet carried the calls')
       const calledMethods = withCalls[0]!.map((m) => methodOf(m.body)).filter((m) => m.startsWith('help.'))
       assert.equal(calledMethods.length, 20)
-      // inner msg_ids increase and the container's id is above them (FACTS §5)
+      // inner msg_ids increase and the container's id is above them (docs/protocol.md#security-checks)
       const ids = withCalls[0]!.map((m) => m.msgId)
       for (let i = 1; i < ids.length; i++) assert.ok(ids[i]! > ids[i - 1]!)
     })
@@ -330,7 +330,7 @@ describe('test DC: errors', () => {
     })
   })
 
-  // Documented behaviour of transport errors (FACTS §7):
+  // Documented behaviour of transport errors (docs/protocol.md#transports):
   // - during the key exchange, any of them rejects the call with the typed TransportError;
   // - inside an encrypted session, -429 (flood) makes the client reconnect with a longer backoff and send pending
   //   calls again: the call succeeds;

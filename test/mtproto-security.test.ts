@@ -1,4 +1,4 @@
-// The client's security checks (FACTS §5) against a test DC that misbehaves in exactly one way each time:
+// The client's security checks (docs/protocol.md#security-checks) against a test DC that misbehaves in exactly one way each time:
 // every key-exchange check refuses with its typed error and drops the connection, dh_gen_retry is followed,
 // and inbound encrypted messages that fail a check (decrypt, session id, msg_id parity, replay, time window)
 // are dropped with a securityViolation, after which the client reconnects and its call still succeeds.

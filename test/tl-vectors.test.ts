@@ -1,4 +1,4 @@
-// The messages of Telegram's official auth-key sample (vectors/auth_key_sample.txt) decode to the values the
+// The messages of Telegram's official auth-key sample (test/fixtures/vectors/auth_key_sample.txt) decode to the values the
 // page lists and re-encode byte-exact.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'

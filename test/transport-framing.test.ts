@@ -17,7 +17,7 @@ function assertBytes(actual: Uint8Array, expected: Uint8Array, message?: string)
 }
 const concat = (...parts: Uint8Array[]): Uint8Array => Uint8Array.from(Buffer.concat(parts));
 
-/** FACTS §1: req_pq_multi, 40 bytes. */
+/** docs/protocol.md#key-exchange: req_pq_multi, 40 bytes. */
 const REQ_PQ_MULTI = hex('0000000000000000 64F70D00FCC0AB65 14000000 F18E7EBE 15A084B3B9CA2A17F03925F44B78FE68');
 const ALL_FRAMINGS: FramingName[] = ['abridged', 'intermediate', 'padded', 'full'];
 
@@ -52,7 +52,7 @@ const payloadOf = (n: number): Uint8Array => Uint8Array.from(randomBytes(n));
 /** Sizes that cover abridged short/long lengths and a large packet. */
 const SIZES = [4, 40, 124 * 4, 127 * 4, 128 * 4, 4096, 200_004];
 
-describe('transport framing vectors (FACTS §7)', () => {
+describe('transport framing vectors (docs/protocol.md#transports)', () => {
   it('abridged: ef 0a + payload', () => {
     const out = FRAMINGS.abridged.createClientEncoder().encode(REQ_PQ_MULTI);
     assert.equal(toHex(out), 'ef0a' + toHex(REQ_PQ_MULTI));

@@ -23,7 +23,7 @@ const REQ_PQ_MULTI = hex('0000000000000000 64F70D00FCC0AB65 14000000 F18E7EBE 15
 
 const vectorsText = readFileSync(new URL('./fixtures/vectors/obf.txt', import.meta.url), 'utf8');
 
-describe('obfuscation vectors (vectors/obf.txt)', () => {
+describe('obfuscation vectors (test/fixtures/vectors/obf.txt)', () => {
   const lines = vectorsText.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
 
   it('every line of the file is understood', () => {
@@ -101,7 +101,7 @@ describe('obfuscation init', () => {
     ['bytes 4..8 zero', withStart([1, 2, 3, 4], [0, 0, 0, 0])],
   ];
 
-  it('every rejection rule of FACTS §7', () => {
+  it('every rejection rule of docs/protocol.md#transports', () => {
     for (const [why, bytes] of rejected) assert.equal(isAcceptableInit(bytes), false, why);
     assert.equal(isAcceptableInit(withStart([1, 2, 3, 4])), true);
   });

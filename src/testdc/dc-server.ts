@@ -14,7 +14,7 @@ import { HandshakeResponder, type HandshakeFaults } from './handshake-responder.
 import { ServerSession, type KeyState, type SessionFaults } from './server-session.ts'
 import type { RpcContext, RpcDispatcher } from './rpc-dispatcher.ts'
 
-/** Transport error for a packet whose auth_key_id the DC does not know (FACTS §7). */
+/** Transport error for a packet whose auth_key_id the DC does not know (docs/protocol.md#transports). */
 const AUTH_KEY_NOT_FOUND = -404
 
 export interface DcFaults {

@@ -12,12 +12,12 @@ import { RpcFailure } from './rpc-failure.ts'
 import type { RpcContext, RpcDispatcher } from './rpc-dispatcher.ts'
 import { randomBytes } from '../mtproto/crypto/random.ts'
 
-/** Client msg_ids more than this far from the server clock get bad_msg_notification 16/17 (FACTS §5). */
+/** Client msg_ids more than this far from the server clock get bad_msg_notification 16/17 (docs/protocol.md#security-checks). */
 const MAX_PAST_SECONDS = 300
 const MAX_FUTURE_SECONDS = 30
 const INVOKE_WITH_LAYER_ID = 0xda9b0d0d
 const GZIP_PACKED_ID = 0x3072cfa1
-/** Results longer than this go out as gzip_packed, as Telegram does with big answers (FACTS §6). */
+/** Results longer than this go out as gzip_packed, as Telegram does with big answers (docs/protocol.md#service-messages). */
 const GZIP_MIN_BYTES = 512
 
 /** Where a session's answers go: the connection the client used last. */
@@ -37,7 +37,7 @@ export interface KeyState {
 
 /**
  * Test-only misbehaviour of the DC's outgoing encrypted messages, so tests can prove the client's checks
- * (FACTS §5). Read on every message; set it on `DcServer.faults.session`.
+ * (docs/protocol.md#security-checks). Read on every message; set it on `DcServer.faults.session`.
  */
 export interface SessionFaults {
   /** Send every message twice: the second copy replays the first's msg_id. */
@@ -87,7 +87,7 @@ export class ServerSession {
     return contentRelated ? this.contentSent++ * 2 + 1 : this.contentSent * 2
   }
 
-  /** Sends one message (answers use parity 1, other messages 3, per FACTS §5). */
+  /** Sends one message (answers use parity 1, other messages 3, per docs/protocol.md#security-checks). */
   send(body: Uint8Array, contentRelated: boolean): void {
     if (!this.link) return
     const f = this.faults()

@@ -1,4 +1,4 @@
-// Points a GramJS (`telegram`, layer 198) client at our local test DC (see shared THIRD-PARTY-CLIENTS.md):
+// Points a GramJS (`telegram`, layer 198) client at our local test DC:
 // a connection class that fixes the port per DC, our RSA key in its key table, and a memory session
 // (GramJS's StringSession cannot save ports above 32767, which the OS hands out).
 import { createRequire } from 'node:module'

@@ -1,4 +1,4 @@
-// 2FA: account.getPassword → SRP proof (every FACTS §4 check) → auth.checkPassword, retried on a wrong
+// 2FA: account.getPassword → SRP proof (every check of docs/protocol.md#2fa-and-srp) → auth.checkPassword, retried on a wrong
 // password up to a cap with a fresh srp_id each time; password recovery by email code when asked.
 import { computeSrpCheck, srpPasswordHashAsync } from '../../mtproto/crypto/srp.ts'
 import { RpcError } from '../../mtproto/rpc-error.ts'

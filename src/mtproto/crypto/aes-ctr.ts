@@ -1,4 +1,4 @@
-// A continuous AES-256-CTR keystream for the obfuscated transports (FACTS §7): one object per
+// A continuous AES-256-CTR keystream for the obfuscated transports (docs/protocol.md#transports): one object per
 // direction, and every call continues where the previous one stopped, at any byte offset.
 // Node's OpenSSL CTR keeps the partial-block state between update() calls, so this is a thin wrapper.
 

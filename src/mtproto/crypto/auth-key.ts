@@ -1,5 +1,5 @@
 // Auth-key material: the AuthKey (key, id, aux hash and the slices message encryption derives from),
-// and the handshake's derived values (FACTS §1 formulas): tmp AES key/iv, new_nonce_hash1/2/3,
+// and the handshake's derived values (docs/protocol.md#key-exchange): tmp AES key/iv, new_nonce_hash1/2/3,
 // the first server salt, answer_with_hash.
 
 import { bytesEqual, concatBytes } from './bytes.ts';
@@ -9,7 +9,7 @@ import { SecurityCheckError } from './security-check-error.ts';
 
 const AUTH_KEY_BYTES = 256;
 
-/** Which side encrypted a message: x = 0 for client→server, x = 8 for server→client (FACTS §3). */
+/** Which side encrypted a message: x = 0 for client→server, x = 8 for server→client (docs/protocol.md#message-encryption). */
 export type Sender = 'client' | 'server';
 
 /** The auth_key slices one direction's message keys derive from. */
@@ -105,7 +105,7 @@ export function buildAnswerWithHash(answer: Uint8Array, random: RandomSource = r
 }
 
 /**
- * Checks a decrypted answer_with_hash (FACTS §5): length a multiple of 16, padding below 16 bytes,
+ * Checks a decrypted answer_with_hash (docs/protocol.md#security-checks): length a multiple of 16, padding below 16 bytes,
  * SHA1 matching. The answer's length is not on the wire: pass what the TL parser consumed, or leave
  * it out to try the 16 possible paddings. Returns the answer; throws SecurityCheckError.
  */

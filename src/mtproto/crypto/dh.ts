@@ -1,4 +1,4 @@
-// Diffie–Hellman modulo Telegram's 2048-bit safe prime: modular exponentiation and the FACTS §5 checks.
+// Diffie–Hellman modulo Telegram's 2048-bit safe prime: modular exponentiation and the checks of docs/protocol.md#security-checks.
 // Measured (Node 20, 2 vCPU EPYC; 2048-bit base, exponent and modulus): node DiffieHellman object
 // (setPrivateKey + generateKeys / computeSecret) 2.4 ms; bigint square-and-multiply 19.4 ms; an RSA
 // public KeyObject with n = p, e = exponent (publicEncrypt, RSA_NO_PADDING) 2.3 ms but not constant-time.
@@ -13,14 +13,14 @@ import { SecurityCheckError } from './security-check-error.ts';
 
 export { SecurityCheckError };
 
-/** The prime Telegram's servers send (FACTS §1, [AK], [SEC]); a safe prime with p mod 24 = 11. */
+/** The prime Telegram's servers send (docs/protocol.md#key-exchange, [AK], [SEC]); a safe prime with p mod 24 = 11. */
 export const TELEGRAM_DH_PRIME: Uint8Array = Buffer.from(
   'C71CAEB9C6B1C9048E6C522F70F13F73980D40238E3E21C14934D037563D930F48198A0AA7C14058229493D22530F4DBFA336F6E0AC925139543AED44CCE7C3720FD51F69458705AC68CD4FE6B6B13ABDC9746512969328454F18FAF8C595F642477FE96BB2A941D5BCD1D4AC8CC49880708FA9B378E3C4F3A9060BEE67CF9A4A4A695811051907E162753B56B0F6B410DBA74D8A84B2A14B3144E0EF1284754FD17ED950D5965B4B9DD46582DB1178D169C6BC465B0D6FF9CA3928FEF5B9AE4E418FC15E83EBEA0F87FA9FF5EED70050DED2849F47BF959D956850CE929851F0D8115F635B105EE2E4E15D04B2454BF6F4FADF034B10403119CD8E3B92FCC5B',
   'hex',
 );
 
 const PRIME_BYTES = 256;
-/** Miller–Rabin rounds for a prime we have not seen; FACTS §5 calls 15 acceptable. */
+/** Miller–Rabin rounds for a prime we have not seen; docs/protocol.md#security-checks calls 15 acceptable. */
 const PRIME_CHECK_ROUNDS = 15;
 /** Bound on the caches of verified primes and DH objects (a server has one prime in practice). */
 const CACHE_LIMIT = 16;
@@ -49,7 +49,7 @@ export function isSafePrime(p: bigint): boolean {
   return safe;
 }
 
-/** Whether g generates a subgroup of order (p−1)/2 (FACTS §5 residue rule), for g in 2..7. */
+/** Whether g generates a subgroup of order (p−1)/2 (the residue rule, docs/protocol.md#security-checks), for g in 2..7. */
 function gResidueOk(p: bigint, g: number): boolean {
   switch (g) {
     case 2:
@@ -76,7 +76,7 @@ function gResidueOk(p: bigint, g: number): boolean {
 }
 
 /**
- * FACTS §5 checks of server-sent DH parameters: 2^2047 < p < 2^2048, g in 2..7 with the residue
+ * docs/protocol.md#security-checks: checks of server-sent DH parameters: 2^2047 < p < 2^2048, g in 2..7 with the residue
  * rule, p a safe prime (checked last: it is the slow one). Throws SecurityCheckError.
  */
 export function checkDhParams(prime: Uint8Array, g: number): void {

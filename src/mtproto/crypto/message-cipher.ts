@@ -1,4 +1,4 @@
-// MTProto 2.0 message encryption in both directions (FACTS §3).
+// MTProto 2.0 message encryption in both directions (docs/protocol.md#message-encryption).
 // Packet: auth_key_id(8) ‖ msg_key(16) ‖ AES-IGE(salt(8) session_id(8) msg_id(8) seq_no(4) length(4) body padding).
 
 import { aesIgeDecrypt, aesIgeEncrypt } from './aes-ige.ts';
@@ -15,7 +15,7 @@ const HEADER_BYTES = 32;
 const PACKET_PREFIX = 24;
 const MIN_PADDING = 12;
 const MAX_PADDING = 1024;
-/** Top bit that marks a quick-ack value (FACTS §3, §7). */
+/** Top bit that marks a quick-ack value (docs/protocol.md#message-encryption, #transports). */
 const QUICK_ACK_FLAG = 0x80000000;
 
 export interface MessageHeader {
@@ -45,7 +45,7 @@ export interface DecryptedMessage extends PlainMessage {
 
 export type MessageDecryptFailure = 'packet_size' | 'auth_key_id' | 'msg_key' | 'length' | 'padding';
 
-/** Any rejected incoming packet. The peer must see the same reaction whatever `reason` says (FACTS §5). */
+/** Any rejected incoming packet. The peer must see the same reaction whatever `reason` says (docs/protocol.md#security-checks). */
 export class MessageDecryptError extends Error {
   override readonly name = 'MessageDecryptError';
 
@@ -54,7 +54,7 @@ export class MessageDecryptError extends Error {
   }
 }
 
-/** aes_key and aes_iv for a msg_key (FACTS §3). */
+/** aes_key and aes_iv for a msg_key (docs/protocol.md#message-encryption). */
 export function messageKeyIv(authKey: AuthKey, msgKey: Uint8Array, sender: Sender): { key: Uint8Array; iv: Uint8Array } {
   const slices = authKey.direction(sender);
   const a = sha256(msgKey, slices.a);
@@ -118,7 +118,7 @@ export function encryptMessage(authKey: AuthKey, sender: Sender, message: PlainM
 }
 
 /**
- * Decrypts and verifies a packet encrypted by `sender` (FACTS §5): auth_key_id, msg_key, length
+ * Decrypts and verifies a packet encrypted by `sender` (docs/protocol.md#security-checks): auth_key_id, msg_key, length
  * (0 ≤ length ≤ total − 32, divisible by 4), padding 12..1024. Throws MessageDecryptError.
  * Checking session_id and msg_id is the session's job.
  */

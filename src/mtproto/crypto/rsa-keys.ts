@@ -29,7 +29,7 @@ export interface TelegramRsaKey extends RsaPublicKey {
 }
 
 // PKCS#1 RSAPublicKey DER, base64. Sources: tdesktop mtproto_dc_options.cpp (kPublicRSAKeys,
-// kTestPublicRSAKeys) and DrKLO/Telegram tgnet/Handshake.cpp, copied in vectors/rsa-keys.txt.
+// kTestPublicRSAKeys) and DrKLO/Telegram tgnet/Handshake.cpp, copied in test/fixtures/vectors/rsa-keys.txt.
 const KEY_DER_BASE64: readonly { dc: DcKind; legacy: boolean; der: string }[] = [
   {
     dc: 'test',

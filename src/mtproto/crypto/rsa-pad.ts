@@ -1,4 +1,4 @@
-// RSA for the key exchange: the raw RSA operations, RSA_PAD (FACTS §2) with its server-side inverse,
+// RSA for the key exchange: the raw RSA operations, RSA_PAD (docs/protocol.md#rsa_pad) with its server-side inverse,
 // and the old SHA1(data) ‖ data ‖ padding scheme.
 // Measured (Node 20, 2048-bit key): public op — node publicEncrypt(RSA_NO_PADDING) 24 µs, bigint
 // square-and-multiply 117 µs, a DiffieHellman object as modexp 93 µs; private op — node
@@ -12,7 +12,7 @@ import { randomBytes, type RandomSource } from './random.ts';
 import { rsaPublicKeyObject, type RsaPrivateKey, type RsaPublicKey } from './rsa-keys.ts';
 import { SecurityCheckError } from './security-check-error.ts';
 
-/** RSA_PAD accepts at most this much data (FACTS §2 step 1). */
+/** RSA_PAD accepts at most this much data (docs/protocol.md#rsa_pad step 1). */
 export const RSA_PAD_MAX_DATA = 144;
 /** data_with_padding length in RSA_PAD. */
 const RSA_PAD_PADDED = 192;
@@ -42,7 +42,7 @@ export function rsaPadKeyAesEncrypted(dataWithPadding: Uint8Array, tempKey: Uint
 }
 
 /**
- * RSA_PAD(data, key) (FACTS §2), client side: 256 bytes of encrypted_data. `random` supplies the
+ * RSA_PAD(data, key) (docs/protocol.md#rsa_pad), client side: 256 bytes of encrypted_data. `random` supplies the
  * padding first, then one 32-byte temp_key per attempt (injectable for the derived vector).
  */
 export function rsaPadEncrypt(data: Uint8Array, key: RsaPublicKey, random: RandomSource = randomBytes): Uint8Array {

@@ -1,4 +1,4 @@
-// The one error type for a failed protocol security check (FACTS §5). The `check` field says which
+// The one error type for a failed protocol security check (docs/protocol.md#security-checks). The `check` field says which
 // check failed, for logs and tests; what goes back to the peer must not depend on it.
 
 export type SecurityCheck =

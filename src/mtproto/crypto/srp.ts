@@ -1,4 +1,4 @@
-// 2FA SRP for passwordKdfAlgoSHA256SHA256PBKDF2HMACSHA512iter100000SHA256ModPow (FACTS §4):
+// 2FA SRP for passwordKdfAlgoSHA256SHA256PBKDF2HMACSHA512iter100000SHA256ModPow (docs/protocol.md#2fa-and-srp):
 // the client's { A, M1 } and the server side our test DC needs (verifier, g_b, M1 check).
 // PBKDF2-HMAC-SHA512, 100000 iterations, measured (Node 20): node pbkdf2Sync 70 ms, @noble 535 ms.
 // The async variant runs on libuv's thread pool, so it does not block the event loop at all.
@@ -32,7 +32,7 @@ const PBKDF2_BYTES = 64;
 const NUMBER_BYTES = 256;
 /** TDLib accepts srp_B between 248 and 256 bytes and left-pads it ([TD] PasswordManager). */
 const SRP_B_MIN_BYTES = 248;
-/** Random bytes appended to salt1 for a new password (FACTS §4). */
+/** Random bytes appended to salt1 for a new password (docs/protocol.md#2fa-and-srp). */
 const NEW_SALT_BYTES = 32;
 
 /** SH(data, salt) = SHA256(salt ‖ data ‖ salt). */
@@ -96,7 +96,7 @@ export interface SrpClientInput {
 }
 
 /**
- * The client's inputCheckPasswordSRP values, after every FACTS §4 check (SecurityCheckError).
+ * The client's inputCheckPasswordSRP values, after every check of docs/protocol.md#2fa-and-srp (SecurityCheckError).
  * `a` (256 bytes) is injectable for vectors; it is random otherwise.
  */
 export function computeSrpCheck(input: SrpClientInput, a?: Uint8Array, random: RandomSource = randomBytes): SrpCheck {
@@ -131,7 +131,7 @@ export function computeSrpCheck(input: SrpClientInput, a?: Uint8Array, random: R
   }
 }
 
-/** salt1 for a new password: salt1 ‖ 32 random bytes (FACTS §4). */
+/** salt1 for a new password: salt1 ‖ 32 random bytes (docs/protocol.md#2fa-and-srp). */
 export function srpNewSalt1(salt1: Uint8Array, random: RandomSource = randomBytes): Uint8Array {
   return concatBytes(salt1, random(NEW_SALT_BYTES));
 }

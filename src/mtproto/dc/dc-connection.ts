@@ -68,7 +68,7 @@ const DEFAULT_PING_INTERVAL_MS = 60_000
 const PING_DISCONNECT_DELAY_S = 75
 const DEFAULT_ACK_DELAY_MS = 5_000
 const DEFAULT_RECONNECT = { maxAttempts: 8, baseDelayMs: 250, maxDelayMs: 10_000 }
-/** Transport errors (FACTS §7). */
+/** Transport errors (docs/protocol.md#transports). */
 const TRANSPORT_AUTH_KEY_NOT_FOUND = -404
 const TRANSPORT_FLOOD = -429
 const TRANSPORT_INVALID_DC = -444
@@ -157,7 +157,7 @@ export class DcConnection extends LightEmitter<DcConnectionEvents> implements He
       try {
         created = await exchangeAuthKey(this.plainChannel(), { dcId: o.dcId, testMode: o.testMode, rsaKeys: o.rsaKeys, codec: this.codec })
       } catch (err) {
-        // A failed check (or a refused exchange) drops the connection (FACTS §5); the next connect() starts over.
+        // A failed check (or a refused exchange) drops the connection (docs/protocol.md#security-checks); the next connect() starts over.
         this.transport = undefined
         transport.close()
         throw err
@@ -209,7 +209,7 @@ export class DcConnection extends LightEmitter<DcConnectionEvents> implements He
   /** SessionHooks: an inbound message was dropped. Not for callers. */
   onSecurityViolation(err: SessionSecurityError): void {
     this.emit('securityViolation', err)
-    // FACTS §5: drop the message and reconnect.
+    // docs/protocol.md#security-checks: drop the message and reconnect.
     this.transport?.close()
   }
 

@@ -1,5 +1,5 @@
 // Client side of the auth-key exchange (core.telegram.org/mtproto/auth_key): req_pq_multi → req_DH_params
-// (p_q_inner_data_dc under RSA_PAD) → set_client_DH_params, with every check of FACTS §5. It talks through a
+// (p_q_inner_data_dc under RSA_PAD) → set_client_DH_params, with every check of docs/protocol.md#security-checks. It talks through a
 // PlainChannel (unencrypted messages), so it runs over any transport and is testable without sockets.
 import { tlCodec, type TlValue, type TlCodec } from '../tl/index.ts'
 import { AuthKey, tmpAesKeyIv, newNonceHash, initialServerSalt, buildAnswerWithHash, verifyAnswerWithHash } from '../crypto/auth-key.ts'
@@ -57,7 +57,7 @@ export interface CreatedAuthKey {
   timeOffset: number
 }
 
-/** Test DCs get dc + 10000 in p_q_inner_data_dc (FACTS §1). */
+/** Test DCs get dc + 10000 in p_q_inner_data_dc (docs/protocol.md#key-exchange). */
 const TEST_DC_OFFSET = 10000
 const DEFAULT_MAX_RETRIES = 5
 /** The client's secret exponent b: 2048 random bits. */

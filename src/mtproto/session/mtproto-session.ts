@@ -66,7 +66,7 @@ const ID = {
   destroySessionNone: 0x62d350c9,
 } as const
 
-/** Server messages may not be more than 30 s in the future or 300 s in the past (FACTS §5). */
+/** Server messages may not be more than 30 s in the future or 300 s in the past (docs/protocol.md#security-checks). */
 const MAX_FUTURE_SECONDS = 30
 const MAX_PAST_SECONDS = 300
 /** Unacknowledged server messages that trigger an immediate ack. */

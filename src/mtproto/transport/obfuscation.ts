@@ -1,5 +1,5 @@
 /**
- * Obfuscated transport (FACTS §7): a 64-byte random init whose bytes 8..56 seed two AES-256-CTR streams, the protocol
+ * Obfuscated transport (docs/protocol.md#transports): a 64-byte random init whose bytes 8..56 seed two AES-256-CTR streams, the protocol
  * tag hidden at 56 (and, for MTProxy, the DC id at 60), then every byte in both directions goes through CTR.
  * Sans-io: this module only builds/parses inits and transforms bytes.
  */
@@ -38,7 +38,7 @@ function uint32LE(bytes: Uint8Array, offset: number): number {
   return (bytes[offset] | (bytes[offset + 1] << 8) | (bytes[offset + 2] << 16) | (bytes[offset + 3] << 24)) >>> 0;
 }
 
-/** Whether 64 random bytes may be used as an init (every rejection rule of FACTS §7). */
+/** Whether 64 random bytes may be used as an init (every rejection rule of docs/protocol.md#transports). */
 export function isAcceptableInit(init: Uint8Array): boolean {
   if (init.length < 8) return false;
   if (init[0] === ABRIDGED_FIRST_BYTE) return false;

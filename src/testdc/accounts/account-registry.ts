@@ -328,7 +328,7 @@ export class AccountRegistry {
     record.session = null
   }
 
-  /** Every call from the key answers 406 AUTH_KEY_DUPLICATED (FACTS §8: the client must make a new key). */
+  /** Every call from the key answers 406 AUTH_KEY_DUPLICATED (docs/protocol.md#login-errors-and-flows: the client must make a new key). */
   markDuplicated(dcId: number, authKeyId: bigint): void {
     this.key(dcId, authKeyId).duplicated = true
   }

@@ -4,7 +4,7 @@
 const MIN_PHONE_DIGITS = 7
 /** E.164 caps a number at 15 digits. */
 const MAX_PHONE_DIGITS = 15
-/** Test numbers: 99966 X YYYY, X = the home DC (core.telegram.org/api/auth, FACTS §9). */
+/** Test numbers: 99966 X YYYY, X = the home DC (core.telegram.org/api/auth, docs/protocol.md#data-centres-and-test-numbers). */
 const TEST_NUMBER = /^99966([1-9])\d{4}$/
 /** The code of a test number is X repeated this many times (9996621234 → 22222). */
 const TEST_CODE_LENGTH = 5

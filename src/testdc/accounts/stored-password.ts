@@ -7,11 +7,11 @@ import { randomBytes, type RandomSource } from '../../mtproto/crypto/random.ts'
 import { concatBytes } from '../../mtproto/crypto/bytes.ts'
 import { srpPasswordHashAsync, srpVerifier, type SrpAlgo } from '../../mtproto/crypto/srp.ts'
 
-/** g of Telegram's SRP group; valid for TELEGRAM_DH_PRIME since p mod 24 = 11 (FACTS §1). */
+/** g of Telegram's SRP group; valid for TELEGRAM_DH_PRIME since p mod 24 = 11 (docs/protocol.md#key-exchange). */
 const SRP_G = 3
-/** Server part of salt1 in account.password.new_algo (clients append 32 bytes of their own, FACTS §4). */
+/** Server part of salt1 in account.password.new_algo (clients append 32 bytes of their own, docs/protocol.md#2fa-and-srp). */
 const SERVER_SALT1_BYTES = 8
-/** Client part appended to salt1 when a password is set (FACTS §4). */
+/** Client part appended to salt1 when a password is set (docs/protocol.md#2fa-and-srp). */
 const CLIENT_SALT1_BYTES = 32
 const SALT2_BYTES = 16
 /** account.password.secure_random: entropy the client may mix into its own (size as Telegram sends). */

@@ -1,5 +1,5 @@
 // auth.* of the test DC: phone login (sendCode → signIn/signUp), 2FA (checkPassword, recovery), bots, cross-DC
-// authorization transfer and QR login, with the errors Telegram gives (FACTS §8). State lives in the
+// authorization transfer and QR login, with the errors Telegram gives (docs/protocol.md#login-errors-and-flows). State lives in the
 // AccountRegistry shared by every DC of the cluster; where Telegram's behaviour is unknown, comments say what
 // was chosen.
 import type { tl } from '../../mtproto/tl/index.ts'
