@@ -60,6 +60,21 @@ async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> 
   return settled
 }
 
+/**
+ * BullMQ's Worker with a way down when its own close() hangs. After a Redis outage, close() can wait for ever
+ * on its blocking connection (parked in `reconnecting`, it never emits the `end` close waits for); a second
+ * close(true) only returns that same promise, so the lock-renewal timer, which close() stops after that wait,
+ * would keep the process alive for ever.
+ */
+class LoginQueueWorker extends Worker<LoginJobData, LoginResult> {
+  /** Stops what close() would stop after its wait: job fetching, the stalled checker and lock renewal. */
+  async stopTimers(): Promise<void> {
+    // Not awaited: pause() waits for nothing with doNotWaitActive, but its trace may; its flag is set at once.
+    void this.pause(true).catch(() => undefined)
+    await this.lockManager.close()
+  }
+}
+
 /** A step's failure as the thread reported it (its class name kept, phones masked): BullMQ retries the step. */
 class LoginStepError extends Error {
   constructor(override readonly name: string, message: string) {
@@ -177,7 +192,7 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
     return false
   }
 
-  const worker = new Worker<LoginJobData, LoginResult>(LOGIN_QUEUE, processor, {
+  const worker = new LoginQueueWorker(LOGIN_QUEUE, processor, {
     connection, prefix: `${prefix}bull`, concurrency: opts.concurrency ?? 256, maxStalledCount: 3,
     lockDuration: opts.lockDurationMs ?? 60_000, stalledInterval: opts.stalledIntervalMs ?? 30_000,
   })
@@ -220,17 +235,21 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
     // after a lost Redis, BullMQ's close can wait forever on its blocking connection; then it is forced.
     close: () => (closing ??= (async () => {
       const graceMs = opts.closeGraceMs ?? CLOSE_GRACE_MS
-      if (!(await settlesWithin(worker.close(), graceMs))) {
+      const graceful = await settlesWithin(worker.close(), graceMs)
+      if (!graceful) {
         opts.logger?.warn({ graceMs }, 'worker did not stop in time; forcing it')
-        await settlesWithin(worker.close(true), 2_000)
-        await settlesWithin(worker.disconnect(), 2_000)
+        await worker.stopTimers()
       }
-      await settlesWithin(subscriber.quit(), 2_000)
+      // Forced means Redis is not answering: a QUIT would only wait out its bound, and a disconnect's wait for
+      // `end` may never see one (the sockets are gone either way).
+      if (graceful) await settlesWithin(subscriber.quit(), 2_000)
       subscriber.disconnect()
-      if (!(await settlesWithin(queue.close(), 2_000))) await settlesWithin(queue.disconnect(), 2_000)
+      if (!graceful || !(await settlesWithin(queue.close(), 2_000))) {
+        await settlesWithin(Promise.all([graceful || worker.disconnect(), queue.disconnect()]), 1_000)
+      }
       await closeThreadRunners(closeChannel, threads, 5_000)
       await pool.destroy()
-      await settlesWithin(connection.quit(), 2_000)
+      if (graceful) await settlesWithin(connection.quit(), 2_000)
       connection.disconnect()
     })()),
   }
