@@ -121,6 +121,9 @@ function threadsReady(name: string, count: number): Promise<void> {
   return threadReplies(name, count, THREAD_READY_TIMEOUT_MS, () => true)
 }
 
+/** The threads' module beside this one: login-thread.ts under tsx (development), login-thread.js in dist/. */
+const LOGIN_THREAD_MODULE = new URL(import.meta.url.endsWith('.ts') ? './login-thread.ts' : './login-thread.js', import.meta.url).href
+
 export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWorker> {
   const prefix = opts.prefix
   const threads = opts.threads ?? 2
@@ -129,7 +132,7 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
   const ready = threadsReady(readyChannel, threads)
   const connection = new Redis(opts.redisUrl, { maxRetriesPerRequest: null })
   const pool = new Piscina({
-    filename: new URL('./login-thread.ts', import.meta.url).href,
+    filename: LOGIN_THREAD_MODULE,
     workerData: { ...threadConfig(opts), readyChannel, closeChannel },
     minThreads: threads,
     maxThreads: threads,
