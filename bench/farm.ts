@@ -18,9 +18,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { Queue } from 'bullmq'
-import { Coordinator, type AccountResult } from '../src/main/coordinator.ts'
-import type { AccountSpec } from '../src/main/accounts-file.ts'
-import { deleteKeysUnder } from '../src/main/redis-access.ts'
+import { Coordinator, type AccountResult } from '../src/farm/coordinator.ts'
+import type { AccountSpec } from '../src/farm/accounts-file.ts'
+import { deleteKeysUnder } from '../src/cli/redis-access.ts'
 import { CodeProviderClient, type CodeRequestMessage } from '../src/queue/code-channel.ts'
 import { LOGIN_QUEUE } from '../src/queue/login-job.ts'
 import { parseRsaPublicKey } from '../src/mtproto/crypto/rsa-keys.ts'
@@ -39,7 +39,7 @@ const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379'
 const API = { apiId: 2040, apiHash: 'b18441a1ff607e10a989891a5462e627' }
 const PASSWORD = 'bench two-factor password'
 const FAST = { globalPerSec: 100_000, globalBurst: 100_000, perDcPerSec: 100_000, perDcBurst: 100_000 }
-const CLI = new URL('../src/main/cli.ts', import.meta.url).pathname
+const CLI = new URL('../src/cli/main.ts', import.meta.url).pathname
 const ROOT = new URL('..', import.meta.url).pathname
 
 /** Test number n on DC dc (1-5): 99966 X YYYY. */

@@ -1,16 +1,10 @@
 #!/usr/bin/env node
-// `gramfarm` as an installed command: runs src/main/cli.ts under tsx in a child Node (so the worker's threads
-// load TypeScript too), passing signals through and exiting with the CLI's own exit code.
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
-
-const cli = fileURLToPath(new URL('../src/main/cli.ts', import.meta.url))
-const tsx = import.meta.resolve('tsx')
-const child = spawn(process.execPath, ['--import', tsx, cli, ...process.argv.slice(2)], { stdio: 'inherit' })
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(signal, () => child.kill(signal))
+// `gramfarm`: the compiled CLI in this very process (dist/ is built by `npm run build`, which `npm ci` and `npm pack`
+// run through `prepare`). From a clone, `npm start` and the tests run the TypeScript sources under tsx instead.
+try {
+  await import('../dist/cli/main.js')
+} catch (err) {
+  if (err?.code !== 'ERR_MODULE_NOT_FOUND' || !String(err.message).includes('dist/cli/main.js')) throw err
+  process.stderr.write('gramfarm: dist/ is missing; build it with `npm run build` (npm ci does it for you)\n')
+  process.exitCode = 5
 }
-child.on('exit', (code, signal) => {
-  if (signal) process.kill(process.pid, signal)
-  else process.exit(code ?? 1)
-})

@@ -13,7 +13,7 @@ import {
   type AccountSpec,
   type AccountsFileFormat,
   type AccountsIssue,
-} from '../src/main/accounts-file.ts';
+} from '../src/farm/accounts-file.ts';
 
 const TOKEN_A = `1000000001:${'A'.repeat(34)}a`;
 const TOKEN_B = `1000000002:${'b'.repeat(33)}_-`;

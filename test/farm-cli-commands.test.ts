@@ -1,4 +1,4 @@
-// The `gramfarm` command line as operators use it: real child processes (node --import tsx src/main/cli.ts …)
+// The `gramfarm` command line as operators use it: real child processes (node --import tsx src/cli/main.ts …)
 // against the real Redis on 127.0.0.1:6379 under a prefix of this file, and the local test DC for onboarding.
 import assert from 'node:assert/strict'
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs'
@@ -6,9 +6,9 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { Queue } from 'bullmq'
 import type { Command } from 'commander'
-import { buildProgram } from '../src/main/program.ts'
+import { buildProgram } from '../src/cli/program.ts'
 import { CodeInbox } from '../src/queue/code-channel.ts'
-import { maskPhone } from '../src/main/logger.ts'
+import { maskPhone } from '../src/foundation/logger.ts'
 import { LOGIN_QUEUE } from '../src/queue/login-job.ts'
 import { REDIS_URL, runCli, startFarm, type Farm } from './farm-e2e-harness.ts'
 

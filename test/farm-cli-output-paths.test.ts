@@ -5,9 +5,9 @@ import assert from 'node:assert/strict'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
-import { CliError, ExitCode } from '../src/main/exit-codes.ts'
-import { runOnboarding } from '../src/main/onboarding.ts'
-import { Coordinator } from '../src/main/coordinator.ts'
+import { CliError, ExitCode } from '../src/cli/exit-codes.ts'
+import { runOnboarding } from '../src/cli/onboarding.ts'
+import { Coordinator } from '../src/farm/coordinator.ts'
 import { REDIS_URL, runCli, scratchScope, sink } from './farm-e2e-harness.ts'
 
 const { prefix, redis, dir } = scratchScope('cli-output')

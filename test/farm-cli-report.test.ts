@@ -4,8 +4,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
-import type { RunOutcome } from '../src/main/coordinator.ts'
-import { writeRunReport } from '../src/main/run-report.ts'
+import type { RunOutcome } from '../src/farm/coordinator.ts'
+import { writeRunReport } from '../src/cli/run-report.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'gramfarm-report-'))
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { before, describe, it } from 'node:test'
 import { RedisSessionStorage } from '../src/auth/storage/index.ts'
-import type { SessionStringsFile } from '../src/main/session-export.ts'
+import type { SessionStringsFile } from '../src/farm/session-export.ts'
 import { sessionKeyPrefix } from '../src/worker/login-step-runner.ts'
 import { REDIS_URL, runCli, scratchScope } from './farm-e2e-harness.ts'
 

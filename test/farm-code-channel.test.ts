@@ -13,7 +13,7 @@ import {
   publishCode,
   type CodeRequestMessage,
 } from '../src/queue/code-channel.ts';
-import { createLogger } from '../src/main/logger.ts';
+import { createLogger } from '../src/foundation/logger.ts';
 
 const run = `${process.pid}-${randomBytes(4).toString('hex')}`;
 const prefix = `gramfarm-test:${run}:`;

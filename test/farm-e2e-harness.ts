@@ -12,10 +12,10 @@ import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import { LOGIN_QUEUE } from '../src/queue/login-job.ts'
 import { writeTestDcEndpoint } from '../src/testdc/testdc-endpoint.ts'
-import { startLocalTestDc, type LocalTestDc, type LocalTestDcOptions } from '../src/main/local-test-dc.ts'
-import { SimulatedCodeProvider, type SimulatedProviderOptions } from '../src/main/simulated-code-provider.ts'
-import { parseTestDcSeed, type TestDcSeed } from '../src/main/testdc-seed.ts'
-import { deleteKeysUnder } from '../src/main/redis-access.ts'
+import { startLocalTestDc, type LocalTestDc, type LocalTestDcOptions } from '../src/demo/local-test-dc.ts'
+import { SimulatedCodeProvider, type SimulatedProviderOptions } from '../src/demo/simulated-code-provider.ts'
+import { parseTestDcSeed, type TestDcSeed } from '../src/demo/testdc-seed.ts'
+import { deleteKeysUnder } from '../src/cli/redis-access.ts'
 import { startFarmWorker, type FarmWorker, type FarmWorkerOptions } from '../src/worker/farm-worker.ts'
 
 export const REDIS_URL = 'redis://127.0.0.1:6379'
@@ -141,7 +141,7 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
   }
 }
 
-const CLI = join(import.meta.dirname, '..', 'src', 'main', 'cli.ts')
+const CLI = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts')
 
 /** `gramfarm <args>` as a child process; resolves once its log says "worker ready". */
 export async function spawnWorker(args: string[]): Promise<WorkerProcess> {

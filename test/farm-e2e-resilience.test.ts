@@ -6,8 +6,8 @@
 // every account is authorized exactly once and nothing is lost.
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import type { AccountSpec } from '../src/main/accounts-file.ts'
-import { Coordinator, type RunOutcome } from '../src/main/coordinator.ts'
+import type { AccountSpec } from '../src/farm/accounts-file.ts'
+import { Coordinator, type RunOutcome } from '../src/farm/coordinator.ts'
 import { publishCode } from '../src/queue/code-channel.ts'
 import type { CodeDelivery } from '../src/testdc/accounts/index.ts'
 import { Redis } from 'ioredis'

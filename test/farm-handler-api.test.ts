@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { CodeInbox, CodeProviderClient } from '../src/queue/code-channel.ts';
 import { HandlerApiProvider, SmsProviderError, runHandlerApiBridge } from '../src/queue/providers/handler-api-provider.ts';
-import { createLogger } from '../src/main/logger.ts';
+import { createLogger } from '../src/foundation/logger.ts';
 
 const API_KEY = `key-${randomBytes(12).toString('hex')}`;
 const prefix = `gramfarm-test:${process.pid}:${randomBytes(4).toString('hex')}:`;

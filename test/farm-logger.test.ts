@@ -3,7 +3,7 @@
 import { strict as assert } from 'node:assert';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { REDACT_CENSOR, SECRET_KEYS, createLogger, jobLogger, maskPhone } from '../src/main/logger.ts';
+import { REDACT_CENSOR, SECRET_KEYS, createLogger, jobLogger, maskPhone } from '../src/foundation/logger.ts';
 
 function sink(): { stream: Writable; text: () => string } {
   let out = '';

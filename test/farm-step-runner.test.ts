@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { RedisSessionStorage } from '../src/auth/storage/index.ts'
-import { deleteKeysUnder } from '../src/main/redis-access.ts'
+import { deleteKeysUnder } from '../src/cli/redis-access.ts'
 import { CodeChannelNames, publishCode, publishPassword, type CodeRequestMessage } from '../src/queue/code-channel.ts'
 import { ExceptIdsRegistry } from '../src/queue/except-ids-registry.ts'
 import { botAccountKey, botLabel, loginJobId, type LoginJobData } from '../src/queue/login-job.ts'

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { it } from 'node:test'
 import { Redis } from 'ioredis'
-import { deleteKeysUnder } from '../src/main/redis-access.ts'
+import { deleteKeysUnder } from '../src/cli/redis-access.ts'
 
 const BIN = new URL('../bin/gramfarm.js', import.meta.url).pathname
 const REDIS_URL = 'redis://127.0.0.1:6379'

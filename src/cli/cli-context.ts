@@ -6,7 +6,7 @@ import type { ServerAddress } from '../auth/storage/index.ts'
 import { readTestDcEndpoint, type TestDcEndpoint } from '../testdc/testdc-endpoint.ts'
 import { apiCredentials, loadFarmConfig, type ConfigOverrides, type FarmConfig } from './farm-config.ts'
 import { CliError, ExitCode } from './exit-codes.ts'
-import { createLogger, type Logger, type LogLevel } from './logger.ts'
+import { createLogger, type Logger, type LogLevel } from '../foundation/logger.ts'
 import { maskRedisUrl, openRedis, probeRedis } from './redis-access.ts'
 import type { FarmWorkerOptions } from '../worker/farm-worker.ts'
 

@@ -3,7 +3,7 @@
 // config/gramfarm.example.json). Relative paths (the test DC endpoint file) are taken from the current directory.
 import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import type { LogLevel } from './logger.ts'
+import type { LogLevel } from '../foundation/logger.ts'
 import { CliError, ExitCode } from './exit-codes.ts'
 
 export interface SendCodeRate {

@@ -1,7 +1,7 @@
-// Entry point of `gramfarm` (bin/gramfarm.js runs it under tsx; `npm start` runs `tsx src/main/cli.ts demo`).
+// Entry point of `gramfarm` (bin/gramfarm.js runs it under tsx; `npm start` runs `tsx src/cli/main.ts demo`).
 // Turns every way a command can end into a documented exit code (see exit-codes.ts).
 import { CommanderError } from 'commander'
-import { AccountsFileError } from './accounts-file.ts'
+import { AccountsFileError } from '../farm/accounts-file.ts'
 import { actionExitCode } from './commands/command-kit.ts'
 import { CliError, ExitCode, type ExitCodeValue } from './exit-codes.ts'
 import { buildProgram } from './program.ts'

@@ -5,8 +5,8 @@
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { ServerAddress } from '../auth/storage/index.ts'
-import type { AccountSpec } from './accounts-file.ts'
-import { Coordinator, type EnqueuedRun, type RunOutcome } from './coordinator.ts'
+import type { AccountSpec } from '../farm/accounts-file.ts'
+import { Coordinator, type EnqueuedRun, type RunOutcome } from '../farm/coordinator.ts'
 import { CliError, ExitCode, type ExitCodeValue } from './exit-codes.ts'
 import { checkOutputPaths, describeWriteError, reportPaths, type OutputPaths } from './output-paths.ts'
 import { DEFAULT_REDIS_TIMEOUT_MS } from './farm-config.ts'
@@ -14,7 +14,7 @@ import { ProgressBar } from './progress-bar.ts'
 import { RedisWatch } from './redis-watch.ts'
 import { writeRunReport } from './run-report.ts'
 import { exitCodeOf, formatSummary, type SummaryOptions } from './run-summary.ts'
-import { deleteRedisSessions, exportSessions, sessionsOfResults, type ExportSummary } from './session-export.ts'
+import { deleteRedisSessions, exportSessions, sessionsOfResults, type ExportSummary } from '../farm/session-export.ts'
 
 export interface OnboardingOptions {
   readonly runId?: string

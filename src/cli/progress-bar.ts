@@ -1,5 +1,5 @@
 // A one-line live progress bar for a TTY (redrawn in place at most every 100 ms); nothing at all elsewhere.
-import type { RunProgress } from './coordinator.ts'
+import type { RunProgress } from '../farm/coordinator.ts'
 
 const REDRAW_MS = 100
 

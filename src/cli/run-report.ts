@@ -2,9 +2,9 @@
 // secret is in it (no code, password, token or auth key); phones are, so the files are written 0600.
 import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import type { AccountResult, RunOutcome } from './coordinator.ts'
+import type { AccountResult, RunOutcome } from '../farm/coordinator.ts'
 import { reportPaths } from './output-paths.ts'
-import { writePrivateFile } from './private-file.ts'
+import { writePrivateFile } from '../foundation/private-file.ts'
 import { countStates } from './run-summary.ts'
 
 export interface ReportRow {

@@ -1,8 +1,8 @@
 // What a finished run looks like to the operator: counts per final state and kind, the table printed at the end,
 // and the exit code the run earns.
 import { ExitCode, type ExitCodeValue } from './exit-codes.ts'
-import { stateGroup, type AccountResult, type RunOutcome } from './coordinator.ts'
-import { maskPhone } from './logger.ts'
+import { stateGroup, type AccountResult, type RunOutcome } from '../farm/coordinator.ts'
+import { maskPhone } from '../foundation/logger.ts'
 
 /** Final states in the order the table shows them. */
 export const STATE_ORDER = [

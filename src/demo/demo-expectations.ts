@@ -1,7 +1,7 @@
 // What each demo account should end as, from how the test DC was seeded: the demo checks its own outcome, so
 // `npm start` says whether the farm did the right thing for every account, not just that it ran.
-import type { AccountSpec } from './accounts-file.ts'
-import type { AccountResult } from './coordinator.ts'
+import type { AccountSpec } from '../farm/accounts-file.ts'
+import type { AccountResult } from '../farm/coordinator.ts'
 import type { TestDcSeed } from './testdc-seed.ts'
 
 export function expectedState(spec: AccountSpec, seed: TestDcSeed): string {

@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { AccountRegistry, CodeDelivery } from '../testdc/accounts/index.ts'
 import { CodeChannelNames, CodeProviderClient, type PasswordRequestMessage } from '../queue/code-channel.ts'
-import { maskPhone } from './logger.ts'
+import { maskPhone } from '../foundation/logger.ts'
 import type { TestDcSeed } from './testdc-seed.ts'
 
 export interface SimulatedProviderOptions {

@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises'
 import { AccountsFileError, parseAccountsFile, type AccountsFile } from '../testdc/accounts/index.ts'
 import { normalizePhone, testNumberOf } from '../testdc/accounts/index.ts'
-import { CliError, ExitCode } from './exit-codes.ts'
+import { CliError, ExitCode } from '../cli/exit-codes.ts'
 
 export interface TestDcSeed {
   readonly accounts: AccountsFile

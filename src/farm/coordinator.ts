@@ -17,7 +17,7 @@ import { SecretVault } from '../queue/secret-vault.ts'
 import { resultsKey } from '../worker/farm-worker.ts'
 import type { AccountSource, AccountSpec } from './accounts-file.ts'
 import { newRunId, planJobs, type PlannedJob, type PlanOptions } from './account-jobs.ts'
-import { CliError, ExitCode } from './exit-codes.ts'
+import { CliError, ExitCode } from '../cli/exit-codes.ts'
 
 /** Job options of every login job: removed when done (the result is in the run's hash), retried on crashes. */
 export const LOGIN_JOB_OPTIONS = {

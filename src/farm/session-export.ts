@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis'
 import { FileSessionStorage, RedisSessionStorage, SessionStringCodec, type ServerAddress, type SessionRecord } from '../auth/storage/index.ts'
 import { sessionKeyPrefix } from '../worker/login-step-runner.ts'
 import type { AccountResult } from './coordinator.ts'
-import { writePrivateFile } from './private-file.ts'
+import { writePrivateFile } from '../foundation/private-file.ts'
 
 export interface SessionRef {
   /** The session's name in Redis storage (`<prefix>session:<name>`). */

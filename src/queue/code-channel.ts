@@ -10,7 +10,7 @@
 // Keys are per phone and not hash-tagged: this targets one Redis (or a primary with replicas), not a Cluster.
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { maskPhone } from '../main/logger.ts';
+import { maskPhone } from '../foundation/logger.ts';
 
 export const DEFAULT_PREFIX = 'gramfarm:';
 /** Bumped on an incompatible change of a payload. */

@@ -7,7 +7,7 @@ import { action, flagsOf } from './command-kit.ts'
 /** What both commands need, loaded when one runs. */
 async function deps() {
   const [context, logger, input, channel] = await Promise.all([
-    import('../cli-context.ts'), import('../logger.ts'), import('../password-input.ts'), import('../../queue/code-channel.ts'),
+    import('../cli-context.ts'), import('../../foundation/logger.ts'), import('../password-input.ts'), import('../../queue/code-channel.ts'),
   ])
   return { ...context, maskPhone: logger.maskPhone, readPassword: input.readPassword, readSecret: input.readSecret, ...channel }
 }

@@ -29,7 +29,7 @@ Needs Redis: REDIS_URL (default redis://127.0.0.1:6379); when nothing answers th
 the demo starts a private one. Exit code 0 when every account ended as the seed implies.`)
     .action(action(async (_opts: unknown, cmd: Command) => {
       const flags = flagsOf<DemoFlags>(cmd)
-      const [{ cliLogger, configOf, positiveInt, secondsOption }, { runDemo }] = await Promise.all([import('../cli-context.ts'), import('../demo.ts')])
+      const [{ cliLogger, configOf, positiveInt, secondsOption }, { runDemo }] = await Promise.all([import('../cli-context.ts'), import('../demo-run.ts')])
       const config = configOf(flags)
       // The demo's output is its progress bar and table: log lines only for warnings unless a level was asked for.
       const quiet = flags.logLevel === undefined && !process.env['GRAMFARM_LOG_LEVEL']

@@ -1,7 +1,7 @@
 // `gramfarm onboard <file>` (phones TXT, CSV, JSON) and `gramfarm bots <file>` (bot tokens TXT): validate the
 // whole file (any bad line: exit 2, nothing enqueued), enqueue, follow, write sessions and report.
 import { Option, type Command } from 'commander'
-import type { AccountsFileFormat } from '../accounts-file.ts'
+import type { AccountsFileFormat } from '../../farm/accounts-file.ts'
 import { action, addRunOptions, flagsOf, type RunFlags } from './command-kit.ts'
 
 export function registerOnboard(program: Command): void {

@@ -2,7 +2,7 @@
 // and at `<prefix>qr:<jobId>`); this command shows them — as QR codes on a terminal — until each is scanned
 // (Telegram → Settings → Devices → Link Desktop Device) or times out.
 import type { Command } from 'commander'
-import type { AccountSpec } from '../accounts-file.ts'
+import type { AccountSpec } from '../../farm/accounts-file.ts'
 import { CliError, ExitCode } from '../exit-codes.ts'
 import { action, addRunOptions, flagsOf, type RunFlags } from './command-kit.ts'
 

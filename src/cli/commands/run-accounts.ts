@@ -1,9 +1,9 @@
 // What `onboard`, `bots` and `qr` share once their accounts are known: connect, optionally run a worker in this
 // process, enqueue, follow, write sessions and report (loaded only when one of them runs: --help stays fast).
 import type { Redis } from 'ioredis'
-import { AccountsFileError, loadAccountsFile, type AccountSpec, type AccountsFileFormat } from '../accounts-file.ts'
+import { AccountsFileError, loadAccountsFile, type AccountSpec, type AccountsFileFormat } from '../../farm/accounts-file.ts'
 import { cliLogger, configOf, connectRedis, interruptSignal, positiveInt, secondsOption, serverOfEndpoint, testDcEndpointOf, workerOptionsOf, type GlobalFlags } from '../cli-context.ts'
-import { Coordinator } from '../coordinator.ts'
+import { Coordinator } from '../../farm/coordinator.ts'
 import { CliError, ExitCode, type ExitCodeValue } from '../exit-codes.ts'
 import { outputPathsOf, runOnboarding, type OnboardingOptions } from '../onboarding.ts'
 import { checkOutputPaths } from '../output-paths.ts'

@@ -2,13 +2,13 @@
 // JSON of Pyrogram session strings.
 import type { Command } from 'commander'
 import { CliError, ExitCode } from '../exit-codes.ts'
-import type { SessionRef } from '../session-export.ts'
+import type { SessionRef } from '../../farm/session-export.ts'
 import type { LoginResult } from '../../queue/login-job.ts'
 import { action, flagsOf } from './command-kit.ts'
 
 async function deps() {
   const [context, logger, summary, exporter, worker] = await Promise.all([
-    import('../cli-context.ts'), import('../logger.ts'), import('../run-summary.ts'), import('../session-export.ts'), import('../../worker/farm-worker.ts'),
+    import('../cli-context.ts'), import('../../foundation/logger.ts'), import('../run-summary.ts'), import('../../farm/session-export.ts'), import('../../worker/farm-worker.ts'),
   ])
   return { ...context, maskPhone: logger.maskPhone, textTable: summary.textTable, ...exporter, resultsKey: worker.resultsKey }
 }

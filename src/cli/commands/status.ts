@@ -34,7 +34,7 @@ Example:
     .action(action(async (_opts: unknown, cmd: Command) => {
       const flags = flagsOf<{ runs: string; run?: string; json?: boolean; showPhones?: boolean }>(cmd)
       const [{ configOf, connectRedis, positiveInt }, { runsKey }, { maskRedisUrl }, { STATE_ORDER, textTable, shownAccount }, { listRedisSessions }, { readRunStatus }, { LOGIN_QUEUE }, { ExceptIdsRegistry }, { Queue }] = await Promise.all([
-        import('../cli-context.ts'), import('../coordinator.ts'), import('../redis-access.ts'), import('../run-summary.ts'), import('../session-export.ts'), import('../run-status.ts'),
+        import('../cli-context.ts'), import('../../farm/coordinator.ts'), import('../redis-access.ts'), import('../run-summary.ts'), import('../../farm/session-export.ts'), import('../../farm/run-status.ts'),
         import('../../queue/login-job.ts'), import('../../queue/except-ids-registry.ts'), import('bullmq'),
       ])
       const config = configOf(flags)

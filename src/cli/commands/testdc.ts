@@ -6,7 +6,7 @@ import { dirname } from 'node:path'
 import type { Command } from 'commander'
 import { CliError, ExitCode } from '../exit-codes.ts'
 import { DEFAULT_TESTDC_ENDPOINT_FILE } from '../farm-config.ts'
-import type { SimulatedCodeProvider } from '../simulated-code-provider.ts'
+import type { SimulatedCodeProvider } from '../../demo/simulated-code-provider.ts'
 import { action, flagsOf } from './command-kit.ts'
 
 interface TestDcFlags {
@@ -55,8 +55,8 @@ Example (three terminals):
     .action(action(async (_opts: unknown, cmd: Command) => {
       const flags = flagsOf<TestDcFlags>(cmd)
       const [{ writeTestDcEndpoint }, { aborted, cliLogger, configOf, connectRedis, interruptSignal }, { startLocalTestDc }, { maskRedisUrl }, { SimulatedCodeProvider }, { loadTestDcSeed }] = await Promise.all([
-        import('../../testdc/testdc-endpoint.ts'), import('../cli-context.ts'), import('../local-test-dc.ts'), import('../redis-access.ts'),
-        import('../simulated-code-provider.ts'), import('../testdc-seed.ts'),
+        import('../../testdc/testdc-endpoint.ts'), import('../cli-context.ts'), import('../../demo/local-test-dc.ts'), import('../redis-access.ts'),
+        import('../../demo/simulated-code-provider.ts'), import('../../demo/testdc-seed.ts'),
       ])
       const config = configOf(flags)
       const logger = cliLogger(config.logLevel)

@@ -10,7 +10,7 @@
 //                                    6 done (ACCESS_ACTIVATION), 8 cancel/refund (ACCESS_CANCEL)
 // The api_key is in every URL, so no URL, and nothing derived from one, goes into an error or a log line.
 import type { Logger } from 'pino';
-import { maskPhone } from '../../main/logger.ts';
+import { maskPhone } from '../../foundation/logger.ts';
 import type { CodeProviderClient, CodeRequestMessage, CodeType } from '../code-channel.ts';
 
 export const HANDLER_API_PATH = '/stubs/handler_api.php';
