@@ -11,7 +11,8 @@ import { isPlainMessage, packPlainMessage, unpackPlainMessage } from '../mtproto
 import { MessageIdClock } from '../mtproto/session/message-id-clock.ts'
 import type { TlValue } from '../mtproto/tl/index.ts'
 import { HandshakeResponder, type HandshakeFaults } from './handshake-responder.ts'
-import { ServerSession, type KeyState, type SessionFaults } from './server-session.ts'
+import { ServerSession, type KeyState, type SessionFaults, type SessionLink, type FutureSalt } from './server-session.ts'
+import { bindTempAuthKey, unbindKey, type BindableKey } from './temp-key-binding.ts'
 import type { RpcContext, RpcDispatcher } from './rpc-dispatcher.ts'
 
 /** Transport error for a packet whose auth_key_id the DC does not know (docs/protocol.md#transports). */
@@ -31,22 +32,86 @@ export interface AuthKeyBinding {
   userId: bigint | null
 }
 
-export class DcAuthKey implements KeyState {
+/** How long one salt is announced as valid by future_salts (Telegram rotates salts every 30 minutes). */
+const SALT_PERIOD_SECONDS = 1800
+
+export class DcAuthKey implements KeyState, BindableKey {
   readonly sessions = new Map<bigint, ServerSession>()
   layer: number | null = null
   client: RpcContext['client'] = null
   private currentSalts: bigint[]
+  /** Salts announced by future_salts after the current one, each accepted from its valid_since on. */
+  private announcedSalts: FutureSalt[] = []
+  boundTo: DcAuthKey | null = null
+  boundTemp: DcAuthKey | null = null
 
   constructor(
     readonly dc: DcServer,
     readonly authKey: AuthKey,
     salt: bigint,
+    /** Unix time a temporary key (p_q_inner_data_temp[_dc]) stops working; null for a permanent key. */
+    public expiresAt: number | null = null,
   ) {
     this.currentSalts = [salt]
   }
 
   salts(): bigint[] {
+    const now = Math.floor(Date.now() / 1000)
+    if (this.announcedSalts.length === 0 || this.announcedSalts[0]!.validSince > now) return this.currentSalts
+    // An announced salt whose time has come becomes the current one (the previous stays valid, as with rotateSalt).
+    while (this.announcedSalts.length > 0 && this.announcedSalts[0]!.validSince <= now) {
+      const next = this.announcedSalts.shift()!
+      this.currentSalts = [next.salt, this.currentSalts[0]!]
+    }
     return this.currentSalts
+  }
+
+  /** get_future_salts: the current salt and num − 1 more, 30 minutes each; the DC accepts each in its turn. */
+  futureSalts(num: number, now: number): FutureSalt[] {
+    const count = Math.min(Math.max(num, 1), 64) // the client asks for 1–64 (core.telegram.org/mtproto/service_messages)
+    const current = this.salts()[0]!
+    const start = now - (now % SALT_PERIOD_SECONDS)
+    while (this.announcedSalts.length < count - 1) {
+      this.announcedSalts.push({ validSince: 0, validUntil: 0, salt: new DataView(randomBytes(8).buffer).getBigInt64(0, true) })
+    }
+    const out: FutureSalt[] = [{ validSince: start, validUntil: start + SALT_PERIOD_SECONDS, salt: current }]
+    this.announcedSalts.forEach((s, i) => {
+      s.validSince = start + (i + 1) * SALT_PERIOD_SECONDS
+      s.validUntil = s.validSince + SALT_PERIOD_SECONDS
+      if (i < count - 1) out.push({ ...s })
+    })
+    return out
+  }
+
+  /** destroy_session: forgets another session of this key; false when there is none. */
+  destroySession(sessionId: bigint): boolean {
+    return this.sessions.delete(sessionId)
+  }
+
+  /** destroy_auth_key: the DC forgets the key, its sessions and its login; its next packet gets -404. */
+  destroy(): void {
+    unbindKey(this)
+    this.sessions.clear()
+    this.dc.keys.delete(this.authKey.idLong)
+    this.dc.cluster.unbindKey(this.dc.id, this.authKey.idLong)
+  }
+
+  /** The key whose login this key uses: a bound temporary key answers as its permanent key (core.telegram.org/api/pfs). */
+  get loginKeyId(): bigint {
+    return this.boundTo?.authKey.idLong ?? this.authKey.idLong
+  }
+
+  /** A temporary key not bound to a permanent one (it may only bind itself and read the config). */
+  get unboundTemp(): boolean {
+    return this.expiresAt !== null && this.boundTo === null
+  }
+
+  /** auth.bindTempAuthKey sent on this key in `sessionId` as message `msgId`; throws RpcFailure. */
+  bindTemp(req: TlValue, sessionId: bigint, msgId: bigint): void {
+    bindTempAuthKey(req, {
+      key: this, sessionId, msgId, nowSeconds: Math.floor(Date.now() / 1000),
+      findKey: (id) => this.dc.keys.get(id),
+    })
   }
 
   /** A new salt; the previous one stays valid (Telegram accepts the old salt for 30 minutes more). */
@@ -64,21 +129,22 @@ export class DcAuthKey implements KeyState {
   }
 
   get userId(): bigint | null {
-    return this.dc.cluster.userOfKey(this.dc.id, this.authKey.idLong)
+    return this.dc.cluster.userOfKey(this.dc.id, this.loginKeyId)
   }
 
   context(): RpcContext {
     const key = this
     return {
       dcId: this.dc.id,
-      authKeyId: this.authKey.idLong,
+      get authKeyId() { return key.loginKeyId },
+      get unboundTempKey() { return key.unboundTemp },
       get userId() { return key.userId },
       get layer() { return key.layer },
       set layer(v) { key.layer = v },
       get client() { return key.client },
       set client(v) { key.client = v },
-      authorize: (userId) => this.dc.cluster.bindKey(this.dc.id, this.authKey.idLong, userId),
-      deauthorize: () => this.dc.cluster.unbindKey(this.dc.id, this.authKey.idLong),
+      authorize: (userId) => this.dc.cluster.bindKey(this.dc.id, this.loginKeyId, userId),
+      deauthorize: () => this.dc.cluster.unbindKey(this.dc.id, this.loginKeyId),
       pushUpdate: (update: TlValue) => {
         for (const s of this.sessions.values()) s.pushUpdate(update)
       },
@@ -143,10 +209,20 @@ export class DcServer {
     const conn = new TransportServerConnection(socket, { faults: this.faults.transport, handshakeTimeoutMs: 30_000 })
     let handshake: HandshakeResponder | undefined
     const link = { send: (packet: Uint8Array) => conn.send(packet) }
+    // ping_delay_disconnect arms a timer: the connection closes disconnect_delay seconds after the last one.
+    let disconnectTimer: NodeJS.Timeout | undefined
+    conn.on('close', () => clearTimeout(disconnectTimer))
+    const sessionLink: SessionLink = {
+      send: (packet) => link.send(packet),
+      disconnectAfter: (seconds) => {
+        clearTimeout(disconnectTimer)
+        disconnectTimer = setTimeout(() => conn.close(), Math.max(0, seconds) * 1000)
+      },
+    }
     // Packets of one connection are handled in order, even when a handler awaits.
     let queue: Promise<void> = Promise.resolve()
     conn.on('frame', (payload) => {
-      queue = queue.then(() => this.onPacket(payload, conn, link, () => (handshake ??= new HandshakeResponder(this.rsaKey, (id) => this.keys.has(id), this.faults.handshake)))).catch(() => conn.destroy())
+      queue = queue.then(() => this.onPacket(payload, conn, sessionLink, () => (handshake ??= new HandshakeResponder(this.rsaKey, (id) => this.keys.has(id), this.faults.handshake)))).catch(() => conn.destroy())
     })
     conn.on('close', () => socket.destroy())
   }
@@ -154,7 +230,7 @@ export class DcServer {
   private async onPacket(
     payload: Uint8Array,
     conn: TransportServerConnection,
-    link: { send(p: Uint8Array): void },
+    link: SessionLink,
     handshake: () => HandshakeResponder,
   ): Promise<void> {
     if (payload.length < 8) return
@@ -169,7 +245,9 @@ export class DcServer {
         return
       }
       if (result.created) {
-        this.keys.set(result.created.authKey.idLong, new DcAuthKey(this, result.created.authKey, result.created.serverSalt))
+        const { authKey, serverSalt, expiresIn } = result.created
+        const expiresAt = expiresIn === null ? null : Math.floor(Date.now() / 1000) + expiresIn
+        this.keys.set(authKey.idLong, new DcAuthKey(this, authKey, serverSalt, expiresAt))
         this.stats.keysCreated++
       }
       conn.send(packPlainMessage(this.plainClock.next(), result.answer))
@@ -178,6 +256,13 @@ export class DcServer {
     const keyId = new DataView(payload.buffer, payload.byteOffset, 8).getBigInt64(0, true)
     const key = this.keys.get(keyId)
     if (!key) {
+      this.stats.unknownKeyPackets++
+      conn.sendTransportError(AUTH_KEY_NOT_FOUND)
+      return
+    }
+    if (key.expiresAt !== null && key.expiresAt <= Date.now() / 1000) {
+      // An expired temporary key is gone, as on Telegram: -404 (core.telegram.org/api/pfs).
+      key.destroy()
       this.stats.unknownKeyPackets++
       conn.sendTransportError(AUTH_KEY_NOT_FOUND)
       return
@@ -197,7 +282,7 @@ export class DcServer {
       key.sessions.set(msg.sessionId, session)
     }
     session.attach(link)
-    const rejection = this.cluster.keyRejection?.(this.id, keyId)
+    const rejection = this.cluster.keyRejection?.(this.id, key.loginKeyId)
     if (rejection) {
       await session.rejectAll(msg, rejection.code, rejection.message)
       return

@@ -9,7 +9,8 @@ import { bytesEqual, bigIntToBytes, byteLengthOf, bigIntFromBytes } from '../mtp
 import { checkDhValue, DhGroup, TELEGRAM_DH_PRIME } from '../mtproto/crypto/dh.ts'
 import { randomBytes } from '../mtproto/crypto/random.ts'
 import type { RsaPrivateKey } from '../mtproto/crypto/rsa-keys.ts'
-import { rsaPadDecrypt } from '../mtproto/crypto/rsa-pad.ts'
+import { rsaDecryptOldScheme, rsaPadDecrypt } from '../mtproto/crypto/rsa-pad.ts'
+import { SecurityCheckError } from '../mtproto/crypto/security-check-error.ts'
 
 /** Ways the responder can misbehave, one at a time, for tests of the client's checks. */
 export interface HandshakeFaults {
@@ -40,7 +41,17 @@ export class HandshakeProtocolError extends Error {
 export interface NewAuthKey {
   authKey: AuthKey
   serverSalt: bigint
+  /** A temporary key (p_q_inner_data_temp[_dc]) lives this many seconds; null for a permanent key. */
+  expiresIn: number | null
+  /** How p_q_inner_data was encrypted. */
+  rsaScheme: RsaScheme
 }
+
+/** RSA_PAD (current clients) or RSA(SHA1(data) ‖ data ‖ padding) (Pyrogram, older releases of other clients). */
+export type RsaScheme = 'rsa_pad' | 'old'
+
+/** Every p_q_inner_data variant a client may send (core.telegram.org/mtproto/auth_key, /api/pfs). */
+const INNER_DATA = new Set(['p_q_inner_data', 'p_q_inner_data_dc', 'p_q_inner_data_temp', 'p_q_inner_data_temp_dc'])
 
 /** The DH generator we use with Telegram's prime (p mod 24 = 11 passes g = 3). */
 const G = 3
@@ -63,6 +74,8 @@ export class HandshakeResponder {
   private pq = { p: 0n, q: 0n }
   private a: Uint8Array | undefined
   private retried = false
+  private expiresIn: number | null = null
+  private rsaScheme: RsaScheme = 'rsa_pad'
 
   constructor(
     private readonly rsaKey: RsaPrivateKey,
@@ -115,11 +128,19 @@ export class HandshakeResponder {
       throw new HandshakeProtocolError('wrong factorization of pq')
     }
     if (req['publicKeyFingerprint'] !== this.rsaKey.fingerprint) throw new HandshakeProtocolError('unknown key fingerprint')
-    const data = rsaPadDecrypt(req['encryptedData'] as Uint8Array, this.rsaKey)
-    const inner = tlCodec.reader(data).object()
-    if (!['p_q_inner_data_dc', 'p_q_inner_data', 'p_q_inner_data_temp_dc'].includes(inner._)) throw new HandshakeProtocolError(`unexpected ${inner._}`)
+    const inner = this.innerData(req['encryptedData'] as Uint8Array)
+    if (!INNER_DATA.has(inner._)) throw new HandshakeProtocolError(`unexpected ${inner._}`)
     if (!bytesEqual(inner['nonce'] as Uint8Array, this.nonce!) || !bytesEqual(inner['serverNonce'] as Uint8Array, this.serverNonce!)) {
       throw new HandshakeProtocolError('inner data nonce mismatch')
+    }
+    if (bigIntFromBytes(inner['p'] as Uint8Array) !== this.pq.p || bigIntFromBytes(inner['q'] as Uint8Array) !== this.pq.q
+      || bigIntFromBytes(inner['pq'] as Uint8Array) !== this.pq.p * this.pq.q) {
+      throw new HandshakeProtocolError('inner data pq mismatch')
+    }
+    if (inner._ === 'p_q_inner_data_temp' || inner._ === 'p_q_inner_data_temp_dc') {
+      const expiresIn = inner['expiresIn'] as number
+      if (!(expiresIn > 0)) throw new HandshakeProtocolError('temporary key without a lifetime')
+      this.expiresIn = expiresIn
     }
     this.newNonce = inner['newNonce'] as Uint8Array
     this.a = randomBytes(A_BYTES)
@@ -137,6 +158,29 @@ export class HandshakeResponder {
       _: 'server_DH_params_ok', nonce: this.nonce, serverNonce: this.faults.wrongServerNonce ? randomBytes(16) : this.serverNonce,
       encryptedAnswer: aesIgeEncrypt(withHash, tmp.key, tmp.iv),
     }
+  }
+
+  /**
+   * p_q_inner_data from req_DH_params' encrypted_data: RSA_PAD first; when its hash does not match, the old scheme,
+   * whose SHA1 must match the TL object at the start of data ‖ padding. Telegram accepts both.
+   */
+  private innerData(encrypted: Uint8Array): TlValue {
+    // A client may strip leading zero bytes of the RSA number; the raw RSA step wants the key's size.
+    const y = encrypted.length < this.rsaKey.size ? Uint8Array.from([...new Uint8Array(this.rsaKey.size - encrypted.length), ...encrypted]) : encrypted
+    try {
+      const data = rsaPadDecrypt(y, this.rsaKey)
+      this.rsaScheme = 'rsa_pad'
+      return tlCodec.reader(data).object()
+    } catch (err) {
+      if (!(err instanceof SecurityCheckError)) throw err
+    }
+    const data = rsaDecryptOldScheme(y, this.rsaKey, (dataWithPadding) => {
+      const r = tlCodec.reader(dataWithPadding)
+      r.object()
+      return r.pos
+    })
+    this.rsaScheme = 'old'
+    return tlCodec.decode(data)
   }
 
   private setClientParams(req: TlValue): { answer: Uint8Array; created?: NewAuthKey } {
@@ -164,7 +208,9 @@ export class HandshakeResponder {
     const salt = initialServerSalt(this.newNonce, this.serverNonce!)
     return {
       answer: tlCodec.encode({ _: 'dh_gen_ok', ...base, newNonceHash1: hash1 }),
-      created: { authKey, serverSalt: new DataView(salt.buffer, salt.byteOffset, 8).getBigInt64(0, true) },
+      created: {
+        authKey, serverSalt: new DataView(salt.buffer, salt.byteOffset, 8).getBigInt64(0, true), expiresIn: this.expiresIn, rsaScheme: this.rsaScheme,
+      },
     }
   }
 }

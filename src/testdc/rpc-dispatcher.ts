@@ -3,12 +3,15 @@
 // the connection state; methods that need a login answer 401 AUTH_KEY_UNREGISTERED on an unauthorized key.
 import type { TlValue } from '../mtproto/tl/index.ts'
 import { RpcFailure, unauthorized } from './rpc-failure.ts'
+import { UNBOUND_TEMP_KEY_METHODS } from './temp-key-binding.ts'
 
 /** What a handler knows about the caller. */
 export interface RpcContext {
   dcId: number
-  /** The auth key's id, stable across the key's connections and sessions. */
+  /** The auth key's id, stable across the key's connections and sessions (a bound temporary key's permanent key). */
   authKeyId: bigint
+  /** The request came on a temporary key not bound to a permanent one (core.telegram.org/api/pfs). */
+  unboundTempKey?: boolean
   /** The user logged in with this auth key, if any. */
   userId: bigint | null
   /** Layer the client announced with invokeWithLayer (null until it did). */
@@ -67,11 +70,14 @@ export class RpcDispatcher {
     return req
   }
 
-  async dispatch(request: TlValue, ctx: RpcContext): Promise<unknown> {
+  /** `unknown` makes the error for a method this DC has no handler for (the session knows its constructor id). */
+  async dispatch(request: TlValue, ctx: RpcContext, unknown: (inner: TlValue) => RpcFailure = () => new RpcFailure(400, 'METHOD_INVALID')): Promise<unknown> {
     const inner = this.unwrap(request, ctx)
+    // 401 AUTH_KEY_PERM_EMPTY: "the method is unavailable for temporary authorization key, not bound to permanent".
+    if (ctx.unboundTempKey && !UNBOUND_TEMP_KEY_METHODS.has(inner._)) throw new RpcFailure(401, 'AUTH_KEY_PERM_EMPTY')
     if (ctx.userId === null && !ALLOWED_UNAUTHORIZED.has(inner._)) throw unauthorized()
     const handler = this.handlers.get(inner._)
-    if (!handler) throw new RpcFailure(400, 'METHOD_INVALID')
+    if (!handler) throw unknown(inner)
     return handler(inner, ctx)
   }
 }

@@ -9,15 +9,12 @@ import { checkDhParams, checkDhValue, DhGroup } from '../crypto/dh.ts'
 import { factorizePq } from '../crypto/factorize.ts'
 import { randomBytes, type RandomSource } from '../crypto/random.ts'
 import { pickRsaKey, type RsaPublicKey } from '../crypto/rsa-keys.ts'
-import { rsaPadEncrypt } from '../crypto/rsa-pad.ts'
+import { rsaEncryptOldScheme, rsaPadEncrypt } from '../crypto/rsa-pad.ts'
 import { SecurityCheckError } from '../crypto/security-check-error.ts'
 
-/**
- * Sends one unencrypted message body and resolves with the body of the answer. `step` names the request
- * (req_pq_multi, req_DH_params, set_client_DH_params) for the channel's per-step deadline and its error.
- */
+/** Sends one unencrypted message body and resolves with the body of the answer. */
 export interface PlainChannel {
-  request(body: Uint8Array, step: string): Promise<Uint8Array>
+  request(body: Uint8Array): Promise<Uint8Array>
 }
 
 export type HandshakeFailure =
@@ -48,6 +45,15 @@ export interface AuthKeyExchangeOptions {
   rsaKeys: Iterable<RsaPublicKey>
   /** dh_gen_retry rounds before giving up. */
   maxRetries?: number
+  /**
+   * How p_q_inner_data is encrypted: RSA_PAD (default, what Telegram asks of current clients) or the old
+   * RSA(SHA1(data) ‖ data ‖ padding) that Pyrogram and older releases of other clients still send; Telegram takes both.
+   */
+  rsaScheme?: 'rsa_pad' | 'old'
+  /** A temporary key for PFS (core.telegram.org/api/pfs): p_q_inner_data_temp_dc with this lifetime in seconds. */
+  tempKeyExpiresIn?: number
+  /** p_q_inner_data without the DC (as older clients send) instead of p_q_inner_data_dc / _temp_dc. */
+  withoutDc?: boolean
   random?: RandomSource
   codec?: TlCodec
 }
@@ -81,7 +87,7 @@ export async function exchangeAuthKey(channel: PlainChannel, opts: AuthKeyExchan
   const codec = opts.codec ?? tlCodec
   const random = opts.random ?? randomBytes
   const call = async (obj: TlValue): Promise<TlValue> => {
-    const answer = await channel.request(codec.encode(obj), obj._)
+    const answer = await channel.request(codec.encode(obj))
     return codec.decode(answer)
   }
 
@@ -98,13 +104,15 @@ export async function exchangeAuthKey(channel: PlainChannel, opts: AuthKeyExchan
   const pq = resPq['pq'] as Uint8Array
   const { pBytes, qBytes } = factorizePq(pq)
   const newNonce = random(32)
+  const temp = opts.tempKeyExpiresIn !== undefined
+  const dc = opts.withoutDc ? {} : { dc: opts.testMode ? opts.dcId + TEST_DC_OFFSET : opts.dcId }
+  const innerName = `p_q_inner_data${temp ? '_temp' : ''}${opts.withoutDc ? '' : '_dc'}`
   const inner = codec.encode({
-    _: 'p_q_inner_data_dc', pq, p: pBytes, q: qBytes, nonce, serverNonce, newNonce,
-    dc: opts.testMode ? opts.dcId + TEST_DC_OFFSET : opts.dcId,
+    _: innerName, pq, p: pBytes, q: qBytes, nonce, serverNonce, newNonce, ...dc, ...(temp ? { expiresIn: opts.tempKeyExpiresIn } : {}),
   })
   const dhParams = await call({
     _: 'req_DH_params', nonce, serverNonce, p: pBytes, q: qBytes, publicKeyFingerprint: key.fingerprint,
-    encryptedData: rsaPadEncrypt(inner, key, random),
+    encryptedData: opts.rsaScheme === 'old' ? rsaEncryptOldScheme(inner, key, random) : rsaPadEncrypt(inner, key, random),
   })
   expect(dhParams, ['server_DH_params_ok', 'server_DH_params_fail'])
   checkNonces(dhParams, nonce, serverNonce)

@@ -2,7 +2,6 @@
  * Typed errors of the transport layer. Nothing here throws strings: callers switch on the class and on
  * `code` / `reason`.
  */
-import { TimeoutError } from '../timeout-error.ts';
 
 /** Transport error codes Telegram sends as a bare negative int32 instead of an MTProto message. */
 export const TRANSPORT_ERROR_MESSAGES: Readonly<Record<number, string>> = {
@@ -95,11 +94,11 @@ export class ProxyError extends Error {
   }
 }
 
-/** The TCP connection (and the proxy handshake, if any) did not complete in time: TimeoutError's 'connect' phase. */
-export class ConnectTimeoutError extends TimeoutError {
+/** The TCP connection (and the proxy handshake, if any) did not complete in time. */
+export class ConnectTimeoutError extends Error {
   override readonly name = 'ConnectTimeoutError';
-  constructor(timeoutMs: number) {
-    super('connect', timeoutMs, `connection not established within ${timeoutMs} ms`);
+  constructor(readonly timeoutMs: number) {
+    super(`connection not established within ${timeoutMs} ms`);
   }
 }
 
