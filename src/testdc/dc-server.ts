@@ -2,7 +2,7 @@
 // accepted socket the transport (auto-detected), the key exchange for plain messages, and encrypted
 // sessions for the rest. Unknown auth keys get transport error -404, as Telegram does.
 import { createServer, type Server, type Socket } from 'node:net'
-import { TransportServerConnection, type TransportFaults } from '../mtproto/transport/index.ts'
+import { TransportServerConnection, ConnectTimeoutError, IdleTimeoutError, type TransportFaults } from '../mtproto/transport/index.ts'
 import { decryptMessage } from '../mtproto/crypto/message-cipher.ts'
 import type { AuthKey } from '../mtproto/crypto/auth-key.ts'
 import type { RsaPrivateKey } from '../mtproto/crypto/rsa-keys.ts'
@@ -14,9 +14,13 @@ import { HandshakeResponder, type HandshakeFaults } from './handshake-responder.
 import { ServerSession, type KeyState, type SessionFaults, type SessionLink, type FutureSalt } from './server-session.ts'
 import { bindTempAuthKey, unbindKey, type BindableKey } from './temp-key-binding.ts'
 import type { RpcContext, RpcDispatcher } from './rpc-dispatcher.ts'
+import { DcLimitError, REFUSAL_HEADROOM, resolveDcLimits, type DcLimits } from './dc-limits.ts'
+import { LruMap } from './lru-map.ts'
 
 /** Transport error for a packet whose auth_key_id the DC does not know (docs/protocol.md#transports). */
 const AUTH_KEY_NOT_FOUND = -404
+/** Transport error for a connection past the DC's connection limit (too many connections). */
+const TOO_MANY_CONNECTIONS = -429
 
 export interface DcFaults {
   transport?: TransportFaults
@@ -157,18 +161,31 @@ export interface DcCluster {
   userOfKey(dcId: number, authKeyId: bigint): bigint | null
   bindKey(dcId: number, authKeyId: bigint, userId: bigint): void
   unbindKey(dcId: number, authKeyId: bigint): void
+  /** The DC forgot this key (its LRU was full): drop whatever is kept for it. Without it, unbindKey is called. */
+  forgetKey?(dcId: number, authKeyId: bigint): void
   /** Answers 401/406 for keys the accounts side has revoked, duplicated, or banned; null to go on. */
   keyRejection?(dcId: number, authKeyId: bigint): { code: number; message: string } | null
 }
 
 export class DcServer {
-  readonly keys = new Map<bigint, DcAuthKey>()
+  /** Auth keys by id, least recently used first; past limits.maxAuthKeys the oldest is forgotten. */
+  readonly keys: LruMap<bigint, DcAuthKey>
+  /** Every session of every key, least recently used first; past limits.maxSessions the oldest is forgotten. */
+  private readonly sessions: LruMap<ServerSession, DcAuthKey>
+  readonly limits: DcLimits
   private readonly server: Server
   private readonly sockets = new Set<Socket>()
   private readonly plainClock = new MessageIdClock(1)
+  /** Connections let in (not refused with -429) and still open. */
+  private admitted = 0
+  /** Bytes held for all admitted connections (see DcLimits.maxBufferedBytes). */
+  private buffered = 0
   port = 0
   /** Counters for tests and benchmarks. */
-  readonly stats = { connections: 0, keysCreated: 0, handshakeErrors: 0, unknownKeyPackets: 0 }
+  readonly stats = {
+    connections: 0, keysCreated: 0, handshakeErrors: 0, unknownKeyPackets: 0,
+    connectionsRefused: 0, detectTimeouts: 0, idleTimeouts: 0, bufferLimitCloses: 0, sessionsForgotten: 0, keysForgotten: 0,
+  }
 
   constructor(
     readonly id: number,
@@ -177,8 +194,27 @@ export class DcServer {
     private readonly rsaKey: RsaPrivateKey,
     private readonly dispatcher: RpcDispatcher,
     readonly faults: DcFaults = {},
+    limits: Partial<DcLimits> = {},
   ) {
+    this.limits = resolveDcLimits(limits)
+    this.keys = new LruMap(this.limits.maxAuthKeys, (keyId, key) => this.forgetKey(keyId, key))
+    this.sessions = new LruMap(this.limits.maxSessions, (session, key) => {
+      key.sessions.delete(session.sessionId)
+      this.stats.sessionsForgotten++
+    })
     this.server = createServer((socket) => this.accept(socket))
+    // Sockets past this are closed by node as they are accepted; up to it, refused ones wait to be told -429.
+    this.server.maxConnections = this.limits.maxConnections + REFUSAL_HEADROOM
+  }
+
+  /** Connections let in and open now. */
+  get openConnections(): number {
+    return this.admitted
+  }
+
+  /** Bytes held for open connections now (partial and unhandled frames, unread answers). */
+  get bufferedBytes(): number {
+    return this.buffered
   }
 
   listen(port = 0): Promise<number> {
@@ -206,9 +242,56 @@ export class DcServer {
     this.stats.connections++
     this.sockets.add(socket)
     socket.once('close', () => this.sockets.delete(socket))
-    const conn = new TransportServerConnection(socket, { faults: this.faults.transport, handshakeTimeoutMs: 30_000 })
+    const conn = new TransportServerConnection(socket, {
+      faults: this.faults.transport,
+      handshakeTimeoutMs: this.limits.detectTimeoutMs,
+      idleTimeoutMs: this.limits.idleTimeoutMs,
+      maxFrameLength: this.limits.maxFrameBytes,
+    })
+    conn.on('close', (error) => {
+      socket.destroy()
+      if (error instanceof ConnectTimeoutError) this.stats.detectTimeouts++
+      else if (error instanceof IdleTimeoutError) this.stats.idleTimeouts++
+    })
+    if (this.admitted >= this.limits.maxConnections) {
+      this.stats.connectionsRefused++
+      // -429 needs the client's framing, so it goes out once the transport is known (or the detect timeout closes it).
+      conn.once('detected', () => {
+        conn.sendTransportError(TOO_MANY_CONNECTIONS)
+        conn.close()
+      })
+      return
+    }
+    this.admitted++
+    // What this connection counts in this.buffered: its transport's bytes plus frames received and not yet handled.
+    let held = 0
+    let unhandled = 0
+    const account = (): void => {
+      if (!conn.isOpen) return
+      const now = conn.bufferedBytes + unhandled
+      const grew = now > held
+      this.buffered += now - held
+      held = now
+      if (grew && this.buffered > this.limits.maxBufferedBytes) {
+        this.stats.bufferLimitCloses++
+        conn.destroy(new DcLimitError('maxBufferedBytes', `${this.buffered} bytes held, this connection ${now}`))
+      }
+    }
+    conn.on('close', () => {
+      this.admitted--
+      this.buffered -= held
+      held = 0
+    })
+    // Registered after the connection's own listener, so the chunk is already decoded when it is counted.
+    socket.on('data', account)
+    socket.on('drain', account)
     let handshake: HandshakeResponder | undefined
-    const link = { send: (packet: Uint8Array) => conn.send(packet) }
+    const link = {
+      send: (packet: Uint8Array) => {
+        conn.send(packet)
+        account()
+      },
+    }
     // ping_delay_disconnect arms a timer: the connection closes disconnect_delay seconds after the last one.
     let disconnectTimer: NodeJS.Timeout | undefined
     conn.on('close', () => clearTimeout(disconnectTimer))
@@ -222,9 +305,24 @@ export class DcServer {
     // Packets of one connection are handled in order, even when a handler awaits.
     let queue: Promise<void> = Promise.resolve()
     conn.on('frame', (payload) => {
-      queue = queue.then(() => this.onPacket(payload, conn, sessionLink, () => (handshake ??= new HandshakeResponder(this.rsaKey, (id) => this.keys.has(id), this.faults.handshake)))).catch(() => conn.destroy())
+      unhandled += payload.length
+      queue = queue
+        .then(() => this.onPacket(payload, conn, sessionLink, () => (handshake ??= new HandshakeResponder(this.rsaKey, (id) => this.keys.has(id), this.faults.handshake))))
+        .catch(() => conn.destroy())
+        .finally(() => {
+          unhandled -= payload.length
+          account()
+        })
     })
-    conn.on('close', () => socket.destroy())
+  }
+
+  /** Called by the key LRU: the key, its sessions and its login are gone; its next packet gets -404. */
+  private forgetKey(keyId: bigint, key: DcAuthKey): void {
+    for (const session of key.sessions.values()) this.sessions.delete(session)
+    key.sessions.clear()
+    this.stats.keysForgotten++
+    if (this.cluster.forgetKey) this.cluster.forgetKey(this.id, keyId)
+    else this.cluster.unbindKey(this.id, keyId)
   }
 
   private async onPacket(
@@ -254,7 +352,7 @@ export class DcServer {
       return
     }
     const keyId = new DataView(payload.buffer, payload.byteOffset, 8).getBigInt64(0, true)
-    const key = this.keys.get(keyId)
+    const key = this.keys.use(keyId)
     if (!key) {
       this.stats.unknownKeyPackets++
       conn.sendTransportError(AUTH_KEY_NOT_FOUND)
@@ -281,6 +379,7 @@ export class DcServer {
       session = new ServerSession(msg.sessionId, key, this.dispatcher, () => this.faults.clockSkewSeconds ?? 0, () => this.faults.session)
       key.sessions.set(msg.sessionId, session)
     }
+    this.sessions.set(session, key)
     session.attach(link)
     const rejection = this.cluster.keyRejection?.(this.id, key.loginKeyId)
     if (rejection) {

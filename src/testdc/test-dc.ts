@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs'
 import { generateRsaKeyPair, parseRsaPrivateKey, rsaPublicKeyToPem, type RsaPrivateKey, type RsaPublicKey } from '../mtproto/crypto/rsa-keys.ts'
 import { DcServer, type DcCluster, type DcFaults } from './dc-server.ts'
+import type { DcLimits } from './dc-limits.ts'
 import { RpcDispatcher, type RpcHandler } from './rpc-dispatcher.ts'
 import { helpService, type DcEndpoint } from './services/help-service.ts'
 import { accountsServices, type AccountRegistry } from './accounts/index.ts'
@@ -15,6 +16,8 @@ export interface TestDcOptions {
   rsaKey?: RsaPrivateKey | string
   /** Fault knobs for every DC, or per DC id. */
   faults?: DcFaults | Record<number, DcFaults>
+  /** Bounds of every DC (connections, timeouts, buffers, gzip, sessions, keys); unset knobs keep DEFAULT_DC_LIMITS. */
+  limits?: Partial<DcLimits>
   /** Extra RPC handlers per DC (the accounts API plugs in here). */
   services?: (dcId: number) => Record<string, RpcHandler>
   /** Login state and key checks (the accounts API provides them; by default keys log in through `bindKey`). */
@@ -58,6 +61,9 @@ export class KeyBindings implements DcCluster {
   unbindKey(dcId: number, authKeyId: bigint): void {
     this.users.delete(`${dcId}:${authKeyId}`)
   }
+  forgetKey(dcId: number, authKeyId: bigint): void {
+    this.users.delete(`${dcId}:${authKeyId}`)
+  }
 }
 
 export async function startTestDc(opts: TestDcOptions = {}): Promise<TestDc> {
@@ -70,6 +76,7 @@ export async function startTestDc(opts: TestDcOptions = {}): Promise<TestDc> {
     userOfKey: given?.userOfKey ?? ((d, k) => bindings.userOfKey(d, k)),
     bindKey: given?.bindKey ?? ((d, k, u) => bindings.bindKey(d, k, u)),
     unbindKey: given?.unbindKey ?? ((d, k) => bindings.unbindKey(d, k)),
+    forgetKey: given?.forgetKey ?? (given?.unbindKey ? undefined : (d, k) => bindings.forgetKey(d, k)),
     ...(given?.keyRejection ? { keyRejection: given.keyRejection } : {}),
   }
   const servers = new Map<number, DcServer>()
@@ -79,7 +86,7 @@ export async function startTestDc(opts: TestDcOptions = {}): Promise<TestDc> {
     if (opts.accounts) dispatcher.registerAll(accountsServices(opts.accounts))
     if (opts.services) dispatcher.registerAll(opts.services(id))
     const faults = isPerDc(opts.faults) ? opts.faults[id] ?? {} : opts.faults ?? {}
-    servers.set(id, new DcServer(id, host, cluster, rsaKey, dispatcher, faults))
+    servers.set(id, new DcServer(id, host, cluster, rsaKey, dispatcher, faults, opts.limits))
   }
   try {
     await Promise.all([...servers.values()].map((s) => s.listen(0)))

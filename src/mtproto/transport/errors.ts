@@ -102,6 +102,14 @@ export class ConnectTimeoutError extends Error {
   }
 }
 
+/** Server side: the client sent nothing for `timeoutMs` (after its transport was detected), so it was dropped. */
+export class IdleTimeoutError extends Error {
+  override readonly name = 'IdleTimeoutError';
+  constructor(readonly timeoutMs: number) {
+    super(`nothing received for ${timeoutMs} ms`);
+  }
+}
+
 /** `send()` was called on a connection that is not open. */
 export class ConnectionClosedError extends Error {
   override readonly name = 'ConnectionClosedError';

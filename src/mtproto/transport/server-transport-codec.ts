@@ -75,6 +75,11 @@ export class ServerTransportCodec {
     return this.detected;
   }
 
+  /** Bytes received and held: the undetected preamble, or a frame not yet complete. */
+  get buffered(): number {
+    return this.decoder?.buffered ?? this.preamble?.length ?? 0;
+  }
+
   /** Bytes read from the socket. */
   push(chunk: Uint8Array): void {
     if (this.decoder !== undefined) {

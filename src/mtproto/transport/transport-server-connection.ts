@@ -1,11 +1,11 @@
 /**
  * Server side of one accepted TCP socket, for the local test DC: detects the client's framing and obfuscation from its
  * first bytes, emits its packets, sends answers / quick acks / transport errors, and applies optional fault injection
- * (see transport-faults.ts). Timers exist only while a handshake timeout or a fault delay is pending.
+ * (see transport-faults.ts). Timers exist only while a handshake or idle timeout or a fault delay is pending.
  */
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { ConnectTimeoutError } from './errors.ts';
+import { ConnectTimeoutError, IdleTimeoutError } from './errors.ts';
 import {
   ServerTransportCodec,
   type ServerTransportCodecOptions,
@@ -17,6 +17,8 @@ export interface TransportServerConnectionOptions extends ServerTransportCodecOp
   faults?: TransportFaults;
   /** Close the socket if the client has not identified its transport within this time. Off by default. */
   handshakeTimeoutMs?: number;
+  /** Once the transport is detected, close the socket when nothing arrives from the client for this long. Off by default. */
+  idleTimeoutMs?: number;
 }
 
 export interface TransportServerConnectionEvents {
@@ -38,6 +40,10 @@ export class TransportServerConnection extends EventEmitter<TransportServerConne
   private readonly queue: Outgoing[] = [];
   private holdTimer: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly idleTimeoutMs: number | undefined;
+  /** Date.now() of the last chunk received; the idle timer re-arms from it instead of being reset per chunk. */
+  private lastReceivedAt = 0;
   private detectedEmitted = false;
   private closing = false;
   private closed = false;
@@ -53,6 +59,7 @@ export class TransportServerConnection extends EventEmitter<TransportServerConne
     super();
     this.codec = new ServerTransportCodec(options);
     this.faults = options.faults;
+    this.idleTimeoutMs = options.idleTimeoutMs;
     socket.setNoDelay(true);
     if (options.handshakeTimeoutMs !== undefined) {
       const ms = options.handshakeTimeoutMs;
@@ -72,6 +79,11 @@ export class TransportServerConnection extends EventEmitter<TransportServerConne
 
   get detection(): TransportDetection | undefined {
     return this.codec.detection;
+  }
+
+  /** Bytes this connection holds: received but not yet framed, plus answers written but not yet flushed to the kernel. */
+  get bufferedBytes(): number {
+    return this.codec.buffered + this.socket.writableLength;
   }
 
   get isOpen(): boolean {
@@ -119,12 +131,26 @@ export class TransportServerConnection extends EventEmitter<TransportServerConne
   private clearTimers(): void {
     if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
     if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);
+    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
     this.holdTimer = undefined;
     this.handshakeTimer = undefined;
+    this.idleTimer = undefined;
+  }
+
+  /** Fires `ms` from now; closes the socket if nothing arrived since, else waits out the rest of the idle period. */
+  private armIdleTimer(ms: number): void {
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      const limit = this.idleTimeoutMs ?? 0;
+      const quiet = Date.now() - this.lastReceivedAt;
+      if (quiet >= limit) this.destroy(new IdleTimeoutError(limit));
+      else this.armIdleTimer(limit - quiet);
+    }, ms);
   }
 
   private receive(chunk: Uint8Array): void {
     if (!this.isOpen) return;
+    this.lastReceivedAt = Date.now();
     try {
       this.codec.push(chunk);
       for (;;) {
@@ -133,6 +159,7 @@ export class TransportServerConnection extends EventEmitter<TransportServerConne
           this.detectedEmitted = true;
           if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);
           this.handshakeTimer = undefined;
+          if (this.idleTimeoutMs !== undefined) this.armIdleTimer(this.idleTimeoutMs);
           this.emit('detected', this.codec.detection);
         }
         if (frame === undefined || !this.isOpen) return;

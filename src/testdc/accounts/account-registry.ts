@@ -356,6 +356,10 @@ export class AccountRegistry {
       }
     },
     unbindKey: (dcId, authKeyId) => this.logOut(dcId, authKeyId),
+    // The DC forgot the key (its key LRU was full): the authorization on it is gone, as on Telegram.
+    forgetKey: (dcId, authKeyId) => {
+      this.keys.delete(keyName(dcId, authKeyId))
+    },
     keyRejection: (dcId, authKeyId) => this.keyState(dcId, authKeyId).rejection,
   }
 
