@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import {
   AccountsFileError,
   loadAccountsFile,
-  normalizePhone,
+  checkPhone,
   parseAccounts,
   redactToken,
   type AccountSpec,
@@ -41,12 +41,12 @@ const pairs = (issues: AccountsIssue[]): [number, string][] => issues.map((i) =>
 
 describe('accounts files', () => {
   it('normalizes phones to E.164 digits and refuses letters and wrong lengths', () => {
-    assert.deepEqual(normalizePhone(' +99966 (1) 23-45 '), { ok: true, value: '9996612345' });
-    assert.equal(normalizePhone('99966a12345').ok, false);
-    assert.equal(normalizePhone('123456').ok, false);
-    assert.equal(normalizePhone('1234567').ok, true);
-    assert.equal(normalizePhone('1234567890123456').ok, false);
-    assert.equal(normalizePhone('99966+12345').ok, false);
+    assert.deepEqual(checkPhone(' +99966 (1) 23-45 '), { ok: true, value: '9996612345' });
+    assert.equal(checkPhone('99966a12345').ok, false);
+    assert.equal(checkPhone('123456').ok, false);
+    assert.equal(checkPhone('1234567').ok, true);
+    assert.equal(checkPhone('1234567890123456').ok, false);
+    assert.equal(checkPhone('99966+12345').ok, false);
     assert.equal(redactToken(TOKEN_A), '1000000001:***');
   });
 
@@ -311,6 +311,60 @@ describe('accounts files', () => {
       assert.equal((await loadAccountsFile(join(dir, 'bots.txt')))[0]?.kind, 'bot', 'a tokens .txt is detected');
       await writeFile(join(dir, 'x.csv'), 'phone\n99966 1 9001\nbad\n');
       await assert.rejects(loadAccountsFile(join(dir, 'x.csv')), /x\.csv:3: phone contains letters/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('bounds parsing: a 100k-deep JSON is a syntax issue with its line, not a stack overflow', () => {
+    const deep = `[\n${'['.repeat(100_000)}${']'.repeat(100_000)}\n]`;
+    const issues = issuesOf(deep, 'json');
+    assert.deepEqual(pairs(issues), [[2, 'syntax']]);
+    assert.match(issues[0]?.message ?? '', /JSON: nested deeper than 32 levels/);
+    assert.deepEqual(pairs(issuesOf('[[[{"kind":"user"}]]]', 'json')), [[1, 'syntax']], 'limit 32 leaves room for real files');
+    assert.throws(() => parseAccounts('[[[[]]]]', { file: 'x.json', limits: { maxDepth: 3 } }), /x\.json:1: JSON: nested deeper than 3 levels/);
+  });
+
+  it('bounds parsing: keeps the first 20 issues and counts the rest (a file of bad lines costs no memory per line)', () => {
+    const lines = 100_000;
+    let caught: unknown;
+    try {
+      parseAccounts('not a phone\n'.repeat(lines), { file: 'bad.txt', format: 'phones' });
+    } catch (err) {
+      caught = err;
+    }
+    assert.ok(caught instanceof AccountsFileError);
+    assert.equal(caught.issues.length, 20);
+    assert.equal(caught.omitted, lines - 20);
+    assert.deepEqual(caught.issues.map((i) => i.line), Array.from({ length: 20 }, (_, i) => i + 1));
+    assert.match(caught.message, /^bad\.txt: 100000 problems, nothing loaded\n/);
+    assert.match(caught.message, /\n {2}… and 99980 more$/);
+    assert.equal(caught.message.split('\n').length, 22);
+    let five: unknown;
+    try {
+      parseAccounts('phone\nx\ny\nz\n', { file: 'few.csv', limits: { maxIssues: 2 } });
+    } catch (err) {
+      five = err;
+    }
+    assert.ok(five instanceof AccountsFileError && five.issues.length === 2 && five.omitted === 1);
+  });
+
+  it('bounds parsing: a file over the size limit is refused before it is read', async () => {
+    const text = Array.from({ length: 10 }, (_, i) => `+99966 1 234${i}`).join('\n'); // 10 × 13 bytes + 9 newlines = 139 bytes
+    assert.throws(() => parseAccounts(text, { file: 'big.txt', limits: { maxBytes: 100 } }), (e: unknown) => {
+      assert.ok(e instanceof AccountsFileError && e.issues[0]?.code === 'too-large');
+      return true;
+    });
+    const dir = await mkdtemp(join(tmpdir(), 'gramfarm-accounts-'));
+    try {
+      await writeFile(join(dir, 'big.txt'), text);
+      await assert.rejects(loadAccountsFile(join(dir, 'big.txt'), { limits: { maxBytes: 100 } }), (e: unknown) => {
+        assert.ok(e instanceof AccountsFileError);
+        assert.deepEqual(pairs([...e.issues]), [[0, 'too-large']]);
+        assert.match(e.message, /big\.txt: 1 problem, nothing loaded\n {2}big\.txt:0: the file has 139 bytes, more than the 100 accepted/);
+        return true;
+      });
+      assert.equal((await loadAccountsFile(join(dir, 'big.txt'), { limits: { maxBytes: 139 } })).length, 10);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -9,7 +9,7 @@ import type { TlValue } from '../mtproto/tl/index.ts'
 import { loginHostOf, type LoginHost } from '../auth/flows/login-host.ts'
 import { SessionKeyStore } from '../auth/session-key-store.ts'
 import type { RedisSessionStorage } from '../auth/storage/index.ts'
-import { parseProxyUrl } from '../farm/accounts-file.ts'
+import { parseProxyUrl } from '../mtproto/transport/proxy-url.ts'
 import type { LoginJobData } from '../queue/login-job.ts'
 import type { SecretVault } from '../queue/secret-vault.ts'
 

@@ -13,6 +13,7 @@
 // script approval, and suits a few-KB file that one owner rewrites whole (atomically: temp file, fsync, rename).
 // This engine end to end (lock, read, save with file + directory fsync, close, unlock): ~6.4 ms per cycle.
 // Peer-cache writes are batched (peerFlushDelayMs) so a burst of updates costs one file write.
+import { phoneDigits } from '../../foundation/phone-number.ts'
 import { randomBytes } from 'node:crypto'
 import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
@@ -35,7 +36,6 @@ import {
   emptySessionState,
   isPeerType,
   isUsernameFresh,
-  normalizePhone,
   normalizeUsername,
   nowSeconds,
   stateToRecord,
@@ -246,7 +246,7 @@ export class FileSessionStorage implements SessionStorage {
   async getPeerByPhone(phone: string): Promise<CachedPeer | null> {
     const db = this.requireDb()
     const row = db.get('SELECT id, access_hash, type, phone_number, last_update_on FROM peers WHERE phone_number = ?', [
-      normalizePhone(phone),
+      phoneDigits(phone),
     ])
     return this.toPeer(db, row)
   }

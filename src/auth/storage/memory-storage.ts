@@ -1,11 +1,11 @@
 // In-process session storage: tests, short-lived clients, and the base of the string-backed engine.
+import { phoneDigits } from '../../foundation/phone-number.ts'
 import { SessionStorageError } from './errors.ts'
 import {
   applyPatch,
   checkPeer,
   emptySessionState,
   isUsernameFresh,
-  normalizePhone,
   normalizeUsername,
   nowSeconds,
   stateToRecord,
@@ -46,7 +46,7 @@ export class MemoryPeerCache {
   }
 
   byPhone(phone: string): CachedPeer | null {
-    const id = this.idByPhone.get(normalizePhone(phone))
+    const id = this.idByPhone.get(phoneDigits(phone))
     const peer = id === undefined ? undefined : this.byId.get(id)
     return peer ? { ...peer } : null
   }

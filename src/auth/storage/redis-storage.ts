@@ -4,6 +4,7 @@
 // Session hash fields: dcId, apiId, testMode, authKey, date, userId, isBot, serverHost, serverPort, device (JSON),
 // dcKey:<dcId> (raw key per other DC). Absent field = null.
 // Peers hash fields: id:<id> → JSON {accessHash, type, username, phone, updatedAt}; u:<username> → id; p:<phone> → id.
+import { phoneDigits } from '../../foundation/phone-number.ts'
 import type { Redis } from 'ioredis'
 import { SessionStorageError } from './errors.ts'
 import {
@@ -13,7 +14,6 @@ import {
   emptySessionState,
   isPeerType,
   isUsernameFresh,
-  normalizePhone,
   normalizeUsername,
   nowSeconds,
   parseDevice,
@@ -163,7 +163,7 @@ export class RedisSessionStorage implements SessionStorage {
   }
 
   async getPeerByPhone(phone: string): Promise<CachedPeer | null> {
-    return this.byIndex(`p:${normalizePhone(phone)}`)
+    return this.byIndex(`p:${phoneDigits(phone)}`)
   }
 
   private async byIndex(field: string): Promise<CachedPeer | null> {

@@ -1,4 +1,5 @@
 // The one storage interface every session engine implements (file, memory, string, Redis), and the record it keeps.
+import { phoneDigits } from '../../foundation/phone-number.ts'
 import { SessionStorageError } from './errors.ts'
 
 export const AUTH_KEY_LENGTH = 256
@@ -247,10 +248,6 @@ export function normalizeUsername(username: string): string {
   return username.trim().replace(/^@/, '').toLowerCase()
 }
 
-export function normalizePhone(phone: string): string {
-  return phone.replace(/\D/g, '')
-}
-
 export function checkPeer(peer: CachedPeer): CachedPeer {
   if (typeof peer.id !== 'bigint' || peer.id < INT64_MIN || peer.id > INT64_MAX) throw invalid('peer.id must be an int64 bigint')
   if (typeof peer.accessHash !== 'bigint' || peer.accessHash < INT64_MIN || peer.accessHash > INT64_MAX) {
@@ -258,7 +255,7 @@ export function checkPeer(peer: CachedPeer): CachedPeer {
   }
   if (!isPeerType(peer.type)) throw invalid('peer.type is not a known peer type')
   const username = peer.username ? normalizeUsername(peer.username) : ''
-  const phone = peer.phone ? normalizePhone(peer.phone) : ''
+  const phone = peer.phone ? phoneDigits(peer.phone) : ''
   return {
     id: peer.id,
     accessHash: peer.accessHash,

@@ -11,13 +11,13 @@ import { RedisWatch } from '../redis-watch.ts'
 import { startFarmWorker, type FarmWorker } from '../../worker/farm-worker.ts'
 import type { RunFlags } from './command-kit.ts'
 
-/** Loads and validates an accounts file; AccountsFileError becomes exit 2 with every issue listed. */
+/** Loads and validates an accounts file; AccountsFileError becomes exit 2 with its issues listed (the first ones and a count of the rest). */
 export async function loadAccountsOrExit(path: string, format: AccountsFileFormat | undefined, json: boolean | undefined): Promise<AccountSpec[]> {
   try {
     return await loadAccountsFile(path, format ? { format } : {})
   } catch (err) {
     if (!(err instanceof AccountsFileError)) throw err
-    if (json) process.stdout.write(`${JSON.stringify({ error: 'invalid accounts file', file: err.file, issues: err.issues }, null, 2)}\n`)
+    if (json) process.stdout.write(`${JSON.stringify({ error: 'invalid accounts file', file: err.file, issues: err.issues, ...(err.omitted > 0 ? { moreIssues: err.omitted } : {}) }, null, 2)}\n`)
     throw new CliError(`${err.message}\nnothing was enqueued`, ExitCode.usage)
   }
 }

@@ -1,20 +1,10 @@
-// Phone numbers as the test DC keeps them (digits only, no '+'), and Telegram's test-number rule.
+// Phone numbers as the test DC keeps them (normalizePhone: E.164 digits, no '+'), and Telegram's test-number rule.
+export { normalizePhone } from '../../foundation/phone-number.ts'
 
-/** Shortest number accepted (invented bound: shorter strings cannot be a subscriber number). */
-const MIN_PHONE_DIGITS = 7
-/** E.164 caps a number at 15 digits. */
-const MAX_PHONE_DIGITS = 15
 /** Test numbers: 99966 X YYYY, X = the home DC (core.telegram.org/api/auth, docs/protocol.md#data-centres-and-test-numbers). */
 const TEST_NUMBER = /^99966([1-9])\d{4}$/
 /** The code of a test number is X repeated this many times (9996621234 → 22222). */
 const TEST_CODE_LENGTH = 5
-
-/** Digits of `raw` with '+', spaces, dashes and parentheses dropped; null when that is not a phone number. */
-export function normalizePhone(raw: string): string | null {
-  const digits = raw.replace(/[\s()+-]/g, '')
-  if (!/^\d+$/.test(digits) || digits.length < MIN_PHONE_DIGITS || digits.length > MAX_PHONE_DIGITS) return null
-  return digits
-}
 
 export interface TestNumber {
   dcId: number
