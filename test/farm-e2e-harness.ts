@@ -141,7 +141,8 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
   }
 }
 
-const CLI = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts')
+/** The `gramfarm` entry (run as `node --import tsx CLI …`). */
+export const CLI = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts')
 
 /** `gramfarm <args>` as a child process; resolves once its log says "worker ready". */
 export async function spawnWorker(args: string[]): Promise<WorkerProcess> {
