@@ -1,5 +1,6 @@
-// Ctrl-C on a terminal signals the whole process group: the `gramfarm` wrapper (bin/gramfarm.js) and the CLI it
-// runs both get SIGINT, and the wrapper passes its own on. One Ctrl-C must still be one graceful stop.
+// Ctrl-C on a terminal signals the whole process group, and a launcher in it (npx, a shell script) may pass its own
+// SIGINT on too, so `gramfarm worker` (bin/gramfarm.js, the compiled CLI) can get two. One Ctrl-C must still be one
+// graceful stop.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -12,7 +13,7 @@ const REDIS_URL = 'redis://127.0.0.1:6379'
 
 it('one Ctrl-C to the process group stops `gramfarm worker` gracefully (exit 0, "worker stopped")', async () => {
   const prefix = `gramfarm-test-signals-${randomBytes(4).toString('hex')}:`
-  // detached: the wrapper leads a process group of its own, as a shell's foreground job does.
+  // detached: the command leads a process group of its own, as a shell's foreground job does.
   const child = spawn(process.execPath, [BIN, '--redis-url', REDIS_URL, '--prefix', prefix, '--api-id', '1', '--log-level', 'info', 'worker', '--threads', '1'], {
     detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, GRAMFARM_API_HASH: '0123456789abcdef0123456789abcdef' },
   })
@@ -26,7 +27,7 @@ it('one Ctrl-C to the process group stops `gramfarm worker` gracefully (exit 0, 
       await new Promise((r) => setTimeout(r, 100))
     }
     process.kill(-child.pid!, 'SIGINT')
-    // The wrapper's own copy may land well after the terminal's (here: made to, so the test does not depend on
+    // A launcher's copy may land well after the terminal's (here: made to, so the test does not depend on
     // the kernel merging the two while both are pending).
     await new Promise((r) => setTimeout(r, 150))
     if (child.exitCode === null) child.kill('SIGINT')

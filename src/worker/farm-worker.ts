@@ -77,7 +77,7 @@ class LoginQueueWorker extends Worker<LoginJobData, LoginResult> {
 
 /** A step's failure as the thread reported it (its class name kept, phones masked): BullMQ retries the step. */
 class LoginStepError extends Error {
-  constructor(override readonly name: string, message: string) {
+  constructor(override readonly name: string, message: string, readonly reason?: string) {
     super(message)
   }
 }
@@ -164,12 +164,15 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
     let outcome: StepOutcome
     try {
       const out = (await pool.run(task)) as ThreadOutcome
-      if (out.kind === 'error') throw new LoginStepError(out.name, out.message)
+      if (out.kind === 'error') throw new LoginStepError(out.name, out.message, out.reason)
       outcome = out
     } catch (err) {
       // Not a login outcome (the runner maps those): a thread or Redis failure. BullMQ retries the step; after
       // the last attempt the coordinator still gets a result rather than a job that vanished.
-      if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await endOutsideRunner(job, `failed(${(err as Error).name ?? 'Error'})`)
+      // A DC that could not be reached or went silent is named so (failed(dc_unreachable), failed(timeout)).
+      if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
+        await endOutsideRunner(job, `failed(${(err instanceof LoginStepError ? err.reason : undefined) ?? (err as Error).name ?? 'Error'})`)
+      }
       throw err
     }
     if (outcome.kind === 'final') {

@@ -21,10 +21,25 @@ export interface LoginClient {
   lastUsed: number
 }
 
+/** The client deadlines of every login (MtprotoClient's options); those not given keep their defaults. */
+export interface LoginClientTimeouts {
+  connectTimeoutMs?: number
+  handshakeTimeoutMs?: number
+  requestTimeoutMs?: number
+}
+
+/** How logins reach Telegram (or the local test DC). */
+export interface LoginNetwork {
+  testMode: boolean
+  dcs?: readonly DcAddress[]
+  rsaKeys?: readonly RsaPublicKey[]
+  timeouts?: LoginClientTimeouts
+}
+
 export interface LoginClientCacheConfig {
   redis: Redis
   vault: SecretVault
-  network: { testMode: boolean; dcs?: readonly DcAddress[]; rsaKeys?: readonly RsaPublicKey[] }
+  network: LoginNetwork
   apiId: number
   apiHash: string
   prefix: string
@@ -39,7 +54,10 @@ export interface LoginClientCacheConfig {
   maxCachedClients?: number
 }
 
-/** Longest wait for one Telegram answer: past it the step fails as transient and is retried (never hangs). */
+/**
+ * Longest wait for one Telegram answer, from the call (a connection and key exchange it waits for included):
+ * past it the step fails as transient and is retried (never hangs).
+ */
 const REQUEST_TIMEOUT_MS = 30_000
 
 /** Channel on which a thread says "the QR of this job was scanned": the worker promotes the job at once. */
@@ -121,7 +139,7 @@ export class LoginClientCache {
         apiId: o.apiId ?? cfg.apiId, deviceModel: o.deviceModel ?? 'gramfarm', systemVersion: o.systemVersion ?? 'Linux',
         appVersion: o.appVersion ?? '0.1.0', systemLangCode: o.systemLangCode ?? 'en', langPack: '', langCode: o.langCode ?? 'en',
       },
-      testMode: cfg.network.testMode, homeDc, keys, sleepThreshold: 0, maxRetries: 2, requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      testMode: cfg.network.testMode, homeDc, keys, sleepThreshold: 0, maxRetries: 2, requestTimeoutMs: REQUEST_TIMEOUT_MS, ...cfg.network.timeouts,
       ...(secrets.proxy ? { proxy: accountProxy(secrets.proxy) } : {}),
       ...(cfg.network.dcs ? { dcs: cfg.network.dcs } : {}),
       ...(cfg.network.rsaKeys ? { rsaKeys: cfg.network.rsaKeys } : {}),

@@ -3,8 +3,6 @@
 // so any worker can run the next step — a job that waits minutes for an SMS holds no lock and no socket it
 // needs. Connected clients are kept a while only as a cache, so a code that arrives quickly is used at once.
 import type { Redis } from 'ioredis'
-import type { DcAddress } from '../mtproto/dc/dc-addresses.ts'
-import type { RsaPublicKey } from '../mtproto/crypto/rsa-keys.ts'
 import { RpcError } from '../mtproto/rpc-error.ts'
 import type { tl } from '../mtproto/tl/index.ts'
 import { LoginError } from '../auth/auth-errors.ts'
@@ -21,7 +19,7 @@ import type { SendCodeRateLimiter } from '../queue/send-code-rate-limiter.ts'
 import type { SecretVault } from '../queue/secret-vault.ts'
 import type { FinalState, LoginJobData, LoginResult } from '../queue/login-job.ts'
 import { causedBy, isTransient } from './transient-failure.ts'
-import { LoginClientCache, type LoginClient } from './login-client-cache.ts'
+import { LoginClientCache, type LoginClient, type LoginNetwork } from './login-client-cache.ts'
 
 export type StepOutcome =
   | { kind: 'final'; result: LoginResult }
@@ -33,7 +31,8 @@ export interface StepRunnerConfig {
   registry: ExceptIdsRegistry
   limiter: SendCodeRateLimiter
   vault: SecretVault
-  network: { testMode: boolean; dcs?: readonly DcAddress[]; rsaKeys?: readonly RsaPublicKey[] }
+  /** How logins reach Telegram, with the clients' deadlines. */
+  network: LoginNetwork
   apiId: number
   apiHash: string
   prefix?: string

@@ -12,12 +12,20 @@ import { maskPhone } from '../foundation/logger.ts'
 import { parseRsaPublicKey } from '../mtproto/crypto/rsa-keys.ts'
 import { LoginStepRunner, type StepOutcome, type StepRunnerConfig } from './login-step-runner.ts'
 import type { FarmWorkerConfig } from './worker-config.ts'
+import { transientFailureReason, type TransientFailureReason } from './failure-reason.ts'
+import type { LoginNetwork } from './login-client-cache.ts'
 
 /**
  * What a step hands back across the thread boundary. An error becomes data: a structured clone keeps only the
  * names of built-in errors (an RpcError would arrive as "Error"), and its message leaves with phones masked.
  */
-export type ThreadOutcome = StepOutcome | { kind: 'error'; name: string; message: string }
+export type ThreadOutcome = StepOutcome | {
+  kind: 'error'
+  name: string
+  message: string
+  /** For the final state, should this have been the last attempt: a DC that could not be reached or went silent. */
+  reason?: TransientFailureReason
+}
 
 export interface LoginTask {
   jobId: string
@@ -31,6 +39,14 @@ export function createStepRunner(cfg: FarmWorkerConfig): { runner: LoginStepRunn
   redis.on('error', () => undefined) // ioredis reconnects by itself; a failed command fails its step
   const inbox = new CodeInbox({ redis, prefix: cfg.prefix, subscriberName: 'gramfarm-thread' })
   const rate = cfg.sendCodeRate
+  const timeouts = {
+    ...(cfg.connectTimeoutMs !== undefined ? { connectTimeoutMs: cfg.connectTimeoutMs } : {}),
+    ...(cfg.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: cfg.handshakeTimeoutMs } : {}),
+    ...(cfg.requestTimeoutMs !== undefined ? { requestTimeoutMs: cfg.requestTimeoutMs } : {}),
+  }
+  const network: LoginNetwork = cfg.testDc
+    ? { testMode: true, dcs: cfg.testDc.dcs, rsaKeys: [parseRsaPublicKey(cfg.testDc.publicKeyPem)], timeouts }
+    : { testMode: false, timeouts }
   const runnerConfig: StepRunnerConfig = {
     redis, inbox,
     registry: new ExceptIdsRegistry({ redis, prefix: cfg.prefix }),
@@ -39,9 +55,7 @@ export function createStepRunner(cfg: FarmWorkerConfig): { runner: LoginStepRunn
       ...(rate ? { global: { ratePerSec: rate.globalPerSec, burst: rate.globalBurst }, perDc: { ratePerSec: rate.perDcPerSec, burst: rate.perDcBurst } } : {}),
     }),
     vault: new SecretVault(redis, cfg.prefix),
-    network: cfg.testDc
-      ? { testMode: true, dcs: cfg.testDc.dcs, rsaKeys: [parseRsaPublicKey(cfg.testDc.publicKeyPem)] }
-      : { testMode: false },
+    network,
     apiId: cfg.apiId, apiHash: cfg.apiHash, prefix: cfg.prefix,
     ...(cfg.codeTimeoutMs !== undefined ? { codeTimeoutMs: cfg.codeTimeoutMs } : {}),
     ...(cfg.recheckMs !== undefined ? { recheckMs: cfg.recheckMs } : {}),
@@ -103,7 +117,11 @@ export default async function runLoginStep(task: LoginTask): Promise<ThreadOutco
     return await sharedRunner().runner.run(task.jobId, task.data, task.startedAt)
   } catch (err) {
     const e = err as { name?: unknown; message?: unknown } | null
-    return { kind: 'error', name: typeof e?.name === 'string' ? e.name : 'Error', message: maskedMessage(typeof e?.message === 'string' ? e.message : String(err)) }
+    const reason = transientFailureReason(err)
+    return {
+      kind: 'error', name: typeof e?.name === 'string' ? e.name : 'Error', message: maskedMessage(typeof e?.message === 'string' ? e.message : String(err)),
+      ...(reason ? { reason } : {}),
+    }
   }
 }
 

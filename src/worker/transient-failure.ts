@@ -7,6 +7,8 @@ import { RpcError } from '../mtproto/rpc-error.ts'
 /** Errors of a connection that went (or never came), by class name: another attempt may well work. */
 const TRANSIENT_ERRORS: ReadonlySet<string> = new Set([
   'ConnectionLostError', 'RequestTimeoutError', 'SessionClosedError', 'ConnectTimeoutError', 'ConnectionClosedError',
+  // A silent DC: a deadline of the client passed (connect, a key-exchange step, a call), or reconnecting gave up.
+  'TimeoutError', 'ReconnectGaveUpError',
   // -404: the DC forgot the key; the retry makes a new one (run() drops a key that logs nobody in).
   'AuthKeyUnknownError',
   'MaxRetriesPerRequestError', // ioredis gave up on a command while Redis was away
@@ -21,19 +23,21 @@ const TRANSIENT_SOCKS_REPLIES: ReadonlySet<number> = new Set([1, 3, 4, 5, 6])
 /** ioredis: the connection went, or the server is loading, busy, failing over. */
 const TRANSIENT_REDIS = /^(Connection is closed|Stream isn't writeable|LOADING|BUSY|TRYAGAIN|MASTERDOWN|READONLY|CLUSTERDOWN)/
 
-interface ErrorShape {
+export interface ErrorShape {
   name?: unknown
   code?: unknown
   message?: unknown
   reason?: unknown
   socksReply?: unknown
+  /** Errors that say themselves whether another attempt may work (TimeoutError: true). */
+  transient?: unknown
   cause?: unknown
   errors?: unknown
 }
 
 function isTransientOne(e: ErrorShape): boolean {
   const name = typeof e.name === 'string' ? e.name : ''
-  if (TRANSIENT_ERRORS.has(name)) return true
+  if (e.transient === true || TRANSIENT_ERRORS.has(name)) return true
   if (typeof e.code === 'string' && TRANSIENT_CODES.has(e.code)) return true
   if (name === 'TransportError') return typeof e.code === 'number' && TRANSIENT_TRANSPORT_CODES.has(e.code)
   if (name === 'ProxyError') return e.reason === 'proxy-closed' || (e.reason === 'socks-connect-failed' && typeof e.socksReply === 'number' && TRANSIENT_SOCKS_REPLIES.has(e.socksReply))
@@ -47,7 +51,7 @@ function isTransientOne(e: ErrorShape): boolean {
 const MAX_CAUSE_DEPTH = 5
 
 /** `err` and the errors it was caused by, outermost first. */
-function* causeChain(err: unknown): Generator<ErrorShape> {
+export function* causeChain(err: unknown): Generator<ErrorShape> {
   let e: unknown = err
   for (let depth = 0; depth < MAX_CAUSE_DEPTH && e !== null && typeof e === 'object'; depth++) {
     yield e as ErrorShape

@@ -16,6 +16,15 @@ export interface FarmWorkerConfig {
   /** Connected clients each thread keeps for reuse (default 512) and for how long (default 2 min). */
   maxCachedClients?: number
   clientIdleMs?: number
+  /**
+   * Deadlines of every login's client (MtprotoClient's options of the same names), so a DC or network that
+   * accepts connections and goes silent ends the step, and after its attempts the job, instead of holding it:
+   * the TCP connect (default 10 s), each answer of the auth-key exchange (default 10 s), and each call from
+   * invoke() to its answer, the connection's wait included (default 30 s).
+   */
+  connectTimeoutMs?: number
+  handshakeTimeoutMs?: number
+  requestTimeoutMs?: number
   /** Global and per-DC auth.sendCode pacing. */
   sendCodeRate?: { globalPerSec: number; globalBurst: number; perDcPerSec: number; perDcBurst: number }
   logLevel?: string

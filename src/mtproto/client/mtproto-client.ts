@@ -1,7 +1,7 @@
 // The protocol-level client: one DcConnection per DC (made on demand), DC addresses from the built-in
 // tables, help.getConfig or an override (our test DC), and the call policy around every invoke: short
 // FLOOD_WAITs are slept, 500s and lost connections retried with backoff, everything else surfaces typed.
-import { DcConnection, ConnectionLostError, type AppIdentity } from '../dc/dc-connection.ts'
+import { DcConnection, ConnectionLostError, ReconnectGaveUpError, type AppIdentity, type DcConnectionOptions } from '../dc/dc-connection.ts'
 import { DcTable, type DcAddress } from '../dc/dc-addresses.ts'
 import { rsaKeyTable, type RsaPublicKey } from '../crypto/rsa-keys.ts'
 import { RpcError } from '../rpc-error.ts'
@@ -34,7 +34,19 @@ export interface MtprotoClientOptions {
   sleepThreshold?: number
   /** Retries of 500s and lost connections. */
   maxRetries?: number
+  /** TCP connect (and a proxy's handshake) to a DC, default 10 s. */
+  connectTimeoutMs?: number
+  /** Each step of an auth-key exchange, default 10 s. */
+  handshakeTimeoutMs?: number
+  /**
+   * One call, from invoke() to its answer, waiting for the connection and a key exchange included (default 60 s;
+   * Infinity: none). Each retry of the call gets its own.
+   */
   requestTimeoutMs?: number
+  /** Reconnection of each DC connection (see DcConnectionOptions.reconnect). */
+  reconnect?: DcConnectionOptions['reconnect']
+  /** Resends of one call the server may ask for before it fails with ResendLimitError (default 5). */
+  maxResends?: number
   onUpdate?(update: TlValue, dcId: number): void
   /** Test hook: how to sleep (tests replace it to run FLOOD_WAITs instantly). */
   sleep?(ms: number, signal?: AbortSignal): Promise<void>
@@ -100,6 +112,10 @@ export class MtprotoClient {
         ...(stored ? { authKey: stored.authKey, ...(stored.serverSalt !== undefined ? { serverSalt: stored.serverSalt } : {}) } : {}),
         ...(o.framing ? { framing: o.framing } : {}), ...(o.obfuscated !== undefined ? { obfuscated: o.obfuscated } : {}),
         ...(o.proxy ? { proxy: o.proxy } : {}), codec: tlCodec,
+        ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
+        ...(o.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: o.handshakeTimeoutMs } : {}),
+        ...(o.requestTimeoutMs !== undefined ? { requestTimeoutMs: o.requestTimeoutMs } : {}),
+        ...(o.reconnect ? { reconnect: o.reconnect } : {}), ...(o.maxResends !== undefined ? { maxResends: o.maxResends } : {}),
         // Methods, not `name: () => …` properties: under tsx those get a name property each (__name), 300 bytes.
         onAuthKey(key, salt) {
           o.keys?.set(dcId, key, salt)
@@ -129,7 +145,7 @@ export class MtprotoClient {
     const dcId = opts.dcId ?? this.homeDc
     const threshold = opts.sleepThreshold ?? this.opts.sleepThreshold ?? DEFAULT_SLEEP_THRESHOLD
     const maxRetries = this.opts.maxRetries ?? DEFAULT_MAX_RETRIES
-    const timeoutMs = opts.timeoutMs ?? this.opts.requestTimeoutMs
+    const timeoutMs = opts.timeoutMs
     let retries = 0
     for (;;) {
       if (this.closed) throw new ConnectionLostError('the client was stopped')
@@ -140,7 +156,8 @@ export class MtprotoClient {
           await this.sleep(err.seconds! * 1000, opts.signal)
           continue
         }
-        const transient = (err instanceof RpcError && isRetryableServerError(err)) || err instanceof ConnectionLostError
+        // A connection that gave up reconnecting already retried with backoff: no second round of that here.
+        const transient = (err instanceof RpcError && isRetryableServerError(err)) || (err instanceof ConnectionLostError && !(err instanceof ReconnectGaveUpError))
         if (transient && retries < maxRetries) {
           await this.sleep(RETRY_BASE_MS * 2 ** retries++, opts.signal)
           continue

@@ -10,8 +10,9 @@ import { tlCodec, API_LAYER, type TlCodec, type TlValue } from '../tl/index.ts'
 import { packPlainMessage, unpackPlainMessage } from '../session/plain-message.ts'
 import { MessageIdClock } from '../session/message-id-clock.ts'
 import {
-  MtprotoSession, SessionClosedError, type InvokeOptions, type PlainEnvelope, type SessionCipher, type SessionHooks, type SessionSecurityError,
+  MtprotoSession, SessionClosedError, RequestTimeoutError, type InvokeOptions, type PlainEnvelope, type SessionCipher, type SessionHooks, type SessionSecurityError,
 } from '../session/mtproto-session.ts'
+import { TimeoutError } from '../timeout-error.ts'
 import { exchangeAuthKey, type PlainChannel } from '../handshake/auth-key-exchange.ts'
 import { connectionHeartbeat, type HeartbeatTarget } from './connection-heartbeat.ts'
 import { LightEmitter } from './light-emitter.ts'
@@ -41,11 +42,25 @@ export interface DcConnectionOptions {
   obfuscated?: boolean
   proxy?: ProxyConfig
   codec?: TlCodec
+  /** TCP connect (and a proxy's handshake), default 10 s. */
   connectTimeoutMs?: number
+  /** How long each step of the auth-key exchange may wait for its answer (default 10 s). */
+  handshakeTimeoutMs?: number
+  /**
+   * How long one call may take, counted from invoke(): waiting for the connection and a key exchange included
+   * (default 60 s; a call's own `timeoutMs` wins). Infinity: no deadline.
+   */
+  requestTimeoutMs?: number
+  /** Resends of one call the server may ask for (bad_server_salt, bad_msg_notification, msg_resend_req), default 5. */
+  maxResends?: number
   /** ping_delay_disconnect interval; the server drops us if nothing arrives for interval + 15 s. */
   pingIntervalMs?: number
   /** How long received messages may wait for an ack when we have nothing else to send. */
   ackDelayMs?: number
+  /**
+   * Reconnection after a lost connection: up to maxAttempts (default 8) with exponential backoff from baseDelayMs
+   * (250) capped at maxDelayMs (10 s), ±25% jitter; the count resets only when a packet passes every check.
+   */
   reconnect?: { maxAttempts?: number; baseDelayMs?: number; maxDelayMs?: number }
   /** Called when a new auth key was created (persist it). */
   onAuthKey?(authKey: Uint8Array, serverSalt: bigint): void
@@ -60,7 +75,15 @@ export class AuthKeyUnknownError extends Error {
 }
 
 export class ConnectionLostError extends Error {
-  override readonly name = 'ConnectionLostError'
+  override readonly name: string = 'ConnectionLostError'
+}
+
+/** Reconnecting failed `attempts` times in a row (no packet passed the checks in between): the connection gave up. */
+export class ReconnectGaveUpError extends ConnectionLostError {
+  override readonly name = 'ReconnectGaveUpError'
+  constructor(readonly dcId: number, readonly attempts: number, cause: Error | undefined) {
+    super(`gave up reconnecting to DC ${dcId} after ${attempts} attempts${cause ? `: ${cause.message}` : ''}`, cause ? { cause } : undefined)
+  }
 }
 
 const DEFAULT_PING_INTERVAL_MS = 60_000
@@ -68,6 +91,8 @@ const DEFAULT_PING_INTERVAL_MS = 60_000
 const PING_DISCONNECT_DELAY_S = 75
 const DEFAULT_ACK_DELAY_MS = 5_000
 const DEFAULT_RECONNECT = { maxAttempts: 8, baseDelayMs: 250, maxDelayMs: 10_000 }
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000
 /** Transport errors (docs/protocol.md#transports). */
 const TRANSPORT_AUTH_KEY_NOT_FOUND = -404
 const TRANSPORT_FLOOD = -429
@@ -110,8 +135,13 @@ export class DcConnection extends LightEmitter<DcConnectionEvents> implements He
   private lastPingAt = 0
   private acksWaitingSince = 0
   private reconnectAttempts = 0
+  /**
+   * The transport on which a -404 arrived while we had a key, until a packet passes every check. See onTransportError
+   * for the rule.
+   */
+  private keySuspectedOn: TransportConnection | undefined
   private readonly codec: TlCodec
-  private plainWaiter: { resolve(body: Uint8Array): void; reject(err: Error): void } | undefined
+  private plainWaiter: { resolve(body: Uint8Array): void; reject(err: Error): void; timer: NodeJS.Timeout } | undefined
 
   constructor(readonly opts: DcConnectionOptions) {
     super()
@@ -170,24 +200,62 @@ export class DcConnection extends LightEmitter<DcConnectionEvents> implements He
     } else {
       this.session.resendPending()
     }
+    // A -404 on the last connection is confirmed or cleared by this one: it must carry a request for the DC to answer.
+    if (this.keySuspectedOn) this.probeKey()
     // reconnectAttempts is reset only when the server answers (onFrame): a DC that accepts connections and
     // drops them at once must still make us give up.
     this.startPing()
     this.emit('ready')
   }
 
+  /**
+   * The key exchange's messages, each step with its own deadline: a DC that accepts TCP and then stays silent,
+   * reads nothing, or trickles a frame that never ends fails the step with TimeoutError('handshake').
+   */
   private plainChannel(): PlainChannel {
     const clock = new MessageIdClock(0)
+    const ms = this.opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS
     return {
-      request: (body) => new Promise<Uint8Array>((resolve, reject) => {
-        this.plainWaiter = { resolve, reject }
-        this.transport!.send(packPlainMessage(clock.next(), body))
+      request: (body, step) => new Promise<Uint8Array>((resolve, reject) => {
+        const transport = this.transport
+        const timer = setTimeout(() => {
+          if (this.plainWaiter?.timer !== timer) return
+          this.plainWaiter = undefined
+          reject(new TimeoutError('handshake', ms, `${step} got no answer from DC ${this.opts.dcId} within ${ms} ms`))
+        }, ms)
+        timer.unref()
+        this.plainWaiter = { resolve, reject, timer }
+        try {
+          transport!.send(packPlainMessage(clock.next(), body))
+        } catch (err) {
+          clearTimeout(timer)
+          this.plainWaiter = undefined
+          reject(err as Error)
+        }
       }),
     }
   }
 
+  private takePlainWaiter(): { resolve(body: Uint8Array): void; reject(err: Error): void } | undefined {
+    const waiter = this.plainWaiter
+    if (waiter) {
+      clearTimeout(waiter.timer)
+      this.plainWaiter = undefined
+    }
+    return waiter
+  }
+
   private newSession(salt: bigint, timeOffset?: number): MtprotoSession {
-    return new MtprotoSession(new ClientCipher(this.authKey!), this, { salt, codec: this.codec, ...(timeOffset !== undefined ? { timeOffset } : {}) })
+    const o = this.opts
+    return new MtprotoSession(new ClientCipher(this.authKey!), this, {
+      salt, codec: this.codec, ...(timeOffset !== undefined ? { timeOffset } : {}), ...(o.maxResends !== undefined ? { maxResends: o.maxResends } : {}),
+    })
+  }
+
+  /** A ping on the new connection: a DC that knows the key answers it (clearing the suspicion), one that does not says -404. */
+  private probeKey(): void {
+    const pingId = new DataView(randomBytes(8).buffer).getBigInt64(0, true)
+    this.session?.invoke({ _: 'ping', pingId }, { timeoutMs: this.opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS }).catch(() => {})
   }
 
   /** SessionHooks: the session's packets. Not for callers. */
@@ -215,9 +283,8 @@ export class DcConnection extends LightEmitter<DcConnectionEvents> implements He
 
   /** TransportListener. Not for callers. */
   onTransportFrame(payload: Uint8Array): void {
-    if (this.plainWaiter) {
-      const waiter = this.plainWaiter
-      this.plainWaiter = undefined
+    const waiter = this.takePlainWaiter()
+    if (waiter) {
       try {
         waiter.resolve(unpackPlainMessage(payload).body)
       } catch (err) {
@@ -226,8 +293,12 @@ export class DcConnection extends LightEmitter<DcConnectionEvents> implements He
       return
     }
     if (!this.session) return
-    this.reconnectAttempts = 0
-    this.session.receive(payload)
+    // Only a packet that passed every check shows the DC is there and knows our key: garbage, replays or another
+    // session's packets must not keep a reconnect loop going for ever, nor clear a -404.
+    if (this.session.receive(payload)) {
+      this.reconnectAttempts = 0
+      this.keySuspectedOn = undefined
+    }
     if (this.session.pendingAcks > 0 && this.acksWaitingSince === 0) this.acksWaitingSince = Date.now()
   }
 
@@ -236,14 +307,23 @@ export class DcConnection extends LightEmitter<DcConnectionEvents> implements He
   }
 
   /** TransportListener. Not for callers. */
-  onTransportError(err: TransportError): void {
-    if (this.plainWaiter) {
-      this.plainWaiter.reject(err)
-      this.plainWaiter = undefined
-    }
+  onTransportError(err: TransportError, from?: TransportConnection): void {
+    this.takePlainWaiter()?.reject(err)
     if (err.code === TRANSPORT_AUTH_KEY_NOT_FOUND && this.session) {
-      // The DC forgot our key (or never had it): nothing pending can succeed with it.
-      this.shutdown(new AuthKeyUnknownError(this.opts.dcId))
+      // -404 with a key is a suspicion, not proof: it is 4 unauthenticated bytes that anyone on the path can send,
+      // and the stored key is an account's login. So the key is kept and a fresh connection asks again (a ping);
+      // only a -404 there too, before any packet passed the checks, confirms the DC no longer knows the key. A
+      // packet that passes the checks clears the suspicion. tdlib likewise keeps its main key on a -404 and checks
+      // it on a new connection before dropping it (Session::on_closed: "Use PFS to check main key", then
+      // "Invalidate main key"); Telethon and GramJS drop the key at the first -404 (MTProtoSender's
+      // InvalidBufferError 404 path), which is what let one injected packet log a farm out.
+      const transport = from ?? this.transport
+      if (this.keySuspectedOn !== undefined && transport !== this.keySuspectedOn) {
+        this.shutdown(new AuthKeyUnknownError(this.opts.dcId))
+        return
+      }
+      this.keySuspectedOn = transport
+      this.transport?.close()
       return
     }
     if (err.code === TRANSPORT_INVALID_DC && this.session) {
@@ -260,10 +340,7 @@ export class DcConnection extends LightEmitter<DcConnectionEvents> implements He
     if (transport !== this.transport) return
     this.stopPing()
     this.clearAckTimer()
-    if (this.plainWaiter) {
-      this.plainWaiter.reject(err ?? new ConnectionLostError('connection closed during the key exchange'))
-      this.plainWaiter = undefined
-    }
+    this.takePlainWaiter()?.reject(err ?? new ConnectionLostError('connection closed during the key exchange'))
     this.transport = undefined
     if (this.closing || !this.session) return
     this.scheduleReconnect(err)
@@ -272,7 +349,7 @@ export class DcConnection extends LightEmitter<DcConnectionEvents> implements He
   private scheduleReconnect(cause: Error | undefined): void {
     const r = { ...DEFAULT_RECONNECT, ...this.opts.reconnect }
     if (this.reconnectAttempts >= r.maxAttempts) {
-      this.shutdown(new ConnectionLostError(`gave up reconnecting to DC ${this.opts.dcId} after ${r.maxAttempts} attempts${cause ? `: ${cause.message}` : ''}`))
+      this.shutdown(new ReconnectGaveUpError(this.opts.dcId, this.reconnectAttempts, cause))
       return
     }
     const delay = Math.min(r.maxDelayMs, r.baseDelayMs * 2 ** this.reconnectAttempts) * (0.75 + Math.random() * 0.5)
@@ -305,14 +382,26 @@ export class DcConnection extends LightEmitter<DcConnectionEvents> implements He
     if (now - this.lastPingAt >= interval) {
       this.lastPingAt = now
       const pingId = new DataView(randomBytes(8).buffer).getBigInt64(0, true)
-      session.invoke({ _: 'ping_delay_disconnect', pingId, disconnectDelay: PING_DISCONNECT_DELAY_S }, { timeoutMs: interval }).catch(() => {})
+      const transport = this.transport
+      session.invoke({ _: 'ping_delay_disconnect', pingId, disconnectDelay: PING_DISCONNECT_DELAY_S }, { timeoutMs: interval }).catch((err: unknown) => {
+        // No pong for a whole interval: the path is dead (a blackhole keeps TCP open). Reconnect; calls are resent.
+        if (err instanceof RequestTimeoutError && this.transport === transport) transport.close()
+      })
     }
   }
 
-  /** Calls a method; the first calls of every connection are wrapped in invokeWithLayer(initConnection()). */
+  /**
+   * Calls a method; the first calls of every connection are wrapped in invokeWithLayer(initConnection()). The
+   * deadline (opts.timeoutMs, else requestTimeoutMs) runs from here: a connection or key exchange that hangs counts.
+   */
   async invoke(request: TlValue, opts: InvokeOptions = {}): Promise<unknown> {
-    await this.connect()
-    const session = this.session!
+    const timeoutMs = opts.timeoutMs ?? this.opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
+    const bounded = Number.isFinite(timeoutMs) && timeoutMs > 0
+    const started = Date.now()
+    await this.connectWithin(bounded ? timeoutMs : undefined, request)
+    const session = this.session
+    if (!session) throw new SessionClosedError('the connection was closed')
+    opts = { ...(opts.signal ? { signal: opts.signal } : {}), ...(bounded ? { timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)) } : {}) }
     if (this.initialized) return session.invoke(request, opts)
     const a = this.opts.app
     const wrapped: TlValue = {
@@ -325,6 +414,16 @@ export class DcConnection extends LightEmitter<DcConnectionEvents> implements He
     const result = await session.invoke(wrapped, opts)
     this.initialized = true
     return result
+  }
+
+  /** connect(), failing with RequestTimeoutError once `ms` have passed (the connect goes on within its own deadlines). */
+  private connectWithin(ms: number | undefined, request: TlValue): Promise<void> {
+    if (ms === undefined || (this.transport?.state === 'open' && this.session)) return this.connect()
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new RequestTimeoutError(this.codec.innerRequest(request)._, ms)), ms)
+      timer.unref()
+      this.connect().then(() => { clearTimeout(timer); resolve() }, (err: unknown) => { clearTimeout(timer); reject(err) })
+    })
   }
 
   private shutdown(err: Error | undefined): void {

@@ -12,9 +12,12 @@ import { pickRsaKey, type RsaPublicKey } from '../crypto/rsa-keys.ts'
 import { rsaEncryptOldScheme, rsaPadEncrypt } from '../crypto/rsa-pad.ts'
 import { SecurityCheckError } from '../crypto/security-check-error.ts'
 
-/** Sends one unencrypted message body and resolves with the body of the answer. */
+/**
+ * Sends one unencrypted message body and resolves with the body of the answer. `step` names the request
+ * (req_pq_multi, req_DH_params, set_client_DH_params) for the channel's per-step deadline and its error.
+ */
 export interface PlainChannel {
-  request(body: Uint8Array): Promise<Uint8Array>
+  request(body: Uint8Array, step: string): Promise<Uint8Array>
 }
 
 export type HandshakeFailure =
@@ -87,7 +90,7 @@ export async function exchangeAuthKey(channel: PlainChannel, opts: AuthKeyExchan
   const codec = opts.codec ?? tlCodec
   const random = opts.random ?? randomBytes
   const call = async (obj: TlValue): Promise<TlValue> => {
-    const answer = await channel.request(codec.encode(obj))
+    const answer = await channel.request(codec.encode(obj), obj._)
     return codec.decode(answer)
   }
 

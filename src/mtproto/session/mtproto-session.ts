@@ -2,13 +2,13 @@
 // packets come in through `receive`. It numbers messages (msg_id, seq_no), batches calls and acks into
 // containers, matches rpc_result to calls, and follows the service messages (salts, time resync, resends,
 // new sessions). The connection around it owns sockets and timers.
-import { tlCodec, TlDecodeError, type TlCodec, type TlValue } from '../tl/index.ts'
+import { tlCodec, TlDecodeError, DecodeBudget, type TlCodec, type TlValue } from '../tl/index.ts'
 import { RpcError } from '../rpc-error.ts'
+import { TimeoutError } from '../timeout-error.ts'
 import { MessageIdClock } from './message-id-clock.ts'
 import { SeenMessageIds } from './seen-message-ids.ts'
 import { packContainer, unpackContainer, isContainer, MSG_CONTAINER_ID, type InnerMessage } from './message-container.ts'
 import { randomBytes } from '../crypto/random.ts'
-import { gunzipSync } from 'node:zlib'
 
 /** What the session needs from the cipher: MTProto 2.0 encryption with one auth key, one direction each way. */
 export interface SessionCipher {
@@ -32,10 +32,24 @@ export class SessionSecurityError extends Error {
   }
 }
 
-export class RequestTimeoutError extends Error {
+/** A call got no answer in time (the 'request' phase of TimeoutError; its class name is kept for callers). */
+export class RequestTimeoutError extends TimeoutError {
   override readonly name = 'RequestTimeoutError'
-  constructor(readonly method: string, readonly timeoutMs: number) {
-    super(`${method} got no answer within ${timeoutMs} ms`)
+  constructor(readonly method: string, timeoutMs: number) {
+    super('request', timeoutMs, `${method} got no answer within ${timeoutMs} ms`)
+  }
+}
+
+/**
+ * The server asked for a call to be sent again (bad_server_salt, bad_msg_notification, msg_resend_req) more often
+ * than a working server ever does: a DC answering every message that way would otherwise get resends for ever.
+ */
+export class ResendLimitError extends Error {
+  override readonly name = 'ResendLimitError'
+  /** Another connection (or the DC later) may well behave. */
+  readonly transient = true
+  constructor(readonly method: string, readonly resends: number, readonly lastReason: string) {
+    super(`${method} was sent again ${resends} times at the server's request (last: ${lastReason}); giving up`)
   }
 }
 
@@ -73,6 +87,10 @@ const MAX_PAST_SECONDS = 300
 export const ACK_FLUSH_THRESHOLD = 16
 /** msgs_ack and msg_resend_req carry at most this many ids. */
 const MAX_IDS_PER_SERVICE_MESSAGE = 8192
+/** Resends of one call that the server may ask for (salt, time, numbering, msg_resend_req) before it fails. */
+export const DEFAULT_MAX_RESENDS = 5
+/** new_session_created unique_ids remembered (one a session in practice; more only from a misbehaving server). */
+const NEW_SESSION_IDS_KEPT = 64
 /** Keep one packet well under Telegram's 1 MiB limit and a container under its 1024 messages. */
 const MAX_BATCH_BYTES = 512 * 1024
 const MAX_BATCH_MESSAGES = 1000
@@ -94,6 +112,8 @@ interface PendingCall {
   /** Whether an answer is expected (msgs_ack and msgs_state_info expect none). */
   expectsAnswer: boolean
   acked: boolean
+  /** Times the server asked for this call again. */
+  resends: number
   resolve(value: unknown): void
   reject(err: Error): void
   timer: NodeJS.Timeout | undefined
@@ -120,6 +140,10 @@ export interface FutureSalt {
 const NO_FUTURE_SALTS: readonly FutureSalt[] = Object.freeze([])
 
 function noop(): void {}
+
+const PING_METHODS: ReadonlySet<string> = new Set(['ping', 'ping_delay_disconnect'])
+const FUTURE_SALTS_METHODS: ReadonlySet<string> = new Set(['get_future_salts'])
+const STATE_REQ_METHODS: ReadonlySet<string> = new Set(['msgs_state_req'])
 
 function randomLong(): bigint {
   return new DataView(randomBytes(8).buffer).getBigInt64(0, true)
@@ -152,17 +176,21 @@ export class MtprotoSession {
   private acks: bigint[] = []
   private flushScheduled = false
   private readonly seen = new SeenMessageIds()
-  /** unique_id of every new_session_created seen (one a session, in practice). */
-  private newSessionIds: bigint[] | undefined
+  /** The last unique_ids of new_session_created, oldest first (a Set: O(1) a message, bounded). */
+  private newSessionIds: Set<bigint> | undefined
   private closed = false
+  /** Set when a check drops a message of the packet being received. */
+  private violated = false
+  private readonly maxResends: number
   futureSalts: readonly FutureSalt[] = NO_FUTURE_SALTS
 
   constructor(
     private readonly cipher: SessionCipher,
     private readonly hooks: SessionHooks,
-    opts: { salt: bigint; codec?: TlCodec; clock?: MessageIdClock; timeOffset?: number },
+    opts: { salt: bigint; codec?: TlCodec; clock?: MessageIdClock; timeOffset?: number; maxResends?: number },
   ) {
     this.salt = opts.salt
+    this.maxResends = opts.maxResends ?? DEFAULT_MAX_RESENDS
     this.codec = opts.codec ?? tlCodec
     this.clock = opts.clock ?? new MessageIdClock(0)
     if (opts.timeOffset !== undefined) {
@@ -183,7 +211,7 @@ export class MtprotoSession {
     return new Promise<unknown>((resolve, reject) => {
       const call: PendingCall = {
         request, method: this.codec.innerRequest(request)._, body, msgId: 0n, seqNo: 0,
-        contentRelated: true, expectsAnswer: true, acked: false, resolve, reject, timer: undefined,
+        contentRelated: true, expectsAnswer: true, acked: false, resends: 0, resolve, reject, timer: undefined,
       }
       if (opts.timeoutMs !== undefined) {
         call.timer = setTimeout(() => this.fail(call, new RequestTimeoutError(call.method, opts.timeoutMs!)), opts.timeoutMs)
@@ -198,7 +226,7 @@ export class MtprotoSession {
   private sendService(obj: TlValue, contentRelated = false): void {
     const call: PendingCall = {
       request: obj, method: obj._, body: this.codec.encode(obj), msgId: 0n, seqNo: 0, contentRelated,
-      expectsAnswer: false, acked: false, resolve: noop, reject: noop, timer: undefined,
+      expectsAnswer: false, acked: false, resends: 0, resolve: noop, reject: noop, timer: undefined,
     }
     this.enqueue(call)
   }
@@ -278,27 +306,35 @@ export class MtprotoSession {
     this.acks = []
   }
 
-  /** Handles one encrypted packet from the server. Violations drop the packet and are reported. */
-  receive(packet: Uint8Array): void {
+  /**
+   * Handles one encrypted packet from the server. Violations drop the packet and are reported. Returns true only
+   * when the packet passed every check (msg_key, session_id, msg_id parity, time window, replay, well-formed): only
+   * such a packet proves the connection reaches our DC (the connection's reconnect counter resets on it, not on any
+   * bytes that arrive).
+   */
+  receive(packet: Uint8Array): boolean {
+    this.violated = false
     let env: PlainEnvelope
     try {
       env = this.cipher.decrypt(packet)
     } catch (err) {
       this.violation(new SessionSecurityError('decrypt', (err as Error).message))
-      return
+      return false
     }
     if (env.sessionId !== this.sessionId) {
       this.violation(new SessionSecurityError('session-id', 'the message belongs to another session'))
-      return
+      return false
     }
-    if (!this.checkMsgId(env.msgId, true)) return
+    if (!this.checkMsgId(env.msgId, true)) return false
     try {
-      this.handle(env.msgId, env.seqNo, env.body)
+      // One budget a packet: all its containers and gzip_packed together (DecodeBudget).
+      this.handle(env.msgId, env.seqNo, env.body, new DecodeBudget())
     } catch (err) {
       if (err instanceof TlDecodeError) this.violation(new SessionSecurityError('malformed', err.message))
       else throw err
     }
     if (this.acks.length >= ACK_FLUSH_THRESHOLD) this.flush()
+    return !this.violated
   }
 
   /** Acks that wait for the next outgoing packet; the connection flushes them on a timer too. */
@@ -307,6 +343,7 @@ export class MtprotoSession {
   }
 
   private violation(err: SessionSecurityError): void {
+    this.violated = true
     this.hooks.onSecurityViolation?.(err)
   }
 
@@ -334,24 +371,29 @@ export class MtprotoSession {
     return true
   }
 
-  private handle(msgId: bigint, seqNo: number, body: Uint8Array): void {
+  private handle(msgId: bigint, seqNo: number, body: Uint8Array, budget: DecodeBudget): void {
     if (seqNo & 1) this.acks.push(msgId)
     const id = idOf(body)
     if (id === MSG_CONTAINER_ID && isContainer(body)) {
+      budget.enter(0)
       for (const m of unpackContainer(body)) {
         if (!this.checkMsgId(m.msgId, false)) continue
-        this.handle(m.msgId, m.seqNo, m.body)
+        this.handle(m.msgId, m.seqNo, m.body, budget)
       }
+      budget.leave()
       return
     }
     if (id === ID.gzipPacked) {
-      const r = this.codec.reader(body, 4)
-      const inner = gunzipSync(r.bytes(), { maxOutputLength: 64 * 1024 * 1024 })
-      this.handle(msgId, seqNo & ~1, inner)
+      const r = this.codec.reader(body, 4, body.length, budget)
+      const packed = r.bytes()
+      r.expectEnd()
+      budget.enter(4)
+      this.handle(msgId, seqNo & ~1, budget.inflate(packed, 4), budget)
+      budget.leave()
       return
     }
-    if (id === ID.rpcResult) return this.handleRpcResult(body)
-    const obj = this.codec.decode(body)
+    if (id === ID.rpcResult) return this.handleRpcResult(body, budget)
+    const obj = this.codec.decode(body, budget)
     switch (obj._) {
       case 'msgs_ack':
         for (const ackId of obj['msgIds'] as bigint[]) {
@@ -361,27 +403,37 @@ export class MtprotoSession {
         return
       case 'bad_server_salt':
         this.salt = obj['newServerSalt'] as bigint
-        this.resend(obj['badMsgId'] as bigint)
+        this.resend(obj['badMsgId'] as bigint, 'bad_server_salt')
         return
       case 'bad_msg_notification':
         return this.handleBadMsg(msgId, obj['badMsgId'] as bigint, obj['errorCode'] as number)
       case 'new_session_created': {
         this.salt = obj['serverSalt'] as bigint
         const unique = obj['uniqueId'] as bigint
-        if (!this.newSessionIds?.includes(unique)) {
-          this.newSessionIds = this.newSessionIds ? [...this.newSessionIds, unique] : [unique]
+        const seen = (this.newSessionIds ??= new Set())
+        if (!seen.has(unique)) {
+          seen.add(unique)
+          if (seen.size > NEW_SESSION_IDS_KEPT) seen.delete(seen.values().next().value!)
           this.hooks.onNewSession?.()
         }
         return
       }
+      // Service answers come as plain messages (not rpc_result) and name the call they answer; each settles only a
+      // call of the method it answers, so a pong naming a pending getMe cannot pass for that call's result.
       case 'pong': {
-        const call = this.pending?.get(obj['msgId'] as bigint)
-        if (call) this.settle(call, obj)
+        const call = this.pendingOf(obj['msgId'] as bigint, PING_METHODS)
+        if (call && this.codec.innerRequest(call.request)['pingId'] === obj['pingId']) this.settle(call, obj)
         return
       }
       case 'future_salts': {
+        const call = this.pendingOf(obj['reqMsgId'] as bigint, FUTURE_SALTS_METHODS)
+        if (!call) return
         this.futureSalts = (obj['salts'] as TlValue[]).map((s) => ({ validSince: s['validSince'] as number, validUntil: s['validUntil'] as number, salt: s['salt'] as bigint }))
-        const call = this.pending?.get(obj['reqMsgId'] as bigint)
+        this.settle(call, obj)
+        return
+      }
+      case 'msgs_state_info': {
+        const call = this.pendingOf(obj['reqMsgId'] as bigint, STATE_REQ_METHODS)
         if (call) this.settle(call, obj)
         return
       }
@@ -394,7 +446,7 @@ export class MtprotoSession {
         return
       }
       case 'msg_resend_req':
-        for (const i of obj['msgIds'] as bigint[]) this.resend(i)
+        for (const i of obj['msgIds'] as bigint[]) this.resend(i, 'msg_resend_req')
         return
       case 'msg_detailed_info':
       case 'msg_new_detailed_info': {
@@ -404,8 +456,17 @@ export class MtprotoSession {
         return
       }
       case 'destroy_session_ok':
-      case 'destroy_session_none':
+      case 'destroy_session_none': {
+        // No req_msg_id: the answer names the session, so it settles the destroy_session call for that session.
+        if (!this.pending) return
+        for (const call of this.pending.values()) {
+          if (call.method === 'destroy_session' && this.codec.innerRequest(call.request)['sessionId'] === obj['sessionId']) {
+            this.settle(call, obj)
+            return
+          }
+        }
         return
+      }
       case 'msgs_all_info':
         return
       default:
@@ -413,13 +474,19 @@ export class MtprotoSession {
     }
   }
 
-  private handleRpcResult(body: Uint8Array): void {
-    const r = this.codec.reader(body, 4)
+  /** The pending call `msgId` if it is a call of one of `methods`. */
+  private pendingOf(msgId: bigint, methods: ReadonlySet<string>): PendingCall | undefined {
+    const call = this.pending?.get(msgId)
+    return call && methods.has(call.method) ? call : undefined
+  }
+
+  private handleRpcResult(body: Uint8Array, budget: DecodeBudget): void {
+    const r = this.codec.reader(body, 4, body.length, budget)
     const reqMsgId = r.long()
     const call = this.pending?.get(reqMsgId)
     if (!call) return // an answer to something we gave up on
     if (r.peekUint() === ID.rpcError) {
-      const err = this.codec.decode(body.subarray(r.pos)) as TlValue
+      const err = this.codec.decode(body.subarray(r.pos), budget) as TlValue
       this.settleError(call, new RpcError(err['errorCode'] as number, err['errorMessage'] as string, call.method))
       return
     }
@@ -446,33 +513,44 @@ export class MtprotoSession {
   }
 
   private handleBadMsg(serverMsgId: bigint, badMsgId: bigint, code: number): void {
+    // Only a notification about a call still waiting changes anything: one about a message we no longer track (or
+    // never sent) must not reset the session or move the clock, however many of them arrive.
+    if (!this.pending?.has(badMsgId) && !this.containers?.has(badMsgId)) return
+    const reason = `bad_msg_notification ${code}`
     switch (code) {
       case 16: // msg_id too low
       case 17: // msg_id too high
         this.clock.syncFrom(serverMsgId)
         this.timeSynced = true
         if (code === 17) this.resetSession('bad_msg_notification 17 (msg_id too high)')
-        this.resend(badMsgId)
+        this.resend(badMsgId, reason)
         return
       case 20: // message too old: the server forgot it
-        this.resend(badMsgId)
+        this.resend(badMsgId, reason)
         return
       default:
         // 18/19 (id not divisible by 4, container id collision), 32–35 (seqno), 64 (bad container):
         // our numbering is off; start a new session and send again.
-        this.resetSession(`bad_msg_notification ${code}`)
-        this.resend(badMsgId)
+        this.resetSession(reason)
+        this.resend(badMsgId, reason)
     }
   }
 
-  /** Sends a call (or every call of a container) again with new ids. */
-  private resend(msgId: bigint): void {
+  /**
+   * Sends a call (or every call of a container) again with new ids, at the server's request; a call asked for more
+   * than maxResends times fails with ResendLimitError instead.
+   */
+  private resend(msgId: bigint, reason: string): void {
     const inContainer = this.containers?.get(msgId)
     const ids = inContainer ?? [msgId]
     this.containers?.delete(msgId)
     for (const id of ids) {
       const call = this.pending?.get(id)
       if (!call) continue
+      if (++call.resends > this.maxResends) {
+        this.settleError(call, new ResendLimitError(call.method, call.resends - 1, reason))
+        continue
+      }
       this.dropPending(id)
       this.enqueue(call)
     }

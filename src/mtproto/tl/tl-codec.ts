@@ -3,6 +3,7 @@
 import { TlReader, GZIP_PACKED_ID, type TlDecoder, type TlAnyDecoder } from './runtime/tl-reader.ts'
 import { TlWriter, type TlEncoder, type TlAnyEncoder } from './runtime/tl-writer.ts'
 import { TlDecodeError, TlEncodeError } from './runtime/tl-errors.ts'
+import type { DecodeBudget } from './runtime/decode-budget.ts'
 import type { TlValue } from './runtime/tl-value.ts'
 
 /** The exports of one generated `codec.ts`. */
@@ -62,13 +63,14 @@ export class TlCodec {
     return new TlWriter(this.encoders, capacity)
   }
 
-  reader(bytes: Uint8Array, start = 0, end = bytes.length): TlReader {
-    return new TlReader(this.decoders, bytes, start, end)
+  /** `budget`: what the packet `bytes` belong to may still inflate (one per received packet); a new one if absent. */
+  reader(bytes: Uint8Array, start = 0, end = bytes.length, budget?: DecodeBudget): TlReader {
+    return new TlReader(this.decoders, bytes, start, end, 0, budget)
   }
 
   /** Deserializes a buffer that holds exactly one boxed object (gzip_packed is unpacked). */
-  decode(bytes: Uint8Array): TlValue {
-    const r = this.reader(bytes)
+  decode(bytes: Uint8Array, budget?: DecodeBudget): TlValue {
+    const r = this.reader(bytes, 0, bytes.length, budget)
     const v = r.object()
     r.expectEnd()
     return v

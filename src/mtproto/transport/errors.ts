@@ -2,6 +2,7 @@
  * Typed errors of the transport layer. Nothing here throws strings: callers switch on the class and on
  * `code` / `reason`.
  */
+import { TimeoutError } from '../timeout-error.ts';
 
 /** Transport error codes Telegram sends as a bare negative int32 instead of an MTProto message. */
 export const TRANSPORT_ERROR_MESSAGES: Readonly<Record<number, string>> = {
@@ -94,11 +95,11 @@ export class ProxyError extends Error {
   }
 }
 
-/** The TCP connection (and the proxy handshake, if any) did not complete in time. */
-export class ConnectTimeoutError extends Error {
+/** The TCP connection (and the proxy handshake, if any) did not complete in time: TimeoutError's 'connect' phase. */
+export class ConnectTimeoutError extends TimeoutError {
   override readonly name = 'ConnectTimeoutError';
-  constructor(readonly timeoutMs: number) {
-    super(`connection not established within ${timeoutMs} ms`);
+  constructor(timeoutMs: number) {
+    super('connect', timeoutMs, `connection not established within ${timeoutMs} ms`);
   }
 }
 

@@ -1,8 +1,8 @@
 // Reads TL primitives from a buffer for the generated decoders. Every read is bounds-checked (generated
 // readers check a run of fixed-size fields at once, then read it with the *At methods) and every length or
 // count is checked against what is left, so hostile input ends in a TlDecodeError.
-import { gunzipSync } from 'node:zlib'
 import { TlDecodeError } from './tl-errors.ts'
+import { DecodeBudget } from './decode-budget.ts'
 import type { TlValue } from './tl-value.ts'
 
 export type TlDecoder = (r: TlReader) => TlValue
@@ -16,7 +16,7 @@ const BOOL_TRUE_ID = 0x997275b5
 const BOOL_FALSE_ID = 0xbc799737
 /** Deeper than any real Telegram object (page blocks nest ~20), far below V8's stack limit. */
 export const MAX_DEPTH = 128
-/** A gzip_packed body may not inflate past this: a small bomb must not cost gigabytes. */
+/** A gzip_packed body may not inflate past this; all of one packet's together neither (DecodeBudget). */
 export const MAX_GZIP_OUTPUT = 64 * 1024 * 1024
 /**
  * Short ASCII strings (names, usernames, lang codes) are cheaper to build in JS than to cross into C++ for a
@@ -84,6 +84,8 @@ export class TlReader {
     pos = 0,
     readonly end = buf.length,
     depth = 0,
+    /** What the packet being read may still inflate, shared with the readers of its gzip_packed objects. */
+    private budget: DecodeBudget | undefined = undefined,
   ) {
     this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
     this.pos = pos
@@ -285,15 +287,14 @@ export class TlReader {
     this.enter()
     const at = this.pos
     const packed = this.bytes()
-    let inflated: Uint8Array
-    try {
-      inflated = gunzipSync(packed, { maxOutputLength: MAX_GZIP_OUTPUT })
-    } catch (err) {
-      throw new TlDecodeError('bad-gzip', at, (err as Error).message)
-    }
-    const inner = new TlReader(this.objects, inflated, 0, inflated.length, this.depth)
+    // A reader made without a budget starts one here: its gzip_packed objects (and theirs) share it.
+    const budget = (this.budget ??= new DecodeBudget())
+    budget.enter(at)
+    const inflated = budget.inflate(packed, at)
+    const inner = new TlReader(this.objects, inflated, 0, inflated.length, this.depth, budget)
     const v = read(inner)
     inner.expectEnd()
+    budget.leave()
     this.depth--
     return v
   }
