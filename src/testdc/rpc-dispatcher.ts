@@ -36,7 +36,7 @@ const ALLOWED_UNAUTHORIZED = new Set([
   'auth.bindTempAuthKey', 'auth.dropTempAuthKeys', 'account.getPassword', 'help.getConfig', 'help.getNearestDc',
   'help.getAppUpdate', 'help.getCdnConfig', 'help.getCountriesList', 'help.getTermsOfServiceUpdate', 'langpack.getLangPack',
   'langpack.getStrings', 'langpack.getLanguages', 'ping', 'ping_delay_disconnect', 'get_future_salts', 'destroy_session',
-  'rpc_drop_answer', 'updates.getState',
+  'rpc_drop_answer', 'updates.getState', 'help.getAppConfig',
 ])
 
 const WRAPPERS = new Set(['invokeWithLayer', 'initConnection', 'invokeWithoutUpdates', 'invokeAfterMsg', 'invokeAfterMsgs', 'invokeWithMessagesRange', 'invokeWithTakeout'])

@@ -14,6 +14,11 @@ const AUTHORIZATION_TTL_DAYS = 180
 export function accountService(registry: AccountRegistry): Record<string, RpcHandler> {
   const r = registry
   const handlers: MethodHandlers = {
+    // Online/offline status: the test DC keeps none, but the call must succeed for a logged-in key.
+    'account.updateStatus': (_req, ctx) => {
+      if (ctx.userId === null) throw unauthorized()
+      return true
+    },
     'account.getPassword': async (_req, ctx) => {
       const userId = r.passwordUserOf(ctx)
       if (userId === null) throw unauthorized()

@@ -10,6 +10,8 @@ export interface DcEndpoint {
 
 /** How long a config stays valid, in seconds (Telegram sends about an hour). */
 const CONFIG_TTL_SECONDS = 3600
+/** help.appConfig's hash for the test DC's (empty) config. */
+const APP_CONFIG_HASH = 1
 
 export function buildConfig(thisDc: number, dcs: readonly DcEndpoint[], now = Math.floor(Date.now() / 1000)): TlValue {
   return {
@@ -28,5 +30,9 @@ export function helpService(thisDc: number, dcs: () => readonly DcEndpoint[]): R
   return {
     'help.getConfig': () => buildConfig(thisDc, dcs()),
     'help.getNearestDc': () => ({ _: 'nearestDc', country: 'XX', thisDc, nearestDc: thisDc }),
+    // The app config is a JSON object of client tunables; the test DC has none (hash 0 means "no config yet").
+    'help.getAppConfig': (req) => (req['hash'] === APP_CONFIG_HASH
+      ? { _: 'help.appConfigNotModified' }
+      : { _: 'help.appConfig', hash: APP_CONFIG_HASH, config: { _: 'jsonObject', value: [] } }),
   }
 }

@@ -12,6 +12,11 @@ export function updatesService(registry: AccountRegistry): Record<string, RpcHan
       const s = registry.requireAccount(ctx.userId).updateState
       return { _: 'updates.state', pts: s.pts, qts: s.qts, seq: s.seq, date: registry.nowSeconds(), unreadCount: 0 }
     },
+    // Clients call it right after a login (and after new_session_created); nothing ever happens here, so it is empty.
+    'updates.getDifference': (_req, ctx) => {
+      if (ctx.userId === null) throw unauthorized()
+      return { _: 'updates.differenceEmpty', date: registry.nowSeconds(), seq: registry.requireAccount(ctx.userId).updateState.seq }
+    },
   }
   return toRpcHandlers(handlers)
 }

@@ -1,7 +1,7 @@
 // users.getUsers of the test DC: the caller itself (inputUserSelf, or its own id) and other accounts by id + access hash.
 import type { tl } from '../../mtproto/tl/index.ts'
 import type { RpcHandler } from '../rpc-dispatcher.ts'
-import { unauthorized } from '../rpc-failure.ts'
+import { RpcFailure, unauthorized } from '../rpc-failure.ts'
 import { toTlUser } from '../accounts/account.ts'
 import type { AccountRegistry } from '../accounts/account-registry.ts'
 import { toRpcHandlers, type MethodHandlers } from '../accounts/rpc-method.ts'
@@ -24,6 +24,20 @@ export function usersService(registry: AccountRegistry): Record<string, RpcHandl
         }
       }
       return out
+    },
+    'users.getFullUser': (req, ctx) => {
+      const selfId = ctx.userId
+      if (selfId === null) throw unauthorized()
+      const input = req.id
+      const account = input._ === 'inputUserSelf' ? r.requireAccount(selfId) : input._ === 'inputUser' ? r.user(input.userId) : undefined
+      // Others need their access hash, as in users.getUsers; Telegram's error for a bad one is USER_ID_INVALID.
+      if (!account || (account.id !== selfId && input._ === 'inputUser' && account.accessHash !== input.accessHash)) throw new RpcFailure(400, 'USER_ID_INVALID')
+      return {
+        _: 'users.userFull',
+        fullUser: { _: 'userFull', id: account.id, settings: { _: 'peerSettings' }, notifySettings: { _: 'peerNotifySettings' }, commonChatsCount: 0 },
+        chats: [],
+        users: [toTlUser(account, account.id === selfId, r.nowSeconds())],
+      }
     },
   }
   return toRpcHandlers(handlers)
