@@ -28,5 +28,8 @@ export { importSessionString, exportSessionString, detectSessionStringFormat, ty
 // The MTProto layer, for calls the Client has no method for
 export { RpcError } from './mtproto/rpc-error.ts'
 export { MtprotoClient, type MtprotoClientOptions, type AuthKeyStore } from './mtproto/client/mtproto-client.ts'
-export { DcConnection, AuthKeyUnknownError, ConnectionLostError, type AppIdentity } from './mtproto/dc/dc-connection.ts'
+export { DcConnection, AuthKeyUnknownError, ConnectionLostError, ReconnectGaveUpError, type AppIdentity } from './mtproto/dc/dc-connection.ts'
+export { TimeoutError, type TimeoutPhase } from './mtproto/timeout-error.ts'
+export { RequestTimeoutError, ResendLimitError } from './mtproto/session/mtproto-session.ts'
+export { ConnectTimeoutError } from './mtproto/transport/errors.ts'
 export { tlCodec, codecForLayer, API_LAYER, TlDecodeError, TlEncodeError, type tl, type mt, type TlValue } from './mtproto/tl/index.ts'
