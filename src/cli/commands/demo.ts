@@ -1,9 +1,17 @@
 // `gramfarm demo` (what `npm start` runs): the whole farm against the local test DC, see ../demo.ts.
 import type { Command } from 'commander'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { action, flagsOf } from './command-kit.ts'
 
-const DEMO_ACCOUNTS_FILE = 'config/demo-accounts.json'
-const DEMO_SEED_FILE = 'config/demo-accounts.testdc.json'
+/** ./config/<name> when there is one (a clone, or a copy you edited), else the package's own copy (an install). */
+function demoFile(name: string): string {
+  const local = `config/${name}`
+  return existsSync(local) ? local : fileURLToPath(new URL(`../../../config/${name}`, import.meta.url))
+}
+
+const DEMO_ACCOUNTS_FILE = demoFile('demo-accounts.json')
+const DEMO_SEED_FILE = demoFile('demo-accounts.testdc.json')
 
 interface DemoFlags {
   accounts?: string
