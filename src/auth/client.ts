@@ -2,7 +2,8 @@
 // (stored session, bot token, phone + code + 2FA, or QR) and keeps the session; `getMe`, `logOut`, `stop`.
 // Nothing is asked when a stored session works; prompts appear only on a terminal and only when nothing
 // was given.
-import { MtprotoClient } from '../mtproto/client/mtproto-client.ts'
+import { MtprotoClient, type MtprotoClientOptions } from '../mtproto/client/mtproto-client.ts'
+import { TimeoutError } from '../mtproto/timeout-error.ts'
 import type { DcAddress } from '../mtproto/dc/dc-addresses.ts'
 import type { RsaPublicKey } from '../mtproto/crypto/rsa-keys.ts'
 import { RpcError } from '../mtproto/rpc-error.ts'
@@ -52,6 +53,21 @@ export interface ClientOptions {
   obfuscated?: boolean
   /** FLOOD_WAITs up to this many seconds are slept (default 10). */
   sleepThreshold?: number
+  /** TCP connect (and a proxy's handshake) to a DC, default 10 s. */
+  connectTimeoutMs?: number
+  /** Each step of an auth-key exchange, default 10 s. */
+  handshakeTimeoutMs?: number
+  /** Each call, waiting for the connection included (default 60 s; Infinity: none). `invoke(…, { timeoutMs })` wins. */
+  requestTimeoutMs?: number
+  /**
+   * The whole start(): connecting, and a login with the time its credentials take to arrive (default 10 minutes,
+   * so that a person can type a code; Infinity: none). Past it, start() rejects with TimeoutError('start').
+   */
+  startTimeoutMs?: number
+  /** Reconnection after a lost connection (see MtprotoClientOptions.reconnect). */
+  reconnect?: MtprotoClientOptions['reconnect']
+  /** Resends of one call the server may ask for (bad_server_salt, …) before it fails with ResendLimitError, default 5. */
+  maxResends?: number
   maxCodeAttempts?: number
   maxPasswordAttempts?: number
   /** Called with each QR code of a QR login (the URL, its expiry, and an ASCII rendering). */
@@ -73,6 +89,8 @@ type User = tl.RawUser
 
 /** Telegram's default DC for a fresh account. */
 const DEFAULT_DC = 2
+/** start() as a whole, including a person typing a login code. */
+const DEFAULT_START_TIMEOUT_MS = 10 * 60_000
 
 export class Client implements AsyncDisposable {
   private storage: SessionStorage
@@ -99,7 +117,7 @@ export class Client implements AsyncDisposable {
   }
 
   /** The protocol client, for raw calls (`client.invoke({ _: 'help.getConfig' })`). */
-  async invoke<R = unknown>(request: TlValue, opts: { dcId?: number; signal?: AbortSignal } = {}): Promise<R> {
+  async invoke<R = unknown>(request: TlValue, opts: { dcId?: number; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<R> {
     if (!this.mtproto) throw new Error('the client is not started: call start() (or connect()) first')
     try {
       return await this.mtproto.invoke<R>(request, opts)
@@ -126,8 +144,15 @@ export class Client implements AsyncDisposable {
       ...(o.dcs ? { dcs: o.dcs } : {}), ...(o.rsaKeys ? { rsaKeys: o.rsaKeys } : {}), ...(o.proxy ? { proxy: o.proxy } : {}),
       ...(o.framing ? { framing: o.framing } : {}), ...(o.obfuscated !== undefined ? { obfuscated: o.obfuscated } : {}),
       ...(o.sleepThreshold !== undefined ? { sleepThreshold: o.sleepThreshold } : {}),
+      ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
+      ...(o.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: o.handshakeTimeoutMs } : {}),
+      ...(o.requestTimeoutMs !== undefined ? { requestTimeoutMs: o.requestTimeoutMs } : {}),
+      ...(o.reconnect ? { reconnect: o.reconnect } : {}), ...(o.maxResends !== undefined ? { maxResends: o.maxResends } : {}),
       onUpdate: (u) => this.onUpdate(u),
     })
+    // Telethon and GramJS strings (and Pyrogram files written for our test DC) say where their DC is: dial that
+    // address rather than the built-in one, unless the caller gave the DC table (help.getConfig may update it later).
+    if (!o.dcs && record?.server) this.mtproto.dcs.set({ id: record.dcId, host: record.server.host, port: record.server.port })
     return record
   }
 
@@ -164,11 +189,56 @@ export class Client implements AsyncDisposable {
    * the bot token, QR login (`useQr`) or phone login runs. Returns the client, for `await using`.
    */
   async start(opts: StartOptions = {}): Promise<this> {
+    const ms = this.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS
+    if (!Number.isFinite(ms) || ms <= 0) return this.startUnbounded(opts)
+    const deadline = new AbortController()
+    const signal = opts.signal ? AbortSignal.any([opts.signal, deadline.signal]) : deadline.signal
+    const run = this.startUnbounded({ ...opts, signal })
+    let timer: NodeJS.Timeout | undefined
+    const expired = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        const err = new TimeoutError('start', ms, `Client.start() did not finish within ${ms} ms`)
+        deadline.abort(err)
+        reject(err)
+      }, ms)
+      timer.unref()
+    })
+    try {
+      return await Promise.race([run, expired])
+    } catch (err) {
+      if (err instanceof TimeoutError && err.phase === 'start') {
+        // Whatever start() was waiting on ends now: its calls reject as the connections close.
+        run.catch(() => undefined)
+        this.mtproto?.close()
+        this.mtproto = undefined
+      }
+      throw err
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  private async startUnbounded(opts: StartOptions): Promise<this> {
     const record = await this.connect()
     if (record?.userId !== null && record?.userId !== undefined) {
       this.me = await this.getMe()
       this.started = true
       return this
+    }
+    if (record) {
+      // A key without a user id (every Telethon or GramJS string, every key another library made) may well be
+      // logged in: ask the DC who it is before asking anyone for a credential. Only a key the DC knows as not
+      // logged in (401 AUTH_KEY_UNREGISTERED) goes on to a login, with that same key.
+      const me = await this.getMe().catch((err: unknown) => {
+        if (err instanceof AccountStateError && err.state === 'unauthorized') return undefined
+        throw err
+      })
+      if (me) {
+        this.keys!.persist({ userId: me.id, isBot: me.bot ?? false })
+        await this.keys!.flush()
+        this.started = true
+        return this
+      }
     }
     const host = this.loginHost()
     const o = this.options
