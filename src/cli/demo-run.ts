@@ -15,7 +15,7 @@ import { startLocalTestDc, type LocalTestDc } from '../demo/local-test-dc.ts'
 import type { Logger } from '../foundation/logger.ts'
 import { runOnboarding } from './onboarding.ts'
 import { QrScanDevices } from '../demo/qr-scan-device.ts'
-import { deleteKeysUnder, maskRedisUrl, openRedis, probeRedis, REDIS_HINT, redisServerAvailable, startLocalRedisServer, type LocalRedisServer } from './redis-access.ts'
+import { deleteKeysUnder, maskRedisUrl, openRedis, probeRedis, REDIS_HINT, RedisAuthError, redisServerAvailable, startLocalRedisServer, type LocalRedisServer } from './redis-access.ts'
 import { SimulatedCodeProvider } from '../demo/simulated-code-provider.ts'
 import { loadTestDcSeed } from '../demo/testdc-seed.ts'
 import { startFarmWorker, type FarmWorker } from '../worker/farm-worker.ts'
@@ -47,6 +47,8 @@ async function demoRedis(config: FarmConfig, say: (line: string) => void): Promi
     await probeRedis(config.redisUrl, 1500)
     return { url: config.redisUrl }
   } catch (err) {
+    // A Redis that refuses our password is there: starting another one would hide the mistake.
+    if (err instanceof RedisAuthError) throw err
     if (!(err instanceof CliError) || !redisServerAvailable()) {
       throw new CliError(`the demo needs Redis: nothing answers at ${maskRedisUrl(config.redisUrl)} and redis-server is not installed. ${REDIS_HINT}`, ExitCode.redisUnreachable)
     }

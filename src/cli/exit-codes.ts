@@ -6,6 +6,7 @@
 //   4    timed out: the run did not finish within --timeout (its jobs stay queued), or nothing answered in time
 //   5    internal error (a bug: please report it with the log)
 //   6    the run ended, but its sessions or report could not be written (the results and sessions stay in Redis)
+//   7    Redis refused our credentials (wrong password or ACL user: NOAUTH, WRONGPASS)
 //   130  interrupted (Ctrl-C) before the command finished
 export const ExitCode = {
   ok: 0,
@@ -15,6 +16,7 @@ export const ExitCode = {
   timedOut: 4,
   internal: 5,
   outputFailed: 6,
+  redisAuthFailed: 7,
   interrupted: 130,
 } as const
 
@@ -40,4 +42,5 @@ export const EXIT_CODES_HELP = `Exit codes:
   4    timed out (--timeout); the jobs stay queued
   5    internal error
   6    the run ended but its sessions or report could not be written (they stay in Redis)
+  7    Redis authentication failed (wrong password or ACL user)
   130  interrupted`

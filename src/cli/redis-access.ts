@@ -14,16 +14,39 @@ export function maskRedisUrl(url: string): string {
 export const REDIS_HINT =
   'Start one (e.g. `redis-server`, or `docker run -d -p 6379:6379 redis:7`), or point REDIS_URL / --redis-url at yours.'
 
-/** Resolves when Redis answers PING within `timeoutMs`; CliError (exit 3) otherwise. */
+/**
+ * Redis answered, but refused who we said we are: no password where one is required (NOAUTH), a wrong password
+ * or ACL user (WRONGPASS; older servers: "ERR invalid password"). Starting a Redis would not help: exit 7.
+ */
+export class RedisAuthError extends CliError {
+  constructor(url: string, readonly reply: 'NOAUTH' | 'WRONGPASS') {
+    super(`Redis authentication failed at ${maskRedisUrl(url)} (${reply === 'NOAUTH' ? 'it wants a password and none was given' : 'wrong password or ACL user'}). ` +
+      'Put the password (and ACL user) in the URL: redis://user:password@host:6379 (REDIS_URL, --redis-url or redisUrl in the config file).', ExitCode.redisAuthFailed)
+  }
+}
+
+/** Redis' replies that refuse a client's credentials, by the reply's first word. */
+function authRefusal(err: unknown): 'NOAUTH' | 'WRONGPASS' | undefined {
+  const message = typeof (err as Error | undefined)?.message === 'string' ? (err as Error).message : ''
+  if (/^NOAUTH\b/.test(message)) return 'NOAUTH'
+  if (/^WRONGPASS\b|^ERR invalid (password|username-password)/.test(message)) return 'WRONGPASS'
+  return undefined
+}
+
+/** Resolves when Redis answers PING within `timeoutMs`; RedisAuthError (exit 7) or CliError (exit 3) otherwise. */
 export async function probeRedis(url: string, timeoutMs = 2000): Promise<void> {
   const probe = new Redis(url, {
     lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: timeoutMs,
     retryStrategy: () => null, reconnectOnError: () => false,
   })
-  probe.on('error', () => undefined)
+  // The refusal of AUTH/HELLO comes as an error event; the connect() itself then only fails with "Connection is closed".
+  let refused: 'NOAUTH' | 'WRONGPASS' | undefined
+  probe.on('error', (err: unknown) => (refused ??= authRefusal(err)))
   try {
     await withTimeout(probe.connect().then(() => probe.ping()), timeoutMs)
   } catch (err) {
+    refused ??= authRefusal(err)
+    if (refused) throw new RedisAuthError(url, refused)
     const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message
     throw new CliError(`Redis at ${maskRedisUrl(url)} is unreachable (${reason}). ${REDIS_HINT}`, ExitCode.redisUnreachable)
   } finally {
