@@ -1,5 +1,5 @@
-// Auth keys per second on one core against the test DC (running in another process), by gramfarm and by
-// GramJS in one run, next to the floor: the exchange's raw crypto alone (two 2048-bit modexps, one RSA
+// Auth keys per second on one core against the test DC (running in another process), by gramfarm, by
+// GramJS and by mtcute (stock @mtcute/node) in one run, next to the floor: the exchange's raw crypto alone (two 2048-bit modexps, one RSA
 // public operation, one pq factorisation). Rates are per second of the client's own CPU time.
 // Then RSS per idle connected client at 1,000 clients, gramfarm vs GramJS, each in a fresh process.
 import { createRequire } from 'node:module'
@@ -10,6 +10,9 @@ import { DhGroup, TELEGRAM_DH_PRIME } from '../src/mtproto/crypto/dh.ts'
 import { rsaPublicRaw } from '../src/mtproto/crypto/rsa-pad.ts'
 import { factorizePq } from '../src/mtproto/crypto/factorize.ts'
 import { randomBytes } from '../src/mtproto/crypto/random.ts'
+import { rsaPublicKeyToPem } from '../src/mtproto/crypto/rsa-keys.ts'
+import { MemoryStorage } from '@mtcute/node'
+import { authKeyStored, mtcuteClientFor } from '../test/support/mtcute-client.ts'
 import { startRemoteTestDc } from './support/remote-testdc.ts'
 import { fmt } from './support/measure.ts'
 
@@ -29,6 +32,24 @@ async function rate(n: number, once: () => Promise<void>): Promise<{ cpu: number
   const c = process.cpuUsage(cpu0)
   const cpuS = (c.user + c.system) / 1e6
   return { cpu: n / cpuS, wall: n / wallS, cpuMsEach: (cpuS * 1000) / n }
+}
+
+/** As rate(), but each iteration is built by `prepare` outside the timed window and only its returned run is timed. */
+async function ratePrepared(n: number, prepare: () => () => Promise<void>): Promise<{ cpu: number; wall: number; cpuMsEach: number }> {
+  for (let i = 0; i < 5; i++) await prepare()() // warm-up
+  let cpuUs = 0
+  let wallMs = 0
+  for (let i = 0; i < n; i++) {
+    const run = prepare()
+    const cpu0 = process.cpuUsage()
+    const t0 = performance.now()
+    await run()
+    wallMs += performance.now() - t0
+    const c = process.cpuUsage(cpu0)
+    cpuUs += c.user + c.system
+  }
+  const cpuS = cpuUs / 1e6
+  return { cpu: n / cpuS, wall: n / (wallMs / 1000), cpuMsEach: (cpuS * 1000) / n }
 }
 
 // --- gramfarm: a DcConnection without a key connects, exchanges, and is closed
@@ -54,6 +75,21 @@ const gramjs = await rate(Math.max(20, Math.floor(KEYS / 5)), async () => {
   await connection.disconnect()
 })
 
+// --- mtcute: a TelegramClient on an empty memory session connects and runs its key exchange, timed until the key is
+// in its storage (mtcute has no public key-exchange call of its own). Building the client (storage, managers) is left
+// out of the timing, which can only favour mtcute.
+const mtcuteDc = { host: dc.host, portOf: dc.portOf, publicKey: { pem: rsaPublicKeyToPem(dc.publicKey) } }
+const mtcute = await ratePrepared(Math.max(20, Math.floor(KEYS / 2)), () => {
+  const storage = new MemoryStorage()
+  const client = mtcuteClientFor(mtcuteDc, { dcId: 2, storage })
+  const keyMade = authKeyStored(storage, 2)
+  return async () => {
+    await client.connect()
+    await keyMade
+    await client.destroy()
+  }
+})
+
 // --- the floor: the exchange's unavoidable client crypto, timed alone
 const group = DhGroup.of(TELEGRAM_DH_PRIME, 3)
 const gA = group.powG(randomBytes(256))
@@ -73,6 +109,7 @@ dc.stop()
 console.log(`auth keys per CPU-second of the client (test DC in another process), node ${process.version}`)
 console.log(`  gramfarm   ${fmt(ours.cpu, 1).padStart(8)} keys/s  (${fmt(ours.cpuMsEach, 2)} ms CPU each, ${fmt(ours.wall, 1)} keys/s wall)`)
 console.log(`  GramJS     ${fmt(gramjs.cpu, 1).padStart(8)} keys/s  (${fmt(gramjs.cpuMsEach, 2)} ms CPU each, ${fmt(gramjs.wall, 1)} keys/s wall)`)
+console.log(`  mtcute     ${fmt(mtcute.cpu, 1).padStart(8)} keys/s  (${fmt(mtcute.cpuMsEach, 2)} ms CPU each, ${fmt(mtcute.wall, 1)} keys/s wall)`)
 console.log(`  floor      ${fmt(floor.cpu, 1).padStart(8)} keys/s  (${fmt(floor.cpuMsEach, 2)} ms: 2 modexps + RSA public op + pq factorisation)`)
 
 // --- RSS per idle connected client, each library in a fresh process
@@ -96,8 +133,8 @@ console.log(`  JS heap + external     gramfarm ${fmt(rssOurs.heapPlusExternalKbE
 const round = (x: number): number => Math.round(x * 100) / 100
 console.log(JSON.stringify({
   bench: 'authkey',
-  ratios: { vs_gramjs: round(ours.cpu / gramjs.cpu), vs_floor: round(floor.cpu / ours.cpu) },
-  keys_per_cpu_s: { gramfarm: round(ours.cpu), gramjs: round(gramjs.cpu), floor: round(floor.cpu) },
+  ratios: { vs_gramjs: round(ours.cpu / gramjs.cpu), vs_mtcute: round(ours.cpu / mtcute.cpu), vs_floor: round(floor.cpu / ours.cpu) },
+  keys_per_cpu_s: { gramfarm: round(ours.cpu), gramjs: round(gramjs.cpu), mtcute: round(mtcute.cpu), floor: round(floor.cpu) },
   rss_kb_per_idle_client: { gramfarm: round(rssOurs.perClientKb), gramjs: round(rssGramjs.perClientKb), ratio: round(rssOurs.perClientKb / rssGramjs.perClientKb) },
   marginal_rss_kb_per_idle_client: { gramfarm: round(rssOurs.marginalKb), gramjs: round(rssGramjs.marginalKb), ratio: round(rssOurs.marginalKb / rssGramjs.marginalKb) },
   heap_kb_per_idle_client: { gramfarm: round(rssOurs.heapPlusExternalKbEach), gramjs: round(rssGramjs.heapPlusExternalKbEach) },

@@ -124,6 +124,21 @@ function describe(arg: unknown): string {
   return String(arg)
 }
 
+/**
+ * Resolves once mtcute stores a permanent auth key for `dcId` in `storage`, i.e. its key exchange is done (its
+ * 'connected' state comes earlier, before the key exists).
+ */
+export function authKeyStored(storage: MemoryStorage, dcId: number): Promise<void> {
+  const repo = storage.authKeys
+  const set = repo.set.bind(repo)
+  return new Promise((resolve) => {
+    repo.set = (dc, key) => {
+      set(dc, key)
+      if (dc === dcId && key) resolve()
+    }
+  })
+}
+
 /** Disconnects and destroys, ignoring what a half-started client throws on the way. */
 export async function closeMtcute(...clients: TelegramClient[]): Promise<void> {
   for (const c of clients) await c.destroy().catch(() => undefined)
