@@ -376,7 +376,9 @@ export class DcServer {
     }
     let session = key.sessions.get(msg.sessionId)
     if (!session) {
-      session = new ServerSession(msg.sessionId, key, this.dispatcher, () => this.faults.clockSkewSeconds ?? 0, () => this.faults.session)
+      session = new ServerSession(msg.sessionId, key, this.dispatcher, () => this.faults.clockSkewSeconds ?? 0, () => this.faults.session, {
+        maxInflatedBytes: this.limits.maxInflatedBytes, maxDepth: this.limits.maxPackingDepth,
+      })
       key.sessions.set(msg.sessionId, session)
     }
     this.sessions.set(session, key)

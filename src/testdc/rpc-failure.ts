@@ -16,13 +16,15 @@ export const unauthorized = (): RpcFailure => new RpcFailure(401, 'AUTH_KEY_UNRE
  * The answer to a request the DC cannot decode, as Telegram answers (error names from Telegram's error database as
  * mtcute ships it, @mtcute/tl raw-errors.json): an unknown method id gets INPUT_METHOD_INVALID_<id>_<n> (listed there
  * as e.g. INPUT_METHOD_INVALID_1604042050_X; the meaning of the last number is not published, we send 0), an unknown
- * constructor inside the request INPUT_CONSTRUCTOR_INVALID, bytes after the request INPUT_REQUEST_TOO_LONG, anything
- * else (truncated, bad gzip_packed, too deep) INPUT_FETCH_ERROR.
+ * constructor inside the request INPUT_CONSTRUCTOR_INVALID, bytes after the request or gzip_packed inflating past the
+ * packet's allowance INPUT_REQUEST_TOO_LONG, anything else (truncated, bad gzip_packed, too deep) INPUT_FETCH_ERROR.
  */
 export function decodeFailure(err: unknown, requestId: number): RpcFailure {
   if (err instanceof TlDecodeError) {
     if (err.reason === 'unknown-constructor') return err.offset === 0 ? unknownMethodId(requestId) : new RpcFailure(400, 'INPUT_CONSTRUCTOR_INVALID')
     if (err.reason === 'trailing-bytes') return new RpcFailure(400, 'INPUT_REQUEST_TOO_LONG')
+    // A gzip_packed inflating past the packet's allowance (DecodeBudget says "limit") is a request too long.
+    if (err.reason === 'bad-gzip' && /limit/.test(err.message)) return new RpcFailure(400, 'INPUT_REQUEST_TOO_LONG')
   }
   return new RpcFailure(400, 'INPUT_FETCH_ERROR')
 }

@@ -1,7 +1,7 @@
 // The test DC's half of one encrypted session (auth key + session_id): checks client msg_ids and salts like
 // Telegram does (bad_msg_notification, bad_server_salt), announces new sessions, acks, unpacks containers,
 // runs each request through the dispatcher in the layer the client announced, and sends rpc_result.
-import { gunzipSync, gzipSync, inflateSync } from 'node:zlib'
+import { gzipSync } from 'node:zlib'
 import { tlCodec, codecForLayer, type TlCodec, type TlValue } from '../mtproto/tl/index.ts'
 import { encryptMessage } from '../mtproto/crypto/message-cipher.ts'
 import type { AuthKey } from '../mtproto/crypto/auth-key.ts'
@@ -9,8 +9,8 @@ import { MessageIdClock } from '../mtproto/session/message-id-clock.ts'
 import { SeenMessageIds } from '../mtproto/session/seen-message-ids.ts'
 import { packContainer, unpackContainer, isContainer } from '../mtproto/session/message-container.ts'
 import { RpcFailure, decodeFailure, unknownMethod } from './rpc-failure.ts'
-import { MAX_GZIP_OUTPUT } from '../mtproto/tl/runtime/tl-reader.ts'
-import { TlDecodeError } from '../mtproto/tl/index.ts'
+import { TlReader } from '../mtproto/tl/index.ts'
+import { DecodeBudget, type DecodeLimits } from '../mtproto/tl/runtime/decode-budget.ts'
 import type { RpcContext, RpcDispatcher } from './rpc-dispatcher.ts'
 import { randomBytes } from '../mtproto/crypto/random.ts'
 
@@ -113,6 +113,8 @@ export class ServerSession {
     /** Seconds added to the server clock (a fault knob: a DC whose clock is off). */
     private readonly clockSkew: () => number,
     private readonly faults: () => SessionFaults | undefined = () => undefined,
+    /** What one received packet may inflate and nest (gzip_packed in containers in gzip_packed…). */
+    private readonly decodeLimits: DecodeLimits = {},
   ) {
     this.clock = new MessageIdClock(1, () => Date.now() + this.clockSkew() * 1000)
   }
@@ -181,6 +183,8 @@ export class ServerSession {
 
   // Requests are not acked separately: every one gets an rpc_result soon, and that counts as the ack.
   private async handle(msgId: bigint, _seqNo: number, body: Uint8Array): Promise<void> {
+    // One allowance for the whole packet, shared by the messages of a container.
+    const budget = new DecodeBudget(this.decodeLimits)
     if (isContainer(body)) {
       let messages
       try {
@@ -191,17 +195,17 @@ export class ServerSession {
       await Promise.all(messages.map((m) => {
         // A message already received (re-sent inside a new container) is not run again.
         if (this.states.has(m.msgId)) return this.repeated(m.msgId)
-        return this.handleSafely(m.msgId, m.body)
+        return this.handleSafely(m.msgId, m.body, budget)
       }))
       return
     }
-    await this.handleSafely(msgId, body)
+    await this.handleSafely(msgId, body, budget)
   }
 
   /** A request the DC fails on gets 500 INTERNAL; the connection stays (nothing the client sends closes it). */
-  private async handleSafely(msgId: bigint, body: Uint8Array): Promise<void> {
+  private async handleSafely(msgId: bigint, body: Uint8Array, budget: DecodeBudget): Promise<void> {
     try {
-      await this.handleOne(msgId, body)
+      await this.handleOne(msgId, body, budget)
     } catch {
       this.answerError(msgId, new RpcFailure(500, 'INTERNAL'))
     }
@@ -222,7 +226,7 @@ export class ServerSession {
     return STATE_NOT_RECEIVED
   }
 
-  private async handleOne(msgId: bigint, body: Uint8Array): Promise<void> {
+  private async handleOne(msgId: bigint, body: Uint8Array, budget: DecodeBudget): Promise<void> {
     this.received(msgId, STATE_RECEIVED)
     if (body.length < 4) return this.answerError(msgId, new RpcFailure(400, 'INPUT_FETCH_ERROR'))
     const id = new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(0, true)
@@ -230,11 +234,16 @@ export class ServerSession {
       // Clients pack requests as gzip (RFC 1952) or, like mtcute, zlib (RFC 1950); Telegram inflates both.
       let inflated: Uint8Array
       try {
-        inflated = inflatePacked(tlCodec.reader(body, 4).bytes())
+        budget.enter(4)
+        inflated = budget.inflate(tlCodec.reader(body, 4).bytes(), 4)
       } catch (err) {
         return this.answerError(msgId, decodeFailure(err, id))
       }
-      return this.handleOne(msgId, inflated)
+      try {
+        return await this.handleOne(msgId, inflated, budget)
+      } finally {
+        budget.leave()
+      }
     }
     if (id === INVOKE_WITH_LAYER_ID) {
       const layer = new DataView(body.buffer, body.byteOffset, body.byteLength).getInt32(4, true)
@@ -249,7 +258,10 @@ export class ServerSession {
     }
     let request: TlValue
     try {
-      request = this.codec.decode(body)
+      // gzip_packed inside the request (e.g. invokeAfterMsg's query) draws on the same allowance.
+      const r = new TlReader(this.codec.decoders, body, 0, body.length, 0, budget)
+      request = r.object()
+      r.expectEnd()
     } catch (err) {
       return this.answerError(msgId, decodeFailure(err, id))
     }
@@ -379,17 +391,4 @@ function remember<K, V>(map: Map<K, V>, key: K, value: V, limit: number): void {
   map.delete(key)
   map.set(key, value)
   if (map.size > limit) map.delete(map.keys().next().value!)
-}
-
-/** gzip_packed's packed_data: gzip (RFC 1952, 1f 8b) or zlib (RFC 1950: CM = 8, header checksum divisible by 31). */
-function inflatePacked(packed: Uint8Array): Uint8Array {
-  try {
-    if (packed[0] === 0x1f && packed[1] === 0x8b) return gunzipSync(packed, { maxOutputLength: MAX_GZIP_OUTPUT })
-    if (packed.length >= 2 && (packed[0]! & 0x0f) === 8 && ((packed[0]! << 8) | packed[1]!) % 31 === 0) {
-      return inflateSync(packed, { maxOutputLength: MAX_GZIP_OUTPUT })
-    }
-  } catch (err) {
-    throw new TlDecodeError('bad-gzip', 4, (err as Error).message)
-  }
-  throw new TlDecodeError('bad-gzip', 4, 'neither gzip nor zlib data')
 }
