@@ -3,11 +3,12 @@
 // bound is what Telegram does (-429, -404, new_session_created, a closed connection).
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { gzipSync } from 'node:zlib'
 import { startTestDc, type TestDc } from '../src/testdc/test-dc.ts'
 import type { DcLimits } from '../src/testdc/dc-limits.ts'
 import type { DcServer } from '../src/testdc/dc-server.ts'
 import { randomBytes } from '../src/mtproto/crypto/random.ts'
-import { tlCodec } from '../src/mtproto/tl/index.ts'
+import { tlCodec, type TlValue } from '../src/mtproto/tl/index.ts'
 import { HostileClient, HostileSession, readUntil, randomLong, transportErrorCode, type HostileTransport } from './support/hostile-client.ts'
 
 const DC_ID = 2
@@ -204,5 +205,44 @@ test('auth keys past maxAuthKeys are forgotten least recently used first, with t
     assert.equal(server.cluster.userOfKey(DC_ID, one.session.authKey.idLong), null, 'its login is gone with it')
     one.session.send(one.c, { _: 'ping', pingId: randomLong() })
     assert.equal(transportErrorCode(await one.c.next()), -404)
+  })
+})
+
+/** gzip_packed#3072cfa1 around `inner`. */
+function gzipPacked(inner: Uint8Array): Uint8Array {
+  const w = tlCodec.newWriter(inner.length + 64)
+  w.uint(0x3072cfa1)
+  w.bytes(gzipSync(inner, { level: 9 }))
+  return w.take()
+}
+
+test('a gzip_packed bomb costs at most maxInflatedBytes per packet and gets an rpc_error; nesting past maxPackingDepth too', async () => {
+  await withDc({ maxInflatedBytes: 1024 * 1024, maxPackingDepth: 4 }, async (server, dc) => {
+    const { c, session } = await keyed(server, dc)
+    const pingBody = tlCodec.encode({ _: 'ping', pingId: 5n })
+    // a 2 MiB request: ping followed by zeros (a ping does not inflate to that, so it must fail before it is read)
+    const bomb = new Uint8Array(2 * 1024 * 1024)
+    bomb.set(pingBody)
+    const bombId = session.send(c, gzipPacked(bomb))
+    const r = await readUntil(c, session, (o) => o._ === 'rpc_result' || o._ === 'pong')
+    assert.equal(r.found?._, 'rpc_result', `got ${r.found?._ ?? r.ended}`)
+    const result = r.found as TlValue & { reqMsgId: bigint; result: TlValue }
+    assert.equal(result.reqMsgId, bombId)
+    assert.equal(result.result._, 'rpc_error')
+    assert.equal(result.result['errorMessage'], 'INPUT_REQUEST_TOO_LONG')
+    assert.equal(result.result['errorCode'], 400)
+    // nesting: gzip(gzip(gzip(gzip(gzip(ping))))) is 5 deep, one past 4
+    let nested = pingBody
+    for (let i = 0; i < 5; i++) nested = gzipPacked(nested)
+    const nestedId = session.send(c, nested)
+    const n = await readUntil(c, session, (o) => o._ === 'rpc_result' || o._ === 'pong')
+    assert.equal(n.found?._, 'rpc_result', `got ${n.found?._ ?? n.ended}`)
+    assert.equal((n.found as TlValue & { reqMsgId: bigint }).reqMsgId, nestedId)
+    // within the bounds a gzip_packed request is answered as usual
+    let ok = pingBody
+    for (let i = 0; i < 2; i++) ok = gzipPacked(ok)
+    session.send(c, ok)
+    assert.equal((await readUntil(c, session, (o) => o._ === 'pong')).found?._, 'pong')
+    assert.equal(c.isClosed, false)
   })
 })
