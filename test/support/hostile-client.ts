@@ -52,8 +52,13 @@ class HostileCodec {
     }
   }
 
-  /** The bytes of one frame (no start), encrypted if obfuscated. */
+  /** The bytes of one frame (no start), encrypted if obfuscated; abridged counts in words, so it pads to 4 bytes. */
   frame(payload: Uint8Array): Uint8Array {
+    if (this.framing.name === 'abridged' && payload.length % 4 !== 0) {
+      const padded = new Uint8Array(payload.length + 4 - (payload.length % 4))
+      padded.set(payload)
+      payload = padded
+    }
     return this.seal(this.encoder.encode(payload))
   }
 
@@ -77,6 +82,8 @@ export class HostileClient {
   private readonly events: ClientTransportEvent[] = []
   private wake: (() => void) | undefined
   private closedFlag = false
+  /** The DC sent bytes that do not frame in this transport (a DC bug: its answers must always frame). */
+  badStream = false
   /** Resolves when the socket is closed (by either side). */
   readonly closed: Promise<void>
   private readonly plainClock = new MessageIdClock(0)
@@ -99,6 +106,7 @@ export class HostileClient {
         this.codec.push(chunk)
         for (let e = this.codec.next(); e !== undefined; e = this.codec.next()) this.events.push(e)
       } catch {
+        this.badStream = true
         socket.destroy() // a stream we cannot frame: nothing after it can be trusted
       }
       this.wake?.()
@@ -238,9 +246,9 @@ export class HostileSession {
     return msgId
   }
 
-  /** Decrypts a frame the DC sent under this key. */
+  /** Decrypts a frame the DC sent under this key (padded intermediate's padding is cut off first). */
   open(payload: Uint8Array): DecryptedMessage {
-    return decryptMessage(this.key.authKey, 'server', payload)
+    return decryptMessage(this.key.authKey, 'server', payload.length < 24 ? payload : payload.subarray(0, 24 + ((payload.length - 24) & ~15)))
   }
 }
 
