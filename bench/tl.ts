@@ -4,7 +4,7 @@
 // (auth.sentCode) in place of the request: clients decode answers, and mtcute has no readers for requests.
 import { createRequire } from 'node:module'
 import { tlCodec, codecForLayer, API_LAYER, type TlValue } from '../src/mtproto/tl/index.ts'
-import { fieldName } from '../src/mtproto/tl/codegen/tl-names.ts'
+import { fieldName } from '../src/mtproto/tl/tl-names.ts'
 import { loadSchema } from '../test/support/tl-samples.ts'
 import { toGramjs, GRAMJS_LAYER } from '../test/support/gramjs-objects.ts'
 import { wrappedSendCode, sentCode, messagesPage, fullConfig } from './fixtures/tl-mix.ts'

@@ -4,7 +4,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { codecForLayer, type TlValue } from '../src/mtproto/tl/index.ts'
-import { fieldName } from '../src/mtproto/tl/codegen/tl-names.ts'
+import { fieldName } from '../src/mtproto/tl/tl-names.ts'
 import { TlSampleFactory, loadSchema } from './support/tl-samples.ts'
 import { gramjsBytes, GRAMJS_LAYER } from './support/gramjs-objects.ts'
 

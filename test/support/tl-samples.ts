@@ -1,15 +1,19 @@
 // Builds sample values for any constructor of a parsed schema, deterministically, with every optional field
 // set ('all') or unset ('none'). The shape matches what the decoder produces (every key present), so a
 // round trip can be compared with deepStrictEqual.
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { parseTlSchema, type TlEntry, type TlSchema, type TlTypeRef } from '../../src/mtproto/tl/schema/tl-schema-parser.ts'
-import { fieldName } from '../../src/mtproto/tl/codegen/tl-names.ts'
-import type { TlValue } from '../../src/mtproto/tl/index.ts'
+import { fieldName } from '../../src/mtproto/tl/tl-names.ts'
+import { layerSchema, type TlValue } from '../../src/mtproto/tl/index.ts'
 
 export type OptionalMode = 'all' | 'none'
 
+/** A schema file of src/mtproto/tl/schema/, or `api-<N>.tl` of a bundled layer (from the ledger). */
 export function loadSchema(file: string): TlSchema {
-  return parseTlSchema(readFileSync(new URL(`../../src/mtproto/tl/schema/${file}`, import.meta.url), 'utf8'))
+  const url = new URL(`../../src/mtproto/tl/schema/${file}`, import.meta.url)
+  const layer = /^api-(\d+)\.tl$/.exec(file)
+  if (!existsSync(url) && layer) return layerSchema(Number(layer[1])).schema
+  return parseTlSchema(readFileSync(url, 'utf8'))
 }
 
 /** A small deterministic PRNG (mulberry32), so failures reproduce. */
