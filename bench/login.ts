@@ -1,6 +1,6 @@
 // Client CPU of one 2FA login (auth.sendCode → auth.signIn → SESSION_PASSWORD_NEEDED → account.getPassword →
-// SRP → auth.checkPassword) against the test DC running in another process, by gramfarm's Client and by
-// GramJS in the same run, next to the floor: the login's unavoidable crypto timed alone (one native
+// SRP → auth.checkPassword) against the test DC running in another process, by gramfarm's Client, by GramJS and by
+// stock mtcute (@mtcute/node: connect() + sendCode + signIn + checkPassword) in the same run, next to the floor: the login's unavoidable crypto timed alone (one native
 // PBKDF2-HMAC-SHA512 of 100,000 iterations and three 2048-bit modexps).
 // Both clients start from an auth key made beforehand (not timed), so the figures are the login's: the
 // measured window is a fresh client connecting with that key and logging in (GramJS: connect() +
@@ -15,6 +15,8 @@ import { DcConnection } from '../src/mtproto/dc/dc-connection.ts'
 import { DhGroup, TELEGRAM_DH_PRIME } from '../src/mtproto/crypto/dh.ts'
 import { computeSrpCheck, srpPasswordHashAsync, type SrpAlgo } from '../src/mtproto/crypto/srp.ts'
 import { randomBytes } from '../src/mtproto/crypto/random.ts'
+import { rsaPublicKeyToPem } from '../src/mtproto/crypto/rsa-keys.ts'
+import { closeMtcute, mtcuteClientFor, mtcuteDcOption } from '../test/support/mtcute-client.ts'
 import { startRemoteTestDc } from './support/remote-testdc.ts'
 import { fmt } from './support/measure.ts'
 
@@ -162,9 +164,51 @@ const gramjs = subject(async () => {
     },
   }
 })
-const [floorCpu, srpCpu, oursCpu, gramjsCpu] = await measureRounds([floor, srpOnly, ours, gramjs], LOGINS, WARMUP) as [Cpu, Cpu, Cpu, Cpu]
+
+// --- mtcute: the same login with its own methods (layer 227), from a key imported into a fresh client's session.
+// connect() + sendCode + signIn (SESSION_PASSWORD_NEEDED) + checkPassword: like GramJS's signInUser, without
+// start()'s getMe probe. After each login (not timed) it logs out and the next login reuses the key.
+const mtcuteDc = { host: dc.host, portOf: dc.portOf, publicKey: { pem: rsaPublicKeyToPem(dc.publicKey) } }
+const mtcuteKey = await makeAuthKey()
+let mtcuteUserId = ''
+const mtcute = subject(async () => {
+  const client = mtcuteClientFor(mtcuteDc, { dcId: HOME_DC, ...API })
+  const home = mtcuteDcOption(mtcuteDc, HOME_DC)
+  await client.importSession({ authKey: mtcuteKey, primaryDcs: { main: home, media: home } })
+  return {
+    measured: async () => {
+      await client.connect()
+      const sent = await client.sendCode({ phone: USER.phone })
+      if (!('phoneCodeHash' in sent)) throw new Error('mtcute: sendCode logged in without a code')
+      try {
+        await client.signIn({ phone: USER.phone, phoneCodeHash: sent.phoneCodeHash, phoneCode: USER.code })
+        throw new Error('mtcute: signIn did not ask for the password')
+      } catch (err) {
+        if ((err as { text?: string }).text !== 'SESSION_PASSWORD_NEEDED') throw err
+      }
+      mtcuteUserId = String((await client.checkPassword(USER.password.password)).id)
+    },
+    after: async () => {
+      await client.logOut()
+      await closeMtcute(client)
+    },
+  }
+})
+// One untimed login first: while the DC cannot serve mtcute (e.g. refuses its layer), the bench says why and goes on
+// without it instead of failing.
+let mtcuteFailure: string | undefined
+try {
+  const probe = await mtcute.once()
+  await probe.measured()
+  await probe.after?.()
+} catch (err) {
+  mtcuteFailure = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
+}
+const subjects = mtcuteFailure === undefined ? [floor, srpOnly, ours, gramjs, mtcute] : [floor, srpOnly, ours, gramjs]
+const [floorCpu, srpCpu, oursCpu, gramjsCpu, mtcuteCpu] = await measureRounds(subjects, LOGINS, WARMUP) as [Cpu, Cpu, Cpu, Cpu, Cpu | undefined]
 dc.stop()
 if (!ourUserId || ourUserId !== gramjsUserId) throw new Error(`the two clients logged in as different users (${ourUserId} vs ${gramjsUserId})`)
+if (mtcuteCpu && mtcuteUserId !== ourUserId) throw new Error(`mtcute logged in as another user (${mtcuteUserId} vs ${ourUserId})`)
 
 const row = (name: string, c: Cpu, note: string): string =>
   `  ${name.padEnd(30)} ${fmt(c.meanMs, 2).padStart(8)} ms  (min ${fmt(c.minMs, 2)}, max ${fmt(c.maxMs, 2)})  ${note}`
@@ -173,4 +217,15 @@ console.log(row('floor', floorCpu, 'PBKDF2-HMAC-SHA512 ×100k + 3 × 2048-bit mo
 console.log(row('gramfarm SRP step alone', srpCpu, 'srpPasswordHashAsync + computeSrpCheck'))
 console.log(row('gramfarm Client.start()', oursCpu, `${fmt(oursCpu.meanMs / floorCpu.meanMs, 3)}× the floor`))
 console.log(row('GramJS connect + signInUser', gramjsCpu, `${fmt(gramjsCpu.meanMs / floorCpu.meanMs, 3)}× the floor; gramfarm is ${fmt(gramjsCpu.meanMs / oursCpu.meanMs, 2)}× faster`))
-console.log(JSON.stringify({ bench: 'login', ratios: { srp_vs_floor: Number((oursCpu.meanMs / floorCpu.meanMs).toFixed(3)), login_vs_gramjs: Number((gramjsCpu.meanMs / oursCpu.meanMs).toFixed(3)) } }))
+if (mtcuteCpu) console.log(row('mtcute connect + sendCode…', mtcuteCpu, `${fmt(mtcuteCpu.meanMs / floorCpu.meanMs, 3)}× the floor; gramfarm is ${fmt(mtcuteCpu.meanMs / oursCpu.meanMs, 2)}× faster`))
+else console.log(`  mtcute                         could not log in to the test DC, left out: ${mtcuteFailure}`)
+console.log(JSON.stringify({
+  bench: 'login',
+  ratios: {
+    srp_vs_floor: Number((oursCpu.meanMs / floorCpu.meanMs).toFixed(3)),
+    login_vs_gramjs: Number((gramjsCpu.meanMs / oursCpu.meanMs).toFixed(3)),
+    vs_mtcute: mtcuteCpu ? Number((mtcuteCpu.meanMs / oursCpu.meanMs).toFixed(3)) : null,
+  },
+  cpu_ms_per_login: { gramfarm: Number(oursCpu.meanMs.toFixed(2)), gramjs: Number(gramjsCpu.meanMs.toFixed(2)), mtcute: mtcuteCpu ? Number(mtcuteCpu.meanMs.toFixed(2)) : null },
+  ...(mtcuteFailure !== undefined ? { mtcute_failure: mtcuteFailure } : {}),
+}))
