@@ -32,7 +32,7 @@ export {
   CodeProviderClient, publishCode, publishPassword, CodeChannelError, CONTRACT_VERSION,
   type CodeProviderClientOptions, type ReadRequestsOptions, type DeliverCodeResult, type DeliverCodeStatus,
   type CodeRequestMessage, type CodeDeliveredMessage, type PasswordRequestMessage, type PasswordDeliveredMessage,
-  type CodeType as FarmCodeType, type NextCodeType,
+  type KnownCodeType, type NextCodeType,
 } from './queue/code-channel.ts'
 export {
   runHandlerApiBridge, HandlerApiProvider, SmsProviderError, HANDLER_API_PATH,

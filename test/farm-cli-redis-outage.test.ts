@@ -9,7 +9,7 @@ import { Redis } from 'ioredis'
 import { Coordinator } from '../src/farm/coordinator.ts'
 import { runOnboarding } from '../src/cli/onboarding.ts'
 import { loginJobId, type LoginResult } from '../src/queue/login-job.ts'
-import { resultsKey } from '../src/worker/farm-worker.ts'
+import { resultsKey } from '../src/queue/redis-keys.ts'
 import { runCli, scratchScope, sink, startRedisProxy, waitFor } from './farm-e2e-harness.ts'
 
 const { prefix, redis, dir } = scratchScope('cli-redis-outage')

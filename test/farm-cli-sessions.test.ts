@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { before, describe, it } from 'node:test'
 import { RedisSessionStorage } from '../src/auth/storage/index.ts'
 import type { SessionStringsFile } from '../src/farm/session-export.ts'
-import { sessionKeyPrefix } from '../src/worker/login-step-runner.ts'
+import { sessionKeyPrefix } from '../src/queue/redis-keys.ts'
 import { REDIS_URL, runCli, scratchScope } from './farm-e2e-harness.ts'
 
 const { prefix, redis, dir } = scratchScope('cli-sessions')

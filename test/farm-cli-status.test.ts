@@ -9,7 +9,7 @@ import { Coordinator } from '../src/farm/coordinator.ts'
 import { maskPhone } from '../src/foundation/logger.ts'
 import { deleteKeysUnder } from '../src/cli/redis-access.ts'
 import type { LoginResult } from '../src/queue/login-job.ts'
-import { resultsKey } from '../src/worker/farm-worker.ts'
+import { resultsKey } from '../src/queue/redis-keys.ts'
 import { REDIS_URL, redisClient, runCli, uniquePrefix } from './farm-e2e-harness.ts'
 
 const prefix = uniquePrefix('cli-status')

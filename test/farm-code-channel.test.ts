@@ -200,6 +200,34 @@ describe('code channel', () => {
     await assert.rejects(box.waitForCode({ phone: nextPhone(), attempt: 'has space', timeoutMs: 10 }), CodeChannelError);
   });
 
+  it('refuses a code that is not ASCII digits, and never parks it: the real code after it is still taken', async () => {
+    const box = inbox();
+    const provider = new CodeProviderClient({ redis, prefix });
+    const early = nextPhone();
+    for (const code of ['١٢٣٤٥', '１２３４５', '12 345', '12345\u0007', 'apple']) {
+      const err = await provider.deliverCode({ phone: early, code }).catch((e: unknown) => e);
+      assert.ok(err instanceof CodeChannelError && err.reason === 'invalid-code', `refused: ${JSON.stringify(code)}`);
+      assert.ok(!err.message.includes(code), 'the code is not echoed');
+    }
+    assert.equal(await redis.exists(provider.names.pendingCode(early)), 0, 'nothing parked');
+    assert.deepEqual(await provider.deliverCode({ phone: early, code: '12345' }), { status: 'pending', attempt: null });
+    await box.requestCode({ phone: early, attempt: 'a1', codeType: 'sms', jobId: 'job-digits-1' });
+    assert.equal(await box.waitForCode({ phone: early, attempt: 'a1', timeoutMs: 2000 }), '12345');
+
+    const asked = nextPhone();
+    await box.requestCode({ phone: asked, attempt: 'a1', codeType: 'sms', jobId: 'job-digits-2' });
+    await assert.rejects(provider.deliverCode({ phone: asked, code: 'apple' }), CodeChannelError);
+    assert.deepEqual(await provider.deliverCode({ phone: asked, code: ' 54321 ' }), { status: 'stored', attempt: 'a1' });
+    assert.equal(await box.waitForCode({ phone: asked, attempt: 'a1', timeoutMs: 2000 }), '54321');
+
+    // smsWord / smsPhrase: Telegram sends a word or a phrase, which is then the code.
+    const word = nextPhone();
+    await box.requestCode({ phone: word, attempt: 'w1', codeType: 'smsPhrase', jobId: 'job-words' });
+    await assert.rejects(provider.deliverCode({ phone: word, code: '١٢٣' }), CodeChannelError);
+    assert.deepEqual(await provider.deliverCode({ phone: word, code: 'purple monkey dishwasher' }), { status: 'stored', attempt: 'w1' });
+    assert.equal(await box.waitForCode({ phone: word, attempt: 'w1', timeoutMs: 2000 }), 'purple monkey dishwasher');
+  });
+
   it('finds a code whose notification was lost, by the poll fallback', async () => {
     const box = inbox({ pollIntervalMs: 100 });
     const phone = nextPhone();

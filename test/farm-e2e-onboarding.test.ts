@@ -15,7 +15,7 @@ import type { SessionStringsFile } from '../src/farm/session-export.ts'
 import type { AccountResult } from '../src/farm/coordinator.ts'
 import { publishCode, CodeChannelNames } from '../src/queue/code-channel.ts'
 import { clientOptionsFor } from '../src/testdc/testdc-endpoint.ts'
-import { sessionKeyPrefix } from '../src/worker/login-step-runner.ts'
+import { sessionKeyPrefix } from '../src/queue/redis-keys.ts'
 import { LOGIN_QUEUE, loginJobId } from '../src/queue/login-job.ts'
 import { API, sink, startFarm, startSocksProxy, type Farm, type SocksProxy } from './farm-e2e-harness.ts'
 

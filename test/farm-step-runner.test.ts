@@ -16,7 +16,8 @@ import { RpcFailure } from '../src/testdc/rpc-failure.ts'
 import { startTestDc, type TestDc } from '../src/testdc/test-dc.ts'
 import { endpointOf } from '../src/testdc/testdc-endpoint.ts'
 import { createStepRunner } from '../src/worker/login-thread.ts'
-import { sessionKeyPrefix, type StepOutcome } from '../src/worker/login-step-runner.ts'
+import type { StepOutcome } from '../src/worker/login-step-runner.ts'
+import { resultsKey, sessionKeyPrefix } from '../src/queue/redis-keys.ts'
 import { isTransient } from '../src/worker/transient-failure.ts'
 import { AuthKeyUnknownError, ConnectionLostError } from '../src/mtproto/dc/dc-connection.ts'
 import { RpcError } from '../src/mtproto/rpc-error.ts'
@@ -24,7 +25,7 @@ import { ConnectTimeoutError, ProxyError, TransportError } from '../src/mtproto/
 import { SessionStorageError, SessionLockedError } from '../src/auth/storage/index.ts'
 import { Queue } from 'bullmq'
 import { LOGIN_QUEUE } from '../src/queue/login-job.ts'
-import { resultsKey, startFarmWorker } from '../src/worker/farm-worker.ts'
+import { startFarmWorker } from '../src/worker/farm-worker.ts'
 import { API, FAST_RATE, REDIS_URL, redisClient, sleep, uniquePrefix, waitFor } from './farm-e2e-harness.ts'
 
 /** Failures to answer instead of calling the real handler, per method, first in first out. */

@@ -11,8 +11,22 @@ export interface PhoneContext {
   attempt: number
 }
 
-/** auth.SentCodeType without the prefix: 'sms', 'app', 'call', 'flashCall', 'missedCall', 'fragmentSms', 'email', … */
-export type CodeType = string
+/** The auth.SentCodeType names known today, by their TL name without `auth.sentCodeType`, first letter lowered. */
+export type KnownCodeType =
+  | 'app'
+  | 'sms'
+  | 'smsWord'
+  | 'smsPhrase'
+  | 'call'
+  | 'flashCall'
+  | 'missedCall'
+  | 'fragmentSms'
+  | 'firebaseSms'
+  | 'emailCode'
+  | 'setUpEmailRequired'
+
+/** auth.SentCodeType (or auth.CodeType) without the prefix, as Telegram sent it: a known one, or any newer name. */
+export type CodeType = KnownCodeType | (string & {})
 
 export interface CodeContext {
   phoneNumber: string

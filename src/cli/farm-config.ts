@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { LogLevel } from '../foundation/logger.ts'
+import { DEFAULT_PREFIX } from '../queue/redis-keys.ts'
 import { CliError, ExitCode } from './exit-codes.ts'
 
 export interface SendCodeRate {
@@ -57,7 +58,7 @@ export interface ConfigOverrides {
 }
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
-export const DEFAULT_PREFIX = 'gramfarm:'
+export { DEFAULT_PREFIX }
 export const DEFAULT_CONFIG_FILE = 'config/gramfarm.json'
 /** Where `gramfarm testdc` writes its endpoint by default (out/ is git-ignored). */
 export const DEFAULT_TESTDC_ENDPOINT_FILE = 'out/testdc-endpoint.json'

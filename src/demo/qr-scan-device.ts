@@ -4,6 +4,7 @@
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { Client } from '../auth/client.ts'
+import { FarmRedisKeys } from '../queue/redis-keys.ts'
 import { clientOptionsFor, type TestDcEndpoint } from '../testdc/testdc-endpoint.ts'
 
 export interface QrDeviceOwner {
@@ -88,7 +89,7 @@ export class QrScanDevices {
         // not ours
       }
     })
-    await sub.subscribe(`${this.opts.prefix}qr`)
+    await sub.subscribe(new FarmRedisKeys(this.opts.prefix).qrChannel)
     // A QR published before we subscribed (or while disconnected) is still in its key.
     this.poll = setInterval(() => void this.scanKeys().catch(() => undefined), 500)
     await this.scanKeys()
@@ -96,7 +97,7 @@ export class QrScanDevices {
 
   private async scanKeys(): Promise<void> {
     let cursor = '0'
-    const base = `${this.opts.prefix}qr:`
+    const base = new FarmRedisKeys(this.opts.prefix).qrPrefix
     do {
       const [next, keys] = await this.opts.redis.scan(cursor, 'MATCH', `${base.replace(/[*?[\]\\]/g, '\\$&')}qr-*`, 'COUNT', 500)
       cursor = next

@@ -14,10 +14,10 @@ import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { LOGIN_QUEUE, type FinalState, type LoginJobData, type LoginKind, type LoginResult } from '../queue/login-job.ts'
 import { SecretVault } from '../queue/secret-vault.ts'
-import { resultsKey } from '../worker/farm-worker.ts'
+import { FarmRedisKeys, attachedKey, resultsKey, runKey, runsKey } from '../queue/redis-keys.ts'
 import type { AccountSource, AccountSpec } from './accounts-file.ts'
 import { newRunId, planJobs, type PlannedJob, type PlanOptions } from './account-jobs.ts'
-import { CliError, ExitCode } from '../cli/exit-codes.ts'
+import { FarmError } from './farm-error.ts'
 
 /** Job options of every login job: removed when done (the result is in the run's hash), retried on crashes. */
 export const LOGIN_JOB_OPTIONS = {
@@ -127,22 +127,18 @@ export function stateGroup(state: string): string {
   return paren < 0 ? state : state.slice(0, paren)
 }
 
+/** A run id already given to another run: its jobs and results would be taken for this run's. */
+export class RunIdInUseError extends FarmError {
+  override readonly name = 'RunIdInUseError'
+  constructor(readonly runId: string) {
+    super(`run id ${runId} is already used: pick another --run-id`)
+  }
+}
+
 function needsSecrets(job: PlannedJob): boolean {
   return Object.values(job.secrets).some((v) => typeof v === 'string' && v !== '')
 }
 
-export function runsKey(prefix: string): string {
-  return `${prefix}runs`
-}
-
-export function runKey(prefix: string, runId: string): string {
-  return `${prefix}run:${runId}`
-}
-
-/** Account → owning run id, for the accounts a run followed in another run's job. */
-export function attachedKey(prefix: string, runId: string): string {
-  return `${prefix}run:${runId}:attached`
-}
 
 export class Coordinator {
   readonly queue: Queue<LoginJobData, LoginResult>
@@ -155,7 +151,7 @@ export class Coordinator {
     this.redis = opts.redis
     this.prefix = opts.prefix
     this.logger = opts.logger
-    this.queue = new Queue<LoginJobData, LoginResult>(LOGIN_QUEUE, { connection: opts.redis, prefix: `${opts.prefix}bull` })
+    this.queue = new Queue<LoginJobData, LoginResult>(LOGIN_QUEUE, { connection: opts.redis, prefix: new FarmRedisKeys(opts.prefix).bullPrefix })
     // Connection trouble is ioredis' to ride out (reconnects); commands that fail surface where they are awaited.
     this.queue.on('error', (err) => this.logger?.debug({ err: { message: err.message } }, 'queue connection error'))
     this.vault = new SecretVault(opts.redis, opts.prefix)
@@ -172,7 +168,7 @@ export class Coordinator {
     const enqueuedAt = Date.now()
     const eventsFrom = await this.eventsTail()
     // A job is this run's when its data.runId says so: a run id used twice would make another run's jobs look ours.
-    if ((await this.redis.hsetnx(runKey(this.prefix, runId), 'createdAt', enqueuedAt)) !== 1) throw new CliError(`run id ${runId} is already used: pick another --run-id`, ExitCode.usage)
+    if ((await this.redis.hsetnx(runKey(this.prefix, runId), 'createdAt', enqueuedAt)) !== 1) throw new RunIdInUseError(runId)
     await this.redis.multi()
       .zadd(runsKey(this.prefix), enqueuedAt, runId)
       .zremrangebyscore(runsKey(this.prefix), '-inf', enqueuedAt - RUN_TTL_SECONDS * 1000)
@@ -260,7 +256,7 @@ export class Coordinator {
     const missing = new Map<string, number>()
     const eventsConnection = this.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true })
     eventsConnection.on('error', () => undefined)
-    const events = new QueueEvents(LOGIN_QUEUE, { connection: eventsConnection, prefix: `${this.prefix}bull`, lastEventId: run.eventsFrom, blockingTimeout: 5000 })
+    const events = new QueueEvents(LOGIN_QUEUE, { connection: eventsConnection, prefix: new FarmRedisKeys(this.prefix).bullPrefix, lastEventId: run.eventsFrom, blockingTimeout: 5000 })
     events.on('error', (err) => this.logger?.debug({ err: { message: (err as Error).message } }, 'queue events error'))
 
     let finish: (() => void) | undefined

@@ -3,8 +3,8 @@
 // results under that run's id (workers write a job's result under the run that added it).
 import type { Redis } from 'ioredis'
 import type { LoginResult } from '../queue/login-job.ts'
-import { resultsKey } from '../worker/farm-worker.ts'
-import { attachedKey, runKey, stateGroup } from './coordinator.ts'
+import { attachedKey, resultsKey, runKey } from '../queue/redis-keys.ts'
+import { stateGroup } from './coordinator.ts'
 
 export interface RunStatusAccount extends LoginResult {
   /** The run whose job this account followed (its login was that run's). */

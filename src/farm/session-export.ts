@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { Redis } from 'ioredis'
 import { FileSessionStorage, RedisSessionStorage, SessionStringCodec, type ServerAddress, type SessionRecord } from '../auth/storage/index.ts'
-import { sessionKeyPrefix } from '../worker/login-step-runner.ts'
+import { sessionKeyPrefix } from '../queue/redis-keys.ts'
 import type { AccountResult } from './coordinator.ts'
 import { writePrivateFile } from '../foundation/private-file.ts'
 

@@ -12,10 +12,12 @@
 // SCAN and slow logs).
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { QueueError } from './queue-error.ts';
+import { DEFAULT_PREFIX, FarmRedisKeys, type ExceptIdsKeys } from './redis-keys.ts';
 
-export const DEFAULT_PREFIX = 'gramfarm:';
+export { DEFAULT_PREFIX };
 
-export class ExceptIdsRegistryError extends Error {
+export class ExceptIdsRegistryError extends QueueError {
   override readonly name = 'ExceptIdsRegistryError';
 }
 
@@ -136,24 +138,11 @@ export interface ExceptIdsRegistryOptions {
 
 export class ExceptIdsRegistry {
   private readonly redis: Redis;
-  readonly keys: {
-    readonly authorizedIds: string;
-    readonly accountOfId: string;
-    readonly idOfAccount: string;
-    readonly recorderOfAccount: string;
-    claim(accountKey: string): string;
-  };
+  readonly keys: ExceptIdsKeys;
 
   constructor(options: ExceptIdsRegistryOptions) {
     this.redis = options.redis;
-    const p = options.prefix ?? DEFAULT_PREFIX;
-    this.keys = {
-      authorizedIds: `${p}auth:authorized-ids`,
-      accountOfId: `${p}auth:account-of-id`,
-      idOfAccount: `${p}auth:id-of-account`,
-      recorderOfAccount: `${p}auth:recorder-of-account`,
-      claim: (accountKey) => `${p}auth:claim:${accountKey}`,
-    };
+    this.keys = new FarmRedisKeys(options.prefix ?? DEFAULT_PREFIX).exceptIds;
   }
 
   /** Every authorized user id: the `except_ids` of auth.exportLoginToken. */

@@ -2,6 +2,7 @@
 // proxy URLs (with their credentials or MTProxy secret) and per-account api_hash given in the accounts file. One
 // hash per job id, with a TTL, deleted when the job ends.
 import type { Redis } from 'ioredis'
+import { DEFAULT_PREFIX, FarmRedisKeys } from './redis-keys.ts'
 
 export interface JobSecrets {
   botToken?: string
@@ -19,11 +20,11 @@ const SECRET_TTL_SECONDS = 7 * 24 * 3600
 export class SecretVault {
   constructor(
     private readonly redis: Redis,
-    private readonly prefix = 'gramfarm:',
+    private readonly prefix = DEFAULT_PREFIX,
   ) {}
 
   private key(jobId: string): string {
-    return `${this.prefix}secret:${jobId}`
+    return new FarmRedisKeys(this.prefix).secret(jobId)
   }
 
   async put(jobId: string, secrets: JobSecrets): Promise<void> {

@@ -3,8 +3,9 @@
 // One Lua script checks both buckets and takes a token from each only when both have one, on Redis' clock (the
 // hosts' clocks may disagree). A FLOOD_WAIT blocks a DC's bucket for its duration (`penalize`).
 import type { Redis } from 'ioredis';
+import { DEFAULT_PREFIX, FarmRedisKeys, type SendCodeRateKeys } from './redis-keys.ts';
 
-export const DEFAULT_PREFIX = 'gramfarm:';
+export { DEFAULT_PREFIX };
 
 export interface TokenBucketConfig {
   /** Tokens added per second (may be fractional: 0.2 = one every 5 s). */
@@ -83,11 +84,11 @@ export class SendCodeRateLimiter {
   readonly global: TokenBucketConfig;
   readonly perDc: TokenBucketConfig;
   private readonly redis: Redis;
-  private readonly prefix: string;
+  private readonly names: SendCodeRateKeys;
 
   constructor(options: SendCodeRateLimiterOptions) {
     this.redis = options.redis;
-    this.prefix = `${options.prefix ?? DEFAULT_PREFIX}ratelimit:send-code:`;
+    this.names = new FarmRedisKeys(options.prefix ?? DEFAULT_PREFIX).sendCodeRate;
     this.global = checkBucket(options.global ?? { ratePerSec: 1, burst: 10 }, 'global');
     this.perDc = checkBucket(options.perDc ?? { ratePerSec: 0.5, burst: 5 }, 'perDc');
   }
@@ -95,9 +96,9 @@ export class SendCodeRateLimiter {
   /** Redis keys used for a DC (and the global bucket). */
   keys(dcId: number): { global: string; dc: string; penalty: string } {
     return {
-      global: `${this.prefix}global`,
-      dc: `${this.prefix}dc:${dcId}`,
-      penalty: `${this.prefix}dc:${dcId}:blocked`,
+      global: this.names.global,
+      dc: this.names.dc(dcId),
+      penalty: this.names.dcBlocked(dcId),
     };
   }
 

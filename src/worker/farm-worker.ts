@@ -10,10 +10,9 @@ import { Worker, Queue, DelayedError, type Job } from 'bullmq'
 import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { jobLogger } from '../foundation/logger.ts'
-import { CodeChannelNames } from '../queue/code-channel.ts'
+import { FarmRedisKeys, qrScannedChannel, resultsKey } from '../queue/redis-keys.ts'
 import { LOGIN_QUEUE, loginJobId, type LoginJobData, type LoginResult } from '../queue/login-job.ts'
 import type { StepOutcome } from './login-step-runner.ts'
-import { qrScannedChannel } from './login-client-cache.ts'
 import type { LoginTask, ThreadOutcome } from './login-thread.ts'
 import type { FarmWorkerConfig } from './worker-config.ts'
 
@@ -36,11 +35,6 @@ export interface FarmWorker {
   readonly pool: Piscina
   /** Resolves when every started step has finished and the connections are closed. */
   close(): Promise<void>
-}
-
-/** Where results go: one hash per coordinator run, account → JSON. */
-export function resultsKey(prefix: string, runId: string): string {
-  return `${prefix}results:${runId}`
 }
 
 /** A run's results are kept this long after its last one (a week). */
@@ -142,10 +136,10 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
     concurrentTasksPerWorker: Math.ceil((opts.concurrency ?? 256) / threads),
   })
   await ready
-  const queue = new Queue<LoginJobData, LoginResult>(LOGIN_QUEUE, { connection, prefix: `${prefix}bull` })
+  const queue = new Queue<LoginJobData, LoginResult>(LOGIN_QUEUE, { connection, prefix: new FarmRedisKeys(prefix).bullPrefix })
   queue.on('error', (err) => opts.logger?.warn({ err: { name: err.name, message: err.message } }, 'queue connection error'))
 
-  const names = new CodeChannelNames(prefix)
+  const names = new FarmRedisKeys(prefix).codeChannel
   const saveResult = async (data: LoginJobData, result: LoginResult): Promise<void> => {
     const key = resultsKey(prefix, data.runId)
     await connection.multi().hset(key, data.account, JSON.stringify(result)).expire(key, RESULTS_TTL_SECONDS).exec()
@@ -199,7 +193,7 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
   }
 
   const worker = new LoginQueueWorker(LOGIN_QUEUE, processor, {
-    connection, prefix: `${prefix}bull`, concurrency: opts.concurrency ?? 256, maxStalledCount: 3,
+    connection, prefix: new FarmRedisKeys(prefix).bullPrefix, concurrency: opts.concurrency ?? 256, maxStalledCount: 3,
     lockDuration: opts.lockDurationMs ?? 60_000, stalledInterval: opts.stalledIntervalMs ?? 30_000,
   })
   worker.on('failed', (job, err) => {

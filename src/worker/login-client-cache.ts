@@ -12,6 +12,7 @@ import type { RedisSessionStorage } from '../auth/storage/index.ts'
 import { parseProxyUrl } from '../mtproto/transport/proxy-url.ts'
 import type { LoginJobData } from '../queue/login-job.ts'
 import type { SecretVault } from '../queue/secret-vault.ts'
+import { qrScannedChannel } from '../queue/redis-keys.ts'
 
 export interface LoginClient {
   mtproto: MtprotoClient
@@ -59,11 +60,6 @@ export interface LoginClientCacheConfig {
  * past it the step fails as transient and is retried (never hangs).
  */
 const REQUEST_TIMEOUT_MS = 30_000
-
-/** Channel on which a thread says "the QR of this job was scanned": the worker promotes the job at once. */
-export function qrScannedChannel(prefix: string): string {
-  return `${prefix}qr:scanned`
-}
 
 /** updateLoginToken, alone or inside an updates container: someone scanned the QR. */
 function isLoginTokenUpdate(u: TlValue): boolean {

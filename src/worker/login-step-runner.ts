@@ -13,11 +13,12 @@ import { checkPassword } from '../auth/flows/password-check.ts'
 import { resendOrSendAgain, sendCode } from '../auth/flows/phone-login.ts'
 import { loginUrl } from '../auth/flows/qr-login.ts'
 import { RedisSessionStorage, type SessionRecord } from '../auth/storage/index.ts'
-import { CodeTimeoutError, type CodeInbox, type CodeType } from '../queue/code-channel.ts'
+import { CodeTimeoutError, type CodeInbox, type KnownCodeType } from '../queue/code-channel.ts'
 import type { ExceptIdsRegistry } from '../queue/except-ids-registry.ts'
 import type { SendCodeRateLimiter } from '../queue/send-code-rate-limiter.ts'
 import type { SecretVault } from '../queue/secret-vault.ts'
 import type { FinalState, LoginJobData, LoginResult } from '../queue/login-job.ts'
+import { DEFAULT_PREFIX, FarmRedisKeys, sessionKeyPrefix } from '../queue/redis-keys.ts'
 import { causedBy, isTransient } from './transient-failure.ts'
 import { LoginClientCache, type LoginClient, type LoginNetwork } from './login-client-cache.ts'
 
@@ -51,11 +52,6 @@ export interface StepRunnerConfig {
   maxCachedClients?: number
 }
 
-/** Where the farm's sessions live in Redis: under the farm's prefix, so runs and farms never share one. */
-export function sessionKeyPrefix(prefix: string): string {
-  return `${prefix}session:`
-}
-
 /** A QR login's URL is republished only when the one on screen has less than this left (seconds). */
 const QR_MIN_REMAINING_SECONDS = 5
 
@@ -77,7 +73,7 @@ export class LoginStepRunner {
   private readonly prefix: string
 
   constructor(private readonly cfg: StepRunnerConfig) {
-    this.prefix = cfg.prefix ?? 'gramfarm:'
+    this.prefix = cfg.prefix ?? DEFAULT_PREFIX
     this.clients = new LoginClientCache({
       redis: cfg.redis, vault: cfg.vault, network: cfg.network, apiId: cfg.apiId, apiHash: cfg.apiHash, prefix: this.prefix,
       sessionStorage: (data) => this.sessionStorage(data), loginKey: (jobId) => this.loginKey(jobId), loginTtlSec: (data) => this.loginTtlSec(data),
@@ -91,7 +87,7 @@ export class LoginStepRunner {
   }
 
   private loginKey(jobId: string): string {
-    return `${this.prefix}login:${jobId}`
+    return new FarmRedisKeys(this.prefix).login(jobId)
   }
 
   /** The session name of an account in Redis (`gramfarm:session:<name>`). */
@@ -230,7 +226,7 @@ export class LoginStepRunner {
   /** Ends a job's login bookkeeping (the account session stays if it was authorized). */
   private async finish(jobId: string, data: LoginJobData): Promise<void> {
     await this.clients.drop(jobId)
-    await this.cfg.redis.del(this.loginKey(jobId), `${this.prefix}qr:${jobId}`)
+    await this.cfg.redis.del(this.loginKey(jobId), new FarmRedisKeys(this.prefix).qr(jobId))
     await this.cfg.vault.delete(jobId)
     await this.cfg.registry.release(data.accountKey, jobId).catch(() => false)
   }
@@ -389,7 +385,7 @@ export class LoginStepRunner {
     await c.keys.flush()
     // A passwordNeeded left by an earlier login of this job id (one that ended outside the runner) would make
     // the code step skip signIn.
-    const codeType = (codeTypeName(sent.type._) ?? 'unknown') as CodeType
+    const codeType = (codeTypeName(sent.type._) ?? 'unknown') as KnownCodeType
     const codeLength = (sent.type as { length?: number }).length ?? 0
     await this.cfg.redis.multi()
       .hset(this.loginKey(jobId), { phoneCodeHash: sent.phoneCodeHash, dcId: c.mtproto.homeDc, codeType, codeLength })
@@ -416,7 +412,7 @@ export class LoginStepRunner {
     const [type, length] = await this.cfg.redis.hmget(this.loginKey(jobId), 'codeType', 'codeLength')
     const codeAttempt = data.codeAttempt + 1
     await this.cfg.inbox.requestCode({
-      phone: data.account, attempt: String(codeAttempt), codeType: (type ?? 'sms') as CodeType, jobId,
+      phone: data.account, attempt: String(codeAttempt), codeType: (type ?? 'sms') as KnownCodeType, jobId,
       timeoutSec: Math.max(1, Math.ceil((data.deadline - Date.now()) / 1000)),
       ...(Number(length) > 0 ? { codeLength: Number(length) } : {}),
       refusedAttempt: String(data.codeAttempt),
@@ -583,12 +579,12 @@ export class LoginStepRunner {
     // Each export makes a new token, and the earlier ones stay valid until they expire: keep the QR on screen
     // (and the one a device may be scanning) until it is about to expire, rather than a new one every poll.
     const url = loginUrl(result.token)
-    const qrKey = `${this.prefix}qr:${jobId}`
+    const qrKey = new FarmRedisKeys(this.prefix).qr(jobId)
     const shownExpires = Number(await this.cfg.redis.hget(qrKey, 'expires'))
     if (!(shownExpires - Date.now() / 1000 > QR_MIN_REMAINING_SECONDS)) {
       await c.keys.flush() // the exporting key is the one the scan logs in: whichever worker polls next needs it
       await this.cfg.redis.multi().hset(qrKey, { url, expires: result.expires, account: data.account }).expire(qrKey, 600).exec()
-      await this.cfg.redis.publish(`${this.prefix}qr`, JSON.stringify({ jobId, account: data.account, url, expires: result.expires }))
+      await this.cfg.redis.publish(new FarmRedisKeys(this.prefix).qrChannel, JSON.stringify({ jobId, account: data.account, url, expires: result.expires }))
     }
     return { kind: 'wait', data: { step: 'wait_qr', deadline }, delayMs: 1_000 }
   }

@@ -7,10 +7,10 @@ import type { LoginResult } from '../../queue/login-job.ts'
 import { action, flagsOf } from './command-kit.ts'
 
 async function deps() {
-  const [context, logger, summary, exporter, worker] = await Promise.all([
-    import('../cli-context.ts'), import('../../foundation/logger.ts'), import('../run-summary.ts'), import('../../farm/session-export.ts'), import('../../worker/farm-worker.ts'),
+  const [context, logger, summary, exporter, keys] = await Promise.all([
+    import('../cli-context.ts'), import('../../foundation/logger.ts'), import('../run-summary.ts'), import('../../farm/session-export.ts'), import('../../queue/redis-keys.ts'),
   ])
-  return { ...context, maskPhone: logger.maskPhone, textTable: summary.textTable, ...exporter, resultsKey: worker.resultsKey }
+  return { ...context, maskPhone: logger.maskPhone, textTable: summary.textTable, ...exporter, resultsKey: keys.resultsKey }
 }
 
 /**

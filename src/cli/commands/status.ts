@@ -33,14 +33,15 @@ Example:
   gramfarm status --run run-20261101T120000Z-a1b2c3`)
     .action(action(async (_opts: unknown, cmd: Command) => {
       const flags = flagsOf<{ runs: string; run?: string; json?: boolean; showPhones?: boolean }>(cmd)
-      const [{ configOf, connectRedis, positiveInt }, { runsKey }, { maskRedisUrl }, { STATE_ORDER, textTable, shownAccount }, { listRedisSessions }, { readRunStatus }, { LOGIN_QUEUE }, { ExceptIdsRegistry }, { Queue }] = await Promise.all([
-        import('../cli-context.ts'), import('../../farm/coordinator.ts'), import('../redis-access.ts'), import('../run-summary.ts'), import('../../farm/session-export.ts'), import('../../farm/run-status.ts'),
+      const [{ configOf, connectRedis, positiveInt }, { FarmRedisKeys }, { maskRedisUrl }, { STATE_ORDER, textTable, shownAccount }, { listRedisSessions }, { readRunStatus }, { LOGIN_QUEUE }, { ExceptIdsRegistry }, { Queue }] = await Promise.all([
+        import('../cli-context.ts'), import('../../queue/redis-keys.ts'), import('../redis-access.ts'), import('../run-summary.ts'), import('../../farm/session-export.ts'), import('../../farm/run-status.ts'),
         import('../../queue/login-job.ts'), import('../../queue/except-ids-registry.ts'), import('bullmq'),
       ])
       const config = configOf(flags)
+      const keys = new FarmRedisKeys(config.prefix)
       const limit = positiveInt(flags.runs, '--runs') ?? 5
       const redis = await connectRedis(config, { failFast: true, name: 'gramfarm-status' })
-      const queue = new Queue(LOGIN_QUEUE, { connection: redis, prefix: `${config.prefix}bull` })
+      const queue = new Queue(LOGIN_QUEUE, { connection: redis, prefix: keys.bullPrefix })
       try {
         if (flags.run !== undefined) {
           const run = await readRunStatus(redis, config.prefix, flags.run)
@@ -56,10 +57,10 @@ Example:
         const [counts, workers, runIds, sessions, authorized, codeRequests] = await Promise.all([
           queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed'),
           queue.getWorkers(),
-          redis.zrevrange(runsKey(config.prefix), 0, limit - 1),
+          redis.zrevrange(keys.runs, 0, limit - 1),
           listRedisSessions(redis, config.prefix),
           redis.scard(new ExceptIdsRegistry({ redis, prefix: config.prefix }).keys.authorizedIds),
-          countKeys(redis, `${config.prefix}code:req:*`),
+          countKeys(redis, keys.codeChannel.requestPattern),
         ])
         const runs = (await Promise.all(runIds.map((id) => readRunStatus(redis, config.prefix, id)))).filter((r) => r !== null)
         const status = {

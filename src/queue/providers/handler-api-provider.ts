@@ -11,7 +11,7 @@
 // The api_key is in every URL, so no URL, and nothing derived from one, goes into an error or a log line.
 import type { Logger } from 'pino';
 import { maskPhone } from '../../foundation/logger.ts';
-import type { CodeProviderClient, CodeRequestMessage, CodeType } from '../code-channel.ts';
+import type { CodeProviderClient, CodeRequestMessage, KnownCodeType } from '../code-channel.ts';
 
 export const HANDLER_API_PATH = '/stubs/handler_api.php';
 
@@ -265,7 +265,7 @@ export class HandlerApiProvider {
 // ---- bridge ------------------------------------------------------------------------------------------------------
 
 /** The code types a handler_api vendor can receive (an SMS to the rented number). */
-export const SMS_CODE_TYPES: readonly CodeType[] = ['sms', 'smsWord', 'smsPhrase'];
+export const SMS_CODE_TYPES: readonly KnownCodeType[] = ['sms', 'smsWord', 'smsPhrase'];
 
 export interface HandlerApiBridgeOptions {
   readonly provider: HandlerApiProvider;
@@ -275,7 +275,7 @@ export interface HandlerApiBridgeOptions {
   /** Stream id to start from; default: requests of the last 15 minutes (the ones a restart may have missed). */
   readonly since?: string;
   readonly pollIntervalMs?: number;
-  readonly codeTypes?: readonly CodeType[];
+  readonly codeTypes?: readonly KnownCodeType[];
   /** Cancel (refund) an activation whose first SMS never came. Default true. */
   readonly cancelOnTimeout?: boolean;
   readonly signal?: AbortSignal;

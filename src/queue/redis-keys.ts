@@ -1,0 +1,162 @@
+// Every Redis key and pub/sub channel of a farm, named in one place under the farm's prefix (BullMQ's queue-keys
+// is the model): what lives in a farm's Redis can be read here, and no module spells a key of another.
+// Keys are not hash-tagged: a farm targets one Redis (or a primary with replicas), not a Cluster.
+
+/** The prefix of a farm that was given none. */
+export const DEFAULT_PREFIX = 'gramfarm:';
+
+/** The code-provider channel's names (their contract: docs/provider-contract.md). */
+export class CodeChannelNames {
+  constructor(readonly prefix: string = DEFAULT_PREFIX) {}
+  get requestsChannel(): string {
+    return `${this.prefix}code:requests`;
+  }
+  get requestsStream(): string {
+    return `${this.prefix}code:requests:stream`;
+  }
+  get deliveredChannel(): string {
+    return `${this.prefix}code:delivered`;
+  }
+  get passwordRequestsChannel(): string {
+    return `${this.prefix}password:requests`;
+  }
+  get passwordDeliveredChannel(): string {
+    return `${this.prefix}password:delivered`;
+  }
+  /** Hash of a phone's current code request (its attempt id). */
+  request(phone: string): string {
+    return `${this.prefix}code:req:${phone}`;
+  }
+  /** Pattern matching every phone's request hash (SCAN). */
+  get requestPattern(): string {
+    return `${this.prefix}code:req:*`;
+  }
+  /** Prefix of the per-attempt code keys; the attempt id follows. */
+  codePrefix(phone: string): string {
+    return `${this.prefix}code:${phone}:`;
+  }
+  code(phone: string, attempt: string): string {
+    return `${this.codePrefix(phone)}${attempt}`;
+  }
+  /** A code delivered before any request, parked until a request adopts it. */
+  pendingCode(phone: string): string {
+    return `${this.prefix}code:pending:${phone}`;
+  }
+  password(phone: string): string {
+    return `${this.prefix}password:${phone}`;
+  }
+}
+
+/** The except_ids registry's keys: who is authorized, and which login claims an account. */
+export interface ExceptIdsKeys {
+  readonly authorizedIds: string;
+  readonly accountOfId: string;
+  readonly idOfAccount: string;
+  readonly recorderOfAccount: string;
+  claim(accountKey: string): string;
+}
+
+/** The auth.sendCode token buckets. */
+export interface SendCodeRateKeys {
+  readonly global: string;
+  dc(dcId: number): string;
+  /** A DC paused after a FLOOD_WAIT. */
+  dcBlocked(dcId: number): string;
+}
+
+/** Every name of one farm. */
+export class FarmRedisKeys {
+  readonly codeChannel: CodeChannelNames;
+  readonly exceptIds: ExceptIdsKeys;
+  readonly sendCodeRate: SendCodeRateKeys;
+
+  constructor(readonly prefix: string = DEFAULT_PREFIX) {
+    const p = prefix;
+    this.codeChannel = new CodeChannelNames(p);
+    this.exceptIds = {
+      authorizedIds: `${p}auth:authorized-ids`,
+      accountOfId: `${p}auth:account-of-id`,
+      idOfAccount: `${p}auth:id-of-account`,
+      recorderOfAccount: `${p}auth:recorder-of-account`,
+      claim: (accountKey) => `${p}auth:claim:${accountKey}`,
+    };
+    const rate = `${p}ratelimit:send-code:`;
+    this.sendCodeRate = {
+      global: `${rate}global`,
+      dc: (dcId) => `${rate}dc:${dcId}`,
+      dcBlocked: (dcId) => `${rate}dc:${dcId}:blocked`,
+    };
+  }
+
+  /** BullMQ's own prefix for the login queue's keys (`<prefix>bull:<queue>:…`). */
+  get bullPrefix(): string {
+    return `${this.prefix}bull`;
+  }
+  /** Sorted set of the runs the coordinator enqueued. */
+  get runs(): string {
+    return `${this.prefix}runs`;
+  }
+  /** Hash describing one run. */
+  run(runId: string): string {
+    return `${this.prefix}run:${runId}`;
+  }
+  /** Hash of the accounts a run attached to another run's job. */
+  runAttached(runId: string): string {
+    return `${this.prefix}run:${runId}:attached`;
+  }
+  /** Hash of a run's login results, by account. */
+  results(runId: string): string {
+    return `${this.prefix}results:${runId}`;
+  }
+  /** A login job's step state. */
+  login(jobId: string): string {
+    return `${this.prefix}login:${jobId}`;
+  }
+  /** A QR login's current token URL. */
+  qr(jobId: string): string {
+    return `${this.prefix}qr:${jobId}`;
+  }
+  /** Channel on which a QR login announces its URL (to whoever scans). */
+  get qrChannel(): string {
+    return `${this.prefix}qr`;
+  }
+  /** Prefix of the QR keys (`qr(jobId)`). */
+  get qrPrefix(): string {
+    return `${this.prefix}qr:`;
+  }
+  /** Channel on which a thread says "the QR of this job was scanned": the worker promotes the job at once. */
+  get qrScannedChannel(): string {
+    return `${this.prefix}qr:scanned`;
+  }
+  /** Prefix of the accounts' sessions (RedisSessionStorage's keyPrefix). */
+  get sessionPrefix(): string {
+    return `${this.prefix}session:`;
+  }
+  /** A job's secrets (password, bot token), encrypted. */
+  secret(jobId: string): string {
+    return `${this.prefix}secret:${jobId}`;
+  }
+}
+
+// Shorthands for the names most modules need alone.
+
+/** Hash of a run's login results, by account. */
+export function resultsKey(prefix: string, runId: string): string {
+  return new FarmRedisKeys(prefix).results(runId);
+}
+/** Prefix of the accounts' sessions (RedisSessionStorage's keyPrefix): under the farm's prefix, so farms never share one. */
+export function sessionKeyPrefix(prefix: string): string {
+  return new FarmRedisKeys(prefix).sessionPrefix;
+}
+export function qrScannedChannel(prefix: string): string {
+  return new FarmRedisKeys(prefix).qrScannedChannel;
+}
+export function runsKey(prefix: string): string {
+  return new FarmRedisKeys(prefix).runs;
+}
+export function runKey(prefix: string, runId: string): string {
+  return new FarmRedisKeys(prefix).run(runId);
+}
+export function attachedKey(prefix: string, runId: string): string {
+  return new FarmRedisKeys(prefix).runAttached(runId);
+}
