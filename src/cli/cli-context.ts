@@ -8,6 +8,7 @@ import { apiCredentials, loadFarmConfig, type ConfigOverrides, type FarmConfig }
 import { CliError, ExitCode } from './exit-codes.ts'
 import { createLogger, type Logger, type LogLevel } from '../foundation/logger.ts'
 import { maskRedisUrl, openRedis, probeRedis } from './redis-access.ts'
+import { escapingDestination } from './terminal-output.ts'
 import type { FarmWorkerOptions } from '../worker/farm-worker.ts'
 
 /** The global options (`gramfarm --redis-url … <command>`). */
@@ -34,9 +35,9 @@ export function configOf(flags: GlobalFlags, extra: ConfigOverrides = {}): FarmC
   })
 }
 
-/** pino on stderr: JSON lines, pretty when stderr is a terminal. */
+/** pino on stderr: JSON lines, pretty when stderr is a terminal; control characters in either escaped. */
 export function cliLogger(level: LogLevel, name = 'gramfarm'): Logger {
-  return createLogger({ level, name, pretty: process.stderr.isTTY === true, destination: pino.destination({ dest: 2, sync: true }) })
+  return createLogger({ level, name, pretty: process.stderr.isTTY === true, destination: escapingDestination(pino.destination({ dest: 2, sync: true })) })
 }
 
 /** A command connection to a Redis that answered a PING (CliError exit 3 otherwise). */

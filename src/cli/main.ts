@@ -1,7 +1,7 @@
 // Entry point of `gramfarm` (bin/gramfarm.js runs it under tsx; `npm start` runs `tsx src/cli/main.ts demo`).
 // Turns every way a command can end into a documented exit code (see exit-codes.ts).
 import { CommanderError } from 'commander'
-import { FarmError } from '../farm/farm-error.ts'
+import { AccountsFileError } from '../farm/accounts-file.ts'
 import { actionExitCode } from './commands/command-kit.ts'
 import { CliError, ExitCode, type ExitCodeValue } from './exit-codes.ts'
 import { buildProgram } from './program.ts'
@@ -32,8 +32,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<Exit
       process.stderr.write(`gramfarm: ${err.message}\n`)
       return err.exitCode
     }
-    if (err instanceof FarmError) {
-      // The farm refused what it was given (an accounts file, a run id): the operator's input, exit 2.
+    if (err instanceof AccountsFileError) {
       process.stderr.write(`gramfarm: ${err.message}\n`)
       return ExitCode.usage
     }

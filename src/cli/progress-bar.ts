@@ -1,5 +1,7 @@
 // A one-line live progress bar for a TTY (redrawn in place at most every 100 ms); nothing at all elsewhere.
 import type { RunProgress } from '../farm/coordinator.ts'
+import { escapeControlCharacters } from '../foundation/terminal-text.ts'
+import { writeRaw } from './terminal-output.ts'
 
 const REDRAW_MS = 100
 
@@ -40,7 +42,7 @@ export class ProgressBar {
 
   /** Clears the line so a log line can be written, then redraws on the next update. */
   clear(): void {
-    if (this.enabled) this.stream.write('\r\x1b[2K')
+    if (this.enabled) writeRaw(this.stream, '\r\x1b[2K')
   }
 
   /** Draws the last state and ends the line. */
@@ -59,6 +61,6 @@ export class ProgressBar {
     this.drawnAt = Date.now()
     const columns = this.stream.columns || 120
     const line = `${this.label}${renderProgress(this.last)}`
-    this.stream.write(`\r\x1b[2K${line.slice(0, Math.max(20, columns - 1))}`)
+    writeRaw(this.stream, `\r\x1b[2K${escapeControlCharacters(line.slice(0, Math.max(20, columns - 1)))}`)
   }
 }

@@ -4,6 +4,7 @@
 import type { Command } from 'commander'
 import type { AccountSpec } from '../../farm/accounts-file.ts'
 import { CliError, ExitCode } from '../exit-codes.ts'
+import { writeRaw } from '../terminal-output.ts'
 import { action, addRunOptions, flagsOf, type RunFlags } from './command-kit.ts'
 
 export function registerQr(program: Command): void {
@@ -34,7 +35,11 @@ Example:
             shown.set(account, url)
             const until = new Date(expires * 1000).toLocaleTimeString()
             if (process.stderr.isTTY) {
-              void QRCode.toString(url, { type: 'terminal', small: true }).then((ascii) => process.stderr.write(`\n${account} (valid until ${until}):\n${ascii}\n`))
+              // The QR is drawn with colour sequences of our own: raw; the slot's name is not ours.
+              void QRCode.toString(url, { type: 'terminal', small: true }).then((ascii) => {
+                process.stderr.write(`\n${account} (valid until ${until}):\n`)
+                writeRaw(process.stderr, `${ascii}\n`)
+              })
             } else {
               process.stderr.write(`${account} ${url} (valid until ${until})\n`)
             }
