@@ -1,10 +1,14 @@
 // Entry point of `gramfarm` (bin/gramfarm.js runs it under tsx; `npm start` runs `tsx src/cli/main.ts demo`).
 // Turns every way a command can end into a documented exit code (see exit-codes.ts).
 import { CommanderError } from 'commander'
-import { AccountsFileError } from '../farm/accounts-file.ts'
+import { FarmError } from '../farm/farm-error.ts'
 import { actionExitCode } from './commands/command-kit.ts'
 import { CliError, ExitCode, type ExitCodeValue } from './exit-codes.ts'
 import { buildProgram } from './program.ts'
+import { guardTerminalOutput } from './terminal-output.ts'
+
+// Nothing from outside (file fields, arguments, Redis) reaches the terminal with its control characters.
+guardTerminalOutput()
 import { guardTerminalOutput } from './terminal-output.ts'
 
 // Nothing from outside (file fields, arguments, Redis) reaches the terminal with its control characters.
@@ -32,7 +36,8 @@ export async function main(argv: readonly string[] = process.argv): Promise<Exit
       process.stderr.write(`gramfarm: ${err.message}\n`)
       return err.exitCode
     }
-    if (err instanceof AccountsFileError) {
+    if (err instanceof FarmError) {
+      // The farm refused what it was given (an accounts file, a run id): the operator's input, exit 2.
       process.stderr.write(`gramfarm: ${err.message}\n`)
       return ExitCode.usage
     }
