@@ -95,6 +95,25 @@ describe('deadlines: a DC that accepts TCP and then stalls', () => {
   })
 })
 
+describe('a connection that stops carrying packets is replaced', () => {
+  it('after a call times out with nothing valid arriving (a frame that never ends), the next call goes over a new connection', async () => {
+    let calls = 0
+    await withHostileDc({
+      onMessage: (c, m) => {
+        if (m.method !== 'help.getNearestDc') return
+        if (++calls === 1) c.sendWire(new Uint8Array([0xff, 0xff, 0x0f, 0x00])) // a 1 MiB frame that never comes
+        else c.answer(m, NEAREST)
+      },
+    }, async (dc) => {
+      const conn = dc.open({ requestTimeoutMs: 300 })
+      await assert.rejects(conn.invoke({ _: 'help.getNearestDc' }), (err: unknown) => err instanceof RequestTimeoutError)
+      const result = (await conn.invoke({ _: 'help.getNearestDc' })) as TlValue
+      assert.equal(result['thisDc'], 2)
+      assert.equal(dc.stats.connections, 2)
+    })
+  })
+})
+
 describe('bounded recovery', () => {
   // Each answer fails one check; the client drops it and reconnects. Before, any frame reset the attempt counter,
   // so this went on for ever (~4 reconnects a second).

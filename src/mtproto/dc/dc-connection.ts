@@ -135,6 +135,8 @@ export class DcConnection extends LightEmitter<DcConnectionEvents> implements He
   private lastPingAt = 0
   private acksWaitingSince = 0
   private reconnectAttempts = 0
+  /** Packets that passed every check, on any transport: a call that timed out with none arriving meanwhile ends the transport. */
+  private validPackets = 0
   /**
    * The transport on which a -404 arrived while we had a key, until a packet passes every check. See onTransportError
    * for the rule.
@@ -296,6 +298,7 @@ export class DcConnection extends LightEmitter<DcConnectionEvents> implements He
     // Only a packet that passed every check shows the DC is there and knows our key: garbage, replays or another
     // session's packets must not keep a reconnect loop going for ever, nor clear a -404.
     if (this.session.receive(payload)) {
+      this.validPackets++
       this.reconnectAttempts = 0
       this.keySuspectedOn = undefined
     }
@@ -402,6 +405,19 @@ export class DcConnection extends LightEmitter<DcConnectionEvents> implements He
     const session = this.session
     if (!session) throw new SessionClosedError('the connection was closed')
     opts = { ...(opts.signal ? { signal: opts.signal } : {}), ...(bounded ? { timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)) } : {}) }
+    const transport = this.transport
+    const validBefore = this.validPackets
+    try {
+      return await this.invokeInSession(session, request, opts)
+    } catch (err) {
+      // Nothing that passed the checks arrived while the call waited: the path is dead (a blackhole that keeps TCP
+      // open, a frame that never ends). Reconnect now rather than at the next missed pong; calls are resent.
+      if (err instanceof RequestTimeoutError && transport && this.transport === transport && this.validPackets === validBefore) transport.close()
+      throw err
+    }
+  }
+
+  private async invokeInSession(session: MtprotoSession, request: TlValue, opts: InvokeOptions): Promise<unknown> {
     if (this.initialized) return session.invoke(request, opts)
     const a = this.opts.app
     const wrapped: TlValue = {
