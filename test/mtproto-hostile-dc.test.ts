@@ -114,6 +114,24 @@ describe('a connection that stops carrying packets is replaced', () => {
   })
 })
 
+describe('keep-alive', () => {
+  it('a ping_delay_disconnect with no pong for a whole interval ends the connection, and the next call reconnects', async () => {
+    await withHostileDc({
+      onMessage: (c, m) => { if (m.method === 'help.getNearestDc') c.answer(m, NEAREST) }, // pings: never a pong
+    }, async (dc) => {
+      const conn = dc.open({ pingIntervalMs: 1000 })
+      await conn.invoke({ _: 'help.getNearestDc' })
+      const t = Date.now()
+      while (dc.stats.connections < 2 && Date.now() - t < 8000) {
+        await sleep(100)
+        if (dc.connections[0]!.closed) await conn.invoke({ _: 'help.getNearestDc' })
+      }
+      assert.ok(dc.connections[0]!.closed, 'the silent connection was dropped')
+      assert.equal(dc.stats.connections, 2)
+    })
+  })
+})
+
 describe('bounded recovery', () => {
   // Each answer fails one check; the client drops it and reconnects. Before, any frame reset the attempt counter,
   // so this went on for ever (~4 reconnects a second).
