@@ -28,7 +28,7 @@ export async function startTestDc(opts: StartTestDcOptions = {}): Promise<TestDc
 }
 
 export { AccountRegistry, type AccountRegistryOptions } from './testdc/accounts/index.ts'
-export { AccountsFileError, parseAccountsFile, type AccountsFile, type BotSpec, type UserSpec, type Account, type Deactivation, type CodeDelivery, type CodeKind, type PasswordSpec, type RateLimit } from './testdc/accounts/index.ts'
+export { TestDcAccountsError, parseAccountsFile, type AccountsFile, type BotSpec, type UserSpec, type Account, type Deactivation, type CodeDelivery, type CodeKind, type PasswordSpec, type RateLimit } from './testdc/accounts/index.ts'
 export type { TestDc, TestDcOptions } from './testdc/test-dc.ts'
 export type { DcFaults } from './testdc/dc-server.ts'
 export type { DcEndpoint } from './testdc/services/help-service.ts'

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { AccountsFileError } from '../src/testdc/accounts/index.ts'
+import { TestDcAccountsError } from '../src/testdc/accounts/index.ts'
 import { hashOf, Harness, rejectsWith, sendCodeReq } from './testdc-accounts-harness.ts'
 
 const PHONE = '15550001111'
@@ -194,5 +194,5 @@ test('accounts file: users and bots load; a bad field is named without its value
   assert.deepEqual([h.lastCode('15550002222').code, h.lastCode('15550002222').type], ['24680', 'app'])
 
   writeFileSync(path, JSON.stringify({ users: [{ phone: '15550003333', password: 12345 }] }))
-  assert.throws(() => h.registry.loadAccountsFile(path), (err: unknown) => err instanceof AccountsFileError && /users\[0\]\.password/.test(err.message) && !err.message.includes('12345'))
+  assert.throws(() => h.registry.loadAccountsFile(path), (err: unknown) => err instanceof TestDcAccountsError && /users\[0\]\.password/.test(err.message) && !err.message.includes('12345'))
 })

@@ -7,9 +7,9 @@
 //   qrDevices                    accounts logged in on a "phone" that scan the farm's QR codes: [{ phone, code? }]
 //                                (code: the test-number rule's when absent)
 import { readFile } from 'node:fs/promises'
-import { AccountsFileError, parseAccountsFile, type AccountsFile } from '../testdc/accounts/index.ts'
+import { TestDcAccountsError, parseAccountsFile, type AccountsFile } from '../testdc/accounts/index.ts'
 import { normalizePhone, testNumberOf } from '../testdc/accounts/index.ts'
-import { CliError, ExitCode } from '../cli/exit-codes.ts'
+import { FarmError } from '../farm/farm-error.ts'
 
 export interface TestDcSeed {
   readonly accounts: AccountsFile
@@ -25,7 +25,7 @@ export const EMPTY_SEED: TestDcSeed = { accounts: { users: [], bots: [] }, provi
 
 function digits(raw: unknown, where: string): string {
   const phone = typeof raw === 'string' ? normalizePhone(raw) : null
-  if (phone === null) throw new AccountsFileError(`${where}: expected a phone number`)
+  if (phone === null) throw new TestDcAccountsError(`${where}: expected a phone number`)
   return phone
 }
 
@@ -39,43 +39,48 @@ export function parseTestDcSeed(json: unknown): TestDcSeed {
     const phone = digits(u['phone'], `users[${i}].phone`)
     const password = accounts.users[i]?.password
     if (u['passwordViaProvider'] === true) {
-      if (password === undefined) throw new AccountsFileError(`users[${i}].passwordViaProvider: the user has no password`)
+      if (password === undefined) throw new TestDcAccountsError(`users[${i}].passwordViaProvider: the user has no password`)
       providerPasswords.set(phone, typeof password === 'string' ? password : password.password)
     } else if (u['passwordViaProvider'] !== undefined && u['passwordViaProvider'] !== false) {
-      throw new AccountsFileError(`users[${i}].passwordViaProvider: expected true or false`)
+      throw new TestDcAccountsError(`users[${i}].passwordViaProvider: expected true or false`)
     }
     if (u['dropCode'] === true) droppedCodes.add(phone)
-    else if (u['dropCode'] !== undefined && u['dropCode'] !== false) throw new AccountsFileError(`users[${i}].dropCode: expected true or false`)
+    else if (u['dropCode'] !== undefined && u['dropCode'] !== false) throw new TestDcAccountsError(`users[${i}].dropCode: expected true or false`)
   })
   const invalid = o['invalidPhones'] ?? []
-  if (!Array.isArray(invalid)) throw new AccountsFileError('invalidPhones: expected a list of phone numbers')
+  if (!Array.isArray(invalid)) throw new TestDcAccountsError('invalidPhones: expected a list of phone numbers')
   const invalidPhones = new Set(invalid.map((p, i) => digits(p, `invalidPhones[${i}]`)))
   const devices = o['qrDevices'] ?? []
-  if (!Array.isArray(devices)) throw new AccountsFileError('qrDevices: expected a list of { phone, code? }')
+  if (!Array.isArray(devices)) throw new TestDcAccountsError('qrDevices: expected a list of { phone, code? }')
   const qrDevices = devices.map((d: unknown, i) => {
     const where = `qrDevices[${i}]`
     const entry = (typeof d === 'object' && d !== null ? d : {}) as Record<string, unknown>
     const phone = digits(entry['phone'], `${where}.phone`)
     const code = typeof entry['code'] === 'string' ? entry['code'] : testNumberOf(phone, [1, 2, 3, 4, 5])?.code
-    if (code === undefined) throw new AccountsFileError(`${where}.code: required for a phone that is not a test number`)
+    if (code === undefined) throw new TestDcAccountsError(`${where}.code: required for a phone that is not a test number`)
     return { phone, code }
   })
   return { accounts, providerPasswords, droppedCodes, invalidPhones, qrDevices }
 }
 
-/** Reads a seed file; CliError (exit 2) naming the problem. */
+/** A seed file that cannot be read or is not a seed (the CLI: exit 2). */
+export class TestDcSeedError extends FarmError {
+  override readonly name = 'TestDcSeedError'
+}
+
+/** Reads a seed file; TestDcSeedError naming the problem. */
 export async function loadTestDcSeed(path: string): Promise<TestDcSeed> {
   let json: unknown
   try {
     json = JSON.parse(await readFile(path, 'utf8')) as unknown
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    throw new CliError(`test DC seed ${path}: ${code ? `cannot read it (${code})` : `not valid JSON (${(err as Error).message})`}`, ExitCode.usage)
+    throw new TestDcSeedError(`test DC seed ${path}: ${code ? `cannot read it (${code})` : `not valid JSON (${(err as Error).message})`}`)
   }
   try {
     return parseTestDcSeed(json)
   } catch (err) {
-    if (err instanceof AccountsFileError) throw new CliError(`test DC seed ${path}: ${err.message}`, ExitCode.usage)
+    if (err instanceof TestDcAccountsError) throw new TestDcSeedError(`test DC seed ${path}: ${err.message}`)
     throw err
   }
 }

@@ -216,7 +216,7 @@ export class AccountRegistry {
     })
   }
 
-  /** Seeds accounts from a JSON file (shape in accounts-file.ts); AccountsFileError on a bad file. */
+  /** Seeds accounts from a JSON file (shape in accounts-file.ts); TestDcAccountsError on a bad file. */
   loadAccountsFile(path: string): { users: Account[]; bots: Account[] } {
     const file = parseAccountsFile(JSON.parse(readFileSync(path, 'utf8')) as unknown)
     return { users: file.users.map((u) => this.addUser(u)), bots: file.bots.map((b) => this.addBot(b)) }

@@ -47,8 +47,8 @@ export interface AccountsFile {
   bots: BotSpec[]
 }
 
-export class AccountsFileError extends Error {
-  override readonly name = 'AccountsFileError'
+export class TestDcAccountsError extends Error {
+  override readonly name = 'TestDcAccountsError'
 }
 
 type Json = Record<string, unknown>
@@ -58,21 +58,21 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 function optString(o: Json, key: string, where: string): string | undefined {
   const v = o[key]
   if (v === undefined) return undefined
-  if (typeof v !== 'string') throw new AccountsFileError(`${where}.${key}: expected a string`)
+  if (typeof v !== 'string') throw new TestDcAccountsError(`${where}.${key}: expected a string`)
   return v
 }
 
 function optInt(o: Json, key: string, where: string): number | undefined {
   const v = o[key]
   if (v === undefined) return undefined
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new AccountsFileError(`${where}.${key}: expected an integer`)
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new TestDcAccountsError(`${where}.${key}: expected an integer`)
   return v
 }
 
 function optBool(o: Json, key: string, where: string): boolean | undefined {
   const v = o[key]
   if (v === undefined) return undefined
-  if (typeof v !== 'boolean') throw new AccountsFileError(`${where}.${key}: expected true or false`)
+  if (typeof v !== 'boolean') throw new TestDcAccountsError(`${where}.${key}: expected true or false`)
   return v
 }
 
@@ -80,28 +80,28 @@ function optBigInt(o: Json, key: string, where: string): bigint | undefined {
   const v = o[key]
   if (v === undefined) return undefined
   if ((typeof v === 'number' && Number.isSafeInteger(v)) || (typeof v === 'string' && /^-?\d+$/.test(v))) return BigInt(v)
-  throw new AccountsFileError(`${where}.${key}: expected an integer id (a string for large values)`)
+  throw new TestDcAccountsError(`${where}.${key}: expected an integer id (a string for large values)`)
 }
 
 function parsePassword(v: unknown, where: string): string | PasswordSpec | undefined {
   if (v === undefined || typeof v === 'string') return v
-  if (!isObject(v)) throw new AccountsFileError(`${where}.password: expected a string or an object`)
+  if (!isObject(v)) throw new TestDcAccountsError(`${where}.password: expected a string or an object`)
   const password = optString(v, 'password', `${where}.password`)
-  if (password === undefined) throw new AccountsFileError(`${where}.password.password is required`)
+  if (password === undefined) throw new TestDcAccountsError(`${where}.password.password is required`)
   return { password, hint: optString(v, 'hint', `${where}.password`), recoveryEmail: optString(v, 'recoveryEmail', `${where}.password`) }
 }
 
 function parseUser(v: unknown, i: number): UserSpec {
   const where = `users[${i}]`
-  if (!isObject(v)) throw new AccountsFileError(`${where}: expected an object`)
+  if (!isObject(v)) throw new TestDcAccountsError(`${where}: expected an object`)
   const phone = optString(v, 'phone', where)
-  if (!phone) throw new AccountsFileError(`${where}.phone is required`)
+  if (!phone) throw new TestDcAccountsError(`${where}.phone is required`)
   const codeTypes = v['codeTypes']
   if (codeTypes !== undefined && (!Array.isArray(codeTypes) || codeTypes.length === 0 || !codeTypes.every((k) => (CODE_KINDS as readonly unknown[]).includes(k)))) {
-    throw new AccountsFileError(`${where}.codeTypes: expected a non-empty list of ${CODE_KINDS.join(', ')}`)
+    throw new TestDcAccountsError(`${where}.codeTypes: expected a non-empty list of ${CODE_KINDS.join(', ')}`)
   }
   const deactivated = v['deactivated']
-  if (deactivated !== undefined && deactivated !== 'ban' && deactivated !== 'deleted') throw new AccountsFileError(`${where}.deactivated: expected "ban" or "deleted"`)
+  if (deactivated !== undefined && deactivated !== 'ban' && deactivated !== 'deleted') throw new TestDcAccountsError(`${where}.deactivated: expected "ban" or "deleted"`)
   return {
     phone, dcId: optInt(v, 'dcId', where), id: optBigInt(v, 'id', where), accessHash: optBigInt(v, 'accessHash', where),
     firstName: optString(v, 'firstName', where), lastName: optString(v, 'lastName', where), username: optString(v, 'username', where),
@@ -112,16 +112,16 @@ function parseUser(v: unknown, i: number): UserSpec {
 
 function parseBot(v: unknown, i: number): BotSpec {
   const where = `bots[${i}]`
-  if (!isObject(v)) throw new AccountsFileError(`${where}: expected an object`)
+  if (!isObject(v)) throw new TestDcAccountsError(`${where}: expected an object`)
   return { id: optBigInt(v, 'id', where), token: optString(v, 'token', where), dcId: optInt(v, 'dcId', where), firstName: optString(v, 'firstName', where), username: optString(v, 'username', where) }
 }
 
-/** Validates parsed JSON against the shape above (AccountsFileError names the bad field, never a value). */
+/** Validates parsed JSON against the shape above (TestDcAccountsError names the bad field, never a value). */
 export function parseAccountsFile(json: unknown): AccountsFile {
-  if (!isObject(json)) throw new AccountsFileError('accounts file: expected an object with "users" and/or "bots"')
+  if (!isObject(json)) throw new TestDcAccountsError('accounts file: expected an object with "users" and/or "bots"')
   const users = json['users'] ?? []
   const bots = json['bots'] ?? []
-  if (!Array.isArray(users)) throw new AccountsFileError('users: expected a list')
-  if (!Array.isArray(bots)) throw new AccountsFileError('bots: expected a list')
+  if (!Array.isArray(users)) throw new TestDcAccountsError('users: expected a list')
+  if (!Array.isArray(bots)) throw new TestDcAccountsError('bots: expected a list')
   return { users: users.map(parseUser), bots: bots.map(parseBot) }
 }

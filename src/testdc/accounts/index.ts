@@ -10,7 +10,7 @@ import { usersService } from '../services/users-service.ts'
 import type { AccountRegistry } from './account-registry.ts'
 
 export { AccountRegistry, type AccountRegistryOptions, type KeyState, type KeyStatus, type LoginTokenAccepted, type Session, type UpdateRouter } from './account-registry.ts'
-export { AccountsFileError, parseAccountsFile, type AccountsFile, type BotSpec, type UserSpec } from './accounts-file.ts'
+export { TestDcAccountsError, parseAccountsFile, type AccountsFile, type BotSpec, type UserSpec } from './accounts-file.ts'
 export type { Account, Deactivation } from './account.ts'
 export type { CodeDelivery, CodeKind } from './login-codes.ts'
 export type { PasswordSpec } from './stored-password.ts'
