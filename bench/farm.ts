@@ -1,8 +1,8 @@
 // The farm end to end against the test DC (its own process: `gramfarm testdc`), on this machine:
 //   1. accounts per second, 1,000 accounts without 2FA, then 1,000 of which half have 2FA (password from the
-//      accounts file): gramfarm (coordinator + in-process worker, 2 threads, BullMQ, Redis) next to GramJS logging
-//      the same accounts in from one process with the same concurrency; both rates count the logins that ended
-//      authorized, over the time from the start to the last of them;
+//      accounts file): gramfarm (coordinator + in-process worker, 2 threads, BullMQ, Redis) next to GramJS and to
+//      stock mtcute, each logging the same accounts in from one process with the same concurrency; all rates count
+//      the logins that ended authorized, over the time from the start to the last of them;
 //   2. code → session latency: logins already waiting for their codes, codes published one at a time at a steady
 //      rate; from the provider's publish (t0) to the worker's result (`finishedAt`, stamped once the session is
 //      saved in Redis and the account recorded); p50/p99;
@@ -11,7 +11,7 @@
 //      connected clients only as a bounded cache).
 // Codes come from a provider in this process that reads the farm's code requests and answers with the test-number
 // code (99966 X YYYY → XXXXX) at once. Knobs: FARM_BENCH_N (1000), FARM_BENCH_GRAMJS_N (= N),
-// FARM_BENCH_PENDING (10000), FARM_BENCH_LATENCY_N (300).
+// FARM_BENCH_MTCUTE_N (= FARM_BENCH_GRAMJS_N), FARM_BENCH_PENDING (10000), FARM_BENCH_LATENCY_N (300).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -27,10 +27,12 @@ import { parseRsaPublicKey } from '../src/mtproto/crypto/rsa-keys.ts'
 import { readTestDcEndpoint, type TestDcEndpoint } from '../src/testdc/testdc-endpoint.ts'
 import { startFarmWorker } from '../src/worker/farm-worker.ts'
 import { createRequire } from 'node:module'
+import { closeMtcute, mtcuteClientFor } from '../test/support/mtcute-client.ts'
 import { fmt } from './support/measure.ts'
 
 const N = Number(process.env['FARM_BENCH_N'] ?? 1000)
 const GRAMJS_N = Number(process.env['FARM_BENCH_GRAMJS_N'] ?? N)
+const MTCUTE_N = Number(process.env['FARM_BENCH_MTCUTE_N'] ?? GRAMJS_N)
 const PENDING = Number(process.env['FARM_BENCH_PENDING'] ?? 10_000)
 const LATENCY_N = Number(process.env['FARM_BENCH_LATENCY_N'] ?? 300)
 const CONCURRENCY = 256
@@ -197,47 +199,68 @@ function gramjsClient(dcId: number): GramjsLogin {
   return new TelegramClient(session, API.apiId, API.apiHash, { connection: LocalTcpFull, connectionRetries: 5, autoReconnect: false, receiveUpdates: false, baseLogger: silent })
 }
 
-async function gramjsRun(list: readonly string[], password: (p: string) => string | undefined): Promise<{ perSec: number; seconds: number }> {
+/** One library's login of one account: `run` logs in (throws if it did not), `close` lets go of the client. */
+interface LibraryLogin {
+  run(): Promise<void>
+  close(): Promise<void>
+}
+
+/** Logs `list` in with one library from this process, CONCURRENCY at a time, as GramJS and mtcute are run. */
+async function libraryRun(label: string, list: readonly string[], login: (p: string) => LibraryLogin): Promise<{ perSec: number; seconds: number; succeeded: number }> {
   const start = performance.now()
   let next = 0
   let failed = 0
   let finished = 0
   let succeeded = 0
   let lastSuccess = start
-  const progress = setInterval(() => process.stderr.write(`  GramJS: ${finished}/${list.length} after ${fmt((performance.now() - start) / 1000)} s\n`), 15_000)
+  let firstFailure: string | undefined
+  const progress = setInterval(() => process.stderr.write(`  ${label}: ${finished}/${list.length} after ${fmt((performance.now() - start) / 1000)} s\n`), 15_000)
   const one = async (p: string): Promise<void> => {
-    // Started on the phone's own DC, as gramfarm does for test numbers: no PHONE_MIGRATE for either.
-    const client = gramjsClient(Number(p[5]))
+    const client = login(p)
     let timer: NodeJS.Timeout | undefined
     const watchdog = new Promise<void>((_, reject) => { timer = setTimeout(() => reject(new Error('login took over 120 s')), 120_000) })
     try {
-      await Promise.race([watchdog, (async () => {
-        // connect() resolves false (it does not throw) when every attempt failed; invoking then would wait forever.
-        if ((await client.connect()) === false) throw new Error('GramJS could not connect')
-        await client.signInUser(API, {
-          phoneNumber: p, phoneCode: async () => codeOf(p), password: async () => password(p) ?? '',
-          onError: async (err: Error) => { throw err },
-        })
-        succeeded++
-        lastSuccess = performance.now()
-      })()])
-    } catch {
+      await Promise.race([watchdog, client.run()])
+      succeeded++
+      lastSuccess = performance.now()
+    } catch (err) {
       failed++
+      firstFailure ??= err instanceof Error ? `${err.name}: ${err.message}` : String(err)
     } finally {
       clearTimeout(timer)
       finished++
-      await client.disconnect().catch(() => undefined)
-      await client.destroy().catch(() => undefined)
+      await client.close().catch(() => undefined)
     }
   }
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, list.length) }, async () => {
     while (next < list.length) await one(list[next++]!)
   }))
   clearInterval(progress)
-  // A login that hangs (GramJS has no overall timeout) must not count as time spent logging the others in.
-  if (failed > 0) console.log(`  ! ${failed} of ${list.length} GramJS logins failed or hung (cut at 120 s); the rate counts the ${succeeded} that succeeded, up to the last of them`)
+  // A login that hangs (neither library has an overall timeout) must not count as time spent logging the others in.
+  if (failed > 0) console.log(`  ! ${failed} of ${list.length} ${label} logins failed or hung (cut at 120 s; first: ${firstFailure}); the rate counts the ${succeeded} that succeeded, up to the last of them`)
   const seconds = (lastSuccess - start) / 1000
-  return { perSec: succeeded / seconds, seconds }
+  return { perSec: succeeded / seconds, seconds, succeeded }
+}
+
+function gramjsRun(list: readonly string[], password: (p: string) => string | undefined): Promise<{ perSec: number; seconds: number }> {
+  return libraryRun('GramJS', list, (p) => {
+    // Started on the phone's own DC, as gramfarm does for test numbers: no PHONE_MIGRATE for either.
+    const client = gramjsClient(Number(p[5]))
+    return {
+      run: async () => {
+        // connect() resolves false (it does not throw) when every attempt failed; invoking then would wait forever.
+        if ((await client.connect()) === false) throw new Error('GramJS could not connect')
+        await client.signInUser(API, {
+          phoneNumber: p, phoneCode: async () => codeOf(p), password: async () => password(p) ?? '',
+          onError: async (err: Error) => { throw err },
+        })
+      },
+      close: async () => {
+        await client.disconnect().catch(() => undefined)
+        await client.destroy()
+      },
+    }
+  })
 }
 
 const gramjsA = await gramjsRun(plainA.slice(0, GRAMJS_N), () => undefined)
@@ -248,6 +271,35 @@ console.log(`GramJS,   ${GRAMJS_N} of those accounts, half 2FA: ${fmt(gramjsB.pe
 const ratioA = farmA.perSec / gramjsA.perSec
 const ratioB = farmB.perSec / gramjsB.perSec
 console.log(`gramfarm vs GramJS: ${fmt(ratioA, 2)}× without 2FA, ${fmt(ratioB, 2)}× with half 2FA`)
+
+// ---- mtcute: the same accounts, same concurrency, one process ------------------------------------------------------
+// Stock @mtcute/node pointed at the test DC as test/support/mtcute-client.ts does (the DC's key in its key table, the
+// phone's DC as its first DC, a memory storage); each login is mtcute's own start({ phone, code, password }). Its
+// updates manager is turned off (`updates: false`): the client is dropped right after the login, so fetching update
+// state would only cost mtcute time.
+const mtcuteDc = { host: endpoint.dcs[0]!.host, portOf: (id: number) => portOf.get(id)!, publicKey: { pem: endpoint.publicKeyPem } }
+function mtcuteRun(list: readonly string[], password: (p: string) => string | undefined): Promise<{ perSec: number; seconds: number; succeeded: number }> {
+  return libraryRun('mtcute', list, (p) => {
+    const client = mtcuteClientFor(mtcuteDc, { dcId: Number(p[5]), ...API, extra: { updates: false } })
+    return {
+      run: async () => {
+        await client.start({ phone: p, code: async () => codeOf(p), password: async () => password(p) ?? '', codeSentCallback: () => {} })
+      },
+      close: () => closeMtcute(client),
+    }
+  })
+}
+const mtcuteA = await mtcuteRun(plainA.slice(0, MTCUTE_N), () => undefined)
+console.log(`mtcute,   ${MTCUTE_N} of those accounts, no 2FA:   ${fmt(mtcuteA.perSec, 1).padStart(7)} accounts/s (${fmt(mtcuteA.seconds, 1)} s)`)
+const mixedMtcute = [...twoFaB.slice(0, Math.floor(MTCUTE_N / 2)), ...plainB.slice(0, MTCUTE_N - Math.floor(MTCUTE_N / 2))]
+const mtcuteB = await mtcuteRun(mixedMtcute, (p) => (twoFa.has(p) ? PASSWORD : undefined))
+console.log(`mtcute,   ${MTCUTE_N} of those accounts, half 2FA: ${fmt(mtcuteB.perSec, 1).padStart(7)} accounts/s (${fmt(mtcuteB.seconds, 1)} s)`)
+/** gramfarm's rate over mtcute's; null when no mtcute login succeeded (the DC could not serve it). */
+const mtcuteRatio = (ours: number, theirs: { perSec: number; succeeded: number }): number | null =>
+  (theirs.succeeded > 0 ? Number((ours / theirs.perSec).toFixed(2)) : null)
+const ratioMtcuteA = mtcuteRatio(farmA.perSec, mtcuteA)
+const ratioMtcuteB = mtcuteRatio(farmB.perSec, mtcuteB)
+console.log(`gramfarm vs mtcute: ${ratioMtcuteA ?? 'n/a'}× without 2FA, ${ratioMtcuteB ?? 'n/a'}× with half 2FA`)
 
 // ---- memory: one worker process holding PENDING logins that wait for their codes ----------------------------------
 function rssKb(pid: number): number {
@@ -302,7 +354,7 @@ dcProc.kill('SIGTERM')
 rmSync(dir, { recursive: true, force: true })
 console.log(JSON.stringify({
   bench: 'farm',
-  ratios: { vs_gramjs: Number(ratioA.toFixed(2)), vs_gramjs_2fa: Number(ratioB.toFixed(2)) },
+  ratios: { vs_gramjs: Number(ratioA.toFixed(2)), vs_gramjs_2fa: Number(ratioB.toFixed(2)), vs_mtcute: ratioMtcuteA, vs_mtcute_2fa: ratioMtcuteB },
   pending_rss_kb_each: Number(perPending.toFixed(1)),
   pending_redis_kb_each: Number(redisPerPending.toFixed(1)),
   code_to_session_p99_ms: Number(p99.toFixed(1)),
