@@ -44,6 +44,15 @@ const TYPED_ERRORS = new Set([
   'ConnectionClosedError', 'TransportProtocolError', 'SecurityCheckError', 'AuthKeyExchangeError',
 ])
 
+/** What each method the fuzzer calls may settle with. */
+const RESULT_TYPES: Readonly<Record<string, readonly string[]>> = {
+  'help.getNearestDc': ['nearestDc'],
+  'ping': ['pong'],
+  'get_future_salts': ['future_salts'],
+  'msgs_state_req': ['msgs_state_info'],
+  'destroy_session': ['destroy_session_ok', 'destroy_session_none'],
+}
+
 const SESSION_KINDS = {
   'valid-result': 60,
   'mutated-result': 200,
@@ -213,7 +222,14 @@ class SessionTarget {
     if (same) same.push(call)
     else this.byBody.set(key, [call])
     const done = this.session.invoke(request, { timeoutMs }).then(
-      (v) => { call.settled = true; this.forget(call, key); return v },
+      (v) => {
+        call.settled = true
+        this.forget(call, key)
+        // a call settled with an answer of another method's type: type confusion (a pong passing for a result)
+        const got = (v as TlValue | undefined)?._
+        if (!RESULT_TYPES[method]?.includes(got ?? '')) this.report.crash(`${method} settled with ${String(got)}`)
+        return v
+      },
       (err: unknown) => {
         call.settled = true
         this.forget(call, key)
