@@ -6,7 +6,7 @@
 // Coordinator: enqueue, follow, collect
 export {
   Coordinator, type CoordinatorOptions, type EnqueueOptions, type EnqueuedRun, type FollowOptions, type RunAccount,
-  type AccountResult, type RunOutcome, type RunProgress, type ProgressPhase, type AccountState as FarmAccountState,
+  type AccountResult, type RunOutcome, type RunProgress, type ProgressPhase, type RunAccountState,
 } from './farm/coordinator.ts'
 export { readRunStatus, type RunStatus, type RunStatusAccount } from './farm/run-status.ts'
 export type { FinalState, LoginResult, LoginKind, AccountOptions } from './queue/login-job.ts'

@@ -58,12 +58,13 @@ export interface EnqueuedRun {
   readonly enqueuedAt: number
 }
 
-export type AccountState = FinalState | 'pending'
+/** Where an account of a run stands: its final state, or still pending (auth-errors.ts' AccountState is the state of an account on Telegram). */
+export type RunAccountState = FinalState | 'pending'
 
 export interface AccountResult {
   readonly account: string
   readonly kind: LoginKind
-  readonly state: AccountState
+  readonly state: RunAccountState
   readonly jobId: string
   readonly userId?: string
   readonly dcId?: number
