@@ -92,6 +92,9 @@ export function workerOptionsOf(config: FarmConfig, endpoint: TestDcEndpoint | u
     codeTimeoutMs: config.codeTimeoutMs,
     recheckMs: config.recheckMs,
     ...(config.sendCodeRate ? { sendCodeRate: config.sendCodeRate } : {}),
+    ...(config.connectTimeoutMs !== undefined ? { connectTimeoutMs: config.connectTimeoutMs } : {}),
+    ...(config.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: config.handshakeTimeoutMs } : {}),
+    ...(config.requestTimeoutMs !== undefined ? { requestTimeoutMs: config.requestTimeoutMs } : {}),
     logLevel: config.logLevel,
   }
 }

@@ -36,6 +36,14 @@ export interface FarmConfig {
   redisTimeoutMs: number
   /** auth.sendCode pacing across the farm; the worker's default (1/s, burst 10; per DC 0.5/s, burst 5) when absent. */
   sendCodeRate: SendCodeRate | undefined
+  /**
+   * Deadlines of every login's client, so a DC or network that accepts connections and goes silent ends the
+   * step (retried, then failed(dc_unreachable) / failed(timeout)) instead of holding the job: the TCP connect,
+   * each answer of the key exchange, each call. The worker's defaults (10 s, 10 s, 30 s) when absent.
+   */
+  connectTimeoutMs: number | undefined
+  handshakeTimeoutMs: number | undefined
+  requestTimeoutMs: number | undefined
   /** The file the settings were read from, if any. */
   configFile: string | undefined
 }
@@ -55,6 +63,9 @@ export interface ConfigOverrides {
   recheckMs?: string | number
   redisTimeoutMs?: string | number
   sendCodeRate?: string
+  connectTimeoutMs?: string | number
+  handshakeTimeoutMs?: string | number
+  requestTimeoutMs?: string | number
 }
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
@@ -80,7 +91,10 @@ export const ENVIRONMENT_HELP = `Environment:
   GRAMFARM_LOG_LEVEL     fatal|error|warn|info|debug|trace|silent (default info)
   GRAMFARM_CODE_TIMEOUT  seconds a login waits for its code / password / QR scan (default 600)
   GRAMFARM_REDIS_TIMEOUT seconds a run waits for a Redis that stopped answering before it gives up (default ${DEFAULT_REDIS_TIMEOUT_MS / 1000})
-  GRAMFARM_SEND_CODE_RATE  auth.sendCode pacing: <global/s>:<burst>,<per DC/s>:<burst> (e.g. 1:10,0.5:5)`
+  GRAMFARM_SEND_CODE_RATE  auth.sendCode pacing: <global/s>:<burst>,<per DC/s>:<burst> (e.g. 1:10,0.5:5)
+  GRAMFARM_CONNECT_TIMEOUT, GRAMFARM_HANDSHAKE_TIMEOUT, GRAMFARM_REQUEST_TIMEOUT
+                         seconds a login's client waits for a TCP connect, each key-exchange answer, each call
+                         (defaults 10, 10, 30): a silent DC ends the job as failed(dc_unreachable) / failed(timeout)`
 
 function bad(message: string): CliError {
   return new CliError(message, ExitCode.usage)
@@ -163,9 +177,13 @@ type FileSettings = Partial<{
   recheckSec: number
   redisTimeoutSec: number
   sendCodeRate: unknown
+  connectTimeoutSec: number
+  handshakeTimeoutSec: number
+  requestTimeoutSec: number
 }>
 
-const FILE_KEYS: ReadonlySet<string> = new Set(['redisUrl', 'prefix', 'apiId', 'apiHash', 'threads', 'concurrency', 'testDc', 'logLevel', 'codeTimeoutSec', 'recheckSec', 'redisTimeoutSec', 'sendCodeRate', '$comment'])
+const FILE_KEYS: ReadonlySet<string> = new Set(['redisUrl', 'prefix', 'apiId', 'apiHash', 'threads', 'concurrency', 'testDc', 'logLevel', 'codeTimeoutSec', 'recheckSec', 'redisTimeoutSec', 'sendCodeRate',
+  'connectTimeoutSec', 'handshakeTimeoutSec', 'requestTimeoutSec', '$comment'])
 
 function readSettingsFile(path: string): FileSettings {
   let json: unknown
@@ -181,7 +199,7 @@ function readSettingsFile(path: string): FileSettings {
   for (const key of ['redisUrl', 'prefix', 'apiHash', 'testDc', 'logLevel'] as const) {
     if (s[key] !== undefined && typeof s[key] !== 'string') throw bad(`config file ${path}: "${key}" must be a string`)
   }
-  for (const key of ['apiId', 'threads', 'concurrency', 'codeTimeoutSec', 'recheckSec', 'redisTimeoutSec'] as const) {
+  for (const key of ['apiId', 'threads', 'concurrency', 'codeTimeoutSec', 'recheckSec', 'redisTimeoutSec', 'connectTimeoutSec', 'handshakeTimeoutSec', 'requestTimeoutSec'] as const) {
     if (s[key] !== undefined && typeof s[key] !== 'number') throw bad(`config file ${path}: "${key}" must be a number`)
   }
   return s as FileSettings
@@ -208,6 +226,11 @@ export function loadFarmConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessE
     : env['GRAMFARM_REDIS_TIMEOUT'] ? seconds(env['GRAMFARM_REDIS_TIMEOUT'], 'GRAMFARM_REDIS_TIMEOUT')
       : file.redisTimeoutSec !== undefined ? seconds(file.redisTimeoutSec, 'redisTimeoutSec') : DEFAULT_REDIS_TIMEOUT_MS
   const rate = flags.sendCodeRate ?? env['GRAMFARM_SEND_CODE_RATE'] ?? file.sendCodeRate
+  // A client deadline: flag (ms) < environment (s) < file (s); undefined keeps the worker's default.
+  const deadline = (flag: string | number | undefined, envName: string, fromFile: number | undefined, fileKey: string): number | undefined =>
+    flag !== undefined ? milliseconds(flag, envName)
+      : env[envName] ? seconds(env[envName], envName)
+        : fromFile !== undefined ? seconds(fromFile, fileKey) : undefined
   return {
     redisUrl: checkRedisUrl(String(pick(flags.redisUrl, 'REDIS_URL', file.redisUrl) ?? DEFAULT_REDIS_URL)),
     prefix: normalizePrefix(String(pick(flags.prefix, 'GRAMFARM_PREFIX', file.prefix) ?? DEFAULT_PREFIX)),
@@ -221,6 +244,9 @@ export function loadFarmConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessE
     recheckMs: recheck,
     redisTimeoutMs: redisTimeout,
     sendCodeRate: rate === undefined ? undefined : checkRate(rate, 'send-code rate'),
+    connectTimeoutMs: deadline(flags.connectTimeoutMs, 'GRAMFARM_CONNECT_TIMEOUT', file.connectTimeoutSec, 'connectTimeoutSec'),
+    handshakeTimeoutMs: deadline(flags.handshakeTimeoutMs, 'GRAMFARM_HANDSHAKE_TIMEOUT', file.handshakeTimeoutSec, 'handshakeTimeoutSec'),
+    requestTimeoutMs: deadline(flags.requestTimeoutMs, 'GRAMFARM_REQUEST_TIMEOUT', file.requestTimeoutSec, 'requestTimeoutSec'),
     configFile,
   }
 }

@@ -14,6 +14,9 @@ interface WorkerFlags {
   stalledMs?: string
   sendCodeRate?: string
   maxFloodWait?: string
+  connectTimeout?: string
+  handshakeTimeout?: string
+  requestTimeout?: string
 }
 
 export function registerWorker(program: Command): void {
@@ -28,6 +31,9 @@ export function registerWorker(program: Command): void {
     .option('--stalled-ms <ms>', 'how often crashed workers\' steps are looked for (default 30000)')
     .option('--send-code-rate <rate>', 'auth.sendCode pacing, <global/s>:<burst>,<per DC/s>:<burst> (default 1:10,0.5:5)')
     .option('--max-flood-wait <seconds>', 'a longer FLOOD_WAIT ends the login as flood_wait(X) instead of delaying it (default 3600)')
+    .option('--connect-timeout <seconds>', 'a login\'s TCP connect (and proxy handshake) to a DC (default 10)')
+    .option('--handshake-timeout <seconds>', 'each answer of a login\'s auth-key exchange (default 10)')
+    .option('--request-timeout <seconds>', 'each call of a login, its wait for the connection included (default 30); past these the step is retried, and a job that never gets through ends failed(dc_unreachable) or failed(timeout)')
     .addHelpText('after', `
 Logs go to stderr as JSON lines (pretty on a terminal). Against the local test DC: --testdc <endpoint file>.
 
@@ -40,12 +46,18 @@ Example:
       ])
       const codeTimeoutMs = secondsOption(flags.codeTimeout, '--code-timeout')
       const recheckMs = secondsOption(flags.recheck, '--recheck')
+      const connectTimeoutMs = secondsOption(flags.connectTimeout, '--connect-timeout')
+      const handshakeTimeoutMs = secondsOption(flags.handshakeTimeout, '--handshake-timeout')
+      const requestTimeoutMs = secondsOption(flags.requestTimeout, '--request-timeout')
       const config = configOf(flags, {
         ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
         ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
         ...(codeTimeoutMs !== undefined ? { codeTimeoutMs } : {}),
         ...(recheckMs !== undefined ? { recheckMs } : {}),
         ...(flags.sendCodeRate !== undefined ? { sendCodeRate: flags.sendCodeRate } : {}),
+        ...(connectTimeoutMs !== undefined ? { connectTimeoutMs } : {}),
+        ...(handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs } : {}),
+        ...(requestTimeoutMs !== undefined ? { requestTimeoutMs } : {}),
       })
       const logger = cliLogger(config.logLevel)
       const endpoint = testDcEndpointOf(config)
