@@ -61,15 +61,6 @@ export interface MtcuteClientOptions {
   extra?: Partial<TelegramClientOptions>
 }
 
-/**
- * Why a flow cannot pass yet, for node:test's `todo` (the test still runs and reports; a failure does not fail the
- * run). Each goes when the change it waits for lands.
- */
-export const WAITING_FOR = {
-  layer227: 'the DC refuses mtcute\'s layer 227 with CONNECTION_LAYER_INVALID until it serves each client in its own layer (issue 9)',
-  keyWithoutUserId: 'Client.start() with a key but no user id (Telethon/GramJS strings) logs in again instead of asking getMe (issue 9)',
-} as const
-
 export const MTCUTE_API = { apiId: 12345, apiHash: '0123456789abcdef0123456789abcdef' }
 
 export function mtcuteClientFor(dc: MtcuteDcTarget, opts: MtcuteClientOptions = {}): TelegramClient {
