@@ -68,6 +68,28 @@ describe('session bookkeeping stays O(1) a message', () => {
   })
 })
 
+describe('the replay window cannot be poisoned', () => {
+  for (const where of ['outer', 'inside containers'] as const) {
+    it(`1,000+ msg_ids an hour ahead (${where}) are refused by the time window and do not crowd real ids out of the replay window`, () => {
+      const { session, cipher, violations } = newSession()
+      const next = serverIds()
+      const ahead = (i: number): bigint => ((BigInt(Math.floor(Date.now() / 1000)) + 3600n) << 32n) + BigInt(i) * 4n + 1n
+      const ack = tlCodec.encode({ _: 'msgs_ack', msgIds: [1n] })
+      assert.ok(session.receive(cipher.packet({ salt: 0n, sessionId: session.sessionId, msgId: next(), seqNo: 0, body: ack })))
+      for (let i = 0; i < 1100; i++) {
+        const packet = where === 'outer'
+          ? cipher.packet({ salt: 0n, sessionId: session.sessionId, msgId: ahead(i), seqNo: 0, body: ack })
+          : cipher.packet({ salt: 0n, sessionId: session.sessionId, msgId: next(), seqNo: 0, body: container([{ msgId: ahead(i), seqNo: 0, body: ack }]) })
+        session.receive(packet)
+      }
+      assert.ok(violations.length >= 1100 && violations.every((v) => v.check === 'time-window'), violations[0]?.check)
+      violations.length = 0
+      assert.ok(session.receive(cipher.packet({ salt: 0n, sessionId: session.sessionId, msgId: next(), seqNo: 0, body: ack })), 'a real message still gets through')
+      assert.deepEqual(violations, [])
+    })
+  }
+})
+
 describe('decompression budget per packet', () => {
   // An rpc_result for a call nobody made is skipped without decoding its result: the cheapest way for a packet to
   // make the client inflate without failing a decode first.
