@@ -80,19 +80,30 @@ describe('logger', () => {
     child.info('signing in');
     jobLogger(log, { id: 'b-1', name: 'bot', data: { accountKey: `123:${'x'.repeat(35)}` } }).info('bot');
     jobLogger(log, { id: 'b-2', name: 'bot', data: { accountKey: 'bot:0123abcd' } }).info('bot');
+    jobLogger(log, { id: 'b-3', name: 'bot', data: { kind: 'bot', account: 'bot100200', accountKey: 'bot:100200', runId: 'run-7' } }).info('bot');
     await tick();
-    const [a, b, c] = text().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.deepEqual([a?.jobId, a?.kind, a?.account], ['login-42', 'user', '+99966***234']);
+    const [a, b, c, d] = text().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual([a?.jobId, a?.kind, a?.account], ['login-42', 'user', maskPhone('99966123234')]);
     assert.equal(b?.account, REDACT_CENSOR, 'a raw token given as account key is not logged');
     assert.equal(c?.account, 'bot:0123abcd');
+    // The report's name for the account (bot100200, not bot:100200), and the run the job belongs to.
+    assert.deepEqual([d?.account, d?.runId], ['bot100200', 'run-7']);
     assert.ok(!text().includes('99966123234') && !text().includes('pw-S3CRET') && !text().includes('x'.repeat(35)));
   });
 
   it('masks phones of any length', () => {
-    assert.equal(maskPhone('99966123234'), '+99966***234');
-    assert.equal(maskPhone('+999 66-123-234'), '+99966***234');
-    assert.equal(maskPhone('1234567'), '+12***67');
+    assert.match(maskPhone('99966123234'), /^\+99966\*\*\*234~[0-9a-f]{4}$/);
+    assert.equal(maskPhone('+999 66-123-234'), maskPhone('99966123234'));
+    assert.match(maskPhone('1234567'), /^\+12\*\*\*67~[0-9a-f]{4}$/);
     assert.equal(maskPhone('123'), '+***');
+  });
+
+  it('keeps masked phones that differ only in hidden digits apart, without showing those digits', () => {
+    // Test numbers 99966 X YYYY: the DC digit and the first of the four are hidden; the tag tells them apart.
+    const phones = ['9996621001', '9996631001', '9996641001', '9996622001', '9996651001'];
+    const masked = phones.map(maskPhone);
+    assert.equal(new Set(masked).size, phones.length, masked.join(' '));
+    for (const m of masked) assert.ok(m.startsWith('+9996***001~'), m);
   });
 
   it('writes pretty lines when asked, still censored', async () => {

@@ -9,10 +9,6 @@ import { guardTerminalOutput } from './terminal-output.ts'
 
 // Nothing from outside (file fields, arguments, Redis) reaches the terminal with its control characters.
 guardTerminalOutput()
-import { guardTerminalOutput } from './terminal-output.ts'
-
-// Nothing from outside (file fields, arguments, Redis) reaches the terminal with its control characters.
-guardTerminalOutput()
 
 // `gramfarm status | head`: a reader that goes away is not an error.
 for (const stream of [process.stdout, process.stderr]) {
@@ -22,26 +18,50 @@ for (const stream of [process.stdout, process.stderr]) {
   })
 }
 
+/**
+ * How an error reaches stderr: a line for people, or under --json one JSON object
+ * (`{"error":{"name","message","exitCode"}}`) a script can parse like the rest of the output.
+ */
+function errorWriter(json: boolean): (name: string, message: string, exitCode: ExitCodeValue) => void {
+  return (name, message, exitCode) => {
+    process.stderr.write(json ? `${JSON.stringify({ error: { name, message, exitCode } })}\n` : `gramfarm: ${message}\n`)
+  }
+}
+
 export async function main(argv: readonly string[] = process.argv): Promise<ExitCodeValue> {
   const program = buildProgram()
+  // Only a --json before a lone `--` counts (after it, it is an argument).
+  const end = argv.indexOf('--')
+  const json = (end < 0 ? argv : argv.slice(0, end)).includes('--json')
+  const fail = errorWriter(json)
+  // Under --json, commander's own complaints (unknown option, missing argument) come as JSON too.
+  if (json) {
+    const quiet = (cmd: typeof program): void => {
+      cmd.configureOutput({ outputError: () => undefined })
+      for (const sub of cmd.commands) quiet(sub)
+    }
+    quiet(program)
+  }
   try {
     await program.parseAsync([...argv])
     return actionExitCode() ?? ExitCode.ok
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return ExitCode.ok
-      return ExitCode.usage // commander has already printed what was wrong
+      if (json) fail('UsageError', err.message.replace(/^error: /, ''), ExitCode.usage)
+      return ExitCode.usage // otherwise commander has already printed what was wrong
     }
     if (err instanceof CliError) {
-      process.stderr.write(`gramfarm: ${err.message}\n`)
+      fail(err.name, err.message, err.exitCode)
       return err.exitCode
     }
     if (err instanceof FarmError) {
       // The farm refused what it was given (an accounts file, a run id): the operator's input, exit 2.
-      process.stderr.write(`gramfarm: ${err.message}\n`)
+      fail(err.name, err.message, ExitCode.usage)
       return ExitCode.usage
     }
-    process.stderr.write(`gramfarm: internal error: ${(err as Error)?.stack ?? String(err)}\n`)
+    if (json) fail('InternalError', `internal error: ${(err as Error)?.stack ?? String(err)}`, ExitCode.internal)
+    else process.stderr.write(`gramfarm: internal error: ${(err as Error)?.stack ?? String(err)}\n`)
     return ExitCode.internal
   }
 }

@@ -12,9 +12,10 @@ import { checkOutputPaths, describeWriteError, reportPaths, type OutputPaths } f
 import { DEFAULT_REDIS_TIMEOUT_MS } from './farm-config.ts'
 import { ProgressBar } from './progress-bar.ts'
 import { RedisWatch } from './redis-watch.ts'
-import { writeRunReport } from './run-report.ts'
+import { reportRow, writeRunReport } from './run-report.ts'
 import { exitCodeOf, formatSummary, type SummaryOptions } from './run-summary.ts'
 import { deleteRedisSessions, exportSessions, sessionsOfResults, type ExportSummary } from '../farm/session-export.ts'
+import { connectedWorkers } from '../farm/worker-presence.ts'
 
 export interface OnboardingOptions {
   readonly runId?: string
@@ -27,6 +28,8 @@ export interface OnboardingOptions {
   readonly redisTimeoutMs?: number
   /** Say on stderr that Redis is not answering after this long (default 5 s). */
   readonly redisWarnAfterMs?: number
+  /** Say on stderr that no worker is connected to the queue once none has been for this long (default 3 s). */
+  readonly noWorkerNoticeMs?: number
   readonly sessionsDir?: string
   readonly sessionsJson?: string
   /** Remove the sessions from Redis once written to files. */
@@ -100,6 +103,47 @@ export function outputPathsOf(opts: Pick<OnboardingOptions, 'sessionsDir' | 'ses
 /** How long closing the coordinator's queue may take once the run is over. */
 const CLOSE_GRACE_MS = 5_000
 
+/** How often the queue is looked at for connected workers while none is. */
+const WORKER_LOOK_MS = 1_000
+const DEFAULT_NO_WORKER_NOTICE_MS = 3_000
+
+/**
+ * Says (once) when no worker has been connected to the queue for `afterMs` after the jobs were queued — the run
+ * would otherwise wait in silence — and again when one connects. Looks every second until a worker is seen.
+ */
+function watchForWorkers(coordinator: Coordinator, afterMs: number, say: (line: string, warning: string) => void): () => void {
+  const since = Date.now()
+  let warned = false
+  let stopped = false
+  let timer: NodeJS.Timeout | undefined
+  const look = async (): Promise<void> => {
+    let count: number | null
+    try {
+      const { workers } = await connectedWorkers(coordinator.queue)
+      count = workers === null ? null : workers.length
+    } catch {
+      count = null // Redis trouble is RedisWatch's to report
+    }
+    if (stopped) return
+    if (count === null && !warned) return // Redis does not list its clients: nothing to say
+    if (count !== null && count > 0) {
+      if (warned) say(`gramfarm: a worker connected (${count} now); the run goes on`, 'worker_connected')
+      return
+    }
+    if (!warned && Date.now() - since >= afterMs) {
+      warned = true
+      say(`gramfarm: no worker is connected to the queue: the jobs wait until one starts (\`gramfarm worker\` with the same --redis-url and --prefix, or --with-worker)`, 'no_worker')
+    }
+    timer = setTimeout(() => void look(), WORKER_LOOK_MS)
+    timer.unref()
+  }
+  void look()
+  return () => {
+    stopped = true
+    clearTimeout(timer)
+  }
+}
+
 const seconds = (ms: number): string => String(Math.round(ms / 1000))
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref())
 
@@ -146,11 +190,19 @@ export async function runOnboarding(
     }
     runId = run.runId
     opts.onEnqueued?.(run)
-    const outcome = await coordinator.follow(run, {
-      ...(showBar ? { onProgress: (p) => bar.update(p) } : {}),
-      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
-      signal: opts.signal ? AbortSignal.any([opts.signal, stopFollowing]) : stopFollowing,
-    })
+    // Under --json a script reads stderr too: the notice is a JSON line there.
+    const stopWatching = watchForWorkers(coordinator, opts.noWorkerNoticeMs ?? DEFAULT_NO_WORKER_NOTICE_MS, (line, warning) =>
+      opts.json ? stderr.write(`${JSON.stringify({ warning, runId: run.runId, message: line.replace(/^gramfarm: /, '') })}\n`) : say(line))
+    let outcome: RunOutcome
+    try {
+      outcome = await coordinator.follow(run, {
+        ...(showBar ? { onProgress: (p) => bar.update(p) } : {}),
+        ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+        signal: opts.signal ? AbortSignal.any([opts.signal, stopFollowing]) : stopFollowing,
+      })
+    } finally {
+      stopWatching()
+    }
     if (showBar) bar.done()
     if (watch.hasGivenUp) return watch.lost // Redis came back too late: the run was already given up on
 
@@ -160,7 +212,7 @@ export async function runOnboarding(
     if (opts.json) {
       stdout.write(`${JSON.stringify({
         runId: outcome.runId, exitCode: failure ? ExitCode.outputFailed : exitCode, elapsedMs: outcome.elapsedMs, timedOut: outcome.timedOut, interrupted: outcome.interrupted,
-        accounts: outcome.results.map((r) => ({ ...r, source: r.source ? `${r.source.file}:${r.source.line}` : undefined })),
+        accounts: outcome.results.map((r) => reportRow(r, outcome.runId)),
         ...(sessions ? { sessions: { dir: sessions.dir, json: sessions.json, exported: sessions.exported.length, missing: sessions.missing.length } } : {}),
         ...(report ? { report } : {}),
         ...(failure ? { outputError: failure } : {}),

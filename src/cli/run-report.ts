@@ -7,32 +7,62 @@ import { reportPaths } from './output-paths.ts'
 import { writePrivateFile } from '../foundation/private-file.ts'
 import { countStates } from './run-summary.ts'
 
+/**
+ * One account's row, the same in the JSON report, the CSV report and `--json` output: snake_case keys a script
+ * can read from either. `state` is the state's name alone; what it packs in parentheses is split out: the
+ * reason of failed(<reason>) and the seconds of flood_wait(<seconds>).
+ */
 export interface ReportRow {
   account: string
   kind: string
   state: string
-  userId: string | null
-  dcId: number | null
+  /** Why: failed(<reason>)'s reason; null for every other state. */
+  reason: string | null
+  /** flood_wait(<seconds>)'s seconds: how long Telegram asked to wait before trying this account again. */
+  wait_s: number | null
+  job_id: string
+  /** The run whose job this account's login was (this run, or the one it followed). */
+  run_id: string
+  user_id: string | null
+  dc: number | null
   session: string | null
-  startedAt: string | null
-  finishedAt: string | null
-  durationMs: number | null
+  started_at: string | null
+  finished_at: string | null
+  duration_ms: number | null
+  /** The message of the error that ended the login (phones masked), when one did. */
+  error: string | null
   file: string | null
   line: number | null
   note: string | null
 }
 
-export function reportRow(r: AccountResult): ReportRow {
+/** `failed(dc_unreachable)` → state failed, reason dc_unreachable; `flood_wait(120)` → flood_wait, 120 s. */
+export function splitState(packed: string): { state: string; reason: string | null; waitS: number | null } {
+  const m = /^([a-z_]+)\((.*)\)$/s.exec(packed)
+  if (!m) return { state: packed, reason: null, waitS: null }
+  const [, state, inner] = m as unknown as [string, string, string]
+  if (state === 'flood_wait' && /^\d+$/.test(inner)) return { state, reason: null, waitS: Number(inner) }
+  return { state, reason: inner, waitS: null }
+}
+
+/** The report row of one result; `runId` is the run reported on (rows followed in another run name that one). */
+export function reportRow(r: AccountResult, runId: string): ReportRow {
+  const { state, reason, waitS } = splitState(r.state)
   return {
     account: r.account,
     kind: r.kind,
-    state: r.state,
-    userId: r.userId ?? null,
-    dcId: r.dcId ?? null,
+    state,
+    reason,
+    wait_s: waitS,
+    job_id: r.jobId,
+    run_id: r.runId ?? runId,
+    user_id: r.userId ?? null,
+    dc: r.dcId ?? null,
     session: r.session ?? null,
-    startedAt: r.startedAt !== undefined ? new Date(r.startedAt).toISOString() : null,
-    finishedAt: r.finishedAt !== undefined ? new Date(r.finishedAt).toISOString() : null,
-    durationMs: r.startedAt !== undefined && r.finishedAt !== undefined ? r.finishedAt - r.startedAt : null,
+    started_at: r.startedAt !== undefined ? new Date(r.startedAt).toISOString() : null,
+    finished_at: r.finishedAt !== undefined ? new Date(r.finishedAt).toISOString() : null,
+    duration_ms: r.startedAt !== undefined && r.finishedAt !== undefined ? r.finishedAt - r.startedAt : null,
+    error: r.error ?? null,
     file: r.source?.file ?? null,
     line: r.source?.line ?? null,
     note: r.note ?? null,
@@ -47,11 +77,14 @@ export function reportJson(outcome: RunOutcome): string {
     timedOut: outcome.timedOut,
     interrupted: outcome.interrupted,
     counts,
-    accounts: outcome.results.map(reportRow),
+    accounts: outcome.results.map((r) => reportRow(r, outcome.runId)),
   }, null, 2)}\n`
 }
 
-const CSV_COLUMNS: readonly (keyof ReportRow)[] = ['account', 'kind', 'state', 'userId', 'dcId', 'session', 'startedAt', 'finishedAt', 'durationMs', 'file', 'line', 'note']
+const CSV_COLUMNS: readonly (keyof ReportRow)[] = [
+  'account', 'kind', 'state', 'reason', 'wait_s', 'job_id', 'run_id', 'user_id', 'dc', 'session',
+  'started_at', 'finished_at', 'duration_ms', 'error', 'file', 'line', 'note',
+]
 
 function csvCell(v: unknown): string {
   if (v === null || v === undefined) return ''
@@ -62,9 +95,9 @@ function csvCell(v: unknown): string {
 }
 
 export function reportCsv(outcome: RunOutcome): string {
-  const header = CSV_COLUMNS.map((c) => c.replace(/[A-Z]/g, (x) => `_${x.toLowerCase()}`)).join(',')
+  const header = CSV_COLUMNS.join(',')
   const lines = outcome.results.map((r) => {
-    const row = reportRow(r)
+    const row = reportRow(r, outcome.runId)
     return CSV_COLUMNS.map((c) => csvCell(row[c])).join(',')
   })
   return `${[header, ...lines].join('\r\n')}\r\n`

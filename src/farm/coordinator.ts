@@ -75,6 +75,10 @@ export interface AccountResult {
   readonly source?: AccountSource
   /** E.g. which run's login this one shared. */
   readonly note?: string
+  /** The run whose job this was, when another run's (this run followed it). */
+  readonly runId?: string
+  /** The error that ended the login and its causes, phones masked (from the worker's result). */
+  readonly error?: string
 }
 
 export type ProgressPhase = 'queued' | 'running' | 'waiting'
@@ -292,7 +296,8 @@ export class Coordinator {
         ...(r?.session !== undefined && !shared ? { session: r.session } : {}),
         ...(r ? { startedAt: r.startedAt, finishedAt: r.finishedAt } : {}),
         ...(acc.source ? { source: acc.source } : {}),
-        ...(shared ? { note: `${r?.state === 'authorized' ? 'authorized' : 'followed'} by run ${acc.ownerRunId}` } : {}),
+        ...(shared ? { note: `${r?.state === 'authorized' ? 'authorized' : 'followed'} by run ${acc.ownerRunId}`, runId: acc.ownerRunId } : {}),
+        ...(r?.error !== undefined ? { error: r.error } : {}),
       })
     }
 

@@ -1,6 +1,7 @@
 // The farm's logger: pino JSON lines (pretty on a TTY), secrets censored by key name, one child logger per job.
 // pino's redaction needs explicit paths, so every secret key is listed at the top level and one and two levels
 // deep; deeper secrets must not be logged in the first place.
+import { createHmac } from 'node:crypto';
 import { pino, stdSerializers, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import pinoPretty from 'pino-pretty';
 
@@ -86,13 +87,29 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
   return pino(pinoOptions, options.destination ?? pino.destination({ dest: 1, sync: false }));
 }
 
-/** `99966123234` → `+99966***234`: enough to tell accounts apart in logs, not enough to dial. */
+/**
+ * The key of the tag a masked phone carries. A tag made with a key everyone knows could be recomputed for the
+ * few numbers the visible digits leave, so a farm sets its own (GRAMFARM_MASK_KEY); logs and reports of one
+ * farm then agree on each account's tag.
+ */
+let phoneMaskKey: string = process.env.GRAMFARM_MASK_KEY || 'gramfarm-phone-mask';
+
+/** Sets the key of masked phones' tags (e.g. from config); threads read GRAMFARM_MASK_KEY themselves. */
+export function setPhoneMaskKey(key: string): void {
+  if (key !== '') phoneMaskKey = key;
+}
+
+/**
+ * `99966123234` → `+99966***234~1f0c`: enough to tell accounts apart in logs, not enough to dial. The tag (4 hex
+ * digits of an HMAC of the whole number) keeps two numbers that differ only in the hidden digits apart.
+ */
 export function maskPhone(phone: string): string {
   const digits = phone.replace(/\D/g, '');
   if (digits.length < 7) return '+***';
   const tail = digits.length >= 10 ? 3 : 2;
   const head = Math.min(5, digits.length - tail - 3);
-  return `+${digits.slice(0, head)}***${digits.slice(-tail)}`;
+  const tag = createHmac('sha256', phoneMaskKey).update(digits).digest('hex').slice(0, 4);
+  return `+${digits.slice(0, head)}***${digits.slice(-tail)}~${tag}`;
 }
 
 /** What jobLogger reads from a BullMQ Job (structural, so this module does not depend on bullmq). */
@@ -106,17 +123,19 @@ const BOT_TOKEN_SHAPE = /^\d+:[\w-]{20,}$/;
 
 function jobAccount(data: Record<string, unknown>): string | undefined {
   if (typeof data.phone === 'string') return maskPhone(data.phone);
-  const key = data.accountKey ?? data.account;
+  // The name the report uses (`bot100…`, phone digits, the QR label): one account name in logs and reports.
+  const key = data.account ?? data.accountKey;
   if (typeof key !== 'string') return undefined;
   if (BOT_TOKEN_SHAPE.test(key)) return REDACT_CENSOR; // a raw bot token where a key was expected
   return /^\+?[\d\s()-]{7,}$/.test(key) ? maskPhone(key) : key;
 }
 
-/** A child logger bound to one job: `jobId`, `kind` and a masked `account`. */
+/** A child logger bound to one job: `jobId`, `runId`, `kind` and a masked `account`. */
 export function jobLogger(parent: Logger, job: JobLike): Logger {
   const data = typeof job.data === 'object' && job.data !== null ? (job.data as Record<string, unknown>) : {};
   const bindings: Record<string, string> = {};
   if (job.id !== undefined) bindings.jobId = job.id;
+  if (typeof data.runId === 'string') bindings.runId = data.runId;
   const kind = typeof data.kind === 'string' ? data.kind : job.name;
   if (kind !== undefined) bindings.kind = kind;
   const account = jobAccount(data);

@@ -79,6 +79,8 @@ export interface LoginResult {
   session?: string
   startedAt: number
   finishedAt: number
+  /** The error that ended the login and its causes (`Name: message <- Cause: message`), phones masked. */
+  error?: string
 }
 
 /** BullMQ custom ids must not contain ':' nor be all digits; a hash of the account key is neither. */

@@ -71,10 +71,21 @@ class LoginQueueWorker extends Worker<LoginJobData, LoginResult> {
 
 /** A step's failure as the thread reported it (its class name kept, phones masked): BullMQ retries the step. */
 class LoginStepError extends Error {
-  constructor(override readonly name: string, message: string, readonly reason?: string) {
+  constructor(override readonly name: string, message: string, readonly reason?: string, readonly causes: readonly string[] = [], threadStack?: string) {
     super(message)
+    if (threadStack !== undefined) this.stack = threadStack
   }
 }
+
+/** The report's `error` of a step failure: its cause chain on one line (bounded: it goes into Redis and reports). */
+function errorText(err: unknown): string {
+  const causes = err instanceof LoginStepError && err.causes.length > 0 ? err.causes : [`${(err as Error)?.name ?? 'Error'}: ${(err as Error)?.message ?? String(err)}`]
+  const text = causes.join(' <- ')
+  return text.length > 500 ? `${text.slice(0, 499)}…` : text
+}
+
+/** States that are not a failure of the login (anything else ends it without an authorization). */
+const SUCCESS_STATES: ReadonlySet<string> = new Set(['authorized', 'duplicate'])
 
 /** Sitting out a FLOOD_WAIT: a delivered code must not wake the job early (it would only be told to wait again). */
 function floodWaiting(data: LoginJobData): boolean {
@@ -146,9 +157,11 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
   }
 
   /** A job that ends without a runner outcome: its result, and the runner's cleanup of what the login left. */
-  const endOutsideRunner = async (job: Job<LoginJobData, LoginResult>, state: LoginResult['state']): Promise<void> => {
+  const endOutsideRunner = async (job: Job<LoginJobData, LoginResult>, state: LoginResult['state'], error?: string): Promise<void> => {
     const task: LoginTask = { jobId: job.id!, data: job.data, startedAt: job.timestamp }
-    await saveResult(job.data, { account: job.data.account, kind: job.data.kind, state, startedAt: job.timestamp, finishedAt: Date.now() }).catch(() => undefined)
+    await saveResult(job.data, {
+      account: job.data.account, kind: job.data.kind, state, startedAt: job.timestamp, finishedAt: Date.now(), ...(error !== undefined ? { error } : {}),
+    }).catch(() => undefined)
     await pool.run(task, { name: 'cleanupLogin' }).catch((err: unknown) => opts.logger?.warn({ jobId: job.id, err: { name: (err as Error).name } }, 'cleanup of a failed login failed'))
   }
 
@@ -158,20 +171,26 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
     let outcome: StepOutcome
     try {
       const out = (await pool.run(task)) as ThreadOutcome
-      if (out.kind === 'error') throw new LoginStepError(out.name, out.message, out.reason)
+      if (out.kind === 'error') throw new LoginStepError(out.name, out.message, out.reason, out.causes, out.stack)
       outcome = out
     } catch (err) {
       // Not a login outcome (the runner maps those): a thread or Redis failure. BullMQ retries the step; after
       // the last attempt the coordinator still gets a result rather than a job that vanished.
       // A DC that could not be reached or went silent is named so (failed(dc_unreachable), failed(timeout)).
       if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
-        await endOutsideRunner(job, `failed(${(err instanceof LoginStepError ? err.reason : undefined) ?? (err as Error).name ?? 'Error'})`)
+        const state = `failed(${(err instanceof LoginStepError ? err.reason : undefined) ?? (err as Error).name ?? 'Error'})` as const
+        // The operator's line: the final state and why, with the whole cause chain and the thread's stack.
+        log?.warn({ state, attempts: job.attemptsMade + 1, causes: err instanceof LoginStepError ? err.causes : undefined, stack: (err as Error).stack }, 'login failed')
+        await endOutsideRunner(job, state, errorText(err))
       }
       throw err
     }
     if (outcome.kind === 'final') {
       await saveResult(job.data, outcome.result)
-      log?.info({ state: outcome.result.state, ms: outcome.result.finishedAt - outcome.result.startedAt }, 'login finished')
+      const { state, error } = outcome.result
+      const ms = outcome.result.finishedAt - outcome.result.startedAt
+      if (SUCCESS_STATES.has(state)) log?.info({ state, ms }, 'login finished')
+      else log?.warn({ state, ms, ...(error !== undefined ? { error } : {}) }, 'login failed')
       return outcome.result
     }
     const next = { ...job.data, ...outcome.data }
@@ -199,7 +218,7 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
   worker.on('failed', (job, err) => {
     opts.logger?.warn({ jobId: job?.id, err: { name: err.name, message: err.message } }, 'login step failed')
     // Failed without running (stalled more than maxStalledCount): the processor never saw it.
-    if (job && err.name === 'UnrecoverableError') void endOutsideRunner(job, 'failed(stalled)')
+    if (job && err.name === 'UnrecoverableError') void endOutsideRunner(job, 'failed(stalled)', errorText(err))
   })
   worker.on('error', (err) => opts.logger?.error({ err: { name: err.name, message: err.message } }, 'worker error'))
 

@@ -8,12 +8,12 @@ import { ExceptIdsRegistry } from '../queue/except-ids-registry.ts'
 import { SendCodeRateLimiter } from '../queue/send-code-rate-limiter.ts'
 import { SecretVault } from '../queue/secret-vault.ts'
 import type { LoginJobData } from '../queue/login-job.ts'
-import { maskPhone } from '../foundation/logger.ts'
 import { parseRsaPublicKey } from '../mtproto/crypto/rsa-keys.ts'
 import { LoginStepRunner, type StepOutcome, type StepRunnerConfig } from './login-step-runner.ts'
 import type { FarmWorkerConfig } from './worker-config.ts'
 import { transientFailureReason, type TransientFailureReason } from './failure-reason.ts'
 import type { LoginNetwork } from './login-client-cache.ts'
+import { failureCauses, maskedMessage } from './failure-description.ts'
 
 /**
  * What a step hands back across the thread boundary. An error becomes data: a structured clone keeps only the
@@ -25,6 +25,10 @@ export type ThreadOutcome = StepOutcome | {
   message: string
   /** For the final state, should this have been the last attempt: a DC that could not be reached or went silent. */
   reason?: TransientFailureReason
+  /** The error and its causes, outermost first (`Name: message [code]`, phones masked). */
+  causes?: string[]
+  /** The thread's stack of the error (phones masked): logged when it ends the login. */
+  stack?: string
 }
 
 export interface LoginTask {
@@ -106,21 +110,19 @@ function sharedRunner(): ReturnType<typeof createStepRunner> {
   return (shared ??= createStepRunner(workerData as FarmWorkerConfig))
 }
 
-/** Phone numbers (and any long digit run: session keys carry the phone) masked, for logs and failedReason. */
-export function maskedMessage(message: string): string {
-  return message.replace(/\+?\d{7,15}/g, (digits) => maskPhone(digits))
-}
 
 /** piscina's entry point: one step of one job. */
 export default async function runLoginStep(task: LoginTask): Promise<ThreadOutcome> {
   try {
     return await sharedRunner().runner.run(task.jobId, task.data, task.startedAt)
   } catch (err) {
-    const e = err as { name?: unknown; message?: unknown } | null
+    const e = err as { name?: unknown; message?: unknown; stack?: unknown } | null
     const reason = transientFailureReason(err)
     return {
       kind: 'error', name: typeof e?.name === 'string' ? e.name : 'Error', message: maskedMessage(typeof e?.message === 'string' ? e.message : String(err)),
       ...(reason ? { reason } : {}),
+      causes: failureCauses(err),
+      ...(typeof e?.stack === 'string' ? { stack: maskedMessage(e.stack) } : {}),
     }
   }
 }
