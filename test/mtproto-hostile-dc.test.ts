@@ -259,6 +259,27 @@ describe('service messages settle only the call they answer', () => {
   })
 })
 
+describe('destroy_auth_key', () => {
+  it('a plain destroy_auth_key_ok settles the pending destroy_auth_key (and no other call)', async () => {
+    await withHostileDc({
+      onMessage: (c, m) => {
+        if (m.method === 'destroy_auth_key') {
+          c.sendObject({ _: 'destroy_auth_key_ok' })
+          return
+        }
+        if (m.method === 'help.getNearestDc') setTimeout(() => c.answer(m, NEAREST), 50)
+      },
+    }, async (dc) => {
+      const conn = dc.open({ requestTimeoutMs: 2000 })
+      await conn.invoke({ _: 'help.getNearestDc' })
+      const other = conn.invoke({ _: 'help.getNearestDc' })
+      const result = (await conn.invoke({ _: 'destroy_auth_key' })) as TlValue
+      assert.equal(result._, 'destroy_auth_key_ok')
+      assert.equal(((await other) as TlValue)._, 'nearestDc')
+    })
+  })
+})
+
 describe('-404 after a key exists is a suspicion', () => {
   it('one -404, then a DC that answers: the key is kept and the call succeeds', async () => {
     let first = true

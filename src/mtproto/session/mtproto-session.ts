@@ -469,6 +469,19 @@ export class MtprotoSession {
         }
         return
       }
+      case 'destroy_auth_key_ok':
+      case 'destroy_auth_key_none':
+      case 'destroy_auth_key_fail': {
+        // Sent as a plain (encrypted) message, naming nothing: it settles a pending destroy_auth_key and nothing else.
+        if (!this.pending) return
+        for (const call of this.pending.values()) {
+          if (call.method === 'destroy_auth_key') {
+            this.settle(call, obj)
+            return
+          }
+        }
+        return
+      }
       case 'msgs_all_info':
         return
       default:
