@@ -256,6 +256,21 @@ describe('login step runner', () => {
     ]) assert.equal(isTransient(err), false, String((err as Error | null)?.message ?? err))
   })
 
+  it('decides by class and each error\'s transient property, not by class names', () => {
+    class RenamedLost extends ConnectionLostError {
+      override readonly name = 'SomethingElse'
+    }
+    assert.equal(isTransient(new RenamedLost('gone')), true)
+    assert.equal(isTransient(new Error('wrapped', { cause: new RenamedLost('gone') })), true)
+    assert.equal(isTransient(Object.assign(new Error('not ours'), { name: 'ConnectionLostError' })), false)
+    assert.equal(isTransient(Object.assign(new Error('not ours'), { name: 'AuthKeyUnknownError' })), false)
+    for (const err of [
+      new TransportError(-404), new TransportError(-444), new ProxyError('proxy-closed', 'x'), new ProxyError('socks-connect-failed', 'x', 2),
+      new SessionStorageError('IO', 'x'), new SessionStorageError('INVALID_DATA', 'x'), new RpcError(500, 'INTERNAL'), new RpcError(400, 'PHONE_CODE_INVALID'),
+      new AuthKeyUnknownError(2), new ConnectTimeoutError(1),
+    ]) assert.equal(isTransient(err), err.transient, err.message)
+  })
+
   it('puts the code back and retries the step when signIn keeps answering 500', async () => {
     const job = userJob('9996621906')
     assert.equal(state(await step(job)), 'wait(1000)')

@@ -1,4 +1,5 @@
 // Typed outcomes of a login and of an account's state: a farm sorts accounts by these, never by strings.
+import { AuthError } from './auth-error.ts'
 
 export type LoginFailure =
   | 'phone_invalid' // PHONE_NUMBER_INVALID
@@ -13,7 +14,7 @@ export type LoginFailure =
   | 'qr_expired' // QR login gave up waiting for a scan
   | 'already_authorized' // QR: the scanning user is in except_ids
 
-export class LoginError extends Error {
+export class LoginError extends AuthError {
   override readonly name = 'LoginError'
   constructor(
     readonly reason: LoginFailure,
@@ -44,7 +45,7 @@ const STATE_BY_MESSAGE: Record<string, AccountState> = {
 }
 
 /** The session is no longer usable; `state` says why. The stored session is kept unless the caller drops it. */
-export class AccountStateError extends Error {
+export class AccountStateError extends AuthError {
   override readonly name = 'AccountStateError'
   constructor(
     readonly state: AccountState,
@@ -62,7 +63,7 @@ export class AccountStateError extends Error {
 }
 
 /** A credential was needed but none was given and there is no terminal to ask on. */
-export class MissingCredentialError extends Error {
+export class MissingCredentialError extends AuthError {
   override readonly name = 'MissingCredentialError'
   constructor(readonly credential: 'phoneNumber' | 'phoneCode' | 'password' | 'firstName' | 'recoveryCode') {
     super(`${credential} is needed: pass it (a value or an async callback) in the Client options; stdin is not a terminal, so there is nothing to prompt on`)

@@ -2,5 +2,7 @@
 // maps each to its exit code, and `transient` says whether the same call may succeed later unchanged.
 export class FarmError extends Error {
   /** Bad input or a refused request is not transient: trying again with the same input fails the same way. */
-  readonly transient: boolean = false;
+  get transient(): boolean {
+    return false;
+  }
 }

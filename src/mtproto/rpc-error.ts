@@ -1,12 +1,13 @@
 // Errors Telegram returns for a call (rpc_error), typed: the code, the message, and the number inside
 // messages like FLOOD_WAIT_30 or PHONE_MIGRATE_4 already parsed.
+import { MtprotoError } from './mtproto-error.ts'
 
 /** Messages whose trailing number is a count of seconds. */
 const SECONDS_ERRORS = /^(FLOOD_WAIT|FLOOD_PREMIUM_WAIT|SLOWMODE_WAIT|TAKEOUT_INIT_DELAY|FLOOD_TEST_PHONE_WAIT|PASSWORD_TOO_FRESH|SESSION_TOO_FRESH)_(\d+)$/
 /** Messages whose trailing number is a DC id (303 See Other). */
 const MIGRATE_ERRORS = /^(PHONE_MIGRATE|NETWORK_MIGRATE|USER_MIGRATE|FILE_MIGRATE|STATS_MIGRATE)_(\d+)$/
 
-export class RpcError extends Error {
+export class RpcError extends MtprotoError {
   override readonly name = 'RpcError'
   /** Seconds to wait, for FLOOD_WAIT_X and its kin. */
   readonly seconds: number | undefined
@@ -29,6 +30,11 @@ export class RpcError extends Error {
     this.seconds = seconds ? Number(seconds[2]) : undefined
     this.dcId = migrate ? Number(migrate[2]) : undefined
     this.kind = seconds?.[1] ?? migrate?.[1] ?? errorMessage
+  }
+
+  /** Telegram's own trouble (500 INTERNAL, -503 Timeout, RPC_CALL_FAIL…): the same call may work later. */
+  override get transient(): boolean {
+    return this.code >= 500 || this.code === -500 || this.code === -503 || this.is('RPC_CALL_FAIL') || this.is('RPC_MCGET_FAIL')
   }
 
   is(message: string): boolean {

@@ -2,5 +2,7 @@
 // says whether the same call may succeed later unchanged (the worker retries a step that failed transiently).
 export class QueueError extends Error {
   /** Bad input and refusals are not transient; a provider or a wait that may work on another try says so. */
-  readonly transient: boolean = false;
+  get transient(): boolean {
+    return false;
+  }
 }

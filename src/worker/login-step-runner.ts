@@ -3,6 +3,7 @@
 // so any worker can run the next step — a job that waits minutes for an SMS holds no lock and no socket it
 // needs. Connected clients are kept a while only as a cache, so a code that arrives quickly is used at once.
 import type { Redis } from 'ioredis'
+import { AuthKeyUnknownError } from '../mtproto/dc/dc-connection.ts'
 import { RpcError } from '../mtproto/rpc-error.ts'
 import type { tl } from '../mtproto/tl/index.ts'
 import { LoginError } from '../auth/auth-errors.ts'
@@ -117,7 +118,7 @@ export class LoginStepRunner {
         // Start the retry from a fresh connection; the login's state (key, hash, claim) stays in Redis.
         await this.clients.drop(jobId).catch(() => undefined)
         // Except a key the DC no longer knows (-404): the retry must make a new one, not load it again.
-        if (causedBy(err, 'AuthKeyUnknownError')) await this.discardSession(data)
+        if (causedBy(err, AuthKeyUnknownError)) await this.discardSession(data)
         throw err
       }
       outcome = this.outcomeOf(err, data, final)

@@ -1,25 +1,14 @@
 // Which failures of a login step are passing trouble — a connection that went, a proxy or DC not answering now,
 // Telegram's own 5xx, Redis away — so the step is retried (BullMQ attempts with backoff) instead of the login
 // ending as failed(<name>).
-import { SessionStorageError } from '../auth/storage/index.ts'
-import { RpcError } from '../mtproto/rpc-error.ts'
+import { AuthError } from '../auth/auth-error.ts'
+import { MtprotoError } from '../mtproto/mtproto-error.ts'
+import { QueueError } from '../queue/queue-error.ts'
 
-/** Errors of a connection that went (or never came), by class name: another attempt may well work. */
-const TRANSIENT_ERRORS: ReadonlySet<string> = new Set([
-  'ConnectionLostError', 'RequestTimeoutError', 'SessionClosedError', 'ConnectTimeoutError', 'ConnectionClosedError',
-  // A silent DC: a deadline of the client passed (connect, a key-exchange step, a call), or reconnecting gave up.
-  'TimeoutError', 'ReconnectGaveUpError',
-  // -404: the DC forgot the key; the retry makes a new one (run() drops a key that logs nobody in).
-  'AuthKeyUnknownError',
-  'MaxRetriesPerRequestError', // ioredis gave up on a command while Redis was away
-])
+/** Node's socket errors of a peer not reachable now. */
 const TRANSIENT_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN',
 ])
-/** -404 (key unknown: a new one is made) and -429 (transport flood: later): not -444 (wrong DC, for good). */
-const TRANSIENT_TRANSPORT_CODES: ReadonlySet<number> = new Set([-404, -429])
-/** SOCKS5 replies that say "not now" (general failure, unreachable, refused, TTL), not "never" (rules, config). */
-const TRANSIENT_SOCKS_REPLIES: ReadonlySet<number> = new Set([1, 3, 4, 5, 6])
 /** ioredis: the connection went, or the server is loading, busy, failing over. */
 const TRANSIENT_REDIS = /^(Connection is closed|Stream isn't writeable|LOADING|BUSY|TRYAGAIN|MASTERDOWN|READONLY|CLUSTERDOWN)/
 
@@ -36,14 +25,13 @@ export interface ErrorShape {
 }
 
 function isTransientOne(e: ErrorShape): boolean {
-  const name = typeof e.name === 'string' ? e.name : ''
-  if (e.transient === true || TRANSIENT_ERRORS.has(name)) return true
+  // Our own layers' errors say it themselves (a connection that went, a deadline, -404/-429, a proxy's "not now",
+  // Telegram's 5xx, a storage whose Redis failed).
+  if (e instanceof MtprotoError || e instanceof AuthError || e instanceof QueueError) return e.transient
+  if (e.transient === true) return true // another library's error that says so
   if (typeof e.code === 'string' && TRANSIENT_CODES.has(e.code)) return true
-  if (name === 'TransportError') return typeof e.code === 'number' && TRANSIENT_TRANSPORT_CODES.has(e.code)
-  if (name === 'ProxyError') return e.reason === 'proxy-closed' || (e.reason === 'socks-connect-failed' && typeof e.socksReply === 'number' && TRANSIENT_SOCKS_REPLIES.has(e.socksReply))
-  if (e instanceof SessionStorageError) return e.code === 'IO' // the backing Redis failed
-  // Telegram's own trouble (500 INTERNAL, -503 Timeout, RPC_CALL_FAIL…) that outlived the client's retries.
-  if (e instanceof RpcError) return e.code >= 500 || e.code === -500 || e.code === -503 || e.is('RPC_CALL_FAIL') || e.is('RPC_MCGET_FAIL')
+  // ioredis gave up on a command while Redis was away; the package does not export this class, hence its name.
+  if (e.name === 'MaxRetriesPerRequestError') return true
   return typeof e.message === 'string' && TRANSIENT_REDIS.test(e.message)
 }
 
@@ -71,8 +59,8 @@ export function isTransient(err: unknown): boolean {
   return false
 }
 
-/** Whether `err` or one of its causes is named `name`. */
-export function causedBy(err: unknown, name: string): boolean {
-  for (const shape of causeChain(err)) if (shape.name === name) return true
+/** Whether `err` or one of its causes is an instance of `type`. */
+export function causedBy(err: unknown, type: abstract new (...args: never[]) => Error): boolean {
+  for (const shape of causeChain(err)) if (shape instanceof type) return true
   return false
 }

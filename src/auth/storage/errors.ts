@@ -1,5 +1,6 @@
 // Typed errors of the session storage layer. Messages never carry auth keys or session strings:
 // callers log them as they are.
+import { AuthError } from '../auth-error.ts'
 
 export type SessionStorageErrorCode =
   | 'NOT_OPEN' // a method was called before open() or after close()
@@ -10,13 +11,18 @@ export type SessionStorageErrorCode =
   | 'SESSION_STRING_INVALID'
   | 'SESSION_FORMAT'
 
-export class SessionStorageError extends Error {
+export class SessionStorageError extends AuthError {
   override readonly name: string = 'SessionStorageError'
   readonly code: SessionStorageErrorCode
 
   constructor(code: SessionStorageErrorCode, message: string, options?: ErrorOptions) {
     super(message, options)
     this.code = code
+  }
+
+  /** The backing store (a file system, Redis) failed: it may answer on another try. */
+  override get transient(): boolean {
+    return this.code === 'IO'
   }
 }
 

@@ -8,6 +8,7 @@ import type { AuthKey } from './auth-key.ts';
 import { bytesEqual, concatBytes } from './bytes.ts';
 import { sha1 } from './hashes.ts';
 import { randomBytes, type RandomSource } from './random.ts';
+import { MtprotoError } from '../mtproto-error.ts';
 
 /** random(16) ‖ msg_id(8) ‖ seq_no(4) ‖ length(4) before the body. */
 const HEADER_BYTES = 32;
@@ -50,7 +51,7 @@ export function encryptBindMessage(permKey: AuthKey, message: BindMessage, rando
   return concatBytes(permKey.id, msgKey, aesIgeEncrypt(padded, key, iv));
 }
 
-export class BindMessageError extends Error {
+export class BindMessageError extends MtprotoError {
   override readonly name = 'BindMessageError';
 }
 

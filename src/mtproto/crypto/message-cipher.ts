@@ -6,6 +6,7 @@ import type { AuthKey, Sender } from './auth-key.ts';
 import { bytesEqual } from './bytes.ts';
 import { sha256 } from './hashes.ts';
 import { randomBytes, type RandomSource } from './random.ts';
+import { MtprotoError } from '../mtproto-error.ts';
 
 export type { Sender };
 
@@ -46,7 +47,7 @@ export interface DecryptedMessage extends PlainMessage {
 export type MessageDecryptFailure = 'packet_size' | 'auth_key_id' | 'msg_key' | 'length' | 'padding';
 
 /** Any rejected incoming packet. The peer must see the same reaction whatever `reason` says (docs/protocol.md#security-checks). */
-export class MessageDecryptError extends Error {
+export class MessageDecryptError extends MtprotoError {
   override readonly name = 'MessageDecryptError';
 
   constructor(readonly reason: MessageDecryptFailure) {

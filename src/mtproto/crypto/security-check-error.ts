@@ -1,5 +1,6 @@
 // The one error type for a failed protocol security check (docs/protocol.md#security-checks). The `check` field says which
 // check failed, for logs and tests; what goes back to the peer must not depend on it.
+import { MtprotoError } from '../mtproto-error.ts'
 
 export type SecurityCheck =
   | 'dh_prime_size'
@@ -18,7 +19,7 @@ export type SecurityCheck =
   | 'srp_b_length'
   | 'srp_b_range';
 
-export class SecurityCheckError extends Error {
+export class SecurityCheckError extends MtprotoError {
   override readonly name = 'SecurityCheckError';
 
   constructor(

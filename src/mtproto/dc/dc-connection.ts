@@ -16,6 +16,7 @@ import { TimeoutError } from '../timeout-error.ts'
 import { exchangeAuthKey, type PlainChannel } from '../handshake/auth-key-exchange.ts'
 import { connectionHeartbeat, type HeartbeatTarget } from './connection-heartbeat.ts'
 import { LightEmitter } from './light-emitter.ts'
+import { MtprotoError } from '../mtproto-error.ts'
 
 /** What initConnection tells the server about the app (Telegram keeps it with the authorization). */
 export interface AppIdentity {
@@ -67,15 +68,22 @@ export interface DcConnectionOptions {
   onUpdate?(update: TlValue): void
 }
 
-export class AuthKeyUnknownError extends Error {
+export class AuthKeyUnknownError extends MtprotoError {
   override readonly name = 'AuthKeyUnknownError'
+  /** The retry makes a new key. */
+  override get transient(): boolean {
+    return true
+  }
   constructor(readonly dcId: number) {
     super(`DC ${dcId} does not know our auth key (transport error -404): a new key is needed`)
   }
 }
 
-export class ConnectionLostError extends Error {
+export class ConnectionLostError extends MtprotoError {
   override readonly name: string = 'ConnectionLostError'
+  override get transient(): boolean {
+    return true
+  }
 }
 
 /** Reconnecting failed `attempts` times in a row (no packet passed the checks in between): the connection gave up. */

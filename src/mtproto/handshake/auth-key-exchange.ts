@@ -11,6 +11,7 @@ import { randomBytes, type RandomSource } from '../crypto/random.ts'
 import { pickRsaKey, type RsaPublicKey } from '../crypto/rsa-keys.ts'
 import { rsaEncryptOldScheme, rsaPadEncrypt } from '../crypto/rsa-pad.ts'
 import { SecurityCheckError } from '../crypto/security-check-error.ts'
+import { MtprotoError } from '../mtproto-error.ts'
 
 /**
  * Sends one unencrypted message body and resolves with the body of the answer. `step` names the request
@@ -30,7 +31,7 @@ export type HandshakeFailure =
   | 'dh-gen-fail'
   | 'too-many-retries'
 
-export class AuthKeyExchangeError extends Error {
+export class AuthKeyExchangeError extends MtprotoError {
   override readonly name = 'AuthKeyExchangeError'
   constructor(
     readonly failure: HandshakeFailure,

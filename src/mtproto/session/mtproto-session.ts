@@ -9,6 +9,7 @@ import { MessageIdClock } from './message-id-clock.ts'
 import { SeenMessageIds } from './seen-message-ids.ts'
 import { packContainer, unpackContainer, isContainer, MSG_CONTAINER_ID, type InnerMessage } from './message-container.ts'
 import { randomBytes } from '../crypto/random.ts'
+import { MtprotoError } from '../mtproto-error.ts'
 
 /** What the session needs from the cipher: MTProto 2.0 encryption with one auth key, one direction each way. */
 export interface SessionCipher {
@@ -25,7 +26,7 @@ export interface PlainEnvelope {
   body: Uint8Array
 }
 
-export class SessionSecurityError extends Error {
+export class SessionSecurityError extends MtprotoError {
   override readonly name = 'SessionSecurityError'
   constructor(readonly check: 'session-id' | 'msg-id-parity' | 'replay' | 'time-window' | 'decrypt' | 'malformed', detail: string) {
     super(`dropped an inbound message (${check}): ${detail}`)
@@ -44,17 +45,22 @@ export class RequestTimeoutError extends TimeoutError {
  * The server asked for a call to be sent again (bad_server_salt, bad_msg_notification, msg_resend_req) more often
  * than a working server ever does: a DC answering every message that way would otherwise get resends for ever.
  */
-export class ResendLimitError extends Error {
+export class ResendLimitError extends MtprotoError {
   override readonly name = 'ResendLimitError'
   /** Another connection (or the DC later) may well behave. */
-  readonly transient = true
+  override get transient(): boolean {
+    return true
+  }
   constructor(readonly method: string, readonly resends: number, readonly lastReason: string) {
     super(`${method} was sent again ${resends} times at the server's request (last: ${lastReason}); giving up`)
   }
 }
 
-export class SessionClosedError extends Error {
+export class SessionClosedError extends MtprotoError {
   override readonly name = 'SessionClosedError'
+  override get transient(): boolean {
+    return true
+  }
   constructor(detail = 'the session was closed') {
     super(detail)
   }

@@ -3,6 +3,7 @@
  * `code` / `reason`.
  */
 import { TimeoutError } from '../timeout-error.ts';
+import { MtprotoError } from '../mtproto-error.ts';
 
 /** Transport error codes Telegram sends as a bare negative int32 instead of an MTProto message. */
 export const TRANSPORT_ERROR_MESSAGES: Readonly<Record<number, string>> = {
@@ -12,10 +13,15 @@ export const TRANSPORT_ERROR_MESSAGES: Readonly<Record<number, string>> = {
 };
 
 /** A transport error frame received from the peer (e.g. -404). The connection is usually closed after it. */
-export class TransportError extends Error {
+export class TransportError extends MtprotoError {
   override readonly name = 'TransportError';
   constructor(readonly code: number) {
     super(`transport error ${code}: ${TRANSPORT_ERROR_MESSAGES[code] ?? 'unknown transport error'}`);
+  }
+
+  /** -404 (key unknown: a new one is made) and -429 (transport flood: later); not -444 (wrong DC, for good). */
+  override get transient(): boolean {
+    return this.code === -404 || this.code === -429;
   }
 
   /** True for the codes Telegram documents (-404, -429, -444). */
@@ -36,7 +42,7 @@ export type TransportProtocolErrorReason =
   | 'obfuscation-not-allowed';
 
 /** The byte stream does not follow the framing (hostile or broken peer). The stream cannot be resynchronised. */
-export class TransportProtocolError extends Error {
+export class TransportProtocolError extends MtprotoError {
   override readonly name = 'TransportProtocolError';
   constructor(
     readonly reason: TransportProtocolErrorReason,
@@ -78,8 +84,11 @@ const SOCKS_REPLY_MESSAGES: Readonly<Record<number, string>> = {
   8: 'address type not supported',
 };
 
+/** SOCKS5 replies that say "not now" (RFC 1928 §6: 1 general failure, 3 network and 4 host unreachable, 5 refused, 6 TTL). */
+const TRANSIENT_SOCKS_REPLIES: ReadonlySet<number> = new Set([1, 3, 4, 5, 6]);
+
 /** A SOCKS5 or MTProxy failure, with a machine-readable reason. */
-export class ProxyError extends Error {
+export class ProxyError extends MtprotoError {
   override readonly name = 'ProxyError';
   constructor(
     readonly reason: ProxyErrorReason,
@@ -88,6 +97,13 @@ export class ProxyError extends Error {
     readonly socksReply?: number,
   ) {
     super(`${reason}: ${detail}`);
+  }
+
+  /** The proxy went away, or its SOCKS5 reply says "not now" (general failure, unreachable, refused, TTL), not
+   * "never" (rules, config, authentication). */
+  override get transient(): boolean {
+    if (this.reason === 'proxy-closed') return true;
+    return this.reason === 'socks-connect-failed' && this.socksReply !== undefined && TRANSIENT_SOCKS_REPLIES.has(this.socksReply);
   }
 
   static socksReplyMessage(code: number): string {
@@ -104,7 +120,7 @@ export class ConnectTimeoutError extends TimeoutError {
 }
 
 /** Server side: the client sent nothing for `timeoutMs` (after its transport was detected), so it was dropped. */
-export class IdleTimeoutError extends Error {
+export class IdleTimeoutError extends MtprotoError {
   override readonly name = 'IdleTimeoutError';
   constructor(readonly timeoutMs: number) {
     super(`nothing received for ${timeoutMs} ms`);
@@ -112,8 +128,11 @@ export class IdleTimeoutError extends Error {
 }
 
 /** `send()` was called on a connection that is not open. */
-export class ConnectionClosedError extends Error {
+export class ConnectionClosedError extends MtprotoError {
   override readonly name = 'ConnectionClosedError';
+  override get transient(): boolean {
+    return true
+  }
   constructor(detail = 'connection is closed') {
     super(detail);
   }

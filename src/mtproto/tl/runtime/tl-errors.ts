@@ -1,5 +1,6 @@
 // Typed errors of the TL codec. A hostile or broken buffer must end in one of these, never in a RangeError,
 // a hang, or an allocation sized by an attacker.
+import { MtprotoError } from '../../mtproto-error.ts'
 
 export type TlDecodeFailure =
   | 'truncated' // a read past the end of the buffer
@@ -11,7 +12,7 @@ export type TlDecodeFailure =
   | 'bad-gzip' // gzip_packed that does not inflate, or inflates past the cap
   | 'trailing-bytes' // bytes left after a whole object was read
 
-export class TlDecodeError extends Error {
+export class TlDecodeError extends MtprotoError {
   override readonly name = 'TlDecodeError'
   constructor(
     readonly reason: TlDecodeFailure,
@@ -23,7 +24,7 @@ export class TlDecodeError extends Error {
   }
 }
 
-export class TlEncodeError extends Error {
+export class TlEncodeError extends MtprotoError {
   override readonly name = 'TlEncodeError'
   constructor(
     /** The constructor being written, e.g. `auth.sendCode`. */
