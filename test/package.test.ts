@@ -82,9 +82,9 @@ describe('the package as users install it', { timeout: 600_000 }, () => {
     assert.equal(help.status, 0, `${help.stdout}\n${help.stderr}`)
     assert.match(help.stdout, /^Usage: gramfarm /m)
     assert.match(help.stdout, /onboard/)
-    // --help loads only the CLI: no queue, Redis, logger, thread pool or TL codec (they cost start-up time).
+    // --help loads only the CLI: no queue, Redis, logger, thread pool, web server or TL codec (they cost start-up time).
     const loaded = modulesLoadedBy(project, [join('node_modules', 'gramfarm', 'bin', 'gramfarm.js'), '--help'])
-    const heavy = loaded.filter((url) => /\/node_modules\/(bullmq|ioredis|pino|pino-pretty|piscina|sql\.js|qrcode)\/|\/tl\/generated\//.test(url))
+    const heavy = loaded.filter((url) => /\/node_modules\/(bullmq|ioredis|pino|pino-pretty|piscina|sql\.js|qrcode|fastify|@bull-board\/[a-z]+|prom-client)\/|\/tl\/generated\//.test(url))
     assert.deepEqual(heavy, [], 'modules gramfarm --help should not load')
     assert.ok(loaded.some((url) => url.endsWith('/dist/cli/main.js')), 'the hook saw the CLI load')
     // One process: the command is the compiled CLI itself, not a launcher that spawns another Node.
