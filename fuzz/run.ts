@@ -51,12 +51,20 @@ const loaded = (await import(new URL(`${mode}.ts`, modesDir).href)) as Partial<F
 if (typeof loaded.run !== 'function') usage(`fuzz/modes/${mode}.ts does not export run(opts, report)`)
 const report = new FuzzReport(mode, opts)
 if (opts.verbose) console.error(`[fuzz] ${mode}: up to ${opts.frames} frames or ${opts.seconds} s, seed ${opts.seed}, hang after ${opts.hangMs} ms`)
+// a progress line every 10 s, so a long run shows it is moving
+const progress = opts.verbose
+  ? setInterval(() => {
+    const last = report.rss[report.rss.length - 1]
+    console.error(`[fuzz] ${Math.round(report.elapsedSeconds)} s: ${report.frames} frames, ${report.crashes} crashes, ${report.hangs} hangs${last ? `, target RSS ${Math.round(last.rss / 1048576)} MB` : ''}`)
+  }, 10_000)
+  : undefined
 try {
   await loaded.run(opts, report)
 } catch (err) {
   // the mode itself failed (the fuzzer, not the target): a crash of the run
   report.crash(`fuzz mode ${mode} threw: ${err instanceof Error ? err.stack ?? err.message : String(err)}`)
 }
+clearInterval(progress)
 const summary = report.summary()
 console.log(JSON.stringify(summary, null, 2))
 if (json !== undefined) writeFileSync(json, `${JSON.stringify(summary, null, 2)}\n`)

@@ -10,8 +10,9 @@
 //   come within --hang-ms. Frames that break the framing itself (junk in the stream, a partial frame) leave the DC
 //   rightly waiting for bytes, so such a connection is abandoned and must be closed by the DC within its idle or
 //   detect timeout plus --hang-ms. A fresh connection's req_pq_multi must be answered within --hang-ms every second.
-// - memory: the DC's RSS is sampled every second; bounded when it ends within 64 MiB of its value once a fifth of the
-//   frames were sent (the DC's bounded caches — sessions, keys — fill up first).
+// - memory: the DC's RSS is sampled every second; bounded when it ends within 64 MiB of its value halfway through
+//   (the DC's bounded caches — sessions, keys — fill up first; every layer codec is loaded before the run). The last
+//   sample is taken after every connection closed and a GC, with the DC's heap.
 import { fork, type ChildProcess } from 'node:child_process'
 import { gzipSync, deflateSync } from 'node:zlib'
 import type { FuzzOptions, FuzzReport } from '../fuzz-report.ts'
@@ -27,8 +28,14 @@ import { tlCodec, type TlValue } from '../../src/mtproto/tl/index.ts'
 import { HostileClient, HostileSession, serviceObjects, type HostileTransport } from '../../test/support/hostile-client.ts'
 
 const DC_ID = 2
-/** The DC's limits for the run: short timeouts so abandoned connections end soon, small LRUs so eviction runs. */
-const LIMITS: Partial<DcLimits> = { idleTimeoutMs: 3000, detectTimeoutMs: 2000, maxSessions: 2000, maxAuthKeys: 200 }
+/**
+ * The DC's limits for the run: short timeouts so abandoned connections end soon, small LRUs so eviction runs.
+ * FUZZ_DC_LIMITS (JSON, e.g. '{"maxSessions":200}') overrides knobs.
+ */
+const LIMITS: Partial<DcLimits> = {
+  idleTimeoutMs: 3000, detectTimeoutMs: 2000, maxSessions: 2000, maxAuthKeys: 200,
+  ...(JSON.parse(process.env['FUZZ_DC_LIMITS'] ?? '{}') as Partial<DcLimits>),
+}
 const WORKERS = 16
 const PROBE_EVERY = 16
 const POOL_KEYS = 3
