@@ -6,8 +6,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { AccountRegistry } from '../src/testdc/accounts/index.ts'
 import { startTestDc } from '../src/testdc/test-dc.ts'
 import type { DcLimits } from '../src/testdc/dc-limits.ts'
-import { ClientLayer } from '../src/testdc/client-layer.ts'
-import { API_LAYER } from '../src/mtproto/tl/index.ts'
+import { BUNDLED_LAYERS, codecForLayerSync } from '../src/mtproto/tl/index.ts'
 
 export type DcUnderFuzzMessage =
   | { type: 'ready'; port: number; publicKey: { n: string; e: string; fingerprint: string; size: number } }
@@ -35,7 +34,7 @@ accounts.addUser({ phone: '9996621234', firstName: 'Fuzz' })
 const dc = await startTestDc({ dcIds: [DC_ID], accounts, limits })
 // Every layer the DC can serve, loaded now (a codec of ~2 MB each, bounded by the bundled layers): the fuzzer's
 // mutated invokeWithLayer would load them one by one, and RSS growing with them would hide a real leak.
-for (let layer = 1; layer <= API_LAYER + 8; layer++) ClientLayer.forAnnounced(layer)
+for (const layer of BUNDLED_LAYERS) codecForLayerSync(layer)
 const server = dc.dc(DC_ID)
 
 // how long the DC's event loop was blocked at worst since the last sample (a bomb inflating, a big frame...)
