@@ -62,6 +62,16 @@ describe('deadlines: a DC that accepts TCP and then stalls', () => {
     })
   }
 
+  it('a SOCKS5 proxy that accepts TCP and never answers: TimeoutError(connect) within connectTimeoutMs', async () => {
+    await withHostileDc({ onConnect: (c) => c.socket.pause() }, async (dc) => {
+      const conn = dc.open({ connectTimeoutMs: 300, proxy: { type: 'socks5', host: '127.0.0.1', port: dc.port } }, false)
+      const [err, ms] = await elapsed(conn.invoke({ _: 'help.getNearestDc' }))
+      assert.ok(err instanceof TimeoutError, `expected TimeoutError, got ${String(err)}`)
+      assert.equal(err.phase, 'connect')
+      assert.ok(ms < 5000, `took ${ms} ms`)
+    })
+  })
+
   it('the request deadline counts from invoke(): a hanging key exchange ends the call at requestTimeoutMs', async () => {
     await withHostileDc({}, async (dc) => {
       const conn = dc.open({ handshakeTimeoutMs: 60_000, requestTimeoutMs: 300 }, false)
