@@ -208,6 +208,16 @@ test('auth keys past maxAuthKeys are forgotten least recently used first, with t
   })
 })
 
+test('ping_delay_disconnect with a delay past what a timer holds keeps the connection (it is not closed after 1 ms)', async () => {
+  await withDc({}, async (server, dc) => {
+    const { c, session } = await keyed(server, dc)
+    session.send(c, { _: 'ping_delay_disconnect', pingId: 7n, disconnectDelay: 2_000_000_000 })
+    assert.equal((await readUntil(c, session, (o) => o._ === 'pong')).found?._, 'pong')
+    assert.equal(await c.waitClosed(500), false, 'still open half a second later')
+    assert.equal((await ping(c, session)).pong, true)
+  })
+})
+
 /** gzip_packed#3072cfa1 around `inner`. */
 function gzipPacked(inner: Uint8Array): Uint8Array {
   const w = tlCodec.newWriter(inner.length + 64)

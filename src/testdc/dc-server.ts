@@ -21,6 +21,8 @@ import { LruMap } from './lru-map.ts'
 const AUTH_KEY_NOT_FOUND = -404
 /** Transport error for a connection past the DC's connection limit (too many connections). */
 const TOO_MANY_CONNECTIONS = -429
+/** The longest delay setTimeout keeps (2^31 − 1 ms); a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 export interface DcFaults {
   transport?: TransportFaults
@@ -299,7 +301,9 @@ export class DcServer {
       send: (packet) => link.send(packet),
       disconnectAfter: (seconds) => {
         clearTimeout(disconnectTimer)
-        disconnectTimer = setTimeout(() => conn.close(), Math.max(0, seconds) * 1000)
+        // disconnect_delay is the client's int32: a delay past what a timer holds (~24.8 days) means "not soon", not
+        // the 1 ms node would turn it into
+        disconnectTimer = setTimeout(() => conn.close(), Math.min(Math.max(0, seconds) * 1000, MAX_TIMER_MS))
       },
     }
     // Packets of one connection are handled in order, even when a handler awaits.
