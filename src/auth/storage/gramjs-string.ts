@@ -2,7 +2,7 @@
 // dc_id u8, address length u16 BE, address (text), port u16 BE, auth_key 256.
 // GramJS writes and reads the port as a signed int16: a port above 32767 round-trips through us but GramJS itself
 // would refuse to write it and read it back negative.
-import type { StringCodec } from './session-string.ts'
+import type { StringCodec } from './string-codec.ts'
 import { SessionStringError } from './errors.ts'
 import { decodeBase64, encodeBase64 } from './base64.ts'
 import { defaultDcAddress, isTestDcHost } from './pyrogram-dc-addresses.ts'

@@ -12,16 +12,9 @@ import { decodeBase64, encodeBase64Url } from './base64.ts'
 import { AUTH_KEY_LENGTH, type SessionRecord } from './session-storage.ts'
 import { TelethonStringCodec, fitsTelethonLayout } from './telethon-string.ts'
 import { GramJsStringCodec, fitsGramJsLayout } from './gramjs-string.ts'
+import type { SessionStringFormat, StringCodec } from './string-codec.ts'
 
-export type SessionStringFormat = 'pyrogram' | 'telethon' | 'gramjs'
-
-export interface StringCodec {
-  readonly format: SessionStringFormat
-  /** Throws SessionStringError when the record cannot be expressed in this format. */
-  export(record: SessionRecord): string
-  /** Throws SessionStringError (never echoing the input) when the string is not of this format. */
-  import(value: string): SessionRecord
-}
+export type { SessionStringFormat, StringCodec }
 
 const CURRENT_SIZE = 271
 const LEGACY_SIZE_32 = 263

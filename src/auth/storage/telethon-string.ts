@@ -1,6 +1,6 @@
 // Telethon's StringSession (telethon/sessions/string.py): '1' + urlsafe base64 (padded) of big-endian
 // '>B{4|16}sH256s': dc_id u8, packed IPv4 or IPv6 address, port u16, auth_key 256 — 263 or 275 bytes.
-import type { StringCodec } from './session-string.ts'
+import type { StringCodec } from './string-codec.ts'
 import { SessionStringError } from './errors.ts'
 import { decodeBase64, encodeBase64Url } from './base64.ts'
 import { defaultDcAddress, isTestDcHost } from './pyrogram-dc-addresses.ts'
