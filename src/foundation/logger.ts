@@ -3,7 +3,8 @@
 // deep; deeper secrets must not be logged in the first place.
 import { createHmac } from 'node:crypto';
 import { pino, stdSerializers, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
-import pinoPretty from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type PinoPretty from 'pino-pretty';
 
 export type { Logger } from 'pino';
 
@@ -76,6 +77,8 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
   const pretty = options.pretty ?? (options.destination === undefined && process.stdout.isTTY === true);
   if (pretty) {
     // In-process stream rather than a transport: no worker thread, and lines are not lost on a quick exit.
+    // Loaded only here: commands whose logs go to a pipe (status --json, workers under a supervisor) skip its start-up cost.
+    const pinoPretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
     const stream = pinoPretty({
       colorize: options.destination === undefined && process.stdout.isTTY === true,
       translateTime: 'SYS:HH:MM:ss.l',
