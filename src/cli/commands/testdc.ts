@@ -35,7 +35,7 @@ function parseDcIds(text: string): number[] {
 }
 
 export function registerTestDc(program: Command): void {
-  program
+  const testdc = program
     .command('testdc')
     .description('run the local test DC (a Telegram-compatible server on loopback) until stopped')
     .option('--endpoint-file <file>', `where to write the DC addresses and public key (default: --testdc, GRAMFARM_TESTDC, or ${DEFAULT_TESTDC_ENDPOINT_FILE})`)
@@ -94,6 +94,51 @@ Example (three terminals):
         await testDc.stop()
         redis?.disconnect()
         rmSync(endpointFile, { force: true })
+      }
+    }))
+
+  testdc
+    .command('scan')
+    .description('scan a QR login code on the running test DC, as a phone already logged in as <phone> would')
+    .argument('<url>', 'what the QR code says: tg://login?token=… (`gramfarm qr` prints it)')
+    .requiredOption('--as <phone>', 'the account that scans: a test number 99966 X YYYY (its code is X five times), or give --code')
+    .option('--code <code>', 'the login code of --as when it is not a test number')
+    .addHelpText('after', `
+The test DC is the one of --testdc / GRAMFARM_TESTDC (default ${DEFAULT_TESTDC_ENDPOINT_FILE}). A 2FA password, if the
+account has one, is asked (or read from stdin). Exit codes: 0 scanned, 1 the DC refused the code (expired, or the
+account is excluded), 2 bad input.
+
+Example (the QR slot of \`gramfarm qr --with-worker --testdc out/testdc-endpoint.json\` in another terminal):
+  gramfarm testdc scan 'tg://login?token=AQID…' --as 9996621234`)
+    .action(action(async (url: string, _opts: unknown, cmd: Command) => {
+      const flags = flagsOf<{ as: string; code?: string }>(cmd)
+      const [{ configOf }, { readTestDcEndpoint }, { scanQrLogin, QrScanError }, { readPassword }, { maskPhone }] = await Promise.all([
+        import('../cli-context.ts'), import('../../testdc/testdc-endpoint.ts'), import('../../demo/qr-scan-once.ts'), import('../password-input.ts'),
+        import('../../foundation/logger.ts'),
+      ])
+      const config = configOf(flags)
+      const endpointFile = config.testDcEndpointFile ?? DEFAULT_TESTDC_ENDPOINT_FILE
+      let endpoint
+      try {
+        endpoint = readTestDcEndpoint(endpointFile)
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code
+        throw new CliError(`test DC endpoint ${endpointFile}: ${code === 'ENOENT' ? 'no such file (is `gramfarm testdc` running?)' : (err as Error).message}`, ExitCode.usage)
+      }
+      try {
+        const { userId } = await scanQrLogin({
+          endpoint, url, phone: flags.as, ...(flags.code !== undefined ? { code: flags.code } : {}),
+          password: () => readPassword(`2FA password of ${maskPhone(flags.as)}: `),
+        })
+        process.stdout.write(`scanned as ${maskPhone(flags.as)} (user ${userId}): the QR login goes on as that account\n`)
+        return ExitCode.ok
+      } catch (err) {
+        if (err instanceof QrScanError) throw new CliError(err.message, err.reason === 'token_refused' ? ExitCode.accountsFailed : ExitCode.usage)
+        const code = (err as NodeJS.ErrnoException).code
+        if (code === 'ECONNREFUSED' || (err as Error).name.endsWith('TimeoutError')) {
+          throw new CliError(`the test DC of ${endpointFile} does not answer (${code ?? (err as Error).name}): is \`gramfarm testdc\` still running?`, ExitCode.timedOut)
+        }
+        throw err
       }
     }))
 }
