@@ -9,7 +9,7 @@ import type { DcLimits } from '../src/testdc/dc-limits.ts'
 import type { DcServer } from '../src/testdc/dc-server.ts'
 import { randomBytes } from '../src/mtproto/crypto/random.ts'
 import { tlCodec, type TlValue } from '../src/mtproto/tl/index.ts'
-import { HostileClient, HostileSession, readUntil, randomLong, transportErrorCode, type HostileTransport } from './support/hostile-client.ts'
+import { HostileClient, HostileSession, readUntil, randomLong, serviceObjects, transportErrorCode, type HostileTransport } from './support/hostile-client.ts'
 
 const DC_ID = 2
 const clients: HostileClient[] = []
@@ -205,6 +205,34 @@ test('auth keys past maxAuthKeys are forgotten least recently used first, with t
     assert.equal(server.cluster.userOfKey(DC_ID, one.session.authKey.idLong), null, 'its login is gone with it')
     one.session.send(one.c, { _: 'ping', pingId: randomLong() })
     assert.equal(transportErrorCode(await one.c.next()), -404)
+  })
+})
+
+/** Sends `body` and returns the msg_id of the DC's rpc_result for it. */
+async function answerIdOf(c: HostileClient, session: HostileSession, body: TlValue): Promise<bigint> {
+  const reqMsgId = session.send(c, body)
+  for (;;) {
+    const e = await c.next()
+    if (e.type !== 'frame') throw new Error(`no answer: ${e.type}`)
+    const message = session.open(e.payload)
+    if (serviceObjects(message).some((o) => o._ === 'rpc_result' && o['reqMsgId'] === reqMsgId)) return message.msgId
+  }
+}
+
+test('what sessions remember about past messages stays under maxSessionHistoryBytes; a forgotten answer gets msgs_state_info, not a resend', async () => {
+  const cap = 16 * 1024
+  await withDc({ maxSessionHistoryBytes: cap }, async (server, dc) => {
+    const { c, session } = await keyed(server, dc)
+    const init = { _: 'invokeWithLayer', layer: 223, query: { _: 'initConnection', apiId: 1, deviceModel: 'test', systemVersion: 'linux', appVersion: '1', systemLangCode: 'en', langPack: '', langCode: 'en', query: { _: 'help.getConfig' } } }
+    const answers = [await answerIdOf(c, session, init)]
+    for (let i = 0; i < 40; i++) answers.push(await answerIdOf(c, session, { _: 'help.getConfig' }))
+    assert.ok(server.history.bytes <= cap, `history ${server.history.bytes} bytes, cap ${cap}`)
+    const resend = async (id: bigint): Promise<string | undefined> => {
+      session.send(c, { _: 'msg_resend_req', msgIds: [id] }, { contentRelated: false })
+      return (await readUntil(c, session, (o) => o._ === 'msgs_state_info' || o._ === 'rpc_result')).found?._
+    }
+    assert.equal(await resend(answers[0]!), 'msgs_state_info', 'the oldest answer is forgotten')
+    assert.equal(await resend(answers[answers.length - 1]!), 'rpc_result', 'the newest is sent again')
   })
 })
 

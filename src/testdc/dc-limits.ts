@@ -42,6 +42,11 @@ export interface DcLimits {
    */
   maxSessions: number
   /**
+   * Bytes all sessions of a DC may keep about past messages: bodies sent (for msg_resend_req), states of received
+   * msg_ids (msgs_state_req) and where answers went (msg_detailed_info). Past it the DC's oldest entries go first.
+   */
+  maxSessionHistoryBytes: number
+  /**
    * Auth keys a DC remembers, least recently used forgotten first, with their sessions and their login. A packet
    * under a forgotten key gets transport error -404, as for any key the DC does not know.
    */
@@ -58,7 +63,8 @@ export const DEFAULT_DC_LIMITS: Readonly<DcLimits> = {
   maxInflatedBytes: 16 * 1024 * 1024,
   // the TL runtime's MAX_PACKING_DEPTH; Telegram itself uses two levels (a container, then gzip_packed)
   maxPackingDepth: 8,
-  maxSessions: 50_000,
+  maxSessions: 20_000,
+  maxSessionHistoryBytes: 64 * 1024 * 1024,
   maxAuthKeys: 100_000,
 }
 

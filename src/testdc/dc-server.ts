@@ -16,6 +16,7 @@ import { bindTempAuthKey, unbindKey, type BindableKey } from './temp-key-binding
 import type { RpcContext, RpcDispatcher } from './rpc-dispatcher.ts'
 import { DcLimitError, REFUSAL_HEADROOM, resolveDcLimits, type DcLimits } from './dc-limits.ts'
 import { LruMap } from './lru-map.ts'
+import { SessionHistory } from './session-history.ts'
 
 /** Transport error for a packet whose auth_key_id the DC does not know (docs/protocol.md#transports). */
 const AUTH_KEY_NOT_FOUND = -404
@@ -174,6 +175,8 @@ export class DcServer {
   readonly keys: LruMap<bigint, DcAuthKey>
   /** Every session of every key, least recently used first; past limits.maxSessions the oldest is forgotten. */
   private readonly sessions: LruMap<ServerSession, DcAuthKey>
+  /** What all those sessions remember about past messages, under limits.maxSessionHistoryBytes. */
+  readonly history: SessionHistory
   readonly limits: DcLimits
   private readonly server: Server
   private readonly sockets = new Set<Socket>()
@@ -204,6 +207,7 @@ export class DcServer {
       key.sessions.delete(session.sessionId)
       this.stats.sessionsForgotten++
     })
+    this.history = new SessionHistory(this.limits.maxSessionHistoryBytes)
     this.server = createServer((socket) => this.accept(socket))
     // Sockets past this are closed by node as they are accepted; up to it, refused ones wait to be told -429.
     this.server.maxConnections = this.limits.maxConnections + REFUSAL_HEADROOM
@@ -382,7 +386,7 @@ export class DcServer {
     if (!session) {
       session = new ServerSession(msg.sessionId, key, this.dispatcher, () => this.faults.clockSkewSeconds ?? 0, () => this.faults.session, {
         maxInflatedBytes: this.limits.maxInflatedBytes, maxDepth: this.limits.maxPackingDepth,
-      })
+      }, this.history)
       key.sessions.set(msg.sessionId, session)
     }
     this.sessions.set(session, key)

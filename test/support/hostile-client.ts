@@ -12,6 +12,7 @@ import type { RsaPublicKey } from '../../src/mtproto/crypto/rsa-keys.ts'
 import { randomBytes } from '../../src/mtproto/crypto/random.ts'
 import { MessageIdClock } from '../../src/mtproto/session/message-id-clock.ts'
 import { packPlainMessage, unpackPlainMessage } from '../../src/mtproto/session/plain-message.ts'
+import { isContainer, unpackContainer } from '../../src/mtproto/session/message-container.ts'
 import { tlCodec, type TlValue } from '../../src/mtproto/tl/index.ts'
 
 /** rpc_result#f35c6d01: not in the codec's object table (its result's type depends on the request). */
@@ -254,11 +255,13 @@ export class HostileSession {
 
 /** Decoded service messages of one answer packet (a container's messages one by one). */
 export function serviceObjects(message: DecryptedMessage): TlValue[] {
-  const body = message.body
+  return objectsOf(message.body)
+}
+
+function objectsOf(body: Uint8Array): TlValue[] {
+  if (isContainer(body)) return unpackContainer(body).flatMap((m) => objectsOf(m.body))
   if (new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(0, true) === RPC_RESULT_ID) return [rpcResult(body)]
-  const obj = tlCodec.decode(body)
-  if (obj._ === 'msg_container') return (obj['messages'] as { body: TlValue }[]).map((m) => m.body)
-  return [obj]
+  return [tlCodec.decode(body)]
 }
 
 /** rpc_result#f35c6d01 req_msg_id:long result:Object, with the result decoded when it is a known object (else its bytes). */
