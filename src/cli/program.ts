@@ -8,6 +8,7 @@ import { registerDeliver } from './commands/deliver.ts'
 import { registerDemo } from './commands/demo.ts'
 import { registerOnboard } from './commands/onboard.ts'
 import { registerQr } from './commands/qr.ts'
+import { registerServe } from './commands/serve.ts'
 import { registerSessions } from './commands/sessions.ts'
 import { registerStatus } from './commands/status.ts'
 import { registerTestDc } from './commands/testdc.ts'
@@ -48,6 +49,7 @@ Try it: npm start (the demo), or
   registerOnboard(program)
   registerQr(program)
   registerWorker(program)
+  registerServe(program)
   registerStatus(program)
   registerDeliver(program)
   registerSessions(program)

@@ -136,6 +136,10 @@ export class FarmRedisKeys {
   secret(jobId: string): string {
     return `${this.prefix}secret:${jobId}`;
   }
+  /** Hash of the SMS-service activations this farm rented: activation id → phone (the webhook's lookup). */
+  get smsActivations(): string {
+    return `${this.prefix}sms:activations`;
+  }
 }
 
 // Shorthands for the names most modules need alone.
