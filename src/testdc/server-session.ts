@@ -2,7 +2,8 @@
 // Telegram does (bad_msg_notification, bad_server_salt), announces new sessions, acks, unpacks containers,
 // runs each request through the dispatcher in the layer the client announced, and sends rpc_result.
 import { gzipSync } from 'node:zlib'
-import { tlCodec, codecForLayer, type TlCodec, type TlValue } from '../mtproto/tl/index.ts'
+import { tlCodec, ID, type TlCodec, type TlValue } from '../mtproto/tl/index.ts'
+import { ClientLayer } from './client-layer.ts'
 import { encryptMessage } from '../mtproto/crypto/message-cipher.ts'
 import type { AuthKey } from '../mtproto/crypto/auth-key.ts'
 import { MessageIdClock } from '../mtproto/session/message-id-clock.ts'
@@ -13,13 +14,12 @@ import { TlReader } from '../mtproto/tl/index.ts'
 import { DecodeBudget, type DecodeLimits } from '../mtproto/tl/runtime/decode-budget.ts'
 import type { RpcContext, RpcDispatcher } from './rpc-dispatcher.ts'
 import { randomBytes } from '../mtproto/crypto/random.ts'
-import { SessionHistory } from './session-history.ts'
 
 /** Client msg_ids more than this far from the server clock get bad_msg_notification 16/17 (docs/protocol.md#security-checks). */
 const MAX_PAST_SECONDS = 300
 const MAX_FUTURE_SECONDS = 30
-const INVOKE_WITH_LAYER_ID = 0xda9b0d0d
-const GZIP_PACKED_ID = 0x3072cfa1
+const GZIP_PACKED_ID = ID.gzip_packed
+const layerInvalid = (): RpcFailure => new RpcFailure(400, 'CONNECTION_LAYER_INVALID')
 /** Results longer than this go out as gzip_packed, as Telegram does with big answers (docs/protocol.md#service-messages). */
 const GZIP_MIN_BYTES = 512
 /** Content-related messages kept for msg_resend_req, and client msg_ids whose state msgs_state_req can report. */
@@ -106,6 +106,8 @@ export class ServerSession {
   private lowestReceived: bigint | null = null
   private highestReceived: bigint | null = null
   codec: TlCodec = tlCodec
+  /** The layer this session's calls are read and answered in (the key's announced one, as served). */
+  private layer: ClientLayer = ClientLayer.internal
 
   constructor(
     readonly sessionId: bigint,
@@ -116,8 +118,6 @@ export class ServerSession {
     private readonly faults: () => SessionFaults | undefined = () => undefined,
     /** What one received packet may inflate and nest (gzip_packed in containers in gzip_packed…). */
     private readonly decodeLimits: DecodeLimits = {},
-    /** The DC's byte budget for what its sessions remember about past messages. */
-    private readonly history: SessionHistory = SessionHistory.unbounded(),
   ) {
     this.clock = new MessageIdClock(1, () => Date.now() + this.clockSkew() * 1000)
   }
@@ -141,7 +141,7 @@ export class ServerSession {
     const { packet } = encryptMessage(this.key.authKey, 'server', {
       salt: this.key.salts()[0]!, sessionId: f?.wrongSessionId ? this.sessionId ^ 1n : this.sessionId, msgId, seqNo, body,
     })
-    if (contentRelated) this.history.remember(this.sent, msgId, { seqNo, body }, SENT_KEPT, body.length)
+    if (contentRelated) remember(this.sent, msgId, { seqNo, body }, SENT_KEPT)
     this.link.send(packet)
     if (f?.replayLast) this.link.send(packet)
     return msgId
@@ -215,7 +215,7 @@ export class ServerSession {
   }
 
   private received(msgId: bigint, state: number): void {
-    this.history.remember(this.states, msgId, state, STATES_KEPT)
+    remember(this.states, msgId, state, STATES_KEPT)
     if (this.lowestReceived === null || msgId < this.lowestReceived) this.lowestReceived = msgId
     if (this.highestReceived === null || msgId > this.highestReceived) this.highestReceived = msgId
   }
@@ -248,17 +248,12 @@ export class ServerSession {
         budget.leave()
       }
     }
-    if (id === INVOKE_WITH_LAYER_ID) {
-      const layer = new DataView(body.buffer, body.byteOffset, body.byteLength).getInt32(4, true)
-      try {
-        this.codec = await codecForLayer(layer)
-        this.key.layer = layer
-      } catch {
-        return this.answerError(msgId, new RpcFailure(400, 'CONNECTION_LAYER_INVALID'))
-      }
-    } else if (this.key.layer !== null && this.codec.layer !== this.key.layer) {
-      this.codec = await codecForLayer(this.key.layer)
-    }
+    // The layer is the key's until it announces another, refused or not: a client the DC cannot serve gets
+    // CONNECTION_LAYER_INVALID for every call, never an answer in a layer it did not announce.
+    if (id === ID.invokeWithLayer) this.key.layer = new DataView(body.buffer, body.byteOffset, body.byteLength).getInt32(4, true)
+    const layer = this.key.layer === null ? ClientLayer.internal : ClientLayer.forAnnounced(this.key.layer)
+    this.layer = layer ?? ClientLayer.internal
+    this.codec = this.layer.codec
     let request: TlValue
     try {
       // gzip_packed inside the request (e.g. invokeAfterMsg's query) draws on the same allowance.
@@ -266,7 +261,7 @@ export class ServerSession {
       request = r.object()
       r.expectEnd()
     } catch (err) {
-      return this.answerError(msgId, decodeFailure(err, id))
+      return this.answerError(msgId, layer ? decodeFailure(err, id) : layerInvalid())
     }
     // Service messages are answered by plain messages, never rpc_result (core.telegram.org/mtproto/service_messages).
     switch (request._) {
@@ -307,6 +302,8 @@ export class ServerSession {
         return this.answer(msgId, request, { _: running ? 'rpc_answer_dropped_running' : 'rpc_answer_unknown' })
       }
     }
+    if (!layer) return this.answerError(msgId, layerInvalid())
+    request = this.layer.request(request)
     const inner = this.codec.innerRequest(request)
     if (inner._ === 'auth.bindTempAuthKey' && this.key.bindTemp) {
       const ctx = this.key.context()
@@ -345,7 +342,7 @@ export class ServerSession {
   private answer(msgId: bigint, request: TlValue, result: unknown): void {
     let resultBytes: Uint8Array
     try {
-      resultBytes = this.codec.encodeResult(request, result)
+      resultBytes = this.codec.encodeResult(request, this.layer.result(request, result))
     } catch {
       return this.answerError(msgId, new RpcFailure(500, 'INTERNAL'))
     }
@@ -359,12 +356,12 @@ export class ServerSession {
   private sendRpcResult(reqMsgId: bigint, result: Uint8Array): void {
     const body = new Uint8Array(12 + result.length)
     const dv = new DataView(body.buffer)
-    dv.setUint32(0, 0xf35c6d01, true) // rpc_result
+    dv.setUint32(0, ID.rpc_result, true)
     dv.setBigInt64(4, reqMsgId, true)
     body.set(result, 12)
     const answerMsgId = this.send(body, true)
     this.received(reqMsgId, STATE_ANSWERED)
-    if (answerMsgId !== undefined) this.history.remember(this.answers, reqMsgId, { answerMsgId, bytes: body.length }, STATES_KEPT)
+    if (answerMsgId !== undefined) remember(this.answers, reqMsgId, { answerMsgId, bytes: body.length }, STATES_KEPT)
   }
 
   /** Answers every request of a message with one error (keys the accounts side revoked or banned). */
@@ -372,14 +369,14 @@ export class ServerSession {
     const messages = isContainer(msg.body) ? unpackContainer(msg.body) : [{ msgId: msg.msgId, body: msg.body }]
     for (const m of messages) {
       const id = new DataView(m.body.buffer, m.body.byteOffset, m.body.byteLength).getUint32(0, true)
-      if (id === 0x62d6b459) continue // msgs_ack needs no answer
+      if (id === ID.msgs_ack) continue // needs no answer
       this.answerError(m.msgId, new RpcFailure(code, message))
     }
   }
 
   /** Pushes an update outside any rpc_result (e.g. updateLoginToken). */
   pushUpdate(update: TlValue): void {
-    this.sendObject(update, true)
+    this.sendObject(this.layer.object(update), true)
   }
 
   /** Several bodies in one container (used by tests that check container handling on the client). */
@@ -387,4 +384,11 @@ export class ServerSession {
     const messages = bodies.map((body) => ({ msgId: this.clock.next(), seqNo: this.nextSeq(true), body }))
     this.send(packContainer(messages), false)
   }
+}
+
+/** Sets a key in a map used as a bounded log: past `limit` entries the oldest goes. */
+function remember<K, V>(map: Map<K, V>, key: K, value: V, limit: number): void {
+  map.delete(key)
+  map.set(key, value)
+  if (map.size > limit) map.delete(map.keys().next().value!)
 }

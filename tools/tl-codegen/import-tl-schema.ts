@@ -136,9 +136,13 @@ export function readSource(path: string, layerOverride?: number): ImportedLayer 
 }
 
 /** The checked lines of one layer: every constructor and method whose id matches its CRC32. */
-function layerLines(imported: ImportedLayer): { kind: 'c' | 'm'; text: string }[] {
+export function layerLines(imported: ImportedLayer): { kind: 'c' | 'm'; text: string }[] {
   const schema = parseTlSchema(imported.text)
-  return schema.entries.filter((e) => !e.special).map((e) => ({ kind: e.kind === 'class' ? 'c' : 'm', text: e.line.replace(/\s+/g, ' ') }))
+  // One spelling per line: blanks collapsed, ids without leading zeros (mtcute pads them to 8 digits).
+  return schema.entries.filter((e) => !e.special).map((e) => ({
+    kind: e.kind === 'class' ? 'c' : 'm',
+    text: e.line.replace(/\s+/g, ' ').replace(/^([\w.]+)#0*([0-9a-f])/i, '$1#$2'),
+  }))
 }
 
 export function loadLedger(): LayerLedger {

@@ -1,9 +1,9 @@
 // msg_container#73f1f8dc messages:vector<%Message> = MessageContainer, where
 // message msg_id:long seqno:int bytes:int body:Object = Message. Containers group several messages in one
 // encrypted packet; they do not nest and hold at most 1024 messages.
-import { TlDecodeError } from '../tl/index.ts'
+import { TlDecodeError, ID } from '../tl/index.ts'
 
-export const MSG_CONTAINER_ID = 0x73f1f8dc
+export const MSG_CONTAINER_ID = ID.msg_container
 export const MAX_CONTAINER_MESSAGES = 1024
 /** msg_id (8) + seqno (4) + bytes (4) in front of each body. */
 const MESSAGE_HEADER = 16

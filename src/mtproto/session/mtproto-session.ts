@@ -2,7 +2,7 @@
 // packets come in through `receive`. It numbers messages (msg_id, seq_no), batches calls and acks into
 // containers, matches rpc_result to calls, and follows the service messages (salts, time resync, resends,
 // new sessions). The connection around it owns sockets and timers.
-import { tlCodec, TlDecodeError, DecodeBudget, type TlCodec, type TlValue } from '../tl/index.ts'
+import { tlCodec, TlDecodeError, DecodeBudget, ID, type TlCodec, type TlValue } from '../tl/index.ts'
 import { RpcError } from '../rpc-error.ts'
 import { TimeoutError } from '../timeout-error.ts'
 import { MessageIdClock } from './message-id-clock.ts'
@@ -66,25 +66,6 @@ export class SessionClosedError extends MtprotoError {
   }
 }
 
-// Constructor ids of service messages (mtproto.tl).
-const ID = {
-  rpcResult: 0xf35c6d01,
-  rpcError: 0x2144ca19,
-  gzipPacked: 0x3072cfa1,
-  msgsAck: 0x62d6b459,
-  badMsgNotification: 0xa7eff811,
-  badServerSalt: 0xedab447b,
-  newSessionCreated: 0x9ec20908,
-  pong: 0x347773c5,
-  futureSalts: 0xae500895,
-  msgsStateReq: 0xda69fb52,
-  msgResendReq: 0x7d861a08,
-  msgDetailedInfo: 0x276d3ec6,
-  msgNewDetailedInfo: 0x809db6df,
-  msgsAllInfo: 0x8cc0d131,
-  destroySessionOk: 0xe22045fc,
-  destroySessionNone: 0x62d350c9,
-} as const
 
 /** Server messages may not be more than 30 s in the future or 300 s in the past (docs/protocol.md#security-checks). */
 const MAX_FUTURE_SECONDS = 30
@@ -391,7 +372,7 @@ export class MtprotoSession {
       budget.leave()
       return
     }
-    if (id === ID.gzipPacked) {
+    if (id === ID.gzip_packed) {
       const r = this.codec.reader(body, 4, body.length, budget)
       const packed = r.bytes()
       r.expectEnd()
@@ -400,7 +381,7 @@ export class MtprotoSession {
       budget.leave()
       return
     }
-    if (id === ID.rpcResult) return this.handleRpcResult(body, budget)
+    if (id === ID.rpc_result) return this.handleRpcResult(body, budget)
     const obj = this.codec.decode(body, budget)
     switch (obj._) {
       case 'msgs_ack':
@@ -506,7 +487,7 @@ export class MtprotoSession {
     const reqMsgId = r.long()
     const call = this.pending?.get(reqMsgId)
     if (!call) return // an answer to something we gave up on
-    if (r.peekUint() === ID.rpcError) {
+    if (r.peekUint() === ID.rpc_error) {
       const err = this.codec.decode(body.subarray(r.pos), budget) as TlValue
       this.settleError(call, new RpcError(err['errorCode'] as number, err['errorMessage'] as string, call.method))
       return

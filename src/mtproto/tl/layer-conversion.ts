@@ -14,6 +14,17 @@ export class LayerConversionError extends Error {
   override readonly name = 'LayerConversionError'
 }
 
+/**
+ * What Telegram sends a client whose layer lacks a constructor, where sharing fields is not enough to tell: code
+ * deliveries a client cannot handle arrive as a plain SMS.
+ */
+const OLDER_FORM: Readonly<Record<string, string>> = {
+  'auth.sentCodeTypeFragmentSms': 'auth.sentCodeTypeSms',
+  'auth.sentCodeTypeFirebaseSms': 'auth.sentCodeTypeSms',
+  'auth.sentCodeTypeSmsWord': 'auth.sentCodeTypeSms',
+  'auth.sentCodeTypeSmsPhrase': 'auth.sentCodeTypeSms',
+}
+
 const utf8 = new TextEncoder()
 const utf8Decoder = new TextDecoder()
 
@@ -65,7 +76,8 @@ export class LayerConverter {
     const ctors = this.target.ctorsOfType.get(type)
     if (!ctors) return v
     const same = ctors.find((c) => c.name === v._)
-    return this.fields(v, same ?? this.closest(v, ctors))
+    const older = OLDER_FORM[v._]
+    return this.fields(v, same ?? ctors.find((c) => c.name === older) ?? this.closest(v, ctors))
   }
 
   /** The constructor that keeps most of v's set fields (ties: the one that needs the fewest others). */

@@ -2,15 +2,13 @@
 // with the same tables a generated codec.ts exports, so TlCodec joins it with the MTProto module the same way.
 // Used for the bundled layers other than the pinned one: ~40 generated codecs would be ~80 MB of TypeScript,
 // while building one of these from the schema takes a few milliseconds on first use.
-import { TlReader, type TlAnyDecoder, type TlDecoder } from './runtime/tl-reader.ts'
+import { VECTOR_ID, type TlReader, type TlAnyDecoder, type TlDecoder } from './runtime/tl-reader.ts'
 import { missingField, partialFlagGroup, wrongConstructor, type TlAnyEncoder, type TlEncoder, type TlWriter } from './runtime/tl-writer.ts'
 import type { TlValue } from './runtime/tl-value.ts'
 import type { TlArg, TlEntry, TlSchema, TlTypeRef } from './schema/tl-schema-parser.ts'
 import type { TlCodecModule } from './tl-codec.ts'
 import { fieldName } from './tl-names.ts'
 
-/** vector#1cb5c415: the boxed vector constructor. */
-const VECTOR_ID = 0x1cb5c415
 
 type Read = (r: TlReader) => unknown
 const EMPTY: number[] = []
