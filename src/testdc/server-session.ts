@@ -14,6 +14,7 @@ import { TlReader } from '../mtproto/tl/index.ts'
 import { DecodeBudget, type DecodeLimits } from '../mtproto/tl/runtime/decode-budget.ts'
 import type { RpcContext, RpcDispatcher } from './rpc-dispatcher.ts'
 import { randomBytes } from '../mtproto/crypto/random.ts'
+import { SessionHistory } from './session-history.ts'
 
 /** Client msg_ids more than this far from the server clock get bad_msg_notification 16/17 (docs/protocol.md#security-checks). */
 const MAX_PAST_SECONDS = 300
@@ -118,6 +119,8 @@ export class ServerSession {
     private readonly faults: () => SessionFaults | undefined = () => undefined,
     /** What one received packet may inflate and nest (gzip_packed in containers in gzip_packed…). */
     private readonly decodeLimits: DecodeLimits = {},
+    /** The DC's byte budget for what its sessions remember about past messages. */
+    private readonly history: SessionHistory = SessionHistory.unbounded(),
   ) {
     this.clock = new MessageIdClock(1, () => Date.now() + this.clockSkew() * 1000)
   }
@@ -141,7 +144,7 @@ export class ServerSession {
     const { packet } = encryptMessage(this.key.authKey, 'server', {
       salt: this.key.salts()[0]!, sessionId: f?.wrongSessionId ? this.sessionId ^ 1n : this.sessionId, msgId, seqNo, body,
     })
-    if (contentRelated) remember(this.sent, msgId, { seqNo, body }, SENT_KEPT)
+    if (contentRelated) this.history.remember(this.sent, msgId, { seqNo, body }, SENT_KEPT, body.length)
     this.link.send(packet)
     if (f?.replayLast) this.link.send(packet)
     return msgId
@@ -215,7 +218,7 @@ export class ServerSession {
   }
 
   private received(msgId: bigint, state: number): void {
-    remember(this.states, msgId, state, STATES_KEPT)
+    this.history.remember(this.states, msgId, state, STATES_KEPT)
     if (this.lowestReceived === null || msgId < this.lowestReceived) this.lowestReceived = msgId
     if (this.highestReceived === null || msgId > this.highestReceived) this.highestReceived = msgId
   }
@@ -361,7 +364,7 @@ export class ServerSession {
     body.set(result, 12)
     const answerMsgId = this.send(body, true)
     this.received(reqMsgId, STATE_ANSWERED)
-    if (answerMsgId !== undefined) remember(this.answers, reqMsgId, { answerMsgId, bytes: body.length }, STATES_KEPT)
+    if (answerMsgId !== undefined) this.history.remember(this.answers, reqMsgId, { answerMsgId, bytes: body.length }, STATES_KEPT)
   }
 
   /** Answers every request of a message with one error (keys the accounts side revoked or banned). */
@@ -384,11 +387,4 @@ export class ServerSession {
     const messages = bodies.map((body) => ({ msgId: this.clock.next(), seqNo: this.nextSeq(true), body }))
     this.send(packContainer(messages), false)
   }
-}
-
-/** Sets a key in a map used as a bounded log: past `limit` entries the oldest goes. */
-function remember<K, V>(map: Map<K, V>, key: K, value: V, limit: number): void {
-  map.delete(key)
-  map.set(key, value)
-  if (map.size > limit) map.delete(map.keys().next().value!)
 }
