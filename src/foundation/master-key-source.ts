@@ -1,0 +1,82 @@
+// Where the operator's master key comes from: the environment (GRAMFARM_MASTER_KEY), a file (0600, one key), or a
+// command that prints it (a secret manager's CLI, e.g. `vault kv get -field=key secret/gramfarm`). Old keys, still
+// readable while a rotation runs, come the same ways. The key's text is never logged or put in an error.
+import { execFile } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import { Keyring, MasterKeyError, parseMasterKey, type MasterKey } from './sealed-value.ts'
+
+export interface MasterKeySources {
+  /** The key itself (GRAMFARM_MASTER_KEY). */
+  readonly key?: string
+  /** A file holding the key (GRAMFARM_MASTER_KEY_FILE / masterKeyFile). */
+  readonly keyFile?: string
+  /** A command whose standard output is the key (GRAMFARM_MASTER_KEY_COMMAND / masterKeyCommand), run by /bin/sh. */
+  readonly keyCommand?: string
+  /** Old keys still readable, each given directly (GRAMFARM_OLD_MASTER_KEYS, comma-separated). */
+  readonly oldKeys?: readonly string[]
+  /** Files holding old keys. */
+  readonly oldKeyFiles?: readonly string[]
+  /** Refuse to run without a key, and refuse values in clear. */
+  readonly requireEncryption?: boolean
+}
+
+/** How long a key command may take (a secret manager over the network). */
+const KEY_COMMAND_TIMEOUT_MS = 15_000
+
+function runKeyCommand(command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('/bin/sh', ['-c', command], { timeout: KEY_COMMAND_TIMEOUT_MS, maxBuffer: 64 * 1024 }, (err, stdout) => {
+      // the command's stderr may echo the key: not put in the error
+      if (err) reject(new MasterKeyError(`the master key command failed (${err.code ?? err.signal ?? 'error'})`))
+      else resolve(stdout)
+    })
+  })
+}
+
+async function readKeyFile(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8')
+  } catch (err) {
+    throw new MasterKeyError(`cannot read the master key file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+  }
+}
+
+/** The environment's key sources (the config file and flags may add to or override them). */
+export function masterKeySourcesFromEnv(env: NodeJS.ProcessEnv = process.env): MasterKeySources {
+  const list = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')
+  return {
+    key: env.GRAMFARM_MASTER_KEY || undefined,
+    keyFile: env.GRAMFARM_MASTER_KEY_FILE || undefined,
+    keyCommand: env.GRAMFARM_MASTER_KEY_COMMAND || undefined,
+    oldKeys: list(env.GRAMFARM_OLD_MASTER_KEYS),
+    requireEncryption: env.GRAMFARM_REQUIRE_ENCRYPTION === '1' || env.GRAMFARM_REQUIRE_ENCRYPTION === 'true' || undefined,
+  }
+}
+
+/** The current key (null if none is configured). More than one source for it is an error: which one wins would be a guess. */
+export async function loadMasterKey(sources: MasterKeySources): Promise<MasterKey | null> {
+  const given = [sources.key !== undefined, sources.keyFile !== undefined, sources.keyCommand !== undefined].filter(Boolean).length
+  if (given > 1) throw new MasterKeyError('give the master key one way: GRAMFARM_MASTER_KEY, a key file or a key command')
+  if (sources.key !== undefined) return parseMasterKey(sources.key, 'GRAMFARM_MASTER_KEY')
+  if (sources.keyFile !== undefined) return parseMasterKey(await readKeyFile(sources.keyFile), `master key file ${sources.keyFile}`)
+  if (sources.keyCommand !== undefined) return parseMasterKey(await runKeyCommand(sources.keyCommand), 'the master key command')
+  return null
+}
+
+/** The keyring for these sources: the current key seals, old keys stay readable. */
+export async function loadKeyring(sources: MasterKeySources): Promise<Keyring> {
+  const current = await loadMasterKey(sources)
+  const old: MasterKey[] = (sources.oldKeys ?? []).map((k, i) => parseMasterKey(k, `old master key #${i + 1}`))
+  for (const f of sources.oldKeyFiles ?? []) old.push(parseMasterKey(await readKeyFile(f), `old master key file ${f}`))
+  return new Keyring({ current, old, requireEncryption: sources.requireEncryption })
+}
+
+let warnedClear = false
+
+/** Says once per process that secrets are stored in clear (no master key). Returns whether it warned now. */
+export function warnOnceIfClear(keyring: Keyring, warn: (message: string) => void): boolean {
+  if (keyring.encrypting || warnedClear) return false
+  warnedClear = true
+  warn('no master key (GRAMFARM_MASTER_KEY, GRAMFARM_MASTER_KEY_FILE or GRAMFARM_MASTER_KEY_COMMAND): sessions, passwords, tokens and codes are stored in Redis in clear')
+  return true
+}
