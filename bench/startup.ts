@@ -7,6 +7,8 @@ import { readdirSync, lstatSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Redis } from 'ioredis'
+import { deleteKeysUnder } from '../src/cli/redis-access.ts'
 import { consumerLoginProgram, makeConsumer, packPackage, typeCheckConsumer } from '../test/support/packed-package.ts'
 import { fmt } from './support/measure.ts'
 
@@ -82,4 +84,7 @@ try {
   }))
 } finally {
   await rm(dir, { recursive: true, force: true })
+  // status leaves its queue's meta key behind
+  const redis = new Redis(REDIS_URL)
+  await deleteKeysUnder(redis, `gramfarm-bench-startup-${process.pid}:`).finally(() => redis.disconnect())
 }

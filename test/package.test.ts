@@ -8,7 +8,11 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Redis } from 'ioredis'
+import { deleteKeysUnder } from '../src/cli/redis-access.ts'
 import { REPO_ROOT, consumerLoginProgram, makeConsumer, packPackage, typeCheckConsumer, type PackedTarball } from './support/packed-package.ts'
+
+const REDIS_URL = 'redis://127.0.0.1:6379'
 
 /** Every file a user needs; anything else in the tarball fails the test. */
 const SHIPPED = [
@@ -69,7 +73,7 @@ describe('the package as users install it', { timeout: 600_000 }, () => {
     assert.deepEqual(orphans, [], 'compiled files without a source (run: rm -r dist && npm run build)')
   })
 
-  it('a plain JavaScript ESM project imports it and logs in against a test DC, without tsx', () => {
+  it('a plain JavaScript ESM project imports it and logs in against a test DC, without tsx', async () => {
     const project = makeConsumer(join(dir, 'js'), 'js', packed.tarball)
     assert.ok(!existsSync(join(project, 'node_modules', 'tsx')), 'tsx is not installed for users')
     assert.ok(!existsSync(join(project, 'node_modules', 'esbuild')), 'nor esbuild')
@@ -87,6 +91,18 @@ describe('the package as users install it', { timeout: 600_000 }, () => {
     const heavy = loaded.filter((url) => /\/node_modules\/(bullmq|ioredis|pino|pino-pretty|piscina|sql\.js|qrcode|fastify|@bull-board\/[a-z]+|prom-client)\/|\/tl\/generated\//.test(url))
     assert.deepEqual(heavy, [], 'modules gramfarm --help should not load')
     assert.ok(loaded.some((url) => url.endsWith('/dist/cli/main.js')), 'the hook saw the CLI load')
+    // status --json needs the queue and Redis, but not the MTProto client, its TL codec, threads or a web server.
+    const prefix = `gramfarm-test-package-${process.pid}:`
+    let statusLoaded: string[]
+    const redis = new Redis(REDIS_URL)
+    try {
+      statusLoaded = modulesLoadedBy(project, [join('node_modules', 'gramfarm', 'bin', 'gramfarm.js'), '--redis-url', REDIS_URL, 'status', '--json', '--prefix', prefix])
+    } finally {
+      await deleteKeysUnder(redis, prefix) // the queue's meta key
+      redis.disconnect()
+    }
+    const notForStatus = statusLoaded.filter((url) => /\/node_modules\/(piscina|pino-pretty|sql\.js|qrcode|fastify|@bull-board\/[a-z]+|prom-client)\/|\/tl\/generated\/|\/dist\/mtproto\/(client|session|handshake)\//.test(url))
+    assert.deepEqual(notForStatus, [], 'modules gramfarm status --json should not load')
     // One process: the command is the compiled CLI itself, not a launcher that spawns another Node.
     const bin = readFileSync(join(project, 'node_modules', 'gramfarm', 'bin', 'gramfarm.js'), 'utf8')
     assert.doesNotMatch(bin, /child_process|spawn\(|--import/)

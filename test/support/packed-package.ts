@@ -22,9 +22,9 @@ function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = 
   return execFileSync(cmd, args, { cwd, env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 })
 }
 
-/** Builds dist/ (incremental: quick when nothing changed) and packs the package into `dir`. */
+/** Builds dist/ (unless `npm test`'s pretest just did) and packs the package into `dir`. */
 export function packPackage(dir: string): PackedTarball {
-  run(NPM, ['run', '--silent', 'build'], REPO_ROOT)
+  if (process.env['npm_lifecycle_event'] !== 'test') run(NPM, ['run', '--silent', 'build'], REPO_ROOT)
   // The build just ran, so pack without scripts (prepare would build again).
   const out = run(NPM, ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], REPO_ROOT)
   const [info] = JSON.parse(out) as { filename: string; size: number; unpackedSize: number; files: { path: string }[] }[]
