@@ -1,0 +1,66 @@
+// The 2FA step: the password from the vault, or asked of the code channel and waited for, then checkPassword.
+import { RpcError } from '../../mtproto/rpc-error.ts'
+import type { Authorization } from '../../auth/flows/login-host.ts'
+import { checkPassword } from '../../auth/flows/password-check.ts'
+import { CodeTimeoutError } from '../../queue/code-channel.ts'
+import type { LoginClient } from '../login-client-cache.ts'
+import { alreadyLoggedIn, authorized } from './login-outcomes.ts'
+import type { StepContext, StepOutcome } from './step-context.ts'
+
+/** The delivered password (consumed), or null: a short blocking wait right after a request, else one look. */
+async function lookForPassword(ctx: StepContext): Promise<string | null> {
+  const { data, cfg } = ctx
+  if (!data.blockOnNextLook) return cfg.inbox.takePassword({ phone: data.account })
+  return cfg.inbox.waitForPassword({ phone: data.account, timeoutMs: cfg.waitSliceMs ?? 2_000 }).catch((err: unknown) => {
+    if (err instanceof CodeTimeoutError) return null
+    throw err
+  })
+}
+
+/** `cached`: the client of the step that found the password needed (its key is the one that signs in). */
+export async function passwordStep(ctx: StepContext, cached: LoginClient | undefined): Promise<StepOutcome> {
+  const { data, cfg } = ctx
+  const from = data.options.passwordFrom ?? 'vault'
+  let password: string | undefined
+  let fromChannel = false
+  if (from === 'vault') password = (await cfg.vault.get(ctx.jobId)).password
+  // A QR login has no phone to ask the channel about: its password is in the vault or nowhere.
+  if (password === undefined && from !== 'none' && data.kind !== 'qr') {
+    if (data.step !== 'wait_password') {
+      await cfg.inbox.requestPassword({ phone: data.account, jobId: ctx.jobId, timeoutSec: Math.max(1, Math.ceil(ctx.codeTimeoutMs / 1000)) })
+      // The key waiting for the password must be the one that signs in with it, on whichever worker.
+      await (cached ?? (await ctx.client())).keys.flush()
+      return { kind: 'wait', data: { step: 'wait_password', deadline: Date.now() + ctx.codeTimeoutMs, blockOnNextLook: true }, delayMs: ctx.recheckMs }
+    }
+    const delivered = await lookForPassword(ctx)
+    if (delivered === null) {
+      if (Date.now() > data.deadline) {
+        await ctx.finish()
+        return ctx.final('needs_password')
+      }
+      await ctx.dropClient()
+      return { kind: 'wait', data: { blockOnNextLook: false }, delayMs: ctx.recheckMs }
+    }
+    password = delivered
+    fromChannel = true
+  }
+  if (password === undefined) {
+    await ctx.finish()
+    return ctx.final('needs_password')
+  }
+  const c = cached ?? (await ctx.client())
+  let auth: Authorization
+  try {
+    auth = await checkPassword(c.host, { password, maxAttempts: 1, phoneNumber: data.account })
+  } catch (err) {
+    // A password taken from the channel goes back when Telegram did not judge it (the connection went, a 500,
+    // a FLOOD_WAIT), for the step's next run.
+    if (fromChannel && ctx.runsAgainAfter(err)) await ctx.putBack(cfg.inbox.names.password(data.account), password, err, 120)
+    if (err instanceof RpcError && err.is('SRP_ID_INVALID')) {
+      const done = await alreadyLoggedIn(c)
+      if (done) return authorized(ctx, done)
+    }
+    throw err
+  }
+  return authorized(ctx, auth)
+}

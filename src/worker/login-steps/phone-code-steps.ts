@@ -1,0 +1,166 @@
+// The phone login's code steps: send the code (paced), ask the channel for it, sign in with it, ask again when
+// Telegram refused it, resend when it expired.
+import type { tl } from '../../mtproto/tl/index.ts'
+import { RpcError } from '../../mtproto/rpc-error.ts'
+import { codeTypeName } from '../../auth/credential-provider.ts'
+import type { Authorization } from '../../auth/flows/login-host.ts'
+import { resendOrSendAgain, sendCode } from '../../auth/flows/phone-login.ts'
+import { CodeTimeoutError, type KnownCodeType } from '../../queue/code-channel.ts'
+import type { LoginClient } from '../login-client-cache.ts'
+import { CLAIM_TTL_SECONDS, alreadyLoggedIn, authorized, claim } from './login-outcomes.ts'
+import { passwordStep } from './password-step.ts'
+import type { StepContext, StepOutcome } from './step-context.ts'
+
+/** FLOOD_WAITs on sendCode up to this long pace the whole DC; longer ones are one phone's own limit. */
+const DC_PENALTY_MAX_SECONDS = 60
+
+/** signIn's answers about the code itself: anything else leaves the code unjudged (and it is put back). */
+const CODE_VERDICTS = ['PHONE_CODE_INVALID', 'PHONE_CODE_EMPTY', 'PHONE_CODE_EXPIRED', 'SESSION_PASSWORD_NEEDED'] as const
+
+function isCodeVerdict(err: unknown): err is RpcError {
+  return err instanceof RpcError && CODE_VERDICTS.some((v) => err.is(v))
+}
+
+export async function sendCodeStep(ctx: StepContext): Promise<StepOutcome> {
+  const held = await claim(ctx)
+  if (held) return held
+  const c = await ctx.client()
+  const pace = await ctx.cfg.limiter.acquire({ dcId: c.mtproto.homeDc })
+  if (!pace.ok) return { kind: 'wait', data: {}, delayMs: pace.retryInMs }
+  const sent = await sendingCode(ctx, c, () => sendCode(c.host, ctx.data.account))
+  if (sent._ === 'auth.sentCodeSuccess') return authorized(ctx, sent.authorization as Authorization)
+  return codeSent(ctx, sent, 1)
+}
+
+/**
+ * auth.sendCode or auth.resendCode, after the limiter let it go. A short FLOOD_WAIT paces the DC for everyone
+ * (the limit is on us); a longer one is this phone's own limit and must not stop every other login on the DC.
+ */
+async function sendingCode<T>(ctx: StepContext, c: LoginClient, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send()
+  } catch (err) {
+    if (err instanceof RpcError && err.isFloodWait && err.seconds! <= DC_PENALTY_MAX_SECONDS) await ctx.cfg.limiter.penalize(c.mtproto.homeDc, err.seconds!)
+    throw err
+  }
+}
+
+/** The code expired before it was used: another one (resendCode, or sendCode when the hash expired too), paced. */
+export async function resendStep(ctx: StepContext): Promise<StepOutcome> {
+  const c = await ctx.client()
+  const phoneCodeHash = await ctx.cfg.redis.hget(ctx.loginKey, 'phoneCodeHash')
+  if (!phoneCodeHash) return sendCodeStep(ctx.with({ ...ctx.data, step: 'start' }))
+  const pace = await ctx.cfg.limiter.acquire({ dcId: c.mtproto.homeDc })
+  if (!pace.ok) return { kind: 'wait', data: { step: 'resend_code' }, delayMs: pace.retryInMs }
+  const next = await sendingCode(ctx, c, () => resendOrSendAgain(c.host, ctx.data.account, phoneCodeHash))
+  if (next._ === 'auth.sentCodeSuccess') return authorized(ctx, next.authorization as Authorization)
+  return codeSent(ctx, next, ctx.data.codeAttempt + 1)
+}
+
+async function codeSent(ctx: StepContext, sent: tl.auth.RawSentCode, codeAttempt: number): Promise<StepOutcome> {
+  const { cfg, data } = ctx
+  const c = await ctx.client()
+  // The auth key that asked for the code is in Redis before anyone can deliver it: whichever worker resumes
+  // the job signs in with that key.
+  await c.keys.flush()
+  // A passwordNeeded left by an earlier login of this job id (one that ended outside the runner) would make
+  // the code step skip signIn.
+  const codeType = (codeTypeName(sent.type._) ?? 'unknown') as KnownCodeType
+  const codeLength = (sent.type as { length?: number }).length ?? 0
+  await cfg.redis.multi()
+    .hset(ctx.loginKey, { phoneCodeHash: sent.phoneCodeHash, dcId: c.mtproto.homeDc, codeType, codeLength })
+    .hdel(ctx.loginKey, 'passwordNeeded')
+    .expire(ctx.loginKey, ctx.loginTtlSec)
+    .exec()
+  const deadline = Date.now() + ctx.codeTimeoutMs
+  await cfg.inbox.requestCode({
+    phone: data.account, attempt: String(codeAttempt), codeType, jobId: ctx.jobId,
+    // How long the request lives (a provider polls, then cancels for a refund, by it): the login's wait.
+    timeoutSec: Math.max(1, Math.ceil((deadline - Date.now()) / 1000)),
+    ...(codeLength > 0 ? { codeLength } : {}),
+    // sentCode.timeout is only when a resend may be asked for.
+    ...(sent.timeout ? { resendAfterSec: sent.timeout } : {}),
+  })
+  return { kind: 'wait', data: { step: 'wait_code', codeAttempt, deadline, blockOnNextLook: true }, delayMs: ctx.recheckMs }
+}
+
+/**
+ * Telegram refused the code (PHONE_CODE_INVALID): ask for it again as a new attempt that names the refused one,
+ * so that a provider can act (read it again, ask its vendor for another SMS). The login's deadline stands.
+ */
+async function askCodeAgain(ctx: StepContext, codeFailures: number): Promise<StepOutcome> {
+  const { cfg, data } = ctx
+  const [type, length] = await cfg.redis.hmget(ctx.loginKey, 'codeType', 'codeLength')
+  const codeAttempt = data.codeAttempt + 1
+  await cfg.inbox.requestCode({
+    phone: data.account, attempt: String(codeAttempt), codeType: (type ?? 'sms') as KnownCodeType, jobId: ctx.jobId,
+    timeoutSec: Math.max(1, Math.ceil((data.deadline - Date.now()) / 1000)),
+    ...(Number(length) > 0 ? { codeLength: Number(length) } : {}),
+    refusedAttempt: String(data.codeAttempt),
+  })
+  return { kind: 'wait', data: { codeFailures, codeAttempt, blockOnNextLook: true }, delayMs: ctx.recheckMs }
+}
+
+/** The delivered code (consumed), or null: a short blocking wait right after a request, else one look. */
+async function lookForCode(ctx: StepContext): Promise<string | null> {
+  const { cfg, data } = ctx
+  const at = { phone: data.account, attempt: String(data.codeAttempt) }
+  if (!data.blockOnNextLook) return cfg.inbox.takeCode(at)
+  return cfg.inbox.waitForCode({ ...at, timeoutMs: cfg.waitSliceMs ?? 2_000 }).catch((err: unknown) => {
+    if (err instanceof CodeTimeoutError) return null
+    throw err
+  })
+}
+
+export async function codeStep(ctx: StepContext): Promise<StepOutcome> {
+  const { cfg, data } = ctx
+  // The code was already accepted and the account wants its 2FA password (a retried step): go on from there.
+  if ((await cfg.redis.hget(ctx.loginKey, 'passwordNeeded')) === '1') return passwordStep(ctx, undefined)
+  const code = await lookForCode(ctx)
+  if (code === null) {
+    if (Date.now() > data.deadline) {
+      await ctx.finish()
+      return ctx.final('code_timeout')
+    }
+    await cfg.registry.renew(data.accountKey, ctx.jobId, CLAIM_TTL_SECONDS)
+    await ctx.dropClient() // nothing to do until the code comes: hold no socket while waiting
+    return { kind: 'wait', data: { blockOnNextLook: false }, delayMs: ctx.recheckMs }
+  }
+  let c: LoginClient | undefined
+  let phoneCodeHash: string | null = null
+  let auth: Authorization | tl.auth.RawAuthorizationSignUpRequired | undefined
+  try {
+    c = await ctx.client()
+    phoneCodeHash = await cfg.redis.hget(ctx.loginKey, 'phoneCodeHash')
+    if (phoneCodeHash) auth = await c.host.invoke({ _: 'auth.signIn', phoneNumber: data.account, phoneCodeHash, phoneCode: code })
+  } catch (err) {
+    if (!isCodeVerdict(err)) {
+      // Not Telegram's verdict on the code (the connection or Redis went, a 500, a FLOOD_WAIT): the code goes
+      // back for the step's next run. A login that ends here leaves no code behind for a later login to trip on.
+      if (ctx.runsAgainAfter(err)) await ctx.putBack(cfg.inbox.names.code(data.account, String(data.codeAttempt)), code, err, 600)
+      throw err
+    }
+    if (err.is('PHONE_CODE_INVALID') || err.is('PHONE_CODE_EMPTY')) {
+      const failures = data.codeFailures + 1
+      if (failures >= (cfg.maxCodeFailures ?? 3)) {
+        await ctx.finish()
+        return ctx.final('failed(code_invalid)')
+      }
+      return askCodeAgain(ctx, failures)
+    }
+    if (err.is('PHONE_CODE_EXPIRED')) {
+      const done = await alreadyLoggedIn(c!)
+      if (done) return authorized(ctx, done)
+      return resendStep(ctx)
+    }
+    // SESSION_PASSWORD_NEEDED
+    await cfg.redis.hset(ctx.loginKey, 'passwordNeeded', '1')
+    return passwordStep(ctx, c)
+  }
+  if (!auth) return sendCodeStep(ctx.with({ ...data, step: 'start' })) // the hash is gone: a new code
+  if (auth._ === 'auth.authorizationSignUpRequired') {
+    await ctx.finish()
+    return ctx.final('unregistered')
+  }
+  return authorized(ctx, auth)
+}

@@ -1,0 +1,179 @@
+// What every step of a login works with: the job (id, data, when it started), how it ends (`final`), and the
+// services of the runner (Redis, inbox, registry, limiter, vault, the client cache). One object, handed to each
+// step, instead of the same (jobId, data, final) threaded through every method.
+import type { Redis } from 'ioredis'
+import { RpcError } from '../../mtproto/rpc-error.ts'
+import { RedisSessionStorage, type SessionRecord } from '../../auth/storage/index.ts'
+import type { CodeInbox } from '../../queue/code-channel.ts'
+import type { ExceptIdsRegistry } from '../../queue/except-ids-registry.ts'
+import type { FinalState, LoginJobData, LoginResult } from '../../queue/login-job.ts'
+import { FarmRedisKeys, sessionKeyPrefix } from '../../queue/redis-keys.ts'
+import type { SecretVault } from '../../queue/secret-vault.ts'
+import type { SendCodeRateLimiter } from '../../queue/send-code-rate-limiter.ts'
+import type { LoginClient, LoginClientCache, LoginNetwork } from '../login-client-cache.ts'
+import { isTransient } from '../transient-failure.ts'
+
+export type StepOutcome =
+  | { kind: 'final'; result: LoginResult }
+  | { kind: 'wait'; data: Partial<LoginJobData>; delayMs: number }
+
+export interface StepRunnerConfig {
+  redis: Redis
+  inbox: CodeInbox
+  registry: ExceptIdsRegistry
+  limiter: SendCodeRateLimiter
+  vault: SecretVault
+  /** How logins reach Telegram, with the clients' deadlines. */
+  network: LoginNetwork
+  apiId: number
+  apiHash: string
+  prefix?: string
+  /** How long a login may wait for its code (or QR scan) in all (default 10 min). */
+  codeTimeoutMs?: number
+  /** How long one step may block waiting for a code before handing back to the queue (default 2 s). */
+  waitSliceMs?: number
+  /** How long a waiting job sleeps in the queue before it checks again unpromoted (default 15 s). */
+  recheckMs?: number
+  maxCodeFailures?: number
+  /** FLOOD_WAITs longer than this end the job as flood_wait(X) instead of delaying it (default 1 h). */
+  maxFloodWaitSeconds?: number
+  /** Connected clients kept for reuse this long after their last step (default 2 min). */
+  clientIdleMs?: number
+  /** At most this many connected clients are kept (the least recently used are closed first; default 512). */
+  maxCachedClients?: number
+}
+
+/** The runner's side of a step: its settings and what it holds for all jobs. */
+export interface StepServices {
+  readonly cfg: StepRunnerConfig
+  readonly clients: LoginClientCache
+  readonly keys: FarmRedisKeys
+}
+
+/** The session name of an account in Redis (`<prefix>session:<name>`). */
+export function sessionNameOf(data: Pick<LoginJobData, 'kind' | 'account'>): string {
+  return `${data.kind}-${data.account}`.replace(/:/g, '_')
+}
+
+/** The account's session in Redis, under the farm's prefix. */
+export function sessionStorageOf(services: StepServices, data: Pick<LoginJobData, 'kind' | 'account'>): RedisSessionStorage {
+  return new RedisSessionStorage({ redis: services.cfg.redis, name: sessionNameOf(data), keyPrefix: sessionKeyPrefix(services.keys.prefix) })
+}
+
+/** A FLOOD_WAIT this login sits out (delayed), rather than ending as flood_wait(X). */
+export function waitsOut(cfg: StepRunnerConfig, err: unknown): err is RpcError {
+  return err instanceof RpcError && err.isFloodWait && err.seconds! <= (cfg.maxFloodWaitSeconds ?? 3600)
+}
+
+/** The code timeout of a login: the job's own, else the runner's (default 10 min). */
+export function codeTimeoutOf(cfg: StepRunnerConfig, data: LoginJobData): number {
+  return data.codeTimeoutMs ?? cfg.codeTimeoutMs ?? 600_000
+}
+
+/** A login hash outlives the longest wait by an hour, so one left behind by a vanished job goes by itself. */
+export function loginTtlOf(cfg: StepRunnerConfig, data: LoginJobData): number {
+  return Math.ceil(codeTimeoutOf(cfg, data) / 1000) + 3600
+}
+
+export class StepContext {
+  readonly cfg: StepRunnerConfig
+
+  constructor(
+    readonly services: StepServices,
+    readonly jobId: string,
+    readonly data: LoginJobData,
+    readonly startedAt: number,
+  ) {
+    this.cfg = services.cfg
+  }
+
+  /** The same job with other data (a step that goes on as another step, e.g. from the start again). */
+  with(data: LoginJobData): StepContext {
+    return new StepContext(this.services, this.jobId, data, this.startedAt)
+  }
+
+  /** The login ends in `state`. */
+  final(state: FinalState, extra: Partial<LoginResult> = {}): StepOutcome {
+    return { kind: 'final', result: { account: this.data.account, kind: this.data.kind, state, startedAt: this.startedAt, finishedAt: Date.now(), ...extra } }
+  }
+
+  /** The login's hash in Redis (phone_code_hash, DC, code type…). */
+  get loginKey(): string {
+    return this.services.keys.login(this.jobId)
+  }
+
+  /** How long a waiting job sleeps in the queue before it looks again. */
+  get recheckMs(): number {
+    return this.cfg.recheckMs ?? 15_000
+  }
+
+  get codeTimeoutMs(): number {
+    return codeTimeoutOf(this.cfg, this.data)
+  }
+
+  get loginTtlSec(): number {
+    return loginTtlOf(this.cfg, this.data)
+  }
+
+  /** The job's connected client (cached, or connected with the key in its session). */
+  client(): Promise<LoginClient> {
+    return this.services.clients.get(this.jobId, this.data)
+  }
+
+  /** Closes the job's client: nothing to do until something arrives, so hold no socket. */
+  dropClient(): Promise<void> {
+    return this.services.clients.drop(this.jobId)
+  }
+
+  sessionStorage(): RedisSessionStorage {
+    return sessionStorageOf(this.services, this.data)
+  }
+
+  async sessionRecord(): Promise<SessionRecord | null> {
+    const storage = this.sessionStorage()
+    await storage.open()
+    try {
+      return await storage.load()
+    } finally {
+      await storage.close()
+    }
+  }
+
+  /**
+   * A login that ended without an authorization leaves an auth key that logs nobody in: remove it, so Redis
+   * storage holds sessions only. Never the session of an account the farm has authorized (a later job of it).
+   */
+  async discardSession(): Promise<void> {
+    try {
+      if ((await this.cfg.registry.authorizedAs(this.data.accountKey)) !== null) return
+      const record = await this.sessionRecord()
+      if (record && record.userId === null) await this.sessionStorage().delete()
+    } catch {
+      // bookkeeping only: the outcome stands
+    }
+  }
+
+  /** Ends a job's login bookkeeping (the account session stays if it was authorized). */
+  async finish(): Promise<void> {
+    await this.dropClient()
+    await this.cfg.redis.del(this.loginKey, this.services.keys.qr(this.jobId))
+    await this.cfg.vault.delete(this.jobId)
+    await this.cfg.registry.release(this.data.accountKey, this.jobId).catch(() => false)
+  }
+
+  /** Who records an authorization: this job of this run (a later run of the same account is someone else). */
+  get recorder(): string {
+    return `${this.data.runId}/${this.jobId}`
+  }
+
+  /** The step will run again after this error (a retry, or after a FLOOD_WAIT): what it consumed must go back. */
+  runsAgainAfter(err: unknown): boolean {
+    return isTransient(err) || waitsOut(this.cfg, err)
+  }
+
+  /** Puts a consumed code or password back for the step's next run (a newer delivery, if any, wins). */
+  async putBack(key: string, value: string, err: unknown, minTtlSec: number): Promise<void> {
+    const floodSec = err instanceof RpcError && err.isFloodWait ? err.seconds! : 0
+    await this.cfg.redis.set(key, value, 'EX', Math.max(minTtlSec, floodSec + minTtlSec), 'NX').catch(() => undefined)
+  }
+}
