@@ -8,9 +8,7 @@ import {
 
 export class ClientLayer {
   private constructor(
-    /** The layer the client announced. */
-    readonly announced: number,
-    /** The bundled layer it is served in. */
+    /** The bundled layer the client is served in. */
     readonly served: number,
     readonly codec: TlCodec,
     private readonly up: LayerConverter | null,
@@ -18,19 +16,20 @@ export class ClientLayer {
   ) {}
 
   /** The DC's own layer: no conversion. */
-  static readonly internal = new ClientLayer(API_LAYER, API_LAYER, tlCodec, null, null)
+  static readonly internal = new ClientLayer(API_LAYER, tlCodec, null, null)
 
-  private static readonly cache = new Map<number, ClientLayer | null>()
+  /** One per served layer: bounded by the bundled layers, whatever numbers clients announce. */
+  private static readonly cache = new Map<number, ClientLayer>([[API_LAYER, ClientLayer.internal]])
 
   /** The layer a client announcing `announced` is served in; null when it is older than every bundled layer. */
   static forAnnounced(announced: number): ClientLayer | null {
-    let cl = ClientLayer.cache.get(announced)
-    if (cl !== undefined) return cl
     const served = servedLayer(announced)
-    if (served === null) cl = null
-    else if (served === API_LAYER) cl = new ClientLayer(announced, served, tlCodec, null, null)
-    else cl = new ClientLayer(announced, served, codecForLayerSync(served), new LayerConverter(layerSchema(API_LAYER)), new LayerConverter(layerSchema(served)))
-    ClientLayer.cache.set(announced, cl)
+    if (served === null) return null
+    let cl = ClientLayer.cache.get(served)
+    if (!cl) {
+      cl = new ClientLayer(served, codecForLayerSync(served), new LayerConverter(layerSchema(API_LAYER)), new LayerConverter(layerSchema(served)))
+      ClientLayer.cache.set(served, cl)
+    }
     return cl
   }
 
