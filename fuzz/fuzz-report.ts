@@ -46,6 +46,8 @@ export class FuzzReport {
   hangs = 0
   readonly incidents: FuzzIncident[] = []
   readonly rss: RssSample[] = []
+  /** The target's heap right after a forced GC, halfway through and at the end: what it really keeps. */
+  readonly heapAfterGc: { middle?: number; end?: number } = {}
   /** Per kind of input, how many were sent. */
   readonly kinds = new Map<string, number>()
   /** Free-form counters a mode adds (answers, closes, transport errors...). */
@@ -100,8 +102,9 @@ export class FuzzReport {
   }
 
   /**
-   * Memory verdict: bounded when RSS at the end is within BOUNDED_GROWTH_BYTES of RSS halfway through the frames
-   * (by then the target's bounded caches — sessions, keys — have filled up).
+   * Memory verdict: bounded when what the target keeps at the end is within BOUNDED_GROWTH_BYTES of what it kept
+   * halfway through (by then its bounded caches — sessions, keys — have filled up). What it keeps is its heap after
+   * a forced GC when the mode measured that (RSS also moves with garbage not yet collected), else its RSS.
    */
   memory(): { start: number; middle: number; peak: number; end: number; bounded: boolean } {
     if (this.rss.length === 0) return { start: 0, middle: 0, peak: 0, end: 0, bounded: true }
@@ -109,7 +112,11 @@ export class FuzzReport {
     const end = this.rss[this.rss.length - 1]!.rss
     const peak = Math.max(...this.rss.map((s) => s.rss))
     const middle = (this.rss.find((s) => s.frames >= this.frames / 2) ?? this.rss[0]!).rss
-    return { start, middle, peak, end, bounded: end - middle <= BOUNDED_GROWTH_BYTES }
+    const { middle: heapMiddle, end: heapEnd } = this.heapAfterGc
+    const bounded = heapMiddle !== undefined && heapEnd !== undefined
+      ? heapEnd - heapMiddle <= BOUNDED_GROWTH_BYTES
+      : end - middle <= BOUNDED_GROWTH_BYTES
+    return { start, middle, peak, end, bounded }
   }
 
   get ok(): boolean {
@@ -127,6 +134,7 @@ export class FuzzReport {
       crashes: this.crashes,
       hangs: this.hangs,
       rssMb: { start: mb(m.start), middle: mb(m.middle), peak: mb(m.peak), end: mb(m.end), bounded: m.bounded },
+      heapAfterGcMb: { middle: this.heapAfterGc.middle === undefined ? null : mb(this.heapAfterGc.middle), end: this.heapAfterGc.end === undefined ? null : mb(this.heapAfterGc.end) },
       kinds: Object.fromEntries(this.kinds),
       counters: Object.fromEntries(this.counters),
       rssTimeline: thin(this.rss, 12).map((s) => ({ t: s.t, frames: s.frames, rssMb: mb(s.rss), heapMb: mb(s.heapUsed) })),

@@ -10,9 +10,9 @@
 //   come within --hang-ms. Frames that break the framing itself (junk in the stream, a partial frame) leave the DC
 //   rightly waiting for bytes, so such a connection is abandoned and must be closed by the DC within its idle or
 //   detect timeout plus --hang-ms. A fresh connection's req_pq_multi must be answered within --hang-ms every second.
-// - memory: the DC's RSS is sampled every second; bounded when it ends within 64 MiB of its value halfway through
-//   (the DC's bounded caches — sessions, keys — fill up first; every layer codec is loaded before the run). The last
-//   sample is taken after every connection closed and a GC, with the DC's heap.
+// - memory: the DC's RSS is sampled every second, and its heap after a forced GC halfway through and at the end (after
+//   every connection closed); bounded when the end's is within 64 MiB of the middle's (the DC's bounded caches —
+//   sessions, keys, session history — fill up first; every layer codec is loaded before the run).
 import { fork, type ChildProcess } from 'node:child_process'
 import { gzipSync, deflateSync } from 'node:zlib'
 import type { FuzzOptions, FuzzReport } from '../fuzz-report.ts'
@@ -33,7 +33,7 @@ const DC_ID = 2
  * FUZZ_DC_LIMITS (JSON, e.g. '{"maxSessions":200}') overrides knobs.
  */
 const LIMITS: Partial<DcLimits> = {
-  idleTimeoutMs: 3000, detectTimeoutMs: 2000, maxSessions: 2000, maxAuthKeys: 200,
+  idleTimeoutMs: 3000, detectTimeoutMs: 2000, maxSessions: 2000, maxAuthKeys: 200, maxSessionHistoryBytes: 8 * 1024 * 1024,
   ...(JSON.parse(process.env['FUZZ_DC_LIMITS'] ?? '{}') as Partial<DcLimits>),
 }
 const WORKERS = 16
@@ -193,8 +193,13 @@ export async function run(opts: FuzzOptions, report: FuzzReport): Promise<void> 
   await dc.ready()
   const port = dc.port
   const rsaKeys = [dc.publicKey!]
+  let middleTaken = false
   const sampler = setInterval(() => {
-    void dc.sample().then((s) => {
+    // halfway: what the DC keeps once its caches are full, to compare with the end
+    const gc = !middleTaken && report.frames >= opts.frames / 2
+    if (gc) middleTaken = true
+    void dc.sample(gc).then((s) => {
+      if (gc && s.rss > 0) report.heapAfterGc.middle = s.heapUsed
       if (s.rss > 0) report.sampleRss(s.rss, s.heapUsed)
       report.peak('dcLoopBlockedMaxMs', s.loopDelayMaxMs)
     })
@@ -447,6 +452,7 @@ export async function run(opts: FuzzOptions, report: FuzzReport): Promise<void> 
       await sleep(500)
       const end = await dc.sample(true)
       report.sampleRss(end.rss, end.heapUsed)
+      report.heapAfterGc.end = end.heapUsed
       report.count('dcOpenConnectionsAtEnd', end.openConnections)
       report.count('dcBufferedBytesAtEnd', end.bufferedBytes)
       report.count('dcKeysAtEnd', end.keys)
