@@ -11,6 +11,7 @@
 // The api_key is in every URL, so no URL, and nothing derived from one, goes into an error or a log line.
 import type { Logger } from 'pino';
 import { maskPhone } from '../../foundation/logger.ts';
+import { QueueError } from '../queue-error.ts';
 import type { CodeProviderClient, CodeRequestMessage, KnownCodeType } from '../code-channel.ts';
 
 export const HANDLER_API_PATH = '/stubs/handler_api.php';
@@ -51,7 +52,7 @@ const RETRYABLE_WORDS: ReadonlySet<string> = new Set([
   'EARLY_CANCEL_DENIED',
 ]);
 
-export class SmsProviderError extends Error {
+export class SmsProviderError extends QueueError {
   override readonly name = 'SmsProviderError';
   readonly retryable: boolean;
   constructor(
@@ -61,6 +62,11 @@ export class SmsProviderError extends Error {
   ) {
     super(`handler_api ${action}: ${word}${detail !== undefined ? ` (${detail})` : ''}`);
     this.retryable = RETRYABLE_WORDS.has(word);
+  }
+
+  /** The vendor said "not now" (no numbers, a network or HTTP failure): asking again later may work. */
+  override get transient(): boolean {
+    return this.retryable;
   }
 }
 
