@@ -14,6 +14,7 @@ import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { LOGIN_QUEUE, type FinalState, type LoginJobData, type LoginKind, type LoginResult } from '../queue/login-job.ts'
 import { SecretVault } from '../queue/secret-vault.ts'
+import type { Sealer } from '../foundation/sealed-value.ts'
 import { FarmRedisKeys, attachedKey, resultsKey, runKey, runsKey } from '../queue/redis-keys.ts'
 import type { AccountSource, AccountSpec } from './accounts-file.ts'
 import { newRunId, planJobs, type PlannedJob, type PlanOptions } from './account-jobs.ts'
@@ -118,6 +119,8 @@ export interface CoordinatorOptions {
   readonly redis: Redis
   readonly prefix: string
   readonly logger?: Logger
+  /** Seals the vault's secrets under the master key (absent: stored in clear). */
+  readonly sealer?: Sealer
 }
 
 export interface EnqueueOptions extends Omit<PlanOptions, 'runId'> {
@@ -159,7 +162,7 @@ export class Coordinator {
     this.queue = new Queue<LoginJobData, LoginResult>(LOGIN_QUEUE, { connection: opts.redis, prefix: new FarmRedisKeys(opts.prefix).bullPrefix })
     // Connection trouble is ioredis' to ride out (reconnects); commands that fail surface where they are awaited.
     this.queue.on('error', (err) => this.logger?.debug({ err: { message: err.message } }, 'queue connection error'))
-    this.vault = new SecretVault(opts.redis, opts.prefix)
+    this.vault = new SecretVault(opts.redis, opts.prefix, opts.sealer)
   }
 
   /** Plans and enqueues accounts (validated specs from loadAccountsFile). */

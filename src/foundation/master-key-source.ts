@@ -53,22 +53,54 @@ export function masterKeySourcesFromEnv(env: NodeJS.ProcessEnv = process.env): M
   }
 }
 
-/** The current key (null if none is configured). More than one source for it is an error: which one wins would be a guess. */
-export async function loadMasterKey(sources: MasterKeySources): Promise<MasterKey | null> {
+/** The keys' texts, resolved from their sources once (by the CLI), so worker threads can rebuild the keyring from plain data. */
+export interface KeyringSpec {
+  readonly current: string | null
+  readonly old: readonly string[]
+  readonly requireEncryption: boolean
+}
+
+/** The current key's text (null if none is configured). More than one source for it is an error: which one wins would be a guess. */
+async function currentKeyText(sources: MasterKeySources): Promise<{ text: string; source: string } | null> {
   const given = [sources.key !== undefined, sources.keyFile !== undefined, sources.keyCommand !== undefined].filter(Boolean).length
   if (given > 1) throw new MasterKeyError('give the master key one way: GRAMFARM_MASTER_KEY, a key file or a key command')
-  if (sources.key !== undefined) return parseMasterKey(sources.key, 'GRAMFARM_MASTER_KEY')
-  if (sources.keyFile !== undefined) return parseMasterKey(await readKeyFile(sources.keyFile), `master key file ${sources.keyFile}`)
-  if (sources.keyCommand !== undefined) return parseMasterKey(await runKeyCommand(sources.keyCommand), 'the master key command')
+  if (sources.key !== undefined) return { text: sources.key, source: 'GRAMFARM_MASTER_KEY' }
+  if (sources.keyFile !== undefined) return { text: await readKeyFile(sources.keyFile), source: `master key file ${sources.keyFile}` }
+  if (sources.keyCommand !== undefined) return { text: await runKeyCommand(sources.keyCommand), source: 'the master key command' }
   return null
+}
+
+/** The current key (null if none is configured). */
+export async function loadMasterKey(sources: MasterKeySources): Promise<MasterKey | null> {
+  const got = await currentKeyText(sources)
+  return got ? parseMasterKey(got.text, got.source) : null
+}
+
+/** Reads every key of these sources and checks each parses (errors name the source, never the key). */
+export async function resolveKeyringSpec(sources: MasterKeySources): Promise<KeyringSpec> {
+  const got = await currentKeyText(sources)
+  const old = [...(sources.oldKeys ?? [])]
+  for (const f of sources.oldKeyFiles ?? []) old.push(await readKeyFile(f))
+  const spec: KeyringSpec = { current: got ? got.text.trim() : null, old: old.map((k) => k.trim()), requireEncryption: sources.requireEncryption ?? false }
+  if (got) parseMasterKey(got.text, got.source)
+  old.forEach((k, i) => parseMasterKey(k, `old master key #${i + 1}`))
+  keyringFromSpec(spec) // requireEncryption without a key fails here, at start
+  return spec
+}
+
+/** The keyring of a resolved spec (in a worker thread; absent spec = clear). */
+export function keyringFromSpec(spec: KeyringSpec | undefined): Keyring {
+  if (!spec) return Keyring.clear()
+  return new Keyring({
+    current: spec.current === null ? null : parseMasterKey(spec.current, 'GRAMFARM_MASTER_KEY'),
+    old: spec.old.map((k, i) => parseMasterKey(k, `old master key #${i + 1}`)),
+    requireEncryption: spec.requireEncryption,
+  })
 }
 
 /** The keyring for these sources: the current key seals, old keys stay readable. */
 export async function loadKeyring(sources: MasterKeySources): Promise<Keyring> {
-  const current = await loadMasterKey(sources)
-  const old: MasterKey[] = (sources.oldKeys ?? []).map((k, i) => parseMasterKey(k, `old master key #${i + 1}`))
-  for (const f of sources.oldKeyFiles ?? []) old.push(parseMasterKey(await readKeyFile(f), `old master key file ${f}`))
-  return new Keyring({ current, old, requireEncryption: sources.requireEncryption })
+  return keyringFromSpec(await resolveKeyringSpec(sources))
 }
 
 let warnedClear = false

@@ -76,6 +76,9 @@ export class LoginStepRunner {
     if (outcome.kind === 'final' && outcome.result.state !== 'authorized' && outcome.result.state !== 'duplicate') {
       await ctx.discardSession()
     }
+    // The login now waits until its deadline: its secrets live that long, not the vault's longer hold.
+    const deadline = outcome.kind === 'wait' ? outcome.data.deadline : undefined
+    if (deadline !== undefined && deadline > 0 && deadline !== data.deadline) await this.cfg.vault.expireWithDeadline(jobId, deadline)
     return outcome
   }
 

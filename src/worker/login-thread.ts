@@ -7,6 +7,7 @@ import { CodeInbox } from '../queue/code-channel.ts'
 import { ExceptIdsRegistry } from '../queue/except-ids-registry.ts'
 import { SendCodeRateLimiter } from '../queue/send-code-rate-limiter.ts'
 import { SecretVault } from '../queue/secret-vault.ts'
+import { keyringFromSpec } from '../foundation/master-key-source.ts'
 import type { LoginJobData } from '../queue/login-job.ts'
 import { parseRsaPublicKey } from '../mtproto/crypto/rsa-keys.ts'
 import { LoginStepRunner, type StepOutcome, type StepRunnerConfig } from './login-step-runner.ts'
@@ -43,6 +44,7 @@ export function createStepRunner(cfg: FarmWorkerConfig): { runner: LoginStepRunn
   redis.on('error', () => undefined) // ioredis reconnects by itself; a failed command fails its step
   const inbox = new CodeInbox({ redis, prefix: cfg.prefix, subscriberName: 'gramfarm-thread' })
   const rate = cfg.sendCodeRate
+  const keyring = keyringFromSpec(cfg.keyring)
   const timeouts = {
     ...(cfg.connectTimeoutMs !== undefined ? { connectTimeoutMs: cfg.connectTimeoutMs } : {}),
     ...(cfg.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: cfg.handshakeTimeoutMs } : {}),
@@ -58,7 +60,7 @@ export function createStepRunner(cfg: FarmWorkerConfig): { runner: LoginStepRunn
       redis, prefix: cfg.prefix,
       ...(rate ? { global: { ratePerSec: rate.globalPerSec, burst: rate.globalBurst }, perDc: { ratePerSec: rate.perDcPerSec, burst: rate.perDcBurst } } : {}),
     }),
-    vault: new SecretVault(redis, cfg.prefix),
+    vault: new SecretVault(redis, cfg.prefix, keyring),
     network,
     apiId: cfg.apiId, apiHash: cfg.apiHash, prefix: cfg.prefix,
     ...(cfg.codeTimeoutMs !== undefined ? { codeTimeoutMs: cfg.codeTimeoutMs } : {}),

@@ -1,5 +1,6 @@
 // What a farm worker needs to know, passed from the `gramfarm worker` process to its piscina threads.
 import type { DcAddress } from '../mtproto/dc/dc-addresses.ts'
+import type { KeyringSpec } from '../foundation/master-key-source.ts'
 
 export interface FarmWorkerConfig {
   redisUrl: string
@@ -28,4 +29,6 @@ export interface FarmWorkerConfig {
   /** Global and per-DC auth.sendCode pacing. */
   sendCodeRate?: { globalPerSec: number; globalBurst: number; perDcPerSec: number; perDcBurst: number }
   logLevel?: string
+  /** The master keys (resolved by the CLI; each thread builds its keyring from them). Absent: secrets in clear. */
+  keyring?: KeyringSpec
 }
