@@ -1,6 +1,7 @@
 // Stock mtcute (npm `@mtcute/node` 0.30.x, layer 227; a client we did not write, not patched, layer not overridden)
 // logs in to the test DC with its own login code: phone + code on the home DC over each transport it ships
-// (intermediate, padded intermediate, obfuscated), phone + code + 2FA (SRP, a wrong password first), PHONE_MIGRATE,
+// (intermediate, padded intermediate, obfuscated; then its updates manager catches up: getState + getDifference),
+// phone + code + 2FA (SRP, a wrong password first), PHONE_MIGRATE,
 // and a bot token on the bot's DC and through USER_MIGRATE. Each ends with getMe, and the DC's side is checked:
 // the key is authorized as that account and the DC serves it in mtcute's layer.
 import { test } from 'node:test'
@@ -9,7 +10,7 @@ import type { TelegramClient } from '@mtcute/node'
 import { readStringSession } from '@mtcute/node/utils.js'
 import type { TestDc } from '../src/testdc/test-dc.ts'
 import { startAccountsDc } from './support/accounts-dc.ts'
-import { closeMtcute, MTCUTE_TRANSPORTS, mtcuteClientFor, mtcuteComplaints } from './support/mtcute-client.ts'
+import { closeMtcute, MTCUTE_TRANSPORTS, mtcuteClientFor, mtcuteComplaints, updatesCaughtUp } from './support/mtcute-client.ts'
 
 /** The layer @mtcute/node 0.30.x announces in invokeWithLayer. */
 const MTCUTE_LAYER = 227
@@ -26,10 +27,15 @@ async function mtcuteKey(dc: TestDc, client: TelegramClient): Promise<{ dcId: nu
 for (const transport of MTCUTE_TRANSPORTS) {
   test(`mtcute (${transport}): phone + code of a test number on its home DC → getMe is that user, the DC serves layer ${MTCUTE_LAYER}`, async () => {
     const env = await startAccountsDc()
-    const client = mtcuteClientFor(env.dc, { dcId: 2, transport })
+    // catchUp: mtcute's own option to catch up with missed updates when its updates loop starts (after the login):
+    // updates.getState and updates.getDifference, then its state goes 'updating' → 'connected'.
+    const client = mtcuteClientFor(env.dc, { dcId: 2, transport, extra: { updates: { catchUp: true } } })
+    const caughtUp = updatesCaughtUp(client)
+    caughtUp.catch(() => undefined) // awaited below; a login that fails first must not leave it unhandled
     try {
       const sent: string[] = []
       const me = await client.start({ phone: '+9996621234', code: async () => '22222', codeSentCallback: (c) => { sent.push(c.type) } })
+      await caughtUp
       assert.deepEqual(sent, ['sms'], 'one code, sent by SMS')
       const account = env.accounts.userByPhone('9996621234')!
       assert.equal(me.id, Number(account.id))

@@ -82,13 +82,24 @@ export function mtcuteClientFor(dc: MtcuteDcTarget, opts: MtcuteClientOptions = 
 
 const complaints = new WeakMap<TelegramClient, string[]>()
 
+/** Everything mtcute logged at error or warning level, as it logged it. */
+export function mtcuteLog(client: TelegramClient): readonly string[] {
+  return complaints.get(client) ?? []
+}
+
 /**
  * What mtcute logged at error or warning level (e.g. "received rpc_result for ping request" when a DC answers a
  * ping with rpc_result instead of a plain pong): a client that Telegram serves logs none of these during a login.
+ * Left out: mtcute's own key-length flaw (1 exchange in 256 its key loses a leading zero byte, it refuses the DC's
+ * dh_gen_ok and reconnects, closing its connection; see thirdparty-mtcute-handshake.test.ts).
  */
 export function mtcuteComplaints(client: TelegramClient): readonly string[] {
-  return complaints.get(client) ?? []
+  const all = mtcuteLog(client)
+  if (!all.some((line) => SHORT_KEY_FLAW.test(line))) return all
+  return all.filter((line) => !SHORT_KEY_FLAW.test(line) && !/unhandled error: \w*Error: Connection closed$/.test(line))
 }
+
+const SHORT_KEY_FLAW = /Step 4: invalid nonce hash from server/
 
 /** Records mtcute's errors and warnings (still printing everything up to MTCUTE_LOG's level). */
 function recordComplaints(client: TelegramClient, printLevel: number): void {
@@ -100,7 +111,8 @@ function recordComplaints(client: TelegramClient, printLevel: number): void {
   mgr.handler = (color, level, tag, fmt, args) => {
     if (level <= WARN) {
       let i = 0
-      list.push(`${tag}: ${fmt.replace(/%[a-z]/g, () => describe(args[i++]))}`)
+      const text = fmt.replace(/%[a-z]/g, () => describe(args[i++]))
+      list.push(`${tag}: ${[text, ...args.slice(i).map(describe)].join(' ')}`)
     }
     if (level <= printLevel) print(color, level, tag, fmt, args)
   }
@@ -127,6 +139,25 @@ export function authKeyStored(storage: MemoryStorage, dcId: number): Promise<voi
       set(dc, key)
       if (dc === dcId && key) resolve()
     }
+  })
+}
+
+/**
+ * Resolves when mtcute's updates manager has caught up (its state goes 'updating' → 'connected': with the
+ * `updates: { catchUp: true }` option, after the login it fetched updates.getState and updates.getDifference);
+ * rejects after `ms`. Call before start(), await after.
+ */
+export function updatesCaughtUp(client: TelegramClient, ms = 10_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let updating = false
+    const timer = setTimeout(() => reject(new Error(`mtcute did not catch up with updates within ${ms} ms (state fetch failed?)`)), ms)
+    client.onConnectionState.add((state) => {
+      if (state === 'updating') updating = true
+      else if (state === 'connected' && updating) {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
   })
 }
 
