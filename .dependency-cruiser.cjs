@@ -2,15 +2,15 @@
 // imports in a circle. `npm run check:layers` runs it; .ci/run runs that before the tests.
 //   foundation → mtproto → auth → queue → worker → farm       (a room imports only rooms to its left)
 //   testdc: foundation, mtproto, auth                            (the test DC is a server, not a farm part)
-//   demo:   everything but cli                                   cli: everything
+//   demo, operator (the HTTP server): everything but cli, and not each other     cli: everything
 //   src/index.ts, src/farm-api.ts, src/testdc-api.ts: the package's entry points, imported by no room
 /** Rooms, lowest first, with the rooms each may not import. */
 const ROOMS = ['foundation', 'mtproto', 'auth', 'queue', 'worker', 'farm'];
-const ALL = [...ROOMS, 'testdc', 'demo', 'cli'];
+const ALL = [...ROOMS, 'testdc', 'demo', 'operator', 'cli'];
 
 const higher = (room) => {
   const at = ROOMS.indexOf(room);
-  return [...ROOMS.slice(at + 1), 'testdc', 'demo', 'cli'];
+  return [...ROOMS.slice(at + 1), 'testdc', 'demo', 'operator', 'cli'];
 };
 const paths = (rooms) => `^src/(${rooms.join('|')})/`;
 
@@ -36,7 +36,14 @@ module.exports = {
       comment: 'the demo\'s simulated parts sit under the command line, which drives them',
       severity: 'error',
       from: { path: '^src/demo/' },
-      to: { path: '^src/cli/' },
+      to: { path: '^src/(cli|operator)/' },
+    },
+    {
+      name: 'operator-does-not-import-cli',
+      comment: 'the operator\'s HTTP server is a library room under the command line (gramfarm serve), beside the demo',
+      severity: 'error',
+      from: { path: '^src/operator/' },
+      to: { path: '^src/(cli|demo|testdc)/' },
     },
     {
       name: 'no-room-imports-entry-points',
