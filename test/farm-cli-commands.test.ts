@@ -60,6 +60,15 @@ describe('gramfarm CLI', () => {
     assert.deepEqual((await keysUnderPrefix()).filter((k) => !before.includes(k) && !k.includes(':bull:')), [])
   })
 
+  it('refuses a 100k-deep JSON accounts file with its line, exit 2 (not a stack overflow, exit 5)', async () => {
+    const file = join(farm.dir, 'deep.json')
+    writeFileSync(file, `[\n${'['.repeat(100_000)}`)
+    const r = await runCli([...at(), 'onboard', file])
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(r.stderr, /deep\.json:2: JSON: nested deeper than 32 levels/)
+    assert.doesNotMatch(r.stderr, /internal error|RangeError|call stack/)
+  })
+
   it('prints --help for every command (exit 0), and the installed bin runs', async () => {
     const program = buildProgram()
     let out = ''
