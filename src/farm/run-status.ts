@@ -1,8 +1,9 @@
 // A run as Redis remembers it, for `gramfarm status` (the coordinator that followed it may be long gone): its
 // record, the results workers wrote under its id, and — for accounts it followed in another run's job — the
 // results under that run's id (workers write a job's result under the run that added it).
+import type { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
-import type { LoginResult } from '../queue/login-job.ts'
+import type { LoginJobData, LoginKind, LoginResult } from '../queue/login-job.ts'
 import { attachedKey, resultsKey, runKey } from '../queue/redis-keys.ts'
 import { stateGroup } from './coordinator.ts'
 
@@ -19,6 +20,61 @@ export interface RunStatus {
   readonly finished: number
   readonly states: Readonly<Record<string, number>>
   readonly accounts: readonly RunStatusAccount[]
+  /** Accounts it follows in other runs' jobs (their results are under those runs). */
+  readonly attachedAccounts: readonly string[]
+}
+
+/**
+ * What a run's unfinished account waits for: its turn (queued), a step in progress (running), its SMS code, its
+ * 2FA password, a phone to scan its QR code, or the end of a FLOOD_WAIT Telegram imposed.
+ */
+export type PendingWait = 'queued' | 'running' | 'code' | 'password' | 'qr_scan' | 'flood_wait'
+
+export interface PendingAccount {
+  readonly account: string
+  readonly kind: LoginKind
+  readonly waitingFor: PendingWait
+  /** Seconds until the wait ends by itself: a FLOOD_WAIT's end, or the code/QR deadline. */
+  readonly secondsLeft?: number
+}
+
+/** Jobs of the queue looked at, at most, for a run's pending accounts (the queue holds every run's jobs). */
+const PENDING_SCAN_LIMIT = 50_000
+const PENDING_PAGE = 1_000
+
+/** What the job of a pending account waits for, from its step (the state lives in the job's data). */
+export function pendingWaitOf(data: LoginJobData, active: boolean, now = Date.now()): Omit<PendingAccount, 'account' | 'kind'> {
+  const left = (until: number): number => Math.max(0, Math.ceil((until - now) / 1000))
+  if ((data.floodUntil ?? 0) > now) return { waitingFor: 'flood_wait', secondsLeft: left(data.floodUntil!) }
+  const deadline = data.deadline > 0 ? { secondsLeft: left(data.deadline) } : {}
+  switch (data.step) {
+    case 'wait_code':
+    case 'resend_code': return { waitingFor: 'code', ...deadline }
+    case 'wait_password': return { waitingFor: 'password', ...deadline }
+    case 'wait_qr': return { waitingFor: 'qr_scan', ...deadline }
+    default: return { waitingFor: active ? 'running' : 'queued' }
+  }
+}
+
+/**
+ * The run's accounts still in the queue and what each waits for: its own jobs, and those of accounts it follows
+ * in another run's job (`attachedAccounts`). Finished ones are in readRunStatus.
+ */
+export async function readPendingAccounts(queue: Queue<LoginJobData>, runId: string, attachedAccounts: ReadonlySet<string> = new Set()): Promise<PendingAccount[]> {
+  const pending: PendingAccount[] = []
+  const now = Date.now()
+  for (const state of ['active', 'waiting', 'prioritized', 'delayed'] as const) {
+    for (let start = 0; start < PENDING_SCAN_LIMIT; start += PENDING_PAGE) {
+      const jobs = await queue.getJobs([state], start, start + PENDING_PAGE - 1, true)
+      for (const job of jobs) {
+        const data = job?.data
+        if (!data || (data.runId !== runId && !attachedAccounts.has(data.account))) continue
+        pending.push({ account: data.account, kind: data.kind, ...pendingWaitOf(data, state === 'active', now) })
+      }
+      if (jobs.length < PENDING_PAGE) break
+    }
+  }
+  return pending
 }
 
 /** The run's status, or null when Redis knows no such run (never enqueued, or expired). */
@@ -49,5 +105,6 @@ export async function readRunStatus(redis: Redis, prefix: string, runId: string)
     finished: accounts.length,
     states,
     accounts,
+    attachedAccounts: Object.keys(attached),
   }
 }

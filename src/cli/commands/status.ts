@@ -21,19 +21,24 @@ export function registerStatus(program: Command): void {
     .command('status')
     .description('show the login queue, connected workers, recent runs and sessions in Redis')
     .option('--runs <n>', 'how many recent runs to show', '5')
-    .option('--run <runId>', 'show one run in detail (every account finished so far)')
+    .option('--run <runId>', 'show one run in detail: every account finished so far, and what each pending one waits for')
+    .option('--watch', 'with --run: follow the run until it ends, showing it again whenever it changes (Ctrl-C stops)')
+    .option('--interval <seconds>', 'with --watch: how often to look (default 2)')
     .option('--json', 'print the status as JSON')
     .option('--show-phones', 'show phone numbers in full in the --run table (masked by default; --json has them in full)')
     .addHelpText('after', `
 With --run, the exit code says whether the run is over: 0 every account finished, 4 some still pending,
-2 no such run in Redis.
+2 no such run in Redis. Pending accounts say what they wait for: queued, running, code, password, qr_scan
+(a phone to scan its QR code) or flood_wait, with the seconds left. --watch follows the run until its last
+account finishes (exit 0); with --json it prints one JSON object per change.
 
 Example:
   gramfarm status --json
-  gramfarm status --run run-20261101T120000Z-a1b2c3`)
+  gramfarm status --run run-20261101T120000Z-a1b2c3 --watch`)
     .action(action(async (_opts: unknown, cmd: Command) => {
-      const flags = flagsOf<{ runs: string; run?: string; json?: boolean; showPhones?: boolean }>(cmd)
-      const [{ configOf, connectRedis, positiveInt }, { FarmRedisKeys }, { maskRedisUrl }, { STATE_ORDER, textTable, shownAccount }, { listRedisSessions }, { readRunStatus }, { LOGIN_QUEUE }, { ExceptIdsRegistry }, { Queue }] = await Promise.all([
+      const flags = flagsOf<{ runs: string; run?: string; json?: boolean; showPhones?: boolean; watch?: boolean; interval?: string }>(cmd)
+      if (flags.watch && flags.run === undefined) throw new CliError('--watch follows one run: give it --run <runId>', ExitCode.usage)
+      const [{ configOf, connectRedis, positiveInt, secondsOption, interruptSignal }, { FarmRedisKeys }, { maskRedisUrl }, { STATE_ORDER, textTable, shownAccount }, { listRedisSessions }, { readRunStatus, readPendingAccounts }, { LOGIN_QUEUE }, { ExceptIdsRegistry }, { Queue }] = await Promise.all([
         import('../cli-context.ts'), import('../../queue/redis-keys.ts'), import('../redis-access.ts'), import('../run-summary.ts'), import('../../farm/session-export.ts'), import('../../farm/run-status.ts'),
         import('../../queue/login-job.ts'), import('../../queue/except-ids-registry.ts'), import('bullmq'),
       ])
@@ -44,15 +49,49 @@ Example:
       const queue = new Queue(LOGIN_QUEUE, { connection: redis, prefix: keys.bullPrefix })
       try {
         if (flags.run !== undefined) {
-          const run = await readRunStatus(redis, config.prefix, flags.run)
-          if (run === null) throw new CliError(`no run ${flags.run} in Redis (runs are kept 7 days; \`gramfarm status\` lists the recent ones)`, ExitCode.usage)
-          if (flags.json) process.stdout.write(`${JSON.stringify(run, null, 2)}\n`)
-          else {
-            process.stdout.write(`run ${run.runId} (${run.label ?? 'no label'}, ${run.createdAt}): ${run.finished}/${run.total} finished\n`)
-            const rows = run.accounts.map((a) => [shownAccount(a, flags.showPhones === true), a.kind, a.state, a.userId ?? '', a.dcId !== undefined ? String(a.dcId) : '', a.followedRun ? `followed run ${a.followedRun}` : ''])
-            if (rows.length > 0) process.stdout.write(`${textTable(['account', 'kind', 'state', 'user id', 'dc', 'note'], rows)}\n`)
+          const runId = flags.run
+          const intervalMs = secondsOption(flags.interval, '--interval') ?? 2_000
+          /** The run as it stands: what to print (text, or one JSON object), and whether it is over. */
+          const snapshot = async (): Promise<{ out: string; over: boolean }> => {
+            const run = await readRunStatus(redis, config.prefix, runId)
+            if (run === null) throw new CliError(`no run ${runId} in Redis (runs are kept 7 days; \`gramfarm status\` lists the recent ones)`, ExitCode.usage)
+            const over = run.finished >= run.total
+            const pending = over ? [] : await readPendingAccounts(queue, runId, new Set(run.attachedAccounts))
+            if (flags.json) return { out: JSON.stringify({ ...run, pending }, null, flags.watch ? undefined : 2), over }
+            const rows = [
+              ...run.accounts.map((a) => [shownAccount(a, flags.showPhones === true), a.kind, a.state, a.userId ?? '', a.dcId !== undefined ? String(a.dcId) : '', a.followedRun ? `followed run ${a.followedRun}` : '']),
+              ...pending.map((p) => [shownAccount(p, flags.showPhones === true), p.kind, 'pending', '', '',
+                `waits for ${p.waitingFor.replace('_', ' ')}${p.secondsLeft !== undefined ? ` (${p.secondsLeft} s left)` : ''}`]),
+            ]
+            const head = `run ${run.runId} (${run.label ?? 'no label'}, ${run.createdAt}): ${run.finished}/${run.total} finished`
+            return { out: rows.length > 0 ? `${head}\n${textTable(['account', 'kind', 'state', 'user id', 'dc', 'note'], rows)}` : head, over }
           }
-          return run.finished >= run.total ? ExitCode.ok : ExitCode.timedOut
+          if (!flags.watch) {
+            const { out, over } = await snapshot()
+            process.stdout.write(`${out}\n`)
+            return over ? ExitCode.ok : ExitCode.timedOut
+          }
+          // Follow: print whenever the run changes (seconds left alone do not count), until it is over or Ctrl-C.
+          const stop = interruptSignal()
+          try {
+            let last = ''
+            for (;;) {
+              const { out, over } = await snapshot()
+              const shape = out.replace(/\d+ s left/g, '')
+              if (shape !== last) {
+                process.stdout.write(`${flags.json ? '' : `— ${new Date().toISOString().slice(11, 19)}\n`}${out}\n`)
+                last = shape
+              }
+              if (over) return ExitCode.ok
+              await new Promise<void>((resolve) => {
+                const t = setTimeout(resolve, intervalMs)
+                stop.signal.addEventListener('abort', () => { clearTimeout(t); resolve() }, { once: true })
+              })
+              if (stop.signal.aborted) return ExitCode.interrupted
+            }
+          } finally {
+            stop.dispose()
+          }
         }
         const [counts, workers, runIds, sessions, authorized, codeRequests] = await Promise.all([
           queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed'),
