@@ -154,6 +154,16 @@ describe('gramfarm CLI', () => {
     }
   })
 
+  it('`gramfarm code` refuses a code of non-ASCII digits (exit 2) without parking it; the real code after it parks', async () => {
+    const bad = await runCli([...at(), 'code', '9996621781', '١٢٣٤٥'])
+    assert.equal(bad.code, 2, bad.stderr)
+    assert.match(bad.stderr, /ASCII digits/)
+    assert.equal(await farm.redis.exists(`${farm.prefix}code:pending:9996621781`), 0)
+    const good = await runCli([...at(), 'code', '9996621781', '54321'])
+    assert.equal(good.code, 0, good.stderr)
+    assert.equal(await farm.redis.get(`${farm.prefix}code:pending:9996621781`), '54321')
+  })
+
   it('`gramfarm password` reads the password from stdin (never argv) and delivers it', async () => {
     const inbox = new CodeInbox({ redis: farm.redis, prefix: farm.prefix })
     try {
