@@ -42,9 +42,9 @@ export interface LoginTask {
 export function createStepRunner(cfg: FarmWorkerConfig): { runner: LoginStepRunner; close(): Promise<void> } {
   const redis = new Redis(cfg.redisUrl, { maxRetriesPerRequest: null })
   redis.on('error', () => undefined) // ioredis reconnects by itself; a failed command fails its step
-  const inbox = new CodeInbox({ redis, prefix: cfg.prefix, subscriberName: 'gramfarm-thread' })
-  const rate = cfg.sendCodeRate
   const keyring = keyringFromSpec(cfg.keyring)
+  const inbox = new CodeInbox({ redis, prefix: cfg.prefix, subscriberName: 'gramfarm-thread', sealer: keyring })
+  const rate = cfg.sendCodeRate
   const timeouts = {
     ...(cfg.connectTimeoutMs !== undefined ? { connectTimeoutMs: cfg.connectTimeoutMs } : {}),
     ...(cfg.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: cfg.handshakeTimeoutMs } : {}),

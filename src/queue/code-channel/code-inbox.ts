@@ -7,10 +7,11 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { KnownCodeType } from '../../auth/credential-provider.ts';
 import { maskPhone } from '../../foundation/logger.ts';
+import { Keyring, type Sealer } from '../../foundation/sealed-value.ts';
 import { CodeChannelNames } from '../redis-keys.ts';
 import { CodeChannelError, CodeTimeoutError, abortError, aborted } from './channel-errors.ts';
 import { channelPhone, checkAttempt, positiveInt } from './channel-input.ts';
-import type { CodeChannelOptions } from './code-provider-client.ts';
+import { codeBinding, type CodeChannelOptions } from './code-provider-client.ts';
 import { CODE_TYPES, CONTRACT_VERSION, type CodeDeliveredMessage, type CodeRequestMessage, type NextCodeType, type PasswordRequestMessage } from './contract.ts';
 
 // Store a request and adopt a code that was delivered before anyone asked, in one step so a code arriving in
@@ -94,6 +95,7 @@ export class CodeInbox {
   private readonly pollIntervalMs: number;
   private readonly lateCodeGraceSec: number;
   private readonly subscriberName: string | undefined;
+  private readonly sealer: Sealer;
   private readonly waiters = new Map<string, Set<Waiter>>();
   private subscriber: Redis | null = null;
   private subscribed: Promise<void> | null = null;
@@ -107,6 +109,13 @@ export class CodeInbox {
     this.pollIntervalMs = positiveInt(options.pollIntervalMs ?? 2000, 'pollIntervalMs');
     this.lateCodeGraceSec = positiveInt(options.lateCodeGraceSec ?? 300, 'lateCodeGraceSec');
     this.subscriberName = options.subscriberName;
+    this.sealer = options.sealer ?? Keyring.clear();
+  }
+
+  /** A code or password as delivered (opened when sealed); SealedValueError when it does not open here. */
+  private opened(what: 'code' | 'password', phone: string, stored: string | null): string | null {
+    if (stored === null) return null;
+    return this.sealer.openText(stored, what === 'code' ? codeBinding(this.names, phone) : this.names.password(phone));
   }
 
   /** Number of waits in progress. */
@@ -188,13 +197,15 @@ export class CodeInbox {
   /** The code for this attempt if it is there now, consumed; null otherwise (one look, no wait). */
   async takeCode(input: { phone: string; attempt: string }): Promise<string | null> {
     this.assertOpen();
-    return this.redis.getdel(this.names.code(channelPhone(input.phone), checkAttempt(input.attempt)));
+    const phone = channelPhone(input.phone);
+    return this.opened('code', phone, await this.redis.getdel(this.names.code(phone, checkAttempt(input.attempt))));
   }
 
   /** The 2FA password for this phone if it is there now, consumed; null otherwise (one look, no wait). */
   async takePassword(input: { phone: string }): Promise<string | null> {
     this.assertOpen();
-    return this.redis.getdel(this.names.password(channelPhone(input.phone)));
+    const phone = channelPhone(input.phone);
+    return this.opened('password', phone, await this.redis.getdel(this.names.password(phone)));
   }
 
   /** The 2FA password for this phone, consumed. CodeTimeoutError / AbortError otherwise. */
@@ -304,7 +315,11 @@ export class CodeInbox {
             this.redis.set(waiter.key, value, 'EX', waiter.restoreTtlSec, 'NX').catch(() => {});
             return;
           }
-          this.settle(waiter, { value });
+          try {
+            this.settle(waiter, { value: this.opened(waiter.what, waiter.phone, value)! });
+          } catch (err) {
+            this.settle(waiter, err as Error);
+          }
           return;
         }
         if (waiter.recheck) this.check(waiter);

@@ -3,6 +3,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { maskPhone } from '../../foundation/logger.ts';
+import { Keyring, type Sealer } from '../../foundation/sealed-value.ts';
 import { CodeChannelNames } from '../redis-keys.ts';
 import { CodeChannelError, aborted } from './channel-errors.ts';
 import { channelPhone, checkAttempt, checkSecret, codeShapeOf, positiveInt } from './channel-input.ts';
@@ -56,6 +57,19 @@ export interface CodeChannelOptions {
   /** Default `gramfarm:`. */
   readonly prefix?: string;
   readonly logger?: Logger;
+  /**
+   * Seals codes and passwords under the master key. Without one they are stored in clear, as the contract's
+   * clear form (which a keyed farm still reads, unless it requires encryption).
+   */
+  readonly sealer?: Sealer;
+}
+
+/**
+ * What a code is bound to (associated data): its phone's channel, not one key — a code parked before any request
+ * moves (inside Redis) from `code:pending:<phone>` to the attempt's key, and must still open there.
+ */
+export function codeBinding(names: CodeChannelNames, phone: string): string {
+  return names.codePrefix(phone);
 }
 
 export interface CodeProviderClientOptions extends CodeChannelOptions {
@@ -97,9 +111,11 @@ export class CodeProviderClient {
   private readonly codeTtlSec: number;
   private readonly pendingTtlSec: number;
   private readonly passwordTtlSec: number;
+  private readonly sealer: Sealer;
 
   constructor(options: CodeProviderClientOptions) {
     this.redis = options.redis;
+    this.sealer = options.sealer ?? Keyring.clear();
     this.names = new CodeChannelNames(options.prefix);
     this.logger = options.logger;
     this.codeTtlSec = positiveInt(options.codeTtlSec ?? 600, 'codeTtlSec');
@@ -120,7 +136,7 @@ export class CodeProviderClient {
       this.names.pendingCode(phone),
       this.names.codePrefix(phone),
       attempt,
-      code,
+      this.sealer.seal(code, codeBinding(this.names, phone)),
       this.codeTtlSec,
       this.pendingTtlSec,
       shape,
@@ -142,7 +158,7 @@ export class CodeProviderClient {
   async deliverPassword(input: { phone: string; password: string }): Promise<void> {
     const phone = channelPhone(input.phone);
     const password = checkSecret(input.password, 'password');
-    await this.redis.set(this.names.password(phone), password, 'EX', this.passwordTtlSec);
+    await this.redis.set(this.names.password(phone), this.sealer.seal(password, this.names.password(phone)), 'EX', this.passwordTtlSec);
     const note: PasswordDeliveredMessage = { v: CONTRACT_VERSION, phone };
     await this.redis.publish(this.names.passwordDeliveredChannel, JSON.stringify(note));
     this.logger?.debug({ phone: maskPhone(phone) }, '2FA password delivered to the channel');
