@@ -10,7 +10,7 @@ import type { TelegramClient } from '@mtcute/node'
 import { readStringSession } from '@mtcute/node/utils.js'
 import type { TestDc } from '../src/testdc/test-dc.ts'
 import { startAccountsDc } from './support/accounts-dc.ts'
-import { closeMtcute, MTCUTE_TRANSPORTS, mtcuteClientFor, mtcuteComplaints, updatesCaughtUp } from './support/mtcute-client.ts'
+import { closeMtcute, MTCUTE_TRANSPORTS, mtcuteClientFor, mtcuteComplaints, updatesCaughtUp, MTCUTE_TEST } from './support/mtcute-client.ts'
 
 /** The layer @mtcute/node 0.30.x announces in invokeWithLayer. */
 const MTCUTE_LAYER = 227
@@ -25,7 +25,7 @@ async function mtcuteKey(dc: TestDc, client: TelegramClient): Promise<{ dcId: nu
 }
 
 for (const transport of MTCUTE_TRANSPORTS) {
-  test(`mtcute (${transport}): phone + code of a test number on its home DC → getMe is that user, the DC serves layer ${MTCUTE_LAYER}`, async () => {
+  test(`mtcute (${transport}): phone + code of a test number on its home DC → getMe is that user, the DC serves layer ${MTCUTE_LAYER}`, MTCUTE_TEST, async () => {
     const env = await startAccountsDc()
     // catchUp: mtcute's own option to catch up with missed updates when its updates loop starts (after the login):
     // updates.getState and updates.getDifference, then its state goes 'updating' → 'connected'.
@@ -54,7 +54,7 @@ for (const transport of MTCUTE_TRANSPORTS) {
   })
 }
 
-test('mtcute: PHONE_MIGRATE — a DC 4 number reached through DC 2; mtcute moves to DC 4 and logs in there', async () => {
+test('mtcute: PHONE_MIGRATE — a DC 4 number reached through DC 2; mtcute moves to DC 4 and logs in there', MTCUTE_TEST, async () => {
   const env = await startAccountsDc()
   const client = mtcuteClientFor(env.dc, { dcId: 2 })
   try {
@@ -72,7 +72,7 @@ test('mtcute: PHONE_MIGRATE — a DC 4 number reached through DC 2; mtcute moves
   }
 })
 
-test('mtcute: phone + code + 2FA → SESSION_PASSWORD_NEEDED, a wrong password, then SRP with its own computation', async () => {
+test('mtcute: phone + code + 2FA → SESSION_PASSWORD_NEEDED, a wrong password, then SRP with its own computation', MTCUTE_TEST, async () => {
   const env = await startAccountsDc()
   const user = env.accounts.addUser({ phone: '15550002222', dcId: 2, code: '54321', password: { password: 'correct horse', hint: 'horse' } })
   const client = mtcuteClientFor(env.dc, { dcId: 2 })
@@ -107,7 +107,7 @@ for (const { title, botDc } of [
   { title: 'on the bot\'s DC', botDc: 2 },
   { title: 'USER_MIGRATE from DC 2 to the bot\'s DC 3', botDc: 3 },
 ]) {
-  test(`mtcute: a bot by token (${title}) → getMe is the bot`, async () => {
+  test(`mtcute: a bot by token (${title}) → getMe is the bot`, MTCUTE_TEST, async () => {
     const env = await startAccountsDc()
     const bot = env.accounts.addBot({ dcId: botDc, username: 'farm_bot' })
     const client = mtcuteClientFor(env.dc, { dcId: 2 })

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { readStringSession } from '@mtcute/node/utils.js'
 import { Client } from '../src/auth/client.ts'
 import { startAccountsDc } from './support/accounts-dc.ts'
-import { closeMtcute, mtcuteClientFor, mtcuteComplaints } from './support/mtcute-client.ts'
+import { closeMtcute, mtcuteClientFor, mtcuteComplaints, MTCUTE_TEST } from './support/mtcute-client.ts'
 
 /** The login token inside mtcute's `tg://login?token=<base64url>` URL. */
 function tokenOf(url: string): Uint8Array {
@@ -21,7 +21,7 @@ for (const { title, phoneNumber, code, homeDc, password } of [
   { title: 'user on DC 4: loginTokenMigrateTo + importLoginToken', phoneNumber: '9996641111', code: '44444', homeDc: 4 },
   { title: 'user on DC 4 with 2FA: importLoginToken → SESSION_PASSWORD_NEEDED → checkPassword', phoneNumber: '15550004444', code: '12345', homeDc: 4, password: 'qr secret' },
 ]) {
-  test(`mtcute: QR login accepted by our Client (${title})`, async () => {
+  test(`mtcute: QR login accepted by our Client (${title})`, MTCUTE_TEST, async () => {
     const env = await startAccountsDc()
     if (password) env.accounts.addUser({ phone: phoneNumber, dcId: homeDc, code, password: { password } })
     const scanner = new Client('scanner', env.clientOptions({ phoneNumber, phoneCode: code, ...(password ? { password } : {}) }))

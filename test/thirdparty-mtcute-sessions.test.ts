@@ -11,7 +11,7 @@ import { readStringSession, writeStringSession } from '@mtcute/node/utils.js'
 import { Client } from '../src/auth/client.ts'
 import { exportSessionString, MemorySessionStorage, type SessionStringFormat } from '../src/auth/storage/index.ts'
 import { startAccountsDc } from './support/accounts-dc.ts'
-import { closeMtcute, mtcuteClientFor, mtcuteComplaints, mtcuteDcOption } from './support/mtcute-client.ts'
+import { closeMtcute, mtcuteClientFor, mtcuteComplaints, mtcuteDcOption, MTCUTE_TEST } from './support/mtcute-client.ts'
 
 /** A DC 4 test number: its string must carry DC 4 (and, in Telethon and GramJS form, DC 4's address). */
 const PHONE = '9996641234'
@@ -33,7 +33,7 @@ const toString: Record<SessionStringFormat, (s: string) => string> = {
 }
 
 for (const format of FORMATS) {
-  test(`session moved from our Client to mtcute as a ${format} string (@mtcute/convert) → mtcute's getMe with no new login`, async () => {
+  test(`session moved from our Client to mtcute as a ${format} string (@mtcute/convert) → mtcute's getMe with no new login`, MTCUTE_TEST, async () => {
     const env = await startAccountsDc()
     const storage = new MemorySessionStorage()
     const ours = new Client('ours', env.clientOptions({ storage, phoneNumber: PHONE, phoneCode: CODE }))
@@ -75,7 +75,7 @@ for (const format of FORMATS) {
     }
   })
 
-  test(`session moved from mtcute to our Client as a ${format} string (@mtcute/convert) → our getMe with no new login`, async () => {
+  test(`session moved from mtcute to our Client as a ${format} string (@mtcute/convert) → our getMe with no new login`, MTCUTE_TEST, async () => {
     const env = await startAccountsDc()
     const theirs = mtcuteClientFor(env.dc, { dcId: 2 })
     let ours: Client | undefined

@@ -61,6 +61,9 @@ export interface MtcuteClientOptions {
   extra?: Partial<TelegramClientOptions>
 }
 
+/** node:test options for a test driving mtcute: a login that hangs (mtcute has no overall deadline) fails the test. */
+export const MTCUTE_TEST = { timeout: 120_000 }
+
 export const MTCUTE_API = { apiId: 12345, apiHash: '0123456789abcdef0123456789abcdef' }
 
 export function mtcuteClientFor(dc: MtcuteDcTarget, opts: MtcuteClientOptions = {}): TelegramClient {
