@@ -1,7 +1,7 @@
 // The protocol-level client: one DcConnection per DC (made on demand), DC addresses from the built-in
 // tables, help.getConfig or an override (our test DC), and the call policy around every invoke: short
 // FLOOD_WAITs are slept, 500s and lost connections retried with backoff, everything else surfaces typed.
-import { DcConnection, ConnectionLostError, ReconnectGaveUpError, type AppIdentity, type DcConnectionOptions } from '../dc/dc-connection.ts'
+import { AuthKeyUnknownError, DcConnection, ConnectionLostError, ReconnectGaveUpError, type AppIdentity, type DcConnectionOptions } from '../dc/dc-connection.ts'
 import { DcTable, type DcAddress } from '../dc/dc-addresses.ts'
 import { rsaKeyTable, type RsaPublicKey } from '../crypto/rsa-keys.ts'
 import { RpcError } from '../rpc-error.ts'
@@ -126,7 +126,7 @@ export class MtprotoClient {
       })
       conn.on('closed', (err) => {
         if (this.connections.get(dcId) === conn) this.connections.delete(dcId)
-        if (err?.name === 'AuthKeyUnknownError') o.keys?.delete(dcId)
+        if (err instanceof AuthKeyUnknownError) o.keys?.delete(dcId)
       })
       this.connections.set(dcId, conn)
     }
