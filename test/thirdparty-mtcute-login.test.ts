@@ -6,11 +6,12 @@
 // the key is authorized as that account and the DC serves it in mtcute's layer.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { createDecipheriv } from 'node:crypto'
 import type { TelegramClient } from '@mtcute/node'
 import { readStringSession } from '@mtcute/node/utils.js'
 import type { TestDc } from '../src/testdc/test-dc.ts'
 import { startAccountsDc } from './support/accounts-dc.ts'
-import { closeMtcute, MTCUTE_TRANSPORTS, mtcuteClientFor, mtcuteComplaints, updatesCaughtUp, MTCUTE_TEST } from './support/mtcute-client.ts'
+import { closeMtcute, MTCUTE_TRANSPORTS, mtcuteClientFor, mtcuteComplaints, mtcuteTransportTags, updatesCaughtUp, MTCUTE_TEST } from './support/mtcute-client.ts'
 
 /** The layer @mtcute/node 0.30.x announces in invokeWithLayer. */
 const MTCUTE_LAYER = 227
@@ -22,6 +23,19 @@ async function mtcuteKey(dc: TestDc, client: TelegramClient): Promise<{ dcId: nu
   const key = Buffer.from(session.authKey)
   for (const [id, k] of dc.dc(dcId).keys) if (Buffer.from(k.authKey.key).equals(key)) return { dcId, keyId: id }
   throw new Error(`DC ${dcId} does not know mtcute's auth key`)
+}
+
+/**
+ * The transport a connection's opening tag names: ee ee ee ee intermediate, dd dd dd dd padded; a 64-byte obfuscated
+ * header carries the inner tag in bytes 56-59, AES-256-CTR-encrypted with key bytes 8-39 and IV bytes 40-55 of itself.
+ */
+function transportOfTag(tag: Uint8Array): string {
+  const plain = (inner: Uint8Array): string => (inner.every((b) => b === 0xee) ? 'intermediate' : inner.every((b) => b === 0xdd) ? 'padded' : `unknown ${Buffer.from(inner).toString('hex')}`)
+  if (tag.length === 4) return plain(tag)
+  if (tag.length !== 64) return `unknown (${tag.length} bytes)`
+  const header = createDecipheriv('aes-256-ctr', tag.subarray(8, 40), tag.subarray(40, 56)).update(tag)
+  const inner = plain(header.subarray(56, 60))
+  return inner === 'intermediate' ? 'obfuscated' : `obfuscated-${inner}`
 }
 
 for (const transport of MTCUTE_TRANSPORTS) {
@@ -47,6 +61,9 @@ for (const transport of MTCUTE_TRANSPORTS) {
       assert.deepEqual(env.accounts.keyState(2, keyId), { status: 'authorized', userId: account.id, rejection: null })
       assert.equal(env.dc.dc(2).keys.get(keyId)!.layer, MTCUTE_LAYER, 'the DC answered in mtcute\'s layer')
       assert.deepEqual(mtcuteComplaints(client), [], 'mtcute found nothing wrong in the DC\'s answers')
+      const tags = mtcuteTransportTags(client)
+      assert.ok(tags.length > 0)
+      for (const tag of tags) assert.equal(transportOfTag(tag), transport, 'mtcute spoke the transport under test')
     } finally {
       await closeMtcute(client)
       await env.stop()

@@ -16,24 +16,43 @@ export interface MtcuteDcTarget {
 export type MtcuteTransportName = 'intermediate' | 'padded' | 'obfuscated' | 'obfuscated-padded'
 export const MTCUTE_TRANSPORTS: readonly MtcuteTransportName[] = ['intermediate', 'padded', 'obfuscated', 'obfuscated-padded']
 
-/** mtcute's TcpTransport with another of mtcute's packet codecs: how mtcute lets an app choose its framing. */
+type MtcuteCodec = IntermediatePacketCodec | ObfuscatedPacketCodec
+
+/**
+ * mtcute's TcpTransport with one of mtcute's packet codecs (how mtcute lets an app choose its framing), noting the
+ * tag each connection opens with (intermediate ee ee ee ee, padded dd dd dd dd, obfuscated 64 random-looking bytes).
+ */
 class CodecTcpTransport extends TcpTransport {
-  constructor(private readonly codec: () => IntermediatePacketCodec | ObfuscatedPacketCodec) {
+  constructor(private readonly codec: () => MtcuteCodec, private readonly tags: Uint8Array[]) {
     super()
   }
 
   override packetCodec(): IntermediatePacketCodec {
-    return this.codec() as IntermediatePacketCodec
+    const codec = this.codec()
+    const tag = codec.tag.bind(codec)
+    codec.tag = async () => {
+      const bytes = await tag()
+      this.tags.push(bytes.slice())
+      return bytes
+    }
+    return codec as IntermediatePacketCodec
   }
 }
 
-export function mtcuteTransport(name: MtcuteTransportName): TcpTransport {
+export function mtcuteTransport(name: MtcuteTransportName, tags: Uint8Array[] = []): TcpTransport {
   switch (name) {
-    case 'intermediate': return new TcpTransport()
-    case 'padded': return new CodecTcpTransport(() => new PaddedIntermediatePacketCodec())
-    case 'obfuscated': return new CodecTcpTransport(() => new ObfuscatedPacketCodec(new IntermediatePacketCodec()))
-    case 'obfuscated-padded': return new CodecTcpTransport(() => new ObfuscatedPacketCodec(new PaddedIntermediatePacketCodec()))
+    case 'intermediate': return new CodecTcpTransport(() => new IntermediatePacketCodec(), tags)
+    case 'padded': return new CodecTcpTransport(() => new PaddedIntermediatePacketCodec(), tags)
+    case 'obfuscated': return new CodecTcpTransport(() => new ObfuscatedPacketCodec(new IntermediatePacketCodec()), tags)
+    case 'obfuscated-padded': return new CodecTcpTransport(() => new ObfuscatedPacketCodec(new PaddedIntermediatePacketCodec()), tags)
   }
+}
+
+const transportTags = new WeakMap<TelegramClient, Uint8Array[]>()
+
+/** The tags mtcute's connections opened with, in order (what the DC had to recognise). */
+export function mtcuteTransportTags(client: TelegramClient): readonly Uint8Array[] {
+  return transportTags.get(client) ?? []
 }
 
 const trusted = new Set<string>()
@@ -70,16 +89,18 @@ export function mtcuteClientFor(dc: MtcuteDcTarget, opts: MtcuteClientOptions = 
   trustDcKey(dc.publicKey.pem)
   const main = mtcuteDcOption(dc, opts.dcId ?? 2)
   const printLevel = opts.logLevel ?? Number(process.env['MTCUTE_LOG'] ?? 0)
+  const tags: Uint8Array[] = []
   const client = new TelegramClient({
     apiId: opts.apiId ?? MTCUTE_API.apiId,
     apiHash: opts.apiHash ?? MTCUTE_API.apiHash,
     storage: opts.storage ?? new MemoryStorage(),
-    transport: mtcuteTransport(opts.transport ?? 'intermediate'),
+    transport: mtcuteTransport(opts.transport ?? 'intermediate', tags),
     defaultDcs: { main, media: main },
     logLevel: printLevel,
     ...opts.extra,
   } as TelegramClientOptions)
   recordComplaints(client, printLevel)
+  transportTags.set(client, tags)
   return client
 }
 
