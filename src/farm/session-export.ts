@@ -4,6 +4,7 @@
 import { mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { Redis } from 'ioredis'
+import type { Sealer } from '../foundation/sealed-value.ts'
 import { FileSessionStorage, RedisSessionStorage, SessionStringCodec, type ServerAddress, type SessionRecord } from '../auth/storage/index.ts'
 import { sessionKeyPrefix } from '../queue/redis-keys.ts'
 import type { AccountResult } from './coordinator.ts'
@@ -77,8 +78,8 @@ export async function listRedisSessions(redis: Redis, prefix: string): Promise<S
   return out.sort((a, b) => a.name.localeCompare(b.name))
 }
 
-async function loadRecord(redis: Redis, prefix: string, name: string): Promise<SessionRecord | null> {
-  const storage = new RedisSessionStorage({ redis, name, keyPrefix: sessionKeyPrefix(prefix) })
+async function loadRecord(redis: Redis, prefix: string, name: string, sealer: Sealer | undefined): Promise<SessionRecord | null> {
+  const storage = new RedisSessionStorage({ redis, name, keyPrefix: sessionKeyPrefix(prefix), ...(sealer ? { sealer } : {}) })
   await storage.open()
   try {
     return await storage.load()
@@ -103,7 +104,8 @@ function sidecar(ref: SessionRef, fileName: string, record: SessionRecord): Reco
   }
 }
 
-export async function exportSessions(redis: Redis, prefix: string, refs: readonly SessionRef[], target: ExportTarget): Promise<ExportSummary> {
+/** `sealer`: the farm's keyring, which opens auth keys sealed under its master key. */
+export async function exportSessions(redis: Redis, prefix: string, refs: readonly SessionRef[], target: ExportTarget, sealer?: Sealer): Promise<ExportSummary> {
   if (target.dir !== undefined) await mkdir(target.dir, { recursive: true, mode: 0o700 })
   if (target.json !== undefined) await mkdir(dirname(target.json), { recursive: true })
   const exported: ExportedSession[] = []
@@ -111,7 +113,7 @@ export async function exportSessions(redis: Redis, prefix: string, refs: readonl
   const strings: SessionStringsFile['sessions'][number][] = []
   const used = new Set<string>()
   for (const ref of refs) {
-    const record = await loadRecord(redis, prefix, ref.name)
+    const record = await loadRecord(redis, prefix, ref.name, sealer)
     // An auth key that never logged in (a login in progress) is not a session to hand out.
     if (record === null || record.userId === null) {
       missing.push(ref)

@@ -80,6 +80,8 @@ export class MasterKey {
 export interface Sealer {
   /** True when values are encrypted (a master key is set). */
   readonly encrypting: boolean
+  /** Values in clear are refused when read. */
+  readonly requireEncryption: boolean
   /** Seals `value` for the Redis key `boundTo`. Without a master key: the value in clear. */
   seal(value: string | Uint8Array, boundTo: string): string
   /** Opens what seal() gave for the same `boundTo`; throws SealedValueError. */
@@ -189,6 +191,11 @@ export class Keyring implements Sealer {
 
   openText(stored: string, boundTo: string): string {
     return this.open(stored, boundTo).toString('utf8')
+  }
+
+  /** Whether a stored value (text or bytes as read from Redis) is in sealed form. */
+  static isSealed(stored: string | Uint8Array): boolean {
+    return typeof stored === 'string' ? stored.startsWith(SEALED_MARK) : Buffer.from(stored.subarray(0, SEALED_MARK.length)).toString('latin1') === SEALED_MARK
   }
 
   needsReseal(stored: string): boolean {

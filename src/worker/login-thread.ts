@@ -61,6 +61,7 @@ export function createStepRunner(cfg: FarmWorkerConfig): { runner: LoginStepRunn
       ...(rate ? { global: { ratePerSec: rate.globalPerSec, burst: rate.globalBurst }, perDc: { ratePerSec: rate.perDcPerSec, burst: rate.perDcBurst } } : {}),
     }),
     vault: new SecretVault(redis, cfg.prefix, keyring),
+    sealer: keyring,
     network,
     apiId: cfg.apiId, apiHash: cfg.apiHash, prefix: cfg.prefix,
     ...(cfg.codeTimeoutMs !== undefined ? { codeTimeoutMs: cfg.codeTimeoutMs } : {}),

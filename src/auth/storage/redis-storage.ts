@@ -5,6 +5,7 @@
 // dcKey:<dcId> (raw key per other DC). Absent field = null.
 // Peers hash fields: id:<id> → JSON {accessHash, type, username, phone, updatedAt}; u:<username> → id; p:<phone> → id.
 import { phoneDigits } from '../../foundation/phone-number.ts'
+import { Keyring, SealedValueError, type Sealer } from '../../foundation/sealed-value.ts'
 import type { Redis } from 'ioredis'
 import { SessionStorageError } from './errors.ts'
 import {
@@ -33,6 +34,11 @@ export interface RedisSessionStorageOptions {
   /** Session id, e.g. the account's phone or uuid. No ':' (it would collide with our sub-keys). */
   readonly name: string
   readonly keyPrefix?: string
+  /**
+   * Seals the auth keys (authKey, dcKey:<dc>) under the farm's master key, bound to this session's key name. Without
+   * one they are stored as raw bytes, as before; raw keys already stored are still read unless encryption is required.
+   */
+  readonly sealer?: Sealer
 }
 
 interface StoredPeer {
@@ -67,6 +73,7 @@ export class RedisSessionStorage implements SessionStorage {
   readonly key: string
   readonly peersKey: string
   private readonly redis: Redis
+  private readonly sealer: Sealer
   private opened = false
 
   constructor(options: RedisSessionStorageOptions) {
@@ -74,6 +81,7 @@ export class RedisSessionStorage implements SessionStorage {
       throw new SessionStorageError('INVALID_DATA', "session name must be non-empty and contain no ':'")
     }
     this.redis = options.redis
+    this.sealer = options.sealer ?? Keyring.clear()
     this.key = (options.keyPrefix ?? DEFAULT_REDIS_KEY_PREFIX) + options.name
     this.peersKey = `${this.key}:peers`
   }
@@ -102,7 +110,7 @@ export class RedisSessionStorage implements SessionStorage {
       date: String(next.date),
     }
     if (next.apiId !== null) fields['apiId'] = String(next.apiId)
-    if (next.authKey) fields['authKey'] = Buffer.from(next.authKey)
+    if (next.authKey) fields['authKey'] = this.storedKey('authKey', next.authKey)
     if (next.userId !== null) fields['userId'] = next.userId.toString()
     if (next.isBot !== null) fields['isBot'] = next.isBot ? '1' : '0'
     if (next.server) {
@@ -110,7 +118,7 @@ export class RedisSessionStorage implements SessionStorage {
       fields['serverPort'] = String(next.server.port)
     }
     if (next.device) fields['device'] = JSON.stringify(next.device)
-    for (const [dc, key] of next.dcAuthKeys) fields[DC_KEY_FIELD + dc] = Buffer.from(key)
+    for (const [dc, key] of next.dcAuthKeys) fields[DC_KEY_FIELD + dc] = this.storedKey(DC_KEY_FIELD + dc, key)
     // Replace the hash whole, atomically: readers never see half of an update.
     await this.exec(this.redis.multi().del(this.key).hset(this.key, fields), 'write session')
   }
@@ -189,7 +197,7 @@ export class RedisSessionStorage implements SessionStorage {
     state.userId = userId !== null && /^-?\d+$/.test(userId) ? BigInt(userId) : null
     const isBot = text('isBot')
     state.isBot = isBot === null ? null : isBot === '1'
-    const authKey = hash['authKey']
+    const authKey = this.readKey('authKey', hash['authKey'])
     if (authKey && authKey.length === AUTH_KEY_LENGTH) state.authKey = new Uint8Array(authKey)
     const host = text('serverHost')
     const port = int('serverPort')
@@ -205,9 +213,23 @@ export class RedisSessionStorage implements SessionStorage {
     for (const [field, value] of Object.entries(hash)) {
       if (!field.startsWith(DC_KEY_FIELD)) continue
       const dc = Number(field.slice(DC_KEY_FIELD.length))
-      if (Number.isInteger(dc) && dc > 0 && value.length === AUTH_KEY_LENGTH) state.dcAuthKeys.set(dc, new Uint8Array(value))
+      const key = this.readKey(field, value)
+      if (Number.isInteger(dc) && dc > 0 && key && key.length === AUTH_KEY_LENGTH) state.dcAuthKeys.set(dc, new Uint8Array(key))
     }
     return state
+  }
+
+  /** An auth key as stored: sealed when the farm has a master key, else raw bytes. */
+  private storedKey(field: string, key: Uint8Array): string | Buffer {
+    return this.sealer.encrypting ? this.sealer.seal(key, `${this.key}#${field}`) : Buffer.from(key)
+  }
+
+  /** An auth key as read: opened if sealed (SealedValueError if it does not open), raw bytes as they are. */
+  private readKey(field: string, stored: Buffer | undefined): Buffer | null {
+    if (!stored) return null
+    if (Keyring.isSealed(stored)) return this.sealer.open(stored.toString('latin1'), `${this.key}#${field}`)
+    if (this.sealer.requireEncryption) throw new SealedValueError('clear-refused', `${this.key}#${field}`)
+    return stored
   }
 
   private async io<T>(fn: () => Promise<T>, what: string): Promise<T> {

@@ -48,7 +48,7 @@ async function sendingCode<T>(ctx: StepContext, c: LoginClient, send: () => Prom
 /** The code expired before it was used: another one (resendCode, or sendCode when the hash expired too), paced. */
 export async function resendStep(ctx: StepContext): Promise<StepOutcome> {
   const c = await ctx.client()
-  const phoneCodeHash = await ctx.cfg.redis.hget(ctx.loginKey, 'phoneCodeHash')
+  const phoneCodeHash = await ctx.phoneCodeHash()
   if (!phoneCodeHash) return sendCodeStep(ctx.with({ ...ctx.data, step: 'start' }))
   const pace = await ctx.cfg.limiter.acquire({ dcId: c.mtproto.homeDc })
   if (!pace.ok) return { kind: 'wait', data: { step: 'resend_code' }, delayMs: pace.retryInMs }
@@ -68,7 +68,7 @@ async function codeSent(ctx: StepContext, sent: tl.auth.RawSentCode, codeAttempt
   const codeType = (codeTypeName(sent.type._) ?? 'unknown') as KnownCodeType
   const codeLength = (sent.type as { length?: number }).length ?? 0
   await cfg.redis.multi()
-    .hset(ctx.loginKey, { phoneCodeHash: sent.phoneCodeHash, dcId: c.mtproto.homeDc, codeType, codeLength })
+    .hset(ctx.loginKey, { phoneCodeHash: ctx.sealedPhoneCodeHash(sent.phoneCodeHash), dcId: c.mtproto.homeDc, codeType, codeLength })
     .hdel(ctx.loginKey, 'passwordNeeded')
     .expire(ctx.loginKey, ctx.loginTtlSec)
     .exec()
@@ -131,7 +131,7 @@ export async function codeStep(ctx: StepContext): Promise<StepOutcome> {
   let auth: Authorization | tl.auth.RawAuthorizationSignUpRequired | undefined
   try {
     c = await ctx.client()
-    phoneCodeHash = await cfg.redis.hget(ctx.loginKey, 'phoneCodeHash')
+    phoneCodeHash = await ctx.phoneCodeHash()
     if (phoneCodeHash) auth = await c.host.invoke({ _: 'auth.signIn', phoneNumber: data.account, phoneCodeHash, phoneCode: code })
   } catch (err) {
     if (!isCodeVerdict(err)) {

@@ -9,6 +9,7 @@ import type { ExceptIdsRegistry } from '../../queue/except-ids-registry.ts'
 import type { FinalState, LoginJobData, LoginResult } from '../../queue/login-job.ts'
 import { FarmRedisKeys, sessionKeyPrefix } from '../../queue/redis-keys.ts'
 import type { SecretVault } from '../../queue/secret-vault.ts'
+import { Keyring, type Sealer } from '../../foundation/sealed-value.ts'
 import type { SendCodeRateLimiter } from '../../queue/send-code-rate-limiter.ts'
 import type { LoginClient, LoginClientCache, LoginNetwork } from '../login-client-cache.ts'
 import { isTransient } from '../transient-failure.ts'
@@ -23,6 +24,8 @@ export interface StepRunnerConfig {
   registry: ExceptIdsRegistry
   limiter: SendCodeRateLimiter
   vault: SecretVault
+  /** Seals what in the login hash lets someone continue the login (phone_code_hash); absent: stored in clear. */
+  sealer?: Sealer
   /** How logins reach Telegram, with the clients' deadlines. */
   network: LoginNetwork
   apiId: number
@@ -57,7 +60,7 @@ export function sessionNameOf(data: Pick<LoginJobData, 'kind' | 'account'>): str
 
 /** The account's session in Redis, under the farm's prefix. */
 export function sessionStorageOf(services: StepServices, data: Pick<LoginJobData, 'kind' | 'account'>): RedisSessionStorage {
-  return new RedisSessionStorage({ redis: services.cfg.redis, name: sessionNameOf(data), keyPrefix: sessionKeyPrefix(services.keys.prefix) })
+  return new RedisSessionStorage({ redis: services.cfg.redis, name: sessionNameOf(data), keyPrefix: sessionKeyPrefix(services.keys.prefix), ...(services.cfg.sealer ? { sealer: services.cfg.sealer } : {}) })
 }
 
 /** A FLOOD_WAIT this login sits out (delayed), rather than ending as flood_wait(X). */
@@ -100,6 +103,17 @@ export class StepContext {
   /** The login's hash in Redis (phone_code_hash, DC, code type…). */
   get loginKey(): string {
     return this.services.keys.login(this.jobId)
+  }
+
+  /** The login's phone_code_hash (sealed in the login hash: with it and the code, anyone could finish the login). */
+  async phoneCodeHash(): Promise<string | null> {
+    const stored = await this.cfg.redis.hget(this.loginKey, 'phoneCodeHash')
+    return stored === null ? null : (this.cfg.sealer ?? Keyring.clear()).openText(stored, `${this.loginKey}#phoneCodeHash`)
+  }
+
+  /** The login hash's phoneCodeHash field as stored (sealed, bound to the hash and field). */
+  sealedPhoneCodeHash(phoneCodeHash: string): string {
+    return (this.cfg.sealer ?? Keyring.clear()).seal(phoneCodeHash, `${this.loginKey}#phoneCodeHash`)
   }
 
   /** How long a waiting job sleeps in the queue before it looks again. */
