@@ -37,7 +37,8 @@ Example:
             if (process.stderr.isTTY) {
               // The QR is drawn with colour sequences of our own: raw; the slot's name is not ours.
               void QRCode.toString(url, { type: 'terminal', small: true }).then((ascii) => {
-                process.stderr.write(`\n${account} (valid until ${until}):\n`)
+                // The URL too: \`gramfarm testdc scan <url>\` takes it, against the test DC.
+                process.stderr.write(`\n${account} ${url} (valid until ${until}):\n`)
                 writeRaw(process.stderr, `${ascii}\n`)
               })
             } else {
