@@ -2,6 +2,7 @@
 // progress bar, write the sessions and the report asked for, print the table (or JSON), and pick the exit code.
 // Output paths are checked before anything is enqueued; a file that still cannot be written after the run (disk
 // full, permissions changed) is reported after the table as exit 6, the results staying in Redis.
+import type { Sealer } from '../foundation/sealed-value.ts'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { ServerAddress } from '../auth/storage/index.ts'
@@ -19,6 +20,8 @@ import { connectedWorkers } from '../farm/worker-presence.ts'
 
 export interface OnboardingOptions {
   readonly runId?: string
+  /** The farm's keyring: seals the vault, opens sealed sessions for export (absent: clear). */
+  readonly sealer?: Sealer
   readonly label?: string
   readonly passwordProvider?: boolean
   readonly codeTimeoutMs?: number
@@ -76,7 +79,7 @@ async function writeOutputs(redis: Redis, prefix: string, outcome: RunOutcome, o
         ...(opts.sessionsDir !== undefined ? { dir: opts.sessionsDir } : {}),
         ...(opts.sessionsJson !== undefined ? { json: opts.sessionsJson } : {}),
         ...(opts.serverOf ? { serverOf: opts.serverOf } : {}),
-      })
+      }, opts.sealer)
       if (opts.dropRedisSessions) await deleteRedisSessions(redis, prefix, sessions.exported.map((e) => e.ref))
     }
     doing = 'the report'
@@ -157,7 +160,7 @@ export async function runOnboarding(
   const stdout = opts.stdout ?? process.stdout
   const stderr = opts.stderr ?? process.stderr
   await checkOutputPaths(outputPathsOf(opts))
-  const coordinator = new Coordinator({ redis, prefix, ...(logger ? { logger } : {}) })
+  const coordinator = new Coordinator({ redis, prefix, ...(logger ? { logger } : {}), ...(opts.sealer ? { sealer: opts.sealer } : {}) })
   const bar = new ProgressBar(stderr as NodeJS.WriteStream, 'onboarding ')
   const showBar = opts.progress !== false && bar.enabled && !opts.json
   const say = (line: string): void => {

@@ -8,6 +8,7 @@ import type { AccountRegistry, CodeDelivery } from '../testdc/accounts/index.ts'
 import { CodeChannelNames, CodeProviderClient, type PasswordRequestMessage } from '../queue/code-channel.ts'
 import { maskPhone } from '../foundation/logger.ts'
 import type { TestDcSeed } from './testdc-seed.ts'
+import type { Sealer } from '../foundation/sealed-value.ts'
 
 export interface SimulatedProviderOptions {
   /** Command connection owned by the caller (a subscriber is made from it). */
@@ -17,6 +18,8 @@ export interface SimulatedProviderOptions {
   readonly delayMs?: readonly [number, number]
   readonly seed?: Pick<TestDcSeed, 'providerPasswords' | 'droppedCodes'>
   readonly logger?: Logger
+  /** Seals the codes and passwords it delivers (the farm's keyring). */
+  readonly sealer?: Sealer
   /** Every code the test DC sends, and what became of it (`gramfarm testdc` prints them). */
   readonly onCode?: (delivery: CodeDelivery, outcome: 'delivered' | 'dropped' | 'ignored') => void
 }
@@ -36,7 +39,7 @@ export class SimulatedCodeProvider {
   private stopped = false
 
   constructor(private readonly opts: SimulatedProviderOptions) {
-    this.client = new CodeProviderClient({ redis: opts.redis, prefix: opts.prefix, ...(opts.logger ? { logger: opts.logger } : {}) })
+    this.client = new CodeProviderClient({ redis: opts.redis, prefix: opts.prefix, ...(opts.logger ? { logger: opts.logger } : {}), ...(opts.sealer ? { sealer: opts.sealer } : {}) })
     this.names = new CodeChannelNames(opts.prefix)
   }
 
