@@ -1,5 +1,5 @@
 // `gramfarm serve`: the operator's HTTP server (fastify, logging through the farm's pino). Code callbacks
-// (/v1/codes, /v1/passwords, the handler_api webhook), /healthz and /readyz. Bound to 127.0.0.1 unless told
+// (/v1/codes, /v1/passwords, the handler_api webhook), /healthz, /readyz and /metrics. Bound to 127.0.0.1 unless told
 // otherwise: TLS and exposure are the business of a proxy in front.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify'
 import { Queue } from 'bullmq'
@@ -8,10 +8,11 @@ import type { Logger } from 'pino'
 import { LOGIN_QUEUE, type LoginJobData } from '../queue/login-job.ts'
 import { FarmRedisKeys } from '../queue/redis-keys.ts'
 import { TokenChecker, type ServeTokens } from './bearer-tokens.ts'
-import { registerCodeRoutes, type CodeRoutesOptions } from './code-routes.ts'
+import { registerCodeRoutes } from './code-routes.ts'
 import { registerHealthRoutes } from './health-routes.ts'
 import { OperatorHttpError } from './operator-http-error.ts'
 import { RequestRateLimit, type RateLimitOptions } from './request-rate-limit.ts'
+import { FarmMetrics } from './farm-metrics.ts'
 
 export interface OperatorServerOptions {
   /** A command connection owned by the caller. */
@@ -38,7 +39,7 @@ export interface OperatorContext {
   readonly queue: Queue<LoginJobData>
   readonly tokens: TokenChecker
   readonly logger: Logger | undefined
-  onDelivery?: CodeRoutesOptions['onDelivery']
+  readonly metrics: FarmMetrics
 }
 
 export interface OperatorServer {
@@ -62,7 +63,8 @@ export async function startOperatorServer(opts: OperatorServerOptions): Promise<
   })
   const queue = new Queue<LoginJobData>(LOGIN_QUEUE, { connection: opts.redis, prefix: new FarmRedisKeys(opts.prefix).bullPrefix })
   queue.on('error', () => undefined) // a command that fails surfaces in its route
-  const context: OperatorContext = { redis: opts.redis, prefix: opts.prefix, queue, tokens: new TokenChecker(opts.tokens), logger: opts.logger }
+  const metrics = new FarmMetrics(opts.redis, opts.prefix, queue)
+  const context: OperatorContext = { redis: opts.redis, prefix: opts.prefix, queue, tokens: new TokenChecker(opts.tokens), logger: opts.logger, metrics }
   const limit = new RequestRateLimit(opts.rateLimit ?? { perMinute: 120, burst: 30 })
 
   app.addHook('onRequest', async (req, reply) => {
@@ -92,8 +94,9 @@ export async function startOperatorServer(opts: OperatorServerOptions): Promise<
   registerHealthRoutes(app, opts.redis, queue)
   registerCodeRoutes(app, {
     redis: opts.redis, prefix: opts.prefix, queue, tokens: context.tokens, logger: opts.logger,
-    onDelivery: (kind, status, via) => context.onDelivery?.(kind, status, via),
+    onDelivery: (kind, status, via) => metrics.delivered(kind, status, via),
   })
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.render()))
   await opts.extend?.(app, context)
 
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 0 })

@@ -55,6 +55,8 @@ export interface LoginJobData {
   runId: string
   /** How long this login may wait for its code, password or QR scan; the worker's setting when absent. */
   codeTimeoutMs?: number
+  /** Unix ms when the login began waiting for its current code (the code-wait histogram's start). */
+  codeWaitSince?: number
 }
 
 export type FinalState =

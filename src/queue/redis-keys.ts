@@ -64,11 +64,26 @@ export interface SendCodeRateKeys {
   dcBlocked(dcId: number): string;
 }
 
+/** Farm-wide counters behind /metrics (hashes the workers and the send-code limiter increment). */
+export interface FarmStatsKeys {
+  /** `<kind>|<state>` → logins that ended so. */
+  readonly logins: string;
+  /** Histogram of login durations: `le:<bucket>` counts (not cumulative), `sum`, `count`. */
+  readonly loginDuration: string;
+  /** Histogram of how long logins waited for their code, in the same shape. */
+  readonly codeWait: string;
+  /** auth.sendCode slots: `granted`, `paced:<global|dc|penalty>`. */
+  readonly sendCode: string;
+  /** DC id → FLOOD_WAIT seconds Telegram asked for there, summed. */
+  readonly floodWait: string;
+}
+
 /** Every name of one farm. */
 export class FarmRedisKeys {
   readonly codeChannel: CodeChannelNames;
   readonly exceptIds: ExceptIdsKeys;
   readonly sendCodeRate: SendCodeRateKeys;
+  readonly stats: FarmStatsKeys;
 
   constructor(readonly prefix: string = DEFAULT_PREFIX) {
     const p = prefix;
@@ -85,6 +100,13 @@ export class FarmRedisKeys {
       global: `${rate}global`,
       dc: (dcId) => `${rate}dc:${dcId}`,
       dcBlocked: (dcId) => `${rate}dc:${dcId}:blocked`,
+    };
+    this.stats = {
+      logins: `${p}stats:logins`,
+      loginDuration: `${p}stats:login-duration`,
+      codeWait: `${p}stats:code-wait`,
+      sendCode: `${p}stats:send-code`,
+      floodWait: `${p}stats:flood-wait`,
     };
   }
 

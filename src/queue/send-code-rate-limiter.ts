@@ -3,7 +3,7 @@
 // One Lua script checks both buckets and takes a token from each only when both have one, on Redis' clock (the
 // hosts' clocks may disagree). A FLOOD_WAIT blocks a DC's bucket for its duration (`penalize`).
 import type { Redis } from 'ioredis';
-import { DEFAULT_PREFIX, FarmRedisKeys, type SendCodeRateKeys } from './redis-keys.ts';
+import { DEFAULT_PREFIX, FarmRedisKeys, type FarmStatsKeys, type SendCodeRateKeys } from './redis-keys.ts';
 
 export { DEFAULT_PREFIX };
 
@@ -85,10 +85,13 @@ export class SendCodeRateLimiter {
   readonly perDc: TokenBucketConfig;
   private readonly redis: Redis;
   private readonly names: SendCodeRateKeys;
+  private readonly stats: FarmStatsKeys;
 
   constructor(options: SendCodeRateLimiterOptions) {
     this.redis = options.redis;
-    this.names = new FarmRedisKeys(options.prefix ?? DEFAULT_PREFIX).sendCodeRate;
+    const keys = new FarmRedisKeys(options.prefix ?? DEFAULT_PREFIX);
+    this.names = keys.sendCodeRate;
+    this.stats = keys.stats;
     this.global = checkBucket(options.global ?? { ratePerSec: 1, burst: 10 }, 'global');
     this.perDc = checkBucket(options.perDc ?? { ratePerSec: 0.5, burst: 5 }, 'perDc');
   }
@@ -116,8 +119,13 @@ export class SendCodeRateLimiter {
       this.perDc.ratePerSec,
       this.perDc.burst,
     )) as [number, number?, string?];
-    if (r[0] === 1) return { ok: true };
+    // Counted for /metrics (gramfarm_send_code_total); a count lost to a Redis hiccup is not worth failing over.
+    if (r[0] === 1) {
+      await this.redis.hincrby(this.stats.sendCode, 'granted', 1).catch(() => 0);
+      return { ok: true };
+    }
     const blockedBy = r[2] === 'penalty' ? 'penalty' : r[2] === 'global' ? 'global' : 'dc';
+    await this.redis.hincrby(this.stats.sendCode, `paced:${blockedBy}`, 1).catch(() => 0);
     return { ok: false, retryInMs: Math.max(1, r[1] ?? 1000), blockedBy };
   }
 
@@ -125,6 +133,7 @@ export class SendCodeRateLimiter {
   async penalize(dcId: number, seconds: number): Promise<number> {
     if (!(seconds > 0) || !Number.isFinite(seconds)) throw new RangeError('seconds must be > 0');
     const key = this.keys(checkDc(dcId)).penalty;
+    await this.redis.hincrbyfloat(this.stats.floodWait, String(dcId), seconds).catch(() => 0);
     return (await this.redis.eval(PENALIZE_LUA, 1, key, Math.ceil(seconds * 1000))) as number;
   }
 }

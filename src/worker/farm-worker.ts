@@ -15,6 +15,8 @@ import { LOGIN_QUEUE, loginJobId, type LoginJobData, type LoginResult } from '..
 import type { StepOutcome } from './login-step-runner.ts'
 import type { LoginTask, ThreadOutcome } from './login-thread.ts'
 import type { FarmWorkerConfig } from './worker-config.ts'
+import { recordCodeWait, recordLogin } from '../queue/farm-stats.ts'
+import type { WorkerMetrics } from './worker-metrics.ts'
 
 export interface FarmWorkerOptions extends FarmWorkerConfig {
   /** piscina threads (default 2). */
@@ -28,6 +30,8 @@ export interface FarmWorkerOptions extends FarmWorkerConfig {
   /** How long close() waits for the steps in progress before forcing the worker down (default 35 s). */
   closeGraceMs?: number
   logger?: Logger
+  /** This process's own metrics (`gramfarm worker --metrics-port`). */
+  metrics?: WorkerMetrics
 }
 
 export interface FarmWorker {
@@ -151,9 +155,26 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
   queue.on('error', (err) => opts.logger?.warn({ err: { name: err.name, message: err.message } }, 'queue connection error'))
 
   const names = new FarmRedisKeys(prefix).codeChannel
+  const stats = new FarmRedisKeys(prefix).stats
   const saveResult = async (data: LoginJobData, result: LoginResult): Promise<void> => {
     const key = resultsKey(prefix, data.runId)
-    await connection.multi().hset(key, data.account, JSON.stringify(result)).expire(key, RESULTS_TTL_SECONDS).exec()
+    const seconds = Math.max(0, result.finishedAt - result.startedAt) / 1000
+    // The farm's counters go with the result (one MULTI), so /metrics counts what the reports hold.
+    const multi = connection.multi().hset(key, data.account, JSON.stringify(result)).expire(key, RESULTS_TTL_SECONDS)
+    recordLogin(multi, stats, result.kind, result.state, seconds)
+    await multi.exec()
+    opts.metrics?.login(result.kind, result.state, seconds)
+  }
+
+  /** A login that waited for its code and got past that wait (not by running out of time): how long it waited. */
+  const codeWaitEnded = async (data: LoginJobData, next: LoginJobData | null, final: LoginResult | null): Promise<void> => {
+    if (data.step !== 'wait_code' || data.codeWaitSince === undefined) return
+    if (next?.step === 'wait_code' || final?.state === 'code_timeout') return
+    const seconds = Math.max(0, Date.now() - data.codeWaitSince) / 1000
+    const multi = connection.multi()
+    recordCodeWait(multi, stats, seconds)
+    await multi.exec().catch(() => undefined)
+    opts.metrics?.codeWaited(seconds)
   }
 
   /** A job that ends without a runner outcome: its result, and the runner's cleanup of what the login left. */
@@ -171,6 +192,7 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
     let outcome: StepOutcome
     try {
       const out = (await pool.run(task)) as ThreadOutcome
+      opts.metrics?.step(out.kind === 'error' ? 'error' : out.kind === 'final' ? 'final' : 'wait')
       if (out.kind === 'error') throw new LoginStepError(out.name, out.message, out.reason, out.causes, out.stack)
       outcome = out
     } catch (err) {
@@ -187,13 +209,17 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
     }
     if (outcome.kind === 'final') {
       await saveResult(job.data, outcome.result)
+      await codeWaitEnded(job.data, null, outcome.result)
       const { state, error } = outcome.result
       const ms = outcome.result.finishedAt - outcome.result.startedAt
       if (SUCCESS_STATES.has(state)) log?.info({ state, ms }, 'login finished')
       else log?.warn({ state, ms, ...(error !== undefined ? { error } : {}) }, 'login failed')
       return outcome.result
     }
-    const next = { ...job.data, ...outcome.data }
+    const next: LoginJobData = { ...job.data, ...outcome.data }
+    await codeWaitEnded(job.data, next, null)
+    // A new wait for a code starts its clock (a FLOOD_WAIT pause within it does not).
+    if (next.step === 'wait_code' && job.data.step !== 'wait_code') next.codeWaitSince = Date.now()
     await job.updateData(next)
     // delayMs 0: run again right away (a new code to wait for), through the delayed set.
     await job.moveToDelayed(Date.now() + Math.max(0, outcome.delayMs), token)
@@ -274,8 +300,8 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
   }
 }
 
-/** What the threads get (structured-clonable: no logger). */
+/** What the threads get (structured-clonable: no logger, no metrics). */
 function threadConfig(opts: FarmWorkerOptions): FarmWorkerConfig {
-  const { logger: _logger, threads: _threads, concurrency: _concurrency, lockDurationMs: _lock, stalledIntervalMs: _stalled, closeGraceMs: _grace, ...config } = opts
+  const { logger: _logger, metrics: _metrics, threads: _threads, concurrency: _concurrency, lockDurationMs: _lock, stalledIntervalMs: _stalled, closeGraceMs: _grace, ...config } = opts
   return config
 }

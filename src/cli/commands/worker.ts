@@ -17,6 +17,7 @@ interface WorkerFlags {
   connectTimeout?: string
   handshakeTimeout?: string
   requestTimeout?: string
+  metricsPort?: string
 }
 
 export function registerWorker(program: Command): void {
@@ -33,6 +34,7 @@ export function registerWorker(program: Command): void {
     .option('--max-flood-wait <seconds>', 'a longer FLOOD_WAIT ends the login as flood_wait(X) instead of delaying it (default 3600)')
     .option('--connect-timeout <seconds>', 'a login\'s TCP connect (and proxy handshake) to a DC (default 10)')
     .option('--handshake-timeout <seconds>', 'each answer of a login\'s auth-key exchange (default 10)')
+    .option('--metrics-port <n>', 'serve this worker\'s own Prometheus metrics on http://127.0.0.1:<n>/metrics (0: the OS picks; the farm-wide ones are on `gramfarm serve`)')
     .option('--request-timeout <seconds>', 'each call of a login, its wait for the connection included (default 30); past these the step is retried, and a job that never gets through ends failed(dc_unreachable) or failed(timeout)')
     .addHelpText('after', `
 Logs go to stderr as JSON lines (pretty on a terminal). Against the local test DC: --testdc <endpoint file>.
@@ -65,8 +67,13 @@ Example:
       const stalledIntervalMs = positiveInt(flags.stalledMs, '--stalled-ms')
       const maxFlood = secondsOption(flags.maxFloodWait, '--max-flood-wait')
       if (flags.sendCodeRate !== undefined) parseSendCodeRate(flags.sendCodeRate, '--send-code-rate')
+      const metricsPort = flags.metricsPort === '0' ? 0 : positiveInt(flags.metricsPort, '--metrics-port')
       await probeRedis(config.redisUrl)
+      const metricsModule = metricsPort !== undefined ? await import('../../worker/worker-metrics.ts') : undefined
+      const metrics = metricsModule ? new metricsModule.WorkerMetrics() : undefined
+      const metricsServer = metricsModule && metrics && metricsPort !== undefined ? await metricsModule.serveWorkerMetrics(metrics, metricsPort) : undefined
       const worker = await startFarmWorker({
+        ...(metrics ? { metrics } : {}),
         ...workerOptionsOf(config, endpoint),
         ...(lockDurationMs ? { lockDurationMs } : {}),
         ...(stalledIntervalMs ? { stalledIntervalMs } : {}),
@@ -76,10 +83,12 @@ Example:
       logger.info({
         redis: maskRedisUrl(config.redisUrl), prefix: config.prefix, threads: config.threads, concurrency: config.concurrency,
         network: endpoint ? `test DC (${config.testDcEndpointFile})` : 'Telegram',
+        ...(metricsServer ? { metrics: `http://127.0.0.1:${metricsServer.port}/metrics` } : {}),
       }, 'worker ready')
       await aborted(interruptSignal().signal)
       logger.info('worker stopping: finishing the steps in progress')
       await worker.close()
+      await metricsServer?.close()
       logger.info('worker stopped')
       return ExitCode.ok
     }))

@@ -1,0 +1,98 @@
+// /metrics (issue 12): after an onboarding, `gramfarm serve`'s counters equal the report's rows (logins by kind
+// and state, the duration histogram's count), the code-wait histogram saw the codes, sendCode pacing and queue
+// depth are there; a worker's own /metrics (`--metrics-port`) counts what that worker did.
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { parseAccounts } from '../src/farm/accounts-file.ts'
+import { runOnboarding } from '../src/cli/onboarding.ts'
+import { startOperatorServer, type OperatorServer } from '../src/operator/operator-server.ts'
+import { WorkerMetrics, serveWorkerMetrics } from '../src/worker/worker-metrics.ts'
+import { sink, startFarm, waitFor, type Farm } from './farm-e2e-harness.ts'
+
+const PHONES = ['9996621401', '9996631402', '9996621403']
+const BANNED = '9996621404'
+
+let farm: Farm
+let server: OperatorServer
+
+before(async () => {
+  farm = await startFarm({ tag: 'operator-metrics', seed: { users: [{ phone: BANNED, banned: true }] } })
+  server = await startOperatorServer({ redis: farm.redis, prefix: farm.prefix, tokens: { codes: [], admin: [], webhook: [] } })
+})
+
+after(async () => {
+  await server?.close()
+  await farm?.stop()
+})
+
+/** `name{labels} value` lines of an exposition, as [labels, value]. */
+export function samples(text: string, name: string): { labels: Record<string, string>; value: number }[] {
+  const out: { labels: Record<string, string>; value: number }[] = []
+  for (const line of text.split('\n')) {
+    const m = new RegExp(`^${name}(?:\\{([^}]*)\\})? (\\S+)$`).exec(line)
+    if (!m) continue
+    const labels = Object.fromEntries([...(m[1] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1]!, x[2]!]))
+    out.push({ labels, value: Number(m[2]) })
+  }
+  return out
+}
+
+describe('/metrics', () => {
+  it('counts what the report holds', { timeout: 120_000 }, async () => {
+    const metrics = new WorkerMetrics()
+    const own = await serveWorkerMetrics(metrics, 0)
+    const worker = await farm.startWorker({ metrics })
+    try {
+      const base = join(farm.dir, 'metrics-report')
+      const result = await runOnboarding(farm.redis, farm.prefix, parseAccounts(`${[...PHONES, BANNED].join('\n')}\n`, { format: 'phones' }), {
+        timeoutMs: 90_000, progress: false, report: base, stdout: sink(), stderr: sink(),
+      })
+      assert.equal(result.outcome.timedOut, false)
+      const report = JSON.parse(readFileSync(`${base}.json`, 'utf8')) as { accounts: { kind: string; state: string }[] }
+      const expected: Record<string, number> = {}
+      for (const a of report.accounts) expected[`${a.kind}|${a.state}`] = (expected[`${a.kind}|${a.state}`] ?? 0) + 1
+      assert.deepEqual(expected, { 'user|authorized': 3, 'user|banned': 1 })
+
+      const res = await fetch(`${server.url}/metrics`)
+      assert.equal(res.status, 200)
+      assert.match(res.headers.get('content-type') ?? '', /^text\/plain/)
+      const text = await res.text()
+      const logins = Object.fromEntries(samples(text, 'gramfarm_logins_total').map((s) => [`${s.labels.kind}|${s.labels.state}`, s.value]))
+      assert.deepEqual(logins, expected)
+      assert.equal(samples(text, 'gramfarm_login_duration_seconds_count')[0]?.value, report.accounts.length)
+      const inf = samples(text, 'gramfarm_login_duration_seconds_bucket').find((s) => s.labels.le === '+Inf')
+      assert.equal(inf?.value, report.accounts.length)
+      // Every authorized user waited for a code and got it.
+      assert.equal(samples(text, 'gramfarm_code_wait_seconds_count')[0]?.value, PHONES.length)
+      const granted = samples(text, 'gramfarm_send_code_total').find((s) => s.labels.result === 'granted')
+      assert.ok((granted?.value ?? 0) >= PHONES.length + 1, text)
+      assert.deepEqual(samples(text, 'gramfarm_queue_jobs').map((s) => s.labels.state).sort(), ['active', 'completed', 'delayed', 'failed', 'prioritized', 'waiting'])
+      assert.ok((samples(text, 'gramfarm_workers')[0]?.value ?? 0) >= 1)
+      assert.equal(samples(text, 'gramfarm_except_ids')[0]?.value, PHONES.length)
+      assert.equal(samples(text, 'gramfarm_redis_roundtrip_seconds_count')[0]?.value, 1)
+
+      const mine = await (await fetch(`http://127.0.0.1:${own.port}/metrics`)).text()
+      const workerLogins = Object.fromEntries(samples(mine, 'gramfarm_worker_logins_total').map((s) => [`${s.labels.kind}|${s.labels.state}`, s.value]))
+      assert.deepEqual(workerLogins, expected)
+      assert.ok(samples(mine, 'gramfarm_worker_process_resident_memory_bytes').length === 1)
+      assert.equal((await fetch(`http://127.0.0.1:${own.port}/other`)).status, 404)
+    } finally {
+      await worker.close()
+      await own.close()
+    }
+  })
+
+  it('is served by `gramfarm worker --metrics-port`', { timeout: 90_000 }, async () => {
+    const p = await farm.spawnWorker(['--metrics-port', '0'])
+    try {
+      const url = await waitFor('metrics url', () => /"metrics":"(http:\/\/127\.0\.0\.1:\d+\/metrics)"/.exec(p.output())?.[1], 10_000)
+      const text = await (await fetch(url)).text()
+      assert.match(text, /# TYPE gramfarm_worker_logins_total counter/)
+      assert.match(text, /# TYPE gramfarm_worker_code_wait_seconds histogram/)
+    } finally {
+      await p.stop()
+    }
+  })
+})
