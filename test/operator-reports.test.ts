@@ -163,3 +163,23 @@ describe('a login that fails for good', () => {
     }
   })
 })
+
+describe('a login the runner ends as failed', () => {
+  it('says why in its report row without reading logs', { timeout: 120_000 }, async () => {
+    const farm = await startFarm({ tag: 'operator-runner-fail' })
+    const worker = await farm.startWorker()
+    try {
+      // A bot token the test DC does not know: Telegram answers ACCESS_TOKEN_INVALID.
+      const specs = parseAccounts('7400000001:AAUnknownTokenForTestsOnly000000001\n', { format: 'bots' })
+      const result = await runOnboarding(farm.redis, farm.prefix, specs, { timeoutMs: 60_000, progress: false, stdout: sink(), stderr: sink() })
+      const row = reportRow(result.outcome.results[0]!, result.outcome.runId)
+      assert.equal(row.state, 'failed')
+      assert.ok(row.reason !== null && row.reason !== '', JSON.stringify(row))
+      assert.match(row.error ?? '', /ACCESS_TOKEN_INVALID/, JSON.stringify(row))
+      assert.ok(!(row.error ?? '').includes('AAUnknownToken'), 'no secret in the error')
+    } finally {
+      await worker.close()
+      await farm.stop()
+    }
+  })
+})

@@ -16,6 +16,7 @@ import { resume } from './login-steps/login-outcomes.ts'
 import { passwordStep } from './login-steps/password-step.ts'
 import { codeStep, resendStep, sendCodeStep } from './login-steps/phone-code-steps.ts'
 import { qrStep } from './login-steps/qr-step.ts'
+import { failureText } from './failure-description.ts'
 import {
   StepContext, loginTtlOf, sessionNameOf, sessionStorageOf, waitsOut,
   type StepOutcome, type StepRunnerConfig, type StepServices,
@@ -119,7 +120,7 @@ export class LoginStepRunner {
         case 'password_invalid': return ctx.final('password_invalid')
         case 'password_needed': return ctx.final('needs_password')
         case 'signup_needed': return ctx.final('unregistered')
-        default: return ctx.final(`failed(${err.reason})`)
+        default: return ctx.final(`failed(${err.reason})`, { error: failureText(err) })
       }
     }
     if (err instanceof RpcError) {
@@ -133,8 +134,9 @@ export class LoginStepRunner {
       }
       if (err.is('USER_DEACTIVATED_BAN') || err.is('PHONE_NUMBER_BANNED')) return ctx.final('banned')
       if (err.is('PHONE_NUMBER_UNOCCUPIED')) return ctx.final('unregistered')
-      return ctx.final(`failed(${err.errorMessage})`)
+      return ctx.final(`failed(${err.errorMessage})`, { error: failureText(err) })
     }
-    return ctx.final(`failed(${(err as Error).name ?? 'Error'})`)
+    // Not a login outcome the runner knows: the report says what it was (the cause chain), not only its class.
+    return ctx.final(`failed(${(err as Error).name ?? 'Error'})`, { error: failureText(err) })
   }
 }
