@@ -1,5 +1,5 @@
 // `npm test` must fail a test file whose process does not end after its tests (a leaked timer or socket), in
-// minutes rather than at CI's limit: test/support/exit-guard.ts, loaded with --import like the test script does.
+// minutes rather than at CI's limit: test/support/exit-guard.mjs, loaded with --import like the test script does.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -7,9 +7,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, it } from 'node:test'
 
-const GUARD = join(import.meta.dirname, 'support', 'exit-guard.ts')
+const GUARD = join(import.meta.dirname, 'support', 'exit-guard.mjs')
 const dir = mkdtempSync(join(tmpdir(), 'gramfarm-exit-guard-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
+/** A worker thread's file, as piscina loads one. */
+const THREAD = join(dir, 'thread.mjs')
+writeFileSync(THREAD, 'export const ready = true\n')
 
 /** `node --import tsx --import <guard> --test <file>` with a 1 s grace; resolves with its exit code, output and wall time. */
 function runGuarded(source: string): Promise<{ code: number | null; out: string; ms: number }> {
@@ -35,6 +38,13 @@ it('fails a file whose tests pass but leave a timer running, naming it, soon aft
   assert.notEqual(code, 0, out)
   assert.match(out, /exit guard: the process did not end 1000 ms after its tests; still open: .*Timeout/)
   assert.ok(ms < 25_000, `took ${ms} ms`)
+})
+
+it('loads in worker threads too (they get the same --import flags; piscina runs the farm worker on them)', { timeout: 60_000 }, async () => {
+  const { code, out } = await runGuarded(`import { it } from 'node:test'\nimport { Worker } from 'node:worker_threads'\n` +
+    `it('runs a thread', async () => { const w = new Worker(${JSON.stringify(THREAD)}); const c = await new Promise((r, j) => { w.on('error', j); w.on('exit', r) }); if (c !== 0) throw new Error('thread exit ' + c) })\n`)
+  assert.equal(code, 0, out)
+  assert.doesNotMatch(out, /exit guard|Unknown file extension/)
 })
 
 it('lets a file that closes everything end normally', { timeout: 60_000 }, async () => {
