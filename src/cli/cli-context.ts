@@ -96,6 +96,7 @@ export function workerOptionsOf(config: FarmConfig, endpoint: TestDcEndpoint | u
     ...(config.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: config.handshakeTimeoutMs } : {}),
     ...(config.requestTimeoutMs !== undefined ? { requestTimeoutMs: config.requestTimeoutMs } : {}),
     logLevel: config.logLevel,
+    keyring: config.keyring,
   }
 }
 

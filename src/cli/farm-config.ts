@@ -5,6 +5,8 @@ import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { LogLevel } from '../foundation/logger.ts'
 import { DEFAULT_PREFIX } from '../queue/redis-keys.ts'
+import { masterKeySourcesFromEnv, resolveKeyringSpecSync, type KeyringSpec } from '../foundation/master-key-source.ts'
+import { MasterKeyError } from '../foundation/sealed-value.ts'
 import { CliError, ExitCode } from './exit-codes.ts'
 
 export interface SendCodeRate {
@@ -44,6 +46,12 @@ export interface FarmConfig {
   connectTimeoutMs: number | undefined
   handshakeTimeoutMs: number | undefined
   requestTimeoutMs: number | undefined
+  /**
+   * The master keys that seal secrets in Redis (GRAMFARM_MASTER_KEY / _FILE / _COMMAND, GRAMFARM_OLD_MASTER_KEYS;
+   * masterKeyFile / masterKeyCommand / oldMasterKeyFiles / requireEncryption in the file), read once at start.
+   * No key: secrets in clear (said once at start).
+   */
+  keyring: KeyringSpec
   /** The file the settings were read from, if any. */
   configFile: string | undefined
 }
@@ -180,10 +188,14 @@ type FileSettings = Partial<{
   connectTimeoutSec: number
   handshakeTimeoutSec: number
   requestTimeoutSec: number
+  masterKeyFile: string
+  masterKeyCommand: string
+  oldMasterKeyFiles: string[]
+  requireEncryption: boolean
 }>
 
 const FILE_KEYS: ReadonlySet<string> = new Set(['redisUrl', 'prefix', 'apiId', 'apiHash', 'threads', 'concurrency', 'testDc', 'logLevel', 'codeTimeoutSec', 'recheckSec', 'redisTimeoutSec', 'sendCodeRate',
-  'connectTimeoutSec', 'handshakeTimeoutSec', 'requestTimeoutSec', '$comment'])
+  'connectTimeoutSec', 'handshakeTimeoutSec', 'requestTimeoutSec', 'masterKeyFile', 'masterKeyCommand', 'oldMasterKeyFiles', 'requireEncryption', '$comment'])
 
 function readSettingsFile(path: string): FileSettings {
   let json: unknown
@@ -196,7 +208,10 @@ function readSettingsFile(path: string): FileSettings {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw bad(`config file ${path}: expected a JSON object`)
   for (const key of Object.keys(json)) if (!FILE_KEYS.has(key)) throw bad(`config file ${path}: unknown setting "${key}"`)
   const s = json as Record<string, unknown>
-  for (const key of ['redisUrl', 'prefix', 'apiHash', 'testDc', 'logLevel'] as const) {
+  if (s['requireEncryption'] !== undefined && typeof s['requireEncryption'] !== 'boolean') throw bad(`config file ${path}: "requireEncryption" must be true or false`)
+  const oldFiles = s['oldMasterKeyFiles']
+  if (oldFiles !== undefined && (!Array.isArray(oldFiles) || oldFiles.some((f) => typeof f !== 'string'))) throw bad(`config file ${path}: "oldMasterKeyFiles" must be a list of paths`)
+  for (const key of ['redisUrl', 'prefix', 'apiHash', 'testDc', 'logLevel', 'masterKeyFile', 'masterKeyCommand'] as const) {
     if (s[key] !== undefined && typeof s[key] !== 'string') throw bad(`config file ${path}: "${key}" must be a string`)
   }
   for (const key of ['apiId', 'threads', 'concurrency', 'codeTimeoutSec', 'recheckSec', 'redisTimeoutSec', 'connectTimeoutSec', 'handshakeTimeoutSec', 'requestTimeoutSec'] as const) {
@@ -247,7 +262,28 @@ export function loadFarmConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessE
     connectTimeoutMs: deadline(flags.connectTimeoutMs, 'GRAMFARM_CONNECT_TIMEOUT', file.connectTimeoutSec, 'connectTimeoutSec'),
     handshakeTimeoutMs: deadline(flags.handshakeTimeoutMs, 'GRAMFARM_HANDSHAKE_TIMEOUT', file.handshakeTimeoutSec, 'handshakeTimeoutSec'),
     requestTimeoutMs: deadline(flags.requestTimeoutMs, 'GRAMFARM_REQUEST_TIMEOUT', file.requestTimeoutSec, 'requestTimeoutSec'),
+    keyring: keyringSpecOf(env, file, cwd),
     configFile,
+  }
+}
+
+/** The master keys: the environment's sources, else the file's (one source for the current key). */
+function keyringSpecOf(env: NodeJS.ProcessEnv, file: FileSettings, cwd: string): KeyringSpec {
+  const fromEnv = masterKeySourcesFromEnv(env)
+  const envGivesKey = fromEnv.key !== undefined || fromEnv.keyFile !== undefined || fromEnv.keyCommand !== undefined
+  try {
+    return resolveKeyringSpecSync({
+      ...fromEnv,
+      ...(envGivesKey ? {} : {
+        ...(file.masterKeyFile !== undefined ? { keyFile: resolve(cwd, file.masterKeyFile) } : {}),
+        ...(file.masterKeyCommand !== undefined ? { keyCommand: file.masterKeyCommand } : {}),
+      }),
+      oldKeyFiles: (file.oldMasterKeyFiles ?? []).map((f) => resolve(cwd, f)),
+      requireEncryption: fromEnv.requireEncryption ?? file.requireEncryption ?? false,
+    })
+  } catch (err) {
+    if (err instanceof MasterKeyError) throw bad(err.message)
+    throw err
   }
 }
 

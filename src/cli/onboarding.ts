@@ -2,7 +2,8 @@
 // progress bar, write the sessions and the report asked for, print the table (or JSON), and pick the exit code.
 // Output paths are checked before anything is enqueued; a file that still cannot be written after the run (disk
 // full, permissions changed) is reported after the table as exit 6, the results staying in Redis.
-import type { Sealer } from '../foundation/sealed-value.ts'
+import type { Keyring } from '../foundation/sealed-value.ts'
+import { warnOnceIfClear } from '../foundation/master-key-source.ts'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { ServerAddress } from '../auth/storage/index.ts'
@@ -21,7 +22,7 @@ import { connectedWorkers } from '../farm/worker-presence.ts'
 export interface OnboardingOptions {
   readonly runId?: string
   /** The farm's keyring: seals the vault, opens sealed sessions for export (absent: clear). */
-  readonly sealer?: Sealer
+  readonly sealer?: Keyring
   readonly label?: string
   readonly passwordProvider?: boolean
   readonly codeTimeoutMs?: number
@@ -167,6 +168,8 @@ export async function runOnboarding(
     if (showBar) bar.clear()
     stderr.write(`${line}\n`)
   }
+  // Said once, at start: a farm without a master key keeps its secrets in Redis in clear.
+  if (opts.sealer) warnOnceIfClear(opts.sealer, (m) => say(`gramfarm: warning: ${m}`))
   let runId = opts.runId
   const limitMs = opts.redisTimeoutMs ?? DEFAULT_REDIS_TIMEOUT_MS
   const watch = new RedisWatch(redis, {

@@ -1,7 +1,8 @@
 // Where the operator's master key comes from: the environment (GRAMFARM_MASTER_KEY), a file (0600, one key), or a
 // command that prints it (a secret manager's CLI, e.g. `vault kv get -field=key secret/gramfarm`). Old keys, still
 // readable while a rotation runs, come the same ways. The key's text is never logged or put in an error.
-import { execFile } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { Keyring, MasterKeyError, parseMasterKey, type MasterKey } from './sealed-value.ts'
 
@@ -85,6 +86,35 @@ export async function resolveKeyringSpec(sources: MasterKeySources): Promise<Key
   if (got) parseMasterKey(got.text, got.source)
   old.forEach((k, i) => parseMasterKey(k, `old master key #${i + 1}`))
   keyringFromSpec(spec) // requireEncryption without a key fails here, at start
+  return spec
+}
+
+/** resolveKeyringSpec for a synchronous caller (the CLI's config loading): the same sources, read at once. */
+export function resolveKeyringSpecSync(sources: MasterKeySources): KeyringSpec {
+  const given = [sources.key !== undefined, sources.keyFile !== undefined, sources.keyCommand !== undefined].filter(Boolean).length
+  if (given > 1) throw new MasterKeyError('give the master key one way: GRAMFARM_MASTER_KEY, a key file or a key command')
+  const readSync = (path: string): string => {
+    try {
+      return readFileSync(path, 'utf8')
+    } catch (err) {
+      throw new MasterKeyError(`cannot read the master key file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+    }
+  }
+  let current: { text: string; source: string } | null = null
+  if (sources.key !== undefined) current = { text: sources.key, source: 'GRAMFARM_MASTER_KEY' }
+  else if (sources.keyFile !== undefined) current = { text: readSync(sources.keyFile), source: `master key file ${sources.keyFile}` }
+  else if (sources.keyCommand !== undefined) {
+    try {
+      current = { text: execFileSync('/bin/sh', ['-c', sources.keyCommand], { timeout: KEY_COMMAND_TIMEOUT_MS, maxBuffer: 64 * 1024, stdio: ['ignore', 'pipe', 'ignore'] }).toString('utf8'), source: 'the master key command' }
+    } catch (err) {
+      throw new MasterKeyError(`the master key command failed (${(err as { status?: number }).status ?? 'error'})`)
+    }
+  }
+  const old = [...(sources.oldKeys ?? []), ...(sources.oldKeyFiles ?? []).map(readSync)]
+  if (current) parseMasterKey(current.text, current.source)
+  old.forEach((k, i) => parseMasterKey(k, `old master key #${i + 1}`))
+  const spec: KeyringSpec = { current: current ? current.text.trim() : null, old: old.map((k) => k.trim()), requireEncryption: sources.requireEncryption ?? false }
+  keyringFromSpec(spec)
   return spec
 }
 

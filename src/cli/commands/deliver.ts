@@ -57,7 +57,7 @@ Examples:
       if (given.trim() === '') throw new CliError('no code given', ExitCode.usage)
       const redis = await connectRedis(config, { failFast: true, name: 'gramfarm-code' })
       try {
-        const r = await publishCode(redis, { phone, code: given, ...(flags.attempt ? { attempt: flags.attempt } : {}) }, { prefix: config.prefix }).catch(channelError)
+        const r = await publishCode(redis, { phone, code: given, ...(flags.attempt ? { attempt: flags.attempt } : {}) }, { prefix: config.prefix, sealer: (await import('../../foundation/master-key-source.ts')).keyringFromSpec(config.keyring) }).catch(channelError)
         if (flags.json) process.stdout.write(`${JSON.stringify({ phone: maskPhone(phone), status: r.status, attempt: r.attempt })}\n`)
         else process.stdout.write(`${maskPhone(phone)}: ${STATUS_TEXT[r.status]}\n`)
         return r.status === 'stored' || r.status === 'pending' ? ExitCode.ok : ExitCode.accountsFailed
@@ -85,7 +85,7 @@ Examples:
       const redis = await connectRedis(config, { failFast: true, name: 'gramfarm-password' })
       try {
         const password = await readPassword(`2FA password for ${maskPhone(phone)}: `)
-        await publishPassword(redis, { phone, password }, { prefix: config.prefix }).catch(channelError)
+        await publishPassword(redis, { phone, password }, { prefix: config.prefix, sealer: (await import('../../foundation/master-key-source.ts')).keyringFromSpec(config.keyring) }).catch(channelError)
         if (flags.json) process.stdout.write(`${JSON.stringify({ phone: maskPhone(phone), status: 'delivered' })}\n`)
         else process.stdout.write(`${maskPhone(phone)}: password delivered\n`)
         return ExitCode.ok

@@ -1,5 +1,6 @@
 // What `onboard`, `bots` and `qr` share once their accounts are known: connect, optionally run a worker in this
 // process, enqueue, follow, write sessions and report (loaded only when one of them runs: --help stays fast).
+import { keyringFromSpec } from '../../foundation/master-key-source.ts'
 import type { Redis } from 'ioredis'
 import { AccountsFileError, loadAccountsFile, type AccountSpec, type AccountsFileFormat } from '../../farm/accounts-file.ts'
 import { cliLogger, configOf, connectRedis, interruptSignal, positiveInt, secondsOption, serverOfEndpoint, testDcEndpointOf, workerOptionsOf, type GlobalFlags } from '../cli-context.ts'
@@ -44,7 +45,7 @@ export async function executeRun(
   const interrupt = interruptSignal()
   try {
     if (flags.wait === false) {
-      const coordinator = new Coordinator({ redis, prefix: config.prefix, logger })
+      const coordinator = new Coordinator({ redis, prefix: config.prefix, logger, sealer: keyringFromSpec(config.keyring) })
       const watch = new RedisWatch(redis, {
         giveUpAfterMs: config.redisTimeoutMs,
         lostMessage: (ms) => `Redis has not answered for ${Math.round(ms / 1000)} s: gave up enqueueing; the jobs queued so far stay queued`,
@@ -72,6 +73,7 @@ export async function executeRun(
     if (hooks.afterConnect) stopHook = await hooks.afterConnect(redis, config.prefix)
     const serverOf = serverOfEndpoint(endpoint)
     const result = await runOnboarding(redis, config.prefix, specs, {
+      sealer: keyringFromSpec(config.keyring),
       ...(flags.runId ? { runId: flags.runId } : {}),
       ...(extra.label ? { label: extra.label } : {}),
       ...(extra.onEnqueued ? { onEnqueued: extra.onEnqueued } : {}),

@@ -71,7 +71,7 @@ Examples:
           ...(flags.dir !== undefined ? { dir: flags.dir } : {}),
           ...(flags.strings !== undefined ? { json: flags.strings } : {}),
           ...(serverOf ? { serverOf } : {}),
-        })
+        }, (await import('../../foundation/master-key-source.ts')).keyringFromSpec(config.keyring))
         if (flags.delete) await deleteRedisSessions(redis, config.prefix, summary.exported.map((e) => e.ref))
         if (flags.json) {
           process.stdout.write(`${JSON.stringify({
