@@ -1,5 +1,6 @@
 // `gramfarm serve`: the operator's HTTP server (fastify, logging through the farm's pino). Code callbacks
-// (/v1/codes, /v1/passwords, the handler_api webhook), /healthz, /readyz and /metrics. Bound to 127.0.0.1 unless told
+// (/v1/codes, /v1/passwords, the handler_api webhook), /healthz, /readyz, /metrics, the dashboard (/) and
+// bull-board (/queues). Bound to 127.0.0.1 unless told
 // otherwise: TLS and exposure are the business of a proxy in front.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify'
 import { Queue } from 'bullmq'
@@ -13,6 +14,7 @@ import { registerHealthRoutes } from './health-routes.ts'
 import { OperatorHttpError } from './operator-http-error.ts'
 import { RequestRateLimit, type RateLimitOptions } from './request-rate-limit.ts'
 import { FarmMetrics } from './farm-metrics.ts'
+import { registerDashboardRoutes } from './dashboard-routes.ts'
 
 export interface OperatorServerOptions {
   /** A command connection owned by the caller. */
@@ -97,6 +99,7 @@ export async function startOperatorServer(opts: OperatorServerOptions): Promise<
     onDelivery: (kind, status, via) => metrics.delivered(kind, status, via),
   })
   app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.render()))
+  await registerDashboardRoutes(app, context)
   await opts.extend?.(app, context)
 
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 0 })
