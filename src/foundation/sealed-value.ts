@@ -66,8 +66,10 @@ export class MasterKey {
     if (material.length !== MASTER_KEY_BYTES) throw new RangeError(`a master key is ${MASTER_KEY_BYTES} bytes`)
     const m = Buffer.from(material)
     this.wrapKey = Buffer.from(hkdfSync('sha256', m, Buffer.alloc(0), 'gramfarm sealed values: wrap key', KEY_BYTES))
-    // 8 bytes of a keyed hash: enough to tell keys apart, nothing about the key
-    this.id = createHmac('sha256', m).update('gramfarm sealed values: key id').digest('hex').slice(0, 16)
+    // 8 bytes of a keyed hash: enough to tell keys apart, nothing about the key. Written with the letters a-p (one
+    // per nibble), not hex: no digits, so the phone masking of logs and error reports never alters a key id.
+    const hex = createHmac('sha256', m).update('gramfarm sealed values: key id').digest('hex').slice(0, 16)
+    this.id = [...hex].map((c) => String.fromCharCode(97 + parseInt(c, 16))).join('')
   }
 
   /** Derives an independent secret for another purpose (e.g. the job-id HMAC key). */
@@ -176,7 +178,7 @@ export class Keyring implements Sealer {
       return Buffer.from(stored.startsWith(CLEAR_MARK) ? stored.slice(CLEAR_MARK.length) : stored, 'utf8')
     }
     const parts = stored.slice(SEALED_MARK.length).split('.')
-    if (parts.length !== 3 || !/^[0-9a-f]{16}$/.test(parts[0]!)) throw new SealedValueError('malformed', boundTo)
+    if (parts.length !== 3 || !/^[a-p]{16}$/.test(parts[0]!)) throw new SealedValueError('malformed', boundTo)
     const [keyId, wrappedText, bodyText] = parts as [string, string, string]
     const key = this.byId.get(keyId)
     if (!key) throw new SealedValueError('unknown-key', boundTo, keyId)
