@@ -49,7 +49,7 @@ describe('dashboard in headless chromium', () => {
     const page = await browser.newPage()
     try {
       await page.goto(`${server.url}/`, { waitUntil: 'domcontentloaded' })
-      const text = async (id: string): Promise<string> => page.$eval(`#${id}`, (e) => (e as HTMLElement).innerText)
+      const text = async (id: string): Promise<string> => page.$eval(`#${id}`, (e) => (e as unknown as { innerText: string }).innerText)
       await waitFor('workers on the page', async () => (await text('workers')) !== '…' && Number(await text('workers')) >= 1, 20_000, 200)
 
       const run = await coordinator.enqueue(parseAccounts(`${[...PHONES, BANNED].join('\n')}\n`, { format: 'phones' }), { label: 'dashboard.txt' })
@@ -77,7 +77,7 @@ describe('dashboard in headless chromium', () => {
 
       // The page's run row changes to the final table: 4 of 4, 3 authorized, 1 banned.
       const row = await waitFor('the final table', async () => {
-        const rows = await page.$$eval('#runs tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('th,td')].map((c) => (c as HTMLElement).innerText)))
+        const rows = await page.$$eval('#runs tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('th,td')].map((c) => (c as unknown as { innerText: string }).innerText)))
         const head = rows[0] ?? []
         const mine = rows.find((r) => r[0] === run.runId)
         if (!mine) return null
@@ -96,8 +96,8 @@ describe('dashboard in headless chromium', () => {
       // An admin sees phones in full.
       const adminPage = await browser.newPage()
       await adminPage.goto(`${server.url}/?token=${ADMIN_TOKEN}`, { waitUntil: 'domcontentloaded' })
-      await waitFor('the admin view', async () => (await adminPage.$eval('#failures', (e) => (e as HTMLElement).innerText)).includes(BANNED), 20_000, 250)
-      assert.match(await adminPage.$eval('#masked', (e) => (e as HTMLElement).innerText), /admin/)
+      await waitFor('the admin view', async () => (await adminPage.$eval('#failures', (e) => (e as unknown as { innerText: string }).innerText)).includes(BANNED), 20_000, 250)
+      assert.match(await adminPage.$eval('#masked', (e) => (e as unknown as { innerText: string }).innerText), /admin/)
       await adminPage.close()
 
       // /metrics counts what the outcome says.
