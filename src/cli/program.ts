@@ -8,6 +8,7 @@ import { registerDeliver } from './commands/deliver.ts'
 import { registerDemo } from './commands/demo.ts'
 import { registerOnboard } from './commands/onboard.ts'
 import { registerQr } from './commands/qr.ts'
+import { registerProvider } from './commands/provider.ts'
 import { registerServe } from './commands/serve.ts'
 import { registerSessions } from './commands/sessions.ts'
 import { registerStatus } from './commands/status.ts'
@@ -50,6 +51,7 @@ Try it: npm start (the demo), or
   registerQr(program)
   registerWorker(program)
   registerServe(program)
+  registerProvider(program)
   registerStatus(program)
   registerDeliver(program)
   registerSessions(program)

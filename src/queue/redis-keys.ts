@@ -154,6 +154,10 @@ export class FarmRedisKeys {
   get sessionPrefix(): string {
     return `${this.prefix}session:`;
   }
+  /** The per-farm secret of the keyed job ids (sealed under the master key; src/queue/job-ids.ts). */
+  get jobIdSecret(): string {
+    return `${this.prefix}job-id-secret`;
+  }
   /** A job's secrets (password, bot token), encrypted. */
   secret(jobId: string): string {
     return `${this.prefix}secret:${jobId}`;
@@ -161,6 +165,10 @@ export class FarmRedisKeys {
   /** Hash of the SMS-service activations this farm rented: activation id → phone (the webhook's lookup). */
   get smsActivations(): string {
     return `${this.prefix}sms:activations`;
+  }
+  /** Hash of the same activations by phone: phone → activation id (the bridge's lookup). */
+  get smsPhones(): string {
+    return `${this.prefix}sms:phones`;
   }
 }
 

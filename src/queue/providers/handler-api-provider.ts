@@ -158,9 +158,9 @@ export class HandlerApiProvider {
     this.logger = options.logger;
   }
 
-  /** Rent a number for Telegram in `country` (the vendor's numeric country id). */
-  async getNumber(country: number, signal?: AbortSignal): Promise<RentedNumber> {
-    const text = await this.call('getNumber', { service: this.service, country: String(country) }, signal);
+  /** Rent a number for Telegram in `country` (the vendor's numeric country id), at most `maxPrice` if given. */
+  async getNumber(country: number, signal?: AbortSignal, maxPrice?: number): Promise<RentedNumber> {
+    const text = await this.call('getNumber', { service: this.service, country: String(country), ...(maxPrice !== undefined ? { maxPrice: String(maxPrice) } : {}) }, signal);
     const m = /^ACCESS_NUMBER:([^:]+):\+?(\d{7,15})$/.exec(text);
     if (m === null) throw this.failure('getNumber', text);
     const rented: RentedNumber = { activationId: m[1] as string, phone: m[2] as string };
