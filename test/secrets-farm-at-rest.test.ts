@@ -8,6 +8,7 @@ import { parseAccounts } from '../src/farm/accounts-file.ts'
 import { runOnboarding } from '../src/cli/onboarding.ts'
 import { keyringFromSpec, type KeyringSpec } from '../src/foundation/master-key-source.ts'
 import { publishCode } from '../src/queue/code-channel.ts'
+import { loginJobId } from '../src/queue/login-job.ts'
 import { API, sink, startFarm, startSocksProxy, type Farm, type SocksProxy } from './farm-e2e-harness.ts'
 
 const PLAIN = '9996621111'
@@ -124,6 +125,9 @@ describe('secrets at rest', () => {
       [PLAIN]: 'authorized', [VAULT_2FA]: 'authorized', [PROVIDER_2FA]: 'authorized', [EARLY_CODE]: 'authorized', [PROXIED]: 'authorized', bot7200000011: 'authorized',
     })
     assert.ok(scans >= 3, `scanned ${scans} times during the run`)
+    // job ids are keyed: none is the SHA-256 of a phone, which a log reader would reverse
+    const plainIds = [PLAIN, VAULT_2FA, PROVIDER_2FA, EARLY_CODE, PROXIED].map((p) => loginJobId('user', p))
+    for (const r of outcome.results) assert.ok(!plainIds.includes(r.jobId!), `${r.account}: job id ${r.jobId} is the phone's hash`)
     // the scan saw what it is meant to check
     for (const kind of ['session:', 'secret:', 'login:', 'code:pending:']) {
       assert.ok([...seen].some((k) => k.startsWith(kind)), `a ${kind} key was seen (${[...seen].join(' ')})`)

@@ -1,5 +1,6 @@
-// A worker given another master key than the farm's fails the jobs it touches with a clear error naming the key
-// id, and corrupts nothing: the sessions sealed under the farm's key still open with it, unchanged.
+// A worker given another master key than the farm's refuses to start (it cannot open the farm's job-id secret),
+// and one that runs anyway (the secret not made yet) fails the jobs it touches with a clear error naming the key
+// id; neither corrupts anything: the sessions sealed under the farm's key still open with it, unchanged.
 // Test DC over loopback, real Redis on 127.0.0.1:6379.
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
@@ -8,7 +9,8 @@ import { RedisSessionStorage } from '../src/auth/storage/index.ts'
 import { parseAccounts } from '../src/farm/accounts-file.ts'
 import { runOnboarding } from '../src/cli/onboarding.ts'
 import { keyringFromSpec, type KeyringSpec } from '../src/foundation/master-key-source.ts'
-import { sessionKeyPrefix } from '../src/queue/redis-keys.ts'
+import { FarmRedisKeys, sessionKeyPrefix } from '../src/queue/redis-keys.ts'
+import { SealedValueError } from '../src/foundation/sealed-value.ts'
 import { sink, startFarm, type Farm } from './farm-e2e-harness.ts'
 
 const FIRST = '9996621121'
@@ -45,7 +47,17 @@ describe('a worker with the wrong master key', () => {
     const before = await sessionBytes(`user-${FIRST}`)
     assert.ok(before['authKey']!.toString('latin1').startsWith(`gfs1.${farmKeyring.current!.id}.`))
 
+    await assert.rejects(farm.startWorker({ threads: 1, keyring: wrongSpec }), (err: unknown) => {
+      assert.ok(err instanceof SealedValueError, String(err))
+      assert.equal(err.reason, 'unknown-key')
+      assert.equal(err.keyId, farmKeyring.current!.id)
+      return true
+    })
+    // The job-id secret is made by the first process that needs it: without it, a wrong-key worker starts (and
+    // makes its own), and meets the farm's sealed values job by job.
+    await farm.redis.del(new FarmRedisKeys(farm.prefix).jobIdSecret)
     await farm.startWorker({ threads: 1, codeTimeoutMs: 8000, recheckMs: 300, keyring: wrongSpec })
+    await farm.redis.del(new FarmRedisKeys(farm.prefix).jobIdSecret)
     const second = await runOnboarding(farm.redis, farm.prefix, parseAccounts(`phone,password\n${VAULT_2FA},${PASSWORD}\n`, { file: 'b.csv' }), {
       progress: false, timeoutMs: 30_000, stdout: sink(), stderr: sink(), sealer: farmKeyring,
     })

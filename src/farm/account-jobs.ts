@@ -4,7 +4,8 @@
 import { createHash } from 'node:crypto'
 import type { AccountSource, AccountSpec } from './accounts-file.ts'
 import type { ProxyConfig } from '../mtproto/transport/transport-connection.ts'
-import { botAccountKey, botLabel, loginJobId, type AccountOptions, type LoginJobData } from '../queue/login-job.ts'
+import { botAccountKey, botLabel, type AccountOptions, type LoginJobData, type LoginKind } from '../queue/login-job.ts'
+import { JobIds } from '../queue/job-ids.ts'
 import type { JobSecrets } from '../queue/secret-vault.ts'
 
 export interface PlannedJob {
@@ -23,6 +24,8 @@ export interface PlanOptions {
   readonly passwordProvider?: boolean
   /** Per-run wait for codes / passwords / QR scans; the worker's setting when absent. */
   readonly codeTimeoutMs?: number
+  /** How jobs are named (keyed with a master key); plain ids when absent. */
+  readonly jobIds?: JobIds
 }
 
 /** `socks5://user:pass@host:port` or `mtproxy://host:port?secret=…`, as the vault keeps a proxy. */
@@ -61,23 +64,24 @@ export function planJob(spec: AccountSpec, index: number, opts: PlanOptions): Pl
     options, step: 'start' as const, codeAttempt: 0, codeFailures: 0, deadline: 0, runId: opts.runId,
     ...(opts.codeTimeoutMs !== undefined ? { codeTimeoutMs: opts.codeTimeoutMs } : {}),
   }
+  const jobIdOf = (kind: LoginKind, accountKey: string): string => (opts.jobIds ?? JobIds.plain).of(kind, accountKey)
   const passwordFrom = (password: string | undefined): AccountOptions['passwordFrom'] =>
     password !== undefined ? 'vault' : opts.passwordProvider === false ? 'none' : 'provider'
   switch (spec.kind) {
     case 'user': {
       const data: LoginJobData = { ...base, options: { ...options, passwordFrom: passwordFrom(spec.password) }, kind: 'user', account: spec.phone, accountKey: spec.phone }
-      return { jobId: loginJobId('user', spec.phone), data, secrets: { ...connection, ...(spec.password !== undefined ? { password: spec.password } : {}) }, source: spec.source }
+      return { jobId: jobIdOf('user', spec.phone), data, secrets: { ...connection, ...(spec.password !== undefined ? { password: spec.password } : {}) }, source: spec.source }
     }
     case 'bot': {
       const accountKey = botAccountKey(spec.token)
       const data: LoginJobData = { ...base, kind: 'bot', account: botLabel(spec.token), accountKey }
-      return { jobId: loginJobId('bot', accountKey), data, secrets: { ...connection, botToken: spec.token }, source: spec.source }
+      return { jobId: jobIdOf('bot', accountKey), data, secrets: { ...connection, botToken: spec.token }, source: spec.source }
     }
     case 'qr': {
       const label = spec.label ?? `${opts.runId}-${index + 1}`
       const accountKey = qrAccountKey(label)
       const data: LoginJobData = { ...base, options: { ...options, passwordFrom: spec.password !== undefined ? 'vault' : 'none' }, kind: 'qr', account: label, accountKey }
-      return { jobId: loginJobId('qr', accountKey), data, secrets: { ...connection, ...(spec.password !== undefined ? { password: spec.password } : {}) }, source: spec.source }
+      return { jobId: jobIdOf('qr', accountKey), data, secrets: { ...connection, ...(spec.password !== undefined ? { password: spec.password } : {}) }, source: spec.source }
     }
   }
 }

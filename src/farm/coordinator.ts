@@ -14,7 +14,8 @@ import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { LOGIN_QUEUE, type FinalState, type LoginJobData, type LoginKind, type LoginResult } from '../queue/login-job.ts'
 import { SecretVault } from '../queue/secret-vault.ts'
-import type { Sealer } from '../foundation/sealed-value.ts'
+import { Keyring, type Sealer } from '../foundation/sealed-value.ts'
+import { loadJobIds, type JobIds } from '../queue/job-ids.ts'
 import { FarmRedisKeys, attachedKey, resultsKey, runKey, runsKey } from '../queue/redis-keys.ts'
 import type { AccountSource, AccountSpec } from './accounts-file.ts'
 import { newRunId, planJobs, type PlannedJob, type PlanOptions } from './account-jobs.ts'
@@ -153,6 +154,8 @@ export class Coordinator {
   readonly prefix: string
   private readonly redis: Redis
   private readonly vault: SecretVault
+  private readonly sealer: Sealer
+  private jobIdsLoaded: Promise<JobIds> | undefined
   private readonly logger: Logger | undefined
 
   constructor(opts: CoordinatorOptions) {
@@ -162,13 +165,21 @@ export class Coordinator {
     this.queue = new Queue<LoginJobData, LoginResult>(LOGIN_QUEUE, { connection: opts.redis, prefix: new FarmRedisKeys(opts.prefix).bullPrefix })
     // Connection trouble is ioredis' to ride out (reconnects); commands that fail surface where they are awaited.
     this.queue.on('error', (err) => this.logger?.debug({ err: { message: err.message } }, 'queue connection error'))
-    this.vault = new SecretVault(opts.redis, opts.prefix, opts.sealer)
+    this.sealer = opts.sealer ?? Keyring.clear()
+    this.vault = new SecretVault(opts.redis, opts.prefix, this.sealer)
   }
 
   /** Plans and enqueues accounts (validated specs from loadAccountsFile). */
   async enqueue(specs: readonly AccountSpec[], opts: EnqueueOptions = {}): Promise<EnqueuedRun> {
     const runId = opts.runId ?? newRunId()
-    return this.enqueueJobs(planJobs(specs, { ...opts, runId }), runId, opts.label)
+    const jobIds = opts.jobIds ?? await this.jobIds()
+    return this.enqueueJobs(planJobs(specs, { ...opts, runId, jobIds }), runId, opts.label)
+  }
+
+  /** The farm's job ids (keyed with a master key), loaded once. */
+  jobIds(): Promise<JobIds> {
+    this.jobIdsLoaded ??= loadJobIds(this.redis, this.prefix, this.sealer)
+    return this.jobIdsLoaded
   }
 
   /** Enqueues planned jobs (all of one run). */

@@ -7,7 +7,9 @@ import type { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { CodeChannelError, channelPhone, publishCode, publishPassword, type DeliverCodeStatus } from '../queue/code-channel.ts'
-import { loginJobId, type LoginJobData, type LoginStep } from '../queue/login-job.ts'
+import type { LoginJobData, LoginStep } from '../queue/login-job.ts'
+import { loadJobIds, type JobIds } from '../queue/job-ids.ts'
+import { Keyring, type Sealer } from '../foundation/sealed-value.ts'
 import { FarmRedisKeys } from '../queue/redis-keys.ts'
 import { maskPhone } from '../foundation/logger.ts'
 import { bearerOf, type TokenChecker } from './bearer-tokens.ts'
@@ -19,6 +21,8 @@ export interface CodeRoutesOptions {
   readonly queue: Queue<LoginJobData>
   readonly tokens: TokenChecker
   readonly logger?: Logger | undefined
+  /** The farm's keyring: seals delivered codes and passwords, and names jobs as the farm does (keyed ids). */
+  readonly sealer?: Sealer
   /** Called once per accepted delivery (metrics). */
   readonly onDelivery?: (kind: 'code' | 'password', status: string, via: 'api' | 'webhook') => void
 }
@@ -67,8 +71,8 @@ interface WaitingLogin {
 }
 
 /** The login job of `phone` and whether it waits for `step`; 409 when a given job id is another account's. */
-async function loginOf(queue: Queue<LoginJobData>, phone: string, step: LoginStep, givenJobId: string | undefined): Promise<WaitingLogin> {
-  const jobId = loginJobId('user', phone)
+async function loginOf(queue: Queue<LoginJobData>, jobIds: JobIds, phone: string, step: LoginStep, givenJobId: string | undefined): Promise<WaitingLogin> {
+  const jobId = jobIds.of('user', phone)
   if (givenJobId !== undefined && givenJobId !== jobId) {
     throw new OperatorHttpError(409, 'job-mismatch', 'that job id is not the login of this phone')
   }
@@ -82,12 +86,14 @@ async function loginOf(queue: Queue<LoginJobData>, phone: string, step: LoginSte
 export function registerCodeRoutes(app: FastifyInstance, opts: CodeRoutesOptions): void {
   const { redis, prefix, queue, tokens } = opts
   const keys = new FarmRedisKeys(prefix)
+  let jobIdsLoaded: Promise<JobIds> | undefined
+  const jobIdsOf = (): Promise<JobIds> => (jobIdsLoaded ??= loadJobIds(redis, prefix, opts.sealer ?? Keyring.clear()))
 
   const deliverCode = async (phone: string, code: string, attempt: string | undefined, jobId: string | undefined, via: 'api' | 'webhook', reply: FastifyReply) => {
-    const login = await loginOf(queue, phone, 'wait_code', jobId)
+    const login = await loginOf(queue, await jobIdsOf(), phone, 'wait_code', jobId)
     let result
     try {
-      result = await publishCode(redis, { phone, code, ...(attempt !== undefined ? { attempt } : {}) }, { prefix })
+      result = await publishCode(redis, { phone, code, ...(attempt !== undefined ? { attempt } : {}) }, { prefix, ...(opts.sealer ? { sealer: opts.sealer } : {}) })
     } catch (err) {
       if (err instanceof CodeChannelError) throw new OperatorHttpError(400, err.reason, err.message)
       throw err
@@ -113,8 +119,8 @@ export function registerCodeRoutes(app: FastifyInstance, opts: CodeRoutesOptions
     const phone = phoneOf(field(body, 'phone', true)!)
     const password = field(body, 'password', true)!
     if (password.length === 0 || password.length > 256) throw new OperatorHttpError(400, 'invalid-password', 'password must be 1-256 characters')
-    const login = await loginOf(queue, phone, 'wait_password', field(body, 'jobId', false) ?? field(body, 'job_id', false))
-    await publishPassword(redis, { phone, password }, { prefix })
+    const login = await loginOf(queue, await jobIdsOf(), phone, 'wait_password', field(body, 'jobId', false) ?? field(body, 'job_id', false))
+    await publishPassword(redis, { phone, password }, { prefix, ...(opts.sealer ? { sealer: opts.sealer } : {}) })
     opts.onDelivery?.('password', 'stored', 'api')
     opts.logger?.info({ phone: maskPhone(phone), waiting: login.waiting }, '2FA password delivered over HTTP')
     // Stored either way (a login asks later within the password's TTL); 202 when none was waiting yet.

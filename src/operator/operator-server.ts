@@ -2,6 +2,7 @@
 // (/v1/codes, /v1/passwords, the handler_api webhook), /healthz, /readyz, /metrics, the dashboard (/) and
 // bull-board (/queues). Bound to 127.0.0.1 unless told
 // otherwise: TLS and exposure are the business of a proxy in front.
+import type { Sealer } from '../foundation/sealed-value.ts'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify'
 import { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
@@ -21,6 +22,8 @@ export interface OperatorServerOptions {
   readonly redis: Redis
   readonly prefix: string
   readonly tokens: ServeTokens
+  /** The farm's keyring (sealed deliveries, keyed job ids); absent: clear. */
+  readonly sealer?: Sealer
   /** Default 127.0.0.1. */
   readonly host?: string
   /** Default 0 (the OS picks). */
@@ -95,7 +98,7 @@ export async function startOperatorServer(opts: OperatorServerOptions): Promise<
 
   registerHealthRoutes(app, opts.redis, queue)
   registerCodeRoutes(app, {
-    redis: opts.redis, prefix: opts.prefix, queue, tokens: context.tokens, logger: opts.logger,
+    redis: opts.redis, prefix: opts.prefix, queue, tokens: context.tokens, logger: opts.logger, ...(opts.sealer ? { sealer: opts.sealer } : {}),
     onDelivery: (kind, status, via) => metrics.delivered(kind, status, via),
   })
   app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.render()))

@@ -11,7 +11,9 @@ import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { jobLogger } from '../foundation/logger.ts'
 import { FarmRedisKeys, qrScannedChannel, resultsKey } from '../queue/redis-keys.ts'
-import { LOGIN_QUEUE, loginJobId, type LoginJobData, type LoginResult } from '../queue/login-job.ts'
+import { LOGIN_QUEUE, type LoginJobData, type LoginResult } from '../queue/login-job.ts'
+import { JobIds, loadJobIds } from '../queue/job-ids.ts'
+import { keyringFromSpec } from '../foundation/master-key-source.ts'
 import type { StepOutcome } from './login-step-runner.ts'
 import type { LoginTask, ThreadOutcome } from './login-thread.ts'
 import type { FarmWorkerConfig } from './worker-config.ts'
@@ -135,6 +137,15 @@ const LOGIN_THREAD_MODULE = new URL(import.meta.url.endsWith('.ts') ? './login-t
 
 export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWorker> {
   const prefix = opts.prefix
+  // The farm's job ids (keyed with a master key): a worker whose key cannot open the farm's job-id secret has
+  // another master key than the farm, and refuses to start (SealedValueError naming the key id) before taking a job.
+  const keyring = keyringFromSpec(opts.keyring)
+  let jobIds = JobIds.plain
+  if (keyring.encrypting) {
+    const keyRedis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 1 })
+    keyRedis.on('error', () => undefined)
+    jobIds = await loadJobIds(keyRedis, prefix, keyring).finally(() => keyRedis.disconnect())
+  }
   const threads = opts.threads ?? 2
   const readyChannel = `gramfarm-threads-${process.pid}-${randomBytes(6).toString('hex')}`
   const closeChannel = `${readyChannel}-close`
@@ -269,7 +280,7 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
     }
     if (channel === qrScannedChannel(prefix)) {
       if (typeof note.jobId === 'string') promote(note.jobId)
-    } else if (typeof note.phone === 'string') promote(loginJobId('user', note.phone))
+    } else if (typeof note.phone === 'string') promote(jobIds.of('user', note.phone))
   })
 
   let closing: Promise<void> | undefined

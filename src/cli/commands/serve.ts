@@ -54,6 +54,7 @@ Example:
       const redis = await connectRedis(config)
       const server = await startOperatorServer({
         redis, prefix: config.prefix, tokens, host: flags.host ?? '127.0.0.1', port, logger,
+        sealer: (await import('../../foundation/master-key-source.ts')).keyringFromSpec(config.keyring),
         ...(rate ? { rateLimit: { perMinute: rate, burst: Math.max(1, Math.ceil(rate / 4)) } } : {}),
         ...(bodyLimit ? { bodyLimit } : {}),
       })
