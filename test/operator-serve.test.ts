@@ -148,6 +148,25 @@ describe('gramfarm serve', () => {
     assert.deepEqual([none.status, none.json.error], [400, 'no-code'])
   })
 
+  it('shows bull-board read-only to anyone and with its job actions to an admin only', async () => {
+    const readOnly = await fetch(`${server.url}/queues/api/queues`)
+    assert.equal(readOnly.status, 200)
+    const ro = (await readOnly.json()) as { queues: { readOnlyMode: boolean }[] }
+    assert.deepEqual(ro.queues.map((q) => q.readOnlyMode), [true])
+    for (const path of ['/queues/admin', '/queues/admin/api/queues', `/queues/admin?token=${CODES_TOKEN}`]) {
+      const r = await fetch(`${server.url}${path}`)
+      assert.equal(r.status, 401, path)
+      assert.equal(((await r.json()) as { error: string }).error, 'unauthorized')
+    }
+    const page = await fetch(`${server.url}/queues/admin?token=${ADMIN_TOKEN}`)
+    assert.equal(page.status, 200)
+    const cookie = page.headers.get('set-cookie') ?? ''
+    assert.match(cookie, /^gramfarm_admin=[^;]+; Path=\/queues\/admin; HttpOnly; SameSite=Strict$/)
+    const api = await fetch(`${server.url}/queues/admin/api/queues`, { headers: { cookie: cookie.split(';')[0]! } })
+    assert.equal(api.status, 200)
+    assert.deepEqual(((await api.json()) as { queues: { readOnlyMode: boolean }[] }).queues.map((q) => q.readOnlyMode), [false])
+  })
+
   it('limits each client\'s rate (429 with Retry-After)', async () => {
     const limited = await startOperatorServer({ redis: farm.redis, prefix: farm.prefix, tokens: { codes: [CODES_TOKEN], admin: [], webhook: [] }, rateLimit: { perMinute: 60, burst: 3 } })
     try {
