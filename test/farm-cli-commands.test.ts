@@ -80,7 +80,7 @@ describe('gramfarm CLI', () => {
     }
     walk(program)
     const names = all.slice(1).map((c) => (c.parent && c.parent !== program ? [c.parent.name(), c.name()] : [c.name()]))
-    assert.deepEqual(names.map((n) => n.join(' ')).sort(), ['bots', 'code', 'demo', 'onboard', 'password', 'qr', 'sessions', 'sessions export', 'sessions list', 'status', 'testdc', 'testdc scan', 'worker', 'serve', 'provider', 'provider handler-api'].sort())
+    assert.deepEqual(names.map((n) => n.join(' ')).sort(), ['bots', 'code', 'demo', 'onboard', 'password', 'qr', 'sessions', 'sessions export', 'sessions list', 'status', 'testdc', 'testdc scan', 'worker', 'serve', 'provider', 'provider handler-api', 'keys', 'keys rotate'].sort())
     for (const n of [[], ...names]) {
       out = ''
       await assert.rejects(buildAndRun(program, n), (e: { code?: string }) => e.code === 'commander.helpDisplayed')

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs'
 import { EXIT_CODES_HELP } from './exit-codes.ts'
 import { ENVIRONMENT_HELP } from './farm-config.ts'
 import { registerDeliver } from './commands/deliver.ts'
+import { registerKeys } from './commands/keys.ts'
 import { registerDemo } from './commands/demo.ts'
 import { registerOnboard } from './commands/onboard.ts'
 import { registerQr } from './commands/qr.ts'
@@ -55,6 +56,7 @@ Try it: npm start (the demo), or
   registerStatus(program)
   registerDeliver(program)
   registerSessions(program)
+  registerKeys(program)
   registerTestDc(program)
   registerDemo(program)
   return program
