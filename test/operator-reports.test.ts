@@ -15,7 +15,10 @@ import { planJobs } from '../src/farm/account-jobs.ts'
 import { createLogger } from '../src/foundation/logger.ts'
 import { LOGIN_QUEUE, type LoginResult } from '../src/queue/login-job.ts'
 import { FarmRedisKeys, resultsKey } from '../src/queue/redis-keys.ts'
-import { runCli, scratchScope, sink, startFarm, waitFor } from './farm-e2e-harness.ts'
+import { randomBytes } from 'node:crypto'
+import { RedisSessionStorage } from '../src/auth/storage/index.ts'
+import { sessionKeyPrefix } from '../src/queue/redis-keys.ts'
+import { REDIS_URL, runCli, scratchScope, sink, startFarm, waitFor } from './farm-e2e-harness.ts'
 
 const scope = scratchScope('operator-reports')
 
@@ -181,5 +184,26 @@ describe('a login the runner ends as failed', () => {
       await worker.close()
       await farm.stop()
     }
+  })
+})
+
+describe('gramfarm sessions list', () => {
+  it('shows each session\'s user id and DC (masked phones stay apart)', async () => {
+    for (const [name, userId, dcId] of [['user-9996621701', 5001n, 2], ['user-9996631701', 5002n, 3]] as const) {
+      const storage = new RedisSessionStorage({ redis: scope.redis, name, keyPrefix: sessionKeyPrefix(scope.prefix) })
+      await storage.open()
+      await storage.save({ dcId, apiId: 2040, testMode: true, authKey: randomBytes(256), userId, isBot: false })
+      await storage.close()
+    }
+    const at = ['--redis-url', REDIS_URL, '--prefix', scope.prefix]
+    const [json, table] = await Promise.all([runCli([...at, 'sessions', 'list', '--json']), runCli([...at, 'sessions', 'list'])])
+    assert.equal(json.code, 0, json.stderr)
+    const rows = JSON.parse(json.stdout) as { account: string; user_id: string | null; dc: number | null }[]
+    assert.deepEqual(rows.map((r) => [r.account, r.user_id, r.dc]), [['9996621701', '5001', 2], ['9996631701', '5002', 3]])
+    assert.match(table.stdout, /user id/)
+    assert.match(table.stdout, /5001/)
+    const masked = table.stdout.split('\n').filter((l) => l.includes('+9996***701~'))
+    assert.equal(masked.length, 2)
+    assert.notEqual(masked[0]!.split(/\s+/)[0], masked[1]!.split(/\s+/)[0], 'the two masked phones differ')
   })
 })

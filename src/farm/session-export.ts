@@ -16,6 +16,9 @@ export interface SessionRef {
   /** Phone, `bot<id>`, or QR label. */
   readonly account: string
   readonly kind: string
+  /** From the session's record (listRedisSessions): whom it logs in, and on which DC; null when not authorized. */
+  readonly userId?: string | null
+  readonly dcId?: number | null
 }
 
 export interface ExportTarget {
@@ -75,7 +78,16 @@ export async function listRedisSessions(redis: Redis, prefix: string): Promise<S
       out.push({ name, kind, account: dash > 0 ? name.slice(dash + 1) : name })
     }
   } while (cursor !== '0')
-  return out.sort((a, b) => a.name.localeCompare(b.name))
+  // The record's plain fields (the auth key may be sealed; these are not): one pipelined HMGET per session.
+  const pipe = redis.pipeline()
+  for (const r of out) pipe.hmget(`${keyPrefix}${r.name}`, 'userId', 'dcId')
+  const replies = (await pipe.exec()) ?? []
+  const withIds = out.map((r, i) => {
+    const [err, v] = replies[i] ?? [null, null]
+    const [userId, dcId] = !err && Array.isArray(v) ? (v as (string | null)[]) : [null, null]
+    return { ...r, userId: userId ?? null, dcId: dcId !== null && dcId !== undefined && /^\d+$/.test(dcId) ? Number(dcId) : null }
+  })
+  return withIds.sort((a, b) => a.name.localeCompare(b.name))
 }
 
 async function loadRecord(redis: Redis, prefix: string, name: string, sealer: Sealer | undefined): Promise<SessionRecord | null> {

@@ -101,11 +101,11 @@ Examples:
       const redis = await connectRedis(config, { failFast: true, name: 'gramfarm-sessions' })
       try {
         const refs = await listRedisSessions(redis, config.prefix)
-        if (flags.json) process.stdout.write(`${JSON.stringify(refs.map((r) => ({ account: r.account, kind: r.kind, name: r.name })), null, 2)}\n`)
+        if (flags.json) process.stdout.write(`${JSON.stringify(refs.map((r) => ({ account: r.account, kind: r.kind, name: r.name, user_id: r.userId ?? null, dc: r.dcId ?? null })), null, 2)}\n`)
         else if (refs.length === 0) process.stdout.write('no sessions in Redis\n')
         else {
-          process.stdout.write(`${textTable(['account', 'kind'], refs.map((r) => [
-            r.kind === 'user' && !flags.showPhones ? maskPhone(r.account) : r.account, r.kind,
+          process.stdout.write(`${textTable(['account', 'kind', 'user id', 'dc'], refs.map((r) => [
+            r.kind === 'user' && !flags.showPhones ? maskPhone(r.account) : r.account, r.kind, r.userId ?? '-', r.dcId === null || r.dcId === undefined ? '-' : String(r.dcId),
           ]))}\n`)
         }
         return ExitCode.ok
