@@ -9,7 +9,7 @@ import { FastifyAdapter } from '@bull-board/fastify'
 import { bearerOf } from './bearer-tokens.ts'
 import { dashboardData } from './dashboard-data.ts'
 import { dashboardPage } from './dashboard-page.ts'
-import type { OperatorContext } from './operator-server.ts'
+import type { OperatorContext } from './operator-context.ts'
 
 function isAdmin(ctx: OperatorContext, req: FastifyRequest): boolean {
   return ctx.tokens.allows('admin', bearerOf(req.headers.authorization))

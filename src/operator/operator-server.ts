@@ -16,6 +16,9 @@ import { OperatorHttpError } from './operator-http-error.ts'
 import { RequestRateLimit, type RateLimitOptions } from './request-rate-limit.ts'
 import { FarmMetrics } from './farm-metrics.ts'
 import { registerDashboardRoutes } from './dashboard-routes.ts'
+import type { OperatorContext } from './operator-context.ts'
+
+export type { OperatorContext }
 
 export interface OperatorServerOptions {
   /** A command connection owned by the caller. */
@@ -38,14 +41,6 @@ export interface OperatorServerOptions {
 }
 
 /** What the routes share. */
-export interface OperatorContext {
-  readonly redis: Redis
-  readonly prefix: string
-  readonly queue: Queue<LoginJobData>
-  readonly tokens: TokenChecker
-  readonly logger: Logger | undefined
-  readonly metrics: FarmMetrics
-}
 
 export interface OperatorServer {
   readonly app: FastifyInstance
