@@ -5,14 +5,14 @@
 //   demo, operator (the HTTP server): everything but cli, and not each other     cli: everything
 //   src/index.ts, src/farm-api.ts, src/testdc-api.ts: the package's entry points, imported by no room
 /** Rooms, lowest first, with the rooms each may not import. */
-const ROOMS = ['foundation', 'mtproto', 'auth', 'queue', 'worker', 'farm'];
-const ALL = [...ROOMS, 'testdc', 'demo', 'operator', 'cli'];
+const ROOMS = ['foundation', 'mtproto', 'auth', 'queue', 'worker', 'farm']
+const ALL = [...ROOMS, 'testdc', 'demo', 'operator', 'cli']
 
 const higher = (room) => {
-  const at = ROOMS.indexOf(room);
-  return [...ROOMS.slice(at + 1), 'testdc', 'demo', 'operator', 'cli'];
-};
-const paths = (rooms) => `^src/(${rooms.join('|')})/`;
+  const at = ROOMS.indexOf(room)
+  return [...ROOMS.slice(at + 1), 'testdc', 'demo', 'operator', 'cli']
+}
+const paths = (rooms) => `^src/(${rooms.join('|')})/`
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -33,21 +33,22 @@ module.exports = {
     },
     {
       name: 'demo-does-not-import-cli',
-      comment: 'the demo\'s simulated parts sit under the command line, which drives them',
+      comment: "the demo's simulated parts sit under the command line, which drives them",
       severity: 'error',
       from: { path: '^src/demo/' },
       to: { path: '^src/(cli|operator)/' },
     },
     {
       name: 'operator-does-not-import-cli',
-      comment: 'the operator\'s HTTP server is a library room under the command line (gramfarm serve), beside the demo',
+      comment: "the operator's HTTP server is a library room under the command line (gramfarm serve), beside the demo",
       severity: 'error',
       from: { path: '^src/operator/' },
       to: { path: '^src/(cli|demo|testdc)/' },
     },
     {
       name: 'no-room-imports-entry-points',
-      comment: 'src/index.ts, src/farm-api.ts and src/testdc-api.ts gather the public API; the rooms import each other directly',
+      comment:
+        'src/index.ts, src/farm-api.ts and src/testdc-api.ts gather the public API; the rooms import each other directly',
       severity: 'error',
       from: { path: '^src/[^/]+/' },
       to: { path: '^src/[^/]+\\.ts$' },
@@ -64,6 +65,9 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+    },
   },
-};
+}

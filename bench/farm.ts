@@ -47,10 +47,16 @@ const ROOT = new URL('..', import.meta.url).pathname
 /** Test number n on DC dc (1-5): 99966 X YYYY. */
 const phone = (dc: number, n: number): string => `99966${dc}${String(n).padStart(4, '0')}`
 /** `count` test numbers from block `base`, round-robin over DCs 1..dcs. */
-const phones = (base: number, count: number, dcs = 3): string[] => Array.from({ length: count }, (_, i) => phone(1 + (i % dcs), base + Math.floor(i / dcs)))
+const phones = (base: number, count: number, dcs = 3): string[] =>
+  Array.from({ length: count }, (_, i) => phone(1 + (i % dcs), base + Math.floor(i / dcs)))
 const codeOf = (p: string): string => p[5]!.repeat(5)
 const users = (list: readonly string[], password?: (p: string) => string | undefined): AccountSpec[] =>
-  list.map((p, i) => ({ kind: 'user', phone: p, ...(password?.(p) !== undefined ? { password: password(p)! } : {}), source: { file: 'bench', line: i + 1 } }))
+  list.map((p, i) => ({
+    kind: 'user',
+    phone: p,
+    ...(password?.(p) !== undefined ? { password: password(p)! } : {}),
+    source: { file: 'bench', line: i + 1 },
+  }))
 
 const plainA = phones(1000, N)
 const plainB = phones(5000, N - Math.floor(N / 2))
@@ -64,7 +70,23 @@ const dir = mkdtempSync(join(tmpdir(), 'gramfarm-bench-'))
 const seedFile = join(dir, 'seed.json')
 const endpointFile = join(dir, 'endpoint.json')
 writeFileSync(seedFile, JSON.stringify({ users: twoFaB.map((p) => ({ phone: p, password: PASSWORD })) }))
-const dcProc: ChildProcess = spawn(process.execPath, ['--import', 'tsx', CLI, '--log-level', 'warn', 'testdc', '--quiet', '--accounts', seedFile, '--endpoint-file', endpointFile], { cwd: ROOT, stdio: ['ignore', 'ignore', 'ignore'] })
+const dcProc: ChildProcess = spawn(
+  process.execPath,
+  [
+    '--import',
+    'tsx',
+    CLI,
+    '--log-level',
+    'warn',
+    'testdc',
+    '--quiet',
+    '--accounts',
+    seedFile,
+    '--endpoint-file',
+    endpointFile,
+  ],
+  { cwd: ROOT, stdio: ['ignore', 'ignore', 'ignore'] },
+)
 const children: ChildProcess[] = [dcProc]
 // However this ends (even stopped by a signal), no test DC or worker process outlives the bench.
 const killChildren = (): void => {
@@ -83,7 +105,9 @@ while (!existsSync(endpointFile)) {
   await new Promise((r) => setTimeout(r, 100))
 }
 const endpoint: TestDcEndpoint = readTestDcEndpoint(endpointFile)
-console.log(`test DC up in its own process (${fmt((performance.now() - t0) / 1000, 1)} s, ${twoFaB.length} 2FA accounts seeded); node ${process.version}`)
+console.log(
+  `test DC up in its own process (${fmt((performance.now() - t0) / 1000, 1)} s, ${twoFaB.length} 2FA accounts seeded); node ${process.version}`,
+)
 
 const prefix = `gramfarm-bench:${process.pid}:`
 const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null })
@@ -112,12 +136,21 @@ function percentile(values: number[], p: number): number {
 
 // ---- gramfarm ----------------------------------------------------------------------------------------------------
 const worker = await startFarmWorker({
-  redisUrl: REDIS_URL, prefix, ...API, testDc: { dcs: endpoint.dcs, publicKeyPem: endpoint.publicKeyPem },
-  threads: THREADS, concurrency: CONCURRENCY, sendCodeRate: FAST, codeTimeoutMs: 600_000, recheckMs: 15_000,
+  redisUrl: REDIS_URL,
+  prefix,
+  ...API,
+  testDc: { dcs: endpoint.dcs, publicKeyPem: endpoint.publicKeyPem },
+  threads: THREADS,
+  concurrency: CONCURRENCY,
+  sendCodeRate: FAST,
+  codeTimeoutMs: 600_000,
+  recheckMs: 15_000,
 })
 const coordinator = new Coordinator({ redis, prefix })
 
-async function farmRun(specs: AccountSpec[]): Promise<{ perSec: number; results: readonly AccountResult[]; seconds: number }> {
+async function farmRun(
+  specs: AccountSpec[],
+): Promise<{ perSec: number; results: readonly AccountResult[]; seconds: number }> {
   const start = Date.now()
   const run = await coordinator.enqueue(specs)
   const outcome = await coordinator.follow(run, { timeoutMs: 30 * 60_000, pollMs: 200 })
@@ -126,9 +159,12 @@ async function farmRun(specs: AccountSpec[]): Promise<{ perSec: number; results:
   if (bad.length > 0) {
     const byState = new Map<string, number>()
     for (const r of bad) byState.set(r.state, (byState.get(r.state) ?? 0) + 1)
-    console.log(`  ! ${bad.length} of ${specs.length} logins did not end authorized: ${[...byState].map(([k, v]) => `${v} ${k}`).join(', ')}`)
+    console.log(
+      `  ! ${bad.length} of ${specs.length} logins did not end authorized: ${[...byState].map(([k, v]) => `${v} ${k}`).join(', ')}`,
+    )
     const withPassword = new Set(specs.flatMap((s) => (s.kind === 'user' && s.password !== undefined ? [s.phone] : [])))
-    for (const r of bad.slice(0, 10)) console.log(`    ${r.account} (${withPassword.has(r.account) ? 'with' : 'without'} 2FA): ${r.state}`)
+    for (const r of bad.slice(0, 10))
+      console.log(`    ${r.account} (${withPassword.has(r.account) ? 'with' : 'without'} 2FA): ${r.state}`)
   }
   // Counted as GramJS's are: the logins that ended authorized, over the time to the last of them (its result saved).
   const authorized = outcome.results.filter((r) => r.state === 'authorized')
@@ -138,10 +174,14 @@ async function farmRun(specs: AccountSpec[]): Promise<{ perSec: number; results:
 
 const farmA = await farmRun(users(plainA))
 const saturated = farmA.results.map((r) => r.finishedAt! - publishedAt.get(r.account)!)
-console.log(`gramfarm, ${N} accounts, no 2FA:        ${fmt(farmA.perSec, 1).padStart(7)} accounts/s (${fmt(farmA.seconds, 1)} s)`)
+console.log(
+  `gramfarm, ${N} accounts, no 2FA:        ${fmt(farmA.perSec, 1).padStart(7)} accounts/s (${fmt(farmA.seconds, 1)} s)`,
+)
 const twoFa = new Set(twoFaB)
 const farmB = await farmRun(users([...twoFaB, ...plainB].sort(), (p) => (twoFa.has(p) ? PASSWORD : undefined)))
-console.log(`gramfarm, ${N} accounts, half 2FA:     ${fmt(farmB.perSec, 1).padStart(7)} accounts/s (${fmt(farmB.seconds, 1)} s)`)
+console.log(
+  `gramfarm, ${N} accounts, half 2FA:     ${fmt(farmB.perSec, 1).padStart(7)} accounts/s (${fmt(farmB.seconds, 1)} s)`,
+)
 
 // code → session, with the logins already waiting and codes arriving at a steady rate
 holding = true
@@ -158,12 +198,19 @@ holding = false
 const latencyOutcome = await following
 if (latencyOutcome.timedOut) throw new Error('the latency run did not finish')
 const latencyAuthorized = latencyOutcome.results.filter((r) => r.state === 'authorized')
-if (latencyAuthorized.length < latencyPhones.length) console.log(`  ! ${latencyPhones.length - latencyAuthorized.length} of ${latencyPhones.length} latency logins did not end authorized (left out of the percentiles)`)
+if (latencyAuthorized.length < latencyPhones.length)
+  console.log(
+    `  ! ${latencyPhones.length - latencyAuthorized.length} of ${latencyPhones.length} latency logins did not end authorized (left out of the percentiles)`,
+  )
 const latencies = latencyAuthorized.map((r) => r.finishedAt! - publishedAt.get(r.account)!)
 const p50 = percentile(latencies, 50)
 const p99 = percentile(latencies, 99)
-console.log(`code → session saved, ${LATENCY_N} waiting logins, a code every ${gapMs} ms: p50 ${fmt(p50, 1)} ms, p99 ${fmt(p99, 1)} ms, max ${fmt(Math.max(...latencies), 1)} ms`)
-console.log(`  (under the ${N}-account burst above, where codes queue behind other logins' key exchanges: p50 ${fmt(percentile(saturated, 50))} ms, p99 ${fmt(percentile(saturated, 99))} ms)`)
+console.log(
+  `code → session saved, ${LATENCY_N} waiting logins, a code every ${gapMs} ms: p50 ${fmt(p50, 1)} ms, p99 ${fmt(p99, 1)} ms, max ${fmt(Math.max(...latencies), 1)} ms`,
+)
+console.log(
+  `  (under the ${N}-account burst above, where codes queue behind other logins' key exchanges: p50 ${fmt(percentile(saturated, 50))} ms, p99 ${fmt(percentile(saturated, 99))} ms)`,
+)
 await worker.close()
 
 // ---- GramJS: the same accounts, same concurrency, one process ------------------------------------------------------
@@ -176,9 +223,15 @@ interface GramjsLogin {
   signInUser(creds: typeof API, params: Record<string, unknown>): Promise<unknown>
 }
 const require = createRequire(import.meta.url)
-const { TelegramClient } = require('telegram') as { TelegramClient: new (s: unknown, id: number, hash: string, o: object) => GramjsLogin }
-const { MemorySession } = require('telegram/sessions') as { MemorySession: new () => { setDC(id: number, host: string, port: number): void } }
-const { ConnectionTCPFull } = require('telegram/network') as { ConnectionTCPFull: new (o: Record<string, unknown>) => object }
+const { TelegramClient } = require('telegram') as {
+  TelegramClient: new (s: unknown, id: number, hash: string, o: object) => GramjsLogin
+}
+const { MemorySession } = require('telegram/sessions') as {
+  MemorySession: new () => { setDC(id: number, host: string, port: number): void }
+}
+const { ConnectionTCPFull } = require('telegram/network') as {
+  ConnectionTCPFull: new (o: Record<string, unknown>) => object
+}
 const { Logger } = require('telegram/extensions') as { Logger: new (level: string) => unknown }
 const RSA = require('telegram/crypto/RSA') as { _serverKeys: Map<string, { n: unknown; e: number }> }
 const bigInt = require('big-integer') as (s: string) => unknown
@@ -196,7 +249,13 @@ function gramjsClient(dcId: number): GramjsLogin {
   session.setDC(dcId, endpoint.dcs[0]!.host, portOf.get(dcId)!)
   // connectionRetries: GramJS's default (5). It keeps a 255-byte auth key when g_ab has a leading zero byte (1 key in
   // 256; test/thirdparty-gramjs-handshake.test.ts), fails its own dh_gen_ok check and needs the retry.
-  return new TelegramClient(session, API.apiId, API.apiHash, { connection: LocalTcpFull, connectionRetries: 5, autoReconnect: false, receiveUpdates: false, baseLogger: silent })
+  return new TelegramClient(session, API.apiId, API.apiHash, {
+    connection: LocalTcpFull,
+    connectionRetries: 5,
+    autoReconnect: false,
+    receiveUpdates: false,
+    baseLogger: silent,
+  })
 }
 
 /** One library's login of one account: `run` logs in (throws if it did not), `close` lets go of the client. */
@@ -206,7 +265,11 @@ interface LibraryLogin {
 }
 
 /** Logs `list` in with one library from this process, CONCURRENCY at a time, as GramJS and mtcute are run. */
-async function libraryRun(label: string, list: readonly string[], login: (p: string) => LibraryLogin): Promise<{ perSec: number; seconds: number; succeeded: number }> {
+async function libraryRun(
+  label: string,
+  list: readonly string[],
+  login: (p: string) => LibraryLogin,
+): Promise<{ perSec: number; seconds: number; succeeded: number }> {
   const start = performance.now()
   let next = 0
   let failed = 0
@@ -214,11 +277,19 @@ async function libraryRun(label: string, list: readonly string[], login: (p: str
   let succeeded = 0
   let lastSuccess = start
   let firstFailure: string | undefined
-  const progress = setInterval(() => process.stderr.write(`  ${label}: ${finished}/${list.length} after ${fmt((performance.now() - start) / 1000)} s\n`), 15_000)
+  const progress = setInterval(
+    () =>
+      process.stderr.write(
+        `  ${label}: ${finished}/${list.length} after ${fmt((performance.now() - start) / 1000)} s\n`,
+      ),
+    15_000,
+  )
   const one = async (p: string): Promise<void> => {
     const client = login(p)
     let timer: NodeJS.Timeout | undefined
-    const watchdog = new Promise<void>((_, reject) => { timer = setTimeout(() => reject(new Error('login took over 120 s')), 120_000) })
+    const watchdog = new Promise<void>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('login took over 120 s')), 120_000)
+    })
     try {
       await Promise.race([watchdog, client.run()])
       succeeded++
@@ -232,17 +303,25 @@ async function libraryRun(label: string, list: readonly string[], login: (p: str
       await client.close().catch(() => undefined)
     }
   }
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, list.length) }, async () => {
-    while (next < list.length) await one(list[next++]!)
-  }))
+  await Promise.all(
+    Array.from({ length: Math.min(CONCURRENCY, list.length) }, async () => {
+      while (next < list.length) await one(list[next++]!)
+    }),
+  )
   clearInterval(progress)
   // A login that hangs (neither library has an overall timeout) must not count as time spent logging the others in.
-  if (failed > 0) console.log(`  ! ${failed} of ${list.length} ${label} logins failed or hung (cut at 120 s; first: ${firstFailure}); the rate counts the ${succeeded} that succeeded, up to the last of them`)
+  if (failed > 0)
+    console.log(
+      `  ! ${failed} of ${list.length} ${label} logins failed or hung (cut at 120 s; first: ${firstFailure}); the rate counts the ${succeeded} that succeeded, up to the last of them`,
+    )
   const seconds = (lastSuccess - start) / 1000
   return { perSec: succeeded / seconds, seconds, succeeded }
 }
 
-function gramjsRun(list: readonly string[], password: (p: string) => string | undefined): Promise<{ perSec: number; seconds: number }> {
+function gramjsRun(
+  list: readonly string[],
+  password: (p: string) => string | undefined,
+): Promise<{ perSec: number; seconds: number }> {
   return libraryRun('GramJS', list, (p) => {
     // Started on the phone's own DC, as gramfarm does for test numbers: no PHONE_MIGRATE for either.
     const client = gramjsClient(Number(p[5]))
@@ -251,8 +330,12 @@ function gramjsRun(list: readonly string[], password: (p: string) => string | un
         // connect() resolves false (it does not throw) when every attempt failed; invoking then would wait forever.
         if ((await client.connect()) === false) throw new Error('GramJS could not connect')
         await client.signInUser(API, {
-          phoneNumber: p, phoneCode: async () => codeOf(p), password: async () => password(p) ?? '',
-          onError: async (err: Error) => { throw err },
+          phoneNumber: p,
+          phoneCode: async () => codeOf(p),
+          password: async () => password(p) ?? '',
+          onError: async (err: Error) => {
+            throw err
+          },
         })
       },
       close: async () => {
@@ -264,10 +347,14 @@ function gramjsRun(list: readonly string[], password: (p: string) => string | un
 }
 
 const gramjsA = await gramjsRun(plainA.slice(0, GRAMJS_N), () => undefined)
-console.log(`GramJS,   ${GRAMJS_N} of those accounts, no 2FA:   ${fmt(gramjsA.perSec, 1).padStart(7)} accounts/s (${fmt(gramjsA.seconds, 1)} s)`)
+console.log(
+  `GramJS,   ${GRAMJS_N} of those accounts, no 2FA:   ${fmt(gramjsA.perSec, 1).padStart(7)} accounts/s (${fmt(gramjsA.seconds, 1)} s)`,
+)
 const mixed = [...twoFaB.slice(0, Math.floor(GRAMJS_N / 2)), ...plainB.slice(0, GRAMJS_N - Math.floor(GRAMJS_N / 2))]
 const gramjsB = await gramjsRun(mixed, (p) => (twoFa.has(p) ? PASSWORD : undefined))
-console.log(`GramJS,   ${GRAMJS_N} of those accounts, half 2FA: ${fmt(gramjsB.perSec, 1).padStart(7)} accounts/s (${fmt(gramjsB.seconds, 1)} s)`)
+console.log(
+  `GramJS,   ${GRAMJS_N} of those accounts, half 2FA: ${fmt(gramjsB.perSec, 1).padStart(7)} accounts/s (${fmt(gramjsB.seconds, 1)} s)`,
+)
 const ratioA = farmA.perSec / gramjsA.perSec
 const ratioB = farmB.perSec / gramjsB.perSec
 console.log(`gramfarm vs GramJS: ${fmt(ratioA, 2)}× without 2FA, ${fmt(ratioB, 2)}× with half 2FA`)
@@ -277,26 +364,45 @@ console.log(`gramfarm vs GramJS: ${fmt(ratioA, 2)}× without 2FA, ${fmt(ratioB, 
 // phone's DC as its first DC, a memory storage); each login is mtcute's own start({ phone, code, password }). Its
 // updates manager is turned off (`updates: false`): the client is dropped right after the login, so fetching update
 // state would only cost mtcute time.
-const mtcuteDc = { host: endpoint.dcs[0]!.host, portOf: (id: number) => portOf.get(id)!, publicKey: { pem: endpoint.publicKeyPem } }
-function mtcuteRun(list: readonly string[], password: (p: string) => string | undefined): Promise<{ perSec: number; seconds: number; succeeded: number }> {
+const mtcuteDc = {
+  host: endpoint.dcs[0]!.host,
+  portOf: (id: number) => portOf.get(id)!,
+  publicKey: { pem: endpoint.publicKeyPem },
+}
+function mtcuteRun(
+  list: readonly string[],
+  password: (p: string) => string | undefined,
+): Promise<{ perSec: number; seconds: number; succeeded: number }> {
   return libraryRun('mtcute', list, (p) => {
     const client = mtcuteClientFor(mtcuteDc, { dcId: Number(p[5]), ...API, extra: { updates: false } })
     return {
       run: async () => {
-        await client.start({ phone: p, code: async () => codeOf(p), password: async () => password(p) ?? '', codeSentCallback: () => {} })
+        await client.start({
+          phone: p,
+          code: async () => codeOf(p),
+          password: async () => password(p) ?? '',
+          codeSentCallback: () => {},
+        })
       },
       close: () => closeMtcute(client),
     }
   })
 }
 const mtcuteA = await mtcuteRun(plainA.slice(0, MTCUTE_N), () => undefined)
-console.log(`mtcute,   ${MTCUTE_N} of those accounts, no 2FA:   ${fmt(mtcuteA.perSec, 1).padStart(7)} accounts/s (${fmt(mtcuteA.seconds, 1)} s)`)
-const mixedMtcute = [...twoFaB.slice(0, Math.floor(MTCUTE_N / 2)), ...plainB.slice(0, MTCUTE_N - Math.floor(MTCUTE_N / 2))]
+console.log(
+  `mtcute,   ${MTCUTE_N} of those accounts, no 2FA:   ${fmt(mtcuteA.perSec, 1).padStart(7)} accounts/s (${fmt(mtcuteA.seconds, 1)} s)`,
+)
+const mixedMtcute = [
+  ...twoFaB.slice(0, Math.floor(MTCUTE_N / 2)),
+  ...plainB.slice(0, MTCUTE_N - Math.floor(MTCUTE_N / 2)),
+]
 const mtcuteB = await mtcuteRun(mixedMtcute, (p) => (twoFa.has(p) ? PASSWORD : undefined))
-console.log(`mtcute,   ${MTCUTE_N} of those accounts, half 2FA: ${fmt(mtcuteB.perSec, 1).padStart(7)} accounts/s (${fmt(mtcuteB.seconds, 1)} s)`)
+console.log(
+  `mtcute,   ${MTCUTE_N} of those accounts, half 2FA: ${fmt(mtcuteB.perSec, 1).padStart(7)} accounts/s (${fmt(mtcuteB.seconds, 1)} s)`,
+)
 /** gramfarm's rate over mtcute's; null when no mtcute login succeeded (the DC could not serve it). */
 const mtcuteRatio = (ours: number, theirs: { perSec: number; succeeded: number }): number | null =>
-  (theirs.succeeded > 0 ? Number((ours / theirs.perSec).toFixed(2)) : null)
+  theirs.succeeded > 0 ? Number((ours / theirs.perSec).toFixed(2)) : null
 const ratioMtcuteA = mtcuteRatio(farmA.perSec, mtcuteA)
 const ratioMtcuteB = mtcuteRatio(farmB.perSec, mtcuteB)
 console.log(`gramfarm vs mtcute: ${ratioMtcuteA ?? 'n/a'}× without 2FA, ${ratioMtcuteB ?? 'n/a'}× with half 2FA`)
@@ -308,9 +414,34 @@ function rssKb(pid: number): number {
 }
 holding = true
 held.length = 0
-const workerProc = spawn(process.execPath, ['--import', 'tsx', CLI, '--redis-url', REDIS_URL, '--prefix', prefix, '--testdc', endpointFile, '--log-level', 'info',
-  'worker', '--threads', String(THREADS), '--concurrency', String(CONCURRENCY), '--recheck', '3600', '--code-timeout', '7200', '--send-code-rate', '100000:100000,100000:100000'],
-{ cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
+const workerProc = spawn(
+  process.execPath,
+  [
+    '--import',
+    'tsx',
+    CLI,
+    '--redis-url',
+    REDIS_URL,
+    '--prefix',
+    prefix,
+    '--testdc',
+    endpointFile,
+    '--log-level',
+    'info',
+    'worker',
+    '--threads',
+    String(THREADS),
+    '--concurrency',
+    String(CONCURRENCY),
+    '--recheck',
+    '3600',
+    '--code-timeout',
+    '7200',
+    '--send-code-rate',
+    '100000:100000,100000:100000',
+  ],
+  { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
+)
 children.push(workerProc)
 let workerLog = ''
 workerProc.stderr!.on('data', (d: Buffer) => (workerLog += d.toString()))
@@ -333,15 +464,20 @@ for (;;) {
   if (c['delayed'] === PENDING && c['active'] === 0 && c['waiting'] === 0) break
   // A login that ended (failed) instead of waiting would keep the count below PENDING forever.
   const ended = await redis.hlen(`${prefix}results:${pendingRun.runId}`)
-  if (ended > 0 || Date.now() > pendDeadline) throw new Error(`pending logins: ${ended} ended instead of waiting, ${JSON.stringify(c)} after ${fmt((performance.now() - pendStart) / 1000)} s`)
+  if (ended > 0 || Date.now() > pendDeadline)
+    throw new Error(
+      `pending logins: ${ended} ended instead of waiting, ${JSON.stringify(c)} after ${fmt((performance.now() - pendStart) / 1000)} s`,
+    )
   await new Promise((r) => setTimeout(r, 500))
 }
 const pendSeconds = (performance.now() - pendStart) / 1000
 await new Promise((r) => setTimeout(r, 2000))
 const rssAfter = rssKb(workerProc.pid!)
 const perPending = (rssAfter - rssBefore) / PENDING
-const redisPerPending = (await redisUsedBytes() - redisBefore) / 1024 / PENDING
-console.log(`pending logins: ${PENDING} waiting for codes in one worker process (2 threads, up to 512 connected clients cached per thread): RSS ${fmt(rssBefore / 1024)} MB → ${fmt(rssAfter / 1024)} MB, ${fmt(perPending, 1)} KB each; Redis +${fmt(redisPerPending, 1)} KB each (${fmt(PENDING / pendSeconds)} sendCode/s to get there)`)
+const redisPerPending = ((await redisUsedBytes()) - redisBefore) / 1024 / PENDING
+console.log(
+  `pending logins: ${PENDING} waiting for codes in one worker process (2 threads, up to 512 connected clients cached per thread): RSS ${fmt(rssBefore / 1024)} MB → ${fmt(rssAfter / 1024)} MB, ${fmt(perPending, 1)} KB each; Redis +${fmt(redisPerPending, 1)} KB each (${fmt(PENDING / pendSeconds)} sendCode/s to get there)`,
+)
 workerProc.kill('SIGKILL')
 await queue.close()
 
@@ -352,10 +488,17 @@ await deleteKeysUnder(redis, prefix)
 redis.disconnect()
 dcProc.kill('SIGTERM')
 rmSync(dir, { recursive: true, force: true })
-console.log(JSON.stringify({
-  bench: 'farm',
-  ratios: { vs_gramjs: Number(ratioA.toFixed(2)), vs_gramjs_2fa: Number(ratioB.toFixed(2)), vs_mtcute: ratioMtcuteA, vs_mtcute_2fa: ratioMtcuteB },
-  pending_rss_kb_each: Number(perPending.toFixed(1)),
-  pending_redis_kb_each: Number(redisPerPending.toFixed(1)),
-  code_to_session_p99_ms: Number(p99.toFixed(1)),
-}))
+console.log(
+  JSON.stringify({
+    bench: 'farm',
+    ratios: {
+      vs_gramjs: Number(ratioA.toFixed(2)),
+      vs_gramjs_2fa: Number(ratioB.toFixed(2)),
+      vs_mtcute: ratioMtcuteA,
+      vs_mtcute_2fa: ratioMtcuteB,
+    },
+    pending_rss_kb_each: Number(perPending.toFixed(1)),
+    pending_redis_kb_each: Number(redisPerPending.toFixed(1)),
+    code_to_session_p99_ms: Number(p99.toFixed(1)),
+  }),
+)

@@ -24,9 +24,22 @@ const require = createRequire(import.meta.url)
 const LOGINS = Number(process.env['LOGIN_BENCH_N'] ?? 10)
 const WARMUP = 2
 const API = { apiId: 2040, apiHash: 'b18441a1ff607e10a989891a5462e627' }
-const APP = { apiId: API.apiId, deviceModel: 'bench', systemVersion: 'bench', appVersion: '1', systemLangCode: 'en', langPack: '', langCode: 'en' }
+const APP = {
+  apiId: API.apiId,
+  deviceModel: 'bench',
+  systemVersion: 'bench',
+  appVersion: '1',
+  systemLangCode: 'en',
+  langPack: '',
+  langCode: 'en',
+}
 const HOME_DC = 2
-const USER = { phone: '15550009999', dcId: HOME_DC, code: '24680', password: { password: 'correct horse battery staple', hint: 'horse' } }
+const USER = {
+  phone: '15550009999',
+  dcId: HOME_DC,
+  code: '24680',
+  password: { password: 'correct horse battery staple', hint: 'horse' },
+}
 
 // The test DC process seeds the 2FA user (bench/support/testdc-process.ts reads TESTDC_ACCOUNTS).
 process.env['TESTDC_ACCOUNTS'] = JSON.stringify({ users: [USER] })
@@ -36,7 +49,15 @@ const dcs = [1, 2, 3].map((id) => ({ id, host: dc.host, port: dc.portOf(id) }))
 
 /** An auth key on the home DC, made by a key exchange now (outside every measured window). */
 async function makeAuthKey(): Promise<Uint8Array> {
-  const conn = new DcConnection({ dcId: HOME_DC, host: dc.host, port: dc.portOf(HOME_DC), testMode: true, rsaKeys: [dc.publicKey], app: APP, reconnect: { maxAttempts: 0 } })
+  const conn = new DcConnection({
+    dcId: HOME_DC,
+    host: dc.host,
+    port: dc.portOf(HOME_DC),
+    testMode: true,
+    rsaKeys: [dc.publicKey],
+    app: APP,
+    reconnect: { maxAttempts: 0 },
+  })
   await conn.connect()
   const key = conn.authKeyBytes!
   conn.close()
@@ -73,7 +94,11 @@ async function measureRounds(subjects: Subject[], n: number, warmup: number): Pr
       if (i >= warmup) s.runs.push((c.user + c.system) / 1000)
     }
   }
-  return subjects.map(({ runs }) => ({ meanMs: runs.reduce((a, b) => a + b, 0) / runs.length, minMs: Math.min(...runs), maxMs: Math.max(...runs) }))
+  return subjects.map(({ runs }) => ({
+    meanMs: runs.reduce((a, b) => a + b, 0) / runs.length,
+    minMs: Math.min(...runs),
+    maxMs: Math.max(...runs),
+  }))
 }
 
 // --- the floor: PBKDF2-HMAC-SHA512 ×100k (native) + three 2048-bit modexps (DhGroup, native), alone
@@ -106,7 +131,16 @@ const ours = subject(async () => {
   const storage = new MemorySessionStorage()
   await storage.open()
   await storage.save({ dcId: HOME_DC, authKey: ourKey, testMode: true, apiId: API.apiId, userId: null, isBot: null })
-  const client = new Client('bench', { ...API, testMode: true, dcs, rsaKeys: [dc.publicKey], storage, phoneNumber: USER.phone, phoneCode: USER.code, password: USER.password.password })
+  const client = new Client('bench', {
+    ...API,
+    testMode: true,
+    dcs,
+    rsaKeys: [dc.publicKey],
+    storage,
+    phoneNumber: USER.phone,
+    phoneCode: USER.code,
+    password: USER.password.password,
+  })
   return {
     measured: async () => {
       await client.start()
@@ -126,14 +160,27 @@ interface GramjsClient {
   invoke(req: unknown): Promise<unknown>
   signInUser(creds: typeof API, params: Record<string, unknown>): Promise<{ id: { toString(): string } }>
 }
-const { TelegramClient, Api } = require('telegram') as { TelegramClient: new (s: unknown, id: number, hash: string, o: object) => GramjsClient; Api: { auth: { LogOut: new () => unknown } } }
-const { MemorySession } = require('telegram/sessions') as { MemorySession: new () => { setDC(id: number, host: string, port: number): void; setAuthKey(k: unknown, dcId?: number): void } }
-const { ConnectionTCPFull } = require('telegram/network') as { ConnectionTCPFull: new (o: Record<string, unknown>) => object }
+const { TelegramClient, Api } = require('telegram') as {
+  TelegramClient: new (s: unknown, id: number, hash: string, o: object) => GramjsClient
+  Api: { auth: { LogOut: new () => unknown } }
+}
+const { MemorySession } = require('telegram/sessions') as {
+  MemorySession: new () => {
+    setDC(id: number, host: string, port: number): void
+    setAuthKey(k: unknown, dcId?: number): void
+  }
+}
+const { ConnectionTCPFull } = require('telegram/network') as {
+  ConnectionTCPFull: new (o: Record<string, unknown>) => object
+}
 const { AuthKey } = require('telegram/crypto/AuthKey') as { AuthKey: new () => { setKey(b: Buffer): Promise<void> } }
 const { Logger } = require('telegram/extensions') as { Logger: new (level: string) => unknown }
 const RSA = require('telegram/crypto/RSA') as { _serverKeys: Map<string, { n: unknown; e: number }> }
 const bigInt = require('big-integer') as (s: string) => unknown
-RSA._serverKeys.set(dc.publicKey.fingerprint.toString(), { n: bigInt(dc.publicKey.n.toString()), e: Number(dc.publicKey.e) })
+RSA._serverKeys.set(dc.publicKey.fingerprint.toString(), {
+  n: bigInt(dc.publicKey.n.toString()),
+  e: Number(dc.publicKey.e),
+})
 class LocalTcpFull extends ConnectionTCPFull {
   constructor(o: Record<string, unknown>) {
     super({ ...o, port: dc.portOf(o['dcId'] as number) })
@@ -147,13 +194,22 @@ const gramjs = subject(async () => {
   const key = new AuthKey()
   await key.setKey(Buffer.from(gramjsKey))
   session.setAuthKey(key, HOME_DC)
-  const client = new TelegramClient(session, API.apiId, API.apiHash, { connection: LocalTcpFull, connectionRetries: 1, autoReconnect: false, baseLogger: new Logger('none') })
+  const client = new TelegramClient(session, API.apiId, API.apiHash, {
+    connection: LocalTcpFull,
+    connectionRetries: 1,
+    autoReconnect: false,
+    baseLogger: new Logger('none'),
+  })
   return {
     measured: async () => {
       await client.connect()
       const user = await client.signInUser(API, {
-        phoneNumber: USER.phone, phoneCode: async () => USER.code, password: async () => USER.password.password,
-        onError: async (err: unknown) => { throw err },
+        phoneNumber: USER.phone,
+        phoneCode: async () => USER.code,
+        password: async () => USER.password.password,
+        onError: async (err: unknown) => {
+          throw err
+        },
       })
       gramjsUserId = user.id.toString()
     },
@@ -205,27 +261,56 @@ try {
   mtcuteFailure = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
 }
 const subjects = mtcuteFailure === undefined ? [floor, srpOnly, ours, gramjs, mtcute] : [floor, srpOnly, ours, gramjs]
-const [floorCpu, srpCpu, oursCpu, gramjsCpu, mtcuteCpu] = await measureRounds(subjects, LOGINS, WARMUP) as [Cpu, Cpu, Cpu, Cpu, Cpu | undefined]
+const [floorCpu, srpCpu, oursCpu, gramjsCpu, mtcuteCpu] = (await measureRounds(subjects, LOGINS, WARMUP)) as [
+  Cpu,
+  Cpu,
+  Cpu,
+  Cpu,
+  Cpu | undefined,
+]
 dc.stop()
-if (!ourUserId || ourUserId !== gramjsUserId) throw new Error(`the two clients logged in as different users (${ourUserId} vs ${gramjsUserId})`)
-if (mtcuteCpu && mtcuteUserId !== ourUserId) throw new Error(`mtcute logged in as another user (${mtcuteUserId} vs ${ourUserId})`)
+if (!ourUserId || ourUserId !== gramjsUserId)
+  throw new Error(`the two clients logged in as different users (${ourUserId} vs ${gramjsUserId})`)
+if (mtcuteCpu && mtcuteUserId !== ourUserId)
+  throw new Error(`mtcute logged in as another user (${mtcuteUserId} vs ${ourUserId})`)
 
 const row = (name: string, c: Cpu, note: string): string =>
   `  ${name.padEnd(30)} ${fmt(c.meanMs, 2).padStart(8)} ms  (min ${fmt(c.minMs, 2)}, max ${fmt(c.maxMs, 2)})  ${note}`
-console.log(`client CPU per 2FA login (mean of ${LOGINS} rounds after ${WARMUP} warm-up; test DC in another process; auth key made beforehand), node ${process.version}`)
+console.log(
+  `client CPU per 2FA login (mean of ${LOGINS} rounds after ${WARMUP} warm-up; test DC in another process; auth key made beforehand), node ${process.version}`,
+)
 console.log(row('floor', floorCpu, 'PBKDF2-HMAC-SHA512 ×100k + 3 × 2048-bit modexp, native, alone'))
 console.log(row('gramfarm SRP step alone', srpCpu, 'srpPasswordHashAsync + computeSrpCheck'))
 console.log(row('gramfarm Client.start()', oursCpu, `${fmt(oursCpu.meanMs / floorCpu.meanMs, 3)}× the floor`))
-console.log(row('GramJS connect + signInUser', gramjsCpu, `${fmt(gramjsCpu.meanMs / floorCpu.meanMs, 3)}× the floor; gramfarm is ${fmt(gramjsCpu.meanMs / oursCpu.meanMs, 2)}× faster`))
-if (mtcuteCpu) console.log(row('mtcute connect + sendCode…', mtcuteCpu, `${fmt(mtcuteCpu.meanMs / floorCpu.meanMs, 3)}× the floor; gramfarm is ${fmt(mtcuteCpu.meanMs / oursCpu.meanMs, 2)}× faster`))
+console.log(
+  row(
+    'GramJS connect + signInUser',
+    gramjsCpu,
+    `${fmt(gramjsCpu.meanMs / floorCpu.meanMs, 3)}× the floor; gramfarm is ${fmt(gramjsCpu.meanMs / oursCpu.meanMs, 2)}× faster`,
+  ),
+)
+if (mtcuteCpu)
+  console.log(
+    row(
+      'mtcute connect + sendCode…',
+      mtcuteCpu,
+      `${fmt(mtcuteCpu.meanMs / floorCpu.meanMs, 3)}× the floor; gramfarm is ${fmt(mtcuteCpu.meanMs / oursCpu.meanMs, 2)}× faster`,
+    ),
+  )
 else console.log(`  mtcute                         could not log in to the test DC, left out: ${mtcuteFailure}`)
-console.log(JSON.stringify({
-  bench: 'login',
-  ratios: {
-    srp_vs_floor: Number((oursCpu.meanMs / floorCpu.meanMs).toFixed(3)),
-    login_vs_gramjs: Number((gramjsCpu.meanMs / oursCpu.meanMs).toFixed(3)),
-    vs_mtcute: mtcuteCpu ? Number((mtcuteCpu.meanMs / oursCpu.meanMs).toFixed(3)) : null,
-  },
-  cpu_ms_per_login: { gramfarm: Number(oursCpu.meanMs.toFixed(2)), gramjs: Number(gramjsCpu.meanMs.toFixed(2)), mtcute: mtcuteCpu ? Number(mtcuteCpu.meanMs.toFixed(2)) : null },
-  ...(mtcuteFailure !== undefined ? { mtcute_failure: mtcuteFailure } : {}),
-}))
+console.log(
+  JSON.stringify({
+    bench: 'login',
+    ratios: {
+      srp_vs_floor: Number((oursCpu.meanMs / floorCpu.meanMs).toFixed(3)),
+      login_vs_gramjs: Number((gramjsCpu.meanMs / oursCpu.meanMs).toFixed(3)),
+      vs_mtcute: mtcuteCpu ? Number((mtcuteCpu.meanMs / oursCpu.meanMs).toFixed(3)) : null,
+    },
+    cpu_ms_per_login: {
+      gramfarm: Number(oursCpu.meanMs.toFixed(2)),
+      gramjs: Number(gramjsCpu.meanMs.toFixed(2)),
+      mtcute: mtcuteCpu ? Number(mtcuteCpu.meanMs.toFixed(2)) : null,
+    },
+    ...(mtcuteFailure !== undefined ? { mtcute_failure: mtcuteFailure } : {}),
+  }),
+)

@@ -32,7 +32,11 @@ function median(xs: number[]): number {
 /** Wall milliseconds of one run of `node args` in `cwd`; throws if it fails. */
 function timeNode(cwd: string, args: string[]): number {
   const t0 = performance.now()
-  const r = spawnSync(process.execPath, args, { cwd, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', REDIS_URL } })
+  const r = spawnSync(process.execPath, args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: '', REDIS_URL },
+  })
   const ms = performance.now() - t0
   if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited ${r.status}: ${r.stderr}`)
   return ms
@@ -41,16 +45,23 @@ function timeNode(cwd: string, args: string[]): number {
 const dir = await mkdtemp(join(tmpdir(), 'gramfarm-startup-'))
 try {
   const packed = packPackage(dir)
-  console.log(`tarball: ${packed.files.length} files, ${fmt(packed.size / 1024)} kB packed, ${fmt(packed.unpackedSize / 1024)} kB unpacked`)
+  console.log(
+    `tarball: ${packed.files.length} files, ${fmt(packed.size / 1024)} kB packed, ${fmt(packed.unpackedSize / 1024)} kB unpacked`,
+  )
 
   const js = makeConsumer(join(dir, 'js'), 'js', packed.tarball)
   const modules = join(js, 'node_modules')
   const total = sizeOf(modules)
   const own = sizeOf(join(modules, 'gramfarm'))
-  const biggest = readdirSync(modules).filter((n) => !n.startsWith('.'))
+  const biggest = readdirSync(modules)
+    .filter((n) => !n.startsWith('.'))
     .flatMap((n) => (n.startsWith('@') ? readdirSync(join(modules, n)).map((m) => `${n}/${m}`) : [n]))
-    .map((n) => ({ n, bytes: sizeOf(join(modules, n)) })).sort((a, b) => b.bytes - a.bytes).slice(0, 6)
-  console.log(`fresh install: ${fmt(total / 1e6, 1)} MB in node_modules (gramfarm itself ${fmt(own / 1e6, 1)} MB); largest: ${biggest.map((b) => `${b.n} ${fmt(b.bytes / 1e6, 1)} MB`).join(', ')}`)
+    .map((n) => ({ n, bytes: sizeOf(join(modules, n)) }))
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, 6)
+  console.log(
+    `fresh install: ${fmt(total / 1e6, 1)} MB in node_modules (gramfarm itself ${fmt(own / 1e6, 1)} MB); largest: ${biggest.map((b) => `${b.n} ${fmt(b.bytes / 1e6, 1)} MB`).join(', ')}`,
+  )
 
   const bin = join('node_modules', 'gramfarm', 'bin', 'gramfarm.js')
   const prefix = `gramfarm-bench-startup-${process.pid}:`
@@ -61,27 +72,40 @@ try {
   }
   for (const args of Object.values(commands)) timeNode(js, args) // warm the file cache
   const times: Record<string, number[]> = { node: [], help: [], status: [] }
-  for (let i = 0; i < RUNS; i++) for (const [name, args] of Object.entries(commands)) times[name]!.push(timeNode(js, args))
+  for (let i = 0; i < RUNS; i++)
+    for (const [name, args] of Object.entries(commands)) times[name]!.push(timeNode(js, args))
   const ms = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)])) as Record<string, number>
-  console.log(`median of ${RUNS} interleaved runs: node -e 0 ${fmt(ms['node']!)} ms, gramfarm --help ${fmt(ms['help']!)} ms, gramfarm status --json ${fmt(ms['status']!)} ms`)
+  console.log(
+    `median of ${RUNS} interleaved runs: node -e 0 ${fmt(ms['node']!)} ms, gramfarm --help ${fmt(ms['help']!)} ms, gramfarm status --json ${fmt(ms['status']!)} ms`,
+  )
 
   const ts = makeConsumer(join(dir, 'ts'), 'ts', packed.tarball)
   writeFileSync(join(ts, 'login.ts'), consumerLoginProgram('ts'))
   // The floor: the same project type-checking a file that imports only node's own modules (lib + @types/node).
   writeFileSync(join(ts, 'baseline.ts'), "import { readFileSync } from 'node:fs'\nconsole.log(readFileSync)\n")
-  writeFileSync(join(ts, 'tsconfig.baseline.json'), JSON.stringify({ extends: './tsconfig.json', include: ['baseline.ts'], compilerOptions: { noEmit: true } }))
+  writeFileSync(
+    join(ts, 'tsconfig.baseline.json'),
+    JSON.stringify({ extends: './tsconfig.json', include: ['baseline.ts'], compilerOptions: { noEmit: true } }),
+  )
   typeCheckConsumer(ts) // warm the file cache
   const tsc = typeCheckConsumer(ts)
   if (tsc.result.status !== 0) throw new Error(`consumer type check failed: ${tsc.result.stdout}`)
   const floor = typeCheckConsumer(ts, 'tsconfig.baseline.json')
-  console.log(`TypeScript consumer (strict, node16, skipLibCheck), tsc of one small file: ${fmt(tsc.seconds, 2)} s (a file importing only node:fs: ${fmt(floor.seconds, 2)} s)`)
+  console.log(
+    `TypeScript consumer (strict, node16, skipLibCheck), tsc of one small file: ${fmt(tsc.seconds, 2)} s (a file importing only node:fs: ${fmt(floor.seconds, 2)} s)`,
+  )
 
-  console.log(JSON.stringify({
-    bench: 'startup',
-    ratios: { help_vs_node: +(ms['help']! / ms['node']!).toFixed(2), status_vs_node: +(ms['status']! / ms['node']!).toFixed(2) },
-    install_mb: +(total / 1e6).toFixed(1),
-    consumer_tsc_s: +tsc.seconds.toFixed(2),
-  }))
+  console.log(
+    JSON.stringify({
+      bench: 'startup',
+      ratios: {
+        help_vs_node: +(ms['help']! / ms['node']!).toFixed(2),
+        status_vs_node: +(ms['status']! / ms['node']!).toFixed(2),
+      },
+      install_mb: +(total / 1e6).toFixed(1),
+      consumer_tsc_s: +tsc.seconds.toFixed(2),
+    }),
+  )
 } finally {
   await rm(dir, { recursive: true, force: true })
   // status leaves its queue's meta key behind

@@ -19,7 +19,11 @@ const oursAnswers = [sentCode(), messagesPage(), fullConfig()]
 const oursAnswerBytes = oursAnswers.map((o) => tlCodec.encode(o))
 
 // --- mtcute: same layer; its objects use Long for `long` and numbers for 53-bit ids
-interface MtcuteArg { name: string; type: string; typeModifiers?: { isVector?: boolean } }
+interface MtcuteArg {
+  name: string
+  type: string
+  typeModifiers?: { isVector?: boolean }
+}
 const mtcuteSchema = require('@mtcute/tl/api-schema.json') as { e: { name: string; arguments: MtcuteArg[] }[] }
 const mtcuteArgs = new Map(mtcuteSchema.e.map((e) => [e.name, new Map(e.arguments.map((a) => [fieldName(a.name), a]))]))
 const Long = require('long') as { fromString(s: string): unknown }
@@ -40,51 +44,82 @@ function toMtcute(v: unknown, type?: string): unknown {
 const mtcuteObjs = ours.map((o) => toMtcute(o))
 type MtcuteWriterStatic = { serializeObject(map: unknown, obj: unknown): Uint8Array }
 type MtcuteReaderStatic = { deserializeObject(map: unknown, data: Uint8Array): unknown }
-const mtcuteEncode = (o: unknown): Uint8Array => (TlBinaryWriter as unknown as MtcuteWriterStatic).serializeObject(__tlWriterMap, o)
-const mtcuteDecode = (b: Uint8Array): unknown => (TlBinaryReader as unknown as MtcuteReaderStatic).deserializeObject(__tlReaderMap, b)
+const mtcuteEncode = (o: unknown): Uint8Array =>
+  (TlBinaryWriter as unknown as MtcuteWriterStatic).serializeObject(__tlWriterMap, o)
+const mtcuteDecode = (b: Uint8Array): unknown =>
+  (TlBinaryReader as unknown as MtcuteReaderStatic).deserializeObject(__tlReaderMap, b)
 const mtcuteBytes = mtcuteObjs.map(mtcuteEncode)
 const mtcuteAnswerBytes = oursAnswers.map((o) => mtcuteEncode(toMtcute(o)))
 for (let i = 0; i < ours.length; i++) {
-  if (Buffer.compare(Buffer.from(mtcuteBytes[i]!), Buffer.from(oursBytes[i]!)) !== 0) throw new Error(`mtcute and gramfarm disagree on object ${i}`)
-  if (Buffer.compare(Buffer.from(mtcuteAnswerBytes[i]!), Buffer.from(oursAnswerBytes[i]!)) !== 0) throw new Error(`mtcute and gramfarm disagree on answer ${i}`)
+  if (Buffer.compare(Buffer.from(mtcuteBytes[i]!), Buffer.from(oursBytes[i]!)) !== 0)
+    throw new Error(`mtcute and gramfarm disagree on object ${i}`)
+  if (Buffer.compare(Buffer.from(mtcuteAnswerBytes[i]!), Buffer.from(oursAnswerBytes[i]!)) !== 0)
+    throw new Error(`mtcute and gramfarm disagree on answer ${i}`)
 }
 
 // --- GramJS: layer 198, its own classes
 const schema198 = loadSchema('api-198.tl')
 const fields198 = new Map<string, { tlName: string; type: string }>()
-for (const e of schema198.entries) for (const a of e.args) fields198.set(`${e.name}.${fieldName(a.name)}`, { tlName: a.name, type: a.type.kind })
+for (const e of schema198.entries)
+  for (const a of e.args) fields198.set(`${e.name}.${fieldName(a.name)}`, { tlName: a.name, type: a.type.kind })
 const strip198 = (o: TlValue): TlValue => (o._ === 'messages.messages' ? { ...o, topics: undefined } : o)
 const theirs = [wrappedSendCode(GRAMJS_LAYER), messagesPage(), fullConfig()].map(strip198)
 const gramjsObjs = theirs.map((o) => toGramjs(o, (c, f) => fields198.get(`${c}.${f}`)!)) as { getBytes(): Buffer }[]
-const { BinaryReader } = require('telegram/extensions') as { BinaryReader: new (b: Buffer) => { tgReadObject(): unknown } }
+const { BinaryReader } = require('telegram/extensions') as {
+  BinaryReader: new (b: Buffer) => { tgReadObject(): unknown }
+}
 const gramjsBytes = gramjsObjs.map((o) => o.getBytes())
-const gramjsAnswerBytes = [sentCode(), messagesPage(), fullConfig()].map(strip198)
+const gramjsAnswerBytes = [sentCode(), messagesPage(), fullConfig()]
+  .map(strip198)
   .map((o) => (toGramjs(o, (c, f) => fields198.get(`${c}.${f}`)!) as { getBytes(): Buffer }).getBytes())
 const codec198 = await codecForLayer(GRAMJS_LAYER)
 for (let i = 0; i < theirs.length; i++) {
-  if (!Buffer.from(codec198.encode(theirs[i]!)).equals(gramjsBytes[i]!)) throw new Error(`GramJS and gramfarm (layer 198) disagree on object ${i}`)
+  if (!Buffer.from(codec198.encode(theirs[i]!)).equals(gramjsBytes[i]!))
+    throw new Error(`GramJS and gramfarm (layer 198) disagree on object ${i}`)
 }
 
-console.log(`TL codec, node ${process.version}. One op = the whole mix: encode ${oursBytes.map((b) => b.length).join(' + ')} bytes, decode ${oursAnswerBytes.map((b) => b.length).join(' + ')} bytes`)
+console.log(
+  `TL codec, node ${process.version}. One op = the whole mix: encode ${oursBytes.map((b) => b.length).join(' + ')} bytes, decode ${oursAnswerBytes.map((b) => b.length).join(' + ')} bytes`,
+)
 const enc: Record<string, Rate> = {
-  gramfarm: measure(() => { for (const o of ours) tlCodec.encode(o) }),
-  mtcute: measure(() => { for (const o of mtcuteObjs) mtcuteEncode(o) }),
-  gramjs: measure(() => { for (const o of gramjsObjs) o.getBytes() }),
+  gramfarm: measure(() => {
+    for (const o of ours) tlCodec.encode(o)
+  }),
+  mtcute: measure(() => {
+    for (const o of mtcuteObjs) mtcuteEncode(o)
+  }),
+  gramjs: measure(() => {
+    for (const o of gramjsObjs) o.getBytes()
+  }),
 }
 const dec: Record<string, Rate> = {
-  gramfarm: measure(() => { for (const b of oursAnswerBytes) tlCodec.decode(b) }),
-  mtcute: measure(() => { for (const b of mtcuteAnswerBytes) mtcuteDecode(b) }),
-  gramjs: measure(() => { for (const b of gramjsAnswerBytes) new BinaryReader(b).tgReadObject() }),
+  gramfarm: measure(() => {
+    for (const b of oursAnswerBytes) tlCodec.decode(b)
+  }),
+  mtcute: measure(() => {
+    for (const b of mtcuteAnswerBytes) mtcuteDecode(b)
+  }),
+  gramjs: measure(() => {
+    for (const b of gramjsAnswerBytes) new BinaryReader(b).tgReadObject()
+  }),
 }
-printTable('encode', Object.entries(enc).map(([name, rate]) => ({ name, rate })))
-printTable('decode', Object.entries(dec).map(([name, rate]) => ({ name, rate })))
+printTable(
+  'encode',
+  Object.entries(enc).map(([name, rate]) => ({ name, rate })),
+)
+printTable(
+  'decode',
+  Object.entries(dec).map(([name, rate]) => ({ name, rate })),
+)
 const r = (a: Rate, b: Rate): number => Math.round((a.opsPerSec / b.opsPerSec) * 100) / 100
-console.log(JSON.stringify({
-  bench: 'tl',
-  ratios: {
-    encode_vs_mtcute: r(enc['gramfarm']!, enc['mtcute']!),
-    decode_vs_mtcute: r(dec['gramfarm']!, dec['mtcute']!),
-    encode_vs_gramjs: r(enc['gramfarm']!, enc['gramjs']!),
-    decode_vs_gramjs: r(dec['gramfarm']!, dec['gramjs']!),
-  },
-}))
+console.log(
+  JSON.stringify({
+    bench: 'tl',
+    ratios: {
+      encode_vs_mtcute: r(enc['gramfarm']!, enc['mtcute']!),
+      decode_vs_mtcute: r(dec['gramfarm']!, dec['mtcute']!),
+      encode_vs_gramjs: r(enc['gramfarm']!, enc['gramjs']!),
+      decode_vs_gramjs: r(dec['gramfarm']!, dec['gramjs']!),
+    },
+  }),
+)

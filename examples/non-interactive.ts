@@ -10,7 +10,10 @@ async function fetchCode(ctx: { phoneNumber: string; attempt: number; codeType: 
 }
 
 const app = new Client('my_account', {
-  apiId, apiHash, inMemory: true, ...network,
+  apiId,
+  apiHash,
+  inMemory: true,
+  ...network,
   phoneNumber: process.env['PHONE'] ?? '9996621234',
   phoneCode: fetchCode,
   password: async (ctx) => process.env['PASSWORD'] ?? (ctx.hint ? `(unknown, hint ${ctx.hint})` : ''),

@@ -3,7 +3,10 @@ import { Client } from '../src/index.ts'
 import { apiId, apiHash, network } from './example-env.ts'
 
 const first = new Client('exporter', {
-  apiId, apiHash, inMemory: true, ...network,
+  apiId,
+  apiHash,
+  inMemory: true,
+  ...network,
   phoneNumber: process.env['PHONE'] ?? '9996621234',
   phoneCode: async (ctx) => process.env['PHONE_CODE'] ?? ctx.phoneNumber.slice(5, 6).repeat(5),
 })

@@ -10,7 +10,17 @@ import { BUNDLED_LAYERS, codecForLayerSync } from '../src/mtproto/tl/index.ts'
 
 export type DcUnderFuzzMessage =
   | { type: 'ready'; port: number; publicKey: { n: string; e: string; fingerprint: string; size: number } }
-  | { type: 'sample'; rss: number; heapUsed: number; loopDelayMaxMs: number; openConnections: number; bufferedBytes: number; keys: number; sessions: number; stats: Record<string, number> }
+  | {
+      type: 'sample'
+      rss: number
+      heapUsed: number
+      loopDelayMaxMs: number
+      openConnections: number
+      bufferedBytes: number
+      keys: number
+      sessions: number
+      stats: Record<string, number>
+    }
   | { type: 'crash'; error: string }
 
 export type DcUnderFuzzRequest = { type: 'sample' } | { type: 'gc' }
@@ -22,7 +32,7 @@ function send(msg: DcUnderFuzzMessage): void {
 }
 
 function crash(err: unknown): void {
-  send({ type: 'crash', error: err instanceof Error ? err.stack ?? err.message : String(err) })
+  send({ type: 'crash', error: err instanceof Error ? (err.stack ?? err.message) : String(err) })
   setTimeout(() => process.exit(70), 50)
 }
 process.on('uncaughtException', crash)
@@ -48,8 +58,15 @@ function sample(): DcUnderFuzzMessage {
   let sessions = 0
   for (const key of server.keys.values()) sessions += key.sessions.size
   return {
-    type: 'sample', rss: mem.rss, heapUsed: mem.heapUsed, loopDelayMaxMs, openConnections: server.openConnections, bufferedBytes: server.bufferedBytes,
-    keys: server.keys.size, sessions, stats: { ...server.stats },
+    type: 'sample',
+    rss: mem.rss,
+    heapUsed: mem.heapUsed,
+    loopDelayMaxMs,
+    openConnections: server.openConnections,
+    bufferedBytes: server.bufferedBytes,
+    keys: server.keys.size,
+    sessions,
+    stats: { ...server.stats },
   }
 }
 
@@ -59,6 +76,12 @@ process.on('message', (req: DcUnderFuzzRequest) => {
 })
 process.on('disconnect', () => void dc.stop().then(() => process.exit(0)))
 send({
-  type: 'ready', port: server.port,
-  publicKey: { n: dc.publicKey.n.toString(), e: dc.publicKey.e.toString(), fingerprint: dc.publicKey.fingerprint.toString(), size: dc.publicKey.size },
+  type: 'ready',
+  port: server.port,
+  publicKey: {
+    n: dc.publicKey.n.toString(),
+    e: dc.publicKey.e.toString(),
+    fingerprint: dc.publicKey.fingerprint.toString(),
+    size: dc.publicKey.size,
+  },
 })

@@ -63,19 +63,24 @@ export class FuzzRandom {
 }
 
 /** int32 values that break length and count checks. */
-const INTERESTING_INT32 = [0, 1, -1, 2, 3, 4, 0x7f, 0x80, 0xff, 0xfe, 0x100, 0xffff, 0x10000, 0x7fffffff, -0x80000000, 1024, 1025, 0x1cb5c415, 0x3072cfa1, 0x73f1f8dc]
+const INTERESTING_INT32 = [
+  0, 1, -1, 2, 3, 4, 0x7f, 0x80, 0xff, 0xfe, 0x100, 0xffff, 0x10000, 0x7fffffff, -0x80000000, 1024, 1025, 0x1cb5c415,
+  0x3072cfa1, 0x73f1f8dc,
+]
 
 /** One random mutation of `input` (a copy; the input is not changed). */
 export function mutate(rnd: FuzzRandom, input: Uint8Array): Uint8Array {
   const out = Uint8Array.from(input)
   switch (rnd.below(8)) {
-    case 0: { // flip a few bits
+    case 0: {
+      // flip a few bits
       if (out.length === 0) return rnd.bytes(4)
       const flips = 1 + rnd.below(4)
       for (let i = 0; i < flips; i++) out[rnd.below(out.length)]! ^= 1 << rnd.below(8)
       return out
     }
-    case 1: { // overwrite an aligned int32 with an interesting value
+    case 1: {
+      // overwrite an aligned int32 with an interesting value
       if (out.length < 4) return rnd.bytes(4)
       const at = rnd.below(out.length >> 2) << 2
       new DataView(out.buffer).setInt32(at, rnd.pick(INTERESTING_INT32), true)
@@ -83,20 +88,23 @@ export function mutate(rnd: FuzzRandom, input: Uint8Array): Uint8Array {
     }
     case 2: // truncate (to a multiple of 4 most of the time)
       return out.subarray(0, rnd.chance(0.8) ? rnd.below((out.length >> 2) + 1) << 2 : rnd.below(out.length + 1))
-    case 3: { // append random bytes
+    case 3: {
+      // append random bytes
       const extra = rnd.bytes(rnd.size(256))
       const grown = new Uint8Array(out.length + extra.length)
       grown.set(out)
       grown.set(extra, out.length)
       return grown
     }
-    case 4: { // random bytes over a range
+    case 4: {
+      // random bytes over a range
       if (out.length === 0) return rnd.bytes(4)
       const at = rnd.below(out.length)
       out.set(rnd.bytes(Math.min(out.length - at, 1 + rnd.below(16))), at)
       return out
     }
-    case 5: { // duplicate a slice in place of another
+    case 5: {
+      // duplicate a slice in place of another
       if (out.length < 8) return out
       const from = rnd.below(out.length - 4)
       const len = 4 + rnd.below(Math.min(32, out.length - from - 4) + 1)
@@ -104,7 +112,8 @@ export function mutate(rnd: FuzzRandom, input: Uint8Array): Uint8Array {
       out.copyWithin(to, from, from + len)
       return out
     }
-    case 6: { // insert an interesting int32 at an aligned offset
+    case 6: {
+      // insert an interesting int32 at an aligned offset
       const at = rnd.below((out.length >> 2) + 1) << 2
       const grown = new Uint8Array(out.length + 4)
       grown.set(out.subarray(0, at))

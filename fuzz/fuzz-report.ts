@@ -54,7 +54,10 @@ export class FuzzReport {
   readonly counters = new Map<string, number>()
   private readonly recent: string[] = []
 
-  constructor(readonly mode: string, readonly opts: FuzzOptions) {}
+  constructor(
+    readonly mode: string,
+    readonly opts: FuzzOptions,
+  ) {}
 
   get elapsedSeconds(): number {
     return (Date.now() - this.started) / 1000
@@ -113,9 +116,10 @@ export class FuzzReport {
     const peak = Math.max(...this.rss.map((s) => s.rss))
     const middle = (this.rss.find((s) => s.frames >= this.frames / 2) ?? this.rss[0]!).rss
     const { middle: heapMiddle, end: heapEnd } = this.heapAfterGc
-    const bounded = heapMiddle !== undefined && heapEnd !== undefined
-      ? heapEnd - heapMiddle <= BOUNDED_GROWTH_BYTES
-      : end - middle <= BOUNDED_GROWTH_BYTES
+    const bounded =
+      heapMiddle !== undefined && heapEnd !== undefined
+        ? heapEnd - heapMiddle <= BOUNDED_GROWTH_BYTES
+        : end - middle <= BOUNDED_GROWTH_BYTES
     return { start, middle, peak, end, bounded }
   }
 
@@ -134,10 +138,18 @@ export class FuzzReport {
       crashes: this.crashes,
       hangs: this.hangs,
       rssMb: { start: mb(m.start), middle: mb(m.middle), peak: mb(m.peak), end: mb(m.end), bounded: m.bounded },
-      heapAfterGcMb: { middle: this.heapAfterGc.middle === undefined ? null : mb(this.heapAfterGc.middle), end: this.heapAfterGc.end === undefined ? null : mb(this.heapAfterGc.end) },
+      heapAfterGcMb: {
+        middle: this.heapAfterGc.middle === undefined ? null : mb(this.heapAfterGc.middle),
+        end: this.heapAfterGc.end === undefined ? null : mb(this.heapAfterGc.end),
+      },
       kinds: Object.fromEntries(this.kinds),
       counters: Object.fromEntries(this.counters),
-      rssTimeline: thin(this.rss, 12).map((s) => ({ t: s.t, frames: s.frames, rssMb: mb(s.rss), heapMb: mb(s.heapUsed) })),
+      rssTimeline: thin(this.rss, 12).map((s) => ({
+        t: s.t,
+        frames: s.frames,
+        rssMb: mb(s.rss),
+        heapMb: mb(s.heapUsed),
+      })),
       incidents: this.incidents,
       ok: this.ok,
     }

@@ -11,10 +11,15 @@ export interface FuzzMode {
 }
 
 const modesDir = new URL('./modes/', import.meta.url)
-const modes = readdirSync(modesDir).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)).sort()
+const modes = readdirSync(modesDir)
+  .filter((f) => f.endsWith('.ts'))
+  .map((f) => f.slice(0, -3))
+  .sort()
 
 function usage(problem: string): never {
-  console.error(`${problem}\nusage: npm run fuzz -- <${modes.join('|')}> [--frames N] [--seconds S] [--seed X] [--hang-ms MS] [--json FILE] [--quiet]`)
+  console.error(
+    `${problem}\nusage: npm run fuzz -- <${modes.join('|')}> [--frames N] [--seconds S] [--seed X] [--hang-ms MS] [--json FILE] [--quiet]`,
+  )
   process.exit(2)
 }
 
@@ -34,12 +39,23 @@ function parse(argv: string[]): { mode: string; opts: FuzzOptions; json: string 
     if (value === undefined) usage(`${flag} needs a value`)
     const n = Number(value)
     switch (flag) {
-      case '--frames': opts.frames = n; break
-      case '--seconds': opts.seconds = n; break
-      case '--seed': opts.seed = n; break
-      case '--hang-ms': opts.hangMs = n; break
-      case '--json': json = value; continue
-      default: usage(`unknown option ${flag}`)
+      case '--frames':
+        opts.frames = n
+        break
+      case '--seconds':
+        opts.seconds = n
+        break
+      case '--seed':
+        opts.seed = n
+        break
+      case '--hang-ms':
+        opts.hangMs = n
+        break
+      case '--json':
+        json = value
+        continue
+      default:
+        usage(`unknown option ${flag}`)
     }
     if (!Number.isInteger(n) || n < 0) usage(`${flag} takes a whole number, got "${value}"`)
   }
@@ -50,19 +66,24 @@ const { mode, opts, json } = parse(process.argv.slice(2))
 const loaded = (await import(new URL(`${mode}.ts`, modesDir).href)) as Partial<FuzzMode>
 if (typeof loaded.run !== 'function') usage(`fuzz/modes/${mode}.ts does not export run(opts, report)`)
 const report = new FuzzReport(mode, opts)
-if (opts.verbose) console.error(`[fuzz] ${mode}: up to ${opts.frames} frames or ${opts.seconds} s, seed ${opts.seed}, hang after ${opts.hangMs} ms`)
+if (opts.verbose)
+  console.error(
+    `[fuzz] ${mode}: up to ${opts.frames} frames or ${opts.seconds} s, seed ${opts.seed}, hang after ${opts.hangMs} ms`,
+  )
 // a progress line every 10 s, so a long run shows it is moving
 const progress = opts.verbose
   ? setInterval(() => {
-    const last = report.rss[report.rss.length - 1]
-    console.error(`[fuzz] ${Math.round(report.elapsedSeconds)} s: ${report.frames} frames, ${report.crashes} crashes, ${report.hangs} hangs${last ? `, target RSS ${Math.round(last.rss / 1048576)} MB` : ''}`)
-  }, 10_000)
+      const last = report.rss[report.rss.length - 1]
+      console.error(
+        `[fuzz] ${Math.round(report.elapsedSeconds)} s: ${report.frames} frames, ${report.crashes} crashes, ${report.hangs} hangs${last ? `, target RSS ${Math.round(last.rss / 1048576)} MB` : ''}`,
+      )
+    }, 10_000)
   : undefined
 try {
   await loaded.run(opts, report)
 } catch (err) {
   // the mode itself failed (the fuzzer, not the target): a crash of the run
-  report.crash(`fuzz mode ${mode} threw: ${err instanceof Error ? err.stack ?? err.message : String(err)}`)
+  report.crash(`fuzz mode ${mode} threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
 }
 clearInterval(progress)
 const summary = report.summary()

@@ -22,14 +22,37 @@ export interface TestDcWithAccounts extends TestDc {
 /** Starts a test DC cluster (DCs 1–5 unless `dcIds` says otherwise) with its accounts API. Stop it with `stop()`. */
 export async function startTestDc(opts: StartTestDcOptions = {}): Promise<TestDcWithAccounts> {
   const given = opts.accounts
-  const accounts = given instanceof AccountRegistry ? given : new AccountRegistry({ ...(opts.dcIds ? { dcIds: opts.dcIds } : {}), ...given })
+  const accounts =
+    given instanceof AccountRegistry
+      ? given
+      : new AccountRegistry({ ...(opts.dcIds ? { dcIds: opts.dcIds } : {}), ...given })
   const dc = await startCluster({ ...opts, accounts })
   return Object.assign(dc, { accounts, clientOptions: clientOptionsFor(endpointOf(dc)) })
 }
 
 export { AccountRegistry, type AccountRegistryOptions } from './testdc/accounts/index.ts'
-export { TestDcAccountsError, parseAccountsFile, type AccountsFile, type BotSpec, type UserSpec, type Account, type Deactivation, type CodeDelivery, type CodeKind, type PasswordSpec, type RateLimit } from './testdc/accounts/index.ts'
+export {
+  TestDcAccountsError,
+  parseAccountsFile,
+  type AccountsFile,
+  type BotSpec,
+  type UserSpec,
+  type Account,
+  type Deactivation,
+  type CodeDelivery,
+  type CodeKind,
+  type PasswordSpec,
+  type RateLimit,
+} from './testdc/accounts/index.ts'
 export type { TestDc, TestDcOptions } from './testdc/test-dc.ts'
 export type { DcFaults } from './testdc/dc-server.ts'
 export type { DcEndpoint } from './testdc/services/help-service.ts'
-export { testDcFromEnv, clientOptionsFor, endpointOf, readTestDcEndpoint, writeTestDcEndpoint, type TestDcEndpoint, type TestDcClientOptions } from './testdc/testdc-endpoint.ts'
+export {
+  testDcFromEnv,
+  clientOptionsFor,
+  endpointOf,
+  readTestDcEndpoint,
+  writeTestDcEndpoint,
+  type TestDcEndpoint,
+  type TestDcClientOptions,
+} from './testdc/testdc-endpoint.ts'

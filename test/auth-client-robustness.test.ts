@@ -11,7 +11,9 @@ import { startAccountsDc } from './support/accounts-dc.ts'
 import { withHostileDc } from './support/hostile-dc.ts'
 
 const API = { apiId: 2040, apiHash: 'b18441a1ff607e10a989891a5462e627' }
-const refuse = (what: string) => () => { throw new Error(`must not ask for ${what}`) }
+const refuse = (what: string) => () => {
+  throw new Error(`must not ask for ${what}`)
+}
 
 test('a Telethon string of a logged-in account (a key, no user id): start() asks getMe, nothing else, and dials the address in the string', async () => {
   const env = await startAccountsDc()
@@ -26,8 +28,14 @@ test('a Telethon string of a logged-in account (a key, no user id): start() asks
 
     // no `dcs`: the only way to the local test DC is the address inside the string
     const second = new Client('b', {
-      ...API, sessionString: telethon, testMode: true, rsaKeys: [env.dc.publicKey], connectTimeoutMs: 2000,
-      phoneNumber: refuse('a phone'), phoneCode: refuse('a code'), password: refuse('a password'),
+      ...API,
+      sessionString: telethon,
+      testMode: true,
+      rsaKeys: [env.dc.publicKey],
+      connectTimeoutMs: 2000,
+      phoneNumber: refuse('a phone'),
+      phoneCode: refuse('a code'),
+      password: refuse('a password'),
     })
     await second.start()
     assert.equal(second.userId, me.id)
@@ -51,7 +59,10 @@ test('a key that is not logged in (made by another library): getMe says 401, and
     await maker.stop()
     const keysBefore = env.dc.dc(2).stats.keysCreated
 
-    const client = new Client('c', env.clientOptions({ sessionString: gramjs, phoneNumber: '9996621234', phoneCode: '22222' }))
+    const client = new Client(
+      'c',
+      env.clientOptions({ sessionString: gramjs, phoneNumber: '9996621234', phoneCode: '22222' }),
+    )
     await client.start()
     assert.equal((await client.getMe()).phone, '9996621234')
     await client.stop()
@@ -65,8 +76,16 @@ test('a key that is not logged in (made by another library): getMe says 401, and
 test('startTimeoutMs: start() against a DC that never answers rejects with TimeoutError(start)', async () => {
   await withHostileDc({}, async (dc) => {
     const client = new Client('t', {
-      ...API, inMemory: true, testMode: true, dcs: [{ id: 2, host: '127.0.0.1', port: dc.port }], rsaKeys: [],
-      handshakeTimeoutMs: 60_000, requestTimeoutMs: 60_000, startTimeoutMs: 300, phoneNumber: '9996621234', phoneCode: '22222',
+      ...API,
+      inMemory: true,
+      testMode: true,
+      dcs: [{ id: 2, host: '127.0.0.1', port: dc.port }],
+      rsaKeys: [],
+      handshakeTimeoutMs: 60_000,
+      requestTimeoutMs: 60_000,
+      startTimeoutMs: 300,
+      phoneNumber: '9996621234',
+      phoneCode: '22222',
     })
     const t = Date.now()
     await assert.rejects(client.start(), (err: unknown) => err instanceof TimeoutError && err.phase === 'start')
@@ -78,12 +97,23 @@ test('startTimeoutMs: start() against a DC that never answers rejects with Timeo
 test('requestTimeoutMs and invoke({ timeoutMs }): a call to a DC that never answers ends in RequestTimeoutError', async () => {
   await withHostileDc({}, async (dc) => {
     const client = new Client('r', {
-      ...API, inMemory: true, testMode: true, dcs: [{ id: 2, host: '127.0.0.1', port: dc.port }], rsaKeys: [],
-      handshakeTimeoutMs: 60_000, requestTimeoutMs: 300,
+      ...API,
+      inMemory: true,
+      testMode: true,
+      dcs: [{ id: 2, host: '127.0.0.1', port: dc.port }],
+      rsaKeys: [],
+      handshakeTimeoutMs: 60_000,
+      requestTimeoutMs: 300,
     })
     await client.connect()
-    await assert.rejects(client.invoke({ _: 'help.getNearestDc' }), (err: unknown) => err instanceof RequestTimeoutError)
-    await assert.rejects(client.invoke({ _: 'help.getNearestDc' }, { timeoutMs: 100 }), (err: unknown) => err instanceof RequestTimeoutError && err.timeoutMs === 100)
+    await assert.rejects(
+      client.invoke({ _: 'help.getNearestDc' }),
+      (err: unknown) => err instanceof RequestTimeoutError,
+    )
+    await assert.rejects(
+      client.invoke({ _: 'help.getNearestDc' }, { timeoutMs: 100 }),
+      (err: unknown) => err instanceof RequestTimeoutError && err.timeoutMs === 100,
+    )
     await client.stop()
   })
 })

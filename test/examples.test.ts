@@ -10,10 +10,18 @@ import { writeTestDcEndpoint } from '../src/testdc/testdc-endpoint.ts'
 
 function runExample(file: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', new URL(`../examples/${file}`, import.meta.url).pathname], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', new URL(`../examples/${file}`, import.meta.url).pathname],
+      { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    )
     let out = ''
-    child.stdout.on('data', (d: Buffer) => { out += d.toString() })
-    child.stderr.on('data', (d: Buffer) => { out += d.toString() })
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+    })
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString()
+    })
     child.on('exit', (code) => resolve({ code, out }))
   })
 }
@@ -32,7 +40,11 @@ test('examples: non-interactive login, session string export and reuse, and a bo
     const strings = await runExample('session-string.ts', { ...common, PHONE: '9996631234' })
     assert.equal(strings.code, 0, strings.out)
     assert.match(strings.out, /started from the string as user \d+/)
-    assert.match(strings.out, /session string: [A-Za-z0-9_-]{12}… \(\d+ chars; keep it secret\)/, 'only a prefix of the string is printed')
+    assert.match(
+      strings.out,
+      /session string: [A-Za-z0-9_-]{12}… \(\d+ chars; keep it secret\)/,
+      'only a prefix of the string is printed',
+    )
     const botRun = await runExample('bot.ts', { ...common, BOT_TOKEN: bot.botToken! })
     assert.equal(botRun.code, 0, botRun.out)
     assert.match(botRun.out, /bot @example_bot/)

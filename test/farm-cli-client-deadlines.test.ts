@@ -29,7 +29,10 @@ describe('client deadlines in the worker settings', () => {
     writeFileSync(file, JSON.stringify({ requestTimeoutSec: 20, connectTimeoutSec: 2 }))
     const env = { GRAMFARM_REQUEST_TIMEOUT: '45', GRAMFARM_HANDSHAKE_TIMEOUT: '4' }
     const config = loadFarmConfig({ configFile: file, handshakeTimeoutMs: 1_500 }, env, dir)
-    assert.deepEqual([config.connectTimeoutMs, config.handshakeTimeoutMs, config.requestTimeoutMs], [2_000, 1_500, 45_000])
+    assert.deepEqual(
+      [config.connectTimeoutMs, config.handshakeTimeoutMs, config.requestTimeoutMs],
+      [2_000, 1_500, 45_000],
+    )
   })
 
   it('leaves the worker its defaults when nothing is set', () => {
@@ -41,7 +44,13 @@ describe('client deadlines in the worker settings', () => {
   it('refuses a deadline that is not a positive number of seconds (exit 2)', () => {
     const file = join(dir, 'bad.json')
     writeFileSync(file, JSON.stringify({ requestTimeoutSec: 0 }))
-    assert.throws(() => loadFarmConfig({ configFile: file }, {}, dir), (e: unknown) => e instanceof CliError && e.exitCode === 2 && /requestTimeoutSec/.test(e.message))
-    assert.throws(() => loadFarmConfig({}, { GRAMFARM_CONNECT_TIMEOUT: 'soon' }, dir), (e: unknown) => e instanceof CliError && /GRAMFARM_CONNECT_TIMEOUT/.test(e.message))
+    assert.throws(
+      () => loadFarmConfig({ configFile: file }, {}, dir),
+      (e: unknown) => e instanceof CliError && e.exitCode === 2 && /requestTimeoutSec/.test(e.message),
+    )
+    assert.throws(
+      () => loadFarmConfig({}, { GRAMFARM_CONNECT_TIMEOUT: 'soon' }, dir),
+      (e: unknown) => e instanceof CliError && /GRAMFARM_CONNECT_TIMEOUT/.test(e.message),
+    )
   })
 })

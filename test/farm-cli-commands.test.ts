@@ -51,13 +51,22 @@ describe('gramfarm CLI', () => {
     assert.match(plain.stderr, /nothing was enqueued/)
     assert.equal(json.code, 2)
     const report = JSON.parse(json.stdout) as { issues: { line: number; code: string }[] }
-    assert.deepEqual(report.issues.map((i) => [i.line, i.code]), [[3, 'invalid-phone'], [5, 'duplicate']])
+    assert.deepEqual(
+      report.issues.map((i) => [i.line, i.code]),
+      [
+        [3, 'invalid-phone'],
+        [5, 'duplicate'],
+      ],
+    )
     // Nothing reached Redis: no job, no secret, no run.
     const queue = new Queue(LOGIN_QUEUE, { connection: farm.redis, prefix: `${farm.prefix}bull` })
     const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized')
     await queue.close()
     assert.deepEqual(Object.values(counts), [0, 0, 0, 0, 0, 0])
-    assert.deepEqual((await keysUnderPrefix()).filter((k) => !before.includes(k) && !k.includes(':bull:')), [])
+    assert.deepEqual(
+      (await keysUnderPrefix()).filter((k) => !before.includes(k) && !k.includes(':bull:')),
+      [],
+    )
   })
 
   it('refuses a 100k-deep JSON accounts file with its line, exit 2 (not a stack overflow, exit 5)', async () => {
@@ -80,11 +89,37 @@ describe('gramfarm CLI', () => {
     }
     walk(program)
     const names = all.slice(1).map((c) => (c.parent && c.parent !== program ? [c.parent.name(), c.name()] : [c.name()]))
-    assert.deepEqual(names.map((n) => n.join(' ')).sort(), ['bots', 'code', 'demo', 'onboard', 'password', 'qr', 'sessions', 'sessions export', 'sessions list', 'status', 'testdc', 'testdc scan', 'worker', 'serve', 'provider', 'provider handler-api', 'keys', 'keys rotate'].sort())
+    assert.deepEqual(
+      names.map((n) => n.join(' ')).sort(),
+      [
+        'bots',
+        'code',
+        'demo',
+        'onboard',
+        'password',
+        'qr',
+        'sessions',
+        'sessions export',
+        'sessions list',
+        'status',
+        'testdc',
+        'testdc scan',
+        'worker',
+        'serve',
+        'provider',
+        'provider handler-api',
+        'keys',
+        'keys rotate',
+      ].sort(),
+    )
     for (const n of [[], ...names]) {
       out = ''
       await assert.rejects(buildAndRun(program, n), (e: { code?: string }) => e.code === 'commander.helpDisplayed')
-      assert.match(out, new RegExp(`Usage: gramfarm${n.length ? ` ${n.join(' ')}` : ''} `), `help of ${n.join(' ') || 'gramfarm'}`)
+      assert.match(
+        out,
+        new RegExp(`Usage: gramfarm${n.length ? ` ${n.join(' ')}` : ''} `),
+        `help of ${n.join(' ') || 'gramfarm'}`,
+      )
       if (n.length === 0) assert.match(out, /Exit codes:[\s\S]*3 +Redis unreachable/)
       // Secrets in argv show in `ps` and shell history: the help says how to keep them out.
       if (n.length === 0) assert.match(out, /api_hash; prefer\s+\$GRAMFARM_API_HASH/)
@@ -188,16 +223,46 @@ describe('gramfarm CLI', () => {
     const report = join(farm.dir, 'cli-report')
     // The test DC from the environment, as an operator's shell would have it; no pacing against it.
     const env = { GRAMFARM_TESTDC: farm.endpointFile, GRAMFARM_SEND_CODE_RATE: '1000:1000,1000:1000' }
-    const ok = await runCli([...at(), 'onboard', file, '--with-worker', '--threads', '1', '--sessions-dir', sessions, '--report', report, '--code-timeout', '20'], { env })
+    const ok = await runCli(
+      [
+        ...at(),
+        'onboard',
+        file,
+        '--with-worker',
+        '--threads',
+        '1',
+        '--sessions-dir',
+        sessions,
+        '--report',
+        report,
+        '--code-timeout',
+        '20',
+      ],
+      { env },
+    )
     assert.equal(ok.code, 0, ok.stderr)
     assert.match(ok.stdout, /authorized +2 +2/)
-    assert.deepEqual(readdirSync(sessions).sort(), ['9996621801.json', '9996621801.session', '9996631802.json', '9996631802.session'])
+    assert.deepEqual(readdirSync(sessions).sort(), [
+      '9996621801.json',
+      '9996621801.session',
+      '9996631802.json',
+      '9996631802.session',
+    ])
     assert.equal(statSync(join(sessions, '9996621801.session')).mode & 0o777, 0o600)
     assert.ok(existsSync(`${report}.json`) && existsSync(`${report}.csv`))
-    const bad = await runCli([...at(), '--testdc', farm.endpointFile, 'onboard', failing, '--with-worker', '--threads', '1', '--json'], { env: { GRAMFARM_SEND_CODE_RATE: '1000:1000,1000:1000' } })
+    const bad = await runCli(
+      [...at(), '--testdc', farm.endpointFile, 'onboard', failing, '--with-worker', '--threads', '1', '--json'],
+      { env: { GRAMFARM_SEND_CODE_RATE: '1000:1000,1000:1000' } },
+    )
     assert.equal(bad.code, 1, bad.stderr)
     const out = JSON.parse(bad.stdout) as { accounts: { account: string; state: string }[] }
-    assert.deepEqual(out.accounts.map((a) => [a.account, a.state]), [['9996621803', 'authorized'], ['9996621901', 'banned']])
+    assert.deepEqual(
+      out.accounts.map((a) => [a.account, a.state]),
+      [
+        ['9996621803', 'authorized'],
+        ['9996621901', 'banned'],
+      ],
+    )
     // …and the sessions are still in Redis for `gramfarm sessions export`.
     const strings = join(farm.dir, 'exported.json')
     const exported = await runCli([...at(), 'sessions', 'export', '--strings', strings, '--json'])

@@ -26,10 +26,15 @@ after(async () => {
 })
 
 const bot = (token: string): AccountSpec => ({ kind: 'bot', token, source: { file: 'bots.txt', line: 1 } })
-const user = (phone: string, password: string): AccountSpec => ({ kind: 'user', phone, password, source: { file: 'a.csv', line: 2 } })
+const user = (phone: string, password: string): AccountSpec => ({
+  kind: 'user',
+  phone,
+  password,
+  source: { file: 'a.csv', line: 2 },
+})
 
 describe('coordinator and the secret vault', () => {
-  it('writes the secrets of a job it re-adds after another run\'s job of that account ended, before the job can run', async () => {
+  it("writes the secrets of a job it re-adds after another run's job of that account ended, before the job can run", async () => {
     const token = '7300000001:AAFakeTokenForTestsOnly000000000001'
     const jobId = loginJobId('bot', botAccountKey(token))
     const first = new Coordinator({ redis, prefix })
@@ -52,7 +57,8 @@ describe('coordinator and the secret vault', () => {
       const run = await second.enqueue([bot(token)], { runId: 'run-vault-b' })
       assert.equal(run.attached, 0)
       assert.equal(run.accounts[0]!.ownerRunId, 'run-vault-b')
-      for (const s of seen) assert.ok(s.state !== 'waiting' || s.token === token, `runnable without its token: ${JSON.stringify(s.state)}`)
+      for (const s of seen)
+        assert.ok(s.state !== 'waiting' || s.token === token, `runnable without its token: ${JSON.stringify(s.state)}`)
       assert.equal((await vault.get(jobId)).botToken, token)
       assert.equal(await second.queue.getJobState(jobId), 'waiting', 'released once its token is in the vault')
     } finally {
@@ -62,17 +68,17 @@ describe('coordinator and the secret vault', () => {
     }
   })
 
-  it('leaves the secrets of another run\'s job alone when it attaches to it', async () => {
+  it("leaves the secrets of another run's job alone when it attaches to it", async () => {
     const phone = '9996627001'
     const jobId = loginJobId('user', phone)
     const first = new Coordinator({ redis, prefix })
     const second = new Coordinator({ redis, prefix })
     try {
-      await first.enqueue([user(phone, 'the first run\'s password')], { runId: 'run-vault-c' })
-      const run = await second.enqueue([user(phone, 'the second run\'s password')], { runId: 'run-vault-d' })
+      await first.enqueue([user(phone, "the first run's password")], { runId: 'run-vault-c' })
+      const run = await second.enqueue([user(phone, "the second run's password")], { runId: 'run-vault-d' })
       assert.equal(run.attached, 1)
       assert.equal(run.accounts[0]!.ownerRunId, 'run-vault-c')
-      assert.equal((await vault.get(jobId)).password, 'the first run\'s password')
+      assert.equal((await vault.get(jobId)).password, "the first run's password")
     } finally {
       await first.queue.obliterate({ force: true })
       await first.close()
@@ -80,11 +86,14 @@ describe('coordinator and the secret vault', () => {
     }
   })
 
-  it('refuses a run id already used (its jobs would look like this run\'s)', async () => {
+  it("refuses a run id already used (its jobs would look like this run's)", async () => {
     const coordinator = new Coordinator({ redis, prefix })
     try {
       await coordinator.enqueue([user('9996627002', 'pw')], { runId: 'run-vault-e' })
-      await assert.rejects(coordinator.enqueue([user('9996627003', 'pw')], { runId: 'run-vault-e' }), /run id run-vault-e is already used/)
+      await assert.rejects(
+        coordinator.enqueue([user('9996627003', 'pw')], { runId: 'run-vault-e' }),
+        /run id run-vault-e is already used/,
+      )
     } finally {
       await coordinator.queue.obliterate({ force: true })
       await coordinator.close()

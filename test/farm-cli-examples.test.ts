@@ -13,18 +13,28 @@ const CONFIG = join(import.meta.dirname, '..', 'config')
 let farm: Farm
 
 before(async () => {
-  farm = await startFarm({ tag: 'cli-examples', seed: JSON.parse(readFileSync(join(CONFIG, 'demo-accounts.testdc.json'), 'utf8')) as unknown })
+  farm = await startFarm({
+    tag: 'cli-examples',
+    seed: JSON.parse(readFileSync(join(CONFIG, 'demo-accounts.testdc.json'), 'utf8')) as unknown,
+  })
   await farm.startWorker({ codeTimeoutMs: 60_000 })
 })
 
-after(async () => {
-  await farm.stop()
-}, { timeout: 60_000 })
+after(
+  async () => {
+    await farm.stop()
+  },
+  { timeout: 60_000 },
+)
 
 const at = (): string[] => ['--redis-url', REDIS_URL, '--prefix', farm.prefix, '--testdc', farm.endpointFile]
 
 describe('the example accounts files against the test DC', () => {
-  for (const [command, file] of [['onboard', 'accounts.example.txt'], ['onboard', 'accounts.example.csv'], ['bots', 'bots.example.txt']] as const) {
+  for (const [command, file] of [
+    ['onboard', 'accounts.example.txt'],
+    ['onboard', 'accounts.example.csv'],
+    ['bots', 'bots.example.txt'],
+  ] as const) {
     it(`${command} config/${file}: every account authorized (exit 0)`, { timeout: 120_000 }, async () => {
       const r = await runCli([...at(), command, `config/${file}`, '--json'], { timeoutMs: 100_000 })
       assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`)
@@ -34,22 +44,30 @@ describe('the example accounts files against the test DC', () => {
     })
   }
 
-  it('onboard config/accounts.example.json: users, the bot, and the QR slot once scanned with testdc scan', { timeout: 120_000 }, async () => {
-    const running = runCli([...at(), 'onboard', 'config/accounts.example.json', '--json'], { timeoutMs: 100_000 })
-    const keys = new FarmRedisKeys(farm.prefix)
-    const url = await waitFor('the QR code of desk-1', async () => {
-      for (const key of await farm.redis.keys(`${keys.qrPrefix}qr-*`)) {
-        const u = await farm.redis.hget(key, 'url')
-        if (u) return u
-      }
-      return undefined
-    }, 60_000)
-    const scan = await runCli([...at(), 'testdc', 'scan', url, '--as', '9996627401'])
-    assert.equal(scan.code, 0, scan.stderr)
-    const r = await running
-    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`)
-    const out = JSON.parse(r.stdout) as { accounts: { account: string; kind: string; state: string }[] }
-    assert.deepEqual(new Set(out.accounts.map((x) => x.kind)), new Set(['user', 'bot', 'qr']))
-    for (const row of out.accounts) assert.equal(row.state, 'authorized', `${row.account}: ${row.state}`)
-  })
+  it(
+    'onboard config/accounts.example.json: users, the bot, and the QR slot once scanned with testdc scan',
+    { timeout: 120_000 },
+    async () => {
+      const running = runCli([...at(), 'onboard', 'config/accounts.example.json', '--json'], { timeoutMs: 100_000 })
+      const keys = new FarmRedisKeys(farm.prefix)
+      const url = await waitFor(
+        'the QR code of desk-1',
+        async () => {
+          for (const key of await farm.redis.keys(`${keys.qrPrefix}qr-*`)) {
+            const u = await farm.redis.hget(key, 'url')
+            if (u) return u
+          }
+          return undefined
+        },
+        60_000,
+      )
+      const scan = await runCli([...at(), 'testdc', 'scan', url, '--as', '9996627401'])
+      assert.equal(scan.code, 0, scan.stderr)
+      const r = await running
+      assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`)
+      const out = JSON.parse(r.stdout) as { accounts: { account: string; kind: string; state: string }[] }
+      assert.deepEqual(new Set(out.accounts.map((x) => x.kind)), new Set(['user', 'bot', 'qr']))
+      for (const row of out.accounts) assert.equal(row.state, 'authorized', `${row.account}: ${row.state}`)
+    },
+  )
 })

@@ -38,14 +38,24 @@ describe('run output paths', () => {
     const out = join(dir, 'out')
     mkdirSync(out)
     const stdout = sink()
-    const run = runOnboarding(redis, prefix, [{ kind: 'user', phone: '9996629002', source: { file: 'a.txt', line: 1 } }], {
-      runId: 'run-output-1', report: join(out, 'report'), timeoutMs: 300, progress: false, stdout, stderr: sink(),
-      // The directory goes away while the run is followed (no worker: the run times out).
-      onEnqueued: () => {
-        rmSync(out, { recursive: true })
-        writeFileSync(out, 'now a file\n')
+    const run = runOnboarding(
+      redis,
+      prefix,
+      [{ kind: 'user', phone: '9996629002', source: { file: 'a.txt', line: 1 } }],
+      {
+        runId: 'run-output-1',
+        report: join(out, 'report'),
+        timeoutMs: 300,
+        progress: false,
+        stdout,
+        stderr: sink(),
+        // The directory goes away while the run is followed (no worker: the run times out).
+        onEnqueued: () => {
+          rmSync(out, { recursive: true })
+          writeFileSync(out, 'now a file\n')
+        },
       },
-    })
+    )
     await assert.rejects(run, (err: unknown) => {
       assert.ok(err instanceof CliError, String(err))
       assert.equal(err.exitCode, ExitCode.outputFailed)

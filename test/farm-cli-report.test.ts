@@ -12,7 +12,10 @@ const dir = mkdtempSync(join(tmpdir(), 'gramfarm-report-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
 
 const outcome: RunOutcome = {
-  runId: 'run-report-1', timedOut: false, interrupted: false, elapsedMs: 1200,
+  runId: 'run-report-1',
+  timedOut: false,
+  interrupted: false,
+  elapsedMs: 1200,
   results: [{ account: '9996621234', kind: 'user', state: 'authorized', jobId: 'user-x', userId: '42', dcId: 2 }],
 }
 

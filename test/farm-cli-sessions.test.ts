@@ -32,8 +32,20 @@ before(async () => {
 describe('gramfarm sessions export --account', () => {
   it('matches a phone however it is written and a QR label as it is', async () => {
     const strings = join(dir, 'strings.json')
-    const r = await runCli(['--redis-url', REDIS_URL, '--prefix', prefix, 'sessions', 'export', '--strings', strings, '--json',
-      '--account', 'qr-20261101120000-1', '+999 (66) 21-234'])
+    const r = await runCli([
+      '--redis-url',
+      REDIS_URL,
+      '--prefix',
+      prefix,
+      'sessions',
+      'export',
+      '--strings',
+      strings,
+      '--json',
+      '--account',
+      'qr-20261101120000-1',
+      '+999 (66) 21-234',
+    ])
     assert.equal(r.code, 0, r.stderr)
     const doc = JSON.parse(readFileSync(strings, 'utf8')) as SessionStringsFile
     assert.deepEqual(doc.sessions.map((s) => s.account).sort(), ['9996621234', 'qr-20261101120000-1'])
@@ -41,8 +53,19 @@ describe('gramfarm sessions export --account', () => {
 
   it('does not clean a QR-looking value into a phone, nor a phone into a label', async () => {
     const strings = join(dir, 'none.json')
-    const r = await runCli(['--redis-url', REDIS_URL, '--prefix', prefix, 'sessions', 'export', '--strings', strings, '--json',
-      '--account', 'qr20261101120000-1'])
+    const r = await runCli([
+      '--redis-url',
+      REDIS_URL,
+      '--prefix',
+      prefix,
+      'sessions',
+      'export',
+      '--strings',
+      strings,
+      '--json',
+      '--account',
+      'qr20261101120000-1',
+    ])
     assert.equal(r.code, 1, r.stderr)
     assert.deepEqual((JSON.parse(r.stdout) as { exported: unknown[] }).exported, [])
   })

@@ -29,12 +29,19 @@ const user = (phone: string): AccountSpec => ({ kind: 'user', phone, source: { f
 
 /** What a worker writes when a login of `runId` ends. */
 async function writeResult(runId: string, account: string, state: LoginResult['state']): Promise<void> {
-  const r: LoginResult = { account, kind: 'user', state, startedAt: Date.now() - 1000, finishedAt: Date.now(), ...(state === 'authorized' ? { userId: '42', dcId: 2, session: `user-${account}` } : {}) }
+  const r: LoginResult = {
+    account,
+    kind: 'user',
+    state,
+    startedAt: Date.now() - 1000,
+    finishedAt: Date.now(),
+    ...(state === 'authorized' ? { userId: '42', dcId: 2, session: `user-${account}` } : {}),
+  }
   await redis.hset(resultsKey(prefix, runId), account, JSON.stringify(r))
 }
 
 describe('gramfarm status --run', () => {
-  it('counts the accounts a run followed in another run\'s job, and is done when they are', async () => {
+  it("counts the accounts a run followed in another run's job, and is done when they are", async () => {
     const coordinator = new Coordinator({ redis, prefix })
     try {
       await coordinator.enqueue([user('9996628001')], { runId: 'run-status-a' })
@@ -46,10 +53,17 @@ describe('gramfarm status --run', () => {
       await writeResult('run-status-a', '9996628001', 'authorized')
       const done = await runCli([...at(), 'status', '--run', 'run-status-b', '--json'])
       assert.equal(done.code, 0, done.stderr)
-      const run = JSON.parse(done.stdout) as { finished: number; total: number; accounts: { account: string; state: string; followedRun?: string; session?: string }[] }
+      const run = JSON.parse(done.stdout) as {
+        finished: number
+        total: number
+        accounts: { account: string; state: string; followedRun?: string; session?: string }[]
+      }
       assert.deepEqual([run.finished, run.total], [2, 2])
       const followed = run.accounts.find((a) => a.account === '9996628001')
-      assert.deepEqual([followed?.state, followed?.followedRun, followed?.session], ['duplicate', 'run-status-a', undefined])
+      assert.deepEqual(
+        [followed?.state, followed?.followedRun, followed?.session],
+        ['duplicate', 'run-status-a', undefined],
+      )
     } finally {
       await coordinator.queue.obliterate({ force: true })
       await coordinator.close()

@@ -8,11 +8,16 @@ import { it } from 'node:test'
 import { CLI } from './farm-e2e-harness.ts'
 
 /** Runs `gramfarm <args>`, writing `chunk` to its stdin until it stops reading or `maxBytes` went in. */
-function pipeInto(args: string[], chunk: Buffer, maxBytes: number): Promise<{ code: number | null; stderr: string; written: number }> {
+function pipeInto(
+  args: string[],
+  chunk: Buffer,
+  maxBytes: number,
+): Promise<{ code: number | null; stderr: string; written: number }> {
   return new Promise((resolve) => {
     // A Redis nobody listens on: the command must fail on its input before it ever gets there.
     const child = spawn(process.execPath, ['--import', 'tsx', CLI, '--redis-url', 'redis://127.0.0.1:1', ...args], {
-      cwd: join(import.meta.dirname, '..'), stdio: ['pipe', 'ignore', 'pipe'],
+      cwd: join(import.meta.dirname, '..'),
+      stdio: ['pipe', 'ignore', 'pipe'],
     })
     let stderr = ''
     let written = 0
@@ -35,15 +40,19 @@ function pipeInto(args: string[], chunk: Buffer, maxBytes: number): Promise<{ co
   })
 }
 
-it('refuses a code line longer than 4 KiB on stdin with exit 2, without reading the rest of the input', { timeout: 90_000 }, async () => {
-  const MiB = Buffer.alloc(1 << 20, 0x37) // '7' × 1 MiB, no line break
-  const r = await pipeInto(['code', '9996621234', '-'], MiB, 600 << 20)
-  assert.equal(r.code, 2, r.stderr)
-  assert.match(r.stderr, /the code is longer than 4096 bytes/)
-  assert.doesNotMatch(r.stderr, /7777777/, 'nothing of the input is echoed')
-  // It stopped reading: far from the 600 MB offered (pipe buffers hold a few MiB at most).
-  assert.ok(r.written < 64 << 20, `${r.written} bytes went in`)
-})
+it(
+  'refuses a code line longer than 4 KiB on stdin with exit 2, without reading the rest of the input',
+  { timeout: 90_000 },
+  async () => {
+    const MiB = Buffer.alloc(1 << 20, 0x37) // '7' × 1 MiB, no line break
+    const r = await pipeInto(['code', '9996621234', '-'], MiB, 600 << 20)
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(r.stderr, /the code is longer than 4096 bytes/)
+    assert.doesNotMatch(r.stderr, /7777777/, 'nothing of the input is echoed')
+    // It stopped reading: far from the 600 MB offered (pipe buffers hold a few MiB at most).
+    assert.ok(r.written < 64 << 20, `${r.written} bytes went in`)
+  },
+)
 
 it('still takes the first line when it is short, whatever follows it', { timeout: 60_000 }, async () => {
   // Redis is unreachable here, so a code read fine ends in exit 3, after stdin was read.

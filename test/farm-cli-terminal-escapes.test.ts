@@ -17,12 +17,19 @@ const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066
 
 function assertNoRawControl(text: string, what: string): void {
   const m = RAW_CONTROL.exec(text)
-  assert.equal(m, null, `${what} has a raw U+${m?.[0].charCodeAt(0).toString(16).padStart(4, '0')}: ${JSON.stringify(text)}`)
+  assert.equal(
+    m,
+    null,
+    `${what} has a raw U+${m?.[0].charCodeAt(0).toString(16).padStart(4, '0')}: ${JSON.stringify(text)}`,
+  )
 }
 
 describe('control characters on the terminal', () => {
   it('escapes C0 (not line breaks or tabs), DEL, C1 and bidi controls as \\uXXXX', () => {
-    assert.equal(escapeControlCharacters('a\x1b[31mb\x07\tc\nd\x7f\u009b\u202e'), 'a\\u001b[31mb\\u0007\tc\nd\\u007f\\u009b\\u202e')
+    assert.equal(
+      escapeControlCharacters('a\x1b[31mb\x07\tc\nd\x7f\u009b\u202e'),
+      'a\\u001b[31mb\\u0007\tc\nd\\u007f\\u009b\\u202e',
+    )
     assert.equal(escapeControlCharacters('plain text, ünïcödé, 日本'), 'plain text, ünïcödé, 日本')
   })
 
@@ -53,29 +60,48 @@ describe('control characters on the terminal', () => {
     assert.match(r.stderr, /unknown option '--\\u001b\[31mcolour'/)
   })
 
-  it('in status tables (run labels, QR slot names from Redis), while --json keeps the values', { timeout: 60_000 }, async () => {
-    const coordinator = new Coordinator({ redis: scope.redis, prefix: scope.prefix })
-    const label = '\x1b]0;pwned\x07'
-    const slot = '\x1b[2Jdesk\u202e1'
-    try {
-      const run = await coordinator.enqueue([{ kind: 'qr', label: slot, source: { file: 'esc', line: 1 } }], { label })
-      // Its result, as a worker saves it (no worker runs here), in the run's results hash.
-      const now = Date.now()
-      await scope.redis.hset(`${scope.prefix}results:${run.runId}`, slot, JSON.stringify({ account: slot, kind: 'qr', state: 'code_timeout', startedAt: now, finishedAt: now }))
-      const text = await runCli(['--redis-url', REDIS_URL, '--prefix', scope.prefix, 'status', '--run', run.runId])
-      assert.equal(text.code, 0, text.stderr)
-      assertNoRawControl(text.stdout + text.stderr, 'status --run')
-      assert.match(text.stdout, /\\u001b\]0;pwned\\u0007/)
-      assert.match(text.stdout, /\\u001b\[2Jdesk\\u202e1/)
-      const listed = await runCli(['--redis-url', REDIS_URL, '--prefix', scope.prefix, 'status'])
-      assertNoRawControl(listed.stdout + listed.stderr, 'status')
-      const json = await runCli(['--redis-url', REDIS_URL, '--prefix', scope.prefix, 'status', '--run', run.runId, '--json'])
-      assertNoRawControl(json.stdout, 'status --json')
-      const parsed = JSON.parse(json.stdout) as { label?: string; accounts: { account: string }[] }
-      assert.equal(parsed.label, label)
-      assert.equal(parsed.accounts[0]!.account, slot)
-    } finally {
-      await coordinator.close()
-    }
-  })
+  it(
+    'in status tables (run labels, QR slot names from Redis), while --json keeps the values',
+    { timeout: 60_000 },
+    async () => {
+      const coordinator = new Coordinator({ redis: scope.redis, prefix: scope.prefix })
+      const label = '\x1b]0;pwned\x07'
+      const slot = '\x1b[2Jdesk\u202e1'
+      try {
+        const run = await coordinator.enqueue([{ kind: 'qr', label: slot, source: { file: 'esc', line: 1 } }], {
+          label,
+        })
+        // Its result, as a worker saves it (no worker runs here), in the run's results hash.
+        const now = Date.now()
+        await scope.redis.hset(
+          `${scope.prefix}results:${run.runId}`,
+          slot,
+          JSON.stringify({ account: slot, kind: 'qr', state: 'code_timeout', startedAt: now, finishedAt: now }),
+        )
+        const text = await runCli(['--redis-url', REDIS_URL, '--prefix', scope.prefix, 'status', '--run', run.runId])
+        assert.equal(text.code, 0, text.stderr)
+        assertNoRawControl(text.stdout + text.stderr, 'status --run')
+        assert.match(text.stdout, /\\u001b\]0;pwned\\u0007/)
+        assert.match(text.stdout, /\\u001b\[2Jdesk\\u202e1/)
+        const listed = await runCli(['--redis-url', REDIS_URL, '--prefix', scope.prefix, 'status'])
+        assertNoRawControl(listed.stdout + listed.stderr, 'status')
+        const json = await runCli([
+          '--redis-url',
+          REDIS_URL,
+          '--prefix',
+          scope.prefix,
+          'status',
+          '--run',
+          run.runId,
+          '--json',
+        ])
+        assertNoRawControl(json.stdout, 'status --json')
+        const parsed = JSON.parse(json.stdout) as { label?: string; accounts: { account: string }[] }
+        assert.equal(parsed.label, label)
+        assert.equal(parsed.accounts[0]!.account, slot)
+      } finally {
+        await coordinator.close()
+      }
+    },
+  )
 })

@@ -23,7 +23,10 @@ const CLOSE_GRACE_MS = 6_000
  * connections, not silent ones) plus a step's bookkeeping, then BullMQ's exponential backoff between attempts.
  */
 const ATTEMPTS = LOGIN_JOB_OPTIONS.attempts
-const BACKOFF_MS = Array.from({ length: ATTEMPTS - 1 }, (_, i) => LOGIN_JOB_OPTIONS.backoff.delay * 2 ** i).reduce((a, b) => a + b, 0)
+const BACKOFF_MS = Array.from({ length: ATTEMPTS - 1 }, (_, i) => LOGIN_JOB_OPTIONS.backoff.delay * 2 ** i).reduce(
+  (a, b) => a + b,
+  0,
+)
 const JOB_BOUND_MS = ATTEMPTS * (DEADLINES.requestTimeoutMs + 2_000) + BACKOFF_MS + 10_000
 
 let farm: Farm
@@ -32,9 +35,12 @@ before(async () => {
   farm = await startFarm({ tag: 'e2e-blackhole', seed: { bots: [{ token: BOT_TOKEN, dcId: 2 }] } })
 })
 
-after(async () => {
-  await farm.stop()
-}, { timeout: 60_000 })
+after(
+  async () => {
+    await farm.stop()
+  },
+  { timeout: 60_000 },
+)
 
 function specs(phones: readonly string[], file: string, bot: boolean): AccountSpec[] {
   const users: AccountSpec[] = phones.map((phone, i) => ({ kind: 'user', phone, source: { file, line: i + 1 } }))
@@ -49,7 +55,9 @@ function states(outcome: RunOutcome): Record<string, string> {
 async function workerBehind(hole: BlackholeDcs, log: ReturnType<typeof sink>): Promise<FarmWorker> {
   return farm.startWorker({
     testDc: { dcs: hole.dcs, publicKeyPem: farm.testDc.endpoint.publicKeyPem },
-    ...DEADLINES, closeGraceMs: CLOSE_GRACE_MS, logger: createLogger({ level: 'info', destination: log }),
+    ...DEADLINES,
+    closeGraceMs: CLOSE_GRACE_MS,
+    logger: createLogger({ level: 'info', destination: log }),
   })
 }
 
@@ -63,16 +71,28 @@ async function runAgainst(mode: BlackholeMode, phones: readonly string[], expect
     const started = Date.now()
     const outcome = await coordinator.follow(run, { timeoutMs: JOB_BOUND_MS })
     const took = Date.now() - started
-    assert.equal(outcome.timedOut, false, `the run did not end within ${JOB_BOUND_MS} ms: ${JSON.stringify(states(outcome))}`)
-    assert.deepEqual(states(outcome), Object.fromEntries([...phones, `bot${BOT_TOKEN.split(':')[0]}`].map((a) => [a, expected])))
+    assert.equal(
+      outcome.timedOut,
+      false,
+      `the run did not end within ${JOB_BOUND_MS} ms: ${JSON.stringify(states(outcome))}`,
+    )
+    assert.deepEqual(
+      states(outcome),
+      Object.fromEntries([...phones, `bot${BOT_TOKEN.split(':')[0]}`].map((a) => [a, expected])),
+    )
     assert.ok(took < JOB_BOUND_MS, `took ${took} ms`)
     // Retried as passing trouble, a bounded number of times: each attempt connected at least once.
     const accounts = phones.length + 1
-    assert.ok(hole.connections() >= accounts * ATTEMPTS, `${hole.connections()} connections for ${accounts} accounts × ${ATTEMPTS} attempts`)
+    assert.ok(
+      hole.connections() >= accounts * ATTEMPTS,
+      `${hole.connections()} connections for ${accounts} accounts × ${ATTEMPTS} attempts`,
+    )
     assert.equal(hole.unreadable(), 0, 'the logins use the intermediate framing the blackhole reads')
-    if (mode === 'after-key-exchange') assert.ok(hole.silencedAfterKeyExchange() >= accounts, 'the key exchanges went through')
+    if (mode === 'after-key-exchange')
+      assert.ok(hole.silencedAfterKeyExchange() >= accounts, 'the key exchanges went through')
     // Nobody was logged in, and nothing is left waiting.
-    for (const phone of phones) assert.equal(farm.testDc.accounts.userByPhone(phone), undefined, `${phone} never reached auth.sendCode`)
+    for (const phone of phones)
+      assert.equal(farm.testDc.accounts.userByPhone(phone), undefined, `${phone} never reached auth.sendCode`)
   } finally {
     await coordinator.close()
     const closing = Date.now()
@@ -84,9 +104,13 @@ async function runAgainst(mode: BlackholeMode, phones: readonly string[], expect
 }
 
 describe('a farm run against DCs that blackhole connections', () => {
-  it('ends every job failed(dc_unreachable) when the DCs accept TCP and never answer', { timeout: 180_000 }, async () => {
-    await runAgainst('silent', ['9996627001', '9996637002'], 'failed(dc_unreachable)')
-  })
+  it(
+    'ends every job failed(dc_unreachable) when the DCs accept TCP and never answer',
+    { timeout: 180_000 },
+    async () => {
+      await runAgainst('silent', ['9996627001', '9996637002'], 'failed(dc_unreachable)')
+    },
+  )
 
   it('ends every job failed(timeout) when the DCs go silent after the key exchange', { timeout: 180_000 }, async () => {
     await runAgainst('after-key-exchange', ['9996627101', '9996637102'], 'failed(timeout)')
@@ -98,7 +122,10 @@ describe('a farm run against DCs that blackhole connections', () => {
     // A call deadline longer than the grace: the step cannot end by itself in time, the close must still.
     const worker = await farm.startWorker({
       testDc: { dcs: hole.dcs, publicKeyPem: farm.testDc.endpoint.publicKeyPem },
-      ...DEADLINES, requestTimeoutMs: 60_000, closeGraceMs: 2_000, logger: createLogger({ level: 'info', destination: log }),
+      ...DEADLINES,
+      requestTimeoutMs: 60_000,
+      closeGraceMs: 2_000,
+      logger: createLogger({ level: 'info', destination: log }),
     })
     const coordinator = new Coordinator({ redis: farm.redis, prefix: farm.prefix })
     try {

@@ -38,9 +38,15 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
  * under the prefix, every key under it and the directory are removed, and the connection closed.
  */
 export function scratchScope(tag: string): { prefix: string; redis: Redis; dir: string } {
-  const scope = { prefix: uniquePrefix(tag), redis: redisClient(), dir: mkdtempSync(join(tmpdir(), `gramfarm-${tag}-`)) }
+  const scope = {
+    prefix: uniquePrefix(tag),
+    redis: redisClient(),
+    dir: mkdtempSync(join(tmpdir(), `gramfarm-${tag}-`)),
+  }
   after(async () => {
-    await new Queue(LOGIN_QUEUE, { connection: scope.redis, prefix: `${scope.prefix}bull` }).obliterate({ force: true }).catch(() => undefined)
+    await new Queue(LOGIN_QUEUE, { connection: scope.redis, prefix: `${scope.prefix}bull` })
+      .obliterate({ force: true })
+      .catch(() => undefined)
     await deleteKeysUnder(scope.redis, scope.prefix)
     scope.redis.disconnect()
     rmSync(scope.dir, { recursive: true, force: true })
@@ -49,7 +55,12 @@ export function scratchScope(tag: string): { prefix: string; redis: Redis; dir: 
 }
 
 /** Polls `check` until it is truthy (or throws after `timeoutMs`). */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 20_000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  timeoutMs = 20_000,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const v = await check()
@@ -114,18 +125,45 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
   const workers: FarmWorker[] = []
   const processes: WorkerProcess[] = []
   return {
-    prefix, redis, testDc, provider, endpointFile, dir,
+    prefix,
+    redis,
+    testDc,
+    provider,
+    endpointFile,
+    dir,
     startWorker: async (extra = {}) => {
       const w = await startFarmWorker({
-        redisUrl: REDIS_URL, prefix, ...API, testDc: { dcs: testDc.endpoint.dcs, publicKeyPem: testDc.endpoint.publicKeyPem },
-        threads: 1, concurrency: 64, codeTimeoutMs: 20_000, recheckMs: 1_000, sendCodeRate: FAST_RATE, ...extra,
+        redisUrl: REDIS_URL,
+        prefix,
+        ...API,
+        testDc: { dcs: testDc.endpoint.dcs, publicKeyPem: testDc.endpoint.publicKeyPem },
+        threads: 1,
+        concurrency: 64,
+        codeTimeoutMs: 20_000,
+        recheckMs: 1_000,
+        sendCodeRate: FAST_RATE,
+        ...extra,
       })
       workers.push(w)
       return w
     },
     spawnWorker: async (args = []) => {
-      const p = await spawnWorker(['--prefix', prefix, '--redis-url', REDIS_URL, '--testdc', endpointFile, '--log-level', 'info', 'worker',
-        '--threads', '1', '--send-code-rate', '1000:1000,1000:1000', ...args])
+      const p = await spawnWorker([
+        '--prefix',
+        prefix,
+        '--redis-url',
+        REDIS_URL,
+        '--testdc',
+        endpointFile,
+        '--log-level',
+        'info',
+        'worker',
+        '--threads',
+        '1',
+        '--send-code-rate',
+        '1000:1000,1000:1000',
+        ...args,
+      ])
       processes.push(p)
       return p
     },
@@ -146,17 +184,24 @@ export const CLI = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts')
 
 /** `gramfarm <args>` as a child process; resolves once its log says "worker ready". */
 export async function spawnWorker(args: string[]): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: join(import.meta.dirname, '..') })
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: join(import.meta.dirname, '..'),
+  })
   let out = ''
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()))
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   await Promise.race([
     waitFor('worker ready', () => out.includes('worker ready'), 60_000),
-    exited.then((code) => { throw new Error(`worker exited with ${code}: ${out}`) }),
+    exited.then((code) => {
+      throw new Error(`worker exited with ${code}: ${out}`)
+    }),
   ])
   return {
-    child, pid: child.pid!, output: () => out,
+    child,
+    pid: child.pid!,
+    output: () => out,
     stop: async (signal = 'SIGTERM') => {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
       child.kill(signal)
@@ -166,10 +211,15 @@ export async function spawnWorker(args: string[]): Promise<WorkerProcess> {
 }
 
 /** Runs `gramfarm <args>` to completion. */
-export function runCli(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
-      stdio: ['pipe', 'pipe', 'pipe'], cwd: join(import.meta.dirname, '..'), env: { ...process.env, ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      cwd: join(import.meta.dirname, '..'),
+      env: { ...process.env, ...opts.env },
     })
     let stdout = ''
     let stderr = ''
@@ -299,7 +349,8 @@ export async function startSocksProxy(auth: { username: string; password: string
         const atyp = buf[3]
         const need = atyp === 1 ? 10 : atyp === 3 ? 7 + buf[4]! : 22
         if (buf.length < need) return
-        const host = atyp === 1 ? [...buf.subarray(4, 8)].join('.') : atyp === 3 ? buf.subarray(5, 5 + buf[4]!).toString() : '::1'
+        const host =
+          atyp === 1 ? [...buf.subarray(4, 8)].join('.') : atyp === 3 ? buf.subarray(5, 5 + buf[4]!).toString() : '::1'
         const port = buf.readUInt16BE(need - 2)
         const rest = buf.subarray(need)
         client.off('data', onData)
@@ -311,7 +362,12 @@ export async function startSocksProxy(auth: { username: string; password: string
           upstream.pipe(client)
         })
         sockets.add(upstream)
-        upstream.on('close', () => { sockets.delete(upstream); client.destroy() }).on('error', () => client.end(Buffer.from([5, 5, 0, 1, 0, 0, 0, 0, 0, 0])))
+        upstream
+          .on('close', () => {
+            sockets.delete(upstream)
+            client.destroy()
+          })
+          .on('error', () => client.end(Buffer.from([5, 5, 0, 1, 0, 0, 0, 0, 0, 0])))
         client.on('close', () => upstream.destroy())
       }
     }

@@ -79,7 +79,11 @@ ${PROVIDER_2FA},,,,,
 ${NOBODY_2FA},,,,,
 `
 const txt = [PLAIN[2], PLAIN[3], BANNED, INVALID, UNREGISTERED, LOST_SMS, EARLY_CODE].map((p) => `+${p}`).join('\n')
-const json = JSON.stringify([{ kind: 'bot', token: BOT_TOKEN }, { kind: 'bot', token: UNKNOWN_BOT }, { kind: 'qr', label: 'desk-1', deviceModel: 'Desktop' }])
+const json = JSON.stringify([
+  { kind: 'bot', token: BOT_TOKEN },
+  { kind: 'bot', token: UNKNOWN_BOT },
+  { kind: 'qr', label: 'desk-1', deviceModel: 'Desktop' },
+])
 
 function byAccount(results: readonly AccountResult[]): Map<string, AccountResult> {
   return new Map(results.map((r) => [r.account, r]))
@@ -94,10 +98,27 @@ describe('onboarding end to end', () => {
   let qr: QrScanDevices
 
   it('logs users, bots and a QR slot in, and every account ends in its state', async () => {
-    qr = await QrScanDevices.start({ redis: farm.redis, prefix: farm.prefix, endpoint: farm.testDc.endpoint, owners: [{ phone: QR_PHONE, code: '44444' }], delayMs: [50, 100] })
+    qr = await QrScanDevices.start({
+      redis: farm.redis,
+      prefix: farm.prefix,
+      endpoint: farm.testDc.endpoint,
+      owners: [{ phone: QR_PHONE, code: '44444' }],
+      delayMs: [50, 100],
+    })
     // Before any login asks: the code for EARLY_CODE is parked and adopted by its request.
-    assert.equal((await publishCode(farm.redis, { phone: EARLY_CODE, code: '33333' }, { prefix: farm.prefix })).status, 'pending')
-    const proxied = JSON.stringify([{ kind: 'user', phone: PROXIED, proxy: `socks5://${PROXY_AUTH.username}:${PROXY_AUTH.password}@127.0.0.1:${socks.port}`, apiId: API.apiId, apiHash: OWN_API_HASH }])
+    assert.equal(
+      (await publishCode(farm.redis, { phone: EARLY_CODE, code: '33333' }, { prefix: farm.prefix })).status,
+      'pending',
+    )
+    const proxied = JSON.stringify([
+      {
+        kind: 'user',
+        phone: PROXIED,
+        proxy: `socks5://${PROXY_AUTH.username}:${PROXY_AUTH.password}@127.0.0.1:${socks.port}`,
+        apiId: API.apiId,
+        apiHash: OWN_API_HASH,
+      },
+    ])
     const specs = [
       ...parseAccounts(csv, { file: 'users.csv' }),
       ...parseAccounts(txt, { file: 'phones.txt' }),
@@ -106,12 +127,24 @@ describe('onboarding end to end', () => {
     ]
     // Job data is removed with the job: look at it while the job lives.
     const jobKey = `${farm.prefix}bull:${LOGIN_QUEUE}:${loginJobId('user', PROXIED)}`
-    const watch = setInterval(() => void farm.redis.hget(jobKey, 'data').then((d) => { if (d) proxiedJobData.push(d) }), 5)
+    const watch = setInterval(
+      () =>
+        void farm.redis.hget(jobKey, 'data').then((d) => {
+          if (d) proxiedJobData.push(d)
+        }),
+      5,
+    )
     sessionsDir = join(farm.dir, 'sessions')
     stringsFile = join(farm.dir, 'strings.json')
     const started = Date.now()
     const { outcome, exitCode } = await runOnboarding(farm.redis, farm.prefix, specs, {
-      sessionsDir, sessionsJson: stringsFile, report: join(farm.dir, 'report'), progress: false, timeoutMs: 30_000, stdout: sink(), stderr: sink(),
+      sessionsDir,
+      sessionsJson: stringsFile,
+      report: join(farm.dir, 'report'),
+      progress: false,
+      timeoutMs: 30_000,
+      stdout: sink(),
+      stderr: sink(),
     })
     clearInterval(watch)
     await qr.stop()
@@ -120,11 +153,23 @@ describe('onboarding end to end', () => {
     assert.equal(exitCode, 1, 'some accounts failed on purpose')
     results = byAccount(outcome.results)
     const expected: Record<string, string> = {
-      [PLAIN[0]!]: 'authorized', [PLAIN[1]!]: 'authorized', [PLAIN[2]!]: 'authorized', [PLAIN[3]!]: 'authorized',
-      [VAULT_2FA]: 'authorized', [PROVIDER_2FA]: 'authorized', [EARLY_CODE]: 'authorized',
-      [NOBODY_2FA]: 'needs_password', [WRONG_2FA]: 'password_invalid', [BANNED]: 'banned', [INVALID]: 'phone_invalid',
-      [UNREGISTERED]: 'unregistered', [LOST_SMS]: 'code_timeout',
-      bot7200000001: 'authorized', bot7200000002: 'failed(token_invalid)', 'desk-1': 'authorized', [PROXIED]: 'authorized',
+      [PLAIN[0]!]: 'authorized',
+      [PLAIN[1]!]: 'authorized',
+      [PLAIN[2]!]: 'authorized',
+      [PLAIN[3]!]: 'authorized',
+      [VAULT_2FA]: 'authorized',
+      [PROVIDER_2FA]: 'authorized',
+      [EARLY_CODE]: 'authorized',
+      [NOBODY_2FA]: 'needs_password',
+      [WRONG_2FA]: 'password_invalid',
+      [BANNED]: 'banned',
+      [INVALID]: 'phone_invalid',
+      [UNREGISTERED]: 'unregistered',
+      [LOST_SMS]: 'code_timeout',
+      bot7200000001: 'authorized',
+      bot7200000002: 'failed(token_invalid)',
+      'desk-1': 'authorized',
+      [PROXIED]: 'authorized',
     }
     assert.deepEqual(Object.fromEntries([...results].map(([a, r]) => [a, r.state])), expected)
     // The QR slot is the account of the phone that scanned it (which had to migrate the login to DC 4).
@@ -159,15 +204,29 @@ describe('onboarding end to end', () => {
     // account is done, so a new run of it ends as duplicate without asking Telegram for another code.
     const late = await publishCode(farm.redis, { phone: PLAIN[0]!, code: '22222' }, { prefix: farm.prefix })
     assert.equal(late.status, 'stored')
-    const again = await runOnboarding(farm.redis, farm.prefix, parseAccounts(`${PLAIN[0]}\n`, { file: 'again.txt' }), { progress: false, stdout: sink(), stderr: sink(), timeoutMs: 10_000 })
+    const again = await runOnboarding(farm.redis, farm.prefix, parseAccounts(`${PLAIN[0]}\n`, { file: 'again.txt' }), {
+      progress: false,
+      stdout: sink(),
+      stderr: sink(),
+      timeoutMs: 10_000,
+    })
     assert.equal(again.outcome.results[0]!.state, 'duplicate')
     assert.equal(again.exitCode, 0, 'already authorized counts as done')
     assert.equal(farm.testDc.accounts.sessionsOf(BigInt(results.get(PLAIN[0]!)!.userId!)).length, 1)
-    assert.equal(await farm.redis.get(names.code(PLAIN[0]!, late.attempt!)), '22222', 'the stray code was not consumed by anyone')
+    assert.equal(
+      await farm.redis.get(names.code(PLAIN[0]!, late.attempt!)),
+      '22222',
+      'the stray code was not consumed by anyone',
+    )
   })
 
   it('ends a second login of a phone inside its FLOOD_WAIT window as flood_wait(seconds)', async () => {
-    const { outcome } = await runOnboarding(farm.redis, farm.prefix, parseAccounts(`${LOST_SMS}\n`, { file: 'retry.txt' }), { progress: false, stdout: sink(), stderr: sink(), timeoutMs: 10_000 })
+    const { outcome } = await runOnboarding(
+      farm.redis,
+      farm.prefix,
+      parseAccounts(`${LOST_SMS}\n`, { file: 'retry.txt' }),
+      { progress: false, stdout: sink(), stderr: sink(), timeoutMs: 10_000 },
+    )
     assert.match(outcome.results[0]!.state, /^flood_wait\((\d+)\)$/)
     assert.ok(Number(/\d+/.exec(outcome.results[0]!.state)![0]) > 3000)
   })
@@ -184,7 +243,11 @@ describe('onboarding end to end', () => {
       await file.open()
       const fromFile = await file.load()
       await file.close()
-      const redisStorage = new RedisSessionStorage({ redis: farm.redis, name: r.session!, keyPrefix: sessionKeyPrefix(farm.prefix) })
+      const redisStorage = new RedisSessionStorage({
+        redis: farm.redis,
+        name: r.session!,
+        keyPrefix: sessionKeyPrefix(farm.prefix),
+      })
       await redisStorage.open()
       const fromRedis = await redisStorage.load()
       assert.ok(fromFile && fromRedis)
@@ -214,7 +277,11 @@ describe('onboarding end to end', () => {
     const bot = doc.sessions.find((s) => s.kind === 'bot')!
     const user = doc.sessions.find((s) => s.account === VAULT_2FA)!
     for (const s of [bot, user]) {
-      const client = new Client('from-string', { ...API, sessionString: s.session, ...clientOptionsFor(farm.testDc.endpoint) })
+      const client = new Client('from-string', {
+        ...API,
+        sessionString: s.session,
+        ...clientOptionsFor(farm.testDc.endpoint),
+      })
       await client.start()
       assert.equal((await client.getMe()).id.toString(), s.userId)
       await client.stop()
@@ -229,16 +296,26 @@ describe('onboarding end to end', () => {
       cursor = next
       keys.push(...found)
     } while (cursor !== '0')
-    assert.deepEqual(keys.filter((k) => k.includes(':secret:') || k.includes(':login:') || /:qr:qr-/.test(k)), [], 'vault entries, login hashes and QR keys are gone')
+    assert.deepEqual(
+      keys.filter((k) => k.includes(':secret:') || k.includes(':login:') || /:qr:qr-/.test(k)),
+      [],
+      'vault entries, login hashes and QR keys are gone',
+    )
     const secrets = ['in the vault', 'a wrong guess', BOT_TOKEN.split(':')[1]!, PROXY_AUTH.password, OWN_API_HASH]
     for (const k of keys.filter((k) => k.includes('bull:'))) {
       const type = await farm.redis.type(k)
-      const dump = type === 'hash' ? JSON.stringify(await farm.redis.hgetall(k)) : type === 'string' ? String(await farm.redis.get(k)) : ''
+      const dump =
+        type === 'hash'
+          ? JSON.stringify(await farm.redis.hgetall(k))
+          : type === 'string'
+            ? String(await farm.redis.get(k))
+            : ''
       for (const secret of secrets) assert.ok(!dump.includes(secret), `no secret in ${k}`)
     }
     // The proxied account's job, seen while it ran: its proxy and api_hash were in the vault, not in the job.
     assert.ok(proxiedJobData.length > 0, 'the job was seen')
-    for (const d of proxiedJobData) for (const secret of secrets) assert.ok(!d.includes(secret), `no secret in the job data: ${d}`)
+    for (const d of proxiedJobData)
+      for (const secret of secrets) assert.ok(!d.includes(secret), `no secret in the job data: ${d}`)
     assert.ok(proxiedJobData.every((d) => !d.includes('socks5://')))
   })
 })

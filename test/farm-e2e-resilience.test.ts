@@ -29,9 +29,12 @@ before(async () => {
   farm = await startFarm({ tag: 'e2e-resilience', provider: { delayMs: [20, 200] } })
 })
 
-after(async () => {
-  await farm.stop()
-}, { timeout: 60_000 })
+after(
+  async () => {
+    await farm.stop()
+  },
+  { timeout: 60_000 },
+)
 
 /** Every account of the phones is logged in exactly once on the test DC. */
 function assertAuthorizedOnce(list: readonly string[]): void {
@@ -47,86 +50,139 @@ function states(outcome: RunOutcome): Record<string, string> {
 }
 
 describe('resilience', () => {
-  it('finishes every login on another worker after a worker process is SIGKILLed while they wait for codes', { timeout: 90_000 }, async () => {
-    const list = phones(0, 8)
-    // Hold the codes the DC sends until the first worker is dead.
-    const held: CodeDelivery[] = []
-    farm.testDc.accounts.onCode = (d) => void held.push(d)
-    const doomed = await farm.spawnWorker(['--code-timeout', '60', '--recheck', '1', '--lock-ms', '3000', '--stalled-ms', '1000'])
-    const coordinator = new Coordinator({ redis: farm.redis, prefix: farm.prefix })
-    try {
-      const run = await coordinator.enqueue(users(list, 'kill.txt'))
-      await waitFor('every login to ask for its code', async () => held.length === list.length &&
-        (await Promise.all(list.map((p) => farm.redis.exists(`${farm.prefix}code:req:${p}`)))).every((n) => n === 1))
-      await doomed.stop('SIGKILL')
-      assert.equal(doomed.child.signalCode, 'SIGKILL')
-      const survivor = await farm.spawnWorker(['--code-timeout', '60', '--recheck', '1', '--lock-ms', '3000', '--stalled-ms', '1000'])
-      workers.push(survivor)
-      farm.provider.attach(farm.testDc.accounts)
-      for (const d of held) await publishCode(farm.redis, { phone: d.phone, code: d.code }, { prefix: farm.prefix })
-      const outcome = await coordinator.follow(run, { timeoutMs: 30_000 })
-      assert.deepEqual(states(outcome), Object.fromEntries(list.map((p) => [p, 'authorized'])))
-      assertAuthorizedOnce(list)
-      assert.match(survivor.output(), /login finished/, 'the second worker did the work')
-    } finally {
-      farm.provider.attach(farm.testDc.accounts)
-      await coordinator.close()
-    }
-  })
-
-  it('authorizes each account once when two coordinators enqueue overlapping lists for two worker processes', { timeout: 90_000 }, async () => {
-    workers.push(await farm.spawnWorker(['--code-timeout', '60', '--recheck', '1']))
-    const all = phones(10, 18)
-    const first = all.slice(0, 12)
-    const second = all.slice(6)
-    const [redisA, redisB] = [redisClient(), redisClient()]
-    const a = new Coordinator({ redis: redisA, prefix: farm.prefix })
-    const b = new Coordinator({ redis: redisB, prefix: farm.prefix })
-    try {
-      const [runA, runB] = await Promise.all([a.enqueue(users(first, 'a.txt')), b.enqueue(users(second, 'b.txt'))])
-      const [outA, outB] = await Promise.all([a.follow(runA, { timeoutMs: 30_000 }), b.follow(runB, { timeoutMs: 30_000 })])
-      const sa = states(outA)
-      const sb = states(outB)
-      for (const phone of all) {
-        const seen = [sa[phone], sb[phone]].filter((s) => s !== undefined)
-        assert.equal(seen.filter((s) => s === 'authorized').length, 1, `${phone}: ${seen.join(', ')}`)
-        assert.ok(seen.every((s) => s === 'authorized' || s === 'duplicate'), `${phone}: ${seen.join(', ')}`)
+  it(
+    'finishes every login on another worker after a worker process is SIGKILLed while they wait for codes',
+    { timeout: 90_000 },
+    async () => {
+      const list = phones(0, 8)
+      // Hold the codes the DC sends until the first worker is dead.
+      const held: CodeDelivery[] = []
+      farm.testDc.accounts.onCode = (d) => void held.push(d)
+      const doomed = await farm.spawnWorker([
+        '--code-timeout',
+        '60',
+        '--recheck',
+        '1',
+        '--lock-ms',
+        '3000',
+        '--stalled-ms',
+        '1000',
+      ])
+      const coordinator = new Coordinator({ redis: farm.redis, prefix: farm.prefix })
+      try {
+        const run = await coordinator.enqueue(users(list, 'kill.txt'))
+        await waitFor(
+          'every login to ask for its code',
+          async () =>
+            held.length === list.length &&
+            (await Promise.all(list.map((p) => farm.redis.exists(`${farm.prefix}code:req:${p}`)))).every(
+              (n) => n === 1,
+            ),
+        )
+        await doomed.stop('SIGKILL')
+        assert.equal(doomed.child.signalCode, 'SIGKILL')
+        const survivor = await farm.spawnWorker([
+          '--code-timeout',
+          '60',
+          '--recheck',
+          '1',
+          '--lock-ms',
+          '3000',
+          '--stalled-ms',
+          '1000',
+        ])
+        workers.push(survivor)
+        farm.provider.attach(farm.testDc.accounts)
+        for (const d of held) await publishCode(farm.redis, { phone: d.phone, code: d.code }, { prefix: farm.prefix })
+        const outcome = await coordinator.follow(run, { timeoutMs: 30_000 })
+        assert.deepEqual(states(outcome), Object.fromEntries(list.map((p) => [p, 'authorized'])))
+        assertAuthorizedOnce(list)
+        assert.match(survivor.output(), /login finished/, 'the second worker did the work')
+      } finally {
+        farm.provider.attach(farm.testDc.accounts)
+        await coordinator.close()
       }
-      assertAuthorizedOnce(all)
-    } finally {
-      await a.close()
-      await b.close()
-      redisA.disconnect()
-      redisB.disconnect()
-    }
-  })
+    },
+  )
 
-  it('recovers when Redis freezes, then stops, for a few seconds mid-run, losing nothing', { timeout: 90_000 }, async () => {
-    // Only a worker behind the proxy from here on.
-    for (const w of workers) await w.stop('SIGTERM')
-    const proxy = await startRedisProxy()
-    const redis = new Redis(proxy.url, { maxRetriesPerRequest: null })
-    redis.on('error', () => undefined)
-    // (closeGraceMs: BullMQ's close may wait forever on a blocking connection that lived through the outage)
-    const worker = await farm.startWorker({ redisUrl: proxy.url, threads: 1, codeTimeoutMs: 60_000, recheckMs: 1_000, closeGraceMs: 5_000 })
-    const list = phones(30, 12)
-    const coordinator = new Coordinator({ redis, prefix: farm.prefix })
-    try {
-      const run = await coordinator.enqueue(users(list, 'outage.txt'))
-      const following = coordinator.follow(run, { timeoutMs: 40_000 })
-      await waitFor('the first code requests', async () => (await farm.redis.exists(`${farm.prefix}code:req:${list[0]}`)) === 1, 10_000, 20)
-      const cut = Date.now()
-      await proxy.freeze(2_000)
-      await proxy.outage(3_000)
-      const outcome = await following
-      assert.ok(Date.now() - cut >= 5_000, 'the run spanned the freeze and the outage')
-      assert.deepEqual(states(outcome), Object.fromEntries(list.map((p) => [p, 'authorized'])))
-      assertAuthorizedOnce(list)
-    } finally {
-      await coordinator.close()
-      await worker.close()
-      redis.disconnect()
-      await proxy.close()
-    }
-  })
+  it(
+    'authorizes each account once when two coordinators enqueue overlapping lists for two worker processes',
+    { timeout: 90_000 },
+    async () => {
+      workers.push(await farm.spawnWorker(['--code-timeout', '60', '--recheck', '1']))
+      const all = phones(10, 18)
+      const first = all.slice(0, 12)
+      const second = all.slice(6)
+      const [redisA, redisB] = [redisClient(), redisClient()]
+      const a = new Coordinator({ redis: redisA, prefix: farm.prefix })
+      const b = new Coordinator({ redis: redisB, prefix: farm.prefix })
+      try {
+        const [runA, runB] = await Promise.all([a.enqueue(users(first, 'a.txt')), b.enqueue(users(second, 'b.txt'))])
+        const [outA, outB] = await Promise.all([
+          a.follow(runA, { timeoutMs: 30_000 }),
+          b.follow(runB, { timeoutMs: 30_000 }),
+        ])
+        const sa = states(outA)
+        const sb = states(outB)
+        for (const phone of all) {
+          const seen = [sa[phone], sb[phone]].filter((s) => s !== undefined)
+          assert.equal(seen.filter((s) => s === 'authorized').length, 1, `${phone}: ${seen.join(', ')}`)
+          assert.ok(
+            seen.every((s) => s === 'authorized' || s === 'duplicate'),
+            `${phone}: ${seen.join(', ')}`,
+          )
+        }
+        assertAuthorizedOnce(all)
+      } finally {
+        await a.close()
+        await b.close()
+        redisA.disconnect()
+        redisB.disconnect()
+      }
+    },
+  )
+
+  it(
+    'recovers when Redis freezes, then stops, for a few seconds mid-run, losing nothing',
+    { timeout: 90_000 },
+    async () => {
+      // Only a worker behind the proxy from here on.
+      for (const w of workers) await w.stop('SIGTERM')
+      const proxy = await startRedisProxy()
+      const redis = new Redis(proxy.url, { maxRetriesPerRequest: null })
+      redis.on('error', () => undefined)
+      // (closeGraceMs: BullMQ's close may wait forever on a blocking connection that lived through the outage)
+      const worker = await farm.startWorker({
+        redisUrl: proxy.url,
+        threads: 1,
+        codeTimeoutMs: 60_000,
+        recheckMs: 1_000,
+        closeGraceMs: 5_000,
+      })
+      const list = phones(30, 12)
+      const coordinator = new Coordinator({ redis, prefix: farm.prefix })
+      try {
+        const run = await coordinator.enqueue(users(list, 'outage.txt'))
+        const following = coordinator.follow(run, { timeoutMs: 40_000 })
+        await waitFor(
+          'the first code requests',
+          async () => (await farm.redis.exists(`${farm.prefix}code:req:${list[0]}`)) === 1,
+          10_000,
+          20,
+        )
+        const cut = Date.now()
+        await proxy.freeze(2_000)
+        await proxy.outage(3_000)
+        const outcome = await following
+        assert.ok(Date.now() - cut >= 5_000, 'the run spanned the freeze and the outage')
+        assert.deepEqual(states(outcome), Object.fromEntries(list.map((p) => [p, 'authorized'])))
+        assertAuthorizedOnce(list)
+      } finally {
+        await coordinator.close()
+        await worker.close()
+        redis.disconnect()
+        await proxy.close()
+      }
+    },
+  )
 })

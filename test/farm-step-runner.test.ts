@@ -39,14 +39,19 @@ const FAULTY = ['auth.sendCode', 'auth.resendCode', 'auth.signIn', 'auth.checkPa
 
 function faultyServices(registry: AccountRegistry): Record<string, RpcHandler> {
   const real = accountsServices(registry)
-  return Object.fromEntries(FAULTY.map((m) => [m, async (req, ctx) => {
-    const failure = faults.get(m)?.shift()
-    if (failure) throw failure
-    const resent = lostAnswers.get(m)?.shift()
-    const answer = await real[m]!(req, ctx)
-    if (resent) throw resent
-    return answer
-  }]))
+  return Object.fromEntries(
+    FAULTY.map((m) => [
+      m,
+      async (req, ctx) => {
+        const failure = faults.get(m)?.shift()
+        if (failure) throw failure
+        const resent = lostAnswers.get(m)?.shift()
+        const answer = await real[m]!(req, ctx)
+        if (resent) throw resent
+        return answer
+      },
+    ]),
+  )
 }
 
 const prefix = uniquePrefix('step-runner')
@@ -64,7 +69,14 @@ before(async () => {
   dc = await startTestDc({ accounts, services: () => faultyServices(accounts) })
   const endpoint = endpointOf(dc)
   runner = createStepRunner({
-    redisUrl: REDIS_URL, prefix, ...API, testDc: endpoint, codeTimeoutMs: 20_000, recheckMs: 1_000, waitSliceMs: 300, sendCodeRate: FAST_RATE,
+    redisUrl: REDIS_URL,
+    prefix,
+    ...API,
+    testDc: endpoint,
+    codeTimeoutMs: 20_000,
+    recheckMs: 1_000,
+    waitSliceMs: 300,
+    sendCodeRate: FAST_RATE,
   })
 })
 
@@ -79,8 +91,16 @@ function userJob(phone: string, extra: Partial<LoginJobData> = {}): { jobId: str
   return {
     jobId: loginJobId('user', phone),
     data: {
-      kind: 'user', account: phone, accountKey: phone, options: { passwordFrom: 'provider' }, step: 'start', codeAttempt: 0, codeFailures: 0,
-      deadline: 0, runId: `run-test-${++runs}`, ...extra,
+      kind: 'user',
+      account: phone,
+      accountKey: phone,
+      options: { passwordFrom: 'provider' },
+      step: 'start',
+      codeAttempt: 0,
+      codeFailures: 0,
+      deadline: 0,
+      runId: `run-test-${++runs}`,
+      ...extra,
     },
   }
 }
@@ -89,7 +109,17 @@ function botJob(token: string): { jobId: string; data: LoginJobData } {
   const accountKey = botAccountKey(token)
   return {
     jobId: loginJobId('bot', accountKey),
-    data: { kind: 'bot', account: botLabel(token), accountKey, options: {}, step: 'start', codeAttempt: 0, codeFailures: 0, deadline: 0, runId: `run-test-${++runs}` },
+    data: {
+      kind: 'bot',
+      account: botLabel(token),
+      accountKey,
+      options: {},
+      step: 'start',
+      codeAttempt: 0,
+      codeFailures: 0,
+      deadline: 0,
+      runId: `run-test-${++runs}`,
+    },
   }
 }
 
@@ -110,7 +140,11 @@ function codeOf(phone: string): string {
 }
 
 async function sessionOf(data: LoginJobData): Promise<{ userId: bigint | null } | null> {
-  const s = new RedisSessionStorage({ redis, name: `${data.kind}-${data.account}`.replace(/:/g, '_'), keyPrefix: sessionKeyPrefix(prefix) })
+  const s = new RedisSessionStorage({
+    redis,
+    name: `${data.kind}-${data.account}`.replace(/:/g, '_'),
+    keyPrefix: sessionKeyPrefix(prefix),
+  })
   await s.open()
   try {
     return await s.load()
@@ -123,7 +157,11 @@ async function sessionOf(data: LoginJobData): Promise<{ userId: bigint | null } 
 async function logIn(job: { jobId: string; data: LoginJobData }): Promise<StepOutcome> {
   assert.equal(state(await step(job)), 'wait(1000)')
   assert.equal(job.data.step, 'wait_code')
-  await publishCode(redis, { phone: job.data.account, code: codeOf(job.data.account), attempt: String(job.data.codeAttempt) }, { prefix })
+  await publishCode(
+    redis,
+    { phone: job.data.account, code: codeOf(job.data.account), attempt: String(job.data.codeAttempt) },
+    { prefix },
+  )
   return step(job)
 }
 
@@ -175,10 +213,18 @@ describe('login step runner', () => {
     const job = userJob('9996621903')
     assert.equal(state(await step(job)), 'wait(1000)')
     const deadline = job.data.deadline
-    await publishCode(redis, { phone: job.data.account, code: codeOf(job.data.account), attempt: String(job.data.codeAttempt) }, { prefix })
+    await publishCode(
+      redis,
+      { phone: job.data.account, code: codeOf(job.data.account), attempt: String(job.data.codeAttempt) },
+      { prefix },
+    )
     faults.set('auth.signIn', [new RpcFailure(420, 'FLOOD_WAIT_2')])
     assert.equal(state(await step(job)), 'wait(2000)')
-    assert.equal(await redis.get(names.code(job.data.account, String(job.data.codeAttempt))), codeOf(job.data.account), 'the code is back')
+    assert.equal(
+      await redis.get(names.code(job.data.account, String(job.data.codeAttempt))),
+      codeOf(job.data.account),
+      'the code is back',
+    )
     assert.equal(job.data.deadline, deadline + 2000)
     assert.ok(job.data.floodUntil! > Date.now())
     // Woken early (a delivery promotes waiting jobs): it goes back to sleep, the code stays.
@@ -207,7 +253,11 @@ describe('login step runner', () => {
   it('a signIn or checkPassword whose success was lost (the re-sent call finds the code or srp_id used) ends authorized', async () => {
     const plain = userJob('9996621921')
     assert.equal(state(await step(plain)), 'wait(1000)')
-    await publishCode(redis, { phone: plain.data.account, code: codeOf(plain.data.account), attempt: String(plain.data.codeAttempt) }, { prefix })
+    await publishCode(
+      redis,
+      { phone: plain.data.account, code: codeOf(plain.data.account), attempt: String(plain.data.codeAttempt) },
+      { prefix },
+    )
     lostAnswers.set('auth.signIn', [new RpcFailure(400, 'PHONE_CODE_EXPIRED')])
     const signedIn = await step(plain)
     assert.equal(state(signedIn), 'authorized', 'not a new code for a login that went through')
@@ -231,7 +281,9 @@ describe('login step runner', () => {
     const request = await redis.hgetall(names.request(job.data.account))
     assert.equal(request['timeoutSec'], '20', "the login's code timeout (20 s here), not sentCode.timeout")
     assert.equal(request['resendAfterSec'], '60', "the test DC's sentCode.timeout")
-    const [[, entries]] = (await redis.xrevrange(names.requestsStream, '+', '-', 'COUNT', 1)).map((e) => [e[0], e[1]] as const)
+    const [[, entries]] = (await redis.xrevrange(names.requestsStream, '+', '-', 'COUNT', 1)).map(
+      (e) => [e[0], e[1]] as const,
+    )
     const message = JSON.parse(entries[1]!) as CodeRequestMessage
     assert.equal(message.phone, job.data.account)
     assert.equal(message.timeoutSec, 20)
@@ -241,22 +293,40 @@ describe('login step runner', () => {
   it('retries network, proxy, Telegram-side and Redis failures; ends the login on the rest', () => {
     const redisDown = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' })
     for (const err of [
-      new ConnectionLostError('gone'), new ConnectTimeoutError(10_000), new AuthKeyUnknownError(2), new TransportError(-429), new TransportError(-404),
-      new ProxyError('socks-connect-failed', 'general SOCKS server failure', 1), new ProxyError('socks-connect-failed', 'host unreachable', 4),
+      new ConnectionLostError('gone'),
+      new ConnectTimeoutError(10_000),
+      new AuthKeyUnknownError(2),
+      new TransportError(-429),
+      new TransportError(-404),
+      new ProxyError('socks-connect-failed', 'general SOCKS server failure', 1),
+      new ProxyError('socks-connect-failed', 'host unreachable', 4),
       new ProxyError('proxy-closed', 'closed during the handshake'),
       new SessionStorageError('IO', 'Redis: cannot load for gramfarm:session:x', { cause: redisDown }),
-      new RpcError(500, 'INTERNAL'), new RpcError(-503, 'Timeout'), new RpcError(500, 'RPC_CALL_FAIL'),
-      new Error('wrapped', { cause: new ConnectionLostError('gone') }), new AggregateError([redisDown], 'connect failed'),
+      new RpcError(500, 'INTERNAL'),
+      new RpcError(-503, 'Timeout'),
+      new RpcError(500, 'RPC_CALL_FAIL'),
+      new Error('wrapped', { cause: new ConnectionLostError('gone') }),
+      new AggregateError([redisDown], 'connect failed'),
       new Error('LOADING Redis is loading the dataset in memory'),
-    ]) assert.equal(isTransient(err), true, `${err.name}: ${err.message}`)
+    ])
+      assert.equal(isTransient(err), true, `${err.name}: ${err.message}`)
     for (const err of [
-      new TransportError(-444), new ProxyError('socks-auth-rejected', 'bad password'), new ProxyError('socks-connect-failed', 'not allowed by ruleset', 2),
-      new ProxyError('mtproxy-invalid-secret', 'bad'), new SessionLockedError('/x.lock', null), new SessionStorageError('INVALID_DATA', 'bad'),
-      new RpcError(400, 'PHONE_NUMBER_INVALID'), new RpcError(420, 'FLOOD_WAIT_10'), new Error('something else'), null, 'a string',
-    ]) assert.equal(isTransient(err), false, String((err as Error | null)?.message ?? err))
+      new TransportError(-444),
+      new ProxyError('socks-auth-rejected', 'bad password'),
+      new ProxyError('socks-connect-failed', 'not allowed by ruleset', 2),
+      new ProxyError('mtproxy-invalid-secret', 'bad'),
+      new SessionLockedError('/x.lock', null),
+      new SessionStorageError('INVALID_DATA', 'bad'),
+      new RpcError(400, 'PHONE_NUMBER_INVALID'),
+      new RpcError(420, 'FLOOD_WAIT_10'),
+      new Error('something else'),
+      null,
+      'a string',
+    ])
+      assert.equal(isTransient(err), false, String((err as Error | null)?.message ?? err))
   })
 
-  it('decides by class and each error\'s transient property, not by class names', () => {
+  it("decides by class and each error's transient property, not by class names", () => {
     class RenamedLost extends ConnectionLostError {
       override readonly name = 'SomethingElse'
     }
@@ -265,20 +335,42 @@ describe('login step runner', () => {
     assert.equal(isTransient(Object.assign(new Error('not ours'), { name: 'ConnectionLostError' })), false)
     assert.equal(isTransient(Object.assign(new Error('not ours'), { name: 'AuthKeyUnknownError' })), false)
     for (const err of [
-      new TransportError(-404), new TransportError(-444), new ProxyError('proxy-closed', 'x'), new ProxyError('socks-connect-failed', 'x', 2),
-      new SessionStorageError('IO', 'x'), new SessionStorageError('INVALID_DATA', 'x'), new RpcError(500, 'INTERNAL'), new RpcError(400, 'PHONE_CODE_INVALID'),
-      new AuthKeyUnknownError(2), new ConnectTimeoutError(1),
-    ]) assert.equal(isTransient(err), err.transient, err.message)
+      new TransportError(-404),
+      new TransportError(-444),
+      new ProxyError('proxy-closed', 'x'),
+      new ProxyError('socks-connect-failed', 'x', 2),
+      new SessionStorageError('IO', 'x'),
+      new SessionStorageError('INVALID_DATA', 'x'),
+      new RpcError(500, 'INTERNAL'),
+      new RpcError(400, 'PHONE_CODE_INVALID'),
+      new AuthKeyUnknownError(2),
+      new ConnectTimeoutError(1),
+    ])
+      assert.equal(isTransient(err), err.transient, err.message)
   })
 
   it('puts the code back and retries the step when signIn keeps answering 500', async () => {
     const job = userJob('9996621906')
     assert.equal(state(await step(job)), 'wait(1000)')
-    await publishCode(redis, { phone: job.data.account, code: codeOf(job.data.account), attempt: String(job.data.codeAttempt) }, { prefix })
-    faults.set('auth.signIn', [0, 1, 2].map(() => new RpcFailure(500, 'INTERNAL'))) // more than the client's own retries
-    const err = await step(job).then(() => null, (e: unknown) => e)
+    await publishCode(
+      redis,
+      { phone: job.data.account, code: codeOf(job.data.account), attempt: String(job.data.codeAttempt) },
+      { prefix },
+    )
+    faults.set(
+      'auth.signIn',
+      [0, 1, 2].map(() => new RpcFailure(500, 'INTERNAL')),
+    ) // more than the client's own retries
+    const err = await step(job).then(
+      () => null,
+      (e: unknown) => e,
+    )
     assert.ok(err instanceof RpcError && err.code === 500, 'thrown: BullMQ retries the step')
-    assert.equal(await redis.get(names.code(job.data.account, String(job.data.codeAttempt))), codeOf(job.data.account), 'the code is back')
+    assert.equal(
+      await redis.get(names.code(job.data.account, String(job.data.codeAttempt))),
+      codeOf(job.data.account),
+      'the code is back',
+    )
     assert.equal(state(await step(job)), 'authorized')
   })
 
@@ -287,35 +379,66 @@ describe('login step runner', () => {
     await redis.hset(`${prefix}login:${job.jobId}`, 'passwordNeeded', '1')
     assert.equal(state(await step(job)), 'wait(1000)')
     assert.equal(await redis.hexists(`${prefix}login:${job.jobId}`, 'passwordNeeded'), 0)
-    await publishCode(redis, { phone: job.data.account, code: codeOf(job.data.account), attempt: String(job.data.codeAttempt) }, { prefix })
+    await publishCode(
+      redis,
+      { phone: job.data.account, code: codeOf(job.data.account), attempt: String(job.data.codeAttempt) },
+      { prefix },
+    )
     assert.equal(state(await step(job)), 'authorized', 'signed in with the code, not sent to the password step')
   })
 
-  it("cleans up after a job whose last attempt failed in the worker: vault entry, login hash, a key that logs nobody in", { timeout: 60_000 }, async () => {
-    const worker = await startFarmWorker({ redisUrl: REDIS_URL, prefix, ...API, testDc: endpointOf(dc), threads: 1, concurrency: 4, codeTimeoutMs: 20_000, recheckMs: 1_000, sendCodeRate: FAST_RATE })
-    const connection = redisClient()
-    const queue = new Queue<LoginJobData>(LOGIN_QUEUE, { connection, prefix: `${prefix}bull` })
-    try {
-      const { jobId, data } = userJob('9996621907')
-      await vault.put(jobId, { password: 'left behind' })
-      await redis.hset(`${prefix}login:${jobId}`, 'passwordNeeded', '1')
-      // Every sendCode of both attempts answers 500 (the client retries each twice itself).
-      faults.set('auth.sendCode', Array.from({ length: 6 }, () => new RpcFailure(500, 'INTERNAL')))
-      await queue.add('user', data, { jobId, attempts: 2, backoff: { type: 'fixed', delay: 10 }, removeOnComplete: true, removeOnFail: true })
-      const result = await waitFor('the result', () => redis.hget(resultsKey(prefix, data.runId), data.account))
-      assert.equal((JSON.parse(result) as { state: string }).state, 'failed(RpcError)')
-      await waitFor('the cleanup', async () => (await redis.exists(`${prefix}secret:${jobId}`, `${prefix}login:${jobId}`)) === 0, 10_000)
-      assert.equal(await sessionOf(data), null, 'the key made for the login is gone')
-      assert.equal(faults.get('auth.sendCode')!.length, 0)
-    } finally {
-      faults.delete('auth.sendCode')
-      await queue.close()
-      connection.disconnect()
-      const closing = Date.now()
-      await worker.close()
-      assert.ok(Date.now() - closing < 4_000, 'the threads closed their runners and said so (no 5 s timeout)')
-    }
-  })
+  it(
+    'cleans up after a job whose last attempt failed in the worker: vault entry, login hash, a key that logs nobody in',
+    { timeout: 60_000 },
+    async () => {
+      const worker = await startFarmWorker({
+        redisUrl: REDIS_URL,
+        prefix,
+        ...API,
+        testDc: endpointOf(dc),
+        threads: 1,
+        concurrency: 4,
+        codeTimeoutMs: 20_000,
+        recheckMs: 1_000,
+        sendCodeRate: FAST_RATE,
+      })
+      const connection = redisClient()
+      const queue = new Queue<LoginJobData>(LOGIN_QUEUE, { connection, prefix: `${prefix}bull` })
+      try {
+        const { jobId, data } = userJob('9996621907')
+        await vault.put(jobId, { password: 'left behind' })
+        await redis.hset(`${prefix}login:${jobId}`, 'passwordNeeded', '1')
+        // Every sendCode of both attempts answers 500 (the client retries each twice itself).
+        faults.set(
+          'auth.sendCode',
+          Array.from({ length: 6 }, () => new RpcFailure(500, 'INTERNAL')),
+        )
+        await queue.add('user', data, {
+          jobId,
+          attempts: 2,
+          backoff: { type: 'fixed', delay: 10 },
+          removeOnComplete: true,
+          removeOnFail: true,
+        })
+        const result = await waitFor('the result', () => redis.hget(resultsKey(prefix, data.runId), data.account))
+        assert.equal((JSON.parse(result) as { state: string }).state, 'failed(RpcError)')
+        await waitFor(
+          'the cleanup',
+          async () => (await redis.exists(`${prefix}secret:${jobId}`, `${prefix}login:${jobId}`)) === 0,
+          10_000,
+        )
+        assert.equal(await sessionOf(data), null, 'the key made for the login is gone')
+        assert.equal(faults.get('auth.sendCode')!.length, 0)
+      } finally {
+        faults.delete('auth.sendCode')
+        await queue.close()
+        connection.disconnect()
+        const closing = Date.now()
+        await worker.close()
+        assert.ok(Date.now() - closing < 4_000, 'the threads closed their runners and said so (no 5 s timeout)')
+      }
+    },
+  )
 
   it("penalizes the DC's sendCode pacing for a short FLOOD_WAIT only, not for one phone's long one", async () => {
     const penalty = `${prefix}ratelimit:send-code:dc:1:blocked`
@@ -358,7 +481,10 @@ describe('login step runner', () => {
     assert.equal(request['refusedAttempt'], '1')
     assert.ok(Number(request['timeoutSec']) <= 20, 'what is left of the login')
     // A provider (or a human, by phone only) delivers the right code: it goes to the new attempt.
-    assert.equal((await publishCode(redis, { phone: job.data.account, code: codeOf(job.data.account) }, { prefix })).attempt, '2')
+    assert.equal(
+      (await publishCode(redis, { phone: job.data.account, code: codeOf(job.data.account) }, { prefix })).attempt,
+      '2',
+    )
     assert.equal(state(await step(job)), 'authorized')
   })
 

@@ -14,12 +14,33 @@ const REDIS_URL = 'redis://127.0.0.1:6379'
 it('one Ctrl-C to the process group stops `gramfarm worker` gracefully (exit 0, "worker stopped")', async () => {
   const prefix = `gramfarm-test-signals-${randomBytes(4).toString('hex')}:`
   // detached: the command leads a process group of its own, as a shell's foreground job does.
-  const child = spawn(process.execPath, [BIN, '--redis-url', REDIS_URL, '--prefix', prefix, '--api-id', '1', '--log-level', 'info', 'worker', '--threads', '1'], {
-    detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, GRAMFARM_API_HASH: '0123456789abcdef0123456789abcdef' },
-  })
+  const child = spawn(
+    process.execPath,
+    [
+      BIN,
+      '--redis-url',
+      REDIS_URL,
+      '--prefix',
+      prefix,
+      '--api-id',
+      '1',
+      '--log-level',
+      'info',
+      'worker',
+      '--threads',
+      '1',
+    ],
+    {
+      detached: true,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, GRAMFARM_API_HASH: '0123456789abcdef0123456789abcdef' },
+    },
+  )
   let log = ''
   child.stderr!.on('data', (d: Buffer) => (log += d.toString()))
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  )
   try {
     const deadline = Date.now() + 60_000
     while (!log.includes('worker ready')) {

@@ -7,13 +7,27 @@ import { RpcFailure } from '../src/testdc/rpc-failure.ts'
 import { MtprotoClient, type AuthKeyStore } from '../src/mtproto/client/mtproto-client.ts'
 import { RpcError } from '../src/mtproto/rpc-error.ts'
 
-const APP = { apiId: 1, deviceModel: 'test', systemVersion: 'node', appVersion: '1', systemLangCode: 'en', langPack: '', langCode: 'en' }
+const APP = {
+  apiId: 1,
+  deviceModel: 'test',
+  systemVersion: 'node',
+  appVersion: '1',
+  systemLangCode: 'en',
+  langPack: '',
+  langCode: 'en',
+}
 
 class MemoryKeys implements AuthKeyStore {
   readonly keys = new Map<number, { authKey: Uint8Array; serverSalt?: bigint }>()
-  get(dc: number) { return this.keys.get(dc) }
-  set(dc: number, authKey: Uint8Array, serverSalt: bigint) { this.keys.set(dc, { authKey, serverSalt }) }
-  delete(dc: number) { this.keys.delete(dc) }
+  get(dc: number) {
+    return this.keys.get(dc)
+  }
+  set(dc: number, authKey: Uint8Array, serverSalt: bigint) {
+    this.keys.set(dc, { authKey, serverSalt })
+  }
+  delete(dc: number) {
+    this.keys.delete(dc)
+  }
 }
 
 test('RpcError parses seconds and DC ids', () => {
@@ -45,11 +59,21 @@ test('MtprotoClient: FLOOD_WAIT under the threshold is slept, above it thrown; 5
   const slept: number[] = []
   const keys = new MemoryKeys()
   const client = new MtprotoClient({
-    app: APP, testMode: true, dcs: dc.dcs, rsaKeys: [dc.publicKey], keys, sleepThreshold: 10,
-    sleep: async (ms) => { slept.push(ms) },
+    app: APP,
+    testMode: true,
+    dcs: dc.dcs,
+    rsaKeys: [dc.publicKey],
+    keys,
+    sleepThreshold: 10,
+    sleep: async (ms) => {
+      slept.push(ms)
+    },
   })
   try {
-    await assert.rejects(client.invoke({ _: 'help.getNearestDc' }), (e: unknown) => e instanceof RpcError && e.seconds === 60 && e.code === 420)
+    await assert.rejects(
+      client.invoke({ _: 'help.getNearestDc' }),
+      (e: unknown) => e instanceof RpcError && e.seconds === 60 && e.code === 420,
+    )
     assert.deepEqual(slept, [3000, 200], 'slept the FLOOD_WAIT_3, then one backoff for the 500')
     assert.equal(calls, 3)
     const nearest = await client.invoke<{ _: string; thisDc: number }>({ _: 'help.getNearestDc' })

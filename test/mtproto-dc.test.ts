@@ -11,7 +11,12 @@ import { startTestDc, type TestDc, type TestDcOptions } from '../src/testdc/test
 import type { DcServer } from '../src/testdc/dc-server.ts'
 import type { RpcHandler } from '../src/testdc/rpc-dispatcher.ts'
 import { buildConfig } from '../src/testdc/services/help-service.ts'
-import { AuthKeyUnknownError, ConnectionLostError, DcConnection, type DcConnectionOptions } from '../src/mtproto/dc/dc-connection.ts'
+import {
+  AuthKeyUnknownError,
+  ConnectionLostError,
+  DcConnection,
+  type DcConnectionOptions,
+} from '../src/mtproto/dc/dc-connection.ts'
 import { RequestTimeoutError } from '../src/mtproto/session/mtproto-session.ts'
 import { decryptMessage } from '../src/mtproto/crypto/message-cipher.ts'
 import { isPlainMessage } from '../src/mtproto/session/plain-message.ts'
@@ -20,7 +25,6 @@ import { TransportError } from '../src/mtproto/transport/errors.ts'
 import type { FramingName } from '../src/mtproto/transport/framing.ts'
 import { tlCodec, type TlValue } from '../src/mtproto/tl/index.ts'
 import { RpcError } from '../src/mtproto/rpc-error.ts'
-
 
 const ID = {
   rpcResult: 0xf35c6d01,
@@ -46,7 +50,10 @@ function serverBody(server: DcServer, payload: Uint8Array): Uint8Array | undefin
 }
 
 /** The messages of a packet a client sent (a container is unpacked), or undefined for plain packets. */
-function clientMessages(server: DcServer, payload: Uint8Array): { outer: InnerMessage; inner: InnerMessage[] } | undefined {
+function clientMessages(
+  server: DcServer,
+  payload: Uint8Array,
+): { outer: InnerMessage; inner: InnerMessage[] } | undefined {
   const key = keyOf(server, payload)
   if (!key) return undefined
   const m = decryptMessage(key, 'client', payload.subarray(0, 24 + ((payload.length - 24) & ~15)))
@@ -84,14 +91,25 @@ function assertConfig(config: TlValue, dc: TestDc): void {
 
 describe('test DC: key exchange and help.getConfig on every transport', () => {
   const variants: [FramingName, boolean][] = [
-    ['abridged', false], ['abridged', true], ['intermediate', false], ['intermediate', true],
-    ['padded', false], ['padded', true], ['full', false],
+    ['abridged', false],
+    ['abridged', true],
+    ['intermediate', false],
+    ['intermediate', true],
+    ['padded', false],
+    ['padded', true],
+    ['full', false],
   ]
   for (const [framing, obfuscated] of variants) {
     it(`${framing}${obfuscated ? ', obfuscated' : ''}: a new key, then help.getConfig lists every DC with its port`, async () => {
       await withDc({}, async ({ dc, server, open }) => {
         let created: Uint8Array | undefined
-        const conn = open({ framing, obfuscated, onAuthKey: (k) => { created = k } })
+        const conn = open({
+          framing,
+          obfuscated,
+          onAuthKey: (k) => {
+            created = k
+          },
+        })
         const config = (await conn.invoke({ _: 'help.getConfig' })) as TlValue
         assertConfig(config, dc)
         assert.equal(server.stats.keysCreated, 1)
@@ -106,7 +124,10 @@ describe('test DC: key exchange and help.getConfig on every transport', () => {
   it('an authorized-only method gets 401 AUTH_KEY_UNREGISTERED on a fresh key', async () => {
     await withDc({}, async ({ open }) => {
       const conn = open()
-      await assert.rejects(conn.invoke({ _: 'users.getUsers', id: [] }), (err: unknown) => err instanceof RpcError && err.code === 401 && err.errorMessage === 'AUTH_KEY_UNREGISTERED')
+      await assert.rejects(
+        conn.invoke({ _: 'users.getUsers', id: [] }),
+        (err: unknown) => err instanceof RpcError && err.code === 401 && err.errorMessage === 'AUTH_KEY_UNREGISTERED',
+      )
     })
   })
 })
@@ -228,7 +249,9 @@ describe('test DC: containers', () => {
       await conn.invoke({ _: 'help.getConfig' })
       await sleep(20)
       packets.length = 0
-      const calls = Array.from({ length: 20 }, (_, i) => conn.invoke(i % 2 ? { _: 'help.getConfig' } : { _: 'help.getNearestDc' }))
+      const calls = Array.from({ length: 20 }, (_, i) =>
+        conn.invoke(i % 2 ? { _: 'help.getConfig' } : { _: 'help.getNearestDc' }),
+      )
       const results = (await Promise.all(calls)) as TlValue[]
       results.forEach((r, i) => assert.equal(r._, i % 2 ? 'config' : 'nearestDc'))
       const withCalls = packets.filter((p) => p.some((m) => methodOf(m.body).startsWith('help.')))
@@ -245,7 +268,8 @@ describe('test DC: containers', () => {
     const requests: { msgId: bigint; method: string }[] = []
     let server!: DcServer
     const incoming = ({ frame }: { frame: { payload: Uint8Array } }) => {
-      for (const m of clientMessages(server, frame.payload)?.inner ?? []) requests.push({ msgId: m.msgId, method: methodOf(m.body) })
+      for (const m of clientMessages(server, frame.payload)?.inner ?? [])
+        requests.push({ msgId: m.msgId, method: methodOf(m.body) })
       return undefined
     }
     const services = () => ({ 'help.getAppUpdate': () => new Promise(() => {}) }) // answered by hand below
@@ -264,9 +288,16 @@ describe('test DC: containers', () => {
       dv.setBigInt64(4, reqMsgId, true)
       rpcResult.set(result, 12)
       const session = [...[...server.keys.values()][0]!.sessions.values()][0]!
-      session.sendContainer([tlCodec.encode({ _: 'updatesTooLong' }), rpcResult, tlCodec.encode({ _: 'updatesTooLong' })])
+      session.sendContainer([
+        tlCodec.encode({ _: 'updatesTooLong' }),
+        rpcResult,
+        tlCodec.encode({ _: 'updatesTooLong' }),
+      ])
       assert.equal(((await call) as TlValue)._, 'help.noAppUpdate')
-      assert.deepEqual(updates.map((u) => u._), ['updatesTooLong', 'updatesTooLong'])
+      assert.deepEqual(
+        updates.map((u) => u._),
+        ['updatesTooLong', 'updatesTooLong'],
+      )
     })
   })
 })
@@ -274,7 +305,8 @@ describe('test DC: containers', () => {
 describe('test DC: gzip_packed results', () => {
   it('the DC gzips a big result and the client unpacks it', async () => {
     const many = Array.from({ length: 60 }, (_, i) => ({ id: 1 + (i % 5), host: `10.0.${i}.1`, port: 443 + i }))
-    const services = (dcId: number): Record<string, RpcHandler> => (dcId === 2 ? { 'help.getConfig': () => buildConfig(2, many) } : {})
+    const services = (dcId: number): Record<string, RpcHandler> =>
+      dcId === 2 ? { 'help.getConfig': () => buildConfig(2, many) } : {}
     const gzipped: number[] = []
     let server!: DcServer
     const outgoing = ({ payload }: { payload: Uint8Array }) => {
@@ -288,7 +320,10 @@ describe('test DC: gzip_packed results', () => {
       const config = (await conn.invoke({ _: 'help.getConfig' })) as TlValue
       const options = config['dcOptions'] as TlValue[]
       assert.equal(options.length, 60)
-      assert.deepEqual(options.map((o) => [o['ipAddress'], o['port']]), many.map((d) => [d.host, d.port]))
+      assert.deepEqual(
+        options.map((o) => [o['ipAddress'], o['port']]),
+        many.map((d) => [d.host, d.port]),
+      )
       assert.equal(gzipped.length, 1, 'the result went out as gzip_packed')
       assert.ok(gzipped[0]! < tlCodec.encode(config).length, 'and smaller than the plain result')
       // small results stay plain
@@ -323,7 +358,10 @@ describe('test DC: errors', () => {
       const authKey = new Uint8Array(256).map(() => Math.floor(Math.random() * 256))
       const conn = open({ authKey, serverSalt: 1n })
       const closed = new Promise<Error | undefined>((resolve) => conn.once('closed', resolve))
-      await assert.rejects(conn.invoke({ _: 'help.getConfig' }), (err: unknown) => err instanceof AuthKeyUnknownError && err.dcId === 2)
+      await assert.rejects(
+        conn.invoke({ _: 'help.getConfig' }),
+        (err: unknown) => err instanceof AuthKeyUnknownError && err.dcId === 2,
+      )
       assert.ok((await closed) instanceof AuthKeyUnknownError)
       // the first -404 is only a suspicion: a fresh connection asks again and its -404 confirms
       assert.equal(server.stats.unknownKeyPackets, 2)
@@ -374,7 +412,10 @@ describe('test DC: errors', () => {
       server = env.server
       const conn = env.open()
       const closed = new Promise<Error | undefined>((resolve) => conn.once('closed', resolve))
-      await assert.rejects(conn.invoke({ _: 'help.getConfig' }, { timeoutMs: 5000 }), (err: unknown) => err instanceof TransportError && err.code === -444)
+      await assert.rejects(
+        conn.invoke({ _: 'help.getConfig' }, { timeoutMs: 5000 }),
+        (err: unknown) => err instanceof TransportError && err.code === -444,
+      )
       assert.ok(fault.fired())
       const reason = await closed
       assert.ok(reason instanceof TransportError && reason.code === -444)
@@ -384,10 +425,14 @@ describe('test DC: errors', () => {
 
   for (const code of [-404, -429, -444]) {
     it(`transport error ${code} during the key exchange rejects the call with a typed TransportError`, async () => {
-      const outgoing = ({ index }: { index: number }) => (index === 0 ? { type: 'transportError' as const, code } : undefined)
+      const outgoing = ({ index }: { index: number }) =>
+        index === 0 ? { type: 'transportError' as const, code } : undefined
       await withDc({ faults: { 2: { transport: { outgoing } } } }, async ({ open }) => {
         const conn = open()
-        await assert.rejects(conn.invoke({ _: 'help.getConfig' }), (err: unknown) => err instanceof TransportError && err.code === code)
+        await assert.rejects(
+          conn.invoke({ _: 'help.getConfig' }),
+          (err: unknown) => err instanceof TransportError && err.code === code,
+        )
       })
     })
   }
@@ -429,13 +474,24 @@ describe('test DC: many connections', () => {
 describe('giving up', () => {
   it('a DC that accepts connections and drops them at once makes the client give up with ConnectionLostError', async () => {
     const dc = await startTestDc({ dcIds: [2] })
-    const conn = new DcConnection({ dcId: 2, host: '127.0.0.1', port: dc.portOf(2), testMode: true, rsaKeys: [dc.publicKey], app: APP, reconnect: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20 } })
+    const conn = new DcConnection({
+      dcId: 2,
+      host: '127.0.0.1',
+      port: dc.portOf(2),
+      testMode: true,
+      rsaKeys: [dc.publicKey],
+      app: APP,
+      reconnect: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20 },
+    })
     try {
       await conn.invoke({ _: 'help.getNearestDc' })
       // From now on every new connection is closed as soon as the client sends something.
       dc.dc(2).faults.transport = { closeAfterFramesReceived: 1 }
       dc.dc(2).dropConnections()
-      await assert.rejects(conn.invoke({ _: 'help.getNearestDc' }), (e: unknown) => e instanceof ConnectionLostError && /after 3 attempts/.test(e.message))
+      await assert.rejects(
+        conn.invoke({ _: 'help.getNearestDc' }),
+        (e: unknown) => e instanceof ConnectionLostError && /after 3 attempts/.test(e.message),
+      )
     } finally {
       conn.close()
       await dc.stop()

@@ -54,7 +54,9 @@ describe('LightEmitter', () => {
     const e = new LightEmitter<Events>()
     const got: string[] = []
     assert.equal(e.emit('tick', 0), false)
-    const a = (n: number): void => { got.push(`a${n}`) }
+    const a = (n: number): void => {
+      got.push(`a${n}`)
+    }
     const b = function (this: unknown, n: number): void {
       assert.equal(this, e)
       got.push(`b${n}`)
@@ -74,7 +76,9 @@ describe('LightEmitter', () => {
   it('listeners added or removed during an emit do not change that emit', () => {
     const e = new LightEmitter<Events>()
     const got: string[] = []
-    const second = (): void => { got.push('second') }
+    const second = (): void => {
+      got.push('second')
+    }
     e.on('done', () => {
       got.push('first')
       e.off('done', second)

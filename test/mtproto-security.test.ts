@@ -56,7 +56,11 @@ describe('key exchange: the client refuses a misbehaving DC', () => {
     it(`${fault} → ${expected}, and the connection is dropped`, async () => {
       await withDc({ dcIds: [2], faults: { handshake: { [fault]: true } } }, async ({ server, open }) => {
         let created = false
-        const conn = open({ onAuthKey: () => { created = true } })
+        const conn = open({
+          onAuthKey: () => {
+            created = true
+          },
+        })
         await assert.rejects(conn.invoke({ _: 'help.getConfig' }), (err: unknown) => {
           if (check) {
             assert.ok(err instanceof SecurityCheckError, `expected SecurityCheckError, got ${String(err)}`)
@@ -80,15 +84,22 @@ describe('key exchange: the client refuses a misbehaving DC', () => {
       if (isPlainMessage(payload)) plainAnswers++
       return undefined
     }
-    await withDc({ dcIds: [2], faults: { handshake: { retryOnce: true }, transport: { outgoing } } }, async ({ server, open }) => {
-      let created: Uint8Array | undefined
-      const conn = open({ onAuthKey: (k) => { created = k } })
-      const config = (await conn.invoke({ _: 'help.getConfig' })) as TlValue
-      assert.equal(config['thisDc'], 2)
-      assert.equal(plainAnswers, 4, 'resPQ, server_DH_params_ok, dh_gen_retry, dh_gen_ok')
-      assert.equal(server.stats.keysCreated, 1)
-      assert.ok(created && server.keys.size === 1)
-    })
+    await withDc(
+      { dcIds: [2], faults: { handshake: { retryOnce: true }, transport: { outgoing } } },
+      async ({ server, open }) => {
+        let created: Uint8Array | undefined
+        const conn = open({
+          onAuthKey: (k) => {
+            created = k
+          },
+        })
+        const config = (await conn.invoke({ _: 'help.getConfig' })) as TlValue
+        assert.equal(config['thisDc'], 2)
+        assert.equal(plainAnswers, 4, 'resPQ, server_DH_params_ok, dh_gen_retry, dh_gen_ok')
+        assert.equal(server.stats.keysCreated, 1)
+        assert.ok(created && server.keys.size === 1)
+      },
+    )
   })
 })
 
@@ -98,7 +109,8 @@ describe('encrypted session: inbound messages that fail a check are dropped', ()
     let server!: DcServer
     const outgoing = ({ payload }: { payload: Uint8Array }) => {
       const body = serverBody(server, payload)
-      if (corrupted > 0 || !body || new DataView(body.buffer, body.byteOffset).getUint32(0, true) !== RPC_RESULT) return undefined
+      if (corrupted > 0 || !body || new DataView(body.buffer, body.byteOffset).getUint32(0, true) !== RPC_RESULT)
+        return undefined
       corrupted++
       return { type: 'corrupt' as const }
     }
@@ -112,7 +124,10 @@ describe('encrypted session: inbound messages that fail a check are dropped', ()
       const config = (await conn.invoke({ _: 'help.getConfig' })) as TlValue
       assert.equal(config['thisDc'], 2)
       assert.equal(corrupted, 1)
-      assert.deepEqual(violations.map((v) => v.check), ['decrypt'])
+      assert.deepEqual(
+        violations.map((v) => v.check),
+        ['decrypt'],
+      )
       assert.equal(ready, 2, 'reconnected after the violation')
     })
   })
@@ -145,7 +160,10 @@ describe('encrypted session: inbound messages that fail a check are dropped', ()
         server.faults.session = fault
         const result = (await conn.invoke({ _: 'help.getNearestDc' })) as TlValue
         assert.equal(result['thisDc'], 2)
-        assert.deepEqual(violations.map((v) => v.check), [check])
+        assert.deepEqual(
+          violations.map((v) => v.check),
+          [check],
+        )
         assert.equal(handled, 2, 'the dropped answer did not settle the call: it was sent again')
         assert.equal(ready, 1, 'reconnected once')
       })
@@ -165,12 +183,14 @@ describe('encrypted session: inbound messages that fail a check are dropped', ()
       const conn = open({ onUpdate: (u) => updates.push(u) })
       await conn.invoke({ _: 'help.getConfig' })
       let late: Promise<unknown> | undefined
-      const violation = new Promise<SessionSecurityError>((resolve) => conn.once('securityViolation', (e) => {
-        server.faults.session = undefined
-        // a call made while the client hangs up: it must wait for the reconnect, not throw
-        late = conn.invoke({ _: 'help.getNearestDc' })
-        resolve(e)
-      }))
+      const violation = new Promise<SessionSecurityError>((resolve) =>
+        conn.once('securityViolation', (e) => {
+          server.faults.session = undefined
+          // a call made while the client hangs up: it must wait for the reconnect, not throw
+          late = conn.invoke({ _: 'help.getNearestDc' })
+          resolve(e)
+        }),
+      )
       server.faults.session = { replayLast: true }
       const result = (await conn.invoke({ _: 'help.getNearestDc' })) as TlValue
       assert.equal(result['thisDc'], 2)

@@ -4,7 +4,12 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { deflateSync } from 'node:zlib'
-import { MtprotoSession, type PlainEnvelope, type SessionCipher, type SessionSecurityError } from '../src/mtproto/session/mtproto-session.ts'
+import {
+  MtprotoSession,
+  type PlainEnvelope,
+  type SessionCipher,
+  type SessionSecurityError,
+} from '../src/mtproto/session/mtproto-session.ts'
 import { tlCodec, TlDecodeError, DecodeBudget, MAX_PACKET_INFLATED_BYTES } from '../src/mtproto/tl/index.ts'
 import { rpcResult, gzipPacked, container, tlBytes } from './support/hostile-dc.ts'
 
@@ -29,15 +34,26 @@ class PassCipher implements SessionCipher {
   }
 }
 
-function newSession(): { session: MtprotoSession; cipher: PassCipher; violations: SessionSecurityError[]; newSessions: () => number } {
+function newSession(): {
+  session: MtprotoSession
+  cipher: PassCipher
+  violations: SessionSecurityError[]
+  newSessions: () => number
+} {
   const cipher = new PassCipher()
   const violations: SessionSecurityError[] = []
   let newSessions = 0
-  const session = new MtprotoSession(cipher, {
-    transmit: () => {},
-    onSecurityViolation: (e) => violations.push(e),
-    onNewSession: () => { newSessions++ },
-  }, { salt: 0n, timeOffset: 0 })
+  const session = new MtprotoSession(
+    cipher,
+    {
+      transmit: () => {},
+      onSecurityViolation: (e) => violations.push(e),
+      onNewSession: () => {
+        newSessions++
+      },
+    },
+    { salt: 0n, timeOffset: 0 },
+  )
   return { session, cipher, violations, newSessions: () => newSessions }
 }
 
@@ -45,7 +61,7 @@ function newSession(): { session: MtprotoSession; cipher: PassCipher; violations
 function serverIds(): () => bigint {
   let n = 0n
   const base = BigInt(Math.floor(Date.now() / 1000)) << 32n
-  return () => base + (++n) * 4n + 1n
+  return () => base + ++n * 4n + 1n
 }
 
 describe('session bookkeeping stays O(1) a message', () => {
@@ -73,18 +89,31 @@ describe('the replay window cannot be poisoned', () => {
     it(`1,000+ msg_ids an hour ahead (${where}) are refused by the time window and do not crowd real ids out of the replay window`, () => {
       const { session, cipher, violations } = newSession()
       const next = serverIds()
-      const ahead = (i: number): bigint => ((BigInt(Math.floor(Date.now() / 1000)) + 3600n) << 32n) + BigInt(i) * 4n + 1n
+      const ahead = (i: number): bigint =>
+        ((BigInt(Math.floor(Date.now() / 1000)) + 3600n) << 32n) + BigInt(i) * 4n + 1n
       const ack = tlCodec.encode({ _: 'msgs_ack', msgIds: [1n] })
-      assert.ok(session.receive(cipher.packet({ salt: 0n, sessionId: session.sessionId, msgId: next(), seqNo: 0, body: ack })))
+      assert.ok(
+        session.receive(cipher.packet({ salt: 0n, sessionId: session.sessionId, msgId: next(), seqNo: 0, body: ack })),
+      )
       for (let i = 0; i < 1100; i++) {
-        const packet = where === 'outer'
-          ? cipher.packet({ salt: 0n, sessionId: session.sessionId, msgId: ahead(i), seqNo: 0, body: ack })
-          : cipher.packet({ salt: 0n, sessionId: session.sessionId, msgId: next(), seqNo: 0, body: container([{ msgId: ahead(i), seqNo: 0, body: ack }]) })
+        const packet =
+          where === 'outer'
+            ? cipher.packet({ salt: 0n, sessionId: session.sessionId, msgId: ahead(i), seqNo: 0, body: ack })
+            : cipher.packet({
+                salt: 0n,
+                sessionId: session.sessionId,
+                msgId: next(),
+                seqNo: 0,
+                body: container([{ msgId: ahead(i), seqNo: 0, body: ack }]),
+              })
         session.receive(packet)
       }
       assert.ok(violations.length >= 1100 && violations.every((v) => v.check === 'time-window'), violations[0]?.check)
       violations.length = 0
-      assert.ok(session.receive(cipher.packet({ salt: 0n, sessionId: session.sessionId, msgId: next(), seqNo: 0, body: ack })), 'a real message still gets through')
+      assert.ok(
+        session.receive(cipher.packet({ salt: 0n, sessionId: session.sessionId, msgId: next(), seqNo: 0, body: ack })),
+        'a real message still gets through',
+      )
       assert.deepEqual(violations, [])
     })
   }
@@ -102,7 +131,13 @@ describe('decompression budget per packet', () => {
     assert.ok(bomb.length < 1024, `${bomb.length} bytes`)
     const messages = []
     for (let i = 0; i < 16; i++) messages.push({ msgId: next(), seqNo: 0, body: bomb }) // 256 MiB in all
-    const packet = cipher.packet({ salt: 0n, sessionId: session.sessionId, msgId: next(), seqNo: 0, body: container(messages) })
+    const packet = cipher.packet({
+      salt: 0n,
+      sessionId: session.sessionId,
+      msgId: next(),
+      seqNo: 0,
+      body: container(messages),
+    })
     const t = performance.now()
     assert.equal(session.receive(packet), false)
     const ms = performance.now() - t
@@ -126,17 +161,29 @@ describe('decompression budget per packet', () => {
 
   it('gzip_packed inside gzip_packed inside a result: the reader shares the budget (and accepts zlib too)', () => {
     const inner = tlCodec.encode({ _: 'nearestDc', country: 'XX', thisDc: 2, nearestDc: 2 })
-    const zlibPacked = new Uint8Array([...new Uint8Array(new Uint32Array([0x3072cfa1]).buffer), ...tlBytes(new Uint8Array(deflateSync(inner)))])
+    const zlibPacked = new Uint8Array([
+      ...new Uint8Array(new Uint32Array([0x3072cfa1]).buffer),
+      ...tlBytes(new Uint8Array(deflateSync(inner))),
+    ])
     assert.equal(tlCodec.decode(zlibPacked)['thisDc'], 2)
     // results of 15 MiB in one budget of 64 MiB: the fifth is refused
     const budget = new DecodeBudget()
-    const big = gzipPacked(tlCodec.encode({ _: 'nearestDc', country: 'X'.repeat(15 * 1024 * 1024), thisDc: 2, nearestDc: 2 }), 1)
+    const big = gzipPacked(
+      tlCodec.encode({ _: 'nearestDc', country: 'X'.repeat(15 * 1024 * 1024), thisDc: 2, nearestDc: 2 }),
+      1,
+    )
     for (let i = 0; i < 4; i++) tlCodec.decode(big, budget)
     assert.ok(budget.inflatedBytes <= MAX_PACKET_INFLATED_BYTES)
-    assert.throws(() => tlCodec.decode(big, budget), (err: unknown) => err instanceof TlDecodeError && err.reason === 'bad-gzip')
+    assert.throws(
+      () => tlCodec.decode(big, budget),
+      (err: unknown) => err instanceof TlDecodeError && err.reason === 'bad-gzip',
+    )
     // and the depth: 9 gzip_packed levels are more than MAX_PACKING_DEPTH
     let nested = inner
     for (let i = 0; i < 9; i++) nested = gzipPacked(nested, 0)
-    assert.throws(() => tlCodec.decode(nested), (err: unknown) => err instanceof TlDecodeError && err.reason === 'too-deep')
+    assert.throws(
+      () => tlCodec.decode(nested),
+      (err: unknown) => err instanceof TlDecodeError && err.reason === 'too-deep',
+    )
   })
 })

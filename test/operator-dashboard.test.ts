@@ -31,9 +31,17 @@ before(async () => {
   assert.ok(CHROMIUM, 'chromium is not installed (apt-get install chromium)')
   farm = await startFarm({ tag: 'operator-dashboard', seed: { users: [{ phone: BANNED, banned: true }] } })
   farm.testDc.accounts.onCode = (d) => void sent.set(d.phone, d.code) // codes reach the farm only over HTTP
-  server = await startOperatorServer({ redis: farm.redis, prefix: farm.prefix, tokens: { codes: [CODES_TOKEN], admin: [ADMIN_TOKEN], webhook: [] } })
+  server = await startOperatorServer({
+    redis: farm.redis,
+    prefix: farm.prefix,
+    tokens: { codes: [CODES_TOKEN], admin: [ADMIN_TOKEN], webhook: [] },
+  })
   // As root the sandbox cannot start; the browser only ever opens this test's own local pages.
-  browser = await puppeteer.launch({ executablePath: CHROMIUM!, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] })
+  browser = await puppeteer.launch({
+    executablePath: CHROMIUM!,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+  })
 })
 
 after(async () => {
@@ -43,75 +51,117 @@ after(async () => {
 })
 
 describe('dashboard in headless chromium', () => {
-  it('follows an onboarding fed by POST /v1/codes to its final table, masked without a token', { timeout: 180_000 }, async () => {
-    const worker = await farm.startWorker()
-    const coordinator = new Coordinator({ redis: farm.redis, prefix: farm.prefix })
-    const page = await browser.newPage()
-    try {
-      await page.goto(`${server.url}/`, { waitUntil: 'domcontentloaded' })
-      const text = async (id: string): Promise<string> => page.$eval(`#${id}`, (e) => (e as unknown as { innerText: string }).innerText)
-      await waitFor('workers on the page', async () => (await text('workers')) !== '…' && Number(await text('workers')) >= 1, 20_000, 200)
+  it(
+    'follows an onboarding fed by POST /v1/codes to its final table, masked without a token',
+    { timeout: 180_000 },
+    async () => {
+      const worker = await farm.startWorker()
+      const coordinator = new Coordinator({ redis: farm.redis, prefix: farm.prefix })
+      const page = await browser.newPage()
+      try {
+        await page.goto(`${server.url}/`, { waitUntil: 'domcontentloaded' })
+        const text = async (id: string): Promise<string> =>
+          page.$eval(`#${id}`, (e) => (e as unknown as { innerText: string }).innerText)
+        await waitFor(
+          'workers on the page',
+          async () => (await text('workers')) !== '…' && Number(await text('workers')) >= 1,
+          20_000,
+          200,
+        )
 
-      const run = await coordinator.enqueue(parseAccounts(`${[...PHONES, BANNED].join('\n')}\n`, { format: 'phones' }), { label: 'dashboard.txt' })
-      const following = coordinator.follow(run, { timeoutMs: 150_000 })
-      // The logins wait for their codes: the page lists them, masked.
-      const waitingText = await waitFor('3 logins waiting for a code on the page', async () => {
-        const t = await text('waiting')
-        return (t.match(/\tcode\t/g) ?? []).length >= PHONES.length ? t : null
-      }, 90_000, 250)
-      for (const phone of PHONES) assert.ok(!waitingText.includes(phone), 'phones are masked without a token')
-      assert.match(waitingText, /\+9996\*\*\*50\d~[0-9a-f]{4}/)
-      const partial = await text('runs')
-      assert.match(partial, new RegExp(run.runId))
+        const run = await coordinator.enqueue(
+          parseAccounts(`${[...PHONES, BANNED].join('\n')}\n`, { format: 'phones' }),
+          { label: 'dashboard.txt' },
+        )
+        const following = coordinator.follow(run, { timeoutMs: 150_000 })
+        // The logins wait for their codes: the page lists them, masked.
+        const waitingText = await waitFor(
+          '3 logins waiting for a code on the page',
+          async () => {
+            const t = await text('waiting')
+            return (t.match(/\tcode\t/g) ?? []).length >= PHONES.length ? t : null
+          },
+          90_000,
+          250,
+        )
+        for (const phone of PHONES) assert.ok(!waitingText.includes(phone), 'phones are masked without a token')
+        assert.match(waitingText, /\+9996\*\*\*50\d~[0-9a-f]{4}/)
+        const partial = await text('runs')
+        assert.match(partial, new RegExp(run.runId))
 
-      for (const phone of PHONES) {
-        const res = await fetch(`${server.url}/v1/codes`, {
-          method: 'POST', headers: { authorization: `Bearer ${CODES_TOKEN}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ phone, code: sent.get(phone), jobId: loginJobId('user', phone) }),
-        })
-        const body = (await res.json()) as { waiting: boolean; status: string }
-        assert.deepEqual([res.status, body.status, body.waiting], [200, 'stored', true])
+        for (const phone of PHONES) {
+          const res = await fetch(`${server.url}/v1/codes`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${CODES_TOKEN}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ phone, code: sent.get(phone), jobId: loginJobId('user', phone) }),
+          })
+          const body = (await res.json()) as { waiting: boolean; status: string }
+          assert.deepEqual([res.status, body.status, body.waiting], [200, 'stored', true])
+        }
+        const outcome = await following
+        assert.deepEqual(
+          outcome.results.map((r) => r.state),
+          ['authorized', 'authorized', 'authorized', 'banned'],
+        )
+
+        // The page's run row changes to the final table: 4 of 4, 3 authorized, 1 banned.
+        const row = await waitFor(
+          'the final table',
+          async () => {
+            const rows = await page.$$eval('#runs tr', (trs) =>
+              trs.map((tr) =>
+                [...tr.querySelectorAll('th,td')].map((c) => (c as unknown as { innerText: string }).innerText),
+              ),
+            )
+            const head = rows[0] ?? []
+            const mine = rows.find((r) => r[0] === run.runId)
+            if (!mine) return null
+            const cell = (name: string): string | undefined => mine[head.indexOf(name)]
+            return cell('done') === '4' && cell('authorized') === '3' && cell('banned') === '1' ? { head, mine } : null
+          },
+          30_000,
+          250,
+        )
+        assert.equal(row.mine[row.head.indexOf('total')], '4')
+        const failures = await text('failures')
+        assert.match(failures, /banned/)
+        assert.ok(!failures.includes(BANNED), 'masked without a token')
+        mkdirSync(OUTPUT, { recursive: true })
+        const shot = join(OUTPUT, 'dashboard.png')
+        await page.screenshot({ path: shot, fullPage: true })
+        assert.ok(statSync(shot).size > 5_000)
+
+        // An admin sees phones in full.
+        const adminPage = await browser.newPage()
+        await adminPage.goto(`${server.url}/?token=${ADMIN_TOKEN}`, { waitUntil: 'domcontentloaded' })
+        await waitFor(
+          'the admin view',
+          async () =>
+            (await adminPage.$eval('#failures', (e) => (e as unknown as { innerText: string }).innerText)).includes(
+              BANNED,
+            ),
+          20_000,
+          250,
+        )
+        assert.match(
+          await adminPage.$eval('#masked', (e) => (e as unknown as { innerText: string }).innerText),
+          /admin/,
+        )
+        await adminPage.close()
+
+        // /metrics counts what the outcome says.
+        const metrics = await (await fetch(`${server.url}/metrics`)).text()
+        assert.match(metrics, /^gramfarm_logins_total\{kind="user",state="authorized"\} 3$/m)
+        assert.match(metrics, /^gramfarm_logins_total\{kind="user",state="banned"\} 1$/m)
+        // bull-board, read-only.
+        const queues = await fetch(`${server.url}/queues`)
+        assert.equal(queues.status, 200)
+        assert.match(await queues.text(), /<html/i)
+      } finally {
+        await page.close()
+        await coordinator.close()
+        await worker.close()
       }
-      const outcome = await following
-      assert.deepEqual(outcome.results.map((r) => r.state), ['authorized', 'authorized', 'authorized', 'banned'])
-
-      // The page's run row changes to the final table: 4 of 4, 3 authorized, 1 banned.
-      const row = await waitFor('the final table', async () => {
-        const rows = await page.$$eval('#runs tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('th,td')].map((c) => (c as unknown as { innerText: string }).innerText)))
-        const head = rows[0] ?? []
-        const mine = rows.find((r) => r[0] === run.runId)
-        if (!mine) return null
-        const cell = (name: string): string | undefined => mine[head.indexOf(name)]
-        return cell('done') === '4' && cell('authorized') === '3' && cell('banned') === '1' ? { head, mine } : null
-      }, 30_000, 250)
-      assert.equal(row.mine[row.head.indexOf('total')], '4')
-      const failures = await text('failures')
-      assert.match(failures, /banned/)
-      assert.ok(!failures.includes(BANNED), 'masked without a token')
-      mkdirSync(OUTPUT, { recursive: true })
-      const shot = join(OUTPUT, 'dashboard.png')
-      await page.screenshot({ path: shot, fullPage: true })
-      assert.ok(statSync(shot).size > 5_000)
-
-      // An admin sees phones in full.
-      const adminPage = await browser.newPage()
-      await adminPage.goto(`${server.url}/?token=${ADMIN_TOKEN}`, { waitUntil: 'domcontentloaded' })
-      await waitFor('the admin view', async () => (await adminPage.$eval('#failures', (e) => (e as unknown as { innerText: string }).innerText)).includes(BANNED), 20_000, 250)
-      assert.match(await adminPage.$eval('#masked', (e) => (e as unknown as { innerText: string }).innerText), /admin/)
-      await adminPage.close()
-
-      // /metrics counts what the outcome says.
-      const metrics = await (await fetch(`${server.url}/metrics`)).text()
-      assert.match(metrics, /^gramfarm_logins_total\{kind="user",state="authorized"\} 3$/m)
-      assert.match(metrics, /^gramfarm_logins_total\{kind="user",state="banned"\} 1$/m)
-      // bull-board, read-only.
-      const queues = await fetch(`${server.url}/queues`)
-      assert.equal(queues.status, 200)
-      assert.match(await queues.text(), /<html/i)
-    } finally {
-      await page.close()
-      await coordinator.close()
-      await worker.close()
-    }
-  })
+    },
+  )
 })

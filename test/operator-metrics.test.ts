@@ -19,7 +19,11 @@ let server: OperatorServer
 
 before(async () => {
   farm = await startFarm({ tag: 'operator-metrics', seed: { users: [{ phone: BANNED, banned: true }] } })
-  server = await startOperatorServer({ redis: farm.redis, prefix: farm.prefix, tokens: { codes: [], admin: [], webhook: [] } })
+  server = await startOperatorServer({
+    redis: farm.redis,
+    prefix: farm.prefix,
+    tokens: { codes: [], admin: [], webhook: [] },
+  })
 })
 
 after(async () => {
@@ -46,9 +50,18 @@ describe('/metrics', () => {
     const worker = await farm.startWorker({ metrics })
     try {
       const base = join(farm.dir, 'metrics-report')
-      const result = await runOnboarding(farm.redis, farm.prefix, parseAccounts(`${[...PHONES, BANNED].join('\n')}\n`, { format: 'phones' }), {
-        timeoutMs: 90_000, progress: false, report: base, stdout: sink(), stderr: sink(),
-      })
+      const result = await runOnboarding(
+        farm.redis,
+        farm.prefix,
+        parseAccounts(`${[...PHONES, BANNED].join('\n')}\n`, { format: 'phones' }),
+        {
+          timeoutMs: 90_000,
+          progress: false,
+          report: base,
+          stdout: sink(),
+          stderr: sink(),
+        },
+      )
       assert.equal(result.outcome.timedOut, false)
       const report = JSON.parse(readFileSync(`${base}.json`, 'utf8')) as { accounts: { kind: string; state: string }[] }
       const expected: Record<string, number> = {}
@@ -59,7 +72,9 @@ describe('/metrics', () => {
       assert.equal(res.status, 200)
       assert.match(res.headers.get('content-type') ?? '', /^text\/plain/)
       const text = await res.text()
-      const logins = Object.fromEntries(samples(text, 'gramfarm_logins_total').map((s) => [`${s.labels.kind}|${s.labels.state}`, s.value]))
+      const logins = Object.fromEntries(
+        samples(text, 'gramfarm_logins_total').map((s) => [`${s.labels.kind}|${s.labels.state}`, s.value]),
+      )
       assert.deepEqual(logins, expected)
       assert.equal(samples(text, 'gramfarm_login_duration_seconds_count')[0]?.value, report.accounts.length)
       const inf = samples(text, 'gramfarm_login_duration_seconds_bucket').find((s) => s.labels.le === '+Inf')
@@ -68,13 +83,20 @@ describe('/metrics', () => {
       assert.equal(samples(text, 'gramfarm_code_wait_seconds_count')[0]?.value, PHONES.length)
       const granted = samples(text, 'gramfarm_send_code_total').find((s) => s.labels.result === 'granted')
       assert.ok((granted?.value ?? 0) >= PHONES.length + 1, text)
-      assert.deepEqual(samples(text, 'gramfarm_queue_jobs').map((s) => s.labels.state).sort(), ['active', 'completed', 'delayed', 'failed', 'prioritized', 'waiting'])
+      assert.deepEqual(
+        samples(text, 'gramfarm_queue_jobs')
+          .map((s) => s.labels.state)
+          .sort(),
+        ['active', 'completed', 'delayed', 'failed', 'prioritized', 'waiting'],
+      )
       assert.ok((samples(text, 'gramfarm_workers')[0]?.value ?? 0) >= 1)
       assert.equal(samples(text, 'gramfarm_except_ids')[0]?.value, PHONES.length)
       assert.equal(samples(text, 'gramfarm_redis_roundtrip_seconds_count')[0]?.value, 1)
 
       const mine = await (await fetch(`http://127.0.0.1:${own.port}/metrics`)).text()
-      const workerLogins = Object.fromEntries(samples(mine, 'gramfarm_worker_logins_total').map((s) => [`${s.labels.kind}|${s.labels.state}`, s.value]))
+      const workerLogins = Object.fromEntries(
+        samples(mine, 'gramfarm_worker_logins_total').map((s) => [`${s.labels.kind}|${s.labels.state}`, s.value]),
+      )
       assert.deepEqual(workerLogins, expected)
       assert.ok(samples(mine, 'gramfarm_worker_process_resident_memory_bytes').length === 1)
       assert.equal((await fetch(`http://127.0.0.1:${own.port}/other`)).status, 404)
@@ -87,7 +109,11 @@ describe('/metrics', () => {
   it('is served by `gramfarm worker --metrics-port`', { timeout: 90_000 }, async () => {
     const p = await farm.spawnWorker(['--metrics-port', '0'])
     try {
-      const url = await waitFor('metrics url', () => /"metrics":"(http:\/\/127\.0\.0\.1:\d+\/metrics)"/.exec(p.output())?.[1], 10_000)
+      const url = await waitFor(
+        'metrics url',
+        () => /"metrics":"(http:\/\/127\.0\.0\.1:\d+\/metrics)"/.exec(p.output())?.[1],
+        10_000,
+      )
       const text = await (await fetch(url)).text()
       assert.match(text, /# TYPE gramfarm_worker_logins_total counter/)
       assert.match(text, /# TYPE gramfarm_worker_code_wait_seconds histogram/)

@@ -46,7 +46,14 @@ class FakeVendor {
         if (!a) return 'NO_ACTIVATION'
         const st = Number(q.get('status'))
         a.statuses.push(st)
-        return ({ 1: 'ACCESS_READY', 3: 'ACCESS_RETRY_GET', 6: 'ACCESS_ACTIVATION', 8: 'ACCESS_CANCEL' } as Record<number, string>)[st] ?? 'BAD_STATUS'
+        return (
+          (
+            { 1: 'ACCESS_READY', 3: 'ACCESS_RETRY_GET', 6: 'ACCESS_ACTIVATION', 8: 'ACCESS_CANCEL' } as Record<
+              number,
+              string
+            >
+          )[st] ?? 'BAD_STATUS'
+        )
       }
       default:
         return 'BAD_ACTION'
@@ -64,7 +71,9 @@ before(async () => {
   // The SMS goes to the vendor (as Telegram's would), not into the farm: only the bridge brings it over.
   farm.testDc.accounts.onCode = (d) => vendor.smsTo(d.phone, d.code)
   vendorServer = createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain' }).end(vendor.handle(new URL(req.url ?? '/', 'http://x').searchParams))
+    res
+      .writeHead(200, { 'content-type': 'text/plain' })
+      .end(vendor.handle(new URL(req.url ?? '/', 'http://x').searchParams))
   })
   await new Promise<void>((r) => vendorServer.listen(0, '127.0.0.1', r))
   baseUrl = `http://127.0.0.1:${(vendorServer.address() as { port: number }).port}`
@@ -76,44 +85,100 @@ after(async () => {
 })
 
 describe('gramfarm provider handler-api', () => {
-  it('rents numbers, brings their SMS codes to the logins, completes the authorized and refunds the rest', { timeout: 150_000 }, async () => {
-    vendor.pool = [...GOOD, BANNED]
-    const service = startHandlerApiService({ redis: farm.redis, prefix: farm.prefix, baseUrl, apiKey: API_KEY, country: 0, maxPrice: 12.5, pollIntervalMs: 100, blockMs: 500, settleEveryMs: 60_000 })
-    const worker = await farm.startWorker()
-    try {
-      const phones = await service.rent(3)
-      assert.deepEqual(phones, [...GOOD, BANNED])
-      assert.deepEqual(vendor.maxPrices, ['12.5', '12.5', '12.5'])
-      const keys = new FarmRedisKeys(farm.prefix)
-      assert.equal(await farm.redis.hget(keys.smsActivations, '500'), GOOD[0], 'the webhook route can map the activation')
-      const result = await runOnboarding(farm.redis, farm.prefix, parseAccounts(`${phones.join('\n')}\n`, { format: 'phones' }), {
-        timeoutMs: 120_000, progress: false, stdout: sink(), stderr: sink(),
+  it(
+    'rents numbers, brings their SMS codes to the logins, completes the authorized and refunds the rest',
+    { timeout: 150_000 },
+    async () => {
+      vendor.pool = [...GOOD, BANNED]
+      const service = startHandlerApiService({
+        redis: farm.redis,
+        prefix: farm.prefix,
+        baseUrl,
+        apiKey: API_KEY,
+        country: 0,
+        maxPrice: 12.5,
+        pollIntervalMs: 100,
+        blockMs: 500,
+        settleEveryMs: 60_000,
       })
-      assert.deepEqual(result.outcome.results.map((r) => r.state), ['authorized', 'authorized', 'banned'])
-      assert.deepEqual(await service.settle(), { completed: 2, cancelled: 1 })
-      const statuses = [...vendor.activations.values()].map((a) => [a.phone, a.statuses.at(-1)])
-      assert.deepEqual(statuses, [[GOOD[0], 6], [GOOD[1], 6], [BANNED, 8]])
-      assert.equal(await farm.redis.hlen(keys.smsPhones), 0, 'settled activations are forgotten')
-    } finally {
-      await service.stop()
-      await worker.close()
-    }
-  })
+      const worker = await farm.startWorker()
+      try {
+        const phones = await service.rent(3)
+        assert.deepEqual(phones, [...GOOD, BANNED])
+        assert.deepEqual(vendor.maxPrices, ['12.5', '12.5', '12.5'])
+        const keys = new FarmRedisKeys(farm.prefix)
+        assert.equal(
+          await farm.redis.hget(keys.smsActivations, '500'),
+          GOOD[0],
+          'the webhook route can map the activation',
+        )
+        const result = await runOnboarding(
+          farm.redis,
+          farm.prefix,
+          parseAccounts(`${phones.join('\n')}\n`, { format: 'phones' }),
+          {
+            timeoutMs: 120_000,
+            progress: false,
+            stdout: sink(),
+            stderr: sink(),
+          },
+        )
+        assert.deepEqual(
+          result.outcome.results.map((r) => r.state),
+          ['authorized', 'authorized', 'banned'],
+        )
+        assert.deepEqual(await service.settle(), { completed: 2, cancelled: 1 })
+        const statuses = [...vendor.activations.values()].map((a) => [a.phone, a.statuses.at(-1)])
+        assert.deepEqual(statuses, [
+          [GOOD[0], 6],
+          [GOOD[1], 6],
+          [BANNED, 8],
+        ])
+        assert.equal(await farm.redis.hlen(keys.smsPhones), 0, 'settled activations are forgotten')
+      } finally {
+        await service.stop()
+        await worker.close()
+      }
+    },
+  )
 
-  it('runs as a command: key from the environment, rented phones on stdout, stops on SIGTERM', { timeout: 60_000 }, async () => {
-    vendor.pool = ['9996621699']
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, '--redis-url', REDIS_URL, '--prefix', farm.prefix, 'provider', 'handler-api', '--base-url', baseUrl, '--rent', '1'], {
-      env: { ...process.env, GRAMFARM_SMS_API_KEY: API_KEY }, stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    let err = ''
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()))
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
-    await waitFor('provider ready', () => err.includes('provider ready'), 30_000, 100)
-    assert.equal(out, '9996621699\n')
-    assert.ok(!err.includes(API_KEY), 'the key is not logged')
-    child.kill('SIGTERM')
-    assert.equal(await exited, 0, err)
-  })
+  it(
+    'runs as a command: key from the environment, rented phones on stdout, stops on SIGTERM',
+    { timeout: 60_000 },
+    async () => {
+      vendor.pool = ['9996621699']
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          CLI,
+          '--redis-url',
+          REDIS_URL,
+          '--prefix',
+          farm.prefix,
+          'provider',
+          'handler-api',
+          '--base-url',
+          baseUrl,
+          '--rent',
+          '1',
+        ],
+        {
+          env: { ...process.env, GRAMFARM_SMS_API_KEY: API_KEY },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      )
+      let out = ''
+      let err = ''
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+      child.stderr!.on('data', (d: Buffer) => (err += d.toString()))
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+      await waitFor('provider ready', () => err.includes('provider ready'), 30_000, 100)
+      assert.equal(out, '9996621699\n')
+      assert.ok(!err.includes(API_KEY), 'the key is not logged')
+      child.kill('SIGTERM')
+      assert.equal(await exited, 0, err)
+    },
+  )
 })

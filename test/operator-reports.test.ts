@@ -23,12 +23,37 @@ import { REDIS_URL, runCli, scratchScope, sink, startFarm, waitFor } from './far
 const scope = scratchScope('operator-reports')
 
 const outcome: RunOutcome = {
-  runId: 'run-ops-1', timedOut: false, interrupted: false, elapsedMs: 1200,
+  runId: 'run-ops-1',
+  timedOut: false,
+  interrupted: false,
+  elapsedMs: 1200,
   results: [
-    { account: '9996621234', kind: 'user', state: 'authorized', jobId: 'user-a', userId: '42', dcId: 2, startedAt: 1000, finishedAt: 1500 },
-    { account: '9996621235', kind: 'user', state: 'failed(dc_unreachable)', jobId: 'user-b', error: 'ProxyError: proxy refused <- Error: connect ECONNREFUSED 127.0.0.1:9 [ECONNREFUSED]' },
+    {
+      account: '9996621234',
+      kind: 'user',
+      state: 'authorized',
+      jobId: 'user-a',
+      userId: '42',
+      dcId: 2,
+      startedAt: 1000,
+      finishedAt: 1500,
+    },
+    {
+      account: '9996621235',
+      kind: 'user',
+      state: 'failed(dc_unreachable)',
+      jobId: 'user-b',
+      error: 'ProxyError: proxy refused <- Error: connect ECONNREFUSED 127.0.0.1:9 [ECONNREFUSED]',
+    },
     { account: 'bot100200', kind: 'bot', state: 'flood_wait(120)', jobId: 'bot-c' },
-    { account: '9996621236', kind: 'user', state: 'duplicate', jobId: 'user-d', runId: 'run-other', note: 'authorized by run run-other' },
+    {
+      account: '9996621236',
+      kind: 'user',
+      state: 'duplicate',
+      jobId: 'user-d',
+      runId: 'run-other',
+      note: 'authorized by run run-other',
+    },
   ],
 }
 
@@ -60,7 +85,17 @@ describe('report rows', () => {
     const json = JSON.parse(readFileSync(paths.json, 'utf8')) as { accounts: Record<string, unknown>[] }
     const csv = reportCsv(outcome).trim().split('\r\n')
     const header = csv[0]!.split(',')
-    assert.deepEqual(header.slice(0, 9), ['account', 'kind', 'state', 'reason', 'wait_s', 'job_id', 'run_id', 'user_id', 'dc'])
+    assert.deepEqual(header.slice(0, 9), [
+      'account',
+      'kind',
+      'state',
+      'reason',
+      'wait_s',
+      'job_id',
+      'run_id',
+      'user_id',
+      'dc',
+    ])
     assert.ok(header.includes('error'))
     assert.deepEqual(Object.keys(json.accounts[0]!), header)
     assert.match(csv[2]!, /^9996621235,user,failed,dc_unreachable,,user-b,run-ops-1,,,/)
@@ -91,7 +126,9 @@ describe('output for scripts', () => {
       runCli(['--redis-url', 'redis://127.0.0.1:1', 'status']),
     ])
     assert.equal(usage.code, 2)
-    assert.deepEqual(JSON.parse(usage.stderr), { error: { name: 'UsageError', message: "unknown option '--no-such-option'", exitCode: 2 } })
+    assert.deepEqual(JSON.parse(usage.stderr), {
+      error: { name: 'UsageError', message: "unknown option '--no-such-option'", exitCode: 2 },
+    })
     assert.equal(redis.code, 3)
     const e = (JSON.parse(redis.stderr) as { error: { name: string; message: string; exitCode: number } }).error
     assert.equal(e.exitCode, 3)
@@ -105,12 +142,21 @@ describe('output for scripts', () => {
       const specs = parseAccounts(`999662${json ? 7 : 6}001\n`, { format: 'phones' })
       const started = Date.now()
       const result = await runOnboarding(scope.redis, scope.prefix, specs, {
-        timeoutMs: 4_000, noWorkerNoticeMs: 1_000, progress: false, json, stdout: sink(), stderr,
+        timeoutMs: 4_000,
+        noWorkerNoticeMs: 1_000,
+        progress: false,
+        json,
+        stdout: sink(),
+        stderr,
       })
       assert.equal(result.outcome.timedOut, true)
       const text = stderr.text()
       if (json) {
-        const line = text.trim().split('\n').map((l) => JSON.parse(l) as { warning?: string; runId?: string }).find((l) => l.warning === 'no_worker')
+        const line = text
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { warning?: string; runId?: string })
+          .find((l) => l.warning === 'no_worker')
         assert.ok(line, text)
         assert.equal(line.runId, result.outcome.runId)
       } else {
@@ -120,7 +166,6 @@ describe('output for scripts', () => {
     }
   })
 })
-
 
 /** A TCP port nothing listens on (connections to it are refused). */
 async function closedPort(): Promise<number> {
@@ -132,39 +177,68 @@ async function closedPort(): Promise<number> {
 }
 
 describe('a login that fails for good', () => {
-  it('has its cause chain in its result and a warn line with the run id, the report name and the causes', { timeout: 120_000 }, async () => {
-    const farm = await startFarm({ tag: 'operator-fail' })
-    const log = sink()
-    const port = await closedPort()
-    const dead = farm.testDc.endpoint.dcs.map((d) => ({ ...d, host: '127.0.0.1', port }))
-    const worker = await farm.startWorker({
-      testDc: { dcs: dead, publicKeyPem: farm.testDc.endpoint.publicKeyPem },
-      connectTimeoutMs: 500, handshakeTimeoutMs: 500, requestTimeoutMs: 2_000, logger: createLogger({ level: 'info', destination: log }),
-    })
-    const queue = new Queue(LOGIN_QUEUE, { connection: farm.redis, prefix: new FarmRedisKeys(farm.prefix).bullPrefix })
-    try {
-      const [job] = planJobs(parseAccounts('9996621555\n', { format: 'phones' }), { runId: 'run-fail-1' })
-      // One attempt: its failure is the last one.
-      await queue.add(job!.data.kind, job!.data, { jobId: job!.jobId, attempts: 1, removeOnComplete: true, removeOnFail: true })
-      const json = await waitFor('the result', () => farm.redis.hget(resultsKey(farm.prefix, 'run-fail-1'), '9996621555'), 60_000, 200)
-      const result = JSON.parse(json) as LoginResult
-      assert.match(result.state, /^failed\(/)
-      assert.match(result.error ?? '', /ECONNREFUSED|refused|Timeout/i, result.error)
-      assert.ok(!(result.error ?? '').includes('9996621555'))
-      const line = await waitFor('the warn line', () => log.text().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
-        .find((l) => l.msg === 'login failed'), 10_000)
-      assert.equal(line.level, 40, 'warn')
-      assert.equal(line.runId, 'run-fail-1')
-      assert.equal(line.state, result.state)
-      assert.ok(Array.isArray(line.causes) && (line.causes as string[]).length >= 1, JSON.stringify(line))
-      assert.equal(typeof line.stack, 'string')
-      assert.ok(!log.text().includes('9996621555'), 'no phone in the log')
-    } finally {
-      await queue.close()
-      await worker.close()
-      await farm.stop()
-    }
-  })
+  it(
+    'has its cause chain in its result and a warn line with the run id, the report name and the causes',
+    { timeout: 120_000 },
+    async () => {
+      const farm = await startFarm({ tag: 'operator-fail' })
+      const log = sink()
+      const port = await closedPort()
+      const dead = farm.testDc.endpoint.dcs.map((d) => ({ ...d, host: '127.0.0.1', port }))
+      const worker = await farm.startWorker({
+        testDc: { dcs: dead, publicKeyPem: farm.testDc.endpoint.publicKeyPem },
+        connectTimeoutMs: 500,
+        handshakeTimeoutMs: 500,
+        requestTimeoutMs: 2_000,
+        logger: createLogger({ level: 'info', destination: log }),
+      })
+      const queue = new Queue(LOGIN_QUEUE, {
+        connection: farm.redis,
+        prefix: new FarmRedisKeys(farm.prefix).bullPrefix,
+      })
+      try {
+        const [job] = planJobs(parseAccounts('9996621555\n', { format: 'phones' }), { runId: 'run-fail-1' })
+        // One attempt: its failure is the last one.
+        await queue.add(job!.data.kind, job!.data, {
+          jobId: job!.jobId,
+          attempts: 1,
+          removeOnComplete: true,
+          removeOnFail: true,
+        })
+        const json = await waitFor(
+          'the result',
+          () => farm.redis.hget(resultsKey(farm.prefix, 'run-fail-1'), '9996621555'),
+          60_000,
+          200,
+        )
+        const result = JSON.parse(json) as LoginResult
+        assert.match(result.state, /^failed\(/)
+        assert.match(result.error ?? '', /ECONNREFUSED|refused|Timeout/i, result.error)
+        assert.ok(!(result.error ?? '').includes('9996621555'))
+        const line = await waitFor(
+          'the warn line',
+          () =>
+            log
+              .text()
+              .split('\n')
+              .filter(Boolean)
+              .map((l) => JSON.parse(l) as Record<string, unknown>)
+              .find((l) => l.msg === 'login failed'),
+          10_000,
+        )
+        assert.equal(line.level, 40, 'warn')
+        assert.equal(line.runId, 'run-fail-1')
+        assert.equal(line.state, result.state)
+        assert.ok(Array.isArray(line.causes) && (line.causes as string[]).length >= 1, JSON.stringify(line))
+        assert.equal(typeof line.stack, 'string')
+        assert.ok(!log.text().includes('9996621555'), 'no phone in the log')
+      } finally {
+        await queue.close()
+        await worker.close()
+        await farm.stop()
+      }
+    },
+  )
 })
 
 describe('a login the runner ends as failed', () => {
@@ -174,7 +248,12 @@ describe('a login the runner ends as failed', () => {
     try {
       // A bot token the test DC does not know: Telegram answers ACCESS_TOKEN_INVALID.
       const specs = parseAccounts('7400000001:AAUnknownTokenForTestsOnly000000001\n', { format: 'bots' })
-      const result = await runOnboarding(farm.redis, farm.prefix, specs, { timeoutMs: 60_000, progress: false, stdout: sink(), stderr: sink() })
+      const result = await runOnboarding(farm.redis, farm.prefix, specs, {
+        timeoutMs: 60_000,
+        progress: false,
+        stdout: sink(),
+        stderr: sink(),
+      })
       const row = reportRow(result.outcome.results[0]!, result.outcome.runId)
       assert.equal(row.state, 'failed')
       assert.ok(row.reason !== null && row.reason !== '', JSON.stringify(row))
@@ -188,18 +267,30 @@ describe('a login the runner ends as failed', () => {
 })
 
 describe('gramfarm sessions list', () => {
-  it('shows each session\'s user id and DC (masked phones stay apart)', async () => {
-    for (const [name, userId, dcId] of [['user-9996621701', 5001n, 2], ['user-9996631701', 5002n, 3]] as const) {
+  it("shows each session's user id and DC (masked phones stay apart)", async () => {
+    for (const [name, userId, dcId] of [
+      ['user-9996621701', 5001n, 2],
+      ['user-9996631701', 5002n, 3],
+    ] as const) {
       const storage = new RedisSessionStorage({ redis: scope.redis, name, keyPrefix: sessionKeyPrefix(scope.prefix) })
       await storage.open()
       await storage.save({ dcId, apiId: 2040, testMode: true, authKey: randomBytes(256), userId, isBot: false })
       await storage.close()
     }
     const at = ['--redis-url', REDIS_URL, '--prefix', scope.prefix]
-    const [json, table] = await Promise.all([runCli([...at, 'sessions', 'list', '--json']), runCli([...at, 'sessions', 'list'])])
+    const [json, table] = await Promise.all([
+      runCli([...at, 'sessions', 'list', '--json']),
+      runCli([...at, 'sessions', 'list']),
+    ])
     assert.equal(json.code, 0, json.stderr)
     const rows = JSON.parse(json.stdout) as { account: string; user_id: string | null; dc: number | null }[]
-    assert.deepEqual(rows.map((r) => [r.account, r.user_id, r.dc]), [['9996621701', '5001', 2], ['9996631701', '5002', 3]])
+    assert.deepEqual(
+      rows.map((r) => [r.account, r.user_id, r.dc]),
+      [
+        ['9996621701', '5001', 2],
+        ['9996631701', '5002', 3],
+      ],
+    )
     assert.match(table.stdout, /user id/)
     assert.match(table.stdout, /5001/)
     const masked = table.stdout.split('\n').filter((l) => l.includes('+9996***701~'))

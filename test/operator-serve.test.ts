@@ -29,7 +29,9 @@ before(async () => {
   farm = await startFarm({ tag: 'operator-serve' })
   farm.testDc.accounts.onCode = (d) => void sent.set(d.phone, d.code) // replaces the simulated SMS service
   server = await startOperatorServer({
-    redis: farm.redis, prefix: farm.prefix, tokens: { codes: [CODES_TOKEN], admin: [ADMIN_TOKEN], webhook: [WEBHOOK_TOKEN] },
+    redis: farm.redis,
+    prefix: farm.prefix,
+    tokens: { codes: [CODES_TOKEN], admin: [ADMIN_TOKEN], webhook: [WEBHOOK_TOKEN] },
   })
 })
 
@@ -38,7 +40,13 @@ after(async () => {
   await farm?.stop()
 })
 
-async function post(path: string, body: unknown, token: string | null = CODES_TOKEN, raw?: string, target = server): Promise<{ status: number; json: Record<string, unknown> }> {
+async function post(
+  path: string,
+  body: unknown,
+  token: string | null = CODES_TOKEN,
+  raw?: string,
+  target = server,
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${target.url}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -80,7 +88,13 @@ describe('gramfarm serve', () => {
       ['/v1/passwords', { phone }, CODES_TOKEN, 400, 'missing-password'],
       ['/v1/passwords', { phone, password: 'x'.repeat(300) }, CODES_TOKEN, 400, 'invalid-password'],
       ['/v1/webhooks/handler-api', { activationId: '1', code: '12345' }, null, 401, 'unauthorized'],
-      ['/v1/webhooks/handler-api', { activationId: 'no-such', code: '12345' }, WEBHOOK_TOKEN, 404, 'unknown-activation'],
+      [
+        '/v1/webhooks/handler-api',
+        { activationId: 'no-such', code: '12345' },
+        WEBHOOK_TOKEN,
+        404,
+        'unknown-activation',
+      ],
     ]
     for (const [path, body, token, status, reason, raw] of cases) {
       const r = await post(path, body, token, raw)
@@ -103,45 +117,69 @@ describe('gramfarm serve', () => {
     assert.deepEqual([p.status, p.json.status, p.json.waiting], [202, 'stored', false])
   })
 
-  it('completes an onboarding whose codes arrive only through POST /v1/codes, each for a waiting login', { timeout: 120_000 }, async () => {
-    const worker = await farm.startWorker()
-    const coordinator = new Coordinator({ redis: farm.redis, prefix: farm.prefix })
-    try {
-      const ready = await waitFor('readyz', async () => {
-        const res = await fetch(`${server.url}/readyz`)
-        const body = (await res.json()) as { workers: number }
-        return res.status === 200 && body.workers >= 1 ? body : null
-      }, 10_000, 200)
-      assert.ok(ready.workers >= 1)
-      const run = await coordinator.enqueue(parseAccounts(`${PHONES.join('\n')}\n`, { format: 'phones' }))
-      const following = coordinator.follow(run, { timeoutMs: 90_000 })
-      const answers = await Promise.all(PHONES.map(async (phone) => {
-        const code = await waitFor(`the code of ${phone}`, () => sent.get(phone), 60_000, 50)
-        const jobId = loginJobId('user', phone)
-        // The login waits for its code (moved to the delayed set at wait_code).
-        await waitFor(`${phone} waiting`, async () => {
-          const job = await coordinator.queue.getJob(jobId)
-          return job?.data.step === 'wait_code' && (await job.getState()) === 'delayed'
-        }, 60_000, 50)
-        return post('/v1/codes', { phone, code, jobId })
-      }))
-      for (const a of answers) assert.deepEqual([a.status, a.json.status, a.json.waiting], [200, 'stored', true], JSON.stringify(a.json))
-      const outcome = await following
-      assert.deepEqual(outcome.results.map((r) => r.state), PHONES.map(() => 'authorized'))
-      // The login is over: the same code again finds none waiting.
-      const again = await post('/v1/codes', { phone: PHONES[0], code: sent.get(PHONES[0]!) })
-      assert.deepEqual([again.status, again.json.waiting], [202, false], JSON.stringify(again.json))
-    } finally {
-      await coordinator.close()
-      await worker.close()
-    }
-  })
+  it(
+    'completes an onboarding whose codes arrive only through POST /v1/codes, each for a waiting login',
+    { timeout: 120_000 },
+    async () => {
+      const worker = await farm.startWorker()
+      const coordinator = new Coordinator({ redis: farm.redis, prefix: farm.prefix })
+      try {
+        const ready = await waitFor(
+          'readyz',
+          async () => {
+            const res = await fetch(`${server.url}/readyz`)
+            const body = (await res.json()) as { workers: number }
+            return res.status === 200 && body.workers >= 1 ? body : null
+          },
+          10_000,
+          200,
+        )
+        assert.ok(ready.workers >= 1)
+        const run = await coordinator.enqueue(parseAccounts(`${PHONES.join('\n')}\n`, { format: 'phones' }))
+        const following = coordinator.follow(run, { timeoutMs: 90_000 })
+        const answers = await Promise.all(
+          PHONES.map(async (phone) => {
+            const code = await waitFor(`the code of ${phone}`, () => sent.get(phone), 60_000, 50)
+            const jobId = loginJobId('user', phone)
+            // The login waits for its code (moved to the delayed set at wait_code).
+            await waitFor(
+              `${phone} waiting`,
+              async () => {
+                const job = await coordinator.queue.getJob(jobId)
+                return job?.data.step === 'wait_code' && (await job.getState()) === 'delayed'
+              },
+              60_000,
+              50,
+            )
+            return post('/v1/codes', { phone, code, jobId })
+          }),
+        )
+        for (const a of answers)
+          assert.deepEqual([a.status, a.json.status, a.json.waiting], [200, 'stored', true], JSON.stringify(a.json))
+        const outcome = await following
+        assert.deepEqual(
+          outcome.results.map((r) => r.state),
+          PHONES.map(() => 'authorized'),
+        )
+        // The login is over: the same code again finds none waiting.
+        const again = await post('/v1/codes', { phone: PHONES[0], code: sent.get(PHONES[0]!) })
+        assert.deepEqual([again.status, again.json.waiting], [202, false], JSON.stringify(again.json))
+      } finally {
+        await coordinator.close()
+        await worker.close()
+      }
+    },
+  )
 
   it('delivers an SMS service webhook to the phone of its activation', async () => {
     const phone = '9996621397'
     await farm.redis.hset(new FarmRedisKeys(farm.prefix).smsActivations, 'act-77', phone)
     const url = `/v1/webhooks/handler-api?token=${WEBHOOK_TOKEN}`
-    const r = await post(url, { activationId: 'act-77', service: 'tg', text: 'Telegram code: 67890. Do not give it to anyone' }, null)
+    const r = await post(
+      url,
+      { activationId: 'act-77', service: 'tg', text: 'Telegram code: 67890. Do not give it to anyone' },
+      null,
+    )
     assert.deepEqual([r.status, r.json.status], [202, 'pending'])
     assert.equal(await farm.redis.get(new CodeChannelNames(farm.prefix).pendingCode(phone)), '67890')
     const none = await post(url, { activationId: 'act-77', text: 'no digits here' }, null)
@@ -152,7 +190,10 @@ describe('gramfarm serve', () => {
     const readOnly = await fetch(`${server.url}/queues/api/queues`)
     assert.equal(readOnly.status, 200)
     const ro = (await readOnly.json()) as { queues: { readOnlyMode: boolean }[] }
-    assert.deepEqual(ro.queues.map((q) => q.readOnlyMode), [true])
+    assert.deepEqual(
+      ro.queues.map((q) => q.readOnlyMode),
+      [true],
+    )
     for (const path of ['/queues/admin', '/queues/admin/api/queues', `/queues/admin?token=${CODES_TOKEN}`]) {
       const r = await fetch(`${server.url}${path}`)
       assert.equal(r.status, 401, path)
@@ -164,14 +205,23 @@ describe('gramfarm serve', () => {
     assert.match(cookie, /^gramfarm_admin=[^;]+; Path=\/queues\/admin; HttpOnly; SameSite=Strict$/)
     const api = await fetch(`${server.url}/queues/admin/api/queues`, { headers: { cookie: cookie.split(';')[0]! } })
     assert.equal(api.status, 200)
-    assert.deepEqual(((await api.json()) as { queues: { readOnlyMode: boolean }[] }).queues.map((q) => q.readOnlyMode), [false])
+    assert.deepEqual(
+      ((await api.json()) as { queues: { readOnlyMode: boolean }[] }).queues.map((q) => q.readOnlyMode),
+      [false],
+    )
   })
 
-  it('limits each client\'s rate (429 with Retry-After)', async () => {
-    const limited = await startOperatorServer({ redis: farm.redis, prefix: farm.prefix, tokens: { codes: [CODES_TOKEN], admin: [], webhook: [] }, rateLimit: { perMinute: 60, burst: 3 } })
+  it("limits each client's rate (429 with Retry-After)", async () => {
+    const limited = await startOperatorServer({
+      redis: farm.redis,
+      prefix: farm.prefix,
+      tokens: { codes: [CODES_TOKEN], admin: [], webhook: [] },
+      rateLimit: { perMinute: 60, burst: 3 },
+    })
     try {
       const statuses: number[] = []
-      for (let i = 0; i < 4; i++) statuses.push((await post('/v1/codes', { phone: 'bad' }, CODES_TOKEN, undefined, limited)).status)
+      for (let i = 0; i < 4; i++)
+        statuses.push((await post('/v1/codes', { phone: 'bad' }, CODES_TOKEN, undefined, limited)).status)
       assert.deepEqual(statuses, [400, 400, 400, 429])
       const res = await fetch(`${limited.url}/v1/codes`, { method: 'POST' })
       assert.equal(res.headers.get('retry-after'), '1')
@@ -184,27 +234,60 @@ describe('gramfarm serve', () => {
 })
 
 describe('gramfarm serve (the command)', () => {
-  it('listens on 127.0.0.1 with tokens from the environment, refuses short ones, and stops on SIGTERM', { timeout: 60_000 }, async () => {
-    const env = { ...process.env, GRAMFARM_CODE_TOKENS: CODES_TOKEN }
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, '--redis-url', REDIS_URL, '--prefix', farm.prefix, '--log-level', 'info', 'serve', '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()))
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
-    try {
-      const url = await waitFor('serve ready', () => /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out)?.[1], 30_000, 100)
-      const r = await fetch(`${url}/v1/codes`, { method: 'POST', headers: { authorization: `Bearer ${CODES_TOKEN}`, 'content-type': 'application/json' }, body: '{"phone":"1"}' })
-      assert.equal(r.status, 400)
-      assert.ok(!out.includes(CODES_TOKEN), 'the token is not logged')
-    } finally {
-      child.kill('SIGTERM')
-    }
-    assert.equal(await exited, 0, out)
-    const short = spawn(process.execPath, ['--import', 'tsx', CLI, '--redis-url', REDIS_URL, 'serve'], { env: { ...process.env, GRAMFARM_CODE_TOKENS: 'short' }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let err = ''
-    short.stderr!.on('data', (d: Buffer) => (err += d.toString()))
-    assert.equal(await new Promise((resolve) => short.once('exit', resolve)), 2)
-    assert.match(err, /GRAMFARM_CODE_TOKENS: every token must be at least 16 characters/)
-  })
+  it(
+    'listens on 127.0.0.1 with tokens from the environment, refuses short ones, and stops on SIGTERM',
+    { timeout: 60_000 },
+    async () => {
+      const env = { ...process.env, GRAMFARM_CODE_TOKENS: CODES_TOKEN }
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          CLI,
+          '--redis-url',
+          REDIS_URL,
+          '--prefix',
+          farm.prefix,
+          '--log-level',
+          'info',
+          'serve',
+          '--port',
+          '0',
+        ],
+        { env, stdio: ['ignore', 'pipe', 'pipe'] },
+      )
+      let out = ''
+      child.stderr!.on('data', (d: Buffer) => (out += d.toString()))
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+      try {
+        const url = await waitFor(
+          'serve ready',
+          () => /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out)?.[1],
+          30_000,
+          100,
+        )
+        const r = await fetch(`${url}/v1/codes`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${CODES_TOKEN}`, 'content-type': 'application/json' },
+          body: '{"phone":"1"}',
+        })
+        assert.equal(r.status, 400)
+        assert.ok(!out.includes(CODES_TOKEN), 'the token is not logged')
+      } finally {
+        child.kill('SIGTERM')
+      }
+      assert.equal(await exited, 0, out)
+      const short = spawn(process.execPath, ['--import', 'tsx', CLI, '--redis-url', REDIS_URL, 'serve'], {
+        env: { ...process.env, GRAMFARM_CODE_TOKENS: 'short' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let err = ''
+      short.stderr!.on('data', (d: Buffer) => (err += d.toString()))
+      assert.equal(await new Promise((resolve) => short.once('exit', resolve)), 2)
+      assert.match(err, /GRAMFARM_CODE_TOKENS: every token must be at least 16 characters/)
+    },
+  )
 })
 
 describe('serve parts', () => {
@@ -218,11 +301,19 @@ describe('serve parts', () => {
   it('compares tokens of each role; admin tokens are good everywhere', () => {
     const t = new TokenChecker({ codes: [CODES_TOKEN], admin: [ADMIN_TOKEN], webhook: [] })
     assert.ok(t.allows('codes', CODES_TOKEN) && t.allows('codes', ADMIN_TOKEN) && t.allows('admin', ADMIN_TOKEN))
-    assert.ok(!t.allows('admin', CODES_TOKEN) && !t.allows('webhook', CODES_TOKEN) && !t.allows('codes', undefined) && !t.allows('codes', `${CODES_TOKEN}x`))
+    assert.ok(
+      !t.allows('admin', CODES_TOKEN) &&
+        !t.allows('webhook', CODES_TOKEN) &&
+        !t.allows('codes', undefined) &&
+        !t.allows('codes', `${CODES_TOKEN}x`),
+    )
   })
 
-  it('refills a client\'s budget over time', () => {
+  it("refills a client's budget over time", () => {
     const l = new RequestRateLimit({ perMinute: 60, burst: 2 })
-    assert.deepEqual([l.take('a', 0), l.take('a', 0), l.take('a', 0) > 0, l.take('b', 0), l.take('a', 1000)], [0, 0, true, 0, 0])
+    assert.deepEqual(
+      [l.take('a', 0), l.take('a', 0), l.take('a', 0) > 0, l.take('b', 0), l.take('a', 1000)],
+      [0, 0, true, 0, 0],
+    )
   })
 })

@@ -35,7 +35,10 @@ describe('code channel with a master key', () => {
       const phone = '15550001001'
       assert.equal((await provider.deliverCode({ phone, code: '24680' })).status, 'pending')
       const parked = await redis.get(names.pendingCode(phone))
-      assert.ok(parked !== null && parked.startsWith(`gfs1.${key.id}.`) && !parked.includes('24680'), 'parked code sealed')
+      assert.ok(
+        parked !== null && parked.startsWith(`gfs1.${key.id}.`) && !parked.includes('24680'),
+        'parked code sealed',
+      )
       await inbox.requestCode({ phone, attempt: '1', codeType: 'sms', jobId: 'job1' })
       assert.equal(await inbox.takeCode({ phone, attempt: '1' }), '24680')
       // routed to the current attempt, sealed too; waitForCode opens it
@@ -60,7 +63,10 @@ describe('code channel with a master key', () => {
       await provider.deliverCode({ phone: '15550001003', code: '11111' })
       await inbox.requestCode({ phone: '15550001004', attempt: '1', codeType: 'sms', jobId: 'job4' })
       await redis.set(names.code('15550001004', '1'), (await redis.get(names.code('15550001003', '1')))!)
-      await assert.rejects(inbox.takeCode({ phone: '15550001004', attempt: '1' }), (err: unknown) => err instanceof SealedValueError && err.reason === 'does-not-open')
+      await assert.rejects(
+        inbox.takeCode({ phone: '15550001004', attempt: '1' }),
+        (err: unknown) => err instanceof SealedValueError && err.reason === 'does-not-open',
+      )
       await redis.set(names.code('15550001004', '1'), (await redis.get(names.code('15550001003', '1')))!)
       await assert.rejects(inbox.waitForCode({ phone: '15550001004', attempt: '1', timeoutMs: 5000 }), SealedValueError)
     } finally {

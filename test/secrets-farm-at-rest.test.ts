@@ -50,9 +50,19 @@ after(async () => {
 })
 
 /** Values that must never be readable. */
-const NEEDLES = [VAULT_PASSWORD, PROVIDER_PASSWORD, PROXY_AUTH.password, OWN_API_HASH, BOT_TOKEN, BOT_TOKEN.split(':')[1]!]
+const NEEDLES = [
+  VAULT_PASSWORD,
+  PROVIDER_PASSWORD,
+  PROXY_AUTH.password,
+  OWN_API_HASH,
+  BOT_TOKEN,
+  BOT_TOKEN.split(':')[1]!,
+]
 
-interface Finding { key: string; what: string }
+interface Finding {
+  key: string
+  what: string
+}
 
 /** Every key under the prefix, every value (as bytes), checked; sealed fields checked by name. */
 async function scan(found: Finding[], seen: Set<string>): Promise<void> {
@@ -82,7 +92,8 @@ async function scan(found: Finding[], seen: Set<string>): Promise<void> {
       seen.add(rel.replace(/[0-9a-f]{16,}|\d{5,}/g, '…'))
       for (const [field, v] of values) {
         const text = v.toString('latin1')
-        for (const n of NEEDLES) if (text.includes(n)) found.push({ key: rel, what: `${field}: holds ${n.slice(0, 6)}…` })
+        for (const n of NEEDLES)
+          if (text.includes(n)) found.push({ key: rel, what: `${field}: holds ${n.slice(0, 6)}…` })
         const mustBeSealed =
           (/^session:[^:]+$/.test(rel) && (field === 'authKey' || field.startsWith('dcKey:'))) ||
           (rel.startsWith('login:') && field === 'phoneCodeHash') ||
@@ -97,9 +108,19 @@ async function scan(found: Finding[], seen: Set<string>): Promise<void> {
 
 describe('secrets at rest', () => {
   it('an onboarding with a master key leaves no secret readable in Redis, during or after the run', async () => {
-    assert.equal((await publishCode(farm.redis, { phone: EARLY_CODE, code: '55555' }, { prefix: farm.prefix, sealer: keyring })).status, 'pending')
+    assert.equal(
+      (await publishCode(farm.redis, { phone: EARLY_CODE, code: '55555' }, { prefix: farm.prefix, sealer: keyring }))
+        .status,
+      'pending',
+    )
     const proxied = JSON.stringify([
-      { kind: 'user', phone: PROXIED, proxy: `socks5://${PROXY_AUTH.username}:${PROXY_AUTH.password}@127.0.0.1:${socks.port}`, apiId: API.apiId, apiHash: OWN_API_HASH },
+      {
+        kind: 'user',
+        phone: PROXIED,
+        proxy: `socks5://${PROXY_AUTH.username}:${PROXY_AUTH.password}@127.0.0.1:${socks.port}`,
+        apiId: API.apiId,
+        apiHash: OWN_API_HASH,
+      },
       { kind: 'bot', token: BOT_TOKEN },
     ])
     const csv = `phone,password\n${PLAIN},\n${VAULT_2FA},${VAULT_PASSWORD}\n${PROVIDER_2FA},\n${EARLY_CODE},\n`
@@ -115,23 +136,39 @@ describe('secrets at rest', () => {
       }
     })()
     const { outcome } = await runOnboarding(farm.redis, farm.prefix, specs, {
-      progress: false, timeoutMs: 30_000, stdout: sink(), stderr: sink(), sealer: keyring,
+      progress: false,
+      timeoutMs: 30_000,
+      stdout: sink(),
+      stderr: sink(),
+      sealer: keyring,
     })
     scanning = false
     await during
     await scan(found, seen)
     const states = Object.fromEntries(outcome.results.map((r) => [r.account, r.state]))
     assert.deepEqual(states, {
-      [PLAIN]: 'authorized', [VAULT_2FA]: 'authorized', [PROVIDER_2FA]: 'authorized', [EARLY_CODE]: 'authorized', [PROXIED]: 'authorized', bot7200000011: 'authorized',
+      [PLAIN]: 'authorized',
+      [VAULT_2FA]: 'authorized',
+      [PROVIDER_2FA]: 'authorized',
+      [EARLY_CODE]: 'authorized',
+      [PROXIED]: 'authorized',
+      bot7200000011: 'authorized',
     })
     assert.ok(scans >= 3, `scanned ${scans} times during the run`)
     // job ids are keyed: none is the SHA-256 of a phone, which a log reader would reverse
     const plainIds = [PLAIN, VAULT_2FA, PROVIDER_2FA, EARLY_CODE, PROXIED].map((p) => loginJobId('user', p))
-    for (const r of outcome.results) assert.ok(!plainIds.includes(r.jobId!), `${r.account}: job id ${r.jobId} is the phone's hash`)
+    for (const r of outcome.results)
+      assert.ok(!plainIds.includes(r.jobId!), `${r.account}: job id ${r.jobId} is the phone's hash`)
     // the scan saw what it is meant to check
     for (const kind of ['session:', 'secret:', 'login:', 'code:pending:']) {
-      assert.ok([...seen].some((k) => k.startsWith(kind)), `a ${kind} key was seen (${[...seen].join(' ')})`)
+      assert.ok(
+        [...seen].some((k) => k.startsWith(kind)),
+        `a ${kind} key was seen (${[...seen].join(' ')})`,
+      )
     }
-    assert.deepEqual(found.filter((f, i) => found.findIndex((g) => g.key === f.key && g.what === f.what) === i), [])
+    assert.deepEqual(
+      found.filter((f, i) => found.findIndex((g) => g.key === f.key && g.what === f.what) === i),
+      [],
+    )
   })
 })

@@ -36,18 +36,27 @@ describe('master key in the farm config', () => {
     try {
       writeFileSync(join(dir, 'master.key'), hex, { mode: 0o600 })
       writeFileSync(join(dir, 'a.json'), JSON.stringify({ masterKeyFile: 'master.key' }))
-      writeFileSync(join(dir, 'b.json'), JSON.stringify({ masterKeyCommand: `cat '${join(dir, 'master.key')}'`, requireEncryption: true }))
+      writeFileSync(
+        join(dir, 'b.json'),
+        JSON.stringify({ masterKeyCommand: `cat '${join(dir, 'master.key')}'`, requireEncryption: true }),
+      )
       writeFileSync(join(dir, 'c.json'), JSON.stringify({ requireEncryption: true }))
-      assert.equal(keyringFromSpec(loadFarmConfig({ configFile: 'a.json' }, { ...TESTDC }, dir).keyring).current!.id, id)
+      assert.equal(
+        keyringFromSpec(loadFarmConfig({ configFile: 'a.json' }, { ...TESTDC }, dir).keyring).current!.id,
+        id,
+      )
       const b = keyringFromSpec(loadFarmConfig({ configFile: 'b.json' }, { ...TESTDC }, dir).keyring)
       assert.equal(b.current!.id, id)
       assert.equal(b.requireEncryption, true)
       assert.throws(() => loadFarmConfig({ configFile: 'c.json' }, { ...TESTDC }, dir), CliError)
-      assert.throws(() => loadFarmConfig({}, { ...TESTDC, GRAMFARM_MASTER_KEY: 'not-a-key-secret-words' }, dir), (err: unknown) => {
-        assert.ok(err instanceof CliError)
-        assert.ok(!err.message.includes('secret-words'))
-        return true
-      })
+      assert.throws(
+        () => loadFarmConfig({}, { ...TESTDC, GRAMFARM_MASTER_KEY: 'not-a-key-secret-words' }, dir),
+        (err: unknown) => {
+          assert.ok(err instanceof CliError)
+          assert.ok(!err.message.includes('secret-words'))
+          return true
+        },
+      )
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

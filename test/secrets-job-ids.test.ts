@@ -46,7 +46,10 @@ describe('job ids', () => {
   })
 
   it('another master key cannot open the secret; without a key the ids stay plain', async () => {
-    await assert.rejects(loadJobIds(redis, prefix, new Keyring({ current: new MasterKey(randomBytes(32)) })), (err: unknown) => err instanceof SealedValueError && err.reason === 'unknown-key')
+    await assert.rejects(
+      loadJobIds(redis, prefix, new Keyring({ current: new MasterKey(randomBytes(32)) })),
+      (err: unknown) => err instanceof SealedValueError && err.reason === 'unknown-key',
+    )
     const plain = await loadJobIds(redis, `${prefix}other:`, Keyring.clear())
     assert.equal(plain, JobIds.plain)
     assert.equal(plain.of('user', phone), loginJobId('user', phone))

@@ -36,20 +36,36 @@ describe('keys rotate', () => {
     const stranger = new MasterKey(randomBytes(32))
     const before = new Keyring({ current: oldKey })
     const authKey = randomBytes(256)
-    const session = new RedisSessionStorage({ redis, name: 'user-1', keyPrefix: sessionKeyPrefix(prefix), sealer: before })
+    const session = new RedisSessionStorage({
+      redis,
+      name: 'user-1',
+      keyPrefix: sessionKeyPrefix(prefix),
+      sealer: before,
+    })
     await session.open()
     await session.save({ dcId: 2, authKey, userId: 7n })
     await new SecretVault(redis, prefix, before).put('job-1', { password: 'pw-1', botToken: '1:tok' })
     await new SecretVault(redis, prefix).put('job-clear', { password: 'pw-clear' })
     await new SecretVault(redis, prefix, new Keyring({ current: stranger })).put('job-stranger', { password: 'pw-s' })
-    await redis.hset(keys.login('job-1'), 'phoneCodeHash', before.seal('hash-1', `${keys.login('job-1')}#phoneCodeHash`), 'dcId', '2')
+    await redis.hset(
+      keys.login('job-1'),
+      'phoneCodeHash',
+      before.seal('hash-1', `${keys.login('job-1')}#phoneCodeHash`),
+      'dcId',
+      '2',
+    )
     await new CodeProviderClient({ redis, prefix, sealer: before }).deliverCode({ phone: '15550003001', code: '12345' })
-    await new CodeProviderClient({ redis, prefix, sealer: before }).deliverPassword({ phone: '15550003001', password: 'pw-2' })
+    await new CodeProviderClient({ redis, prefix, sealer: before }).deliverPassword({
+      phone: '15550003001',
+      password: 'pw-2',
+    })
     const idsBefore = (await loadJobIds(redis, prefix, before)).of('user', '15550003001')
 
     const during = new Keyring({ current: newKey, old: [oldKey] })
     const summary = await rotateKeys(redis, prefix, during)
-    assert.deepEqual(summary.unreadable, [{ at: `${keys.secret('job-stranger')}#password`, reason: 'unknown-key', keyId: stranger.id }])
+    assert.deepEqual(summary.unreadable, [
+      { at: `${keys.secret('job-stranger')}#password`, reason: 'unknown-key', keyId: stranger.id },
+    ])
     assert.equal(summary.raced, 0)
     assert.ok(summary.resealed >= 8, `resealed ${summary.resealed}`)
     // the stranger's value is untouched
@@ -57,14 +73,26 @@ describe('keys rotate', () => {
     assert.equal((await rotateKeys(redis, prefix, during)).resealed, 0, 'a second pass has nothing left to do')
 
     const after = new Keyring({ current: newKey })
-    const reopened = new RedisSessionStorage({ redis, name: 'user-1', keyPrefix: sessionKeyPrefix(prefix), sealer: after })
+    const reopened = new RedisSessionStorage({
+      redis,
+      name: 'user-1',
+      keyPrefix: sessionKeyPrefix(prefix),
+      sealer: after,
+    })
     await reopened.open()
     assert.deepEqual(Buffer.from((await reopened.load())!.authKey!), authKey)
     assert.deepEqual(await new SecretVault(redis, prefix, after).get('job-1'), { password: 'pw-1', botToken: '1:tok' })
     assert.deepEqual(await new SecretVault(redis, prefix, after).get('job-clear'), { password: 'pw-clear' })
     assert.ok((await redis.hget(keys.secret('job-clear'), 'password'))!.startsWith(`gfs1.${newKey.id}.`))
-    assert.equal(after.openText((await redis.hget(keys.login('job-1'), 'phoneCodeHash'))!, `${keys.login('job-1')}#phoneCodeHash`), 'hash-1')
-    assert.equal((await loadJobIds(redis, prefix, after)).of('user', '15550003001'), idsBefore, 'job ids survive rotation')
+    assert.equal(
+      after.openText((await redis.hget(keys.login('job-1'), 'phoneCodeHash'))!, `${keys.login('job-1')}#phoneCodeHash`),
+      'hash-1',
+    )
+    assert.equal(
+      (await loadJobIds(redis, prefix, after)).of('user', '15550003001'),
+      idsBefore,
+      'job ids survive rotation',
+    )
     const inbox = new CodeInbox({ redis, prefix, sealer: after })
     try {
       await inbox.requestCode({ phone: '15550003001', attempt: '1', codeType: 'sms', jobId: 'job-1' })
@@ -79,14 +107,21 @@ describe('keys rotate', () => {
     const cliPrefix = `${prefix}cli:`
     const oldHex = randomBytes(32).toString('hex')
     const newHex = randomBytes(32).toString('hex')
-    await new SecretVault(redis, cliPrefix, new Keyring({ current: parseMasterKey(oldHex, 't') })).put('job-9', { password: 'pw-9' })
-    const run = await runCli(['--prefix', cliPrefix, '--redis-url', REDIS_URL, 'keys', 'rotate', '--json'], { env: { GRAMFARM_MASTER_KEY: newHex, GRAMFARM_OLD_MASTER_KEYS: oldHex } })
+    await new SecretVault(redis, cliPrefix, new Keyring({ current: parseMasterKey(oldHex, 't') })).put('job-9', {
+      password: 'pw-9',
+    })
+    const run = await runCli(['--prefix', cliPrefix, '--redis-url', REDIS_URL, 'keys', 'rotate', '--json'], {
+      env: { GRAMFARM_MASTER_KEY: newHex, GRAMFARM_OLD_MASTER_KEYS: oldHex },
+    })
     assert.equal(run.code, 0, run.stderr)
     const summary = JSON.parse(run.stdout) as { keyId: string; resealed: number }
     assert.equal(summary.keyId, parseMasterKey(newHex, 't').id)
     assert.equal(summary.resealed, 1)
     assert.ok(!run.stdout.includes(newHex) && !run.stderr.includes(oldHex))
-    assert.deepEqual(await new SecretVault(redis, cliPrefix, new Keyring({ current: parseMasterKey(newHex, 't') })).get('job-9'), { password: 'pw-9' })
+    assert.deepEqual(
+      await new SecretVault(redis, cliPrefix, new Keyring({ current: parseMasterKey(newHex, 't') })).get('job-9'),
+      { password: 'pw-9' },
+    )
     const none = await runCli(['--prefix', cliPrefix, '--redis-url', REDIS_URL, 'keys', 'rotate'], { env: {} })
     assert.equal(none.code, 2, none.stderr)
   })

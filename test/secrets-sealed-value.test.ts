@@ -7,7 +7,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { Keyring, MasterKey, MasterKeyError, SealedValueError, parseMasterKey } from '../src/foundation/sealed-value.ts'
-import { loadKeyring, loadMasterKey, masterKeySourcesFromEnv, warnOnceIfClear } from '../src/foundation/master-key-source.ts'
+import {
+  loadKeyring,
+  loadMasterKey,
+  masterKeySourcesFromEnv,
+  warnOnceIfClear,
+} from '../src/foundation/master-key-source.ts'
 
 const newKey = (): MasterKey => new MasterKey(randomBytes(32))
 
@@ -78,7 +83,10 @@ describe('sealed values', () => {
     // a keyed farm still reads what was stored in clear before it had a key …
     assert.equal(new Keyring({ current: newKey() }).openText('abc', 'k'), 'abc')
     // … unless encryption is required
-    assertSealedError(() => new Keyring({ current: newKey(), requireEncryption: true }).open('abc', 'k'), 'clear-refused')
+    assertSealedError(
+      () => new Keyring({ current: newKey(), requireEncryption: true }).open('abc', 'k'),
+      'clear-refused',
+    )
     assert.throws(() => new Keyring({ current: null, requireEncryption: true }), MasterKeyError)
   })
 
@@ -100,11 +108,14 @@ describe('master key sources', () => {
   it('parses hex and base64; refuses anything else without echoing it', () => {
     assert.equal(parseMasterKey(Buffer.from(hex, 'hex').toString('base64'), 't').id, expectedId)
     assert.equal(parseMasterKey(Buffer.from(hex, 'hex').toString('base64url'), 't').id, expectedId)
-    assert.throws(() => parseMasterKey('correct horse battery staple', 'GRAMFARM_MASTER_KEY'), (err: unknown) => {
-      assert.ok(err instanceof MasterKeyError)
-      assert.ok(!err.message.includes('horse'))
-      return true
-    })
+    assert.throws(
+      () => parseMasterKey('correct horse battery staple', 'GRAMFARM_MASTER_KEY'),
+      (err: unknown) => {
+        assert.ok(err instanceof MasterKeyError)
+        assert.ok(!err.message.includes('horse'))
+        return true
+      },
+    )
   })
 
   it('reads the key from the environment, a file or a command; only one of them', async () => {
@@ -120,7 +131,9 @@ describe('master key sources', () => {
       await assert.rejects(loadMasterKey({ keyCommand: 'exit 3' }), MasterKeyError)
       await assert.rejects(loadMasterKey({ keyFile: join(dir, 'absent') }), MasterKeyError)
       const oldHex = randomBytes(32).toString('hex')
-      const ring = await loadKeyring(masterKeySourcesFromEnv({ GRAMFARM_MASTER_KEY: hex, GRAMFARM_OLD_MASTER_KEYS: oldHex }))
+      const ring = await loadKeyring(
+        masterKeySourcesFromEnv({ GRAMFARM_MASTER_KEY: hex, GRAMFARM_OLD_MASTER_KEYS: oldHex }),
+      )
       assert.deepEqual(ring.keyIds.sort(), [expectedId, parseMasterKey(oldHex, 't').id].sort())
       await assert.rejects(loadKeyring(masterKeySourcesFromEnv({ GRAMFARM_REQUIRE_ENCRYPTION: '1' })), MasterKeyError)
     } finally {

@@ -24,7 +24,12 @@ after(async () => {
 const key = new MasterKey(randomBytes(32))
 const ring = new Keyring({ current: key })
 
-async function saved(name: string, sealer: Keyring | undefined, authKey: Uint8Array, dcKey: Uint8Array): Promise<RedisSessionStorage> {
+async function saved(
+  name: string,
+  sealer: Keyring | undefined,
+  authKey: Uint8Array,
+  dcKey: Uint8Array,
+): Promise<RedisSessionStorage> {
   const s = new RedisSessionStorage({ redis, name, keyPrefix: prefix, ...(sealer ? { sealer } : {}) })
   await s.open()
   await s.save({ dcId: 2, authKey, userId: 42n, dcAuthKeys: { 4: dcKey } })
@@ -32,7 +37,11 @@ async function saved(name: string, sealer: Keyring | undefined, authKey: Uint8Ar
 }
 
 function containsBytes(hay: Buffer, needle: Uint8Array): boolean {
-  return hay.includes(Buffer.from(needle)) || hay.includes(Buffer.from(Buffer.from(needle).toString('base64'))) || hay.includes(Buffer.from(Buffer.from(needle).toString('hex')))
+  return (
+    hay.includes(Buffer.from(needle)) ||
+    hay.includes(Buffer.from(Buffer.from(needle).toString('base64'))) ||
+    hay.includes(Buffer.from(Buffer.from(needle).toString('hex')))
+  )
 }
 
 describe('RedisSessionStorage with a master key', () => {
@@ -55,10 +64,21 @@ describe('RedisSessionStorage with a master key', () => {
     await redis.copy(s.key, `${prefix}sealed3`)
     const copy = new RedisSessionStorage({ redis, name: 'sealed3', keyPrefix: prefix, sealer: ring })
     await copy.open()
-    await assert.rejects(copy.load(), (err: unknown) => err instanceof SealedValueError && err.reason === 'does-not-open')
-    const wrong = new RedisSessionStorage({ redis, name: 'sealed2', keyPrefix: prefix, sealer: new Keyring({ current: new MasterKey(randomBytes(32)) }) })
+    await assert.rejects(
+      copy.load(),
+      (err: unknown) => err instanceof SealedValueError && err.reason === 'does-not-open',
+    )
+    const wrong = new RedisSessionStorage({
+      redis,
+      name: 'sealed2',
+      keyPrefix: prefix,
+      sealer: new Keyring({ current: new MasterKey(randomBytes(32)) }),
+    })
     await wrong.open()
-    await assert.rejects(wrong.load(), (err: unknown) => err instanceof SealedValueError && err.reason === 'unknown-key' && err.keyId === key.id)
+    await assert.rejects(
+      wrong.load(),
+      (err: unknown) => err instanceof SealedValueError && err.reason === 'unknown-key' && err.keyId === key.id,
+    )
   })
 
   it('raw keys (no master key, or stored before one was set) still load; requireEncryption refuses them', async () => {
@@ -68,8 +88,16 @@ describe('RedisSessionStorage with a master key', () => {
     const keyed = new RedisSessionStorage({ redis, name: 'clear1', keyPrefix: prefix, sealer: ring })
     await keyed.open()
     assert.deepEqual(Buffer.from((await keyed.load())!.authKey!), authKey)
-    const strict = new RedisSessionStorage({ redis, name: 'clear1', keyPrefix: prefix, sealer: new Keyring({ current: key, requireEncryption: true }) })
+    const strict = new RedisSessionStorage({
+      redis,
+      name: 'clear1',
+      keyPrefix: prefix,
+      sealer: new Keyring({ current: key, requireEncryption: true }),
+    })
     await strict.open()
-    await assert.rejects(strict.load(), (err: unknown) => err instanceof SealedValueError && err.reason === 'clear-refused')
+    await assert.rejects(
+      strict.load(),
+      (err: unknown) => err instanceof SealedValueError && err.reason === 'clear-refused',
+    )
   })
 })

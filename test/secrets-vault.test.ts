@@ -52,9 +52,15 @@ describe('secret vault with a master key', () => {
     await vault.put('job-b', { password: 'other' })
     const stolen = await redis.hget(keys.secret('job-a'), 'password')
     await redis.hset(keys.secret('job-b'), 'password', stolen!)
-    await assert.rejects(vault.get('job-b'), (err: unknown) => err instanceof SealedValueError && err.reason === 'does-not-open')
+    await assert.rejects(
+      vault.get('job-b'),
+      (err: unknown) => err instanceof SealedValueError && err.reason === 'does-not-open',
+    )
     await redis.hset(keys.secret('job-b'), 'password', (await redis.hget(keys.secret('job-a'), 'botToken'))!)
-    await assert.rejects(vault.get('job-b'), (err: unknown) => err instanceof SealedValueError && err.reason === 'does-not-open')
+    await assert.rejects(
+      vault.get('job-b'),
+      (err: unknown) => err instanceof SealedValueError && err.reason === 'does-not-open',
+    )
   })
 
   it('a worker with another key fails with the key id, and the entry is left as it was', async () => {

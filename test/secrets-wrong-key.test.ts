@@ -37,10 +37,14 @@ async function sessionBytes(name: string): Promise<Record<string, Buffer>> {
 }
 
 describe('a worker with the wrong master key', () => {
-  it('fails its jobs with SealedValueError and leaves the farm\'s sessions as they were', async () => {
+  it("fails its jobs with SealedValueError and leaves the farm's sessions as they were", async () => {
     const good = await farm.startWorker({ threads: 1, codeTimeoutMs: 8000, recheckMs: 300, keyring: farmSpec })
     const first = await runOnboarding(farm.redis, farm.prefix, parseAccounts(`+${FIRST}`, { file: 'a.txt' }), {
-      progress: false, timeoutMs: 30_000, stdout: sink(), stderr: sink(), sealer: farmKeyring,
+      progress: false,
+      timeoutMs: 30_000,
+      stdout: sink(),
+      stderr: sink(),
+      sealer: farmKeyring,
     })
     assert.equal(first.outcome.results[0]!.state, 'authorized')
     await good.close()
@@ -58,9 +62,18 @@ describe('a worker with the wrong master key', () => {
     await farm.redis.del(new FarmRedisKeys(farm.prefix).jobIdSecret)
     await farm.startWorker({ threads: 1, codeTimeoutMs: 8000, recheckMs: 300, keyring: wrongSpec })
     await farm.redis.del(new FarmRedisKeys(farm.prefix).jobIdSecret)
-    const second = await runOnboarding(farm.redis, farm.prefix, parseAccounts(`phone,password\n${VAULT_2FA},${PASSWORD}\n`, { file: 'b.csv' }), {
-      progress: false, timeoutMs: 30_000, stdout: sink(), stderr: sink(), sealer: farmKeyring,
-    })
+    const second = await runOnboarding(
+      farm.redis,
+      farm.prefix,
+      parseAccounts(`phone,password\n${VAULT_2FA},${PASSWORD}\n`, { file: 'b.csv' }),
+      {
+        progress: false,
+        timeoutMs: 30_000,
+        stdout: sink(),
+        stderr: sink(),
+        sealer: farmKeyring,
+      },
+    )
     const r = second.outcome.results[0]!
     assert.equal(r.state, 'failed(SealedValueError)')
     assert.match(JSON.stringify(r), new RegExp(farmKeyring.current!.id), 'the error names the key id')
@@ -68,7 +81,12 @@ describe('a worker with the wrong master key', () => {
 
     // the farm's session is untouched and still opens with the farm's key
     assert.deepEqual(await sessionBytes(`user-${FIRST}`), before)
-    const storage = new RedisSessionStorage({ redis: farm.redis, name: `user-${FIRST}`, keyPrefix: sessionKeyPrefix(farm.prefix), sealer: farmKeyring })
+    const storage = new RedisSessionStorage({
+      redis: farm.redis,
+      name: `user-${FIRST}`,
+      keyPrefix: sessionKeyPrefix(farm.prefix),
+      sealer: farmKeyring,
+    })
     await storage.open()
     const record = await storage.load()
     assert.equal(record!.userId !== null, true)

@@ -52,7 +52,17 @@ for (const [engine, make] of Object.entries(engines)) {
       const s = make()
       await s.open()
       assert.equal(await s.load(), null)
-      await s.save({ apiId: 1, device: { deviceModel: 'd', systemVersion: 's', appVersion: 'a', systemLangCode: 'en', langCode: 'en', langPack: '' } })
+      await s.save({
+        apiId: 1,
+        device: {
+          deviceModel: 'd',
+          systemVersion: 's',
+          appVersion: 'a',
+          systemLangCode: 'en',
+          langCode: 'en',
+          langPack: '',
+        },
+      })
       assert.equal(await s.load(), null)
       const before = Math.floor(Date.now() / 1000)
       const authKey = key()
@@ -60,23 +70,40 @@ for (const [engine, make] of Object.entries(engines)) {
       const r = await s.load()
       assert.ok(r)
       assert.deepEqual(
-        { dcId: r.dcId, apiId: r.apiId, testMode: r.testMode, userId: r.userId, isBot: r.isBot, model: r.device?.deviceModel },
+        {
+          dcId: r.dcId,
+          apiId: r.apiId,
+          testMode: r.testMode,
+          userId: r.userId,
+          isBot: r.isBot,
+          model: r.device?.deviceModel,
+        },
         { dcId: 3, apiId: 1, testMode: false, userId: 10n, isBot: null, model: 'd' },
       )
       assert.deepEqual(Buffer.from(r.authKey), Buffer.from(authKey))
       assert.ok(r.date >= before, 'save() stamps the date')
       authKey.fill(0)
-      assert.notDeepEqual(Buffer.from((await s.load())?.authKey ?? []), Buffer.alloc(256), 'the storage keeps its own copy')
+      assert.notDeepEqual(
+        Buffer.from((await s.load())?.authKey ?? []),
+        Buffer.alloc(256),
+        'the storage keeps its own copy',
+      )
       await s.close()
     })
 
     it('validates what it is given', async () => {
       const s = make()
       await s.open()
-      await assert.rejects(s.save({ authKey: new Uint8Array(255) }), (err: unknown) => err instanceof SessionStorageError && err.code === 'INVALID_DATA')
+      await assert.rejects(
+        s.save({ authKey: new Uint8Array(255) }),
+        (err: unknown) => err instanceof SessionStorageError && err.code === 'INVALID_DATA',
+      )
       await assert.rejects(s.save({ dcId: 0 }), { code: 'INVALID_DATA' })
       await assert.rejects(s.save({ server: { host: 'h', port: 70000 } }), { code: 'INVALID_DATA' })
-      await assert.rejects(s.putPeers([{ id: 1n, accessHash: 1n, type: 'planet' as 'user', username: null, phone: null }]), { code: 'INVALID_DATA' })
+      await assert.rejects(
+        s.putPeers([{ id: 1n, accessHash: 1n, type: 'planet' as 'user', username: null, phone: null }]),
+        { code: 'INVALID_DATA' },
+      )
       await s.close()
     })
 

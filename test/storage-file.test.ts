@@ -109,13 +109,15 @@ const V7_COLUMNS: Record<string, [string, string, number, string | null, number]
 }
 
 function tableInfo(db: SqliteDb, table: string): [string, string, number, string | null, number][] {
-  return db.all(`PRAGMA table_info(${table})`).map((r) => [
-    String(r['name']),
-    String(r['type']),
-    Number(r['notnull']),
-    r['dflt_value'] === null ? null : String(r['dflt_value']),
-    Number(r['pk']),
-  ])
+  return db
+    .all(`PRAGMA table_info(${table})`)
+    .map((r) => [
+      String(r['name']),
+      String(r['type']),
+      Number(r['notnull']),
+      r['dflt_value'] === null ? null : String(r['dflt_value']),
+      Number(r['pk']),
+    ])
 }
 
 function names(db: SqliteDb, type: 'table' | 'index' | 'trigger'): string[] {
@@ -151,7 +153,9 @@ function assertSameRecord(actual: SessionRecord | null, expected: SessionRecord)
   const norm = (r: SessionRecord) => ({
     ...r,
     authKey: hex(r.authKey),
-    dcAuthKeys: r.dcAuthKeys ? Object.fromEntries(Object.entries(r.dcAuthKeys).map(([k, v]) => [k, hex(v)])) : undefined,
+    dcAuthKeys: r.dcAuthKeys
+      ? Object.fromEntries(Object.entries(r.dcAuthKeys).map(([k, v]) => [k, hex(v)]))
+      : undefined,
   })
   assert.deepEqual(norm(actual), norm(expected))
 }
@@ -165,7 +169,13 @@ describe('FileSessionStorage', () => {
     assert.equal(await a.load(), null, 'a new session has no record')
     await a.save(rec)
     await a.putPeers([
-      { id: 777_000n, accessHash: -9_223_372_036_854_775_000n, type: 'user', username: '@Some_User', phone: '+1 555 0100' },
+      {
+        id: 777_000n,
+        accessHash: -9_223_372_036_854_775_000n,
+        type: 'user',
+        username: '@Some_User',
+        phone: '+1 555 0100',
+      },
       { id: -1_001_234_567_890n, accessHash: 9_007_199_254_740_993n, type: 'channel', username: 'news', phone: null },
       { id: -4242n, accessHash: 0n, type: 'group', username: null, phone: null },
     ])
@@ -175,10 +185,14 @@ describe('FileSessionStorage', () => {
     await b.open()
     assertSameRecord(await b.load(), rec)
     const user = await b.getPeerByUsername('some_user')
-    assert.deepEqual(
-      user && { ...user, updatedAt: undefined },
-      { id: 777_000n, accessHash: -9_223_372_036_854_775_000n, type: 'user', username: 'some_user', phone: '15550100', updatedAt: undefined },
-    )
+    assert.deepEqual(user && { ...user, updatedAt: undefined }, {
+      id: 777_000n,
+      accessHash: -9_223_372_036_854_775_000n,
+      type: 'user',
+      username: 'some_user',
+      phone: '15550100',
+      updatedAt: undefined,
+    })
     assert.equal((await b.getPeerByPhone('15550100'))?.id, 777_000n)
     assert.equal((await b.getPeerById(-1_001_234_567_890n))?.accessHash, 9_007_199_254_740_993n)
     assert.equal((await b.getPeerByUsername('@NEWS'))?.type, 'channel')
@@ -208,7 +222,11 @@ describe('FileSessionStorage', () => {
     await s.close()
 
     const loose = new FileSessionStorage({ workdir: dir, name: 'loose' })
-    await writeFixture(loose.path, PYROGRAM_V7 + "INSERT INTO sessions VALUES (2, '149.154.167.51', 443, 1, 0, NULL, 0, NULL, NULL);", 0o644)
+    await writeFixture(
+      loose.path,
+      PYROGRAM_V7 + "INSERT INTO sessions VALUES (2, '149.154.167.51', 443, 1, 0, NULL, 0, NULL, NULL);",
+      0o644,
+    )
     assert.equal(statSync(loose.path).mode & 0o777, 0o644)
     await loose.open()
     assert.equal(statSync(loose.path).mode & 0o777, 0o600)
@@ -227,13 +245,18 @@ describe('FileSessionStorage', () => {
     const db = await sqlite(s.path)
     assert.deepEqual(names(db, 'table'), ['peers', 'sessions', 'update_state', 'usernames', 'version'])
     for (const [table, columns] of Object.entries(V7_COLUMNS)) assert.deepEqual(tableInfo(db, table), columns, table)
-    assert.deepEqual(names(db, 'index'), ['idx_peers_id', 'idx_peers_phone_number', 'idx_usernames_id', 'idx_usernames_username'])
+    assert.deepEqual(names(db, 'index'), [
+      'idx_peers_id',
+      'idx_peers_phone_number',
+      'idx_usernames_id',
+      'idx_usernames_username',
+    ])
     assert.deepEqual(names(db, 'trigger'), ['trg_peers_last_update_on'])
     assert.equal(db.get('SELECT number FROM version')?.['number'], 7n)
     // Pyrogram reads "the" row with SELECT <column> FROM sessions, and peers with its own joins.
     assert.equal(db.all('SELECT * FROM sessions').length, 1)
     const row = db.get(
-      "SELECT dc_id, server_address, port, api_id, test_mode, hex(auth_key) AS k, user_id, is_bot, typeof(user_id) AS t FROM sessions",
+      'SELECT dc_id, server_address, port, api_id, test_mode, hex(auth_key) AS k, user_id, is_bot, typeof(user_id) AS t FROM sessions',
     )
     assert.deepEqual(row, {
       dc_id: 2n,
@@ -290,7 +313,15 @@ describe('FileSessionStorage', () => {
     assert.ok(rec)
     assert.deepEqual(
       { ...rec, authKey: hex(rec.authKey) },
-      { dcId: 4, apiId: 2040, testMode: false, authKey: hex(authKey), date: 1_700_000_000, userId: 8_123_456_789n, isBot: false },
+      {
+        dcId: 4,
+        apiId: 2040,
+        testMode: false,
+        authKey: hex(authKey),
+        date: 1_700_000_000,
+        userId: 8_123_456_789n,
+        isBot: false,
+      },
       'the default DC address is no override',
     )
     const user = await s.getPeerByPhone('+44 7700 900123')
@@ -301,7 +332,13 @@ describe('FileSessionStorage', () => {
     await s.save({ userId: 8_123_456_789n })
     await s.close()
     const db = await sqlite(s.path)
-    assert.deepEqual(db.get('SELECT id, pts, qts, date, seq FROM update_state'), { id: 1n, pts: 100n, qts: 5n, date: 1_700_000_000n, seq: 3n })
+    assert.deepEqual(db.get('SELECT id, pts, qts, date, seq FROM update_state'), {
+      id: 1n,
+      pts: 100n,
+      qts: 5n,
+      date: 1_700_000_000n,
+      seq: 3n,
+    })
     assert.equal(db.all('SELECT * FROM usernames').length, 3)
     db.close()
   })
@@ -323,7 +360,15 @@ describe('FileSessionStorage', () => {
     assert.ok(rec)
     assert.deepEqual(
       { ...rec, authKey: hex(rec.authKey) },
-      { dcId: 2, apiId: 21724, testMode: false, authKey: hex(authKey), date: 1_650_000_000, userId: 5_000_000_001n, isBot: false },
+      {
+        dcId: 2,
+        apiId: 21724,
+        testMode: false,
+        authKey: hex(authKey),
+        date: 1_650_000_000,
+        userId: 5_000_000_001n,
+        isBot: false,
+      },
     )
     assert.equal((await s.getPeerByUsername('oldfriend'))?.id, 5_000_000_002n)
     assert.equal((await s.getPeerById(-1_001_000_000_002n))?.accessHash, 77n)
@@ -338,9 +383,14 @@ describe('FileSessionStorage', () => {
     db = await sqlite(s.path)
     assert.equal(db.get('SELECT number FROM version')?.['number'], 7n)
     assert.deepEqual(names(db, 'table'), ['peers', 'sessions', 'update_state', 'usernames', 'version'])
-    const sessionCols = tableInfo(db, 'sessions').map((c) => c[0]).sort()
+    const sessionCols = tableInfo(db, 'sessions')
+      .map((c) => c[0])
+      .sort()
     assert.deepEqual(sessionCols, V7_COLUMNS['sessions']?.map((c) => c[0]).sort())
-    assert.deepEqual(db.get('SELECT server_address, port FROM sessions'), { server_address: '149.154.167.51', port: 443n })
+    assert.deepEqual(db.get('SELECT server_address, port FROM sessions'), {
+      server_address: '149.154.167.51',
+      port: 443n,
+    })
     assert.deepEqual(db.get("SELECT id FROM usernames WHERE username = 'oldfriend'"), { id: 5_000_000_002n })
     db.close()
     const again = new FileSessionStorage({ workdir: dir, name: 'v3' })
@@ -366,13 +416,16 @@ describe('FileSessionStorage', () => {
     )
     await s.open()
     const rec = await s.load()
-    assert.deepEqual(rec && { dcId: rec.dcId, apiId: rec.apiId, testMode: rec.testMode, userId: rec.userId, isBot: rec.isBot }, {
-      dcId: 1,
-      apiId: 555,
-      testMode: true,
-      userId: 99n,
-      isBot: true,
-    })
+    assert.deepEqual(
+      rec && { dcId: rec.dcId, apiId: rec.apiId, testMode: rec.testMode, userId: rec.userId, isBot: rec.isBot },
+      {
+        dcId: 1,
+        apiId: 555,
+        testMode: true,
+        userId: 99n,
+        isBot: true,
+      },
+    )
     await s.close()
   })
 
@@ -383,7 +436,10 @@ describe('FileSessionStorage', () => {
     await assert.rejects(junk.open(), SessionFormatError)
     assert.ok(!existsSync(junk.lockPath), 'a failed open releases the lock')
     const future = new FileSessionStorage({ workdir: dir, name: 'future' })
-    await writeFixture(future.path, PYROGRAM_V7.replace('INSERT INTO version VALUES (7)', 'INSERT INTO version VALUES (8)'))
+    await writeFixture(
+      future.path,
+      PYROGRAM_V7.replace('INSERT INTO version VALUES (7)', 'INSERT INTO version VALUES (8)'),
+    )
     await assert.rejects(future.open(), SessionFormatError)
   })
 
@@ -436,7 +492,10 @@ describe('FileSessionStorage', () => {
        setInterval(() => {}, 1000);`,
     )
     const repo = fileURLToPath(new URL('..', import.meta.url))
-    const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      cwd: repo,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
     try {
       await new Promise<void>((resolve, reject) => {
         child.stdout.on('data', (chunk: Buffer) => {
@@ -445,7 +504,10 @@ describe('FileSessionStorage', () => {
         child.once('exit', (code) => reject(new Error(`owner exited early (${code})`)))
       })
       const s = new FileSessionStorage({ workdir: dir, name: 'shared' })
-      await assert.rejects(s.open(), (err: unknown) => err instanceof SessionLockedError && err.owner?.pid === child.pid)
+      await assert.rejects(
+        s.open(),
+        (err: unknown) => err instanceof SessionLockedError && err.owner?.pid === child.pid,
+      )
       const exited = new Promise((resolve) => child.once('exit', resolve))
       child.kill('SIGKILL') // no close(), no exit hook: the lock file stays behind
       await exited

@@ -47,7 +47,14 @@ describe('RedisSessionStorage', () => {
       isBot: true,
       server: { host: '127.0.0.1', port: 44300 },
       dcAuthKeys: { 1: key(), 4: key() },
-      device: { deviceModel: 'iPhone 15', systemVersion: 'iOS 17.5', appVersion: '10.14', systemLangCode: 'de', langCode: 'de', langPack: 'ios' },
+      device: {
+        deviceModel: 'iPhone 15',
+        systemVersion: 'iOS 17.5',
+        appVersion: '10.14',
+        systemLangCode: 'de',
+        langCode: 'de',
+        langPack: 'ios',
+      },
     }
     await storage.save(rec)
     const again = new RedisSessionStorage({ redis, name: 'acc1', keyPrefix: prefix })
@@ -89,7 +96,10 @@ describe('RedisSessionStorage', () => {
     assert.equal(await redis.type(storage.peersKey), 'hash')
 
     await storage.delete()
-    assert.deepEqual((await keysUnderPrefix()).filter((k) => k.includes('acc2')), [])
+    assert.deepEqual(
+      (await keysUnderPrefix()).filter((k) => k.includes('acc2')),
+      [],
+    )
     await assert.rejects(storage.load(), { code: 'NOT_OPEN' })
   })
 

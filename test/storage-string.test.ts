@@ -16,10 +16,20 @@ import {
 
 const key = (): Uint8Array => new Uint8Array(randomBytes(256))
 const b64url = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url') // no padding
-const b64urlPadded = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64').replace(/\+/g, '-').replace(/\//g, '_')
+const b64urlPadded = (bytes: Uint8Array): string =>
+  Buffer.from(bytes).toString('base64').replace(/\+/g, '-').replace(/\//g, '_')
 
 function record(overrides: Partial<SessionRecord> = {}): SessionRecord {
-  return { dcId: 4, apiId: 123456, testMode: false, authKey: key(), date: 0, userId: 7_000_000_001n, isBot: false, ...overrides }
+  return {
+    dcId: 4,
+    apiId: 123456,
+    testMode: false,
+    authKey: key(),
+    date: 0,
+    userId: 7_000_000_001n,
+    isBot: false,
+    ...overrides,
+  }
 }
 
 /** The error must be a SessionStringError and say nothing of the input. */
@@ -29,7 +39,8 @@ function assertRejects(input: string, fn: (s: string) => unknown): void {
     (err: unknown) => {
       assert.ok(err instanceof SessionStringError, `expected SessionStringError, got ${String(err)}`)
       if (input.length >= 8) {
-        for (let i = 0; i + 8 <= input.length; i += 8) assert.ok(!err.message.includes(input.slice(i, i + 8)), 'message echoes the input')
+        for (let i = 0; i + 8 <= input.length; i += 8)
+          assert.ok(!err.message.includes(input.slice(i, i + 8)), 'message echoes the input')
       }
       assert.ok(!(err.stack ?? '').includes(input.slice(0, 16)) || input.length < 16)
       return true
@@ -46,7 +57,15 @@ describe('Pyrogram session string', () => {
     const back = SessionStringCodec.import(s)
     assert.deepEqual(
       { ...back, authKey: Buffer.from(back.authKey) },
-      { dcId: 2, apiId: 123456, testMode: true, authKey: Buffer.from(r.authKey), date: 0, userId: 5_123_456_789n, isBot: true },
+      {
+        dcId: 2,
+        apiId: 123456,
+        testMode: true,
+        authKey: Buffer.from(r.authKey),
+        date: 0,
+        userId: 5_123_456_789n,
+        isBot: true,
+      },
     )
   })
 
@@ -161,7 +180,10 @@ describe('Telethon StringSession', () => {
   it('uses the DC default address when the record has none, and refuses hostnames', () => {
     const s = TelethonStringCodec.export(record({ dcId: 2 }))
     assert.deepEqual(TelethonStringCodec.import(s).server, { host: '149.154.167.51', port: 443 })
-    assert.throws(() => TelethonStringCodec.export(record({ server: { host: 'localhost', port: 4430 } })), SessionStringError)
+    assert.throws(
+      () => TelethonStringCodec.export(record({ server: { host: 'localhost', port: 4430 } })),
+      SessionStringError,
+    )
   })
 
   it('rejects a bad version or length without echoing the input', () => {

@@ -6,7 +6,13 @@ import { tlCodec, type tl, type TlValue } from '../src/mtproto/tl/index.ts'
 import { RpcDispatcher, type RpcContext } from '../src/testdc/rpc-dispatcher.ts'
 import { RpcFailure } from '../src/testdc/rpc-failure.ts'
 import { helpService } from '../src/testdc/services/help-service.ts'
-import { AccountRegistry, accountsServices, type AccountRegistryOptions, type CodeDelivery, type LoginTokenAccepted } from '../src/testdc/accounts/index.ts'
+import {
+  AccountRegistry,
+  accountsServices,
+  type AccountRegistryOptions,
+  type CodeDelivery,
+  type LoginTokenAccepted,
+} from '../src/testdc/accounts/index.ts'
 
 type Methods = tl.RpcMethods
 type Request<M extends keyof Methods> = Methods[M]['request'] & { _: M }
@@ -37,7 +43,9 @@ export class Harness {
       onLoginTokenAccepted: (e) => this.accepted.push(e),
       ...opts,
     })
-    this.dispatcher = new RpcDispatcher().registerAll(helpService(1, () => [])).registerAll(accountsServices(this.registry))
+    this.dispatcher = new RpcDispatcher()
+      .registerAll(helpService(1, () => []))
+      .registerAll(accountsServices(this.registry))
   }
 
   advance(seconds: number): void {
@@ -58,9 +66,17 @@ export class Harness {
     const ctx: RpcContext = {
       dcId,
       authKeyId,
-      get userId() { return cluster.userOfKey(dcId, authKeyId) },
+      get userId() {
+        return cluster.userOfKey(dcId, authKeyId)
+      },
       layer: 223,
-      client: { apiId: API_ID, deviceModel: `test device ${authKeyId}`, systemVersion: 'node', appVersion: '1.0', langCode: 'en' },
+      client: {
+        apiId: API_ID,
+        deviceModel: `test device ${authKeyId}`,
+        systemVersion: 'node',
+        appVersion: '1.0',
+        langCode: 'en',
+      },
       authorize: (userId) => cluster.bindKey(dcId, authKeyId, userId),
       deauthorize: () => cluster.unbindKey(dcId, authKeyId),
       pushUpdate: (u) => updates.push(u),
@@ -83,9 +99,20 @@ export class Harness {
   /** sendCode → the delivered code → signIn, on the phone's home DC; returns the logged-in key. */
   async login(phone: string, dcId: number): Promise<FakeKey> {
     const key = this.key(dcId)
-    const sent = await key.call({ _: 'auth.sendCode', phoneNumber: phone, apiId: API_ID, apiHash: API_HASH, settings: CODE_SETTINGS })
+    const sent = await key.call({
+      _: 'auth.sendCode',
+      phoneNumber: phone,
+      apiId: API_ID,
+      apiHash: API_HASH,
+      settings: CODE_SETTINGS,
+    })
     assert.equal(sent._, 'auth.sentCode')
-    const res = await key.call({ _: 'auth.signIn', phoneNumber: phone, phoneCodeHash: sent.phoneCodeHash, phoneCode: this.lastCode(phone).code })
+    const res = await key.call({
+      _: 'auth.signIn',
+      phoneNumber: phone,
+      phoneCodeHash: sent.phoneCodeHash,
+      phoneCode: this.lastCode(phone).code,
+    })
     assert.equal(res._, 'auth.authorization')
     return key
   }

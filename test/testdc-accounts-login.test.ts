@@ -12,7 +12,13 @@ const PHONE = '15550001111'
 
 test('phone login: sendCode → code hook → signIn → auth.authorization; a second sendCode kills the first hash', async () => {
   const h = new Harness()
-  const ann = h.registry.addUser({ phone: `+1 555 000 1111`, dcId: 2, firstName: 'Ann', lastName: 'Lee', username: 'ann' })
+  const ann = h.registry.addUser({
+    phone: `+1 555 000 1111`,
+    dcId: 2,
+    firstName: 'Ann',
+    lastName: 'Lee',
+    username: 'ann',
+  })
   const key = h.key(2)
   const first = await key.call(sendCodeReq(PHONE))
   assert.equal(first._, 'auth.sentCode')
@@ -20,16 +26,28 @@ test('phone login: sendCode → code hook → signIn → auth.authorization; a s
   assert.deepEqual(first.nextType, { _: 'auth.codeTypeCall' })
   assert.equal(first.timeout, 60)
   const d1 = h.lastCode(PHONE)
-  assert.deepEqual({ ...d1, code: undefined }, { phone: PHONE, code: undefined, type: 'sms', phoneCodeHash: hashOf(first), dcId: 2 })
+  assert.deepEqual(
+    { ...d1, code: undefined },
+    { phone: PHONE, code: undefined, type: 'sms', phoneCodeHash: hashOf(first), dcId: 2 },
+  )
   assert.match(d1.code, /^\d{5}$/)
 
   const second = await key.call(sendCodeReq(PHONE))
   assert.notEqual(hashOf(second), hashOf(first))
   const d2 = h.lastCode(PHONE)
-  await rejectsWith(key.call({ _: 'auth.signIn', phoneNumber: PHONE, phoneCodeHash: hashOf(first), phoneCode: d2.code }), 400, 'PHONE_CODE_EXPIRED')
+  await rejectsWith(
+    key.call({ _: 'auth.signIn', phoneNumber: PHONE, phoneCodeHash: hashOf(first), phoneCode: d2.code }),
+    400,
+    'PHONE_CODE_EXPIRED',
+  )
   assert.equal(key.ctx.userId, null)
 
-  const auth = await key.call({ _: 'auth.signIn', phoneNumber: PHONE, phoneCodeHash: hashOf(second), phoneCode: d2.code })
+  const auth = await key.call({
+    _: 'auth.signIn',
+    phoneNumber: PHONE,
+    phoneCodeHash: hashOf(second),
+    phoneCode: d2.code,
+  })
   assert.equal(auth._, 'auth.authorization')
   assert.equal(auth.user._, 'user')
   assert.equal(auth.user.id, ann.id)
@@ -40,7 +58,11 @@ test('phone login: sendCode → code hook → signIn → auth.authorization; a s
   assert.equal(auth.user.username, 'ann')
   assert.equal(key.ctx.userId, ann.id)
   // the code is used up
-  await rejectsWith(key.call({ _: 'auth.signIn', phoneNumber: PHONE, phoneCodeHash: hashOf(second), phoneCode: d2.code }), 400, 'PHONE_CODE_EXPIRED')
+  await rejectsWith(
+    key.call({ _: 'auth.signIn', phoneNumber: PHONE, phoneCodeHash: hashOf(second), phoneCode: d2.code }),
+    400,
+    'PHONE_CODE_EXPIRED',
+  )
 })
 
 test('code errors: invalid, empty, hash empty, expired, bad phone', async () => {
@@ -48,15 +70,35 @@ test('code errors: invalid, empty, hash empty, expired, bad phone', async () => 
   h.registry.addUser({ phone: PHONE, dcId: 1, code: '12345' })
   const key = h.key(1)
   const phoneCodeHash = hashOf(await key.call(sendCodeReq(PHONE)))
-  await rejectsWith(key.call({ _: 'auth.signIn', phoneNumber: PHONE, phoneCodeHash, phoneCode: '54321' }), 400, 'PHONE_CODE_INVALID')
-  await rejectsWith(key.call({ _: 'auth.signIn', phoneNumber: PHONE, phoneCodeHash, phoneCode: '' }), 400, 'PHONE_CODE_EMPTY')
+  await rejectsWith(
+    key.call({ _: 'auth.signIn', phoneNumber: PHONE, phoneCodeHash, phoneCode: '54321' }),
+    400,
+    'PHONE_CODE_INVALID',
+  )
+  await rejectsWith(
+    key.call({ _: 'auth.signIn', phoneNumber: PHONE, phoneCodeHash, phoneCode: '' }),
+    400,
+    'PHONE_CODE_EMPTY',
+  )
   await rejectsWith(key.call({ _: 'auth.signIn', phoneNumber: PHONE, phoneCodeHash }), 400, 'PHONE_CODE_EMPTY')
-  await rejectsWith(key.call({ _: 'auth.signIn', phoneNumber: PHONE, phoneCodeHash: '', phoneCode: '12345' }), 400, 'PHONE_CODE_HASH_EMPTY')
-  await rejectsWith(key.call({ _: 'auth.resendCode', phoneNumber: PHONE, phoneCodeHash: '' }), 400, 'PHONE_CODE_HASH_EMPTY')
+  await rejectsWith(
+    key.call({ _: 'auth.signIn', phoneNumber: PHONE, phoneCodeHash: '', phoneCode: '12345' }),
+    400,
+    'PHONE_CODE_HASH_EMPTY',
+  )
+  await rejectsWith(
+    key.call({ _: 'auth.resendCode', phoneNumber: PHONE, phoneCodeHash: '' }),
+    400,
+    'PHONE_CODE_HASH_EMPTY',
+  )
   await rejectsWith(key.call(sendCodeReq('12ab')), 400, 'PHONE_NUMBER_INVALID')
   await rejectsWith(key.call(sendCodeReq('123')), 400, 'PHONE_NUMBER_INVALID')
   h.advance(121)
-  await rejectsWith(key.call({ _: 'auth.signIn', phoneNumber: PHONE, phoneCodeHash, phoneCode: '12345' }), 400, 'PHONE_CODE_EXPIRED')
+  await rejectsWith(
+    key.call({ _: 'auth.signIn', phoneNumber: PHONE, phoneCodeHash, phoneCode: '12345' }),
+    400,
+    'PHONE_CODE_EXPIRED',
+  )
   assert.equal(key.ctx.userId, null)
 })
 
@@ -76,9 +118,17 @@ test('delivery types: app → sms → call through resendCode, then SEND_CODE_UN
   const r2 = await key.call({ _: 'auth.resendCode', phoneNumber: PHONE, phoneCodeHash: hashOf(sent) })
   assert.equal(r2._ === 'auth.sentCode' && r2.type._, 'auth.sentCodeTypeCall')
   assert.equal(r2._ === 'auth.sentCode' && r2.nextType, undefined)
-  await rejectsWith(key.call({ _: 'auth.resendCode', phoneNumber: PHONE, phoneCodeHash: hashOf(sent) }), 406, 'SEND_CODE_UNAVAILABLE')
+  await rejectsWith(
+    key.call({ _: 'auth.resendCode', phoneNumber: PHONE, phoneCodeHash: hashOf(sent) }),
+    406,
+    'SEND_CODE_UNAVAILABLE',
+  )
   assert.equal(await key.call({ _: 'auth.cancelCode', phoneNumber: PHONE, phoneCodeHash: hashOf(sent) }), true)
-  await rejectsWith(key.call({ _: 'auth.signIn', phoneNumber: PHONE, phoneCodeHash: hashOf(sent), phoneCode: code }), 400, 'PHONE_CODE_EXPIRED')
+  await rejectsWith(
+    key.call({ _: 'auth.signIn', phoneNumber: PHONE, phoneCodeHash: hashOf(sent), phoneCode: code }),
+    400,
+    'PHONE_CODE_EXPIRED',
+  )
 })
 
 test('sign-up: unknown phone → authorizationSignUpRequired with terms → signUp → account on that DC', async () => {
@@ -88,13 +138,27 @@ test('sign-up: unknown phone → authorizationSignUpRequired with terms → sign
   const sent = await key.call(sendCodeReq(phone))
   assert.equal(sent._, 'auth.sentCode')
   const code = h.lastCode(phone).code
-  await rejectsWith(key.call({ _: 'auth.signUp', phoneNumber: phone, phoneCodeHash: hashOf(sent), firstName: 'New', lastName: '' }), 400, 'PHONE_CODE_INVALID')
+  await rejectsWith(
+    key.call({ _: 'auth.signUp', phoneNumber: phone, phoneCodeHash: hashOf(sent), firstName: 'New', lastName: '' }),
+    400,
+    'PHONE_CODE_INVALID',
+  )
   const res = await key.call({ _: 'auth.signIn', phoneNumber: phone, phoneCodeHash: hashOf(sent), phoneCode: code })
   assert.equal(res._, 'auth.authorizationSignUpRequired')
   assert.equal(res.termsOfService?.text.length !== 0, true)
   assert.equal(key.ctx.userId, null)
-  await rejectsWith(key.call({ _: 'auth.signUp', phoneNumber: phone, phoneCodeHash: hashOf(sent), firstName: '  ', lastName: '' }), 400, 'FIRSTNAME_INVALID')
-  const auth = await key.call({ _: 'auth.signUp', phoneNumber: phone, phoneCodeHash: hashOf(sent), firstName: 'New', lastName: 'Person' })
+  await rejectsWith(
+    key.call({ _: 'auth.signUp', phoneNumber: phone, phoneCodeHash: hashOf(sent), firstName: '  ', lastName: '' }),
+    400,
+    'FIRSTNAME_INVALID',
+  )
+  const auth = await key.call({
+    _: 'auth.signUp',
+    phoneNumber: phone,
+    phoneCodeHash: hashOf(sent),
+    firstName: 'New',
+    lastName: 'Person',
+  })
   assert.equal(auth._, 'auth.authorization')
   assert.equal(auth.user._ === 'user' && auth.user.firstName, 'New')
   const account = h.registry.userByPhone(phone)
@@ -104,7 +168,12 @@ test('sign-up: unknown phone → authorizationSignUpRequired with terms → sign
   // the phone is now occupied
   const k2 = h.key(3)
   const s2 = await k2.call(sendCodeReq(phone))
-  const again = await k2.call({ _: 'auth.signIn', phoneNumber: phone, phoneCodeHash: hashOf(s2), phoneCode: h.lastCode(phone).code })
+  const again = await k2.call({
+    _: 'auth.signIn',
+    phoneNumber: phone,
+    phoneCodeHash: hashOf(s2),
+    phoneCode: h.lastCode(phone).code,
+  })
   assert.equal(again._, 'auth.authorization')
 })
 
@@ -115,8 +184,18 @@ test('sign-up: a seeded unregistered phone keeps its home DC; old layers get PHO
   key.ctx.layer = 100
   const sent = await key.call(sendCodeReq(PHONE))
   const hash = hashOf(sent)
-  await rejectsWith(key.call({ _: 'auth.signIn', phoneNumber: PHONE, phoneCodeHash: hash, phoneCode: '11111' }), 400, 'PHONE_NUMBER_UNOCCUPIED')
-  const auth = await key.call({ _: 'auth.signUp', phoneNumber: PHONE, phoneCodeHash: hash, firstName: 'Late', lastName: '' })
+  await rejectsWith(
+    key.call({ _: 'auth.signIn', phoneNumber: PHONE, phoneCodeHash: hash, phoneCode: '11111' }),
+    400,
+    'PHONE_NUMBER_UNOCCUPIED',
+  )
+  const auth = await key.call({
+    _: 'auth.signUp',
+    phoneNumber: PHONE,
+    phoneCodeHash: hash,
+    firstName: 'Late',
+    lastName: '',
+  })
   assert.equal(auth._, 'auth.authorization')
   assert.equal(h.registry.userByPhone(PHONE)?.homeDc, 4)
 })
@@ -141,7 +220,11 @@ test('PHONE_MIGRATE when sendCode reaches a DC that is not the home DC; signIn o
   assert.equal(h.codes.length, 0, 'no code sent from the wrong DC')
   const sent = await h.key(4).call(sendCodeReq(PHONE))
   const hash = hashOf(sent)
-  await rejectsWith(h.key(1).call({ _: 'auth.signIn', phoneNumber: PHONE, phoneCodeHash: hash, phoneCode: h.lastCode(PHONE).code }), 303, 'PHONE_MIGRATE_4')
+  await rejectsWith(
+    h.key(1).call({ _: 'auth.signIn', phoneNumber: PHONE, phoneCodeHash: hash, phoneCode: h.lastCode(PHONE).code }),
+    303,
+    'PHONE_MIGRATE_4',
+  )
 })
 
 test('unknown phones sign up on signUpDc when it is set', async () => {
@@ -177,10 +260,23 @@ test('banned phone → PHONE_NUMBER_BANNED', async () => {
 test('accounts file: users and bots load; a bad field is named without its value', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'gramfarm-accounts-'))
   const path = join(dir, 'accounts.json')
-  writeFileSync(path, JSON.stringify({
-    users: [{ phone: '15550002222', dcId: 3, id: '123456789012345678', firstName: 'Bo', code: '24680', codeTypes: ['app', 'sms'], password: { password: 'pw', hint: 'usual' } }],
-    bots: [{ token: '7000123:AAEfakefakefakefakefakefakefakefake', dcId: 2, username: 'farm_bot' }],
-  }))
+  writeFileSync(
+    path,
+    JSON.stringify({
+      users: [
+        {
+          phone: '15550002222',
+          dcId: 3,
+          id: '123456789012345678',
+          firstName: 'Bo',
+          code: '24680',
+          codeTypes: ['app', 'sms'],
+          password: { password: 'pw', hint: 'usual' },
+        },
+      ],
+      bots: [{ token: '7000123:AAEfakefakefakefakefakefakefakefake', dcId: 2, username: 'farm_bot' }],
+    }),
+  )
   const h = new Harness()
   const { users, bots } = h.registry.loadAccountsFile(path)
   assert.equal(users[0].id, 123456789012345678n)
@@ -194,5 +290,9 @@ test('accounts file: users and bots load; a bad field is named without its value
   assert.deepEqual([h.lastCode('15550002222').code, h.lastCode('15550002222').type], ['24680', 'app'])
 
   writeFileSync(path, JSON.stringify({ users: [{ phone: '15550003333', password: 12345 }] }))
-  assert.throws(() => h.registry.loadAccountsFile(path), (err: unknown) => err instanceof TestDcAccountsError && /users\[0\]\.password/.test(err.message) && !err.message.includes('12345'))
+  assert.throws(
+    () => h.registry.loadAccountsFile(path),
+    (err: unknown) =>
+      err instanceof TestDcAccountsError && /users\[0\]\.password/.test(err.message) && !err.message.includes('12345'),
+  )
 })

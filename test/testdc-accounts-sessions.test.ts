@@ -23,7 +23,10 @@ test('users.getUsers: inputUserSelf and inputUser (self flag only for the caller
   assert.equal(users.length, 2)
   const [me, other] = users
   assert.ok(me._ === 'user' && other._ === 'user')
-  assert.deepEqual([me.id, me.self, me.phone, me.firstName, me.status?._], [ann.id, true, PHONE, 'Ann', 'userStatusOnline'])
+  assert.deepEqual(
+    [me.id, me.self, me.phone, me.firstName, me.status?._],
+    [ann.id, true, PHONE, 'Ann', 'userStatusOnline'],
+  )
   assert.deepEqual([other.id, other.self, other.phone, other.username], [bob.id, false, undefined, 'bob'])
   await rejectsWith(h.key(1).call({ _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] }), 401, 'AUTH_KEY_UNREGISTERED')
 })
@@ -57,10 +60,13 @@ test('getAuthorizations / resetAuthorization: the reset key gets 401 AUTH_KEY_UN
   assert.equal(await a.call({ _: 'account.resetAuthorization', hash: other.hash }), true)
   assert.equal(h.registry.keyState(1, b.ctx.authKeyId).status, 'unauthorized')
   await rejectsWith(b.call({ _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] }), 401, 'AUTH_KEY_UNREGISTERED')
-  assert.deepEqual(h.registry.sessionsOf(ann.id).map((s) => s.authKeyId), [a.ctx.authKeyId])
+  assert.deepEqual(
+    h.registry.sessionsOf(ann.id).map((s) => s.authKeyId),
+    [a.ctx.authKeyId],
+  )
 })
 
-test('logOut ends the key\'s session', async () => {
+test("logOut ends the key's session", async () => {
   const h = new Harness()
   h.registry.addUser({ phone: PHONE, dcId: 1 })
   const key = await h.login(PHONE, 1)
@@ -76,15 +82,34 @@ test('deactivation after login: ban → 401 USER_DEACTIVATED_BAN (and PHONE_NUMB
   const annKey = await h.login(PHONE, 1)
   const bobKey = await h.login('15550002000', 1)
   h.registry.deactivate(ann.id, 'ban')
-  assert.deepEqual(h.registry.keyState(1, annKey.ctx.authKeyId), { status: 'deactivated', userId: ann.id, rejection: { code: 401, message: 'USER_DEACTIVATED_BAN' } })
+  assert.deepEqual(h.registry.keyState(1, annKey.ctx.authKeyId), {
+    status: 'deactivated',
+    userId: ann.id,
+    rejection: { code: 401, message: 'USER_DEACTIVATED_BAN' },
+  })
   await rejectsWith(annKey.call({ _: 'updates.getState' }), 401, 'USER_DEACTIVATED_BAN')
-  await rejectsWith(h.key(1).call({ _: 'auth.sendCode', phoneNumber: PHONE, apiId: 1, apiHash: 'x', settings: { _: 'codeSettings' } }), 400, 'PHONE_NUMBER_BANNED')
+  await rejectsWith(
+    h.key(1).call({ _: 'auth.sendCode', phoneNumber: PHONE, apiId: 1, apiHash: 'x', settings: { _: 'codeSettings' } }),
+    400,
+    'PHONE_NUMBER_BANNED',
+  )
   h.registry.deactivate(bob.id, 'deleted')
   await rejectsWith(bobKey.call({ _: 'updates.getState' }), 401, 'USER_DEACTIVATED')
   // a deleted account's phone is free again: signing in asks for a sign-up
   const k = h.key(1)
-  const sent = await k.call({ _: 'auth.sendCode', phoneNumber: '15550002000', apiId: 1, apiHash: 'x', settings: { _: 'codeSettings' } })
-  const res = await k.call({ _: 'auth.signIn', phoneNumber: '15550002000', phoneCodeHash: hashOf(sent), phoneCode: h.lastCode('15550002000').code })
+  const sent = await k.call({
+    _: 'auth.sendCode',
+    phoneNumber: '15550002000',
+    apiId: 1,
+    apiHash: 'x',
+    settings: { _: 'codeSettings' },
+  })
+  const res = await k.call({
+    _: 'auth.signIn',
+    phoneNumber: '15550002000',
+    phoneCodeHash: hashOf(sent),
+    phoneCode: h.lastCode('15550002000').code,
+  })
   assert.equal(res._, 'auth.authorizationSignUpRequired')
 })
 
@@ -108,8 +133,19 @@ test('keys are per DC: the same key id on two DCs is two keys', async () => {
   const h = new Harness()
   const ann = h.registry.addUser({ phone: PHONE, dcId: 1 })
   const k1 = h.key(1, 5n)
-  const sent = await k1.call({ _: 'auth.sendCode', phoneNumber: PHONE, apiId: 1, apiHash: 'x', settings: { _: 'codeSettings' } })
-  await k1.call({ _: 'auth.signIn', phoneNumber: PHONE, phoneCodeHash: hashOf(sent), phoneCode: h.lastCode(PHONE).code })
+  const sent = await k1.call({
+    _: 'auth.sendCode',
+    phoneNumber: PHONE,
+    apiId: 1,
+    apiHash: 'x',
+    settings: { _: 'codeSettings' },
+  })
+  await k1.call({
+    _: 'auth.signIn',
+    phoneNumber: PHONE,
+    phoneCodeHash: hashOf(sent),
+    phoneCode: h.lastCode(PHONE).code,
+  })
   assert.equal(h.registry.cluster.userOfKey(1, 5n), ann.id)
   assert.equal(h.registry.cluster.userOfKey(2, 5n), null)
 })

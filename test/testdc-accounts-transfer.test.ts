@@ -5,14 +5,21 @@ import assert from 'node:assert/strict'
 import type { TlValue } from '../src/mtproto/tl/index.ts'
 import { API_HASH, API_ID, Harness, rejectsWith, type FakeKey } from './testdc-accounts-harness.ts'
 
-const exportToken = (key: FakeKey, exceptIds: bigint[] = []) => key.call({ _: 'auth.exportLoginToken', apiId: API_ID, apiHash: API_HASH, exceptIds })
+const exportToken = (key: FakeKey, exceptIds: bigint[] = []) =>
+  key.call({ _: 'auth.exportLoginToken', apiId: API_ID, apiHash: API_HASH, exceptIds })
 
 test('bots: importBotAuthorization ok, bad token → ACCESS_TOKEN_INVALID, wrong DC → USER_MIGRATE', async () => {
   const h = new Harness()
   const bot = h.registry.addBot({ dcId: 3, username: 'farm_bot' })
   assert.match(bot.botToken ?? '', /^\d+:[A-Za-z0-9_-]{35}$/)
   const token = bot.botToken ?? ''
-  const req = (botAuthToken: string) => ({ _: 'auth.importBotAuthorization' as const, flags: 0, apiId: API_ID, apiHash: API_HASH, botAuthToken })
+  const req = (botAuthToken: string) => ({
+    _: 'auth.importBotAuthorization' as const,
+    flags: 0,
+    apiId: API_ID,
+    apiHash: API_HASH,
+    botAuthToken,
+  })
   await rejectsWith(h.key(3).call(req('nonsense')), 400, 'ACCESS_TOKEN_INVALID')
   await rejectsWith(h.key(3).call(req(`${bot.id}:wrongsecret`)), 400, 'ACCESS_TOKEN_INVALID')
   await rejectsWith(h.key(1).call(req(token)), 303, 'USER_MIGRATE_3')
@@ -41,12 +48,21 @@ test('QR: export → accept by another session → update routed → export agai
   const authz = await phoneKey.call({ _: 'auth.acceptLoginToken', token: lt.token })
   assert.equal(authz._, 'authorization')
   assert.equal(authz.deviceModel, `test device ${desktop.ctx.authKeyId}`)
-  assert.deepEqual(desktop.updates, [{ _: 'updateShort', update: { _: 'updateLoginToken' }, date: h.registry.nowSeconds() }])
-  assert.deepEqual(h.accepted.map((e) => [e.dcId, e.authKeyId, e.userId]), [[2, desktop.ctx.authKeyId, ann.id]])
+  assert.deepEqual(desktop.updates, [
+    { _: 'updateShort', update: { _: 'updateLoginToken' }, date: h.registry.nowSeconds() },
+  ])
+  assert.deepEqual(
+    h.accepted.map((e) => [e.dcId, e.authKeyId, e.userId]),
+    [[2, desktop.ctx.authKeyId, ann.id]],
+  )
 
   const done = await exportToken(desktop)
   assert.equal(done._, 'auth.loginTokenSuccess')
-  assert.ok(done.authorization._ === 'auth.authorization' && done.authorization.user._ === 'user' && done.authorization.user.id === ann.id)
+  assert.ok(
+    done.authorization._ === 'auth.authorization' &&
+      done.authorization.user._ === 'user' &&
+      done.authorization.user.id === ann.id,
+  )
   assert.equal(desktop.ctx.userId, ann.id)
   // the new session shows up in the phone's list under the hash acceptLoginToken reported
   const list = await phoneKey.call({ _: 'account.getAuthorizations' })
@@ -115,7 +131,10 @@ test('QR: acceptLoginToken needs a logged-in session; the router overrides the c
   await rejectsWith(h.key(5).call({ _: 'auth.acceptLoginToken', token: lt.token }), 401, 'AUTH_KEY_UNREGISTERED')
   const phoneKey = await h.login('15550009999', 5)
   await phoneKey.call({ _: 'auth.acceptLoginToken', token: lt.token })
-  assert.deepEqual(routed.map(([dc, key, u]) => [dc, key, u._]), [[5, 77n, 'updateShort']])
+  assert.deepEqual(
+    routed.map(([dc, key, u]) => [dc, key, u._]),
+    [[5, 77n, 'updateShort']],
+  )
 })
 
 test('exportAuthorization on the home DC → importAuthorization on another DC', async () => {
@@ -127,7 +146,11 @@ test('exportAuthorization on the home DC → importAuthorization on another DC',
   await rejectsWith(h.key(1).call({ _: 'auth.exportAuthorization', dcId: 4 }), 401, 'AUTH_KEY_UNREGISTERED')
   const exp = await home.call({ _: 'auth.exportAuthorization', dcId: 4 })
   assert.equal(exp._, 'auth.exportedAuthorization')
-  await rejectsWith(h.key(3).call({ _: 'auth.importAuthorization', id: exp.id, bytes: exp.bytes }), 400, 'AUTH_BYTES_INVALID')
+  await rejectsWith(
+    h.key(3).call({ _: 'auth.importAuthorization', id: exp.id, bytes: exp.bytes }),
+    400,
+    'AUTH_BYTES_INVALID',
+  )
   const bad = Uint8Array.from(exp.bytes)
   bad[0] ^= 1
   await rejectsWith(h.key(4).call({ _: 'auth.importAuthorization', id: exp.id, bytes: bad }), 400, 'AUTH_BYTES_INVALID')
@@ -135,5 +158,9 @@ test('exportAuthorization on the home DC → importAuthorization on another DC',
   const auth = await media.call({ _: 'auth.importAuthorization', id: exp.id, bytes: exp.bytes })
   assert.equal(auth._, 'auth.authorization')
   assert.equal(media.ctx.userId, ann.id)
-  await rejectsWith(h.key(4).call({ _: 'auth.importAuthorization', id: exp.id, bytes: exp.bytes }), 400, 'AUTH_BYTES_INVALID')
+  await rejectsWith(
+    h.key(4).call({ _: 'auth.importAuthorization', id: exp.id, bytes: exp.bytes }),
+    400,
+    'AUTH_BYTES_INVALID',
+  )
 })

@@ -9,7 +9,15 @@ import type { DcLimits } from '../src/testdc/dc-limits.ts'
 import type { DcServer } from '../src/testdc/dc-server.ts'
 import { randomBytes } from '../src/mtproto/crypto/random.ts'
 import { tlCodec, type TlValue } from '../src/mtproto/tl/index.ts'
-import { HostileClient, HostileSession, readUntil, randomLong, serviceObjects, transportErrorCode, type HostileTransport } from './support/hostile-client.ts'
+import {
+  HostileClient,
+  HostileSession,
+  readUntil,
+  randomLong,
+  serviceObjects,
+  transportErrorCode,
+  type HostileTransport,
+} from './support/hostile-client.ts'
 
 const DC_ID = 2
 const clients: HostileClient[] = []
@@ -61,8 +69,12 @@ function sessionsHeld(server: DcServer): number {
 }
 
 const TRANSPORTS: HostileTransport[] = [
-  { framing: 'abridged' }, { framing: 'intermediate' }, { framing: 'padded' },
-  { framing: 'abridged', obfuscated: true }, { framing: 'intermediate', obfuscated: true }, { framing: 'padded', obfuscated: true },
+  { framing: 'abridged' },
+  { framing: 'intermediate' },
+  { framing: 'padded' },
+  { framing: 'abridged', obfuscated: true },
+  { framing: 'intermediate', obfuscated: true },
+  { framing: 'padded', obfuscated: true },
 ]
 
 test('a connection silent after its transport is detected is closed after idleTimeoutMs; one that keeps talking stays', async () => {
@@ -81,7 +93,10 @@ test('a connection silent after its transport is detected is closed after idleTi
     }
     for (const c of silent) assert.ok(await c.waitClosed(2000), 'a silent connection is closed')
     assert.equal(talker.isClosed, false)
-    assert.ok(await until(() => server.stats.idleTimeouts === silent.length, 1000), `idle timeouts: ${server.stats.idleTimeouts}`)
+    assert.ok(
+      await until(() => server.stats.idleTimeouts === silent.length, 1000),
+      `idle timeouts: ${server.stats.idleTimeouts}`,
+    )
     assert.ok(await until(() => server.openConnections === 1, 1000), `open connections: ${server.openConnections}`)
   })
 })
@@ -93,7 +108,10 @@ test('a connection that does not identify its transport within detectTimeoutMs i
     halfHeader.writeRaw(randomBytes(30)) // 30 of the 64 bytes of an obfuscated header
     assert.ok(await nothing.waitClosed(2000), 'a connection that sent nothing is closed')
     assert.ok(await halfHeader.waitClosed(2000), 'a connection that sent half a header is closed')
-    assert.ok(await until(() => server.stats.detectTimeouts === 2, 1000), `detect timeouts: ${server.stats.detectTimeouts}`)
+    assert.ok(
+      await until(() => server.stats.detectTimeouts === 2, 1000),
+      `detect timeouts: ${server.stats.detectTimeouts}`,
+    )
   })
 })
 
@@ -103,7 +121,11 @@ test('past maxConnections a connection gets transport error -429 and is closed; 
     const b = await open(server, { framing: 'abridged', obfuscated: true })
     assert.equal(await probe(a), 'answered')
     assert.equal(await probe(b), 'answered')
-    for (const t of [{ framing: 'intermediate' }, { framing: 'padded', obfuscated: true }, { framing: 'full' }] as HostileTransport[]) {
+    for (const t of [
+      { framing: 'intermediate' },
+      { framing: 'padded', obfuscated: true },
+      { framing: 'full' },
+    ] as HostileTransport[]) {
       const extra = await open(server, t)
       assert.equal(await probe(extra), -429, `${t.framing}${t.obfuscated ? ' obfuscated' : ''}`)
       assert.ok(await extra.waitClosed(2000), 'closed after -429')
@@ -116,7 +138,7 @@ test('past maxConnections a connection gets transport error -429 and is closed; 
   })
 })
 
-test('a frame declared longer than maxFrameBytes (default: MTProxy\'s 1 MiB − 4 KiB) closes the connection before it is buffered', async () => {
+test("a frame declared longer than maxFrameBytes (default: MTProxy's 1 MiB − 4 KiB) closes the connection before it is buffered", async () => {
   await withDc({}, async (server) => {
     assert.equal(server.limits.maxFrameBytes, 1_044_480)
     const word = (n: number): Uint8Array => new Uint8Array(new Uint32Array([n]).buffer)
@@ -159,13 +181,20 @@ test('bytes held for all connections stay under maxBufferedBytes: the connection
 })
 
 /** A connection with a real key and one session, its first message answered. */
-async function keyed(server: DcServer, dc: TestDc, transport?: HostileTransport): Promise<{ c: HostileClient; session: HostileSession }> {
+async function keyed(
+  server: DcServer,
+  dc: TestDc,
+  transport?: HostileTransport,
+): Promise<{ c: HostileClient; session: HostileSession }> {
   const c = await open(server, transport)
   const key = await c.createKey({ dcId: DC_ID, rsaKeys: [dc.publicKey] })
   return { c, session: new HostileSession(key) }
 }
 
-async function ping(c: HostileClient, session: HostileSession): Promise<{ announced: boolean; pong: boolean; ended: string | undefined }> {
+async function ping(
+  c: HostileClient,
+  session: HostileSession,
+): Promise<{ announced: boolean; pong: boolean; ended: string | undefined }> {
   session.send(c, { _: 'ping', pingId: randomLong() })
   const r = await readUntil(c, session, (o) => o._ === 'pong')
   return { announced: r.seen.some((o) => o._ === 'new_session_created'), pong: r.found !== undefined, ended: r.ended }
@@ -178,10 +207,19 @@ test('sessions past maxSessions are forgotten least recently used first; a messa
     for (const s of sessions) assert.deepEqual(await ping(c, s), { announced: true, pong: true, ended: undefined })
     assert.ok(sessionsHeld(server) <= 3, `sessions held: ${sessionsHeld(server)}`)
     assert.equal(server.stats.sessionsForgotten, 2)
-    assert.deepEqual(await ping(c, sessions[4]!), { announced: false, pong: true, ended: undefined }, 'a remembered session is not announced again')
-    assert.deepEqual(await ping(c, sessions[0]!), { announced: true, pong: true, ended: undefined }, 'a forgotten session starts anew')
+    assert.deepEqual(
+      await ping(c, sessions[4]!),
+      { announced: false, pong: true, ended: undefined },
+      'a remembered session is not announced again',
+    )
+    assert.deepEqual(
+      await ping(c, sessions[0]!),
+      { announced: true, pong: true, ended: undefined },
+      'a forgotten session starts anew',
+    )
     // 2,000 random session ids: the DC keeps 3
-    for (let i = 0; i < 2000; i++) new HostileSession(s1.key).send(c, { _: 'msgs_ack', msgIds: [] }, { contentRelated: false })
+    for (let i = 0; i < 2000; i++)
+      new HostileSession(s1.key).send(c, { _: 'msgs_ack', msgIds: [] }, { contentRelated: false })
     assert.deepEqual(await ping(c, sessions[0]!), { announced: true, pong: true, ended: undefined })
     assert.ok(sessionsHeld(server) <= 3, `sessions held: ${sessionsHeld(server)}`)
   })
@@ -223,7 +261,21 @@ test('what sessions remember about past messages stays under maxSessionHistoryBy
   const cap = 16 * 1024
   await withDc({ maxSessionHistoryBytes: cap }, async (server, dc) => {
     const { c, session } = await keyed(server, dc)
-    const init = { _: 'invokeWithLayer', layer: 223, query: { _: 'initConnection', apiId: 1, deviceModel: 'test', systemVersion: 'linux', appVersion: '1', systemLangCode: 'en', langPack: '', langCode: 'en', query: { _: 'help.getConfig' } } }
+    const init = {
+      _: 'invokeWithLayer',
+      layer: 223,
+      query: {
+        _: 'initConnection',
+        apiId: 1,
+        deviceModel: 'test',
+        systemVersion: 'linux',
+        appVersion: '1',
+        systemLangCode: 'en',
+        langPack: '',
+        langCode: 'en',
+        query: { _: 'help.getConfig' },
+      },
+    }
     const answers = [await answerIdOf(c, session, init)]
     for (let i = 0; i < 40; i++) answers.push(await answerIdOf(c, session, { _: 'help.getConfig' }))
     assert.ok(server.history.bytes <= cap, `history ${server.history.bytes} bytes, cap ${cap}`)

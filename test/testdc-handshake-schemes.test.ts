@@ -26,7 +26,11 @@ describe('test DC: RSA schemes and p_q_inner_data variants', () => {
         it(`${name} under ${rsaScheme === 'old' ? 'the old SHA1 scheme' : 'RSA_PAD'}: a working key${temp ? ' that expires' : ''}`, async () => {
           const c = await RawDcClient.connect(dc.host, dc.portOf(2))
           try {
-            const created = await c.createKey(dc.publicKey, { rsaScheme, withoutDc, ...(temp ? { tempKeyExpiresIn: 600 } : {}) })
+            const created = await c.createKey(dc.publicKey, {
+              rsaScheme,
+              withoutDc,
+              ...(temp ? { tempKeyExpiresIn: 600 } : {}),
+            })
             const key = dc.dc(2).keys.get(created.authKey.idLong)
             assert.ok(key, 'the DC keeps the key')
             if (temp) assert.ok(key.expiresAt! > Date.now() / 1000 + 590 && key.expiresAt! <= Date.now() / 1000 + 600)
@@ -54,8 +58,13 @@ describe('test DC: RSA schemes and p_q_inner_data variants', () => {
       const garbage = new Uint8Array(256).fill(0x11)
       garbage[0] = 0 // below n, so the RSA step itself works
       const answer = await plain({
-        _: 'req_DH_params', nonce, serverNonce: resPq['serverNonce'], p: pBytes, q: qBytes,
-        publicKeyFingerprint: dc.publicKey.fingerprint, encryptedData: garbage,
+        _: 'req_DH_params',
+        nonce,
+        serverNonce: resPq['serverNonce'],
+        p: pBytes,
+        q: qBytes,
+        publicKeyFingerprint: dc.publicKey.fingerprint,
+        encryptedData: garbage,
       })
       assert.equal(new DataView(answer.buffer, answer.byteOffset).getInt32(0, true), -404)
     } finally {
@@ -65,7 +74,16 @@ describe('test DC: RSA schemes and p_q_inner_data variants', () => {
 })
 
 /** A users-less login marker: updates.getState answers pts = the caller's user id (0 when logged out). */
-const whoAmI = { 'updates.getState': (_req: TlValue, ctx: { userId: bigint | null }) => ({ _: 'updates.state', pts: Number(ctx.userId ?? 0n), qts: 0, seq: 0, date: 0, unreadCount: 0 }) }
+const whoAmI = {
+  'updates.getState': (_req: TlValue, ctx: { userId: bigint | null }) => ({
+    _: 'updates.state',
+    pts: Number(ctx.userId ?? 0n),
+    qts: 0,
+    seq: 0,
+    date: 0,
+    unreadCount: 0,
+  }),
+}
 
 describe('test DC: temporary keys and auth.bindTempAuthKey', () => {
   let dc: TestDc
@@ -84,16 +102,36 @@ describe('test DC: temporary keys and auth.bindTempAuthKey', () => {
   }
 
   /** auth.bindTempAuthKey as a client makes it, with `tamper` changing one thing. */
-  function bindRequest(temp: RawDcClient, permKey: RawDcClient, opts: { msgId: bigint; expiresAt?: number; tamper?: Partial<Record<string, unknown>> }): TlValue {
+  function bindRequest(
+    temp: RawDcClient,
+    permKey: RawDcClient,
+    opts: { msgId: bigint; expiresAt?: number; tamper?: Partial<Record<string, unknown>> },
+  ): TlValue {
     const expiresAt = opts.expiresAt ?? Math.floor(Date.now() / 1000) + 3000
     const nonce = 77n
-    const inner = { _: 'bind_auth_key_inner', nonce, tempAuthKeyId: temp.authKey!.idLong, permAuthKeyId: permKey.authKey!.idLong, tempSessionId: temp.sessionId, expiresAt, ...opts.tamper }
-    const encryptedMessage = encryptBindMessage(permKey.authKey!, { msgId: opts.msgId, seqNo: 0, body: tlCodec.encode(inner as TlValue) })
+    const inner = {
+      _: 'bind_auth_key_inner',
+      nonce,
+      tempAuthKeyId: temp.authKey!.idLong,
+      permAuthKeyId: permKey.authKey!.idLong,
+      tempSessionId: temp.sessionId,
+      expiresAt,
+      ...opts.tamper,
+    }
+    const encryptedMessage = encryptBindMessage(permKey.authKey!, {
+      msgId: opts.msgId,
+      seqNo: 0,
+      body: tlCodec.encode(inner as TlValue),
+    })
     return { _: 'auth.bindTempAuthKey', permAuthKeyId: permKey.authKey!.idLong, nonce, expiresAt, encryptedMessage }
   }
 
   /** Sends the bind request under the msg_id it names; returns the raw rpc_result body. */
-  async function bind(temp: RawDcClient, perm: RawDcClient, opts: { expiresAt?: number; tamper?: Partial<Record<string, unknown>>; wrongMsgId?: boolean } = {}): Promise<TlValue | 'true'> {
+  async function bind(
+    temp: RawDcClient,
+    perm: RawDcClient,
+    opts: { expiresAt?: number; tamper?: Partial<Record<string, unknown>>; wrongMsgId?: boolean } = {},
+  ): Promise<TlValue | 'true'> {
     const msgId = temp.nextMsgId()
     const req = bindRequest(temp, perm, { msgId: opts.wrongMsgId ? msgId + 4n : msgId, ...opts })
     temp.send(req, { msgId })
@@ -137,7 +175,10 @@ describe('test DC: temporary keys and auth.bindTempAuthKey', () => {
       assert.equal(error(await bind(temp, perm, { tamper: { tempAuthKeyId: 5n } })), '400 ENCRYPTED_MESSAGE_INVALID')
       assert.equal(error(await bind(temp, perm, { tamper: { tempSessionId: 5n } })), '400 ENCRYPTED_MESSAGE_INVALID')
       assert.equal(error(await bind(temp, perm, { tamper: { expiresAt: 5 } })), '400 ENCRYPTED_MESSAGE_INVALID')
-      assert.equal(error(await bind(temp, perm, { expiresAt: Math.floor(Date.now() / 1000) - 10 })), '400 EXPIRES_AT_INVALID')
+      assert.equal(
+        error(await bind(temp, perm, { expiresAt: Math.floor(Date.now() / 1000) - 10 })),
+        '400 EXPIRES_AT_INVALID',
+      )
       // On a permanent key there is no temporary key to bind.
       assert.equal(error(await bind(other, perm)), '400 TEMP_AUTH_KEY_EMPTY')
       assert.equal(error(await bind(temp, perm)), 'true')

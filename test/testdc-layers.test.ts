@@ -8,7 +8,16 @@ import assert from 'node:assert/strict'
 import { DcConnection } from '../src/mtproto/dc/dc-connection.ts'
 import { RpcError } from '../src/mtproto/rpc-error.ts'
 import { computeSrpCheck, srpPasswordHash, type SrpAlgo } from '../src/mtproto/crypto/srp.ts'
-import { BUNDLED_LAYERS, codecForLayer, layerSchema, servedLayer, tlCodec, LayerConverter, type TlCodec, type TlValue } from '../src/mtproto/tl/index.ts'
+import {
+  BUNDLED_LAYERS,
+  codecForLayer,
+  layerSchema,
+  servedLayer,
+  tlCodec,
+  LayerConverter,
+  type TlCodec,
+  type TlValue,
+} from '../src/mtproto/tl/index.ts'
 import { startAccountsDc, type AccountsDc } from './support/accounts-dc.ts'
 import { RawDcClient } from './support/raw-dc-client.ts'
 import { APP } from './support/dc-env.ts'
@@ -25,8 +34,15 @@ async function oldClient(env: AccountsDc, codec: TlCodec): Promise<DcConnection>
     raw.close()
   }
   const conn = new DcConnection({
-    dcId: 2, host: env.dc.host, port: env.dc.portOf(2), testMode: true, rsaKeys: [env.dc.publicKey], app: APP, codec,
-    authKey: created.authKey.key, serverSalt: created.serverSalt,
+    dcId: 2,
+    host: env.dc.host,
+    port: env.dc.portOf(2),
+    testMode: true,
+    rsaKeys: [env.dc.publicKey],
+    app: APP,
+    codec,
+    authKey: created.authKey.key,
+    serverSalt: created.serverSalt,
   })
   await conn.connect()
   return conn
@@ -52,7 +68,13 @@ for (const layer of [144, 158]) {
   test(`layer ${layer}, old RSA scheme: sendCode → signIn → 2FA → users.getUsers, every answer in layer ${layer}`, async () => {
     const env = await startAccountsDc()
     const phone = `1555000${layer}7`
-    env.accounts.addUser({ phone, dcId: 2, firstName: 'Layer', lastName: String(layer), password: { password: 'correct horse' } })
+    env.accounts.addUser({
+      phone,
+      dcId: 2,
+      firstName: 'Layer',
+      lastName: String(layer),
+      password: { password: 'correct horse' },
+    })
     const codec = await codecForLayer(layer)
     assert.equal(codec.layer, layer)
     const known = idsOf(codec)
@@ -64,7 +86,13 @@ for (const layer of [144, 158]) {
     }
     try {
       const codeArrives = env.nextCode(phone)
-      const sent = await call({ _: 'auth.sendCode', phoneNumber: phone, apiId: APP.apiId, apiHash: API_HASH, settings: { _: 'codeSettings' } })
+      const sent = await call({
+        _: 'auth.sendCode',
+        phoneNumber: phone,
+        apiId: APP.apiId,
+        apiHash: API_HASH,
+        settings: { _: 'codeSettings' },
+      })
       assert.equal(sent._, 'auth.sentCode')
       assert.equal(env.dc.dc(2).keys.size > 0, true)
       const code = await codeArrives
@@ -76,8 +104,16 @@ for (const layer of [144, 158]) {
       assert.equal(pw._, 'account.password')
       assert.equal(pw['hasPassword'], true)
       const algo = pw['currentAlgo'] as TlValue & SrpAlgo
-      const check = computeSrpCheck({ algo, srpB: pw['srpB'] as Uint8Array, srpId: pw['srpId'] as bigint, passwordHash: srpPasswordHash('correct horse', algo) })
-      const auth = await call({ _: 'auth.checkPassword', password: { _: 'inputCheckPasswordSRP', srpId: check.srpId, A: check.A, M1: check.M1 } })
+      const check = computeSrpCheck({
+        algo,
+        srpB: pw['srpB'] as Uint8Array,
+        srpId: pw['srpId'] as bigint,
+        passwordHash: srpPasswordHash('correct horse', algo),
+      })
+      const auth = await call({
+        _: 'auth.checkPassword',
+        password: { _: 'inputCheckPasswordSRP', srpId: check.srpId, A: check.A, M1: check.M1 },
+      })
       assert.equal(auth._, 'auth.authorization')
       const users = (await conn.invoke({ _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] })) as TlValue[]
       for (const n of namesIn(users)) assert.ok(known.has(n), `${n} in users.getUsers is not in layer ${layer}`)
@@ -114,34 +150,64 @@ test('every bundled layer parses, builds a codec, and writes and reads its login
   for (const l of BUNDLED_LAYERS) {
     const codec = await codecForLayer(l)
     assert.equal(codec.layer, l)
-    const req: TlValue = { _: 'auth.sendCode', phoneNumber: '15550001234', apiId: 1, apiHash: API_HASH, settings: { _: 'codeSettings' } }
+    const req: TlValue = {
+      _: 'auth.sendCode',
+      phoneNumber: '15550001234',
+      apiId: 1,
+      apiHash: API_HASH,
+      settings: { _: 'codeSettings' },
+    }
     assert.deepEqual(codec.decode(codec.encode(req))['phoneNumber'], '15550001234', `layer ${l}`)
   }
 })
 
 test('conversion by name: a code delivery layer 144 lacks arrives as an SMS; ids are int before layer 133', async () => {
   const to144 = new LayerConverter(layerSchema(144))
-  const internal = { _: 'auth.sentCode', type: { _: 'auth.sentCodeTypeFragmentSms', url: 'https://fragment.com/n', length: 5 }, phoneCodeHash: 'h', timeout: 60 }
+  const internal = {
+    _: 'auth.sentCode',
+    type: { _: 'auth.sentCodeTypeFragmentSms', url: 'https://fragment.com/n', length: 5 },
+    phoneCodeHash: 'h',
+    timeout: 60,
+  }
   const sent = to144.result('auth.sendCode', internal) as TlValue
   assert.deepEqual(sent['type'], { _: 'auth.sentCodeTypeSms', length: 5 })
   const codec144 = await codecForLayer(144)
-  const back = codec144.decodeResult({ _: 'auth.sendCode' }, codec144.encodeResult({ _: 'auth.sendCode' }, sent)) as TlValue
+  const back = codec144.decodeResult(
+    { _: 'auth.sendCode' },
+    codec144.encodeResult({ _: 'auth.sendCode' }, sent),
+  ) as TlValue
   assert.equal((back['type'] as TlValue)._, 'auth.sentCodeTypeSms')
   assert.equal(back['timeout'], 60)
 
   const to131 = new LayerConverter(layerSchema(131))
-  const users = to131.result('users.getUsers', [{ _: 'user', id: 777n, accessHash: 5n, self: true, firstName: 'A', phone: '15550001' }]) as TlValue[]
+  const users = to131.result('users.getUsers', [
+    { _: 'user', id: 777n, accessHash: 5n, self: true, firstName: 'A', phone: '15550001' },
+  ]) as TlValue[]
   assert.equal(users[0]!['id'], 777)
   const codec131 = await codecForLayer(131)
-  const read = codec131.decodeResult({ _: 'users.getUsers' }, codec131.encodeResult({ _: 'users.getUsers' }, users)) as TlValue[]
+  const read = codec131.decodeResult(
+    { _: 'users.getUsers' },
+    codec131.encodeResult({ _: 'users.getUsers' }, users),
+  ) as TlValue[]
   assert.deepEqual([read[0]!['id'], read[0]!['self'], read[0]!['phone']], [777, true, '15550001'])
 })
 
 /** invokeWithLayer(layer, initConnection(query)) in our pinned codec: the wrapper's bytes are the same in every layer. */
 function withLayer(layer: number, query: TlValue): TlValue {
   return {
-    _: 'invokeWithLayer', layer,
-    query: { _: 'initConnection', apiId: APP.apiId, deviceModel: 'old', systemVersion: 'x', appVersion: '1', systemLangCode: 'en', langPack: '', langCode: 'en', query },
+    _: 'invokeWithLayer',
+    layer,
+    query: {
+      _: 'initConnection',
+      apiId: APP.apiId,
+      deviceModel: 'old',
+      systemVersion: 'x',
+      appVersion: '1',
+      systemLangCode: 'en',
+      langPack: '',
+      langCode: 'en',
+      query,
+    },
   }
 }
 
@@ -152,7 +218,10 @@ test('below the oldest bundled layer every call is refused with CONNECTION_LAYER
     await c.createKey(env.dc.publicKey)
     const tooOld = BUNDLED_LAYERS[0]! - 1
     const first = await c.call(withLayer(tooOld, { _: 'help.getNearestDc' }))
-    assert.deepEqual([first._, first['errorCode'], first['errorMessage']], ['rpc_error', 400, 'CONNECTION_LAYER_INVALID'])
+    assert.deepEqual(
+      [first._, first['errorCode'], first['errorMessage']],
+      ['rpc_error', 400, 'CONNECTION_LAYER_INVALID'],
+    )
     // No invokeWithLayer this time: still refused, not answered in some other layer.
     const second = await c.call({ _: 'help.getNearestDc' })
     assert.deepEqual([second._, second['errorMessage']], ['rpc_error', 'CONNECTION_LAYER_INVALID'])

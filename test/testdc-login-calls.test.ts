@@ -37,9 +37,16 @@ test('after a login: getState, an empty getDifference, self via getUsers and get
   const full = await key.call({ _: 'users.getFullUser', id: { _: 'inputUserSelf' } })
   assert.equal(full.fullUser.id, bob.id)
   assert.ok(full.users[0]?._ === 'user' && full.users[0].id === bob.id)
-  const cid = await key.call({ _: 'users.getFullUser', id: { _: 'inputUser', userId: other.id, accessHash: other.accessHash } })
+  const cid = await key.call({
+    _: 'users.getFullUser',
+    id: { _: 'inputUser', userId: other.id, accessHash: other.accessHash },
+  })
   assert.equal(cid.fullUser.id, other.id)
-  await rejectsWith(key.call({ _: 'users.getFullUser', id: { _: 'inputUser', userId: other.id, accessHash: other.accessHash + 1n } }), 400, 'USER_ID_INVALID')
+  await rejectsWith(
+    key.call({ _: 'users.getFullUser', id: { _: 'inputUser', userId: other.id, accessHash: other.accessHash + 1n } }),
+    400,
+    'USER_ID_INVALID',
+  )
   assert.equal(await key.call({ _: 'account.updateStatus', offline: false }), true)
   assert.equal((await key.call({ _: 'auth.logOut' }))._, 'auth.loggedOut')
   await rejectsWith(key.call({ _: 'updates.getDifference', pts: 1, qts: 0, date: 0 }), 401, 'AUTH_KEY_UNREGISTERED')

@@ -56,7 +56,9 @@ describe('test DC: service messages', () => {
 
   it('get_future_salts → a plain future_salts with num salts, current first, 30 minutes each', async () => {
     const id = c.send({ _: 'get_future_salts', num: 3 })
-    const m = await c.waitFor((x) => x.obj._ === 'future_salts' || (x.obj._ === 'rpc_result' && x.obj['reqMsgId'] === id))
+    const m = await c.waitFor(
+      (x) => x.obj._ === 'future_salts' || (x.obj._ === 'rpc_result' && x.obj['reqMsgId'] === id),
+    )
     assert.equal(m.obj._, 'future_salts')
     assert.equal(m.obj['reqMsgId'], id)
     const salts = m.obj['salts'] as TlValue[]
@@ -86,8 +88,13 @@ describe('test DC: service messages', () => {
     c.send({ _: 'help.getNearestDc' }, { msgId: first })
     c.send({ _: 'help.getNearestDc' }, { msgId: answered })
     await c.result(answered)
-    const req = c.send({ _: 'msgs_state_req', msgIds: [answered, skipped, answered + (1000n << 32n), 4n] }, { contentRelated: false })
-    const m = await c.waitFor((x) => x.obj._ === 'msgs_state_info' || (x.obj._ === 'rpc_result' && x.obj['reqMsgId'] === req))
+    const req = c.send(
+      { _: 'msgs_state_req', msgIds: [answered, skipped, answered + (1000n << 32n), 4n] },
+      { contentRelated: false },
+    )
+    const m = await c.waitFor(
+      (x) => x.obj._ === 'msgs_state_info' || (x.obj._ === 'rpc_result' && x.obj['reqMsgId'] === req),
+    )
     assert.equal(m.obj._, 'msgs_state_info')
     assert.equal(m.obj['reqMsgId'], req)
     assert.deepEqual([...(m.obj['info'] as Uint8Array)], [4 | 8 | 32 | 64, 2, 3, 1])
@@ -109,7 +116,9 @@ describe('test DC: service messages', () => {
     const req = c.send({ _: 'help.getNearestDc' })
     const answer = await c.waitFor((x) => x.obj._ === 'rpc_result' && x.obj['reqMsgId'] === req)
     c.send({ _: 'help.getNearestDc' }, { msgId: req })
-    const info = await c.waitFor((x) => x.obj._ === 'msg_detailed_info' || (x.obj._ === 'rpc_result' && x.obj['reqMsgId'] === req))
+    const info = await c.waitFor(
+      (x) => x.obj._ === 'msg_detailed_info' || (x.obj._ === 'rpc_result' && x.obj['reqMsgId'] === req),
+    )
     assert.equal(info.obj._, 'msg_detailed_info')
     assert.deepEqual([info.obj['msgId'], info.obj['answerMsgId']], [req, answer.msgId])
   })

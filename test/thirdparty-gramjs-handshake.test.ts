@@ -69,11 +69,18 @@ interface HandshakeClient extends Omit<GramjsClient, 'connect'> {
 
 /** A GramJS client on `dc`'s DC 2, as test/support/gramjs-client.ts makes them, with a chosen number of attempts. */
 function gramjsClient(dc: TestDc, connectionRetries: number): HandshakeClient {
-  const { MemorySession } = require('telegram/sessions') as { MemorySession: new () => { setDC(id: number, host: string, port: number): void } }
-  const { ConnectionTCPFull } = require('telegram/network') as { ConnectionTCPFull: new (o: Record<string, unknown>) => object }
+  const { MemorySession } = require('telegram/sessions') as {
+    MemorySession: new () => { setDC(id: number, host: string, port: number): void }
+  }
+  const { ConnectionTCPFull } = require('telegram/network') as {
+    ConnectionTCPFull: new (o: Record<string, unknown>) => object
+  }
   const RSA = require('telegram/crypto/RSA') as { _serverKeys: Map<string, { n: unknown; e: number }> }
   const bigInt = require('big-integer') as (s: string) => unknown
-  RSA._serverKeys.set(dc.publicKey.fingerprint.toString(), { n: bigInt(dc.publicKey.n.toString()), e: Number(dc.publicKey.e) })
+  RSA._serverKeys.set(dc.publicKey.fingerprint.toString(), {
+    n: bigInt(dc.publicKey.n.toString()),
+    e: Number(dc.publicKey.e),
+  })
   class LocalTcpFull extends ConnectionTCPFull {
     constructor(o: Record<string, unknown>) {
       super({ ...o, port: dc.portOf(o['dcId'] as number) })
@@ -82,7 +89,11 @@ function gramjsClient(dc: TestDc, connectionRetries: number): HandshakeClient {
   const session = new MemorySession()
   session.setDC(2, dc.host, dc.portOf(2))
   const client = new gramjs.TelegramClient(session, 12345, '0123456789abcdef0123456789abcdef', {
-    connection: LocalTcpFull, connectionRetries, retryDelay: 10, autoReconnect: false, receiveUpdates: false,
+    connection: LocalTcpFull,
+    connectionRetries,
+    retryDelay: 10,
+    autoReconnect: false,
+    receiveUpdates: false,
   }) as unknown as HandshakeClient
   client.setLogLevel('none')
   return client
@@ -97,7 +108,9 @@ const pending = Symbol('pending')
 /** The promise's value, or `pending` if it has not settled within `ms`. */
 async function within<T>(p: Promise<T>, ms: number): Promise<T | typeof pending> {
   let timer: NodeJS.Timeout | undefined
-  const late = new Promise<typeof pending>((resolve) => { timer = setTimeout(() => resolve(pending), ms) })
+  const late = new Promise<typeof pending>((resolve) => {
+    timer = setTimeout(() => resolve(pending), ms)
+  })
   try {
     return await Promise.race([p, late])
   } finally {
@@ -112,13 +125,24 @@ test('GramJS, one attempt, g_ab < 2^2040: the DC keeps the 256-byte key (as tdli
   const errors: unknown[] = []
   client.onError = async (err) => void errors.push(err)
   try {
-    assert.equal(await client.connect(), false, 'GramJS reports the failed exchange by resolving false, not by throwing')
+    assert.equal(
+      await client.connect(),
+      false,
+      'GramJS reports the failed exchange by resolving false, not by throwing',
+    )
     assert.equal(force.forced(), 1)
-    assert.deepEqual(errors.map((e) => [(e as Error).constructor.name, (e as Error).message]), [['SecurityError', 'Step 3 invalid new nonce hash']])
+    assert.deepEqual(
+      errors.map((e) => [(e as Error).constructor.name, (e as Error).message]),
+      [['SecurityError', 'Step 3 invalid new nonce hash']],
+    )
     const keys = [...dc.dc(2).keys.values()]
     assert.equal(keys.length, 1, 'the DC answered dh_gen_ok and holds the key')
     assert.equal(keys[0]!.authKey.key.length, 256)
-    assert.equal(keys[0]!.authKey.key[0], 0, 'the 2048-bit key with its leading zero byte, as tdlib and Telegram keep it')
+    assert.equal(
+      keys[0]!.authKey.key[0],
+      0,
+      'the 2048-bit key with its leading zero byte, as tdlib and Telegram keep it',
+    )
     assert.equal(client.session.authKey?.getKey(), undefined, 'GramJS kept no key')
     // What the farm bench saw as a hang: the request waits for a connection that will never come.
     assert.equal(await within(client.invoke(new gramjs.Api.help.GetConfig()), 1000), pending)
@@ -138,7 +162,10 @@ test('GramJS, two attempts, g_ab < 2^2040 once: the second key exchange on the s
   try {
     assert.equal(await client.connect(), true)
     assert.equal(force.forced(), 1)
-    assert.deepEqual(errors.map((e) => (e as Error).message), ['Step 3 invalid new nonce hash'])
+    assert.deepEqual(
+      errors.map((e) => (e as Error).message),
+      ['Step 3 invalid new nonce hash'],
+    )
     assert.equal(dc.dc(2).stats.connections, 1, 'both exchanges ran on one connection')
     const config = await client.invoke(new gramjs.Api.help.GetConfig())
     assert.equal(config['thisDc'], 2)

@@ -61,7 +61,14 @@ test('GramJS: phone + code of a test number (PHONE_MIGRATE from DC 2 to DC 4 on 
   try {
     const errors: unknown[] = []
     const asked: boolean[] = []
-    await a.start({ phoneNumber: '9996621234', phoneCode: async (viaApp: boolean) => { asked.push(viaApp); return '22222' }, onError: stopOnError(errors) })
+    await a.start({
+      phoneNumber: '9996621234',
+      phoneCode: async (viaApp: boolean) => {
+        asked.push(viaApp)
+        return '22222'
+      },
+      onError: stopOnError(errors),
+    })
     assert.deepEqual(errors, [])
     assert.deepEqual(asked, [false], 'one code, sent by SMS')
     const me = await a.getMe()
@@ -71,7 +78,7 @@ test('GramJS: phone + code of a test number (PHONE_MIGRATE from DC 2 to DC 4 on 
     assert.equal(me.id.toString(), String(account.id))
     const keyId = serverKeyId(env.dc, 2, a)
     assert.deepEqual(env.accounts.keyState(2, keyId), { status: 'authorized', userId: account.id, rejection: null })
-    assert.equal(env.dc.dc(2).keys.get(keyId)!.layer, 198, 'the server answered in GramJS\'s layer')
+    assert.equal(env.dc.dc(2).keys.get(keyId)!.layer, 198, "the server answered in GramJS's layer")
 
     // A test number of DC 4 reached through DC 2: GramJS follows PHONE_MIGRATE_4 itself.
     await b.start({ phoneNumber: '9996641234', phoneCode: async () => '44444', onError: stopOnError(errors) })
@@ -87,7 +94,12 @@ test('GramJS: phone + code of a test number (PHONE_MIGRATE from DC 2 to DC 4 on 
 
 test('GramJS: phone + code + 2FA → SESSION_PASSWORD_NEEDED, SRP with its own computeCheck, the key is authorized', async () => {
   const env = await startAccountsDc()
-  const user = env.accounts.addUser({ phone: '15550002222', dcId: 2, code: '54321', password: { password: 'correct horse', hint: 'horse' } })
+  const user = env.accounts.addUser({
+    phone: '15550002222',
+    dcId: 2,
+    code: '54321',
+    password: { password: 'correct horse', hint: 'horse' },
+  })
   const client = loginClient(env.dc)
   try {
     const errors: unknown[] = []
@@ -111,7 +123,10 @@ test('GramJS: phone + code + 2FA → SESSION_PASSWORD_NEEDED, SRP with its own c
         return (err as { errorMessage?: string }).errorMessage !== 'PASSWORD_HASH_INVALID'
       },
     })
-    assert.deepEqual(errors.map((e) => (e as { errorMessage?: string }).errorMessage), ['PASSWORD_HASH_INVALID'])
+    assert.deepEqual(
+      errors.map((e) => (e as { errorMessage?: string }).errorMessage),
+      ['PASSWORD_HASH_INVALID'],
+    )
     assert.deepEqual(hints, ['horse', 'horse'])
     const me = await client.getMe()
     assert.equal(me.id.toString(), String(user.id))
@@ -130,7 +145,7 @@ test('GramJS: phone + code + 2FA → SESSION_PASSWORD_NEEDED, SRP with its own c
   }
 })
 
-test('GramJS: signInBot with a bot token (USER_MIGRATE to the bot\'s DC 3) → getMe is the bot', async () => {
+test("GramJS: signInBot with a bot token (USER_MIGRATE to the bot's DC 3) → getMe is the bot", async () => {
   const env = await startAccountsDc()
   const bot = env.accounts.addBot({ dcId: 3, username: 'farm_bot' })
   const client = loginClient(env.dc)
@@ -143,7 +158,11 @@ test('GramJS: signInBot with a bot token (USER_MIGRATE to the bot\'s DC 3) → g
     assert.equal(me.id.toString(), String(bot.id))
     assert.equal(me.bot, true)
     assert.equal(me.username, 'farm_bot')
-    assert.deepEqual(env.accounts.keyState(3, serverKeyId(env.dc, 3, client)), { status: 'authorized', userId: bot.id, rejection: null })
+    assert.deepEqual(env.accounts.keyState(3, serverKeyId(env.dc, 3, client)), {
+      status: 'authorized',
+      userId: bot.id,
+      rejection: null,
+    })
   } finally {
     await closeAll(client)
     await env.stop()
@@ -168,8 +187,19 @@ async function withUnrefQrSleep<T>(fn: () => Promise<T>): Promise<T> {
 
 for (const { title, phoneNumber, code, homeDc, password } of [
   { title: 'same DC: loginTokenSuccess', phoneNumber: '9996621111', code: '22222', homeDc: 2 },
-  { title: 'user on DC 4: loginTokenMigrateTo + importLoginToken', phoneNumber: '9996641111', code: '44444', homeDc: 4 },
-  { title: 'user on DC 4 with 2FA: importLoginToken → SESSION_PASSWORD_NEEDED → checkPassword', phoneNumber: '15550004444', code: '12345', homeDc: 4, password: 'qr secret' },
+  {
+    title: 'user on DC 4: loginTokenMigrateTo + importLoginToken',
+    phoneNumber: '9996641111',
+    code: '44444',
+    homeDc: 4,
+  },
+  {
+    title: 'user on DC 4 with 2FA: importLoginToken → SESSION_PASSWORD_NEEDED → checkPassword',
+    phoneNumber: '15550004444',
+    code: '12345',
+    homeDc: 4,
+    password: 'qr secret',
+  },
 ]) {
   test(`GramJS: QR login accepted by a second GramJS client (${title})`, async () => {
     const env = await startAccountsDc()
@@ -178,30 +208,44 @@ for (const { title, phoneNumber, code, homeDc, password } of [
     const desktop = loginClient(env.dc) // A: shows the QR code
     try {
       const errors: unknown[] = []
-      await scanner.start({ phoneNumber, phoneCode: async () => code, password: async () => password, onError: stopOnError(errors) })
+      await scanner.start({
+        phoneNumber,
+        phoneCode: async () => code,
+        password: async () => password,
+        onError: stopOnError(errors),
+      })
       const userId = (await scanner.getMe()).id.toString()
       assert.equal(scanner.session.dcId, homeDc)
 
       const tokens: Buffer[] = []
       let asked = 0
       await desktop.connect()
-      const user = await withUnrefQrSleep(() => desktop.signInUserWithQrCode(CREDS, {
-        qrCode: async ({ token }: { token: Buffer }) => {
-          tokens.push(token)
-          const accepted = await scanner.invoke(new Api.auth.AcceptLoginToken({ token })) as { className: string }
-          assert.equal(accepted.className, 'Authorization')
-        },
-        password: async () => { asked++; return password },
-        onError: stopOnError(errors),
-      }))
+      const user = await withUnrefQrSleep(() =>
+        desktop.signInUserWithQrCode(CREDS, {
+          qrCode: async ({ token }: { token: Buffer }) => {
+            tokens.push(token)
+            const accepted = (await scanner.invoke(new Api.auth.AcceptLoginToken({ token }))) as { className: string }
+            assert.equal(accepted.className, 'Authorization')
+          },
+          password: async () => {
+            asked++
+            return password
+          },
+          onError: stopOnError(errors),
+        }),
+      )
       assert.deepEqual(errors, [])
       assert.equal(tokens.length, 1)
       assert.equal(asked, password ? 1 : 0, 'the password is asked only when the account has 2FA')
       assert.equal(user.id.toString(), userId)
-      assert.equal(desktop.session.dcId, homeDc, homeDc === 2 ? 'no migration' : 'GramJS switched to the user\'s DC')
+      assert.equal(desktop.session.dcId, homeDc, homeDc === 2 ? 'no migration' : "GramJS switched to the user's DC")
       assert.equal((await desktop.getMe()).id.toString(), userId)
       const keyId = serverKeyId(env.dc, homeDc, desktop)
-      assert.deepEqual(env.accounts.keyState(homeDc, keyId), { status: 'authorized', userId: BigInt(userId), rejection: null })
+      assert.deepEqual(env.accounts.keyState(homeDc, keyId), {
+        status: 'authorized',
+        userId: BigInt(userId),
+        rejection: null,
+      })
       assert.equal(env.accounts.sessionsOf(BigInt(userId)).length, 2, 'the phone and the desktop')
     } finally {
       await closeAll(desktop, scanner)

@@ -36,7 +36,8 @@ class ShortSharedKeyCrypto extends NodeCryptoProvider {
       encrypt: (data) => ige.encrypt(data),
       decrypt: (data) => {
         const plain = ige.decrypt(data)
-        if (this.forced === 0 && plain.length >= G_A_OFFSET + 256) this.gA = BigInt(`0x${Buffer.from(plain.subarray(G_A_OFFSET, G_A_OFFSET + 256)).toString('hex')}`)
+        if (this.forced === 0 && plain.length >= G_A_OFFSET + 256)
+          this.gA = BigInt(`0x${Buffer.from(plain.subarray(G_A_OFFSET, G_A_OFFSET + 256)).toString('hex')}`)
         return plain
       },
     }
@@ -54,20 +55,27 @@ class ShortSharedKeyCrypto extends NodeCryptoProvider {
   }
 }
 
-test('mtcute: a shared key with a leading zero byte fails mtcute\'s own dh_gen_ok check; it reconnects, and the next exchange and the login succeed', MTCUTE_TEST, async () => {
-  const env = await startAccountsDc()
-  const crypto = new ShortSharedKeyCrypto()
-  const client = mtcuteClientFor(env.dc, { dcId: 2, extra: { crypto } })
-  try {
-    const me = await client.start({ phone: '+9996621234', code: async () => '22222', codeSentCallback: () => {} })
-    assert.equal(crypto.forced, 1)
-    assert.equal(me.id, Number(env.accounts.userByPhone('9996621234')!.id))
-    // The DC answered dh_gen_ok for the 256-byte key; mtcute, holding 255 bytes, computed another hash.
-    assert.ok(mtcuteLog(client).some((line) => line.includes('Step 4: invalid nonce hash from server')), 'mtcute refused the DC\'s dh_gen_ok')
-    assert.deepEqual(mtcuteComplaints(client), [], 'nothing else went wrong')
-    assert.equal(env.dc.dc(2).stats.keysCreated, 2, 'the DC made the refused key, then the one mtcute uses')
-  } finally {
-    await closeMtcute(client)
-    await env.stop()
-  }
-})
+test(
+  "mtcute: a shared key with a leading zero byte fails mtcute's own dh_gen_ok check; it reconnects, and the next exchange and the login succeed",
+  MTCUTE_TEST,
+  async () => {
+    const env = await startAccountsDc()
+    const crypto = new ShortSharedKeyCrypto()
+    const client = mtcuteClientFor(env.dc, { dcId: 2, extra: { crypto } })
+    try {
+      const me = await client.start({ phone: '+9996621234', code: async () => '22222', codeSentCallback: () => {} })
+      assert.equal(crypto.forced, 1)
+      assert.equal(me.id, Number(env.accounts.userByPhone('9996621234')!.id))
+      // The DC answered dh_gen_ok for the 256-byte key; mtcute, holding 255 bytes, computed another hash.
+      assert.ok(
+        mtcuteLog(client).some((line) => line.includes('Step 4: invalid nonce hash from server')),
+        "mtcute refused the DC's dh_gen_ok",
+      )
+      assert.deepEqual(mtcuteComplaints(client), [], 'nothing else went wrong')
+      assert.equal(env.dc.dc(2).stats.keysCreated, 2, 'the DC made the refused key, then the one mtcute uses')
+    } finally {
+      await closeMtcute(client)
+      await env.stop()
+    }
+  },
+)

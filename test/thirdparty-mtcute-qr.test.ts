@@ -18,13 +18,27 @@ function tokenOf(url: string): Uint8Array {
 
 for (const { title, phoneNumber, code, homeDc, password } of [
   { title: 'same DC: loginTokenSuccess', phoneNumber: '9996621111', code: '22222', homeDc: 2 },
-  { title: 'user on DC 4: loginTokenMigrateTo + importLoginToken', phoneNumber: '9996641111', code: '44444', homeDc: 4 },
-  { title: 'user on DC 4 with 2FA: importLoginToken → SESSION_PASSWORD_NEEDED → checkPassword', phoneNumber: '15550004444', code: '12345', homeDc: 4, password: 'qr secret' },
+  {
+    title: 'user on DC 4: loginTokenMigrateTo + importLoginToken',
+    phoneNumber: '9996641111',
+    code: '44444',
+    homeDc: 4,
+  },
+  {
+    title: 'user on DC 4 with 2FA: importLoginToken → SESSION_PASSWORD_NEEDED → checkPassword',
+    phoneNumber: '15550004444',
+    code: '12345',
+    homeDc: 4,
+    password: 'qr secret',
+  },
 ]) {
   test(`mtcute: QR login accepted by our Client (${title})`, MTCUTE_TEST, async () => {
     const env = await startAccountsDc()
     if (password) env.accounts.addUser({ phone: phoneNumber, dcId: homeDc, code, password: { password } })
-    const scanner = new Client('scanner', env.clientOptions({ phoneNumber, phoneCode: code, ...(password ? { password } : {}) }))
+    const scanner = new Client(
+      'scanner',
+      env.clientOptions({ phoneNumber, phoneCode: code, ...(password ? { password } : {}) }),
+    )
     const desktop = mtcuteClientFor(env.dc, { dcId: 2 })
     try {
       await scanner.start()
@@ -35,23 +49,31 @@ for (const { title, phoneNumber, code, homeDc, password } of [
         qrCodeHandler: (url) => {
           urls.push(url)
           // The "phone" scans the code shown on the "desktop".
-          void scanner.invoke<{ _: string }>({ _: 'auth.acceptLoginToken', token: tokenOf(url) })
+          void scanner
+            .invoke<{ _: string }>({ _: 'auth.acceptLoginToken', token: tokenOf(url) })
             .then((auth) => assert.equal(auth._, 'authorization'))
         },
-        password: async () => { asked++; return password ?? '' },
+        password: async () => {
+          asked++
+          return password ?? ''
+        },
       })
       assert.equal(urls.length, 1, 'one QR code, scanned at once')
       assert.equal(asked, password ? 1 : 0, 'the password is asked only when the account has 2FA')
       assert.equal(BigInt(me.id), userId)
       assert.equal(BigInt((await desktop.getMe()).id), userId)
       const session = readStringSession(await desktop.exportSession())
-      assert.equal(session.primaryDcs.main.id, homeDc, homeDc === 2 ? 'no migration' : 'mtcute switched to the user\'s DC')
+      assert.equal(
+        session.primaryDcs.main.id,
+        homeDc,
+        homeDc === 2 ? 'no migration' : "mtcute switched to the user's DC",
+      )
       const key = Buffer.from(session.authKey)
       const keyId = [...env.dc.dc(homeDc).keys].find(([, k]) => Buffer.from(k.authKey.key).equals(key))?.[0]
-      assert.ok(keyId !== undefined, 'the DC knows mtcute\'s key')
+      assert.ok(keyId !== undefined, "the DC knows mtcute's key")
       assert.deepEqual(env.accounts.keyState(homeDc, keyId), { status: 'authorized', userId, rejection: null })
       assert.equal(env.accounts.sessionsOf(userId).length, 2, 'the phone and the desktop')
-      assert.deepEqual(mtcuteComplaints(desktop), [], 'mtcute found nothing wrong in the DC\'s answers')
+      assert.deepEqual(mtcuteComplaints(desktop), [], "mtcute found nothing wrong in the DC's answers")
     } finally {
       await closeMtcute(desktop)
       await scanner.stop()

@@ -101,7 +101,10 @@ test('a bad Bool and trailing bytes', () => {
 test('fuzz: 100,000 random and mutated buffers; nothing but TlDecodeError escapes', () => {
   const rand = prng(20261124)
   const factory = new TlSampleFactory(loadSchema(`api-${API_LAYER}.tl`), 3, 2)
-  const seeds = factory.entries().filter((_, i) => i % 4 === 0).map((e) => tlCodec.encode(factory.sample(e, rand() < 0.5 ? 'all' : 'none')))
+  const seeds = factory
+    .entries()
+    .filter((_, i) => i % 4 === 0)
+    .map((e) => tlCodec.encode(factory.sample(e, rand() < 0.5 ? 'all' : 'none')))
   const ids = [...tlCodec.decoders.keys()]
   const started = Date.now()
   let decoded = 0
@@ -120,7 +123,8 @@ test('fuzz: 100,000 random and mutated buffers; nothing but TlDecodeError escape
       for (let f = 0; f < flips && buf.length > 4; f++) {
         const at = 4 + ((rand() * (buf.length - 4)) | 0)
         if (kind === 1) buf[at] = (rand() * 256) | 0
-        else if (kind === 2 && at + 4 <= buf.length) dv.setUint32(at & ~3, [0x7fffffff, 0x80000000, 0xffffffff, 0x1cb5c415, 0x3072cfa1][(rand() * 5) | 0]!, true)
+        else if (kind === 2 && at + 4 <= buf.length)
+          dv.setUint32(at & ~3, [0x7fffffff, 0x80000000, 0xffffffff, 0x1cb5c415, 0x3072cfa1][(rand() * 5) | 0]!, true)
         else if (kind === 3) buf = buf.subarray(0, at)
         else if (at + 4 <= buf.length) buf.set([0xfe, 0xff, 0xff, 0x7f], at)
       }
@@ -129,7 +133,8 @@ test('fuzz: 100,000 random and mutated buffers; nothing but TlDecodeError escape
       tlCodec.decode(buf)
       decoded++
     } catch (err) {
-      if (!(err instanceof TlDecodeError)) throw new Error(`case ${i}: ${(err as Error).stack}\nbuffer ${Buffer.from(buf).toString('hex')}`)
+      if (!(err instanceof TlDecodeError))
+        throw new Error(`case ${i}: ${(err as Error).stack}\nbuffer ${Buffer.from(buf).toString('hex')}`)
     }
   }
   assert.ok(decoded > 100, `some mutations still decode (${decoded})`)

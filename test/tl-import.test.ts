@@ -5,7 +5,13 @@ import assert from 'node:assert/strict'
 import { dirname } from 'node:path'
 import { createRequire } from 'node:module'
 import { readSource, layerLines } from '../tools/tl-codegen/import-tl-schema.ts'
-import { formatLedger, parseLedger, putLayer, ledgerSchemaText, type LayerLedger } from '../src/mtproto/tl/layer-ledger.ts'
+import {
+  formatLedger,
+  parseLedger,
+  putLayer,
+  ledgerSchemaText,
+  type LayerLedger,
+} from '../src/mtproto/tl/layer-ledger.ts'
 import { layerSchema } from '../src/mtproto/tl/index.ts'
 import { TlSchemaError } from '../src/mtproto/tl/schema/tl-schema-parser.ts'
 import { loadSchema } from './support/tl-samples.ts'

@@ -25,7 +25,12 @@ for (const file of [`api-${API_LAYER}.tl`, 'mtproto.tl']) {
 }
 
 test('flags are computed from the fields that are present', () => {
-  const bytes = tlCodec.encode({ _: 'codeSettings', allowFlashcall: true, currentNumber: false, logoutTokens: [new Uint8Array([1, 2, 3])] })
+  const bytes = tlCodec.encode({
+    _: 'codeSettings',
+    allowFlashcall: true,
+    currentNumber: false,
+    logoutTokens: [new Uint8Array([1, 2, 3])],
+  })
   const flags = new DataView(bytes.buffer).getUint32(4, true)
   assert.equal(flags, 0b1000001, 'allow_flashcall is flags.0, logout_tokens flags.6')
 })
@@ -39,20 +44,33 @@ test('flags2 fields are read after their own flags word', () => {
 })
 
 test('a missing required field is a TlEncodeError naming the constructor and field', () => {
-  assert.throws(() => tlCodec.encode({ _: 'auth.sendCode', phoneNumber: '+1', apiId: 1, settings: { _: 'codeSettings' } }),
-    (e: unknown) => e instanceof TlEncodeError && e.constructorName === 'auth.sendCode' && /apiHash/.test(e.message))
+  assert.throws(
+    () => tlCodec.encode({ _: 'auth.sendCode', phoneNumber: '+1', apiId: 1, settings: { _: 'codeSettings' } }),
+    (e: unknown) => e instanceof TlEncodeError && e.constructorName === 'auth.sendCode' && /apiHash/.test(e.message),
+  )
 })
 
 test('an object of the wrong type in a typed field is a TlEncodeError', () => {
-  assert.throws(() => tlCodec.encode({ _: 'auth.sendCode', phoneNumber: '+1', apiId: 1, apiHash: 'h', settings: { _: 'user', id: 1n } }),
-    (e: unknown) => e instanceof TlEncodeError && /not a constructor of CodeSettings/.test(e.message))
+  assert.throws(
+    () =>
+      tlCodec.encode({
+        _: 'auth.sendCode',
+        phoneNumber: '+1',
+        apiId: 1,
+        apiHash: 'h',
+        settings: { _: 'user', id: 1n },
+      }),
+    (e: unknown) => e instanceof TlEncodeError && /not a constructor of CodeSettings/.test(e.message),
+  )
   assert.throws(() => tlCodec.encode({ _: 'noSuchThing' }), TlEncodeError)
 })
 
 test('fields sharing one flag bit must be set together', () => {
   // requestedPeerUser: first_name and last_name are both flags.0
-  assert.throws(() => tlCodec.encode({ _: 'requestedPeerUser', userId: 1n, firstName: 'a' }),
-    (e: unknown) => e instanceof TlEncodeError && /firstName, lastName share one flag bit/.test(e.message))
+  assert.throws(
+    () => tlCodec.encode({ _: 'requestedPeerUser', userId: 1n, firstName: 'a' }),
+    (e: unknown) => e instanceof TlEncodeError && /firstName, lastName share one flag bit/.test(e.message),
+  )
   assert.doesNotThrow(() => tlCodec.encode({ _: 'requestedPeerUser', userId: 1n, firstName: 'a', lastName: '' }))
   assert.doesNotThrow(() => tlCodec.encode({ _: 'requestedPeerUser', userId: 1n }))
 })
@@ -75,7 +93,21 @@ test('strings: UTF-8, the 4-byte length form above 253 bytes, and padding to 4',
 })
 
 test('requests know their result type, through invokeWithLayer(initConnection(...))', () => {
-  const req = { _: 'invokeWithLayer', layer: API_LAYER, query: { _: 'initConnection', apiId: 1, deviceModel: 'd', systemVersion: 's', appVersion: 'a', systemLangCode: 'en', langPack: '', langCode: 'en', query: { _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] } } }
+  const req = {
+    _: 'invokeWithLayer',
+    layer: API_LAYER,
+    query: {
+      _: 'initConnection',
+      apiId: 1,
+      deviceModel: 'd',
+      systemVersion: 's',
+      appVersion: 'a',
+      systemLangCode: 'en',
+      langPack: '',
+      langCode: 'en',
+      query: { _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] },
+    },
+  }
   const users = [{ _: 'userEmpty', id: 7n }]
   const bytes = tlCodec.encodeResult(req, users)
   assert.deepStrictEqual(tlCodec.decodeResult(req, bytes), users)

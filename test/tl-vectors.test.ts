@@ -42,7 +42,11 @@ test('resPQ', () => {
   assert.deepStrictEqual(m['nonce'], nonce)
   assert.deepStrictEqual(m['serverNonce'], serverNonce)
   assert.equal(BigInt(`0x${Buffer.from(m['pq'] as Uint8Array).toString('hex')}`), 1468428376148703121n)
-  assert.deepStrictEqual(m['serverPublicKeyFingerprints'], [0x0bc35f3509f7b7a5n, BigInt.asIntN(64, 0xc3b42b026ce86b21n), -3414540481677951611n])
+  assert.deepStrictEqual(m['serverPublicKeyFingerprints'], [
+    0x0bc35f3509f7b7a5n,
+    BigInt.asIntN(64, 0xc3b42b026ce86b21n),
+    -3414540481677951611n,
+  ])
 })
 
 test('p_q_inner_data_dc', () => {
@@ -55,7 +59,13 @@ test('p_q_inner_data_dc', () => {
 })
 
 test('req_DH_params', () => {
-  const body = concatBytes(hexOf('BEE412D7'), nonce, serverNonce, hexOf('043C2357CF000000 0456BFB29F000000 85FD64DE851D9DD0 FE000100'), encryptedData256)
+  const body = concatBytes(
+    hexOf('BEE412D7'),
+    nonce,
+    serverNonce,
+    hexOf('043C2357CF000000 0456BFB29F000000 85FD64DE851D9DD0 FE000100'),
+    encryptedData256,
+  )
   assert.equal(body.length, 320)
   const m = roundTrip(body)
   assert.equal(m['publicKeyFingerprint'], -3414540481677951611n)

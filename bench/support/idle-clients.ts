@@ -7,10 +7,25 @@ import { startRemoteTestDc } from './remote-testdc.ts'
 const require = createRequire(import.meta.url)
 const lib = process.argv[2] as 'gramfarm' | 'gramjs'
 const N = Number(process.env['IDLE_CLIENTS'] ?? 1000)
-const APP = { apiId: 1, deviceModel: 'bench', systemVersion: 'bench', appVersion: '1', systemLangCode: 'en', langPack: '', langCode: 'en' }
+const APP = {
+  apiId: 1,
+  deviceModel: 'bench',
+  systemVersion: 'bench',
+  appVersion: '1',
+  systemLangCode: 'en',
+  langPack: '',
+  langCode: 'en',
+}
 const dc = await startRemoteTestDc()
 
-const first = new DcConnection({ dcId: 2, host: dc.host, port: dc.portOf(2), testMode: true, rsaKeys: [dc.publicKey], app: APP })
+const first = new DcConnection({
+  dcId: 2,
+  host: dc.host,
+  port: dc.portOf(2),
+  testMode: true,
+  rsaKeys: [dc.publicKey],
+  app: APP,
+})
 await first.invoke({ _: 'help.getNearestDc' })
 const authKey = first.authKeyBytes!
 const salt = first.serverSalt!
@@ -39,22 +54,53 @@ const keep: unknown[] = []
 let before: number
 if (lib === 'gramfarm') {
   // warm the code paths once so the baseline includes the compiled code, not per-client cost
-  const warm = new DcConnection({ dcId: 2, host: dc.host, port: dc.portOf(2), testMode: true, rsaKeys: [dc.publicKey], app: APP, authKey, serverSalt: salt })
+  const warm = new DcConnection({
+    dcId: 2,
+    host: dc.host,
+    port: dc.portOf(2),
+    testMode: true,
+    rsaKeys: [dc.publicKey],
+    app: APP,
+    authKey,
+    serverSalt: salt,
+  })
   await warm.invoke({ _: 'help.getNearestDc' })
   before = await settle()
   for (let i = 0; i < N; i += 50) {
-    await Promise.all(Array.from({ length: Math.min(50, N - i) }, async () => {
-      const c = new DcConnection({ dcId: 2, host: dc.host, port: dc.portOf(2), testMode: true, rsaKeys: [dc.publicKey], app: APP, authKey, serverSalt: salt })
-      await c.invoke({ _: 'help.getNearestDc' })
-      keep.push(c)
-    }))
+    await Promise.all(
+      Array.from({ length: Math.min(50, N - i) }, async () => {
+        const c = new DcConnection({
+          dcId: 2,
+          host: dc.host,
+          port: dc.portOf(2),
+          testMode: true,
+          rsaKeys: [dc.publicKey],
+          app: APP,
+          authKey,
+          serverSalt: salt,
+        })
+        await c.invoke({ _: 'help.getNearestDc' })
+        keep.push(c)
+      }),
+    )
     await maybeMid(keep.length)
   }
 } else {
-  const { TelegramClient, Api } = require('telegram') as { TelegramClient: new (...a: unknown[]) => { connect(): Promise<void>; invoke(r: unknown): Promise<unknown>; setLogLevel(l: string): void }; Api: { help: { GetNearestDc: new () => unknown } } }
-  const { MemorySession } = require('telegram/sessions') as { MemorySession: new () => { setDC(i: number, h: string, p: number): void; setAuthKey(k: unknown): void } }
+  const { TelegramClient, Api } = require('telegram') as {
+    TelegramClient: new (...a: unknown[]) => {
+      connect(): Promise<void>
+      invoke(r: unknown): Promise<unknown>
+      setLogLevel(l: string): void
+    }
+    Api: { help: { GetNearestDc: new () => unknown } }
+  }
+  const { MemorySession } = require('telegram/sessions') as {
+    MemorySession: new () => { setDC(i: number, h: string, p: number): void; setAuthKey(k: unknown): void }
+  }
   const { AuthKey } = require('telegram/crypto/AuthKey') as { AuthKey: new () => { setKey(b: Buffer): Promise<void> } }
-  const { ConnectionTCPFull } = require('telegram/network') as { ConnectionTCPFull: new (o: Record<string, unknown>) => object }
+  const { ConnectionTCPFull } = require('telegram/network') as {
+    ConnectionTCPFull: new (o: Record<string, unknown>) => object
+  }
   class LocalTcpFull extends ConnectionTCPFull {
     constructor(o: Record<string, unknown>) {
       super({ ...o, port: dc.portOf(o['dcId'] as number) })
@@ -66,7 +112,12 @@ if (lib === 'gramfarm') {
     const key = new AuthKey()
     await key.setKey(Buffer.from(authKey))
     session.setAuthKey(key)
-    const client = new TelegramClient(session, 1, 'hash', { connection: LocalTcpFull, connectionRetries: 1, autoReconnect: false, receiveUpdates: false })
+    const client = new TelegramClient(session, 1, 'hash', {
+      connection: LocalTcpFull,
+      connectionRetries: 1,
+      autoReconnect: false,
+      receiveUpdates: false,
+    })
     client.setLogLevel('none')
     await client.connect()
     await client.invoke(new Api.help.GetNearestDc())
@@ -81,6 +132,8 @@ if (lib === 'gramfarm') {
 }
 const after = await settle()
 const m = process.memoryUsage()
-process.stdout.write(`${JSON.stringify({ lib, clients: keep.length, perClientKb: (after - before) / 1024 / keep.length, marginalKb: (after - midRss) / 1024 / (keep.length - midCount), heapPlusExternalKbEach: (m.heapUsed + m.external - heapBefore) / 1024 / keep.length })}\n`)
+process.stdout.write(
+  `${JSON.stringify({ lib, clients: keep.length, perClientKb: (after - before) / 1024 / keep.length, marginalKb: (after - midRss) / 1024 / (keep.length - midCount), heapPlusExternalKbEach: (m.heapUsed + m.external - heapBefore) / 1024 / keep.length })}\n`,
+)
 dc.stop()
 process.exit(0)

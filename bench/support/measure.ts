@@ -55,6 +55,8 @@ export function printTable(title: string, rows: { name: string; rate: Rate }[]):
   console.log(`\n${title}`)
   const base = rows[0]!.rate.opsPerSec
   for (const r of rows) {
-    console.log(`  ${r.name.padEnd(22)} ${fmt(r.rate.opsPerSec).padStart(12)} ops/s ${fmt(r.rate.usPerOp, 2).padStart(10)} µs/op   ${r === rows[0] ? '' : `gramfarm is ${fmt(base / r.rate.opsPerSec, 2)}×`}`)
+    console.log(
+      `  ${r.name.padEnd(22)} ${fmt(r.rate.opsPerSec).padStart(12)} ops/s ${fmt(r.rate.usPerOp, 2).padStart(10)} µs/op   ${r === rows[0] ? '' : `gramfarm is ${fmt(base / r.rate.opsPerSec, 2)}×`}`,
+    )
   }
 }

@@ -11,19 +11,38 @@ export interface RemoteTestDc {
 }
 
 export async function startRemoteTestDc(): Promise<RemoteTestDc> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', new URL('./testdc-process.ts', import.meta.url).pathname], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  })
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', new URL('./testdc-process.ts', import.meta.url).pathname],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  )
   const line = await new Promise<string>((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! })
-    rl.once('line', (l) => { rl.close(); resolve(l) })
+    rl.once('line', (l) => {
+      rl.close()
+      resolve(l)
+    })
     child.once('exit', (code) => reject(new Error(`test DC process exited with ${code}`)))
   })
-  const info = JSON.parse(line) as { host: string; ports: Record<string, number>; publicKey: Record<string, string | number> }
+  const info = JSON.parse(line) as {
+    host: string
+    ports: Record<string, number>
+    publicKey: Record<string, string | number>
+  }
   return {
     host: info.host,
     portOf: (id) => info.ports[String(id)]!,
-    publicKey: { n: BigInt(info.publicKey['n']!), e: BigInt(info.publicKey['e']!), fingerprint: BigInt(info.publicKey['fingerprint']!), size: Number(info.publicKey['size']) },
-    stop: () => { child.stdin!.end(); child.kill('SIGTERM') },
+    publicKey: {
+      n: BigInt(info.publicKey['n']!),
+      e: BigInt(info.publicKey['e']!),
+      fingerprint: BigInt(info.publicKey['fingerprint']!),
+      size: Number(info.publicKey['size']),
+    },
+    stop: () => {
+      child.stdin!.end()
+      child.kill('SIGTERM')
+    },
   }
 }

@@ -19,18 +19,30 @@ if (seed) {
   // The PBKDF2 behind a seeded password runs on its first use; do it now, not during the first measured login.
   await Promise.all(users.map((u) => u.password?.verifier()))
   seeded = {
-    users: users.map((u) => ({ id: u.id.toString(), phone: u.phone, dcId: u.homeDc, hasPassword: u.password !== null })),
+    users: users.map((u) => ({
+      id: u.id.toString(),
+      phone: u.phone,
+      dcId: u.homeDc,
+      hasPassword: u.password !== null,
+    })),
     bots: bots.map((b) => ({ id: b.id.toString(), token: b.botToken, dcId: b.homeDc })),
   }
 }
 
 const dc = await startTestDc({ dcIds: DC_IDS, ...(accounts ? { accounts } : {}) })
-process.stdout.write(`${JSON.stringify({
-  host: dc.host,
-  ports: Object.fromEntries(dc.dcs.map((d) => [d.id, d.port])),
-  publicKey: { n: dc.publicKey.n.toString(), e: dc.publicKey.e.toString(), fingerprint: dc.publicKey.fingerprint.toString(), size: dc.publicKey.size },
-  ...(seeded ? { accounts: seeded } : {}),
-})}\n`)
+process.stdout.write(
+  `${JSON.stringify({
+    host: dc.host,
+    ports: Object.fromEntries(dc.dcs.map((d) => [d.id, d.port])),
+    publicKey: {
+      n: dc.publicKey.n.toString(),
+      e: dc.publicKey.e.toString(),
+      fingerprint: dc.publicKey.fingerprint.toString(),
+      size: dc.publicKey.size,
+    },
+    ...(seeded ? { accounts: seeded } : {}),
+  })}\n`,
+)
 process.stdin.resume()
 process.stdin.on('end', () => void dc.stop().then(() => process.exit(0)))
 process.on('SIGTERM', () => void dc.stop().then(() => process.exit(0)))

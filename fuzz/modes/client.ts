@@ -22,7 +22,12 @@ import { FuzzRandom, mutate } from '../fuzz-random.ts'
 import { AuthKey } from '../../src/mtproto/crypto/auth-key.ts'
 import { encryptMessage, decryptMessage } from '../../src/mtproto/crypto/message-cipher.ts'
 import { MessageIdClock } from '../../src/mtproto/session/message-id-clock.ts'
-import { packContainer, isContainer, unpackContainer, type InnerMessage } from '../../src/mtproto/session/message-container.ts'
+import {
+  packContainer,
+  isContainer,
+  unpackContainer,
+  type InnerMessage,
+} from '../../src/mtproto/session/message-container.ts'
 import { MtprotoSession, type PlainEnvelope, type SessionCipher } from '../../src/mtproto/session/mtproto-session.ts'
 import type { DcConnection } from '../../src/mtproto/dc/dc-connection.ts'
 import { tlCodec, type TlValue } from '../../src/mtproto/tl/index.ts'
@@ -39,31 +44,43 @@ const CONNECTION_REQUEST_TIMEOUT_MS = 300
 
 /** Errors our client is allowed to reject a call with (by name: subclasses keep their own). */
 const TYPED_ERRORS = new Set([
-  'RpcError', 'RequestTimeoutError', 'TimeoutError', 'ConnectTimeoutError', 'ResendLimitError', 'SessionClosedError',
-  'ConnectionLostError', 'ReconnectGaveUpError', 'AuthKeyUnknownError', 'TransportError', 'TlDecodeError',
-  'ConnectionClosedError', 'TransportProtocolError', 'SecurityCheckError', 'AuthKeyExchangeError',
+  'RpcError',
+  'RequestTimeoutError',
+  'TimeoutError',
+  'ConnectTimeoutError',
+  'ResendLimitError',
+  'SessionClosedError',
+  'ConnectionLostError',
+  'ReconnectGaveUpError',
+  'AuthKeyUnknownError',
+  'TransportError',
+  'TlDecodeError',
+  'ConnectionClosedError',
+  'TransportProtocolError',
+  'SecurityCheckError',
+  'AuthKeyExchangeError',
 ])
 
 /** What each method the fuzzer calls may settle with. */
 const RESULT_TYPES: Readonly<Record<string, readonly string[]>> = {
   'help.getNearestDc': ['nearestDc'],
-  'ping': ['pong'],
-  'get_future_salts': ['future_salts'],
-  'msgs_state_req': ['msgs_state_info'],
-  'destroy_session': ['destroy_session_ok', 'destroy_session_none'],
+  ping: ['pong'],
+  get_future_salts: ['future_salts'],
+  msgs_state_req: ['msgs_state_info'],
+  destroy_session: ['destroy_session_ok', 'destroy_session_none'],
 }
 
 const SESSION_KINDS = {
   'valid-result': 60,
   'mutated-result': 200,
-  'service': 150,
+  service: 150,
   'mutated-service': 200,
   'random-body': 60,
-  'gzip': 60,
+  gzip: 60,
   'gzip-mutated': 40,
-  'container': 80,
+  container: 80,
   'container-mutated': 40,
-  'bomb': 1,
+  bomb: 1,
   'deep-nesting': 1,
   'bad-header': 60,
   'mutated-packet': 40,
@@ -72,14 +89,14 @@ const SESSION_KINDS = {
 type SessionKind = keyof typeof SESSION_KINDS
 
 const CONNECTION_KINDS = {
-  'valid': 20,
+  valid: 20,
   'random-payload': 20,
   'mutated-frame': 20,
   'transport-error': 15,
-  'junk': 10,
+  junk: 10,
   'endless-frame': 3,
-  'close': 5,
-  'silence': 3,
+  close: 5,
+  silence: 3,
 } as const
 type ConnectionKind = keyof typeof CONNECTION_KINDS
 
@@ -148,12 +165,16 @@ class SessionTarget {
   private readonly bomb: Uint8Array
   private readonly deep: Uint8Array
 
-  constructor(private readonly rnd: FuzzRandom, private readonly report: FuzzReport) {
+  constructor(
+    private readonly rnd: FuzzRandom,
+    private readonly report: FuzzReport,
+  ) {
     this.newSession()
     const skipped = rpcResult(1n, new Uint8Array(16 * 1024 * 1024))
     this.bomb = gzipPacked(gzipPacked(skipped, 9), 9)
     let deep = rpcResult(1n, new Uint8Array(8))
-    for (let i = 0; i < 3000; i++) deep = gzipPacked(packContainer([{ msgId: this.serverClock.next(), seqNo: 0, body: deep }]), 0)
+    for (let i = 0; i < 3000; i++)
+      deep = gzipPacked(packContainer([{ msgId: this.serverClock.next(), seqNo: 0, body: deep }]), 0)
     this.deep = deep
   }
 
@@ -162,16 +183,20 @@ class SessionTarget {
     this.session?.close()
     this.calls.clear()
     this.byBody.clear()
-    this.session = new MtprotoSession(new FuzzedClientCipher(this.key), {
-      transmit: (packet) => this.onTransmit(packet),
-      onSecurityViolation: () => {
-        this.report.count('session-violations')
-        // what the connection does next: reconnect, and send every pending call again
-        this.session.resendPending()
+    this.session = new MtprotoSession(
+      new FuzzedClientCipher(this.key),
+      {
+        transmit: (packet) => this.onTransmit(packet),
+        onSecurityViolation: () => {
+          this.report.count('session-violations')
+          // what the connection does next: reconnect, and send every pending call again
+          this.session.resendPending()
+        },
+        onUpdate: () => this.report.count('session-updates'),
+        onNewSession: () => this.report.count('session-new-session'),
       },
-      onUpdate: () => this.report.count('session-updates'),
-      onNewSession: () => this.report.count('session-new-session'),
-    }, { salt: 0n, timeOffset: 0 })
+      { salt: 0n, timeOffset: 0 },
+    )
   }
 
   /** Learns the msg_ids of the client's calls from what it sends (a resend moves a call to its new msg_id). */
@@ -205,16 +230,22 @@ class SessionTarget {
   topUp(): void {
     let open = 0
     for (const c of this.calls.values()) if (!c.settled) open++
-    for (; open < PENDING_CALLS; open++) this.call(this.rnd.pick(['help.getNearestDc', 'ping', 'get_future_salts', 'msgs_state_req', 'destroy_session']))
+    for (; open < PENDING_CALLS; open++)
+      this.call(this.rnd.pick(['help.getNearestDc', 'ping', 'get_future_salts', 'msgs_state_req', 'destroy_session']))
     this.session.flush()
   }
 
   call(method: string, timeoutMs = CALL_TIMEOUT_MS): { call: Call; done: Promise<unknown> } {
-    const request: TlValue = method === 'ping' ? { _: 'ping', pingId: this.long() }
-      : method === 'get_future_salts' ? { _: 'get_future_salts', num: 1 + this.rnd.below(4) }
-        : method === 'msgs_state_req' ? { _: 'msgs_state_req', msgIds: [BigInt(this.rnd.uint32())] }
-          : method === 'destroy_session' ? { _: 'destroy_session', sessionId: BigInt(this.rnd.uint32()) }
-            : { _: method }
+    const request: TlValue =
+      method === 'ping'
+        ? { _: 'ping', pingId: this.long() }
+        : method === 'get_future_salts'
+          ? { _: 'get_future_salts', num: 1 + this.rnd.below(4) }
+          : method === 'msgs_state_req'
+            ? { _: 'msgs_state_req', msgIds: [BigInt(this.rnd.uint32())] }
+            : method === 'destroy_session'
+              ? { _: 'destroy_session', sessionId: BigInt(this.rnd.uint32()) }
+              : { _: method }
     const call: Call = { method, msgId: 0n, pingId: (request['pingId'] as bigint | undefined) ?? 0n, settled: false }
     // The session encodes the request itself: encode it the same way to recognise it when it is transmitted.
     const key = hex(tlCodec.encode(request))
@@ -234,7 +265,8 @@ class SessionTarget {
         call.settled = true
         this.forget(call, key)
         const name = err instanceof Error ? err.name : typeof err
-        if (!TYPED_ERRORS.has(name)) this.report.crash(`a session call (${method}) was rejected with ${name}: ${String(err)}`)
+        if (!TYPED_ERRORS.has(name))
+          this.report.crash(`a session call (${method}) was rejected with ${name}: ${String(err)}`)
         this.report.count(`session-call-${name}`)
         return err
       },
@@ -259,20 +291,55 @@ class SessionTarget {
     const id = this.namedId()
     const r = this.rnd
     switch (r.below(14)) {
-      case 0: return { _: 'pong', msgId: id, pingId: r.chance(0.5) ? this.long() : 0n }
-      case 1: return { _: 'bad_server_salt', badMsgId: id, badMsgSeqno: r.below(100), errorCode: 48, newServerSalt: this.long() }
-      case 2: return { _: 'bad_msg_notification', badMsgId: id, badMsgSeqno: r.below(100), errorCode: r.pick([16, 17, 18, 19, 20, 32, 33, 34, 35, 48, 64, 0, -1]) }
-      case 3: return { _: 'new_session_created', firstMsgId: id, uniqueId: this.long(), serverSalt: this.long() }
-      case 4: return { _: 'future_salts', reqMsgId: id, now: r.uint32() | 0, salts: Array.from({ length: r.below(4) }, () => ({ _: 'future_salt', validSince: r.uint32() | 0, validUntil: r.uint32() | 0, salt: this.long() })) }
-      case 5: return { _: 'msgs_ack', msgIds: Array.from({ length: 1 + r.below(8) }, () => this.namedId()) }
-      case 6: return { _: 'msg_resend_req', msgIds: Array.from({ length: 1 + r.below(4) }, () => this.namedId()) }
-      case 7: return { _: 'msgs_state_req', msgIds: Array.from({ length: r.below(8) }, () => this.namedId()) }
-      case 8: return { _: 'msg_detailed_info', msgId: id, answerMsgId: this.long(), bytes: r.below(1000), status: 0 }
-      case 9: return { _: 'msg_new_detailed_info', answerMsgId: this.long(), bytes: r.below(1000), status: 0 }
-      case 10: return { _: 'destroy_session_ok', sessionId: this.long() }
-      case 11: return { _: 'msgs_state_info', reqMsgId: id, info: r.bytes(r.below(8)) }
-      case 12: return { _: 'msgs_all_info', msgIds: [id], info: r.bytes(1) }
-      default: return { _: 'updatesTooLong' }
+      case 0:
+        return { _: 'pong', msgId: id, pingId: r.chance(0.5) ? this.long() : 0n }
+      case 1:
+        return {
+          _: 'bad_server_salt',
+          badMsgId: id,
+          badMsgSeqno: r.below(100),
+          errorCode: 48,
+          newServerSalt: this.long(),
+        }
+      case 2:
+        return {
+          _: 'bad_msg_notification',
+          badMsgId: id,
+          badMsgSeqno: r.below(100),
+          errorCode: r.pick([16, 17, 18, 19, 20, 32, 33, 34, 35, 48, 64, 0, -1]),
+        }
+      case 3:
+        return { _: 'new_session_created', firstMsgId: id, uniqueId: this.long(), serverSalt: this.long() }
+      case 4:
+        return {
+          _: 'future_salts',
+          reqMsgId: id,
+          now: r.uint32() | 0,
+          salts: Array.from({ length: r.below(4) }, () => ({
+            _: 'future_salt',
+            validSince: r.uint32() | 0,
+            validUntil: r.uint32() | 0,
+            salt: this.long(),
+          })),
+        }
+      case 5:
+        return { _: 'msgs_ack', msgIds: Array.from({ length: 1 + r.below(8) }, () => this.namedId()) }
+      case 6:
+        return { _: 'msg_resend_req', msgIds: Array.from({ length: 1 + r.below(4) }, () => this.namedId()) }
+      case 7:
+        return { _: 'msgs_state_req', msgIds: Array.from({ length: r.below(8) }, () => this.namedId()) }
+      case 8:
+        return { _: 'msg_detailed_info', msgId: id, answerMsgId: this.long(), bytes: r.below(1000), status: 0 }
+      case 9:
+        return { _: 'msg_new_detailed_info', answerMsgId: this.long(), bytes: r.below(1000), status: 0 }
+      case 10:
+        return { _: 'destroy_session_ok', sessionId: this.long() }
+      case 11:
+        return { _: 'msgs_state_info', reqMsgId: id, info: r.bytes(r.below(8)) }
+      case 12:
+        return { _: 'msgs_all_info', msgIds: [id], info: r.bytes(1) }
+      default:
+        return { _: 'updatesTooLong' }
     }
   }
 
@@ -280,38 +347,66 @@ class SessionTarget {
     const id = this.namedId()
     const r = this.rnd
     switch (r.below(5)) {
-      case 0: return rpcResult(id, tlCodec.encode({ _: 'nearestDc', country: 'XX', thisDc: 2, nearestDc: 2 }))
-      case 1: return rpcResult(id, tlCodec.encode({ _: 'rpc_error', errorCode: r.pick([400, 401, 420, 500, 303, -503]), errorMessage: r.pick(['FLOOD_WAIT_3', 'X', 'PHONE_MIGRATE_4', '']) }))
-      case 2: return rpcResult(id, tlCodec.encode({ _: 'pong', msgId: id, pingId: this.long() }))
-      case 3: return rpcResult(id, gzipPacked(tlCodec.encode({ _: 'nearestDc', country: 'YY', thisDc: 1, nearestDc: 3 })))
-      default: return rpcResult(id, r.bytes(r.size(64) & ~3))
+      case 0:
+        return rpcResult(id, tlCodec.encode({ _: 'nearestDc', country: 'XX', thisDc: 2, nearestDc: 2 }))
+      case 1:
+        return rpcResult(
+          id,
+          tlCodec.encode({
+            _: 'rpc_error',
+            errorCode: r.pick([400, 401, 420, 500, 303, -503]),
+            errorMessage: r.pick(['FLOOD_WAIT_3', 'X', 'PHONE_MIGRATE_4', '']),
+          }),
+        )
+      case 2:
+        return rpcResult(id, tlCodec.encode({ _: 'pong', msgId: id, pingId: this.long() }))
+      case 3:
+        return rpcResult(id, gzipPacked(tlCodec.encode({ _: 'nearestDc', country: 'YY', thisDc: 1, nearestDc: 3 })))
+      default:
+        return rpcResult(id, r.bytes(r.size(64) & ~3))
     }
   }
 
   private bodyOf(kind: SessionKind): Uint8Array {
     const r = this.rnd
     switch (kind) {
-      case 'valid-result': return this.resultBody()
-      case 'mutated-result': return mutate(r, this.resultBody())
-      case 'service': return tlCodec.encode(this.serviceObject())
-      case 'mutated-service': return mutate(r, tlCodec.encode(this.serviceObject()))
-      case 'random-body': return r.bytes(r.size(512))
-      case 'gzip': return gzipPacked(r.chance(0.5) ? this.resultBody() : tlCodec.encode(this.serviceObject()))
-      case 'gzip-mutated': return mutate(r, gzipPacked(this.resultBody()))
+      case 'valid-result':
+        return this.resultBody()
+      case 'mutated-result':
+        return mutate(r, this.resultBody())
+      case 'service':
+        return tlCodec.encode(this.serviceObject())
+      case 'mutated-service':
+        return mutate(r, tlCodec.encode(this.serviceObject()))
+      case 'random-body':
+        return r.bytes(r.size(512))
+      case 'gzip':
+        return gzipPacked(r.chance(0.5) ? this.resultBody() : tlCodec.encode(this.serviceObject()))
+      case 'gzip-mutated':
+        return mutate(r, gzipPacked(this.resultBody()))
       case 'container':
       case 'container-mutated': {
         const messages: InnerMessage[] = []
         const n = 1 + r.below(r.chance(0.05) ? 1100 : 12)
         for (let i = 0; i < n; i++) {
-          const inner = this.bodyOf(r.pick(['valid-result', 'mutated-result', 'service', 'mutated-service', 'gzip'] as const))
-          messages.push({ msgId: r.chance(0.9) ? this.serverClock.next() : this.long(), seqNo: r.below(10), body: align4(inner) })
+          const inner = this.bodyOf(
+            r.pick(['valid-result', 'mutated-result', 'service', 'mutated-service', 'gzip'] as const),
+          )
+          messages.push({
+            msgId: r.chance(0.9) ? this.serverClock.next() : this.long(),
+            seqNo: r.below(10),
+            body: align4(inner),
+          })
         }
         const body = packContainer(messages.slice(0, 1024))
         return kind === 'container' ? body : mutate(r, body)
       }
-      case 'bomb': return this.bomb
-      case 'deep-nesting': return this.deep
-      default: return this.resultBody()
+      case 'bomb':
+        return this.bomb
+      case 'deep-nesting':
+        return this.deep
+      default:
+        return this.resultBody()
     }
   }
 
@@ -323,13 +418,26 @@ class SessionTarget {
     let sessionId = this.session.sessionId
     if (kind === 'bad-header') {
       switch (r.below(4)) {
-        case 0: sessionId = this.long(); break
-        case 1: msgId = msgId + 1n; break // even
-        case 2: msgId = this.lastServerMsgId; break // replay
-        default: msgId = msgId + (BigInt(r.pick([-1000, -301, 31, 100])) << 32n)
+        case 0:
+          sessionId = this.long()
+          break
+        case 1:
+          msgId = msgId + 1n
+          break // even
+        case 2:
+          msgId = this.lastServerMsgId
+          break // replay
+        default:
+          msgId = msgId + (BigInt(r.pick([-1000, -301, 31, 100])) << 32n)
       }
     } else this.lastServerMsgId = msgId
-    const packet = encryptMessage(this.key, 'server', { salt: 0n, sessionId, msgId, seqNo: this.seq++ * 2 + (r.below(2)), body }).packet
+    const packet = encryptMessage(this.key, 'server', {
+      salt: 0n,
+      sessionId,
+      msgId,
+      seqNo: this.seq++ * 2 + r.below(2),
+      body,
+    }).packet
     if (kind === 'mutated-packet') return mutate(r, packet)
     if (kind === 'random-packet') return r.bytes(r.size(2048))
     return packet
@@ -338,11 +446,18 @@ class SessionTarget {
   /** A proper answer to `call`. */
   answer(call: Call): Uint8Array {
     let body: Uint8Array
-    if (call.method === 'ping') body = rpcResult(call.msgId, tlCodec.encode({ _: 'pong', msgId: call.msgId, pingId: call.pingId }))
+    if (call.method === 'ping')
+      body = rpcResult(call.msgId, tlCodec.encode({ _: 'pong', msgId: call.msgId, pingId: call.pingId }))
     else body = rpcResult(call.msgId, tlCodec.encode({ _: 'nearestDc', country: 'XX', thisDc: 2, nearestDc: 2 }))
     const msgId = this.serverClock.next()
     this.lastServerMsgId = msgId
-    return encryptMessage(this.key, 'server', { salt: 0n, sessionId: this.session.sessionId, msgId, seqNo: this.seq++ * 2 + 1, body }).packet
+    return encryptMessage(this.key, 'server', {
+      salt: 0n,
+      sessionId: this.session.sessionId,
+      msgId,
+      seqNo: this.seq++ * 2 + 1,
+      body,
+    }).packet
   }
 }
 
@@ -352,7 +467,10 @@ class ConnectionTarget {
   conn: DcConnection | undefined
   private nextKind: ConnectionKind = 'valid'
 
-  constructor(private readonly rnd: FuzzRandom, private readonly report: FuzzReport) {}
+  constructor(
+    private readonly rnd: FuzzRandom,
+    private readonly report: FuzzReport,
+  ) {}
 
   async start(): Promise<void> {
     this.dc = await HostileDc.start({ onMessage: (c, m) => this.answer(c, m) })
@@ -360,25 +478,40 @@ class ConnectionTarget {
 
   private answer(c: HostileConnection, m: ClientMessage): void {
     if (m.method !== 'help.getNearestDc') {
-      if (m.method === 'ping') c.sendObject({ _: 'pong', msgId: m.msgId, pingId: (m.obj as TlValue)['pingId'] as bigint })
+      if (m.method === 'ping')
+        c.sendObject({ _: 'pong', msgId: m.msgId, pingId: (m.obj as TlValue)['pingId'] as bigint })
       return
     }
     const r = this.rnd
-    const valid = (): Uint8Array => c.encrypted(rpcResult(m.msgId, tlCodec.encode({ _: 'nearestDc', country: 'XX', thisDc: 2, nearestDc: 2 }))).packet
+    const valid = (): Uint8Array =>
+      c.encrypted(rpcResult(m.msgId, tlCodec.encode({ _: 'nearestDc', country: 'XX', thisDc: 2, nearestDc: 2 }))).packet
     switch (this.nextKind) {
-      case 'valid': c.sendPayload(valid()); break
-      case 'random-payload': c.sendPayload(r.bytes(1 + r.size(4096))); break
-      case 'mutated-frame': c.sendWire(mutate(r, c.codec.encode(valid()))); break
-      case 'transport-error': c.sendTransportError(r.pick([-404, -429, -444, -1, -500, -0x7fffffff])); break
-      case 'junk': c.sendWire(r.bytes(1 + r.size(256))); break
+      case 'valid':
+        c.sendPayload(valid())
+        break
+      case 'random-payload':
+        c.sendPayload(r.bytes(1 + r.size(4096)))
+        break
+      case 'mutated-frame':
+        c.sendWire(mutate(r, c.codec.encode(valid())))
+        break
+      case 'transport-error':
+        c.sendTransportError(r.pick([-404, -429, -444, -1, -500, -0x7fffffff]))
+        break
+      case 'junk':
+        c.sendWire(r.bytes(1 + r.size(256)))
+        break
       case 'endless-frame': {
         const len = new Uint8Array(4)
         new DataView(len.buffer).setUint32(0, 1 + r.below(16 * 1024 * 1024), true)
         c.sendWire(len)
         break
       }
-      case 'close': c.close(); break
-      default: break // silence
+      case 'close':
+        c.close()
+        break
+      default:
+        break // silence
     }
   }
 
@@ -387,7 +520,9 @@ class ConnectionTarget {
     this.nextKind = kind
     if (!this.conn) {
       this.conn = this.dc.open({
-        requestTimeoutMs: CONNECTION_REQUEST_TIMEOUT_MS, handshakeTimeoutMs: 500, connectTimeoutMs: 1000,
+        requestTimeoutMs: CONNECTION_REQUEST_TIMEOUT_MS,
+        handshakeTimeoutMs: 500,
+        connectTimeoutMs: 1000,
         reconnect: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 10 },
       })
       const conn = this.conn
@@ -399,16 +534,23 @@ class ConnectionTarget {
     const conn = this.conn
     let timer: NodeJS.Timeout | undefined
     const outcome = await Promise.race([
-      conn.invoke({ _: 'help.getNearestDc' }).then(() => 'answered', (err: unknown) => {
-        const name = err instanceof Error ? err.name : typeof err
-        if (!TYPED_ERRORS.has(name)) this.report.crash(`a connection call was rejected with ${name}: ${String(err)}`)
-        return `rejected-${name}`
+      conn.invoke({ _: 'help.getNearestDc' }).then(
+        () => 'answered',
+        (err: unknown) => {
+          const name = err instanceof Error ? err.name : typeof err
+          if (!TYPED_ERRORS.has(name)) this.report.crash(`a connection call was rejected with ${name}: ${String(err)}`)
+          return `rejected-${name}`
+        },
+      ),
+      new Promise<string>((resolve) => {
+        timer = setTimeout(() => resolve('hang'), CONNECTION_REQUEST_TIMEOUT_MS + hangMs)
       }),
-      new Promise<string>((resolve) => { timer = setTimeout(() => resolve('hang'), CONNECTION_REQUEST_TIMEOUT_MS + hangMs) }),
     ])
     clearTimeout(timer)
     if (outcome === 'hang') {
-      this.report.hang(`a call on the connection (answer: ${kind}) settled neither way within ${CONNECTION_REQUEST_TIMEOUT_MS + hangMs} ms`)
+      this.report.hang(
+        `a call on the connection (answer: ${kind}) settled neither way within ${CONNECTION_REQUEST_TIMEOUT_MS + hangMs} ms`,
+      )
       conn.close()
       this.conn = undefined
     }
@@ -423,13 +565,17 @@ class ConnectionTarget {
 
 export async function run(opts: FuzzOptions, report: FuzzReport): Promise<void> {
   const rnd = new FuzzRandom(opts.seed)
-  const onCrash = (err: unknown): void => report.crash(`uncaught in the client: ${err instanceof Error ? err.stack ?? err.message : String(err)}`)
+  const onCrash = (err: unknown): void =>
+    report.crash(`uncaught in the client: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
   process.on('uncaughtException', onCrash)
   process.on('unhandledRejection', onCrash)
   const sampler = setInterval(() => {
     const m = process.memoryUsage()
     report.sampleRss(m.rss, m.heapUsed)
-    if (opts.verbose) console.error(`[fuzz] client: ${report.frames} frames, ${report.crashes} crashes, ${report.hangs} hangs, rss ${Math.round(m.rss / 1048576)} MB`)
+    if (opts.verbose)
+      console.error(
+        `[fuzz] client: ${report.frames} frames, ${report.crashes} crashes, ${report.hangs} hangs, rss ${Math.round(m.rss / 1048576)} MB`,
+      )
   }, 1000)
   sampler.unref()
   report.sampleRss(process.memoryUsage().rss, process.memoryUsage().heapUsed)
@@ -455,7 +601,9 @@ export async function run(opts: FuzzOptions, report: FuzzReport): Promise<void> 
         const ok = session.session.receive(packet)
         report.count(ok ? 'session-accepted' : 'session-dropped')
       } catch (err) {
-        report.crash(`MtprotoSession.receive threw ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)} (${kind})`)
+        report.crash(
+          `MtprotoSession.receive threw ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)} (${kind})`,
+        )
         session.newSession()
       }
       const ms = performance.now() - t
@@ -488,7 +636,12 @@ async function probe(session: SessionTarget, report: FuzzReport, hangMs: number)
   }
   session.session.receive(session.answer(call))
   let timer: NodeJS.Timeout | undefined
-  const settled = await Promise.race([done.then(() => true), new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), hangMs) })])
+  const settled = await Promise.race([
+    done.then(() => true),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), hangMs)
+    }),
+  ])
   clearTimeout(timer)
   if (!settled) report.hang('a properly answered probe call did not settle')
   report.count('probes')

@@ -25,7 +25,12 @@ import { encryptMessage } from '../../src/mtproto/crypto/message-cipher.ts'
 import { packPlainMessage } from '../../src/mtproto/session/plain-message.ts'
 import { packContainer } from '../../src/mtproto/session/message-container.ts'
 import { tlCodec, type TlValue } from '../../src/mtproto/tl/index.ts'
-import { HostileClient, HostileSession, serviceObjects, type HostileTransport } from '../../test/support/hostile-client.ts'
+import {
+  HostileClient,
+  HostileSession,
+  serviceObjects,
+  type HostileTransport,
+} from '../../test/support/hostile-client.ts'
 
 const DC_ID = 2
 /**
@@ -33,15 +38,24 @@ const DC_ID = 2
  * FUZZ_DC_LIMITS (JSON, e.g. '{"maxSessions":200}') overrides knobs.
  */
 const LIMITS: Partial<DcLimits> = {
-  idleTimeoutMs: 3000, detectTimeoutMs: 2000, maxSessions: 2000, maxAuthKeys: 200, maxSessionHistoryBytes: 8 * 1024 * 1024,
+  idleTimeoutMs: 3000,
+  detectTimeoutMs: 2000,
+  maxSessions: 2000,
+  maxAuthKeys: 200,
+  maxSessionHistoryBytes: 8 * 1024 * 1024,
   ...(JSON.parse(process.env['FUZZ_DC_LIMITS'] ?? '{}') as Partial<DcLimits>),
 }
 const WORKERS = 16
 const PROBE_EVERY = 16
 const POOL_KEYS = 3
 const TRANSPORTS: readonly HostileTransport[] = [
-  { framing: 'abridged' }, { framing: 'intermediate' }, { framing: 'padded' }, { framing: 'full' },
-  { framing: 'abridged', obfuscated: true }, { framing: 'intermediate', obfuscated: true }, { framing: 'padded', obfuscated: true },
+  { framing: 'abridged' },
+  { framing: 'intermediate' },
+  { framing: 'padded' },
+  { framing: 'full' },
+  { framing: 'abridged', obfuscated: true },
+  { framing: 'intermediate', obfuscated: true },
+  { framing: 'padded', obfuscated: true },
 ]
 /** Kinds of input and how often each is picked. */
 const KINDS = {
@@ -63,7 +77,15 @@ const KINDS = {
 } as const
 type Kind = keyof typeof KINDS
 
-const APP = { apiId: 1, deviceModel: 'fuzz', systemVersion: 'linux', appVersion: '1.0', systemLangCode: 'en', langPack: '', langCode: 'en' }
+const APP = {
+  apiId: 1,
+  deviceModel: 'fuzz',
+  systemVersion: 'linux',
+  appVersion: '1.0',
+  systemLangCode: 'en',
+  langPack: '',
+  langCode: 'en',
+}
 
 /** Valid requests the fuzzer starts from (mutated or not). */
 function requestCorpus(rnd: FuzzRandom): TlValue[] {
@@ -80,8 +102,18 @@ function requestCorpus(rnd: FuzzRandom): TlValue[] {
     { _: 'help.getConfig' },
     { _: 'help.getNearestDc' },
     { _: 'invokeWithLayer', layer: 223, query: { _: 'initConnection', ...APP, query: { _: 'help.getConfig' } } },
-    { _: 'invokeWithLayer', layer: rnd.pick([1, 100, 144, 158, 198, 223, 500]), query: { _: 'initConnection', ...APP, query: { _: 'help.getNearestDc' } } },
-    { _: 'auth.sendCode', phoneNumber: rnd.pick(['9996621234', '9996620000', '+1', '']), apiId: 1, apiHash: 'fuzz', settings: { _: 'codeSettings' } },
+    {
+      _: 'invokeWithLayer',
+      layer: rnd.pick([1, 100, 144, 158, 198, 223, 500]),
+      query: { _: 'initConnection', ...APP, query: { _: 'help.getNearestDc' } },
+    },
+    {
+      _: 'auth.sendCode',
+      phoneNumber: rnd.pick(['9996621234', '9996620000', '+1', '']),
+      apiId: 1,
+      apiHash: 'fuzz',
+      settings: { _: 'codeSettings' },
+    },
     { _: 'auth.signIn', phoneNumber: '9996621234', phoneCodeHash: 'x', phoneCode: '22222' },
     { _: 'auth.exportLoginToken', apiId: 1, apiHash: 'fuzz', exceptIds: [] },
     { _: 'account.getPassword' },
@@ -94,8 +126,21 @@ function plainCorpus(rnd: FuzzRandom): Uint8Array[] {
   return [
     tlCodec.encode({ _: 'req_pq_multi', nonce: rnd.bytes(16) }),
     tlCodec.encode({ _: 'req_pq', nonce: rnd.bytes(16) }),
-    tlCodec.encode({ _: 'req_DH_params', nonce: rnd.bytes(16), serverNonce: rnd.bytes(16), p: rnd.bytes(4), q: rnd.bytes(4), publicKeyFingerprint: 0n, encryptedData: rnd.bytes(256) }),
-    tlCodec.encode({ _: 'set_client_DH_params', nonce: rnd.bytes(16), serverNonce: rnd.bytes(16), encryptedData: rnd.bytes(336) }),
+    tlCodec.encode({
+      _: 'req_DH_params',
+      nonce: rnd.bytes(16),
+      serverNonce: rnd.bytes(16),
+      p: rnd.bytes(4),
+      q: rnd.bytes(4),
+      publicKeyFingerprint: 0n,
+      encryptedData: rnd.bytes(256),
+    }),
+    tlCodec.encode({
+      _: 'set_client_DH_params',
+      nonce: rnd.bytes(16),
+      serverNonce: rnd.bytes(16),
+      encryptedData: rnd.bytes(336),
+    }),
   ]
 }
 
@@ -123,7 +168,10 @@ class DcProcess {
   exited = false
   private waiters: ((m: DcUnderFuzzMessage & { type: 'sample' }) => void)[] = []
 
-  constructor(private readonly report: FuzzReport, onDeath: () => void) {
+  constructor(
+    private readonly report: FuzzReport,
+    onDeath: () => void,
+  ) {
     this.child = fork(new URL('../dc-under-fuzz.ts', import.meta.url), [], {
       execArgv: ['--expose-gc', '--import', 'tsx'],
       env: { ...process.env, FUZZ_DC_LIMITS: JSON.stringify(LIMITS) },
@@ -139,7 +187,18 @@ class DcProcess {
         report.crash(`DC process exited (code ${code}, signal ${signal})`)
         onDeath()
       }
-      for (const w of this.waiters.splice(0)) w({ type: 'sample', rss: 0, heapUsed: 0, loopDelayMaxMs: 0, openConnections: 0, bufferedBytes: 0, keys: 0, sessions: 0, stats: {} })
+      for (const w of this.waiters.splice(0))
+        w({
+          type: 'sample',
+          rss: 0,
+          heapUsed: 0,
+          loopDelayMaxMs: 0,
+          openConnections: 0,
+          bufferedBytes: 0,
+          keys: 0,
+          sessions: 0,
+          stats: {},
+        })
     })
   }
 
@@ -151,7 +210,12 @@ class DcProcess {
         if (m.type !== 'ready') return
         this.child.off('message', onMessage)
         this.port = m.port
-        this.publicKey = { n: BigInt(m.publicKey.n), e: BigInt(m.publicKey.e), fingerprint: BigInt(m.publicKey.fingerprint), size: m.publicKey.size }
+        this.publicKey = {
+          n: BigInt(m.publicKey.n),
+          e: BigInt(m.publicKey.e),
+          fingerprint: BigInt(m.publicKey.fingerprint),
+          size: m.publicKey.size,
+        }
         resolve()
       }
       this.child.on('message', onMessage)
@@ -161,7 +225,18 @@ class DcProcess {
 
   sample(gc = false): Promise<DcUnderFuzzMessage & { type: 'sample' }> {
     return new Promise((resolve) => {
-      if (this.exited) return resolve({ type: 'sample', rss: 0, heapUsed: 0, loopDelayMaxMs: 0, openConnections: 0, bufferedBytes: 0, keys: 0, sessions: 0, stats: {} })
+      if (this.exited)
+        return resolve({
+          type: 'sample',
+          rss: 0,
+          heapUsed: 0,
+          loopDelayMaxMs: 0,
+          openConnections: 0,
+          bufferedBytes: 0,
+          keys: 0,
+          sessions: 0,
+          stats: {},
+        })
       this.waiters.push(resolve)
       const req: DcUnderFuzzRequest = { type: gc ? 'gc' : 'sample' }
       this.child.send(req)
@@ -245,7 +320,8 @@ export async function run(opts: FuzzOptions, report: FuzzReport): Promise<void> 
         c = await connect({ framing: 'intermediate' })
         c.sendPlain(tlCodec.encode({ _: 'req_pq_multi', nonce: new FuzzRandom(started).bytes(16) }))
         const r = await c.next(opts.hangMs)
-        if (r.type !== 'frame') report.hang(`a fresh connection's req_pq_multi got ${r.type} (${Date.now() - started} ms)`)
+        if (r.type !== 'frame')
+          report.hang(`a fresh connection's req_pq_multi got ${r.type} (${Date.now() - started} ms)`)
         else report.peak('livenessMaxMs', Date.now() - started)
       } catch (err) {
         report.hang(`a fresh connection failed: ${(err as Error).message}`)
@@ -277,7 +353,15 @@ export async function run(opts: FuzzOptions, report: FuzzReport): Promise<void> 
     const transport = rnd.pick(TRANSPORTS)
     const client = await connect(transport)
     const key = rnd.pick(keys)
-    return { client, transport, key, probe: new HostileSession(key), sessions: [0, 1, 2].map(() => new HostileSession(key)), sinceProbe: 0, history: [] }
+    return {
+      client,
+      transport,
+      key,
+      probe: new HostileSession(key),
+      sessions: [0, 1, 2].map(() => new HostileSession(key)),
+      sinceProbe: 0,
+      history: [],
+    }
   }
 
   /** Ping in the probe session; true when the pong or a close came in time. */
@@ -292,7 +376,9 @@ export async function run(opts: FuzzOptions, report: FuzzReport): Promise<void> 
       const e = left > 0 ? await conn.client.next(left) : { type: 'timeout' as const }
       if (e.type === 'closed') return report.count('closedByDc')
       if (e.type === 'timeout') {
-        report.hang(`no pong and no close within ${opts.hangMs} ms on ${describe(conn.transport)}; its last inputs: ${conn.history.join(', ')}`)
+        report.hang(
+          `no pong and no close within ${opts.hangMs} ms on ${describe(conn.transport)}; its last inputs: ${conn.history.join(', ')}`,
+        )
         conn.client.destroy()
         return
       }
@@ -323,7 +409,12 @@ export async function run(opts: FuzzOptions, report: FuzzReport): Promise<void> 
     }
   }
 
-  const encrypted = (conn: Conn, rnd: FuzzRandom, body: Uint8Array, header: 'valid' | 'mutated' = 'valid'): Uint8Array => {
+  const encrypted = (
+    conn: Conn,
+    rnd: FuzzRandom,
+    body: Uint8Array,
+    header: 'valid' | 'mutated' = 'valid',
+  ): Uint8Array => {
     const session = rnd.pick(conn.sessions)
     let msgId = session.clock.next()
     let salt = conn.key.serverSalt
@@ -331,12 +422,23 @@ export async function run(opts: FuzzOptions, report: FuzzReport): Promise<void> 
     let seqNo = 1 + 2 * rnd.below(1000)
     if (header === 'mutated') {
       switch (rnd.below(6)) {
-        case 0: salt = BigInt.asIntN(64, BigInt(rnd.uint32()) << 32n); break
-        case 1: msgId |= BigInt(1 + rnd.below(3)); break // not divisible by 4
-        case 2: msgId += BigInt((rnd.chance(0.5) ? 1 : -1) * (60 + rnd.below(100_000))) << 32n; break // far from now
-        case 3: sessionId = BigInt.asIntN(64, (BigInt(rnd.uint32()) << 32n) | BigInt(rnd.uint32())); break // a new session
-        case 4: seqNo = rnd.uint32() | 0; break
-        default: msgId = session.clock.next() - 4n * BigInt(1 + rnd.below(2000)) // an old id (a replay, or below the window)
+        case 0:
+          salt = BigInt.asIntN(64, BigInt(rnd.uint32()) << 32n)
+          break
+        case 1:
+          msgId |= BigInt(1 + rnd.below(3))
+          break // not divisible by 4
+        case 2:
+          msgId += BigInt((rnd.chance(0.5) ? 1 : -1) * (60 + rnd.below(100_000))) << 32n
+          break // far from now
+        case 3:
+          sessionId = BigInt.asIntN(64, (BigInt(rnd.uint32()) << 32n) | BigInt(rnd.uint32()))
+          break // a new session
+        case 4:
+          seqNo = rnd.uint32() | 0
+          break
+        default:
+          msgId = session.clock.next() - 4n * BigInt(1 + rnd.below(2000)) // an old id (a replay, or below the window)
       }
     }
     return encryptMessage(conn.key.authKey, 'client', { salt, sessionId, msgId, seqNo, body: align4(body) }).packet
@@ -355,14 +457,30 @@ export async function run(opts: FuzzOptions, report: FuzzReport): Promise<void> 
       const body = (): Uint8Array => tlCodec.encode(rnd.pick(corpus))
       let payload: Uint8Array | undefined
       switch (kind) {
-        case 'plain-valid': payload = packPlainMessage(session0(conn).clock.next(), plainCorpus(rnd)[0]!); break
-        case 'plain-mutated': payload = mutate(rnd, packPlainMessage(session0(conn).clock.next(), rnd.pick(plainCorpus(rnd)))); break
-        case 'plain-random': payload = packPlainMessage(session0(conn).clock.next(), rnd.bytes(rnd.size(600))); break
-        case 'enc-valid': payload = encrypted(conn, rnd, body()); break
-        case 'enc-mutated-body': payload = encrypted(conn, rnd, mutate(rnd, body())); break
-        case 'enc-mutated-header': payload = encrypted(conn, rnd, body(), 'mutated'); break
-        case 'enc-random-body': payload = encrypted(conn, rnd, rnd.bytes(rnd.size(4096))); break
-        case 'enc-mutated-packet': payload = mutate(rnd, encrypted(conn, rnd, body())); break
+        case 'plain-valid':
+          payload = packPlainMessage(session0(conn).clock.next(), plainCorpus(rnd)[0]!)
+          break
+        case 'plain-mutated':
+          payload = mutate(rnd, packPlainMessage(session0(conn).clock.next(), rnd.pick(plainCorpus(rnd))))
+          break
+        case 'plain-random':
+          payload = packPlainMessage(session0(conn).clock.next(), rnd.bytes(rnd.size(600)))
+          break
+        case 'enc-valid':
+          payload = encrypted(conn, rnd, body())
+          break
+        case 'enc-mutated-body':
+          payload = encrypted(conn, rnd, mutate(rnd, body()))
+          break
+        case 'enc-mutated-header':
+          payload = encrypted(conn, rnd, body(), 'mutated')
+          break
+        case 'enc-random-body':
+          payload = encrypted(conn, rnd, rnd.bytes(rnd.size(4096)))
+          break
+        case 'enc-mutated-packet':
+          payload = mutate(rnd, encrypted(conn, rnd, body()))
+          break
         case 'enc-gzip': {
           // sometimes a bomb (a ping, then zeros: 1, 16 or 256 MiB inflated), else a request, maybe mutated
           let inner = rnd.chance(0.1) ? rnd.pick(bombs) : rnd.chance(0.3) ? mutate(rnd, body()) : body()
@@ -374,17 +492,27 @@ export async function run(opts: FuzzOptions, report: FuzzReport): Promise<void> 
         case 'enc-container': {
           const n = 1 + rnd.below(rnd.chance(0.1) ? 1100 : 8)
           const session = rnd.pick(conn.sessions)
-          const messages = Array.from({ length: Math.min(n, 1024) }, () => ({ msgId: session.clock.next(), seqNo: 1, body: rnd.chance(0.3) ? align4(mutate(rnd, body())) : body() }))
+          const messages = Array.from({ length: Math.min(n, 1024) }, () => ({
+            msgId: session.clock.next(),
+            seqNo: 1,
+            body: rnd.chance(0.3) ? align4(mutate(rnd, body())) : body(),
+          }))
           let container = packContainer(messages)
           if (rnd.chance(0.3)) container = mutate(rnd, container)
           payload = encrypted(conn, rnd, container)
           break
         }
-        case 'random-payload': payload = rnd.bytes(Math.max(1, rnd.chance(0.01) ? rnd.below(1_044_480) : rnd.size(65_536))); break
+        case 'random-payload':
+          payload = rnd.bytes(Math.max(1, rnd.chance(0.01) ? rnd.below(1_044_480) : rnd.size(65_536)))
+          break
         case 'stream-junk': {
-          const junk = rnd.below(3) === 0
-            ? new Uint8Array(new Uint32Array([rnd.chance(0.5) ? 2_000_000 + rnd.below(1 << 30) : 64 + rnd.below(1_000_000)]).buffer) // a length, then nothing
-            : rnd.bytes(1 + rnd.size(4096))
+          const junk =
+            rnd.below(3) === 0
+              ? new Uint8Array(
+                  new Uint32Array([rnd.chance(0.5) ? 2_000_000 + rnd.below(1 << 30) : 64 + rnd.below(1_000_000)])
+                    .buffer,
+                ) // a length, then nothing
+              : rnd.bytes(1 + rnd.size(4096))
           conn.client.sendInStream(junk)
           report.sent(kind, junk)
           abandon(conn.client, `${kind} on ${describe(conn.transport)}`)
@@ -393,7 +521,12 @@ export async function run(opts: FuzzOptions, report: FuzzReport): Promise<void> 
         }
         case 'bad-start': {
           const c = await connect({ framing: 'intermediate' })
-          const start = rnd.pick([new TextEncoder().encode('GET / HTTP/1.1\r\n\r\n'), Uint8Array.of(0x16, 0x03, 0x01, 0x02, 0x00), rnd.bytes(rnd.below(64)), rnd.bytes(64)])
+          const start = rnd.pick([
+            new TextEncoder().encode('GET / HTTP/1.1\r\n\r\n'),
+            Uint8Array.of(0x16, 0x03, 0x01, 0x02, 0x00),
+            rnd.bytes(rnd.below(64)),
+            rnd.bytes(64),
+          ])
           c.writeRaw(start)
           report.sent(kind, start)
           abandon(c, kind)
@@ -402,7 +535,8 @@ export async function run(opts: FuzzOptions, report: FuzzReport): Promise<void> 
         case 'no-read': {
           // a client that sends and never reads what comes back
           conn.client.socket.pause()
-          for (let i = 0; i < 200; i++) conn.client.sendPacket(encrypted(conn, rnd, tlCodec.encode({ _: 'help.getConfig' })))
+          for (let i = 0; i < 200; i++)
+            conn.client.sendPacket(encrypted(conn, rnd, tlCodec.encode({ _: 'help.getConfig' })))
           report.sent(kind, new Uint8Array(0))
           abandon(conn.client, kind)
           // a paused socket never reads the DC's close: start reading once the DC should have closed it

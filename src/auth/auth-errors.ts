@@ -66,6 +66,8 @@ export class AccountStateError extends AuthError {
 export class MissingCredentialError extends AuthError {
   override readonly name = 'MissingCredentialError'
   constructor(readonly credential: 'phoneNumber' | 'phoneCode' | 'password' | 'firstName' | 'recoveryCode') {
-    super(`${credential} is needed: pass it (a value or an async callback) in the Client options; stdin is not a terminal, so there is nothing to prompt on`)
+    super(
+      `${credential} is needed: pass it (a value or an async callback) in the Client options; stdin is not a terminal, so there is nothing to prompt on`,
+    )
   }
 }

@@ -16,7 +16,14 @@ import { loginHostOf, type Authorization, type LoginHost } from './flows/login-h
 import { phoneLogin, type SignUpDetails } from './flows/phone-login.ts'
 import { qrLogin, type QrCodeInfo } from './flows/qr-login.ts'
 import { SessionKeyStore } from './session-key-store.ts'
-import { FileSessionStorage, MemorySessionStorage, SessionStringCodec, StringSessionStorage, type SessionRecord, type SessionStorage } from './storage/index.ts'
+import {
+  FileSessionStorage,
+  MemorySessionStorage,
+  SessionStringCodec,
+  StringSessionStorage,
+  type SessionRecord,
+  type SessionStorage,
+} from './storage/index.ts'
 
 export interface ClientOptions {
   apiId: number
@@ -73,7 +80,13 @@ export interface ClientOptions {
   /** Called with each QR code of a QR login (the URL, its expiry, and an ASCII rendering). */
   onQrCode?(qr: QrCodeInfo): void | Promise<void>
   /** Called when a login code was sent (its type, the attempt): farms forward it to their code provider. */
-  onCodeSent?(info: { phoneNumber: string; codeType: string; codeLength: number | undefined; phoneCodeHash: string; attempt: number }): void | Promise<void>
+  onCodeSent?(info: {
+    phoneNumber: string
+    codeType: string
+    codeLength: number | undefined
+    phoneCodeHash: string
+    attempt: number
+  }): void | Promise<void>
   onUpdate?(update: TlValue): void
 }
 
@@ -106,9 +119,12 @@ export class Client implements AsyncDisposable {
   ) {
     if (!Number.isInteger(options.apiId) || options.apiId <= 0) throw new RangeError('apiId must be a positive integer')
     if (!options.apiHash) throw new RangeError('apiHash is required')
-    this.storage = options.storage
-      ?? (options.sessionString !== undefined ? new StringSessionStorage(options.sessionString)
-        : options.inMemory ? new MemorySessionStorage()
+    this.storage =
+      options.storage ??
+      (options.sessionString !== undefined
+        ? new StringSessionStorage(options.sessionString)
+        : options.inMemory
+          ? new MemorySessionStorage()
           : new FileSessionStorage({ workdir: options.workdir ?? '.', name }))
   }
 
@@ -117,7 +133,10 @@ export class Client implements AsyncDisposable {
   }
 
   /** The protocol client, for raw calls (`client.invoke({ _: 'help.getConfig' })`). */
-  async invoke<R = unknown>(request: TlValue, opts: { dcId?: number; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<R> {
+  async invoke<R = unknown>(
+    request: TlValue,
+    opts: { dcId?: number; signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<R> {
     if (!this.mtproto) throw new Error('the client is not started: call start() (or connect()) first')
     try {
       return await this.mtproto.invoke<R>(request, opts)
@@ -136,23 +155,34 @@ export class Client implements AsyncDisposable {
     const device = record?.device
     this.mtproto = new MtprotoClient({
       app: {
-        apiId: o.apiId, deviceModel: o.deviceModel ?? device?.deviceModel ?? 'gramfarm', systemVersion: o.systemVersion ?? device?.systemVersion ?? `${process.platform} ${process.version}`,
-        appVersion: o.appVersion ?? device?.appVersion ?? '0.1.0', systemLangCode: o.systemLangCode ?? device?.systemLangCode ?? 'en',
-        langPack: o.langPack ?? device?.langPack ?? '', langCode: o.langCode ?? device?.langCode ?? 'en',
+        apiId: o.apiId,
+        deviceModel: o.deviceModel ?? device?.deviceModel ?? 'gramfarm',
+        systemVersion: o.systemVersion ?? device?.systemVersion ?? `${process.platform} ${process.version}`,
+        appVersion: o.appVersion ?? device?.appVersion ?? '0.1.0',
+        systemLangCode: o.systemLangCode ?? device?.systemLangCode ?? 'en',
+        langPack: o.langPack ?? device?.langPack ?? '',
+        langCode: o.langCode ?? device?.langCode ?? 'en',
       },
-      testMode: o.testMode ?? record?.testMode ?? false, homeDc: this.keys.homeDc, keys: this.keys,
-      ...(o.dcs ? { dcs: o.dcs } : {}), ...(o.rsaKeys ? { rsaKeys: o.rsaKeys } : {}), ...(o.proxy ? { proxy: o.proxy } : {}),
-      ...(o.framing ? { framing: o.framing } : {}), ...(o.obfuscated !== undefined ? { obfuscated: o.obfuscated } : {}),
+      testMode: o.testMode ?? record?.testMode ?? false,
+      homeDc: this.keys.homeDc,
+      keys: this.keys,
+      ...(o.dcs ? { dcs: o.dcs } : {}),
+      ...(o.rsaKeys ? { rsaKeys: o.rsaKeys } : {}),
+      ...(o.proxy ? { proxy: o.proxy } : {}),
+      ...(o.framing ? { framing: o.framing } : {}),
+      ...(o.obfuscated !== undefined ? { obfuscated: o.obfuscated } : {}),
       ...(o.sleepThreshold !== undefined ? { sleepThreshold: o.sleepThreshold } : {}),
       ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
       ...(o.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: o.handshakeTimeoutMs } : {}),
       ...(o.requestTimeoutMs !== undefined ? { requestTimeoutMs: o.requestTimeoutMs } : {}),
-      ...(o.reconnect ? { reconnect: o.reconnect } : {}), ...(o.maxResends !== undefined ? { maxResends: o.maxResends } : {}),
+      ...(o.reconnect ? { reconnect: o.reconnect } : {}),
+      ...(o.maxResends !== undefined ? { maxResends: o.maxResends } : {}),
       onUpdate: (u) => this.onUpdate(u),
     })
     // Telethon and GramJS strings (and Pyrogram files written for our test DC) say where their DC is: dial that
     // address rather than the built-in one, unless the caller gave the DC table (help.getConfig may update it later).
-    if (!o.dcs && record?.server) this.mtproto.dcs.set({ id: record.dcId, host: record.server.host, port: record.server.port })
+    if (!o.dcs && record?.server)
+      this.mtproto.dcs.set({ id: record.dcId, host: record.server.host, port: record.server.port })
     return record
   }
 
@@ -173,14 +203,19 @@ export class Client implements AsyncDisposable {
       apiHash: this.options.apiHash,
       mtproto: this.mtproto!,
       onHomeDc: (dcId) => keys.setHome(dcId),
-      nextUpdate: (predicate, signal) => new Promise<TlValue>((resolve, reject) => {
-        const waiter = { predicate, resolve }
-        this.updateWaiters.add(waiter)
-        signal.addEventListener('abort', () => {
-          this.updateWaiters.delete(waiter)
-          reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'))
-        }, { once: true })
-      }),
+      nextUpdate: (predicate, signal) =>
+        new Promise<TlValue>((resolve, reject) => {
+          const waiter = { predicate, resolve }
+          this.updateWaiters.add(waiter)
+          signal.addEventListener(
+            'abort',
+            () => {
+              this.updateWaiters.delete(waiter)
+              reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'))
+            },
+            { once: true },
+          )
+        }),
     })
   }
 
@@ -247,24 +282,42 @@ export class Client implements AsyncDisposable {
       auth = await botLogin(host, o.botToken)
     } else if (opts.useQr) {
       auth = await qrLogin(host, {
-        exceptIds: (opts.exceptIds ?? []).map((id) => BigInt(id)), password: o.password, maxPasswordAttempts: o.maxPasswordAttempts ?? 3,
-        ...(o.onQrCode ? { onQrCode: o.onQrCode } : {}), ...(opts.qrTimeoutMs !== undefined ? { timeoutMs: opts.qrTimeoutMs } : {}),
+        exceptIds: (opts.exceptIds ?? []).map((id) => BigInt(id)),
+        password: o.password,
+        maxPasswordAttempts: o.maxPasswordAttempts ?? 3,
+        ...(o.onQrCode ? { onQrCode: o.onQrCode } : {}),
+        ...(opts.qrTimeoutMs !== undefined ? { timeoutMs: opts.qrTimeoutMs } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
       })
     } else {
       auth = await phoneLogin(host, {
-        phoneNumber: o.phoneNumber, phoneCode: o.phoneCode, password: o.password, maxCodeAttempts: o.maxCodeAttempts ?? 3,
-        maxPasswordAttempts: o.maxPasswordAttempts ?? 3, ...(o.recoveryCode ? { recoveryCode: o.recoveryCode } : {}),
-        ...(o.signUp ? { signUp: o.signUp } : {}), ...(o.onCodeSent ? { onCodeSent: o.onCodeSent } : {}),
+        phoneNumber: o.phoneNumber,
+        phoneCode: o.phoneCode,
+        password: o.password,
+        maxCodeAttempts: o.maxCodeAttempts ?? 3,
+        maxPasswordAttempts: o.maxPasswordAttempts ?? 3,
+        ...(o.recoveryCode ? { recoveryCode: o.recoveryCode } : {}),
+        ...(o.signUp ? { signUp: o.signUp } : {}),
+        ...(o.onCodeSent ? { onCodeSent: o.onCodeSent } : {}),
       })
     }
     const user = auth.user as User
     this.me = user
     const mt = this.mtproto!.opts.app
     this.keys!.persist({
-      userId: user.id, isBot: user.bot ?? false, apiId: o.apiId, testMode: o.testMode ?? false,
+      userId: user.id,
+      isBot: user.bot ?? false,
+      apiId: o.apiId,
+      testMode: o.testMode ?? false,
       ...(o.dcs ? { server: o.dcs.find((d) => d.id === this.mtproto!.homeDc) ?? null } : {}),
-      device: { deviceModel: mt.deviceModel, systemVersion: mt.systemVersion, appVersion: mt.appVersion, systemLangCode: mt.systemLangCode, langCode: mt.langCode, langPack: mt.langPack },
+      device: {
+        deviceModel: mt.deviceModel,
+        systemVersion: mt.systemVersion,
+        appVersion: mt.appVersion,
+        systemLangCode: mt.systemLangCode,
+        langCode: mt.langCode,
+        langPack: mt.langPack,
+      },
     })
     await this.keys!.flush()
     this.started = true

@@ -50,8 +50,15 @@ export interface PasswordContext {
   previous: 'invalid' | undefined
 }
 
-export async function provide<T, C>(provider: Provider<T, C> | undefined, ctx: C, credential: MissingCredentialError['credential'], prompt: string, secret = false): Promise<T | string> {
-  if (provider !== undefined) return typeof provider === 'function' ? (provider as (c: C) => T | Promise<T>)(ctx) : provider
+export async function provide<T, C>(
+  provider: Provider<T, C> | undefined,
+  ctx: C,
+  credential: MissingCredentialError['credential'],
+  prompt: string,
+  secret = false,
+): Promise<T | string> {
+  if (provider !== undefined)
+    return typeof provider === 'function' ? (provider as (c: C) => T | Promise<T>)(ctx) : provider
   if (!process.stdin.isTTY) throw new MissingCredentialError(credential)
   return ask(prompt, secret)
 }

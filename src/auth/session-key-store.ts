@@ -46,12 +46,19 @@ export class SessionKeyStore implements AuthKeyStore {
     const home = this.keys.get(this.homeDc)
     const others: Record<number, Uint8Array> = {}
     for (const [dc, k] of this.keys) if (dc !== this.homeDc) others[dc] = k.authKey
-    const patch: SessionPatch = { dcId: this.homeDc, ...(home ? { authKey: home.authKey } : {}), dcAuthKeys: others, ...extra }
+    const patch: SessionPatch = {
+      dcId: this.homeDc,
+      ...(home ? { authKey: home.authKey } : {}),
+      dcAuthKeys: others,
+      ...extra,
+    }
     // A record without an auth key cannot be saved yet; it will be once the home DC has one.
     if (!home && !extra.authKey) return
-    this.writes = this.writes.then(() => this.storage.save(patch)).catch((err: unknown) => {
-      this.writeError = err
-    })
+    this.writes = this.writes
+      .then(() => this.storage.save(patch))
+      .catch((err: unknown) => {
+        this.writeError = err
+      })
   }
 
   /** Waits for pending writes; rethrows the first write error. */

@@ -37,17 +37,31 @@ export function configOf(flags: GlobalFlags, extra: ConfigOverrides = {}): FarmC
 
 /** pino on stderr: JSON lines, pretty when stderr is a terminal; control characters in either escaped. */
 export function cliLogger(level: LogLevel, name = 'gramfarm'): Logger {
-  return createLogger({ level, name, pretty: process.stderr.isTTY === true, destination: escapingDestination(pino.destination({ dest: 2, sync: true })) })
+  return createLogger({
+    level,
+    name,
+    pretty: process.stderr.isTTY === true,
+    destination: escapingDestination(pino.destination({ dest: 2, sync: true })),
+  })
 }
 
 /** A command connection to a Redis that answered a PING (CliError exit 3 otherwise). */
-export async function connectRedis(config: FarmConfig, opts: { failFast?: boolean; name?: string } = {}): Promise<Redis> {
+export async function connectRedis(
+  config: FarmConfig,
+  opts: { failFast?: boolean; name?: string } = {},
+): Promise<Redis> {
   await probeRedis(config.redisUrl)
   const redis = openRedis(config.redisUrl, opts)
   // A fail-fast connection refuses commands until it is ready: wait for that (it answered a PING just now).
   if (redis.status !== 'ready') {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new CliError(`Redis at ${maskRedisUrl(config.redisUrl)} did not become ready`, ExitCode.redisUnreachable)), 5000)
+      const timer = setTimeout(
+        () =>
+          reject(
+            new CliError(`Redis at ${maskRedisUrl(config.redisUrl)} did not become ready`, ExitCode.redisUnreachable),
+          ),
+        5000,
+      )
       redis.once('ready', () => {
         clearTimeout(timer)
         resolve()
@@ -67,12 +81,17 @@ export function testDcEndpointOf(config: FarmConfig): TestDcEndpoint | undefined
     return readTestDcEndpoint(config.testDcEndpointFile)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    throw new CliError(`test DC endpoint ${config.testDcEndpointFile}: ${code === 'ENOENT' ? 'no such file (is `gramfarm testdc` running?)' : (err as Error).message}`, ExitCode.usage)
+    throw new CliError(
+      `test DC endpoint ${config.testDcEndpointFile}: ${code === 'ENOENT' ? 'no such file (is `gramfarm testdc` running?)' : (err as Error).message}`,
+      ExitCode.usage,
+    )
   }
 }
 
 /** DC id → address, for `.session` files of test DC accounts (Pyrogram connects there instead of Telegram). */
-export function serverOfEndpoint(endpoint: TestDcEndpoint | undefined): ((dcId: number) => ServerAddress | undefined) | undefined {
+export function serverOfEndpoint(
+  endpoint: TestDcEndpoint | undefined,
+): ((dcId: number) => ServerAddress | undefined) | undefined {
   if (!endpoint) return undefined
   return (dcId) => {
     const dc = endpoint.dcs.find((d) => d.id === dcId)
@@ -133,13 +152,16 @@ export function interruptSignal(opts: { quitOnSecond?: boolean } = {}): { signal
 
 /** Resolves when `signal` aborts. */
 export function aborted(signal: AbortSignal): Promise<void> {
-  return signal.aborted ? Promise.resolve() : new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))
+  return signal.aborted
+    ? Promise.resolve()
+    : new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))
 }
 
 /** A CLI number option: a positive integer (CliError exit 2 otherwise). */
 export function positiveInt(value: string | undefined, what: string): number | undefined {
   if (value === undefined) return undefined
-  if (!/^\d+$/.test(value) || Number(value) <= 0) throw new CliError(`${what} must be a positive integer`, ExitCode.usage)
+  if (!/^\d+$/.test(value) || Number(value) <= 0)
+    throw new CliError(`${what} must be a positive integer`, ExitCode.usage)
   return Number(value)
 }
 

@@ -15,7 +15,17 @@ import { startLocalTestDc, type LocalTestDc } from '../demo/local-test-dc.ts'
 import type { Logger } from '../foundation/logger.ts'
 import { runOnboarding } from './onboarding.ts'
 import { QrScanDevices } from '../demo/qr-scan-device.ts'
-import { deleteKeysUnder, maskRedisUrl, openRedis, probeRedis, REDIS_HINT, RedisAuthError, redisServerAvailable, startLocalRedisServer, type LocalRedisServer } from './redis-access.ts'
+import {
+  deleteKeysUnder,
+  maskRedisUrl,
+  openRedis,
+  probeRedis,
+  REDIS_HINT,
+  RedisAuthError,
+  redisServerAvailable,
+  startLocalRedisServer,
+  type LocalRedisServer,
+} from './redis-access.ts'
 import { SimulatedCodeProvider } from '../demo/simulated-code-provider.ts'
 import { loadTestDcSeed } from '../demo/testdc-seed.ts'
 import { startFarmWorker, type FarmWorker } from '../worker/farm-worker.ts'
@@ -42,7 +52,10 @@ export interface DemoOptions {
 /** Sends as fast as the test DC takes them: the default farm pacing (1 sendCode/s) is for Telegram. */
 const DEMO_SEND_CODE_RATE = { globalPerSec: 500, globalBurst: 500, perDcPerSec: 250, perDcBurst: 250 }
 
-async function demoRedis(config: FarmConfig, say: (line: string) => void): Promise<{ url: string; local?: LocalRedisServer }> {
+async function demoRedis(
+  config: FarmConfig,
+  say: (line: string) => void,
+): Promise<{ url: string; local?: LocalRedisServer }> {
   try {
     await probeRedis(config.redisUrl, 1500)
     return { url: config.redisUrl }
@@ -50,10 +63,15 @@ async function demoRedis(config: FarmConfig, say: (line: string) => void): Promi
     // A Redis that refuses our password is there: starting another one would hide the mistake.
     if (err instanceof RedisAuthError) throw err
     if (!(err instanceof CliError) || !redisServerAvailable()) {
-      throw new CliError(`the demo needs Redis: nothing answers at ${maskRedisUrl(config.redisUrl)} and redis-server is not installed. ${REDIS_HINT}`, ExitCode.redisUnreachable)
+      throw new CliError(
+        `the demo needs Redis: nothing answers at ${maskRedisUrl(config.redisUrl)} and redis-server is not installed. ${REDIS_HINT}`,
+        ExitCode.redisUnreachable,
+      )
     }
     const local = await startLocalRedisServer()
-    say(`no Redis at ${maskRedisUrl(config.redisUrl)}: started a private redis-server on port ${local.port} (memory only, stopped at the end)`)
+    say(
+      `no Redis at ${maskRedisUrl(config.redisUrl)}: started a private redis-server on port ${local.port} (memory only, stopped at the end)`,
+    )
     return { url: local.url, local }
   }
 }
@@ -78,40 +96,77 @@ export async function runDemo(opts: DemoOptions): Promise<ExitCodeValue> {
   const interrupt = interruptSignal()
   try {
     testDc = await startLocalTestDc({ seed })
-    say(`test DC: ${testDc.dc.dcs.map((d) => `DC${d.id}:${d.port}`).join(' ')} (loopback), seeded with ${seed.accounts.users.length} users and ${seed.accounts.bots.length} bots`)
+    say(
+      `test DC: ${testDc.dc.dcs.map((d) => `DC${d.id}:${d.port}`).join(' ')} (loopback), seeded with ${seed.accounts.users.length} users and ${seed.accounts.bots.length} bots`,
+    )
     redis = openRedis(url, { name: 'gramfarm-demo' })
     const endpoint = testDc.endpoint
     // The worker's threads warm up while the simulated phones log in (before the provider listens: their own
     // codes are not the farm's business).
     const starting = startFarmWorker({
-      redisUrl: url, prefix, apiId: opts.config.apiId ?? 2040, apiHash: opts.config.apiHash ?? '0123456789abcdef0123456789abcdef',
+      redisUrl: url,
+      prefix,
+      apiId: opts.config.apiId ?? 2040,
+      apiHash: opts.config.apiHash ?? '0123456789abcdef0123456789abcdef',
       testDc: { dcs: endpoint.dcs, publicKeyPem: endpoint.publicKeyPem },
-      threads: opts.threads ?? 2, concurrency: 256, codeTimeoutMs: opts.codeTimeoutMs ?? 8_000, recheckMs: 2_000,
-      sendCodeRate: DEMO_SEND_CODE_RATE, logger: opts.logger,
+      threads: opts.threads ?? 2,
+      concurrency: 256,
+      codeTimeoutMs: opts.codeTimeoutMs ?? 8_000,
+      recheckMs: 2_000,
+      sendCodeRate: DEMO_SEND_CODE_RATE,
+      logger: opts.logger,
     })
-    starting.then((w) => (worker = w), () => undefined)
+    starting.then(
+      (w) => (worker = w),
+      () => undefined,
+    )
     devices = await QrScanDevices.start({ redis, prefix, endpoint, owners: seed.qrDevices, logger: opts.logger })
     provider = new SimulatedCodeProvider({ redis, prefix, delayMs: [50, 800], seed, logger: opts.logger })
     provider.attach(testDc.accounts)
     await provider.start()
     worker = await starting
-    say(`redis ${maskRedisUrl(url)} prefix ${prefix}; worker: ${opts.threads ?? 2} threads; code provider: 50–800 ms; ${seed.qrDevices.length} phones ready to scan QR codes`)
+    say(
+      `redis ${maskRedisUrl(url)} prefix ${prefix}; worker: ${opts.threads ?? 2} threads; code provider: 50–800 ms; ${seed.qrDevices.length} phones ready to scan QR codes`,
+    )
     say(`onboarding ${specs.length} accounts from ${opts.accountsFile ?? DEMO_ACCOUNTS_FILE}`)
 
-    const { outcome } = await runOnboarding(redis, prefix, specs, {
-      label: 'demo', sessionsDir: join(outDir, 'sessions'), sessionsJson: join(outDir, 'session-strings.json'), report: join(outDir, 'report'),
-      serverOf: serverOfEndpoint(testDc.endpoint)!, summary: { rows: 'problems', maxRows: 30 }, timeoutMs: 120_000, signal: interrupt.signal,
-      stdout, stderr,
-    }, opts.logger)
+    const { outcome } = await runOnboarding(
+      redis,
+      prefix,
+      specs,
+      {
+        label: 'demo',
+        sessionsDir: join(outDir, 'sessions'),
+        sessionsJson: join(outDir, 'session-strings.json'),
+        report: join(outDir, 'report'),
+        serverOf: serverOfEndpoint(testDc.endpoint)!,
+        summary: { rows: 'problems', maxRows: 30 },
+        timeoutMs: 120_000,
+        signal: interrupt.signal,
+        stdout,
+        stderr,
+      },
+      opts.logger,
+    )
 
     const wrong = mismatches(specs, outcome.results, seed)
     const wall = (performance.now() - t0) / 1000
-    stdout.write(`\ncode provider: ${provider.stats.codesDelivered} codes and ${provider.stats.passwordsDelivered} 2FA passwords delivered, ${provider.stats.codesDropped} SMS lost on purpose; QR codes scanned: ${devices.accepted.size}\n`)
+    stdout.write(
+      `\ncode provider: ${provider.stats.codesDelivered} codes and ${provider.stats.passwordsDelivered} 2FA passwords delivered, ${provider.stats.codesDropped} SMS lost on purpose; QR codes scanned: ${devices.accepted.size}\n`,
+    )
     if (outcome.interrupted) return ExitCode.interrupted
     if (outcome.timedOut) return ExitCode.timedOut
-    if (wrong.length === 0) stdout.write(`every account ended as the test DC's seed implies (${specs.length}/${specs.length}). demo wall time ${wall.toFixed(1)} s\n`)
+    if (wrong.length === 0)
+      stdout.write(
+        `every account ended as the test DC's seed implies (${specs.length}/${specs.length}). demo wall time ${wall.toFixed(1)} s\n`,
+      )
     else {
-      stdout.write(`${wrong.length} accounts did NOT end as expected:\n${wrong.slice(0, 20).map((m) => `  ${m.account}: expected ${m.expected}, got ${m.got}`).join('\n')}\ndemo wall time ${wall.toFixed(1)} s\n`)
+      stdout.write(
+        `${wrong.length} accounts did NOT end as expected:\n${wrong
+          .slice(0, 20)
+          .map((m) => `  ${m.account}: expected ${m.expected}, got ${m.got}`)
+          .join('\n')}\ndemo wall time ${wall.toFixed(1)} s\n`,
+      )
     }
     return wrong.length === 0 ? ExitCode.ok : ExitCode.accountsFailed
   } finally {

@@ -139,10 +139,22 @@ function checkRate(v: unknown, where: string): SendCodeRate {
   if (typeof v === 'string') return parseSendCodeRate(v, where)
   const o = v as Partial<SendCodeRate> | null
   const ok = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x > 0
-  if (!o || typeof o !== 'object' || !ok(o.globalPerSec) || !ok(o.globalBurst) || !ok(o.perDcPerSec) || !ok(o.perDcBurst)) {
+  if (
+    !o ||
+    typeof o !== 'object' ||
+    !ok(o.globalPerSec) ||
+    !ok(o.globalBurst) ||
+    !ok(o.perDcPerSec) ||
+    !ok(o.perDcBurst)
+  ) {
     throw bad(`${where} must be { globalPerSec, globalBurst, perDcPerSec, perDcBurst } (positive numbers)`)
   }
-  return { globalPerSec: o.globalPerSec, globalBurst: o.globalBurst, perDcPerSec: o.perDcPerSec, perDcBurst: o.perDcBurst }
+  return {
+    globalPerSec: o.globalPerSec,
+    globalBurst: o.globalBurst,
+    perDcPerSec: o.perDcPerSec,
+    perDcBurst: o.perDcBurst,
+  }
 }
 
 export function normalizePrefix(prefix: string): string {
@@ -158,7 +170,8 @@ function checkRedisUrl(url: string): string {
   } catch {
     throw bad(`Redis URL "${url.replace(/\/\/[^@/]*@/, '//***@')}" is not a URL (redis://host:port)`)
   }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw bad('the Redis URL must start with redis:// or rediss://')
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
+    throw bad('the Redis URL must start with redis:// or rediss://')
   return url
 }
 
@@ -194,8 +207,28 @@ type FileSettings = Partial<{
   requireEncryption: boolean
 }>
 
-const FILE_KEYS: ReadonlySet<string> = new Set(['redisUrl', 'prefix', 'apiId', 'apiHash', 'threads', 'concurrency', 'testDc', 'logLevel', 'codeTimeoutSec', 'recheckSec', 'redisTimeoutSec', 'sendCodeRate',
-  'connectTimeoutSec', 'handshakeTimeoutSec', 'requestTimeoutSec', 'masterKeyFile', 'masterKeyCommand', 'oldMasterKeyFiles', 'requireEncryption', '$comment'])
+const FILE_KEYS: ReadonlySet<string> = new Set([
+  'redisUrl',
+  'prefix',
+  'apiId',
+  'apiHash',
+  'threads',
+  'concurrency',
+  'testDc',
+  'logLevel',
+  'codeTimeoutSec',
+  'recheckSec',
+  'redisTimeoutSec',
+  'sendCodeRate',
+  'connectTimeoutSec',
+  'handshakeTimeoutSec',
+  'requestTimeoutSec',
+  'masterKeyFile',
+  'masterKeyCommand',
+  'oldMasterKeyFiles',
+  'requireEncryption',
+  '$comment',
+])
 
 function readSettingsFile(path: string): FileSettings {
   let json: unknown
@@ -203,27 +236,60 @@ function readSettingsFile(path: string): FileSettings {
     json = JSON.parse(readFileSync(path, 'utf8')) as unknown
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    throw bad(`config file ${path}: ${code ? `cannot read it (${code})` : `not valid JSON (${(err as Error).message})`}`)
+    throw bad(
+      `config file ${path}: ${code ? `cannot read it (${code})` : `not valid JSON (${(err as Error).message})`}`,
+    )
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw bad(`config file ${path}: expected a JSON object`)
-  for (const key of Object.keys(json)) if (!FILE_KEYS.has(key)) throw bad(`config file ${path}: unknown setting "${key}"`)
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw bad(`config file ${path}: expected a JSON object`)
+  for (const key of Object.keys(json))
+    if (!FILE_KEYS.has(key)) throw bad(`config file ${path}: unknown setting "${key}"`)
   const s = json as Record<string, unknown>
-  if (s['requireEncryption'] !== undefined && typeof s['requireEncryption'] !== 'boolean') throw bad(`config file ${path}: "requireEncryption" must be true or false`)
+  if (s['requireEncryption'] !== undefined && typeof s['requireEncryption'] !== 'boolean')
+    throw bad(`config file ${path}: "requireEncryption" must be true or false`)
   const oldFiles = s['oldMasterKeyFiles']
-  if (oldFiles !== undefined && (!Array.isArray(oldFiles) || oldFiles.some((f) => typeof f !== 'string'))) throw bad(`config file ${path}: "oldMasterKeyFiles" must be a list of paths`)
-  for (const key of ['redisUrl', 'prefix', 'apiHash', 'testDc', 'logLevel', 'masterKeyFile', 'masterKeyCommand'] as const) {
+  if (oldFiles !== undefined && (!Array.isArray(oldFiles) || oldFiles.some((f) => typeof f !== 'string')))
+    throw bad(`config file ${path}: "oldMasterKeyFiles" must be a list of paths`)
+  for (const key of [
+    'redisUrl',
+    'prefix',
+    'apiHash',
+    'testDc',
+    'logLevel',
+    'masterKeyFile',
+    'masterKeyCommand',
+  ] as const) {
     if (s[key] !== undefined && typeof s[key] !== 'string') throw bad(`config file ${path}: "${key}" must be a string`)
   }
-  for (const key of ['apiId', 'threads', 'concurrency', 'codeTimeoutSec', 'recheckSec', 'redisTimeoutSec', 'connectTimeoutSec', 'handshakeTimeoutSec', 'requestTimeoutSec'] as const) {
+  for (const key of [
+    'apiId',
+    'threads',
+    'concurrency',
+    'codeTimeoutSec',
+    'recheckSec',
+    'redisTimeoutSec',
+    'connectTimeoutSec',
+    'handshakeTimeoutSec',
+    'requestTimeoutSec',
+  ] as const) {
     if (s[key] !== undefined && typeof s[key] !== 'number') throw bad(`config file ${path}: "${key}" must be a number`)
   }
   return s as FileSettings
 }
 
 /** The settings in force: defaults < config file < environment < flags. Throws CliError (exit 2) on a bad value. */
-export function loadFarmConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): FarmConfig {
+export function loadFarmConfig(
+  flags: ConfigOverrides = {},
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): FarmConfig {
   const explicit = flags.configFile ?? env['GRAMFARM_CONFIG']
-  const configFile = explicit !== undefined ? resolve(cwd, explicit) : existsSync(resolve(cwd, DEFAULT_CONFIG_FILE)) ? resolve(cwd, DEFAULT_CONFIG_FILE) : undefined
+  const configFile =
+    explicit !== undefined
+      ? resolve(cwd, explicit)
+      : existsSync(resolve(cwd, DEFAULT_CONFIG_FILE))
+        ? resolve(cwd, DEFAULT_CONFIG_FILE)
+        : undefined
   const file: FileSettings = configFile !== undefined ? readSettingsFile(configFile) : {}
   const pick = <T>(flag: T | undefined, envName: string, fromFile: T | undefined): T | string | undefined =>
     flag ?? (env[envName] !== undefined && env[envName] !== '' ? env[envName] : undefined) ?? fromFile
@@ -231,37 +297,79 @@ export function loadFarmConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessE
   const apiId = pick<string | number>(flags.apiId, 'GRAMFARM_API_ID', file.apiId)
   const apiHash = pick(flags.apiHash, 'GRAMFARM_API_HASH', file.apiHash)
   const testDc = pick(flags.testDc, 'GRAMFARM_TESTDC', file.testDc)
-  const codeTimeout = flags.codeTimeoutMs !== undefined
-    ? milliseconds(flags.codeTimeoutMs, 'code timeout')
-    : env['GRAMFARM_CODE_TIMEOUT'] ? seconds(env['GRAMFARM_CODE_TIMEOUT'], 'GRAMFARM_CODE_TIMEOUT')
-      : file.codeTimeoutSec !== undefined ? seconds(file.codeTimeoutSec, 'codeTimeoutSec') : 600_000
-  const recheck = flags.recheckMs !== undefined ? milliseconds(flags.recheckMs, 'recheck interval')
-    : file.recheckSec !== undefined ? seconds(file.recheckSec, 'recheckSec') : 15_000
-  const redisTimeout = flags.redisTimeoutMs !== undefined ? milliseconds(flags.redisTimeoutMs, 'Redis timeout')
-    : env['GRAMFARM_REDIS_TIMEOUT'] ? seconds(env['GRAMFARM_REDIS_TIMEOUT'], 'GRAMFARM_REDIS_TIMEOUT')
-      : file.redisTimeoutSec !== undefined ? seconds(file.redisTimeoutSec, 'redisTimeoutSec') : DEFAULT_REDIS_TIMEOUT_MS
+  const codeTimeout =
+    flags.codeTimeoutMs !== undefined
+      ? milliseconds(flags.codeTimeoutMs, 'code timeout')
+      : env['GRAMFARM_CODE_TIMEOUT']
+        ? seconds(env['GRAMFARM_CODE_TIMEOUT'], 'GRAMFARM_CODE_TIMEOUT')
+        : file.codeTimeoutSec !== undefined
+          ? seconds(file.codeTimeoutSec, 'codeTimeoutSec')
+          : 600_000
+  const recheck =
+    flags.recheckMs !== undefined
+      ? milliseconds(flags.recheckMs, 'recheck interval')
+      : file.recheckSec !== undefined
+        ? seconds(file.recheckSec, 'recheckSec')
+        : 15_000
+  const redisTimeout =
+    flags.redisTimeoutMs !== undefined
+      ? milliseconds(flags.redisTimeoutMs, 'Redis timeout')
+      : env['GRAMFARM_REDIS_TIMEOUT']
+        ? seconds(env['GRAMFARM_REDIS_TIMEOUT'], 'GRAMFARM_REDIS_TIMEOUT')
+        : file.redisTimeoutSec !== undefined
+          ? seconds(file.redisTimeoutSec, 'redisTimeoutSec')
+          : DEFAULT_REDIS_TIMEOUT_MS
   const rate = flags.sendCodeRate ?? env['GRAMFARM_SEND_CODE_RATE'] ?? file.sendCodeRate
   // A client deadline: flag (ms) < environment (s) < file (s); undefined keeps the worker's default.
-  const deadline = (flag: string | number | undefined, envName: string, fromFile: number | undefined, fileKey: string): number | undefined =>
-    flag !== undefined ? milliseconds(flag, envName)
-      : env[envName] ? seconds(env[envName], envName)
-        : fromFile !== undefined ? seconds(fromFile, fileKey) : undefined
+  const deadline = (
+    flag: string | number | undefined,
+    envName: string,
+    fromFile: number | undefined,
+    fileKey: string,
+  ): number | undefined =>
+    flag !== undefined
+      ? milliseconds(flag, envName)
+      : env[envName]
+        ? seconds(env[envName], envName)
+        : fromFile !== undefined
+          ? seconds(fromFile, fileKey)
+          : undefined
   return {
     redisUrl: checkRedisUrl(String(pick(flags.redisUrl, 'REDIS_URL', file.redisUrl) ?? DEFAULT_REDIS_URL)),
     prefix: normalizePrefix(String(pick(flags.prefix, 'GRAMFARM_PREFIX', file.prefix) ?? DEFAULT_PREFIX)),
     apiId: apiId === undefined ? undefined : int(apiId, 'api_id', 1, 0x7fffffff),
     apiHash: apiHash === undefined ? undefined : checkApiHash(String(apiHash)),
     threads: int(pick<string | number>(flags.threads, 'GRAMFARM_THREADS', file.threads) ?? 2, 'threads', 1, 64),
-    concurrency: int(pick<string | number>(flags.concurrency, 'GRAMFARM_CONCURRENCY', file.concurrency) ?? 256, 'concurrency', 1, 100_000),
+    concurrency: int(
+      pick<string | number>(flags.concurrency, 'GRAMFARM_CONCURRENCY', file.concurrency) ?? 256,
+      'concurrency',
+      1,
+      100_000,
+    ),
     testDcEndpointFile: testDc === undefined ? undefined : resolve(cwd, String(testDc)),
     logLevel: checkLogLevel(String(pick(flags.logLevel, 'GRAMFARM_LOG_LEVEL', file.logLevel) ?? 'info')),
     codeTimeoutMs: codeTimeout,
     recheckMs: recheck,
     redisTimeoutMs: redisTimeout,
     sendCodeRate: rate === undefined ? undefined : checkRate(rate, 'send-code rate'),
-    connectTimeoutMs: deadline(flags.connectTimeoutMs, 'GRAMFARM_CONNECT_TIMEOUT', file.connectTimeoutSec, 'connectTimeoutSec'),
-    handshakeTimeoutMs: deadline(flags.handshakeTimeoutMs, 'GRAMFARM_HANDSHAKE_TIMEOUT', file.handshakeTimeoutSec, 'handshakeTimeoutSec'),
-    requestTimeoutMs: deadline(flags.requestTimeoutMs, 'GRAMFARM_REQUEST_TIMEOUT', file.requestTimeoutSec, 'requestTimeoutSec'),
+    connectTimeoutMs: deadline(
+      flags.connectTimeoutMs,
+      'GRAMFARM_CONNECT_TIMEOUT',
+      file.connectTimeoutSec,
+      'connectTimeoutSec',
+    ),
+    handshakeTimeoutMs: deadline(
+      flags.handshakeTimeoutMs,
+      'GRAMFARM_HANDSHAKE_TIMEOUT',
+      file.handshakeTimeoutSec,
+      'handshakeTimeoutSec',
+    ),
+    requestTimeoutMs: deadline(
+      flags.requestTimeoutMs,
+      'GRAMFARM_REQUEST_TIMEOUT',
+      file.requestTimeoutSec,
+      'requestTimeoutSec',
+    ),
     keyring: keyringSpecOf(env, file, cwd),
     configFile,
   }
@@ -274,10 +382,12 @@ function keyringSpecOf(env: NodeJS.ProcessEnv, file: FileSettings, cwd: string):
   try {
     return resolveKeyringSpecSync({
       ...fromEnv,
-      ...(envGivesKey ? {} : {
-        ...(file.masterKeyFile !== undefined ? { keyFile: resolve(cwd, file.masterKeyFile) } : {}),
-        ...(file.masterKeyCommand !== undefined ? { keyCommand: file.masterKeyCommand } : {}),
-      }),
+      ...(envGivesKey
+        ? {}
+        : {
+            ...(file.masterKeyFile !== undefined ? { keyFile: resolve(cwd, file.masterKeyFile) } : {}),
+            ...(file.masterKeyCommand !== undefined ? { keyCommand: file.masterKeyCommand } : {}),
+          }),
       oldKeyFiles: (file.oldMasterKeyFiles ?? []).map((f) => resolve(cwd, f)),
       requireEncryption: fromEnv.requireEncryption ?? file.requireEncryption ?? false,
     })
@@ -289,7 +399,11 @@ function keyringSpecOf(env: NodeJS.ProcessEnv, file: FileSettings, cwd: string):
 
 /** Credentials for the worker: the configured ones, or placeholders against the test DC (which accepts any). */
 export function apiCredentials(config: FarmConfig): { apiId: number; apiHash: string } {
-  if (config.apiId !== undefined && config.apiHash !== undefined) return { apiId: config.apiId, apiHash: config.apiHash }
-  if (config.testDcEndpointFile !== undefined) return { apiId: config.apiId ?? 2040, apiHash: config.apiHash ?? '0123456789abcdef0123456789abcdef' }
-  throw bad('Telegram API credentials are missing: set GRAMFARM_API_ID and GRAMFARM_API_HASH (or apiId/apiHash in the config file), or use --testdc')
+  if (config.apiId !== undefined && config.apiHash !== undefined)
+    return { apiId: config.apiId, apiHash: config.apiHash }
+  if (config.testDcEndpointFile !== undefined)
+    return { apiId: config.apiId ?? 2040, apiHash: config.apiHash ?? '0123456789abcdef0123456789abcdef' }
+  throw bad(
+    'Telegram API credentials are missing: set GRAMFARM_API_ID and GRAMFARM_API_HASH (or apiId/apiHash in the config file), or use --testdc',
+  )
 }

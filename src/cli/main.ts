@@ -24,7 +24,9 @@ for (const stream of [process.stdout, process.stderr]) {
  */
 function errorWriter(json: boolean): (name: string, message: string, exitCode: ExitCodeValue) => void {
   return (name, message, exitCode) => {
-    process.stderr.write(json ? `${JSON.stringify({ error: { name, message, exitCode } })}\n` : `gramfarm: ${message}\n`)
+    process.stderr.write(
+      json ? `${JSON.stringify({ error: { name, message, exitCode } })}\n` : `gramfarm: ${message}\n`,
+    )
   }
 }
 

@@ -69,19 +69,35 @@ interface WrittenOutputs {
 }
 
 /** Sessions and report, as asked; a filesystem error stops the writing and is returned, anything else thrown. */
-async function writeOutputs(redis: Redis, prefix: string, outcome: RunOutcome, opts: OnboardingOptions): Promise<WrittenOutputs> {
+async function writeOutputs(
+  redis: Redis,
+  prefix: string,
+  outcome: RunOutcome,
+  opts: OnboardingOptions,
+): Promise<WrittenOutputs> {
   let sessions: ExportSummary | undefined
   let doing = ''
   try {
     if (opts.sessionsDir !== undefined || opts.sessionsJson !== undefined) {
       doing = 'the sessions'
       const refs = sessionsOfResults(outcome.results.filter((r) => r.state === 'authorized'))
-      sessions = await exportSessions(redis, prefix, refs, {
-        ...(opts.sessionsDir !== undefined ? { dir: opts.sessionsDir } : {}),
-        ...(opts.sessionsJson !== undefined ? { json: opts.sessionsJson } : {}),
-        ...(opts.serverOf ? { serverOf: opts.serverOf } : {}),
-      }, opts.sealer)
-      if (opts.dropRedisSessions) await deleteRedisSessions(redis, prefix, sessions.exported.map((e) => e.ref))
+      sessions = await exportSessions(
+        redis,
+        prefix,
+        refs,
+        {
+          ...(opts.sessionsDir !== undefined ? { dir: opts.sessionsDir } : {}),
+          ...(opts.sessionsJson !== undefined ? { json: opts.sessionsJson } : {}),
+          ...(opts.serverOf ? { serverOf: opts.serverOf } : {}),
+        },
+        opts.sealer,
+      )
+      if (opts.dropRedisSessions)
+        await deleteRedisSessions(
+          redis,
+          prefix,
+          sessions.exported.map((e) => e.ref),
+        )
     }
     doing = 'the report'
     const report = opts.report !== undefined ? await writeRunReport(outcome, opts.report) : undefined
@@ -99,7 +115,9 @@ export function outputPathsOf(opts: Pick<OnboardingOptions, 'sessionsDir' | 'ses
     dirs: opts.sessionsDir !== undefined ? [{ option: '--sessions-dir', path: opts.sessionsDir }] : [],
     files: [
       ...(opts.sessionsJson !== undefined ? [{ option: '--sessions-json', path: opts.sessionsJson }] : []),
-      ...(opts.report !== undefined ? Object.values(reportPaths(opts.report)).map((path) => ({ option: '--report', path })) : []),
+      ...(opts.report !== undefined
+        ? Object.values(reportPaths(opts.report)).map((path) => ({ option: '--report', path }))
+        : []),
     ],
   }
 }
@@ -115,7 +133,11 @@ const DEFAULT_NO_WORKER_NOTICE_MS = 3_000
  * Says (once) when no worker has been connected to the queue for `afterMs` after the jobs were queued — the run
  * would otherwise wait in silence — and again when one connects. Looks every second until a worker is seen.
  */
-function watchForWorkers(coordinator: Coordinator, afterMs: number, say: (line: string, warning: string) => void): () => void {
+function watchForWorkers(
+  coordinator: Coordinator,
+  afterMs: number,
+  say: (line: string, warning: string) => void,
+): () => void {
   const since = Date.now()
   let warned = false
   let stopped = false
@@ -136,7 +158,10 @@ function watchForWorkers(coordinator: Coordinator, afterMs: number, say: (line: 
     }
     if (!warned && Date.now() - since >= afterMs) {
       warned = true
-      say(`gramfarm: no worker is connected to the queue: the jobs wait until one starts (\`gramfarm worker\` with the same --redis-url and --prefix, or --with-worker)`, 'no_worker')
+      say(
+        `gramfarm: no worker is connected to the queue: the jobs wait until one starts (\`gramfarm worker\` with the same --redis-url and --prefix, or --with-worker)`,
+        'no_worker',
+      )
     }
     timer = setTimeout(() => void look(), WORKER_LOOK_MS)
     timer.unref()
@@ -161,7 +186,12 @@ export async function runOnboarding(
   const stdout = opts.stdout ?? process.stdout
   const stderr = opts.stderr ?? process.stderr
   await checkOutputPaths(outputPathsOf(opts))
-  const coordinator = new Coordinator({ redis, prefix, ...(logger ? { logger } : {}), ...(opts.sealer ? { sealer: opts.sealer } : {}) })
+  const coordinator = new Coordinator({
+    redis,
+    prefix,
+    ...(logger ? { logger } : {}),
+    ...(opts.sealer ? { sealer: opts.sealer } : {}),
+  })
   const bar = new ProgressBar(stderr as NodeJS.WriteStream, 'onboarding ')
   const showBar = opts.progress !== false && bar.enabled && !opts.json
   const say = (line: string): void => {
@@ -175,9 +205,13 @@ export async function runOnboarding(
   const watch = new RedisWatch(redis, {
     giveUpAfterMs: limitMs,
     ...(opts.redisWarnAfterMs !== undefined ? { warnAfterMs: opts.redisWarnAfterMs } : {}),
-    onDown: (ms) => say(`gramfarm: Redis has not answered for ${seconds(ms)} s; waiting for it (giving up after ${seconds(limitMs)} s, --redis-timeout)`),
+    onDown: (ms) =>
+      say(
+        `gramfarm: Redis has not answered for ${seconds(ms)} s; waiting for it (giving up after ${seconds(limitMs)} s, --redis-timeout)`,
+      ),
     onBack: (ms) => say(`gramfarm: Redis answers again (after ${seconds(ms)} s)`),
-    lostMessage: (ms) => `Redis has not answered for ${seconds(ms)} s: gave up ${runId ? `following run ${runId}` : 'enqueueing'}. ` +
+    lostMessage: (ms) =>
+      `Redis has not answered for ${seconds(ms)} s: gave up ${runId ? `following run ${runId}` : 'enqueueing'}. ` +
       `The jobs queued so far stay queued; once Redis is back, workers carry on${runId ? ` and \`gramfarm status --run ${runId}\` shows the run` : ''}`,
   })
   const stop = new AbortController()
@@ -191,14 +225,22 @@ export async function runOnboarding(
       ...(opts.codeTimeoutMs !== undefined ? { codeTimeoutMs: opts.codeTimeoutMs } : {}),
     })
     if (!opts.json) {
-      stderr.write(`run ${run.runId}: ${run.accounts.length} accounts queued` +
-        `${run.attached > 0 ? ` (${run.attached} already queued by another run: followed, not queued again)` : ''}\n`)
+      stderr.write(
+        `run ${run.runId}: ${run.accounts.length} accounts queued` +
+          `${run.attached > 0 ? ` (${run.attached} already queued by another run: followed, not queued again)` : ''}\n`,
+      )
     }
     runId = run.runId
     opts.onEnqueued?.(run)
     // Under --json a script reads stderr too: the notice is a JSON line there.
-    const stopWatching = watchForWorkers(coordinator, opts.noWorkerNoticeMs ?? DEFAULT_NO_WORKER_NOTICE_MS, (line, warning) =>
-      opts.json ? stderr.write(`${JSON.stringify({ warning, runId: run.runId, message: line.replace(/^gramfarm: /, '') })}\n`) : say(line))
+    const stopWatching = watchForWorkers(
+      coordinator,
+      opts.noWorkerNoticeMs ?? DEFAULT_NO_WORKER_NOTICE_MS,
+      (line, warning) =>
+        opts.json
+          ? stderr.write(`${JSON.stringify({ warning, runId: run.runId, message: line.replace(/^gramfarm: /, '') })}\n`)
+          : say(line),
+    )
     let outcome: RunOutcome
     try {
       outcome = await coordinator.follow(run, {
@@ -216,24 +258,50 @@ export async function runOnboarding(
     const { sessions, report, failure } = await writeOutputs(redis, prefix, outcome, opts)
     const exitCode = exitCodeOf(outcome)
     if (opts.json) {
-      stdout.write(`${JSON.stringify({
-        runId: outcome.runId, exitCode: failure ? ExitCode.outputFailed : exitCode, elapsedMs: outcome.elapsedMs, timedOut: outcome.timedOut, interrupted: outcome.interrupted,
-        accounts: outcome.results.map((r) => reportRow(r, outcome.runId)),
-        ...(sessions ? { sessions: { dir: sessions.dir, json: sessions.json, exported: sessions.exported.length, missing: sessions.missing.length } } : {}),
-        ...(report ? { report } : {}),
-        ...(failure ? { outputError: failure } : {}),
-      }, null, 2)}\n`)
+      stdout.write(
+        `${JSON.stringify(
+          {
+            runId: outcome.runId,
+            exitCode: failure ? ExitCode.outputFailed : exitCode,
+            elapsedMs: outcome.elapsedMs,
+            timedOut: outcome.timedOut,
+            interrupted: outcome.interrupted,
+            accounts: outcome.results.map((r) => reportRow(r, outcome.runId)),
+            ...(sessions
+              ? {
+                  sessions: {
+                    dir: sessions.dir,
+                    json: sessions.json,
+                    exported: sessions.exported.length,
+                    missing: sessions.missing.length,
+                  },
+                }
+              : {}),
+            ...(report ? { report } : {}),
+            ...(failure ? { outputError: failure } : {}),
+          },
+          null,
+          2,
+        )}\n`,
+      )
     } else {
       stdout.write(`${formatSummary(outcome, opts.summary)}\n`)
       if (sessions) {
-        const where = [sessions.dir ? `${sessions.dir}/*.session` : '', sessions.json ?? ''].filter(Boolean).join(' and ')
-        stdout.write(`\nsessions: ${sessions.exported.length} written to ${where}${sessions.missing.length ? ` (${sessions.missing.length} missing from Redis)` : ''}\n`)
+        const where = [sessions.dir ? `${sessions.dir}/*.session` : '', sessions.json ?? '']
+          .filter(Boolean)
+          .join(' and ')
+        stdout.write(
+          `\nsessions: ${sessions.exported.length} written to ${where}${sessions.missing.length ? ` (${sessions.missing.length} missing from Redis)` : ''}\n`,
+        )
       }
       if (report) stdout.write(`report: ${report.json}, ${report.csv}\n`)
     }
     if (failure) {
-      throw new CliError(`${failure}\nnothing is lost: the results stay in Redis for 7 days (\`gramfarm status --run ${outcome.runId} --json\`), ` +
-        `and so do the sessions (\`gramfarm sessions export --run ${outcome.runId} --dir <dir>\`)`, ExitCode.outputFailed)
+      throw new CliError(
+        `${failure}\nnothing is lost: the results stay in Redis for 7 days (\`gramfarm status --run ${outcome.runId} --json\`), ` +
+          `and so do the sessions (\`gramfarm sessions export --run ${outcome.runId} --dir <dir>\`)`,
+        ExitCode.outputFailed,
+      )
     }
     return { outcome, exitCode, ...(sessions ? { sessions } : {}), ...(report ? { report } : {}) }
   }

@@ -52,7 +52,8 @@ async function cannotCreateIn(dir: string): Promise<string | null> {
 async function problemOf(kind: 'dir' | 'file', path: string): Promise<string | null> {
   try {
     const s = await statOrNull(path)
-    if (kind === 'dir') return s !== null && !s.isDirectory() ? `${path} exists and is not a directory` : await cannotCreateIn(path)
+    if (kind === 'dir')
+      return s !== null && !s.isDirectory() ? `${path} exists and is not a directory` : await cannotCreateIn(path)
     if (s?.isDirectory()) return `${path} is a directory`
     return await cannotCreateIn(dirname(path))
   } catch (err) {
@@ -66,13 +67,21 @@ export async function checkOutputPaths(paths: OutputPaths): Promise<void> {
     ...(paths.dirs ?? []).map((d) => ({ ...d, kind: 'dir' as const })),
     ...(paths.files ?? []).map((f) => ({ ...f, kind: 'file' as const })),
   ]
-  const listed = (await Promise.all(checks.map(async (c) => {
-    const problem = await problemOf(c.kind, c.path)
-    return problem === null ? null : `${c.option}: ${problem}`
-  }))).filter((p) => p !== null)
+  const listed = (
+    await Promise.all(
+      checks.map(async (c) => {
+        const problem = await problemOf(c.kind, c.path)
+        return problem === null ? null : `${c.option}: ${problem}`
+      }),
+    )
+  ).filter((p) => p !== null)
   // The report's .json and .csv share a directory: one line for its problem.
   const problems = [...new Set(listed)]
-  if (problems.length > 0) throw new CliError(`cannot write the run's output:\n  ${problems.join('\n  ')}\nnothing was enqueued`, ExitCode.usage)
+  if (problems.length > 0)
+    throw new CliError(
+      `cannot write the run's output:\n  ${problems.join('\n  ')}\nnothing was enqueued`,
+      ExitCode.usage,
+    )
 }
 
 /** What a filesystem error says, without a stack: `EACCES: permission denied, open 'out/x.json'`. */

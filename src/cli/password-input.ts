@@ -11,7 +11,10 @@ export const MAX_SECRET_BYTES = 4096
 /** The line on stdin (or typed) is longer than MAX_SECRET_BYTES: exit 2, nothing of it echoed. */
 export class SecretTooLongError extends CliError {
   constructor(what: string) {
-    super(`the ${what} is longer than ${MAX_SECRET_BYTES} bytes: give it as one short line (nothing was delivered)`, ExitCode.usage)
+    super(
+      `the ${what} is longer than ${MAX_SECRET_BYTES} bytes: give it as one short line (nothing was delivered)`,
+      ExitCode.usage,
+    )
   }
 }
 
@@ -38,7 +41,12 @@ async function readPiped(input: NodeJS.ReadableStream, what: string): Promise<st
 }
 
 /** Reads one line from a TTY in raw mode, echoing nothing. Ctrl-C rejects (exit 130), Ctrl-D ends the line. */
-function readHidden(input: NodeJS.ReadStream, what: string, prompt: string, output: NodeJS.WritableStream): Promise<string> {
+function readHidden(
+  input: NodeJS.ReadStream,
+  what: string,
+  prompt: string,
+  output: NodeJS.WritableStream,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     output.write(prompt)
     let value = ''
@@ -68,13 +76,23 @@ function readHidden(input: NodeJS.ReadStream, what: string, prompt: string, outp
 }
 
 /** A secret: typed without echo on a terminal, else the first line of stdin. Empty → CliError (exit 2). */
-export async function readSecret(what: string, prompt: string, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WritableStream = process.stderr): Promise<string> {
+export async function readSecret(
+  what: string,
+  prompt: string,
+  input: NodeJS.ReadStream = process.stdin,
+  output: NodeJS.WritableStream = process.stderr,
+): Promise<string> {
   const value = input.isTTY ? await readHidden(input, what, prompt, output) : await readPiped(input, what)
-  if (value.length === 0) throw new CliError(`no ${what} given (type it at the prompt, or pipe it on stdin)`, ExitCode.usage)
+  if (value.length === 0)
+    throw new CliError(`no ${what} given (type it at the prompt, or pipe it on stdin)`, ExitCode.usage)
   return value
 }
 
 /** The 2FA password, as readSecret reads it. */
-export async function readPassword(prompt: string, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WritableStream = process.stderr): Promise<string> {
+export async function readPassword(
+  prompt: string,
+  input: NodeJS.ReadStream = process.stdin,
+  output: NodeJS.WritableStream = process.stderr,
+): Promise<string> {
   return readSecret('password', prompt, input, output)
 }

@@ -19,9 +19,15 @@ export const REDIS_HINT =
  * or ACL user (WRONGPASS; older servers: "ERR invalid password"). Starting a Redis would not help: exit 7.
  */
 export class RedisAuthError extends CliError {
-  constructor(url: string, readonly reply: 'NOAUTH' | 'WRONGPASS') {
-    super(`Redis authentication failed at ${maskRedisUrl(url)} (${reply === 'NOAUTH' ? 'it wants a password and none was given' : 'wrong password or ACL user'}). ` +
-      'Put the password (and ACL user) in the URL: redis://user:password@host:6379 (REDIS_URL, --redis-url or redisUrl in the config file).', ExitCode.redisAuthFailed)
+  constructor(
+    url: string,
+    readonly reply: 'NOAUTH' | 'WRONGPASS',
+  ) {
+    super(
+      `Redis authentication failed at ${maskRedisUrl(url)} (${reply === 'NOAUTH' ? 'it wants a password and none was given' : 'wrong password or ACL user'}). ` +
+        'Put the password (and ACL user) in the URL: redis://user:password@host:6379 (REDIS_URL, --redis-url or redisUrl in the config file).',
+      ExitCode.redisAuthFailed,
+    )
   }
 }
 
@@ -36,19 +42,29 @@ function authRefusal(err: unknown): 'NOAUTH' | 'WRONGPASS' | undefined {
 /** Resolves when Redis answers PING within `timeoutMs`; RedisAuthError (exit 7) or CliError (exit 3) otherwise. */
 export async function probeRedis(url: string, timeoutMs = 2000): Promise<void> {
   const probe = new Redis(url, {
-    lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: timeoutMs,
-    retryStrategy: () => null, reconnectOnError: () => false,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: timeoutMs,
+    retryStrategy: () => null,
+    reconnectOnError: () => false,
   })
   // The refusal of AUTH/HELLO comes as an error event; the connect() itself then only fails with "Connection is closed".
   let refused: 'NOAUTH' | 'WRONGPASS' | undefined
   probe.on('error', (err: unknown) => (refused ??= authRefusal(err)))
   try {
-    await withTimeout(probe.connect().then(() => probe.ping()), timeoutMs)
+    await withTimeout(
+      probe.connect().then(() => probe.ping()),
+      timeoutMs,
+    )
   } catch (err) {
     refused ??= authRefusal(err)
     if (refused) throw new RedisAuthError(url, refused)
     const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message
-    throw new CliError(`Redis at ${maskRedisUrl(url)} is unreachable (${reason}). ${REDIS_HINT}`, ExitCode.redisUnreachable)
+    throw new CliError(
+      `Redis at ${maskRedisUrl(url)} is unreachable (${reason}). ${REDIS_HINT}`,
+      ExitCode.redisUnreachable,
+    )
   } finally {
     probe.disconnect()
   }
@@ -57,7 +73,16 @@ export async function probeRedis(url: string, timeoutMs = 2000): Promise<void> {
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
-    p.then((v) => { clearTimeout(t); resolve(v) }, (e: unknown) => { clearTimeout(t); reject(e as Error) })
+    p.then(
+      (v) => {
+        clearTimeout(t)
+        resolve(v)
+      },
+      (e: unknown) => {
+        clearTimeout(t)
+        reject(e as Error)
+      },
+    )
   })
 }
 
@@ -112,7 +137,11 @@ export interface LocalRedisServer {
 /** A private, memory-only redis-server on a free loopback port (the demo's fallback). */
 export async function startLocalRedisServer(): Promise<LocalRedisServer> {
   const port = await freePort()
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  )
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   const url = `redis://127.0.0.1:${port}`
   const deadline = Date.now() + 5000
@@ -123,7 +152,10 @@ export async function startLocalRedisServer(): Promise<LocalRedisServer> {
     } catch (err) {
       if (child.exitCode !== null || Date.now() > deadline) {
         child.kill('SIGKILL')
-        throw new CliError(`could not start redis-server on port ${port}: ${(err as Error).message}`, ExitCode.redisUnreachable)
+        throw new CliError(
+          `could not start redis-server on port ${port}: ${(err as Error).message}`,
+          ExitCode.redisUnreachable,
+        )
       }
       await new Promise((r) => setTimeout(r, 50))
     }

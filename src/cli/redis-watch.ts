@@ -51,8 +51,12 @@ export class RedisWatch {
     if (this.gaveUp) return
     if (!this.pinging) {
       this.pinging = true
-      this.redis.ping()
-        .then(() => this.answered(), () => undefined)
+      this.redis
+        .ping()
+        .then(
+          () => this.answered(),
+          () => undefined,
+        )
         .finally(() => (this.pinging = false))
     }
     const silent = Date.now() - this.lastAnswer

@@ -71,19 +71,38 @@ export function reportRow(r: AccountResult, runId: string): ReportRow {
 
 export function reportJson(outcome: RunOutcome): string {
   const counts = Object.fromEntries([...countStates(outcome.results).byState].map(([state, row]) => [state, row.all]))
-  return `${JSON.stringify({
-    runId: outcome.runId,
-    elapsedMs: outcome.elapsedMs,
-    timedOut: outcome.timedOut,
-    interrupted: outcome.interrupted,
-    counts,
-    accounts: outcome.results.map((r) => reportRow(r, outcome.runId)),
-  }, null, 2)}\n`
+  return `${JSON.stringify(
+    {
+      runId: outcome.runId,
+      elapsedMs: outcome.elapsedMs,
+      timedOut: outcome.timedOut,
+      interrupted: outcome.interrupted,
+      counts,
+      accounts: outcome.results.map((r) => reportRow(r, outcome.runId)),
+    },
+    null,
+    2,
+  )}\n`
 }
 
 const CSV_COLUMNS: readonly (keyof ReportRow)[] = [
-  'account', 'kind', 'state', 'reason', 'wait_s', 'job_id', 'run_id', 'user_id', 'dc', 'session',
-  'started_at', 'finished_at', 'duration_ms', 'error', 'file', 'line', 'note',
+  'account',
+  'kind',
+  'state',
+  'reason',
+  'wait_s',
+  'job_id',
+  'run_id',
+  'user_id',
+  'dc',
+  'session',
+  'started_at',
+  'finished_at',
+  'duration_ms',
+  'error',
+  'file',
+  'line',
+  'note',
 ]
 
 function csvCell(v: unknown): string {

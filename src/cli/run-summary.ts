@@ -6,8 +6,17 @@ import { maskPhone } from '../foundation/logger.ts'
 
 /** Final states in the order the table shows them. */
 export const STATE_ORDER = [
-  'authorized', 'duplicate', 'needs_password', 'password_invalid', 'phone_invalid', 'banned', 'unregistered',
-  'code_timeout', 'flood_wait', 'failed', 'pending',
+  'authorized',
+  'duplicate',
+  'needs_password',
+  'password_invalid',
+  'phone_invalid',
+  'banned',
+  'unregistered',
+  'code_timeout',
+  'flood_wait',
+  'failed',
+  'pending',
 ] as const
 
 /** States that count as success: the account is (or already was) logged in by the farm. */
@@ -51,9 +60,17 @@ function pad(s: string, n: number, right = false): string {
 }
 
 /** A plain text table: a header, a rule, rows. */
-export function textTable(header: readonly string[], rows: readonly (readonly string[])[], rightAligned: ReadonlySet<number> = new Set()): string {
+export function textTable(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  rightAligned: ReadonlySet<number> = new Set(),
+): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
-  const line = (cells: readonly string[]): string => cells.map((c, i) => pad(c, widths[i] ?? 0, rightAligned.has(i))).join('  ').trimEnd()
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => pad(c, widths[i] ?? 0, rightAligned.has(i)))
+      .join('  ')
+      .trimEnd()
   return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n')
 }
 
@@ -74,8 +91,16 @@ export interface SummaryOptions {
 export function formatSummary(outcome: RunOutcome, opts: SummaryOptions = {}): string {
   const counts = countStates(outcome.results)
   const kinds = (['user', 'bot', 'qr'] as const).filter((k) => outcome.results.some((r) => r.kind === k))
-  const countRows = [...counts.byState].map(([state, row]) => [state, ...kinds.map((k) => String(row[k])), String(row.all)])
-  countRows.push(['total', ...kinds.map((k) => String(outcome.results.filter((r) => r.kind === k).length)), String(counts.total)])
+  const countRows = [...counts.byState].map(([state, row]) => [
+    state,
+    ...kinds.map((k) => String(row[k])),
+    String(row.all),
+  ])
+  countRows.push([
+    'total',
+    ...kinds.map((k) => String(outcome.results.filter((r) => r.kind === k).length)),
+    String(counts.total),
+  ])
   const right = new Set(kinds.map((_, i) => i + 1).concat(kinds.length + 1))
   const out = [
     `run ${outcome.runId}: ${counts.total} accounts in ${(outcome.elapsedMs / 1000).toFixed(1)} s${outcome.timedOut ? ' (timed out: pending accounts stay queued)' : ''}${outcome.interrupted ? ' (interrupted: pending accounts stay queued)' : ''}`,
@@ -87,11 +112,19 @@ export function formatSummary(outcome: RunOutcome, opts: SummaryOptions = {}): s
     const chosen = mode === 'all' ? outcome.results : outcome.results.filter((r) => !isSuccess(r.state))
     const max = opts.maxRows ?? 40
     if (chosen.length > 0) {
-      const rows = chosen.slice(0, max).map((r) => [
-        shownAccount(r, opts.showPhones ?? false), r.kind, r.state, r.userId ?? '', r.dcId !== undefined ? String(r.dcId) : '',
-        r.startedAt !== undefined && r.finishedAt !== undefined ? `${((r.finishedAt - r.startedAt) / 1000).toFixed(1)} s` : '',
-        r.source ? `${r.source.file}:${r.source.line}` : '',
-      ])
+      const rows = chosen
+        .slice(0, max)
+        .map((r) => [
+          shownAccount(r, opts.showPhones ?? false),
+          r.kind,
+          r.state,
+          r.userId ?? '',
+          r.dcId !== undefined ? String(r.dcId) : '',
+          r.startedAt !== undefined && r.finishedAt !== undefined
+            ? `${((r.finishedAt - r.startedAt) / 1000).toFixed(1)} s`
+            : '',
+          r.source ? `${r.source.file}:${r.source.line}` : '',
+        ])
       out.push('', mode === 'problems' ? 'accounts not logged in:' : 'accounts:')
       out.push(textTable(['account', 'kind', 'state', 'user id', 'dc', 'took', 'from'], rows, new Set([4, 5])))
       if (chosen.length > max) out.push(`… and ${chosen.length - max} more (see the report: --report)`)

@@ -16,11 +16,13 @@ export function guardTerminalOutput(streams: readonly NodeJS.WriteStream[] = [pr
     const raw = stream.write.bind(stream) as Write
     rawWrites.set(stream, raw)
     stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-      if (typeof chunk === 'string') return (raw as (c: string, ...r: unknown[]) => boolean)(escapeControlCharacters(chunk), ...rest)
+      if (typeof chunk === 'string')
+        return (raw as (c: string, ...r: unknown[]) => boolean)(escapeControlCharacters(chunk), ...rest)
       if (chunk instanceof Uint8Array) {
         const text = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('utf8')
         const safe = escapeControlCharacters(text)
-        if (safe !== text) return (raw as (c: string, ...r: unknown[]) => boolean)(safe, ...rest.filter((r) => typeof r === 'function'))
+        if (safe !== text)
+          return (raw as (c: string, ...r: unknown[]) => boolean)(safe, ...rest.filter((r) => typeof r === 'function'))
       }
       return (raw as (c: unknown, ...r: unknown[]) => boolean)(chunk, ...rest)
     }) as Write
@@ -40,7 +42,10 @@ export function escapingDestination<T extends { write(text: string): unknown }>(
     get(target, key, receiver) {
       if (key === 'write') {
         return (text: string | Uint8Array, ...rest: unknown[]) =>
-          (target.write as (t: string, ...r: unknown[]) => unknown)(escapeControlCharacters(typeof text === 'string' ? text : Buffer.from(text).toString('utf8')), ...rest)
+          (target.write as (t: string, ...r: unknown[]) => unknown)(
+            escapeControlCharacters(typeof text === 'string' ? text : Buffer.from(text).toString('utf8')),
+            ...rest,
+          )
       }
       const v = Reflect.get(target, key, receiver) as unknown
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v

@@ -31,7 +31,11 @@ export interface Mismatch {
 }
 
 /** Accounts whose final state is not the one the seed implies (`specs` and `results` in the same order). */
-export function mismatches(specs: readonly AccountSpec[], results: readonly AccountResult[], seed: TestDcSeed): Mismatch[] {
+export function mismatches(
+  specs: readonly AccountSpec[],
+  results: readonly AccountResult[],
+  seed: TestDcSeed,
+): Mismatch[] {
   const out: Mismatch[] = []
   specs.forEach((spec, i) => {
     const got = results[i]?.state ?? 'missing'

@@ -1,7 +1,12 @@
 // The local test DC as gramfarm's commands run it (`gramfarm testdc`, the demo): startTestDc with an accounts
 // registry seeded from a TestDcSeed, and the seed's invalid phones answered PHONE_NUMBER_INVALID (Telegram's answer
 // for well-formed numbers that are not in service; the registry itself only refuses malformed ones).
-import { AccountRegistry, accountsServices, normalizePhone, type AccountRegistryOptions } from '../testdc/accounts/index.ts'
+import {
+  AccountRegistry,
+  accountsServices,
+  normalizePhone,
+  type AccountRegistryOptions,
+} from '../testdc/accounts/index.ts'
 import type { RpcHandler } from '../testdc/rpc-dispatcher.ts'
 import { RpcFailure } from '../testdc/rpc-failure.ts'
 import { startTestDc, type TestDc } from '../testdc/test-dc.ts'
@@ -46,7 +51,9 @@ export async function startLocalTestDc(opts: LocalTestDcOptions = {}): Promise<L
   // A seeded password's verifier is a PBKDF2 run on first use: do them now, off the login path.
   await Promise.all(users.map((u) => u.password?.verifier()))
   const dc = await startTestDc({
-    dcIds, accounts, ...(opts.host ? { host: opts.host } : {}),
+    dcIds,
+    accounts,
+    ...(opts.host ? { host: opts.host } : {}),
     services: () => invalidPhoneRule(accounts, seed.invalidPhones),
   })
   return { dc, accounts, endpoint: endpointOf(dc), seed, stop: () => dc.stop() }

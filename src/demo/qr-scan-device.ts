@@ -58,16 +58,25 @@ export class QrScanDevices {
   /** Logs every owner in (phone + code [+ password]) and starts watching for QR codes. */
   static async start(opts: QrScanDevicesOptions): Promise<QrScanDevices> {
     const network = clientOptionsFor(opts.endpoint)
-    const devices = await Promise.all(opts.owners.map(async (o, i) => {
-      const client = new Client(`qr-device-${i + 1}`, {
-        apiId: opts.apiId ?? 2040, apiHash: opts.apiHash ?? '0123456789abcdef0123456789abcdef', inMemory: true,
-        phoneNumber: o.phone, phoneCode: o.code, ...(o.password !== undefined ? { password: o.password } : {}),
-        deviceModel: 'Pixel 8', systemVersion: 'Android 14', appVersion: '11.0.0', ...network,
-      })
-      await client.start()
-      const me = await client.getMe()
-      return { client, userId: me.id, jobId: null } satisfies Device
-    }))
+    const devices = await Promise.all(
+      opts.owners.map(async (o, i) => {
+        const client = new Client(`qr-device-${i + 1}`, {
+          apiId: opts.apiId ?? 2040,
+          apiHash: opts.apiHash ?? '0123456789abcdef0123456789abcdef',
+          inMemory: true,
+          phoneNumber: o.phone,
+          phoneCode: o.code,
+          ...(o.password !== undefined ? { password: o.password } : {}),
+          deviceModel: 'Pixel 8',
+          systemVersion: 'Android 14',
+          appVersion: '11.0.0',
+          ...network,
+        })
+        await client.start()
+        const me = await client.getMe()
+        return { client, userId: me.id, jobId: null } satisfies Device
+      }),
+    )
     const self = new QrScanDevices(opts, devices)
     await self.watch()
     return self
@@ -99,7 +108,13 @@ export class QrScanDevices {
     let cursor = '0'
     const base = new FarmRedisKeys(this.opts.prefix).qrPrefix
     do {
-      const [next, keys] = await this.opts.redis.scan(cursor, 'MATCH', `${base.replace(/[*?[\]\\]/g, '\\$&')}qr-*`, 'COUNT', 500)
+      const [next, keys] = await this.opts.redis.scan(
+        cursor,
+        'MATCH',
+        `${base.replace(/[*?[\]\\]/g, '\\$&')}qr-*`,
+        'COUNT',
+        500,
+      )
       cursor = next
       for (const key of keys) {
         const url = await this.opts.redis.hget(key, 'url')
@@ -122,19 +137,29 @@ export class QrScanDevices {
     this.busy.add(jobId)
     const [min, max] = this.opts.delayMs ?? [200, 600]
     const d = device
-    setTimeout(() => {
-      if (this.stopped) {
-        this.busy.delete(jobId)
-        return
-      }
-      d.client.invoke({ _: 'auth.acceptLoginToken', token }).then(
-        () => {
-          this.accepted.set(jobId, d.userId)
-          this.opts.logger?.info({ jobId, userId: d.userId.toString() }, 'QR code scanned by a simulated device')
-        },
-        (err: unknown) => this.opts.logger?.debug({ jobId, err: { message: (err as Error).message } }, 'QR scan refused; waiting for the next code'),
-      ).finally(() => this.busy.delete(jobId))
-    }, Math.round(min + Math.random() * Math.max(0, max - min)))
+    setTimeout(
+      () => {
+        if (this.stopped) {
+          this.busy.delete(jobId)
+          return
+        }
+        d.client
+          .invoke({ _: 'auth.acceptLoginToken', token })
+          .then(
+            () => {
+              this.accepted.set(jobId, d.userId)
+              this.opts.logger?.info({ jobId, userId: d.userId.toString() }, 'QR code scanned by a simulated device')
+            },
+            (err: unknown) =>
+              this.opts.logger?.debug(
+                { jobId, err: { message: (err as Error).message } },
+                'QR scan refused; waiting for the next code',
+              ),
+          )
+          .finally(() => this.busy.delete(jobId))
+      },
+      Math.round(min + Math.random() * Math.max(0, max - min)),
+    )
   }
 
   async stop(): Promise<void> {

@@ -22,7 +22,10 @@ export interface QrScanRequest {
 /** Why a scan did not log anyone in (the CLI reports it with exit 1 or 2). */
 export class QrScanError extends Error {
   override readonly name = 'QrScanError'
-  constructor(readonly reason: 'not_a_login_url' | 'no_code' | 'token_refused', message: string) {
+  constructor(
+    readonly reason: 'not_a_login_url' | 'no_code' | 'token_refused',
+    message: string,
+  ) {
     super(message)
   }
 }
@@ -36,14 +39,26 @@ export function testNumberCode(phone: string): string | undefined {
 /** Logs `phone` in to the test DC and accepts the QR login token of `url`; resolves with the scanning user's id. */
 export async function scanQrLogin(req: QrScanRequest): Promise<{ userId: bigint }> {
   const token = loginTokenOf(req.url.trim())
-  if (!token) throw new QrScanError('not_a_login_url', 'not a QR login URL: expected tg://login?token=<base64url> (what `gramfarm qr` prints)')
+  if (!token)
+    throw new QrScanError(
+      'not_a_login_url',
+      'not a QR login URL: expected tg://login?token=<base64url> (what `gramfarm qr` prints)',
+    )
   const phone = req.phone.replace(/[\s+()-]/g, '')
   const code = req.code ?? testNumberCode(phone)
-  if (code === undefined) throw new QrScanError('no_code', `${phone} is not a test number (99966 X YYYY): give its login code with --code`)
+  if (code === undefined)
+    throw new QrScanError('no_code', `${phone} is not a test number (99966 X YYYY): give its login code with --code`)
   const client = new Client(`qr-scan-${phone}`, {
-    apiId: 2040, apiHash: '0123456789abcdef0123456789abcdef', inMemory: true,
-    phoneNumber: phone, phoneCode: code, ...(req.password ? { password: req.password } : {}),
-    deviceModel: 'Pixel 8', systemVersion: 'Android 14', appVersion: '11.0.0', ...clientOptionsFor(req.endpoint),
+    apiId: 2040,
+    apiHash: '0123456789abcdef0123456789abcdef',
+    inMemory: true,
+    phoneNumber: phone,
+    phoneCode: code,
+    ...(req.password ? { password: req.password } : {}),
+    deviceModel: 'Pixel 8',
+    systemVersion: 'Android 14',
+    appVersion: '11.0.0',
+    ...clientOptionsFor(req.endpoint),
   })
   try {
     await client.start()
@@ -51,7 +66,11 @@ export async function scanQrLogin(req: QrScanRequest): Promise<{ userId: bigint 
     try {
       await client.invoke({ _: 'auth.acceptLoginToken', token })
     } catch (err) {
-      if (err instanceof RpcError) throw new QrScanError('token_refused', `the test DC refused the QR code: ${err.errorMessage} (it may have expired — QR codes last about 30 s — or the account is excluded)`)
+      if (err instanceof RpcError)
+        throw new QrScanError(
+          'token_refused',
+          `the test DC refused the QR code: ${err.errorMessage} (it may have expired — QR codes last about 30 s — or the account is excluded)`,
+        )
       throw err
     }
     return { userId: me.id }

@@ -39,7 +39,12 @@ export class SimulatedCodeProvider {
   private stopped = false
 
   constructor(private readonly opts: SimulatedProviderOptions) {
-    this.client = new CodeProviderClient({ redis: opts.redis, prefix: opts.prefix, ...(opts.logger ? { logger: opts.logger } : {}), ...(opts.sealer ? { sealer: opts.sealer } : {}) })
+    this.client = new CodeProviderClient({
+      redis: opts.redis,
+      prefix: opts.prefix,
+      ...(opts.logger ? { logger: opts.logger } : {}),
+      ...(opts.sealer ? { sealer: opts.sealer } : {}),
+    })
     this.names = new CodeChannelNames(opts.prefix)
   }
 
@@ -52,7 +57,9 @@ export class SimulatedCodeProvider {
     if (this.stopped) return
     const t = setTimeout(() => {
       this.timers.delete(t)
-      fn().catch((err: unknown) => this.opts.logger?.warn({ err: { message: (err as Error).message } }, 'simulated provider could not deliver'))
+      fn().catch((err: unknown) =>
+        this.opts.logger?.warn({ err: { message: (err as Error).message } }, 'simulated provider could not deliver'),
+      )
     }, this.delay())
     this.timers.add(t)
   }

@@ -21,7 +21,13 @@ export interface TestDcSeed {
   readonly qrDevices: readonly { phone: string; code: string }[]
 }
 
-export const EMPTY_SEED: TestDcSeed = { accounts: { users: [], bots: [] }, providerPasswords: new Map(), droppedCodes: new Set(), invalidPhones: new Set(), qrDevices: [] }
+export const EMPTY_SEED: TestDcSeed = {
+  accounts: { users: [], bots: [] },
+  providerPasswords: new Map(),
+  droppedCodes: new Set(),
+  invalidPhones: new Set(),
+  qrDevices: [],
+}
 
 function digits(raw: unknown, where: string): string {
   const phone = typeof raw === 'string' ? normalizePhone(raw) : null
@@ -39,13 +45,15 @@ export function parseTestDcSeed(json: unknown): TestDcSeed {
     const phone = digits(u['phone'], `users[${i}].phone`)
     const password = accounts.users[i]?.password
     if (u['passwordViaProvider'] === true) {
-      if (password === undefined) throw new TestDcAccountsError(`users[${i}].passwordViaProvider: the user has no password`)
+      if (password === undefined)
+        throw new TestDcAccountsError(`users[${i}].passwordViaProvider: the user has no password`)
       providerPasswords.set(phone, typeof password === 'string' ? password : password.password)
     } else if (u['passwordViaProvider'] !== undefined && u['passwordViaProvider'] !== false) {
       throw new TestDcAccountsError(`users[${i}].passwordViaProvider: expected true or false`)
     }
     if (u['dropCode'] === true) droppedCodes.add(phone)
-    else if (u['dropCode'] !== undefined && u['dropCode'] !== false) throw new TestDcAccountsError(`users[${i}].dropCode: expected true or false`)
+    else if (u['dropCode'] !== undefined && u['dropCode'] !== false)
+      throw new TestDcAccountsError(`users[${i}].dropCode: expected true or false`)
   })
   const invalid = o['invalidPhones'] ?? []
   if (!Array.isArray(invalid)) throw new TestDcAccountsError('invalidPhones: expected a list of phone numbers')
@@ -57,7 +65,8 @@ export function parseTestDcSeed(json: unknown): TestDcSeed {
     const entry = (typeof d === 'object' && d !== null ? d : {}) as Record<string, unknown>
     const phone = digits(entry['phone'], `${where}.phone`)
     const code = typeof entry['code'] === 'string' ? entry['code'] : testNumberOf(phone, [1, 2, 3, 4, 5])?.code
-    if (code === undefined) throw new TestDcAccountsError(`${where}.code: required for a phone that is not a test number`)
+    if (code === undefined)
+      throw new TestDcAccountsError(`${where}.code: required for a phone that is not a test number`)
     return { phone, code }
   })
   return { accounts, providerPasswords, droppedCodes, invalidPhones, qrDevices }
@@ -75,7 +84,9 @@ export async function loadTestDcSeed(path: string): Promise<TestDcSeed> {
     json = JSON.parse(await readFile(path, 'utf8')) as unknown
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    throw new TestDcSeedError(`test DC seed ${path}: ${code ? `cannot read it (${code})` : `not valid JSON (${(err as Error).message})`}`)
+    throw new TestDcSeedError(
+      `test DC seed ${path}: ${code ? `cannot read it (${code})` : `not valid JSON (${(err as Error).message})`}`,
+    )
   }
   try {
     return parseTestDcSeed(json)

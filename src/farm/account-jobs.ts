@@ -33,7 +33,8 @@ function proxyUrl(p: ProxyConfig): string {
   const cfg = p as { type: string; host: string; port: number; username?: string; password?: string; secret?: string }
   const host = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host
   if (cfg.type === 'socks5') {
-    const auth = cfg.username !== undefined ? `${encodeURIComponent(cfg.username)}:${encodeURIComponent(cfg.password ?? '')}@` : ''
+    const auth =
+      cfg.username !== undefined ? `${encodeURIComponent(cfg.username)}:${encodeURIComponent(cfg.password ?? '')}@` : ''
     return `socks5://${auth}${host}:${cfg.port}`
   }
   return `mtproxy://${host}:${cfg.port}?secret=${cfg.secret ?? ''}`
@@ -41,7 +42,9 @@ function proxyUrl(p: ProxyConfig): string {
 
 /** A QR slot's account key: its label when that is a safe Redis key part, else a hash of it. */
 function qrAccountKey(label: string): string {
-  return /^[\w.-]{1,100}$/.test(label) ? `qr:${label}` : `qr:${createHash('sha256').update(label).digest('hex').slice(0, 32)}`
+  return /^[\w.-]{1,100}$/.test(label)
+    ? `qr:${label}`
+    : `qr:${createHash('sha256').update(label).digest('hex').slice(0, 32)}`
 }
 
 export function planJob(spec: AccountSpec, index: number, opts: PlanOptions): PlannedJob {
@@ -61,7 +64,12 @@ export function planJob(spec: AccountSpec, index: number, opts: PlanOptions): Pl
     ...(identity.systemLangCode !== undefined ? { systemLangCode: identity.systemLangCode } : {}),
   }
   const base = {
-    options, step: 'start' as const, codeAttempt: 0, codeFailures: 0, deadline: 0, runId: opts.runId,
+    options,
+    step: 'start' as const,
+    codeAttempt: 0,
+    codeFailures: 0,
+    deadline: 0,
+    runId: opts.runId,
     ...(opts.codeTimeoutMs !== undefined ? { codeTimeoutMs: opts.codeTimeoutMs } : {}),
   }
   const jobIdOf = (kind: LoginKind, accountKey: string): string => (opts.jobIds ?? JobIds.plain).of(kind, accountKey)
@@ -69,19 +77,46 @@ export function planJob(spec: AccountSpec, index: number, opts: PlanOptions): Pl
     password !== undefined ? 'vault' : opts.passwordProvider === false ? 'none' : 'provider'
   switch (spec.kind) {
     case 'user': {
-      const data: LoginJobData = { ...base, options: { ...options, passwordFrom: passwordFrom(spec.password) }, kind: 'user', account: spec.phone, accountKey: spec.phone }
-      return { jobId: jobIdOf('user', spec.phone), data, secrets: { ...connection, ...(spec.password !== undefined ? { password: spec.password } : {}) }, source: spec.source }
+      const data: LoginJobData = {
+        ...base,
+        options: { ...options, passwordFrom: passwordFrom(spec.password) },
+        kind: 'user',
+        account: spec.phone,
+        accountKey: spec.phone,
+      }
+      return {
+        jobId: jobIdOf('user', spec.phone),
+        data,
+        secrets: { ...connection, ...(spec.password !== undefined ? { password: spec.password } : {}) },
+        source: spec.source,
+      }
     }
     case 'bot': {
       const accountKey = botAccountKey(spec.token)
       const data: LoginJobData = { ...base, kind: 'bot', account: botLabel(spec.token), accountKey }
-      return { jobId: jobIdOf('bot', accountKey), data, secrets: { ...connection, botToken: spec.token }, source: spec.source }
+      return {
+        jobId: jobIdOf('bot', accountKey),
+        data,
+        secrets: { ...connection, botToken: spec.token },
+        source: spec.source,
+      }
     }
     case 'qr': {
       const label = spec.label ?? `${opts.runId}-${index + 1}`
       const accountKey = qrAccountKey(label)
-      const data: LoginJobData = { ...base, options: { ...options, passwordFrom: spec.password !== undefined ? 'vault' : 'none' }, kind: 'qr', account: label, accountKey }
-      return { jobId: jobIdOf('qr', accountKey), data, secrets: { ...connection, ...(spec.password !== undefined ? { password: spec.password } : {}) }, source: spec.source }
+      const data: LoginJobData = {
+        ...base,
+        options: { ...options, passwordFrom: spec.password !== undefined ? 'vault' : 'none' },
+        kind: 'qr',
+        account: label,
+        accountKey,
+      }
+      return {
+        jobId: jobIdOf('qr', accountKey),
+        data,
+        secrets: { ...connection, ...(spec.password !== undefined ? { password: spec.password } : {}) },
+        source: spec.source,
+      }
     }
   }
 }
@@ -101,6 +136,9 @@ export function planJobs(specs: readonly AccountSpec[], opts: PlanOptions): Plan
 
 /** A new run id: sortable by time, no ':' (it is part of Redis keys), never all digits. */
 export function newRunId(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')
   return `run-${stamp}-${createHash('sha256').update(`${process.pid}${Math.random()}${now.getTime()}`).digest('hex').slice(0, 6)}`
 }

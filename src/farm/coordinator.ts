@@ -12,7 +12,13 @@
 import { ErrorCode, Job, Queue, QueueEvents } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import { LOGIN_QUEUE, type FinalState, type LoginJobData, type LoginKind, type LoginResult } from '../queue/login-job.ts'
+import {
+  LOGIN_QUEUE,
+  type FinalState,
+  type LoginJobData,
+  type LoginKind,
+  type LoginResult,
+} from '../queue/login-job.ts'
 import { SecretVault } from '../queue/secret-vault.ts'
 import { Keyring, type Sealer } from '../foundation/sealed-value.ts'
 import { loadJobIds, type JobIds } from '../queue/job-ids.ts'
@@ -148,7 +154,6 @@ function needsSecrets(job: PlannedJob): boolean {
   return Object.values(job.secrets).some((v) => typeof v === 'string' && v !== '')
 }
 
-
 export class Coordinator {
   readonly queue: Queue<LoginJobData, LoginResult>
   readonly prefix: string
@@ -162,7 +167,10 @@ export class Coordinator {
     this.redis = opts.redis
     this.prefix = opts.prefix
     this.logger = opts.logger
-    this.queue = new Queue<LoginJobData, LoginResult>(LOGIN_QUEUE, { connection: opts.redis, prefix: new FarmRedisKeys(opts.prefix).bullPrefix })
+    this.queue = new Queue<LoginJobData, LoginResult>(LOGIN_QUEUE, {
+      connection: opts.redis,
+      prefix: new FarmRedisKeys(opts.prefix).bullPrefix,
+    })
     // Connection trouble is ioredis' to ride out (reconnects); commands that fail surface where they are awaited.
     this.queue.on('error', (err) => this.logger?.debug({ err: { message: err.message } }, 'queue connection error'))
     this.sealer = opts.sealer ?? Keyring.clear()
@@ -172,7 +180,7 @@ export class Coordinator {
   /** Plans and enqueues accounts (validated specs from loadAccountsFile). */
   async enqueue(specs: readonly AccountSpec[], opts: EnqueueOptions = {}): Promise<EnqueuedRun> {
     const runId = opts.runId ?? newRunId()
-    const jobIds = opts.jobIds ?? await this.jobIds()
+    const jobIds = opts.jobIds ?? (await this.jobIds())
     return this.enqueueJobs(planJobs(specs, { ...opts, runId, jobIds }), runId, opts.label)
   }
 
@@ -187,8 +195,10 @@ export class Coordinator {
     const enqueuedAt = Date.now()
     const eventsFrom = await this.eventsTail()
     // A job is this run's when its data.runId says so: a run id used twice would make another run's jobs look ours.
-    if ((await this.redis.hsetnx(runKey(this.prefix, runId), 'createdAt', enqueuedAt)) !== 1) throw new RunIdInUseError(runId)
-    await this.redis.multi()
+    if ((await this.redis.hsetnx(runKey(this.prefix, runId), 'createdAt', enqueuedAt)) !== 1)
+      throw new RunIdInUseError(runId)
+    await this.redis
+      .multi()
       .zadd(runsKey(this.prefix), enqueuedAt, runId)
       .zremrangebyscore(runsKey(this.prefix), '-inf', enqueuedAt - RUN_TTL_SECONDS * 1000)
       .hset(runKey(this.prefix, runId), { total: jobs.length, ...(label ? { label } : {}) })
@@ -206,13 +216,22 @@ export class Coordinator {
     }
     await this.releaseWithSecrets(jobs.filter((j, i) => owners[i] === runId && needsSecrets(j)))
     const accounts: RunAccount[] = jobs.map((j, i) => ({
-      jobId: j.jobId, kind: j.data.kind, account: j.data.account, accountKey: j.data.accountKey, source: j.source, ownerRunId: owners[i] ?? runId,
+      jobId: j.jobId,
+      kind: j.data.kind,
+      account: j.data.account,
+      accountKey: j.data.accountKey,
+      source: j.source,
+      ownerRunId: owners[i] ?? runId,
     }))
     const attachedTo = accounts.filter((a) => a.ownerRunId !== runId)
     if (attachedTo.length > 0) {
       // Their results land under the owning run's id: `gramfarm status --run` looks there for these.
       const key = attachedKey(this.prefix, runId)
-      await this.redis.multi().hset(key, Object.fromEntries(attachedTo.map((a) => [a.account, a.ownerRunId]))).expire(key, RUN_TTL_SECONDS).exec()
+      await this.redis
+        .multi()
+        .hset(key, Object.fromEntries(attachedTo.map((a) => [a.account, a.ownerRunId])))
+        .expire(key, RUN_TTL_SECONDS)
+        .exec()
     }
     const attached = attachedTo.length
     this.logger?.info({ runId, accounts: accounts.length, added: accounts.length - attached, attached }, 'run enqueued')
@@ -221,9 +240,13 @@ export class Coordinator {
 
   /** Adds jobs (a no-op for an id already queued); those that need secrets are held until they are written. */
   private async add(jobs: readonly PlannedJob[]): Promise<void> {
-    await this.queue.addBulk(jobs.map((j) => ({
-      name: j.data.kind, data: j.data, opts: { jobId: j.jobId, ...LOGIN_JOB_OPTIONS, ...(needsSecrets(j) ? { delay: SECRETS_HOLD_MS } : {}) },
-    })))
+    await this.queue.addBulk(
+      jobs.map((j) => ({
+        name: j.data.kind,
+        data: j.data,
+        opts: { jobId: j.jobId, ...LOGIN_JOB_OPTIONS, ...(needsSecrets(j) ? { delay: SECRETS_HOLD_MS } : {}) },
+      })),
+    )
   }
 
   /** Writes the secrets of held jobs of this run, then lets them run. */
@@ -275,7 +298,12 @@ export class Coordinator {
     const missing = new Map<string, number>()
     const eventsConnection = this.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true })
     eventsConnection.on('error', () => undefined)
-    const events = new QueueEvents(LOGIN_QUEUE, { connection: eventsConnection, prefix: new FarmRedisKeys(this.prefix).bullPrefix, lastEventId: run.eventsFrom, blockingTimeout: 5000 })
+    const events = new QueueEvents(LOGIN_QUEUE, {
+      connection: eventsConnection,
+      prefix: new FarmRedisKeys(this.prefix).bullPrefix,
+      lastEventId: run.eventsFrom,
+      blockingTimeout: 5000,
+    })
     events.on('error', (err) => this.logger?.debug({ err: { message: (err as Error).message } }, 'queue events error'))
 
     let finish: (() => void) | undefined
@@ -296,21 +324,38 @@ export class Coordinator {
         else if (p === 'waiting') waiting++
       }
       const total = run.accounts.length
-      opts.onProgress({ total, done: results.size, byState, running, waiting, queued: total - results.size - running - waiting, elapsedMs: Date.now() - started })
+      opts.onProgress({
+        total,
+        done: results.size,
+        byState,
+        running,
+        waiting,
+        queued: total - results.size - running - waiting,
+        elapsedMs: Date.now() - started,
+      })
     }
 
     const settle = (acc: RunAccount, r: LoginResult | null, fallback?: FinalState): void => {
       if (results.has(acc.jobId)) return
       const shared = acc.ownerRunId !== run.runId
-      const state: FinalState = r === null ? (fallback ?? 'failed(lost)') : shared && r.state === 'authorized' ? 'duplicate' : r.state
+      const state: FinalState =
+        r === null ? (fallback ?? 'failed(lost)') : shared && r.state === 'authorized' ? 'duplicate' : r.state
       results.set(acc.jobId, {
-        account: acc.account, kind: acc.kind, state, jobId: acc.jobId,
+        account: acc.account,
+        kind: acc.kind,
+        state,
+        jobId: acc.jobId,
         ...(r?.userId !== undefined ? { userId: r.userId } : {}),
         ...(r?.dcId !== undefined ? { dcId: r.dcId } : {}),
         ...(r?.session !== undefined && !shared ? { session: r.session } : {}),
         ...(r ? { startedAt: r.startedAt, finishedAt: r.finishedAt } : {}),
         ...(acc.source ? { source: acc.source } : {}),
-        ...(shared ? { note: `${r?.state === 'authorized' ? 'authorized' : 'followed'} by run ${acc.ownerRunId}`, runId: acc.ownerRunId } : {}),
+        ...(shared
+          ? {
+              note: `${r?.state === 'authorized' ? 'authorized' : 'followed'} by run ${acc.ownerRunId}`,
+              runId: acc.ownerRunId,
+            }
+          : {}),
         ...(r?.error !== undefined ? { error: r.error } : {}),
       })
     }
@@ -361,7 +406,9 @@ export class Coordinator {
         return
       }
       reconciling = reconcileOnce()
-        .catch((err: unknown) => this.logger?.debug({ err: { message: (err as Error).message } }, 'results look failed; will retry'))
+        .catch((err: unknown) =>
+          this.logger?.debug({ err: { message: (err as Error).message } }, 'results look failed; will retry'),
+        )
         .finally(() => {
           reconciling = null
           progress()
@@ -382,7 +429,9 @@ export class Coordinator {
     events.on('waiting', ({ jobId }) => mark(jobId, 'queued'))
     events.on('active', ({ jobId }) => mark(jobId, 'running'))
     events.on('delayed', ({ jobId }) => mark(jobId, 'waiting'))
-    events.on('completed', ({ jobId }) => { if (byJob.has(jobId)) reconcile() })
+    events.on('completed', ({ jobId }) => {
+      if (byJob.has(jobId)) reconcile()
+    })
     events.on('failed', ({ jobId, failedReason }) => {
       if (!byJob.has(jobId)) return
       failedReasons.set(jobId, String(failedReason).replace(/[()]/g, '').slice(0, 80))
@@ -406,11 +455,24 @@ export class Coordinator {
       eventsConnection.disconnect()
     }
     const complete = results.size === run.accounts.length
-    const ordered = run.accounts.map((a) => results.get(a.jobId) ?? {
-      account: a.account, kind: a.kind, state: 'pending' as const, jobId: a.jobId, ...(a.source ? { source: a.source } : {}),
-    })
+    const ordered = run.accounts.map(
+      (a) =>
+        results.get(a.jobId) ?? {
+          account: a.account,
+          kind: a.kind,
+          state: 'pending' as const,
+          jobId: a.jobId,
+          ...(a.source ? { source: a.source } : {}),
+        },
+    )
     const interrupted = !complete && opts.signal?.aborted === true
-    return { runId: run.runId, results: ordered, timedOut: !complete && !interrupted, interrupted, elapsedMs: Date.now() - started }
+    return {
+      runId: run.runId,
+      results: ordered,
+      timedOut: !complete && !interrupted,
+      interrupted,
+      elapsedMs: Date.now() - started,
+    }
   }
 
   async close(): Promise<void> {

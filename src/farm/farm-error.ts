@@ -3,6 +3,6 @@
 export class FarmError extends Error {
   /** Bad input or a refused request is not transient: trying again with the same input fails the same way. */
   get transient(): boolean {
-    return false;
+    return false
   }
 }

@@ -29,14 +29,23 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]
 return 0`
 
 /** Where a farm keeps sealed values: which fields of which keys, and what each is bound to. */
-function sealedPlaces(rel: string, key: string, keys: FarmRedisKeys): { kind: 'hash'; fields: (f: string) => boolean; binary: boolean } | { kind: 'string'; bound: string; binary: boolean } | null {
-  if (/^session:[^:]+$/.test(rel)) return { kind: 'hash', fields: (f) => f === 'authKey' || f.startsWith('dcKey:'), binary: true }
+function sealedPlaces(
+  rel: string,
+  key: string,
+  keys: FarmRedisKeys,
+):
+  | { kind: 'hash'; fields: (f: string) => boolean; binary: boolean }
+  | { kind: 'string'; bound: string; binary: boolean }
+  | null {
+  if (/^session:[^:]+$/.test(rel))
+    return { kind: 'hash', fields: (f) => f === 'authKey' || f.startsWith('dcKey:'), binary: true }
   if (rel.startsWith('secret:')) return { kind: 'hash', fields: () => true, binary: false }
   if (/^login:[^:]+$/.test(rel)) return { kind: 'hash', fields: (f) => f === 'phoneCodeHash', binary: false }
   const pending = /^code:pending:([^:]+)$/.exec(rel)
   if (pending) return { kind: 'string', bound: keys.codeChannel.codePrefix(pending[1]!), binary: false }
   const routed = /^code:([^:]+):([^:]+)$/.exec(rel)
-  if (routed && routed[1] !== 'req' && routed[1] !== 'requests') return { kind: 'string', bound: keys.codeChannel.codePrefix(routed[1]!), binary: false }
+  if (routed && routed[1] !== 'req' && routed[1] !== 'requests')
+    return { kind: 'string', bound: keys.codeChannel.codePrefix(routed[1]!), binary: false }
   if (/^password:[^:]+$/.test(rel)) return { kind: 'string', bound: key, binary: false }
   if (key === keys.jobIdSecret) return { kind: 'string', bound: key, binary: true }
   return null
@@ -56,7 +65,11 @@ export async function rotateKeys(redis: Redis, prefix: string, keyring: Keyring)
     const text = stored.toString('latin1')
     if (!keyring.needsReseal(text)) return null
     try {
-      const plain = Keyring.isSealed(stored) ? keyring.open(text, bound) : binary ? stored : keyring.open(stored.toString('utf8'), bound)
+      const plain = Keyring.isSealed(stored)
+        ? keyring.open(text, bound)
+        : binary
+          ? stored
+          : keyring.open(stored.toString('utf8'), bound)
       return Buffer.from(keyring.seal(plain, bound), 'latin1')
     } catch (err) {
       if (!(err instanceof SealedValueError)) throw err
@@ -79,7 +92,7 @@ export async function rotateKeys(redis: Redis, prefix: string, keyring: Keyring)
           const bound = `${key}#${field}`
           const fresh = reseal(stored, bound, place.binary, bound)
           if (!fresh) continue
-          if (await redis.eval(HASH_CAS, 1, key, field, stored, fresh) === 1) resealed++
+          if ((await redis.eval(HASH_CAS, 1, key, field, stored, fresh)) === 1) resealed++
           else raced++
         }
       } else {
@@ -88,7 +101,7 @@ export async function rotateKeys(redis: Redis, prefix: string, keyring: Keyring)
         if (stored === null) continue
         const fresh = reseal(stored, place.bound, place.binary, key)
         if (!fresh) continue
-        if (await redis.eval(STRING_CAS, 1, key, stored, fresh) === 1) resealed++
+        if ((await redis.eval(STRING_CAS, 1, key, stored, fresh)) === 1) resealed++
         else raced++
       }
     }

@@ -43,16 +43,24 @@ const PENDING_SCAN_LIMIT = 50_000
 const PENDING_PAGE = 1_000
 
 /** What the job of a pending account waits for, from its step (the state lives in the job's data). */
-export function pendingWaitOf(data: LoginJobData, active: boolean, now = Date.now()): Omit<PendingAccount, 'account' | 'kind'> {
+export function pendingWaitOf(
+  data: LoginJobData,
+  active: boolean,
+  now = Date.now(),
+): Omit<PendingAccount, 'account' | 'kind'> {
   const left = (until: number): number => Math.max(0, Math.ceil((until - now) / 1000))
   if ((data.floodUntil ?? 0) > now) return { waitingFor: 'flood_wait', secondsLeft: left(data.floodUntil!) }
   const deadline = data.deadline > 0 ? { secondsLeft: left(data.deadline) } : {}
   switch (data.step) {
     case 'wait_code':
-    case 'resend_code': return { waitingFor: 'code', ...deadline }
-    case 'wait_password': return { waitingFor: 'password', ...deadline }
-    case 'wait_qr': return { waitingFor: 'qr_scan', ...deadline }
-    default: return { waitingFor: active ? 'running' : 'queued' }
+    case 'resend_code':
+      return { waitingFor: 'code', ...deadline }
+    case 'wait_password':
+      return { waitingFor: 'password', ...deadline }
+    case 'wait_qr':
+      return { waitingFor: 'qr_scan', ...deadline }
+    default:
+      return { waitingFor: active ? 'running' : 'queued' }
   }
 }
 
@@ -60,7 +68,11 @@ export function pendingWaitOf(data: LoginJobData, active: boolean, now = Date.no
  * The run's accounts still in the queue and what each waits for: its own jobs, and those of accounts it follows
  * in another run's job (`attachedAccounts`). Finished ones are in readRunStatus.
  */
-export async function readPendingAccounts(queue: Queue<LoginJobData>, runId: string, attachedAccounts: ReadonlySet<string> = new Set()): Promise<PendingAccount[]> {
+export async function readPendingAccounts(
+  queue: Queue<LoginJobData>,
+  runId: string,
+  attachedAccounts: ReadonlySet<string> = new Set(),
+): Promise<PendingAccount[]> {
   const pending: PendingAccount[] = []
   const now = Date.now()
   for (const state of ['active', 'waiting', 'prioritized', 'delayed'] as const) {
@@ -80,7 +92,9 @@ export async function readPendingAccounts(queue: Queue<LoginJobData>, runId: str
 /** The run's status, or null when Redis knows no such run (never enqueued, or expired). */
 export async function readRunStatus(redis: Redis, prefix: string, runId: string): Promise<RunStatus | null> {
   const [meta, own, attached] = await Promise.all([
-    redis.hgetall(runKey(prefix, runId)), redis.hvals(resultsKey(prefix, runId)), redis.hgetall(attachedKey(prefix, runId)),
+    redis.hgetall(runKey(prefix, runId)),
+    redis.hvals(resultsKey(prefix, runId)),
+    redis.hgetall(attachedKey(prefix, runId)),
   ])
   if (Object.keys(meta).length === 0 && own.length === 0) return null
   const accounts: RunStatusAccount[] = own.map((v) => JSON.parse(v) as LoginResult)

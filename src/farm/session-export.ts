@@ -5,7 +5,13 @@ import { mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { Redis } from 'ioredis'
 import type { Sealer } from '../foundation/sealed-value.ts'
-import { FileSessionStorage, RedisSessionStorage, SessionStringCodec, type ServerAddress, type SessionRecord } from '../auth/storage/index.ts'
+import {
+  FileSessionStorage,
+  RedisSessionStorage,
+  SessionStringCodec,
+  type ServerAddress,
+  type SessionRecord,
+} from '../auth/storage/index.ts'
 import { sessionKeyPrefix } from '../queue/redis-keys.ts'
 import type { AccountResult } from './coordinator.ts'
 import { writePrivateFile } from '../foundation/private-file.ts'
@@ -54,12 +60,19 @@ export interface SessionStringsFile {
 /** `user-99966…` → `99966…`, `bot-bot123` → `bot123`, `qr-desk 1` → `qr-desk_1`: a plain, safe file name. */
 export function sessionFileName(ref: SessionRef): string {
   const base = ref.kind === 'user' || ref.kind === 'bot' ? ref.account : `${ref.kind}-${ref.account}`
-  return base.replace(/[^\w.+-]/g, '_').replace(/^\.+/, '_').slice(0, 120) || 'session'
+  return (
+    base
+      .replace(/[^\w.+-]/g, '_')
+      .replace(/^\.+/, '_')
+      .slice(0, 120) || 'session'
+  )
 }
 
 /** The sessions a run's results name (authorized accounts of this run). */
 export function sessionsOfResults(results: readonly AccountResult[]): SessionRef[] {
-  return results.filter((r) => r.session !== undefined).map((r) => ({ name: r.session!, account: r.account, kind: r.kind }))
+  return results
+    .filter((r) => r.session !== undefined)
+    .map((r) => ({ name: r.session!, account: r.account, kind: r.kind }))
 }
 
 /** Every session in the farm's Redis storage. */
@@ -85,13 +98,27 @@ export async function listRedisSessions(redis: Redis, prefix: string): Promise<S
   const withIds = out.map((r, i) => {
     const [err, v] = replies[i] ?? [null, null]
     const [userId, dcId] = !err && Array.isArray(v) ? (v as (string | null)[]) : [null, null]
-    return { ...r, userId: userId ?? null, dcId: dcId !== null && dcId !== undefined && /^\d+$/.test(dcId) ? Number(dcId) : null }
+    return {
+      ...r,
+      userId: userId ?? null,
+      dcId: dcId !== null && dcId !== undefined && /^\d+$/.test(dcId) ? Number(dcId) : null,
+    }
   })
   return withIds.sort((a, b) => a.name.localeCompare(b.name))
 }
 
-async function loadRecord(redis: Redis, prefix: string, name: string, sealer: Sealer | undefined): Promise<SessionRecord | null> {
-  const storage = new RedisSessionStorage({ redis, name, keyPrefix: sessionKeyPrefix(prefix), ...(sealer ? { sealer } : {}) })
+async function loadRecord(
+  redis: Redis,
+  prefix: string,
+  name: string,
+  sealer: Sealer | undefined,
+): Promise<SessionRecord | null> {
+  const storage = new RedisSessionStorage({
+    redis,
+    name,
+    keyPrefix: sessionKeyPrefix(prefix),
+    ...(sealer ? { sealer } : {}),
+  })
   await storage.open()
   try {
     return await storage.load()
@@ -112,12 +139,27 @@ function sidecar(ref: SessionRef, fileName: string, record: SessionRecord): Reco
     dc_id: record.dcId,
     app_id: record.apiId,
     test_mode: record.testMode,
-    ...(d ? { device: d.deviceModel, sdk: d.systemVersion, app_version: d.appVersion, lang_code: d.langCode, system_lang_code: d.systemLangCode, lang_pack: d.langPack } : {}),
+    ...(d
+      ? {
+          device: d.deviceModel,
+          sdk: d.systemVersion,
+          app_version: d.appVersion,
+          lang_code: d.langCode,
+          system_lang_code: d.systemLangCode,
+          lang_pack: d.langPack,
+        }
+      : {}),
   }
 }
 
 /** `sealer`: the farm's keyring, which opens auth keys sealed under its master key. */
-export async function exportSessions(redis: Redis, prefix: string, refs: readonly SessionRef[], target: ExportTarget, sealer?: Sealer): Promise<ExportSummary> {
+export async function exportSessions(
+  redis: Redis,
+  prefix: string,
+  refs: readonly SessionRef[],
+  target: ExportTarget,
+  sealer?: Sealer,
+): Promise<ExportSummary> {
   if (target.dir !== undefined) await mkdir(target.dir, { recursive: true, mode: 0o700 })
   if (target.json !== undefined) await mkdir(dirname(target.json), { recursive: true })
   const exported: ExportedSession[] = []
@@ -141,18 +183,33 @@ export async function exportSessions(redis: Redis, prefix: string, refs: readonl
       try {
         const server = target.serverOf?.(record.dcId)
         await storage.save({
-          dcId: record.dcId, apiId: record.apiId, testMode: record.testMode, authKey: record.authKey, userId: record.userId,
-          isBot: record.isBot, dcAuthKeys: record.dcAuthKeys ?? null, device: record.device ?? null,
+          dcId: record.dcId,
+          apiId: record.apiId,
+          testMode: record.testMode,
+          authKey: record.authKey,
+          userId: record.userId,
+          isBot: record.isBot,
+          dcAuthKeys: record.dcAuthKeys ?? null,
+          device: record.device ?? null,
           ...(server ? { server } : {}),
         })
       } finally {
         await storage.close()
       }
       file = storage.path
-      await writePrivateFile(join(target.dir, `${fileName}.json`), `${JSON.stringify(sidecar(ref, fileName, record), null, 2)}\n`)
+      await writePrivateFile(
+        join(target.dir, `${fileName}.json`),
+        `${JSON.stringify(sidecar(ref, fileName, record), null, 2)}\n`,
+      )
     }
     if (target.json !== undefined) {
-      strings.push({ account: ref.account, kind: ref.kind, userId: record.userId?.toString() ?? null, dcId: record.dcId, session: SessionStringCodec.export(record) })
+      strings.push({
+        account: ref.account,
+        kind: ref.kind,
+        userId: record.userId?.toString() ?? null,
+        dcId: record.dcId,
+        session: SessionStringCodec.export(record),
+      })
     }
     exported.push({ ref, ...(file ? { file } : {}), userId: record.userId?.toString() ?? null, dcId: record.dcId })
   }
@@ -160,10 +217,16 @@ export async function exportSessions(redis: Redis, prefix: string, refs: readonl
     const doc: SessionStringsFile = { format: 'pyrogram', sessions: strings }
     await writePrivateFile(target.json, `${JSON.stringify(doc, null, 2)}\n`)
   }
-  return { exported, missing, ...(target.dir !== undefined ? { dir: target.dir } : {}), ...(target.json !== undefined ? { json: target.json } : {}) }
+  return {
+    exported,
+    missing,
+    ...(target.dir !== undefined ? { dir: target.dir } : {}),
+    ...(target.json !== undefined ? { json: target.json } : {}),
+  }
 }
 
 /** Removes sessions from Redis storage (after they were written elsewhere, when asked). */
 export async function deleteRedisSessions(redis: Redis, prefix: string, refs: readonly SessionRef[]): Promise<void> {
-  for (const ref of refs) await new RedisSessionStorage({ redis, name: ref.name, keyPrefix: sessionKeyPrefix(prefix) }).delete()
+  for (const ref of refs)
+    await new RedisSessionStorage({ redis, name: ref.name, keyPrefix: sessionKeyPrefix(prefix) }).delete()
 }

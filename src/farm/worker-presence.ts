@@ -20,7 +20,8 @@ export interface WorkerPresence {
 /** The workers connected to `queue`'s login queue now. */
 export async function connectedWorkers(queue: Pick<Queue, 'getWorkers'>): Promise<WorkerPresence> {
   const list = await queue.getWorkers()
-  if (list.some((w) => w.addr === undefined && typeof w.name === 'string' && w.name.includes('does not support'))) return { workers: null }
+  if (list.some((w) => w.addr === undefined && typeof w.name === 'string' && w.name.includes('does not support')))
+    return { workers: null }
   return {
     workers: list.map((w) => ({ addr: String(w.addr ?? ''), ageS: Number(w.age ?? 0), idleS: Number(w.idle ?? 0) })),
   }

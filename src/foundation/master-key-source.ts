@@ -38,19 +38,26 @@ async function readKeyFile(path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8')
   } catch (err) {
-    throw new MasterKeyError(`cannot read the master key file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+    throw new MasterKeyError(
+      `cannot read the master key file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    )
   }
 }
 
 /** The environment's key sources (the config file and flags may add to or override them). */
 export function masterKeySourcesFromEnv(env: NodeJS.ProcessEnv = process.env): MasterKeySources {
-  const list = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')
+  const list = (v: string | undefined) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '')
   return {
     key: env.GRAMFARM_MASTER_KEY || undefined,
     keyFile: env.GRAMFARM_MASTER_KEY_FILE || undefined,
     keyCommand: env.GRAMFARM_MASTER_KEY_COMMAND || undefined,
     oldKeys: list(env.GRAMFARM_OLD_MASTER_KEYS),
-    requireEncryption: env.GRAMFARM_REQUIRE_ENCRYPTION === '1' || env.GRAMFARM_REQUIRE_ENCRYPTION === 'true' || undefined,
+    requireEncryption:
+      env.GRAMFARM_REQUIRE_ENCRYPTION === '1' || env.GRAMFARM_REQUIRE_ENCRYPTION === 'true' || undefined,
   }
 }
 
@@ -63,11 +70,16 @@ export interface KeyringSpec {
 
 /** The current key's text (null if none is configured). More than one source for it is an error: which one wins would be a guess. */
 async function currentKeyText(sources: MasterKeySources): Promise<{ text: string; source: string } | null> {
-  const given = [sources.key !== undefined, sources.keyFile !== undefined, sources.keyCommand !== undefined].filter(Boolean).length
-  if (given > 1) throw new MasterKeyError('give the master key one way: GRAMFARM_MASTER_KEY, a key file or a key command')
+  const given = [sources.key !== undefined, sources.keyFile !== undefined, sources.keyCommand !== undefined].filter(
+    Boolean,
+  ).length
+  if (given > 1)
+    throw new MasterKeyError('give the master key one way: GRAMFARM_MASTER_KEY, a key file or a key command')
   if (sources.key !== undefined) return { text: sources.key, source: 'GRAMFARM_MASTER_KEY' }
-  if (sources.keyFile !== undefined) return { text: await readKeyFile(sources.keyFile), source: `master key file ${sources.keyFile}` }
-  if (sources.keyCommand !== undefined) return { text: await runKeyCommand(sources.keyCommand), source: 'the master key command' }
+  if (sources.keyFile !== undefined)
+    return { text: await readKeyFile(sources.keyFile), source: `master key file ${sources.keyFile}` }
+  if (sources.keyCommand !== undefined)
+    return { text: await runKeyCommand(sources.keyCommand), source: 'the master key command' }
   return null
 }
 
@@ -82,7 +94,11 @@ export async function resolveKeyringSpec(sources: MasterKeySources): Promise<Key
   const got = await currentKeyText(sources)
   const old = [...(sources.oldKeys ?? [])]
   for (const f of sources.oldKeyFiles ?? []) old.push(await readKeyFile(f))
-  const spec: KeyringSpec = { current: got ? got.text.trim() : null, old: old.map((k) => k.trim()), requireEncryption: sources.requireEncryption ?? false }
+  const spec: KeyringSpec = {
+    current: got ? got.text.trim() : null,
+    old: old.map((k) => k.trim()),
+    requireEncryption: sources.requireEncryption ?? false,
+  }
   if (got) parseMasterKey(got.text, got.source)
   old.forEach((k, i) => parseMasterKey(k, `old master key #${i + 1}`))
   keyringFromSpec(spec) // requireEncryption without a key fails here, at start
@@ -91,21 +107,34 @@ export async function resolveKeyringSpec(sources: MasterKeySources): Promise<Key
 
 /** resolveKeyringSpec for a synchronous caller (the CLI's config loading): the same sources, read at once. */
 export function resolveKeyringSpecSync(sources: MasterKeySources): KeyringSpec {
-  const given = [sources.key !== undefined, sources.keyFile !== undefined, sources.keyCommand !== undefined].filter(Boolean).length
-  if (given > 1) throw new MasterKeyError('give the master key one way: GRAMFARM_MASTER_KEY, a key file or a key command')
+  const given = [sources.key !== undefined, sources.keyFile !== undefined, sources.keyCommand !== undefined].filter(
+    Boolean,
+  ).length
+  if (given > 1)
+    throw new MasterKeyError('give the master key one way: GRAMFARM_MASTER_KEY, a key file or a key command')
   const readSync = (path: string): string => {
     try {
       return readFileSync(path, 'utf8')
     } catch (err) {
-      throw new MasterKeyError(`cannot read the master key file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+      throw new MasterKeyError(
+        `cannot read the master key file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      )
     }
   }
   let current: { text: string; source: string } | null = null
   if (sources.key !== undefined) current = { text: sources.key, source: 'GRAMFARM_MASTER_KEY' }
-  else if (sources.keyFile !== undefined) current = { text: readSync(sources.keyFile), source: `master key file ${sources.keyFile}` }
+  else if (sources.keyFile !== undefined)
+    current = { text: readSync(sources.keyFile), source: `master key file ${sources.keyFile}` }
   else if (sources.keyCommand !== undefined) {
     try {
-      current = { text: execFileSync('/bin/sh', ['-c', sources.keyCommand], { timeout: KEY_COMMAND_TIMEOUT_MS, maxBuffer: 64 * 1024, stdio: ['ignore', 'pipe', 'ignore'] }).toString('utf8'), source: 'the master key command' }
+      current = {
+        text: execFileSync('/bin/sh', ['-c', sources.keyCommand], {
+          timeout: KEY_COMMAND_TIMEOUT_MS,
+          maxBuffer: 64 * 1024,
+          stdio: ['ignore', 'pipe', 'ignore'],
+        }).toString('utf8'),
+        source: 'the master key command',
+      }
     } catch (err) {
       throw new MasterKeyError(`the master key command failed (${(err as { status?: number }).status ?? 'error'})`)
     }
@@ -113,7 +142,11 @@ export function resolveKeyringSpecSync(sources: MasterKeySources): KeyringSpec {
   const old = [...(sources.oldKeys ?? []), ...(sources.oldKeyFiles ?? []).map(readSync)]
   if (current) parseMasterKey(current.text, current.source)
   old.forEach((k, i) => parseMasterKey(k, `old master key #${i + 1}`))
-  const spec: KeyringSpec = { current: current ? current.text.trim() : null, old: old.map((k) => k.trim()), requireEncryption: sources.requireEncryption ?? false }
+  const spec: KeyringSpec = {
+    current: current ? current.text.trim() : null,
+    old: old.map((k) => k.trim()),
+    requireEncryption: sources.requireEncryption ?? false,
+  }
   keyringFromSpec(spec)
   return spec
 }
@@ -139,6 +172,8 @@ let warnedClear = false
 export function warnOnceIfClear(keyring: Keyring, warn: (message: string) => void): boolean {
   if (keyring.encrypting || warnedClear) return false
   warnedClear = true
-  warn('no master key (GRAMFARM_MASTER_KEY, GRAMFARM_MASTER_KEY_FILE or GRAMFARM_MASTER_KEY_COMMAND): sessions, passwords, tokens and codes are stored in Redis in clear')
+  warn(
+    'no master key (GRAMFARM_MASTER_KEY, GRAMFARM_MASTER_KEY_FILE or GRAMFARM_MASTER_KEY_COMMAND): sessions, passwords, tokens and codes are stored in Redis in clear',
+  )
   return true
 }

@@ -136,7 +136,8 @@ export class Keyring implements Sealer {
   constructor(options: KeyringOptions) {
     this.current = options.current
     this.requireEncryption = options.requireEncryption ?? false
-    if (this.requireEncryption && !this.current) throw new MasterKeyError('encryption is required (requireEncryption) but no master key is set')
+    if (this.requireEncryption && !this.current)
+      throw new MasterKeyError('encryption is required (requireEncryption) but no master key is set')
     for (const k of [...(options.old ?? []), ...(this.current ? [this.current] : [])]) this.byId.set(k.id, k)
   }
 
@@ -197,7 +198,9 @@ export class Keyring implements Sealer {
 
   /** Whether a stored value (text or bytes as read from Redis) is in sealed form. */
   static isSealed(stored: string | Uint8Array): boolean {
-    return typeof stored === 'string' ? stored.startsWith(SEALED_MARK) : Buffer.from(stored.subarray(0, SEALED_MARK.length)).toString('latin1') === SEALED_MARK
+    return typeof stored === 'string'
+      ? stored.startsWith(SEALED_MARK)
+      : Buffer.from(stored.subarray(0, SEALED_MARK.length)).toString('latin1') === SEALED_MARK
   }
 
   needsReseal(stored: string): boolean {
@@ -228,7 +231,9 @@ export function parseMasterKey(text: string, source: string): MasterKey {
   if (/^[0-9a-fA-F]{64}$/.test(t)) bytes = Buffer.from(t, 'hex')
   else if (/^[A-Za-z0-9+/_-]{43}={0,1}$/.test(t)) bytes = Buffer.from(t.replace(/-/g, '+').replace(/_/g, '/'), 'base64')
   if (!bytes || bytes.length !== MASTER_KEY_BYTES) {
-    throw new MasterKeyError(`${source}: a master key is ${MASTER_KEY_BYTES} random bytes written as 64 hex digits or base64 (e.g. openssl rand -hex 32)`)
+    throw new MasterKeyError(
+      `${source}: a master key is ${MASTER_KEY_BYTES} random bytes written as 64 hex digits or base64 (e.g. openssl rand -hex 32)`,
+    )
   }
   return new MasterKey(bytes)
 }

@@ -3,7 +3,8 @@
 import { MtprotoError } from './mtproto-error.ts'
 
 /** Messages whose trailing number is a count of seconds. */
-const SECONDS_ERRORS = /^(FLOOD_WAIT|FLOOD_PREMIUM_WAIT|SLOWMODE_WAIT|TAKEOUT_INIT_DELAY|FLOOD_TEST_PHONE_WAIT|PASSWORD_TOO_FRESH|SESSION_TOO_FRESH)_(\d+)$/
+const SECONDS_ERRORS =
+  /^(FLOOD_WAIT|FLOOD_PREMIUM_WAIT|SLOWMODE_WAIT|TAKEOUT_INIT_DELAY|FLOOD_TEST_PHONE_WAIT|PASSWORD_TOO_FRESH|SESSION_TOO_FRESH)_(\d+)$/
 /** Messages whose trailing number is a DC id (303 See Other). */
 const MIGRATE_ERRORS = /^(PHONE_MIGRATE|NETWORK_MIGRATE|USER_MIGRATE|FILE_MIGRATE|STATS_MIGRATE)_(\d+)$/
 
@@ -34,7 +35,13 @@ export class RpcError extends MtprotoError {
 
   /** Telegram's own trouble (500 INTERNAL, -503 Timeout, RPC_CALL_FAIL…): the same call may work later. */
   override get transient(): boolean {
-    return this.code >= 500 || this.code === -500 || this.code === -503 || this.is('RPC_CALL_FAIL') || this.is('RPC_MCGET_FAIL')
+    return (
+      this.code >= 500 ||
+      this.code === -500 ||
+      this.code === -503 ||
+      this.is('RPC_CALL_FAIL') ||
+      this.is('RPC_MCGET_FAIL')
+    )
   }
 
   is(message: string): boolean {

@@ -6,7 +6,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import { CodeChannelError, channelPhone, publishCode, publishPassword, type DeliverCodeStatus } from '../queue/code-channel.ts'
+import {
+  CodeChannelError,
+  channelPhone,
+  publishCode,
+  publishPassword,
+  type DeliverCodeStatus,
+} from '../queue/code-channel.ts'
 import type { LoginJobData, LoginStep } from '../queue/login-job.ts'
 import { loadJobIds, type JobIds } from '../queue/job-ids.ts'
 import { Keyring, type Sealer } from '../foundation/sealed-value.ts'
@@ -43,7 +49,8 @@ function field(body: Record<string, unknown>, name: string, required: boolean): 
 
 function objectBody(req: FastifyRequest): Record<string, unknown> {
   const b = req.body
-  if (typeof b !== 'object' || b === null || Array.isArray(b)) throw new OperatorHttpError(400, 'invalid-body', 'the body must be a JSON object')
+  if (typeof b !== 'object' || b === null || Array.isArray(b))
+    throw new OperatorHttpError(400, 'invalid-body', 'the body must be a JSON object')
   return b as Record<string, unknown>
 }
 
@@ -59,7 +66,9 @@ function phoneOf(raw: string): string {
 
 export function requireRole(tokens: TokenChecker, role: 'codes' | 'webhook', req: FastifyRequest): void {
   const query = req.query as Record<string, unknown> | undefined
-  const token = bearerOf(req.headers.authorization) ?? (role === 'webhook' && typeof query?.token === 'string' ? query.token : undefined)
+  const token =
+    bearerOf(req.headers.authorization) ??
+    (role === 'webhook' && typeof query?.token === 'string' ? query.token : undefined)
   if (!tokens.allows(role, token)) throw new OperatorHttpError(401, 'unauthorized', 'a valid bearer token is required')
 }
 
@@ -71,7 +80,13 @@ interface WaitingLogin {
 }
 
 /** The login job of `phone` and whether it waits for `step`; 409 when a given job id is another account's. */
-async function loginOf(queue: Queue<LoginJobData>, jobIds: JobIds, phone: string, step: LoginStep, givenJobId: string | undefined): Promise<WaitingLogin> {
+async function loginOf(
+  queue: Queue<LoginJobData>,
+  jobIds: JobIds,
+  phone: string,
+  step: LoginStep,
+  givenJobId: string | undefined,
+): Promise<WaitingLogin> {
   const jobId = jobIds.of('user', phone)
   if (givenJobId !== undefined && givenJobId !== jobId) {
     throw new OperatorHttpError(409, 'job-mismatch', 'that job id is not the login of this phone')
@@ -89,20 +104,40 @@ export function registerCodeRoutes(app: FastifyInstance, opts: CodeRoutesOptions
   let jobIdsLoaded: Promise<JobIds> | undefined
   const jobIdsOf = (): Promise<JobIds> => (jobIdsLoaded ??= loadJobIds(redis, prefix, opts.sealer ?? Keyring.clear()))
 
-  const deliverCode = async (phone: string, code: string, attempt: string | undefined, jobId: string | undefined, via: 'api' | 'webhook', reply: FastifyReply) => {
+  const deliverCode = async (
+    phone: string,
+    code: string,
+    attempt: string | undefined,
+    jobId: string | undefined,
+    via: 'api' | 'webhook',
+    reply: FastifyReply,
+  ) => {
     const login = await loginOf(queue, await jobIdsOf(), phone, 'wait_code', jobId)
     let result
     try {
-      result = await publishCode(redis, { phone, code, ...(attempt !== undefined ? { attempt } : {}) }, { prefix, ...(opts.sealer ? { sealer: opts.sealer } : {}) })
+      result = await publishCode(
+        redis,
+        { phone, code, ...(attempt !== undefined ? { attempt } : {}) },
+        { prefix, ...(opts.sealer ? { sealer: opts.sealer } : {}) },
+      )
     } catch (err) {
       if (err instanceof CodeChannelError) throw new OperatorHttpError(400, err.reason, err.message)
       throw err
     }
     opts.onDelivery?.('code', result.status, via)
-    opts.logger?.info({ phone: maskPhone(phone), status: result.status, attempt: result.attempt, waiting: login.waiting, via }, 'code delivered over HTTP')
+    opts.logger?.info(
+      { phone: maskPhone(phone), status: result.status, attempt: result.attempt, waiting: login.waiting, via },
+      'code delivered over HTTP',
+    )
     // Whether a login was waiting is the job's to say: a request hash outlives the login that made it.
     const status = CODE_HTTP_STATUS[result.status] === 200 && !login.waiting ? 202 : CODE_HTTP_STATUS[result.status]
-    return reply.code(status).send({ status: result.status, attempt: result.attempt, waiting: login.waiting, jobId: login.jobId, step: login.step })
+    return reply.code(status).send({
+      status: result.status,
+      attempt: result.attempt,
+      waiting: login.waiting,
+      jobId: login.jobId,
+      step: login.step,
+    })
   }
 
   app.post('/v1/codes', async (req, reply) => {
@@ -110,7 +145,14 @@ export function registerCodeRoutes(app: FastifyInstance, opts: CodeRoutesOptions
     const body = objectBody(req)
     const phone = phoneOf(field(body, 'phone', true)!)
     const code = field(body, 'code', true)!
-    return deliverCode(phone, code, field(body, 'attempt', false), field(body, 'jobId', false) ?? field(body, 'job_id', false), 'api', reply)
+    return deliverCode(
+      phone,
+      code,
+      field(body, 'attempt', false),
+      field(body, 'jobId', false) ?? field(body, 'job_id', false),
+      'api',
+      reply,
+    )
   })
 
   app.post('/v1/passwords', async (req, reply) => {
@@ -118,13 +160,22 @@ export function registerCodeRoutes(app: FastifyInstance, opts: CodeRoutesOptions
     const body = objectBody(req)
     const phone = phoneOf(field(body, 'phone', true)!)
     const password = field(body, 'password', true)!
-    if (password.length === 0 || password.length > 256) throw new OperatorHttpError(400, 'invalid-password', 'password must be 1-256 characters')
-    const login = await loginOf(queue, await jobIdsOf(), phone, 'wait_password', field(body, 'jobId', false) ?? field(body, 'job_id', false))
+    if (password.length === 0 || password.length > 256)
+      throw new OperatorHttpError(400, 'invalid-password', 'password must be 1-256 characters')
+    const login = await loginOf(
+      queue,
+      await jobIdsOf(),
+      phone,
+      'wait_password',
+      field(body, 'jobId', false) ?? field(body, 'job_id', false),
+    )
     await publishPassword(redis, { phone, password }, { prefix, ...(opts.sealer ? { sealer: opts.sealer } : {}) })
     opts.onDelivery?.('password', 'stored', 'api')
     opts.logger?.info({ phone: maskPhone(phone), waiting: login.waiting }, '2FA password delivered over HTTP')
     // Stored either way (a login asks later within the password's TTL); 202 when none was waiting yet.
-    return reply.code(login.waiting ? 200 : 202).send({ status: 'stored', waiting: login.waiting, jobId: login.jobId, step: login.step })
+    return reply
+      .code(login.waiting ? 200 : 202)
+      .send({ status: 'stored', waiting: login.waiting, jobId: login.jobId, step: login.step })
   })
 
   // handler_api-family webhooks: {"activationId": 123, "service": "tg", "text": "Telegram code: 12345", "code": "12345", …}
@@ -132,9 +183,19 @@ export function registerCodeRoutes(app: FastifyInstance, opts: CodeRoutesOptions
     requireRole(tokens, 'webhook', req)
     const body = objectBody(req)
     const activationId = field(body, 'activationId', false) ?? field(body, 'id', false)
-    if (activationId === undefined || !/^[\w-]{1,64}$/.test(activationId)) throw new OperatorHttpError(400, 'invalid-activation', '"activationId" is required (1-64 letters, digits, _ or -)')
+    if (activationId === undefined || !/^[\w-]{1,64}$/.test(activationId))
+      throw new OperatorHttpError(
+        400,
+        'invalid-activation',
+        '"activationId" is required (1-64 letters, digits, _ or -)',
+      )
     const phoneRaw = await redis.hget(keys.smsActivations, activationId)
-    if (phoneRaw === null) throw new OperatorHttpError(404, 'unknown-activation', 'no number of this farm was rented under that activation id')
+    if (phoneRaw === null)
+      throw new OperatorHttpError(
+        404,
+        'unknown-activation',
+        'no number of this farm was rented under that activation id',
+      )
     const given = field(body, 'code', false)
     const text = field(body, 'text', false)
     const code = given !== undefined && given.trim() !== '' ? given.trim() : codeInText(text)

@@ -26,7 +26,14 @@ export interface DashboardData {
   readonly floodWaitSeconds: Readonly<Record<string, number>>
   readonly sendCode: Readonly<Record<string, number>>
   readonly workers: number | null
-  readonly recentFailures: readonly { account: string; kind: string; state: string; error: string | null; runId: string; finishedAt: string }[]
+  readonly recentFailures: readonly {
+    account: string
+    kind: string
+    state: string
+    error: string | null
+    runId: string
+    finishedAt: string
+  }[]
   readonly exceptIds: number
   readonly phonesMasked: boolean
 }
@@ -36,35 +43,53 @@ const WAITING_SHOWN = 200
 const FAILURES_SHOWN = 20
 const WAIT_STEPS: ReadonlySet<string> = new Set(['wait_code', 'wait_password', 'wait_qr'])
 
-export async function dashboardData(redis: Redis, prefix: string, queue: Queue<LoginJobData>, admin: boolean): Promise<DashboardData> {
+export async function dashboardData(
+  redis: Redis,
+  prefix: string,
+  queue: Queue<LoginJobData>,
+  admin: boolean,
+): Promise<DashboardData> {
   const keys = new FarmRedisKeys(prefix)
   const shown = (kind: string, account: string): string => (kind === 'user' && !admin ? maskPhone(account) : account)
   const runIds = await redis.zrevrange(keys.runs, 0, RUNS_SHOWN - 1)
   const failures: DashboardData['recentFailures'][number][] = []
-  const runs = await Promise.all(runIds.map(async (runId): Promise<DashboardRun> => {
-    const [info, results] = await Promise.all([redis.hgetall(keys.run(runId)), redis.hvals(keys.results(runId))])
-    const byState: Record<string, number> = {}
-    for (const json of results) {
-      let r: LoginResult
-      try {
-        r = JSON.parse(json) as LoginResult
-      } catch {
-        continue
+  const runs = await Promise.all(
+    runIds.map(async (runId): Promise<DashboardRun> => {
+      const [info, results] = await Promise.all([redis.hgetall(keys.run(runId)), redis.hvals(keys.results(runId))])
+      const byState: Record<string, number> = {}
+      for (const json of results) {
+        let r: LoginResult
+        try {
+          r = JSON.parse(json) as LoginResult
+        } catch {
+          continue
+        }
+        const state = stateName(r.state)
+        byState[state] = (byState[state] ?? 0) + 1
+        if (state !== 'authorized' && state !== 'duplicate') {
+          failures.push({
+            account: shown(r.kind, r.account),
+            kind: r.kind,
+            state: r.state,
+            error: r.error ?? null,
+            runId,
+            finishedAt: new Date(r.finishedAt).toISOString(),
+          })
+        }
       }
-      const state = stateName(r.state)
-      byState[state] = (byState[state] ?? 0) + 1
-      if (state !== 'authorized' && state !== 'duplicate') {
-        failures.push({ account: shown(r.kind, r.account), kind: r.kind, state: r.state, error: r.error ?? null, runId, finishedAt: new Date(r.finishedAt).toISOString() })
-      }
-    }
-    return { runId, label: info.label ?? null, total: Number(info.total ?? 0), finished: results.length, byState }
-  }))
+      return { runId, label: info.label ?? null, total: Number(info.total ?? 0), finished: results.length, byState }
+    }),
+  )
   const now = Date.now()
   const jobs = await queue.getJobs(['delayed', 'active', 'waiting'], 0, WAITING_SHOWN - 1)
-  const waiting = jobs.filter((j) => j?.data && WAIT_STEPS.has(j.data.step)).map((j) => ({
-    account: shown(j.data.kind, j.data.account), kind: j.data.kind, step: j.data.step,
-    waitingS: Math.max(0, Math.round((now - (j.data.codeWaitSince ?? j.processedOn ?? j.timestamp)) / 1000)),
-  }))
+  const waiting = jobs
+    .filter((j) => j?.data && WAIT_STEPS.has(j.data.step))
+    .map((j) => ({
+      account: shown(j.data.kind, j.data.account),
+      kind: j.data.kind,
+      step: j.data.step,
+      waitingS: Math.max(0, Math.round((now - (j.data.codeWaitSince ?? j.processedOn ?? j.timestamp)) / 1000)),
+    }))
   const [stats, presence, exceptIds] = await Promise.all([
     readFarmStats(redis, keys.stats),
     connectedWorkers(queue).catch(() => ({ workers: null })),
@@ -73,8 +98,10 @@ export async function dashboardData(redis: Redis, prefix: string, queue: Queue<L
   failures.sort((a, b) => b.finishedAt.localeCompare(a.finishedAt))
   return {
     at: new Date(now).toISOString(),
-    runs, waiting,
-    floodWaitSeconds: stats.floodWait, sendCode: stats.sendCode,
+    runs,
+    waiting,
+    floodWaitSeconds: stats.floodWait,
+    sendCode: stats.sendCode,
     workers: presence.workers === null ? null : presence.workers.length,
     recentFailures: failures.slice(0, FAILURES_SHOWN),
     exceptIds,

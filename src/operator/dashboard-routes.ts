@@ -28,7 +28,9 @@ function cookieToken(header: string | undefined): string | undefined {
 
 export async function registerDashboardRoutes(app: FastifyInstance, ctx: OperatorContext): Promise<void> {
   const page = dashboardPage(ctx.prefix)
-  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(page))
+  app.get('/', async (_req, reply) =>
+    reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(page),
+  )
   app.get('/dashboard.json', async (req, reply) => {
     const data = await dashboardData(ctx.redis, ctx.prefix, ctx.queue, isAdmin(ctx, req))
     return reply.header('cache-control', 'no-store').send(data)
@@ -41,10 +43,16 @@ export async function registerDashboardRoutes(app: FastifyInstance, ctx: Operato
       const given = typeof query?.token === 'string' ? query.token : undefined
       const token = given ?? bearerOf(req.headers.authorization) ?? cookieToken(req.headers.cookie)
       if (!ctx.tokens.allows('admin', token)) {
-        return reply.code(401).send({ error: 'unauthorized', message: 'the queue actions need an admin token (open /queues/admin?token=<admin token>)' })
+        return reply.code(401).send({
+          error: 'unauthorized',
+          message: 'the queue actions need an admin token (open /queues/admin?token=<admin token>)',
+        })
       }
       if (given !== undefined) {
-        reply.header('set-cookie', `${ADMIN_COOKIE}=${encodeURIComponent(given)}; Path=${ADMIN_BOARD}; HttpOnly; SameSite=Strict`)
+        reply.header(
+          'set-cookie',
+          `${ADMIN_COOKIE}=${encodeURIComponent(given)}; Path=${ADMIN_BOARD}; HttpOnly; SameSite=Strict`,
+        )
       }
       return undefined
     })

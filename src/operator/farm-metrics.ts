@@ -36,13 +36,24 @@ export class FarmMetrics {
   private readonly redisRoundTrip: Histogram
   private readonly keys: FarmRedisKeys
 
-  constructor(private readonly redis: Redis, prefix: string, private readonly queue: Queue) {
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+    private readonly queue: Queue,
+  ) {
     this.keys = new FarmRedisKeys(prefix)
     collectDefaultMetrics({ register: this.registry, prefix: 'gramfarm_serve_' })
-    this.deliveries = new Counter({ name: 'gramfarm_code_deliveries_total', help: 'Codes and passwords delivered over HTTP, by delivery status', labelNames: ['kind', 'status', 'via'], registers: [this.registry] })
+    this.deliveries = new Counter({
+      name: 'gramfarm_code_deliveries_total',
+      help: 'Codes and passwords delivered over HTTP, by delivery status',
+      labelNames: ['kind', 'status', 'via'],
+      registers: [this.registry],
+    })
     this.redisRoundTrip = new Histogram({
-      name: 'gramfarm_redis_roundtrip_seconds', help: 'Redis PING round trips measured by the server (one per scrape)',
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [this.registry],
+      name: 'gramfarm_redis_roundtrip_seconds',
+      help: 'Redis PING round trips measured by the server (one per scrape)',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [this.registry],
     })
   }
 
@@ -61,17 +72,32 @@ export class FarmMetrics {
       connectedWorkers(this.queue).catch(() => ({ workers: null })),
       this.redis.scard(this.keys.exceptIds.authorizedIds),
     ])
-    let out = header('gramfarm_logins_total', 'counter', 'Logins finished, by kind and final state (the report\'s state column)')
+    let out = header(
+      'gramfarm_logins_total',
+      'counter',
+      "Logins finished, by kind and final state (the report's state column)",
+    )
     for (const l of stats.logins) out += `gramfarm_logins_total${labels({ kind: l.kind, state: l.state })} ${l.count}\n`
     out += histogramText('gramfarm_login_duration_seconds', 'From enqueue to final state', stats.loginDuration)
     out += histogramText('gramfarm_code_wait_seconds', 'How long logins waited for their login code', stats.codeWait)
     out += header('gramfarm_queue_jobs', 'gauge', 'Login jobs in the queue, by BullMQ state')
     for (const s of QUEUE_STATES) out += `gramfarm_queue_jobs${labels({ state: s })} ${counts[s] ?? 0}\n`
-    out += header('gramfarm_send_code_total', 'counter', 'auth.sendCode slots: granted, or paced (held back) by the global bucket, the DC\'s bucket or a FLOOD_WAIT penalty')
-    for (const [k, v] of Object.entries(stats.sendCode)) out += `gramfarm_send_code_total${labels({ result: k.replace(':', '_') })} ${v}\n`
-    out += header('gramfarm_flood_wait_seconds_total', 'counter', 'FLOOD_WAIT seconds Telegram asked for on auth.sendCode, by DC')
-    for (const [dc, v] of Object.entries(stats.floodWait)) out += `gramfarm_flood_wait_seconds_total${labels({ dc })} ${v}\n`
-    if (presence.workers !== null) out += `${header('gramfarm_workers', 'gauge', 'Workers connected to the login queue')}gramfarm_workers ${presence.workers.length}\n`
+    out += header(
+      'gramfarm_send_code_total',
+      'counter',
+      "auth.sendCode slots: granted, or paced (held back) by the global bucket, the DC's bucket or a FLOOD_WAIT penalty",
+    )
+    for (const [k, v] of Object.entries(stats.sendCode))
+      out += `gramfarm_send_code_total${labels({ result: k.replace(':', '_') })} ${v}\n`
+    out += header(
+      'gramfarm_flood_wait_seconds_total',
+      'counter',
+      'FLOOD_WAIT seconds Telegram asked for on auth.sendCode, by DC',
+    )
+    for (const [dc, v] of Object.entries(stats.floodWait))
+      out += `gramfarm_flood_wait_seconds_total${labels({ dc })} ${v}\n`
+    if (presence.workers !== null)
+      out += `${header('gramfarm_workers', 'gauge', 'Workers connected to the login queue')}gramfarm_workers ${presence.workers.length}\n`
     out += `${header('gramfarm_except_ids', 'gauge', 'Accounts in the except_ids registry (authorized by this farm)')}gramfarm_except_ids ${exceptIds}\n`
     return out + (await this.registry.metrics())
   }

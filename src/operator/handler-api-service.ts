@@ -6,7 +6,11 @@ import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { maskPhone } from '../foundation/logger.ts'
 import { CodeProviderClient } from '../queue/code-channel.ts'
-import { HandlerApiProvider, runHandlerApiBridge, type HandlerApiBridge } from '../queue/providers/handler-api-provider.ts'
+import {
+  HandlerApiProvider,
+  runHandlerApiBridge,
+  type HandlerApiBridge,
+} from '../queue/providers/handler-api-provider.ts'
 import type { LoginResult } from '../queue/login-job.ts'
 import { FarmRedisKeys } from '../queue/redis-keys.ts'
 
@@ -41,10 +45,20 @@ export interface HandlerApiService {
 export function startHandlerApiService(opts: HandlerApiServiceOptions): HandlerApiService {
   const keys = new FarmRedisKeys(opts.prefix)
   const phones = keys.smsPhones
-  const provider = new HandlerApiProvider({ baseUrl: opts.baseUrl, apiKey: opts.apiKey, ...(opts.service ? { service: opts.service } : {}), ...(opts.logger ? { logger: opts.logger } : {}) })
-  const channel = new CodeProviderClient({ redis: opts.redis, prefix: opts.prefix, ...(opts.logger ? { logger: opts.logger } : {}) })
+  const provider = new HandlerApiProvider({
+    baseUrl: opts.baseUrl,
+    apiKey: opts.apiKey,
+    ...(opts.service ? { service: opts.service } : {}),
+    ...(opts.logger ? { logger: opts.logger } : {}),
+  })
+  const channel = new CodeProviderClient({
+    redis: opts.redis,
+    prefix: opts.prefix,
+    ...(opts.logger ? { logger: opts.logger } : {}),
+  })
   const bridge: HandlerApiBridge = runHandlerApiBridge({
-    provider, channel,
+    provider,
+    channel,
     activationFor: async (phone) => (await opts.redis.hget(phones, phone)) ?? undefined,
     ...(opts.logger ? { logger: opts.logger } : {}),
     ...(opts.pollIntervalMs !== undefined ? { pollIntervalMs: opts.pollIntervalMs } : {}),
@@ -79,7 +93,10 @@ export function startHandlerApiService(opts: HandlerApiServiceOptions): HandlerA
       await opts.redis.multi().hdel(phones, phone).hdel(keys.smsActivations, activationId).exec()
       if (ok) completed++
       else cancelled++
-      opts.logger?.info({ activationId, phone: maskPhone(phone), state: result.state, action: ok ? 'complete' : 'cancel' }, 'activation settled')
+      opts.logger?.info(
+        { activationId, phone: maskPhone(phone), state: result.state, action: ok ? 'complete' : 'cancel' },
+        'activation settled',
+      )
     }
     return { completed, cancelled }
   }
@@ -95,7 +112,11 @@ export function startHandlerApiService(opts: HandlerApiServiceOptions): HandlerA
       const out: string[] = []
       for (let i = 0; i < count; i++) {
         const r = await provider.getNumber(opts.country, undefined, opts.maxPrice)
-        await opts.redis.multi().hset(phones, r.phone, r.activationId).hset(keys.smsActivations, r.activationId, r.phone).exec()
+        await opts.redis
+          .multi()
+          .hset(phones, r.phone, r.activationId)
+          .hset(keys.smsActivations, r.activationId, r.phone)
+          .exec()
         out.push(r.phone)
       }
       return out

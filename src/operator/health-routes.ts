@@ -13,7 +13,9 @@ export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   return Promise.race([
     p.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms))),
+    new Promise<T>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms)),
+    ),
   ])
 }
 
@@ -33,7 +35,9 @@ export async function readiness(redis: Redis, queue: Queue): Promise<Readiness> 
     return { ready: false, redis: 'down', redisMs: null, workers: null }
   }
   const redisMs = Math.round((performance.now() - started) * 10) / 10
-  const { workers } = await within(connectedWorkers(queue), REDIS_PROBE_MS, 'CLIENT LIST').catch(() => ({ workers: null }))
+  const { workers } = await within(connectedWorkers(queue), REDIS_PROBE_MS, 'CLIENT LIST').catch(() => ({
+    workers: null,
+  }))
   // A Redis that hides its client list cannot tell: ready on Redis alone rather than never.
   const count = workers === null ? null : workers.length
   return { ready: count === null || count > 0, redis: 'ok', redisMs, workers: count }

@@ -2,7 +2,11 @@
 // on, and a message for people. Sent as `{"error": reason, "message": …}`.
 export class OperatorHttpError extends Error {
   override readonly name = 'OperatorHttpError'
-  constructor(readonly statusCode: number, readonly reason: string, message: string) {
+  constructor(
+    readonly statusCode: number,
+    readonly reason: string,
+    message: string,
+  ) {
     super(message)
   }
 }

@@ -61,10 +61,20 @@ export async function startOperatorServer(opts: OperatorServerOptions): Promise<
     ...(opts.logger ? { loggerInstance: opts.logger.child({ component: 'serve' }) as FastifyBaseLogger } : {}),
     trustProxy: false,
   })
-  const queue = new Queue<LoginJobData>(LOGIN_QUEUE, { connection: opts.redis, prefix: new FarmRedisKeys(opts.prefix).bullPrefix })
+  const queue = new Queue<LoginJobData>(LOGIN_QUEUE, {
+    connection: opts.redis,
+    prefix: new FarmRedisKeys(opts.prefix).bullPrefix,
+  })
   queue.on('error', () => undefined) // a command that fails surfaces in its route
   const metrics = new FarmMetrics(opts.redis, opts.prefix, queue)
-  const context: OperatorContext = { redis: opts.redis, prefix: opts.prefix, queue, tokens: new TokenChecker(opts.tokens), logger: opts.logger, metrics }
+  const context: OperatorContext = {
+    redis: opts.redis,
+    prefix: opts.prefix,
+    queue,
+    tokens: new TokenChecker(opts.tokens),
+    logger: opts.logger,
+    metrics,
+  }
   const limit = new RequestRateLimit(opts.rateLimit ?? { perMinute: 120, burst: 30 })
 
   app.addHook('onRequest', async (req, reply) => {
@@ -77,13 +87,22 @@ export async function startOperatorServer(opts: OperatorServerOptions): Promise<
   })
 
   app.setErrorHandler((err: FastifyError | OperatorHttpError, req, reply) => {
-    if (err instanceof OperatorHttpError) return reply.code(err.statusCode).send({ error: err.reason, message: err.message })
+    if (err instanceof OperatorHttpError)
+      return reply.code(err.statusCode).send({ error: err.reason, message: err.message })
     // fastify's own refusals: a body too large, not JSON, an unsupported content type.
-    const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500
+    const status =
+      typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500
     if (status < 500) {
-      const reason = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'body-too-large'
-        : err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported-media-type'
-          : err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError ? 'invalid-json' : 'bad-request'
+      const reason =
+        err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+          ? 'body-too-large'
+          : err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+            ? 'unsupported-media-type'
+            : err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ||
+                err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
+                err instanceof SyntaxError
+              ? 'invalid-json'
+              : 'bad-request'
       return reply.code(status).send({ error: reason, message: err.message })
     }
     opts.logger?.error({ err: { name: err.name, message: err.message }, route: req.routeOptions.url }, 'request failed')
@@ -93,7 +112,12 @@ export async function startOperatorServer(opts: OperatorServerOptions): Promise<
 
   registerHealthRoutes(app, opts.redis, queue)
   registerCodeRoutes(app, {
-    redis: opts.redis, prefix: opts.prefix, queue, tokens: context.tokens, logger: opts.logger, ...(opts.sealer ? { sealer: opts.sealer } : {}),
+    redis: opts.redis,
+    prefix: opts.prefix,
+    queue,
+    tokens: context.tokens,
+    logger: opts.logger,
+    ...(opts.sealer ? { sealer: opts.sealer } : {}),
     onDelivery: (kind, status, via) => metrics.delivered(kind, status, via),
   })
   app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.render()))
@@ -103,7 +127,9 @@ export async function startOperatorServer(opts: OperatorServerOptions): Promise<
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 0 })
   const url = address.replace('[::1]', 'localhost')
   return {
-    app, url, context,
+    app,
+    url,
+    context,
     close: async () => {
       await app.close()
       await queue.close()

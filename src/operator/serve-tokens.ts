@@ -12,9 +12,13 @@ const ROLES = ['codes', 'admin', 'webhook'] as const
 
 function checked(list: unknown, where: string): string[] {
   if (list === undefined) return []
-  if (!Array.isArray(list) || list.some((t) => typeof t !== 'string')) throw new ServeTokensError(`${where} must be a list of strings`)
+  if (!Array.isArray(list) || list.some((t) => typeof t !== 'string'))
+    throw new ServeTokensError(`${where} must be a list of strings`)
   for (const t of list as string[]) {
-    if (t.length < MIN_TOKEN_LENGTH || /\s/.test(t)) throw new ServeTokensError(`${where}: every token must be at least ${MIN_TOKEN_LENGTH} characters, without blanks`)
+    if (t.length < MIN_TOKEN_LENGTH || /\s/.test(t))
+      throw new ServeTokensError(
+        `${where}: every token must be at least ${MIN_TOKEN_LENGTH} characters, without blanks`,
+      )
   }
   return list as string[]
 }
@@ -29,11 +33,21 @@ export function loadServeTokens(file: string | undefined, env: NodeJS.ProcessEnv
       const code = (err as NodeJS.ErrnoException).code
       throw new ServeTokensError(`tokens file ${file}: ${code ? `cannot read it (${code})` : 'not valid JSON'}`)
     }
-    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ServeTokensError(`tokens file ${file}: expected a JSON object`)
-    for (const k of Object.keys(json)) if (!(ROLES as readonly string[]).includes(k)) throw new ServeTokensError(`tokens file ${file}: unknown key "${k}" (codes, admin, webhook)`)
+    if (typeof json !== 'object' || json === null || Array.isArray(json))
+      throw new ServeTokensError(`tokens file ${file}: expected a JSON object`)
+    for (const k of Object.keys(json))
+      if (!(ROLES as readonly string[]).includes(k))
+        throw new ServeTokensError(`tokens file ${file}: unknown key "${k}" (codes, admin, webhook)`)
     fromFile = json as Record<string, unknown>
   }
-  const fromEnv = (name: string): string[] => checked((env[name] ?? '').split(',').map((t) => t.trim()).filter(Boolean), name)
+  const fromEnv = (name: string): string[] =>
+    checked(
+      (env[name] ?? '')
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+      name,
+    )
   return {
     codes: [...checked(fromFile.codes, 'codes'), ...fromEnv('GRAMFARM_CODE_TOKENS')],
     admin: [...checked(fromFile.admin, 'admin'), ...fromEnv('GRAMFARM_ADMIN_TOKENS')],

@@ -5,10 +5,10 @@
 //   code-channel/code-provider-client.ts  the delivering side (store first, then announce; the request stream)
 //   code-channel/code-inbox.ts            the waiting side (one subscriber per process, GETDEL, poll)
 //   redis-keys.ts                         the names (CodeChannelNames)
-export type { KnownCodeType } from '../auth/credential-provider.ts';
-export { CodeChannelNames, DEFAULT_PREFIX } from './redis-keys.ts';
-export * from './code-channel/contract.ts';
-export { CodeChannelError, CodeTimeoutError, type CodeChannelErrorReason } from './code-channel/channel-errors.ts';
-export { channelPhone, codeShapeOf, type CodeShape } from './code-channel/channel-input.ts';
-export * from './code-channel/code-provider-client.ts';
-export * from './code-channel/code-inbox.ts';
+export type { KnownCodeType } from '../auth/credential-provider.ts'
+export { CodeChannelNames, DEFAULT_PREFIX } from './redis-keys.ts'
+export * from './code-channel/contract.ts'
+export { CodeChannelError, CodeTimeoutError, type CodeChannelErrorReason } from './code-channel/channel-errors.ts'
+export { channelPhone, codeShapeOf, type CodeShape } from './code-channel/channel-input.ts'
+export * from './code-channel/code-provider-client.ts'
+export * from './code-channel/code-inbox.ts'

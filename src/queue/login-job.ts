@@ -96,5 +96,7 @@ export function botLabel(token: string): string {
 }
 
 export function isFinalState(s: string): s is FinalState {
-  return /^(authorized|needs_password|password_invalid|phone_invalid|banned|unregistered|code_timeout|duplicate|flood_wait\(\d+\)|failed\(.*\))$/.test(s)
+  return /^(authorized|needs_password|password_invalid|phone_invalid|banned|unregistered|code_timeout|duplicate|flood_wait\(\d+\)|failed\(.*\))$/.test(
+    s,
+  )
 }

@@ -3,6 +3,6 @@
 export class QueueError extends Error {
   /** Bad input and refusals are not transient; a provider or a wait that may work on another try says so. */
   get transient(): boolean {
-    return false;
+    return false
   }
 }

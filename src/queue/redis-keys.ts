@@ -3,172 +3,172 @@
 // Keys are not hash-tagged: a farm targets one Redis (or a primary with replicas), not a Cluster.
 
 /** The prefix of a farm that was given none. */
-export const DEFAULT_PREFIX = 'gramfarm:';
+export const DEFAULT_PREFIX = 'gramfarm:'
 
 /** The code-provider channel's names (their contract: docs/provider-contract.md). */
 export class CodeChannelNames {
   constructor(readonly prefix: string = DEFAULT_PREFIX) {}
   get requestsChannel(): string {
-    return `${this.prefix}code:requests`;
+    return `${this.prefix}code:requests`
   }
   get requestsStream(): string {
-    return `${this.prefix}code:requests:stream`;
+    return `${this.prefix}code:requests:stream`
   }
   get deliveredChannel(): string {
-    return `${this.prefix}code:delivered`;
+    return `${this.prefix}code:delivered`
   }
   get passwordRequestsChannel(): string {
-    return `${this.prefix}password:requests`;
+    return `${this.prefix}password:requests`
   }
   get passwordDeliveredChannel(): string {
-    return `${this.prefix}password:delivered`;
+    return `${this.prefix}password:delivered`
   }
   /** Hash of a phone's current code request (its attempt id). */
   request(phone: string): string {
-    return `${this.prefix}code:req:${phone}`;
+    return `${this.prefix}code:req:${phone}`
   }
   /** Pattern matching every phone's request hash (SCAN). */
   get requestPattern(): string {
-    return `${this.prefix}code:req:*`;
+    return `${this.prefix}code:req:*`
   }
   /** Prefix of the per-attempt code keys; the attempt id follows. */
   codePrefix(phone: string): string {
-    return `${this.prefix}code:${phone}:`;
+    return `${this.prefix}code:${phone}:`
   }
   code(phone: string, attempt: string): string {
-    return `${this.codePrefix(phone)}${attempt}`;
+    return `${this.codePrefix(phone)}${attempt}`
   }
   /** A code delivered before any request, parked until a request adopts it. */
   pendingCode(phone: string): string {
-    return `${this.prefix}code:pending:${phone}`;
+    return `${this.prefix}code:pending:${phone}`
   }
   password(phone: string): string {
-    return `${this.prefix}password:${phone}`;
+    return `${this.prefix}password:${phone}`
   }
 }
 
 /** The except_ids registry's keys: who is authorized, and which login claims an account. */
 export interface ExceptIdsKeys {
-  readonly authorizedIds: string;
-  readonly accountOfId: string;
-  readonly idOfAccount: string;
-  readonly recorderOfAccount: string;
-  claim(accountKey: string): string;
+  readonly authorizedIds: string
+  readonly accountOfId: string
+  readonly idOfAccount: string
+  readonly recorderOfAccount: string
+  claim(accountKey: string): string
 }
 
 /** The auth.sendCode token buckets. */
 export interface SendCodeRateKeys {
-  readonly global: string;
-  dc(dcId: number): string;
+  readonly global: string
+  dc(dcId: number): string
   /** A DC paused after a FLOOD_WAIT. */
-  dcBlocked(dcId: number): string;
+  dcBlocked(dcId: number): string
 }
 
 /** Farm-wide counters behind /metrics (hashes the workers and the send-code limiter increment). */
 export interface FarmStatsKeys {
   /** `<kind>|<state>` → logins that ended so. */
-  readonly logins: string;
+  readonly logins: string
   /** Histogram of login durations: `le:<bucket>` counts (not cumulative), `sum`, `count`. */
-  readonly loginDuration: string;
+  readonly loginDuration: string
   /** Histogram of how long logins waited for their code, in the same shape. */
-  readonly codeWait: string;
+  readonly codeWait: string
   /** auth.sendCode slots: `granted`, `paced:<global|dc|penalty>`. */
-  readonly sendCode: string;
+  readonly sendCode: string
   /** DC id → FLOOD_WAIT seconds Telegram asked for there, summed. */
-  readonly floodWait: string;
+  readonly floodWait: string
 }
 
 /** Every name of one farm. */
 export class FarmRedisKeys {
-  readonly codeChannel: CodeChannelNames;
-  readonly exceptIds: ExceptIdsKeys;
-  readonly sendCodeRate: SendCodeRateKeys;
-  readonly stats: FarmStatsKeys;
+  readonly codeChannel: CodeChannelNames
+  readonly exceptIds: ExceptIdsKeys
+  readonly sendCodeRate: SendCodeRateKeys
+  readonly stats: FarmStatsKeys
 
   constructor(readonly prefix: string = DEFAULT_PREFIX) {
-    const p = prefix;
-    this.codeChannel = new CodeChannelNames(p);
+    const p = prefix
+    this.codeChannel = new CodeChannelNames(p)
     this.exceptIds = {
       authorizedIds: `${p}auth:authorized-ids`,
       accountOfId: `${p}auth:account-of-id`,
       idOfAccount: `${p}auth:id-of-account`,
       recorderOfAccount: `${p}auth:recorder-of-account`,
       claim: (accountKey) => `${p}auth:claim:${accountKey}`,
-    };
-    const rate = `${p}ratelimit:send-code:`;
+    }
+    const rate = `${p}ratelimit:send-code:`
     this.sendCodeRate = {
       global: `${rate}global`,
       dc: (dcId) => `${rate}dc:${dcId}`,
       dcBlocked: (dcId) => `${rate}dc:${dcId}:blocked`,
-    };
+    }
     this.stats = {
       logins: `${p}stats:logins`,
       loginDuration: `${p}stats:login-duration`,
       codeWait: `${p}stats:code-wait`,
       sendCode: `${p}stats:send-code`,
       floodWait: `${p}stats:flood-wait`,
-    };
+    }
   }
 
   /** BullMQ's own prefix for the login queue's keys (`<prefix>bull:<queue>:…`). */
   get bullPrefix(): string {
-    return `${this.prefix}bull`;
+    return `${this.prefix}bull`
   }
   /** Sorted set of the runs the coordinator enqueued. */
   get runs(): string {
-    return `${this.prefix}runs`;
+    return `${this.prefix}runs`
   }
   /** Hash describing one run. */
   run(runId: string): string {
-    return `${this.prefix}run:${runId}`;
+    return `${this.prefix}run:${runId}`
   }
   /** Hash of the accounts a run attached to another run's job. */
   runAttached(runId: string): string {
-    return `${this.prefix}run:${runId}:attached`;
+    return `${this.prefix}run:${runId}:attached`
   }
   /** Hash of a run's login results, by account. */
   results(runId: string): string {
-    return `${this.prefix}results:${runId}`;
+    return `${this.prefix}results:${runId}`
   }
   /** A login job's step state. */
   login(jobId: string): string {
-    return `${this.prefix}login:${jobId}`;
+    return `${this.prefix}login:${jobId}`
   }
   /** A QR login's current token URL. */
   qr(jobId: string): string {
-    return `${this.prefix}qr:${jobId}`;
+    return `${this.prefix}qr:${jobId}`
   }
   /** Channel on which a QR login announces its URL (to whoever scans). */
   get qrChannel(): string {
-    return `${this.prefix}qr`;
+    return `${this.prefix}qr`
   }
   /** Prefix of the QR keys (`qr(jobId)`). */
   get qrPrefix(): string {
-    return `${this.prefix}qr:`;
+    return `${this.prefix}qr:`
   }
   /** Channel on which a thread says "the QR of this job was scanned": the worker promotes the job at once. */
   get qrScannedChannel(): string {
-    return `${this.prefix}qr:scanned`;
+    return `${this.prefix}qr:scanned`
   }
   /** Prefix of the accounts' sessions (RedisSessionStorage's keyPrefix). */
   get sessionPrefix(): string {
-    return `${this.prefix}session:`;
+    return `${this.prefix}session:`
   }
   /** The per-farm secret of the keyed job ids (sealed under the master key; src/queue/job-ids.ts). */
   get jobIdSecret(): string {
-    return `${this.prefix}job-id-secret`;
+    return `${this.prefix}job-id-secret`
   }
   /** A job's secrets (password, bot token), encrypted. */
   secret(jobId: string): string {
-    return `${this.prefix}secret:${jobId}`;
+    return `${this.prefix}secret:${jobId}`
   }
   /** Hash of the SMS-service activations this farm rented: activation id → phone (the webhook's lookup). */
   get smsActivations(): string {
-    return `${this.prefix}sms:activations`;
+    return `${this.prefix}sms:activations`
   }
   /** Hash of the same activations by phone: phone → activation id (the bridge's lookup). */
   get smsPhones(): string {
-    return `${this.prefix}sms:phones`;
+    return `${this.prefix}sms:phones`
   }
 }
 
@@ -176,21 +176,21 @@ export class FarmRedisKeys {
 
 /** Hash of a run's login results, by account. */
 export function resultsKey(prefix: string, runId: string): string {
-  return new FarmRedisKeys(prefix).results(runId);
+  return new FarmRedisKeys(prefix).results(runId)
 }
 /** Prefix of the accounts' sessions (RedisSessionStorage's keyPrefix): under the farm's prefix, so farms never share one. */
 export function sessionKeyPrefix(prefix: string): string {
-  return new FarmRedisKeys(prefix).sessionPrefix;
+  return new FarmRedisKeys(prefix).sessionPrefix
 }
 export function qrScannedChannel(prefix: string): string {
-  return new FarmRedisKeys(prefix).qrScannedChannel;
+  return new FarmRedisKeys(prefix).qrScannedChannel
 }
 export function runsKey(prefix: string): string {
-  return new FarmRedisKeys(prefix).runs;
+  return new FarmRedisKeys(prefix).runs
 }
 export function runKey(prefix: string, runId: string): string {
-  return new FarmRedisKeys(prefix).run(runId);
+  return new FarmRedisKeys(prefix).run(runId)
 }
 export function attachedKey(prefix: string, runId: string): string {
-  return new FarmRedisKeys(prefix).runAttached(runId);
+  return new FarmRedisKeys(prefix).runAttached(runId)
 }

@@ -41,9 +41,15 @@ export class SecretVault {
   /** Stores a job's secrets for `holdSeconds` (until a worker starts its login and sets its deadline). */
   async put(jobId: string, secrets: JobSecrets, holdSeconds = SECRET_HOLD_SECONDS): Promise<void> {
     const key = this.key(jobId)
-    const fields = FIELDS.filter((f) => typeof secrets[f] === 'string' && secrets[f] !== '').map((f) => [f, this.sealer.seal(secrets[f]!, this.boundTo(key, f))] as const)
+    const fields = FIELDS.filter((f) => typeof secrets[f] === 'string' && secrets[f] !== '').map(
+      (f) => [f, this.sealer.seal(secrets[f]!, this.boundTo(key, f))] as const,
+    )
     if (fields.length === 0) return
-    await this.redis.multi().hset(key, Object.fromEntries(fields)).expire(key, Math.max(1, Math.ceil(holdSeconds))).exec()
+    await this.redis
+      .multi()
+      .hset(key, Object.fromEntries(fields))
+      .expire(key, Math.max(1, Math.ceil(holdSeconds)))
+      .exec()
   }
 
   /** A value that does not open (wrong master key, altered) throws SealedValueError naming the key id. */

@@ -3,7 +3,14 @@
 // DC's own layer (the pinned one its handlers are written in); answers go the other way. Below the oldest bundled
 // layer there is none: the DC refuses the client's calls with CONNECTION_LAYER_INVALID.
 import {
-  API_LAYER, tlCodec, codecForLayerSync, layerSchema, servedLayer, LayerConverter, type TlCodec, type TlValue,
+  API_LAYER,
+  tlCodec,
+  codecForLayerSync,
+  layerSchema,
+  servedLayer,
+  LayerConverter,
+  type TlCodec,
+  type TlValue,
 } from '../mtproto/tl/index.ts'
 
 export class ClientLayer {
@@ -27,7 +34,12 @@ export class ClientLayer {
     if (served === null) return null
     let cl = ClientLayer.cache.get(served)
     if (!cl) {
-      cl = new ClientLayer(served, codecForLayerSync(served), new LayerConverter(layerSchema(API_LAYER)), new LayerConverter(layerSchema(served)))
+      cl = new ClientLayer(
+        served,
+        codecForLayerSync(served),
+        new LayerConverter(layerSchema(API_LAYER)),
+        new LayerConverter(layerSchema(served)),
+      )
       ClientLayer.cache.set(served, cl)
     }
     return cl

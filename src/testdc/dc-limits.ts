@@ -77,7 +77,8 @@ export function resolveDcLimits(partial: Partial<DcLimits> = {}): DcLimits {
   for (const name of Object.keys(DEFAULT_DC_LIMITS) as (keyof DcLimits)[]) {
     const value = partial[name]
     if (value === undefined) continue
-    if (typeof value !== 'number' || !(value > 0)) throw new RangeError(`test DC limit ${name} must be a positive number, got ${String(value)}`)
+    if (typeof value !== 'number' || !(value > 0))
+      throw new RangeError(`test DC limit ${name} must be a positive number, got ${String(value)}`)
     limits[name] = value
   }
   return limits

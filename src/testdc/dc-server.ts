@@ -2,7 +2,12 @@
 // accepted socket the transport (auto-detected), the key exchange for plain messages, and encrypted
 // sessions for the rest. Unknown auth keys get transport error -404, as Telegram does.
 import { createServer, type Server, type Socket } from 'node:net'
-import { TransportServerConnection, ConnectTimeoutError, IdleTimeoutError, type TransportFaults } from '../mtproto/transport/index.ts'
+import {
+  TransportServerConnection,
+  ConnectTimeoutError,
+  IdleTimeoutError,
+  type TransportFaults,
+} from '../mtproto/transport/index.ts'
 import { decryptMessage } from '../mtproto/crypto/message-cipher.ts'
 import type { AuthKey } from '../mtproto/crypto/auth-key.ts'
 import type { RsaPrivateKey } from '../mtproto/crypto/rsa-keys.ts'
@@ -11,7 +16,13 @@ import { isPlainMessage, packPlainMessage, unpackPlainMessage } from '../mtproto
 import { MessageIdClock } from '../mtproto/session/message-id-clock.ts'
 import type { TlValue } from '../mtproto/tl/index.ts'
 import { HandshakeResponder, type HandshakeFaults } from './handshake-responder.ts'
-import { ServerSession, type KeyState, type SessionFaults, type SessionLink, type FutureSalt } from './server-session.ts'
+import {
+  ServerSession,
+  type KeyState,
+  type SessionFaults,
+  type SessionLink,
+  type FutureSalt,
+} from './server-session.ts'
 import { bindTempAuthKey, unbindKey, type BindableKey } from './temp-key-binding.ts'
 import type { RpcContext, RpcDispatcher } from './rpc-dispatcher.ts'
 import { DcLimitError, REFUSAL_HEADROOM, resolveDcLimits, type DcLimits } from './dc-limits.ts'
@@ -79,7 +90,11 @@ export class DcAuthKey implements KeyState, BindableKey {
     const current = this.salts()[0]!
     const start = now - (now % SALT_PERIOD_SECONDS)
     while (this.announcedSalts.length < count - 1) {
-      this.announcedSalts.push({ validSince: 0, validUntil: 0, salt: new DataView(randomBytes(8).buffer).getBigInt64(0, true) })
+      this.announcedSalts.push({
+        validSince: 0,
+        validUntil: 0,
+        salt: new DataView(randomBytes(8).buffer).getBigInt64(0, true),
+      })
     }
     const out: FutureSalt[] = [{ validSince: start, validUntil: start + SALT_PERIOD_SECONDS, salt: current }]
     this.announcedSalts.forEach((s, i) => {
@@ -116,7 +131,10 @@ export class DcAuthKey implements KeyState, BindableKey {
   /** auth.bindTempAuthKey sent on this key in `sessionId` as message `msgId`; throws RpcFailure. */
   bindTemp(req: TlValue, sessionId: bigint, msgId: bigint): void {
     bindTempAuthKey(req, {
-      key: this, sessionId, msgId, nowSeconds: Math.floor(Date.now() / 1000),
+      key: this,
+      sessionId,
+      msgId,
+      nowSeconds: Math.floor(Date.now() / 1000),
       findKey: (id) => this.dc.keys.get(id),
     })
   }
@@ -143,13 +161,27 @@ export class DcAuthKey implements KeyState, BindableKey {
     const key = this
     return {
       dcId: this.dc.id,
-      get authKeyId() { return key.loginKeyId },
-      get unboundTempKey() { return key.unboundTemp },
-      get userId() { return key.userId },
-      get layer() { return key.layer },
-      set layer(v) { key.layer = v },
-      get client() { return key.client },
-      set client(v) { key.client = v },
+      get authKeyId() {
+        return key.loginKeyId
+      },
+      get unboundTempKey() {
+        return key.unboundTemp
+      },
+      get userId() {
+        return key.userId
+      },
+      get layer() {
+        return key.layer
+      },
+      set layer(v) {
+        key.layer = v
+      },
+      get client() {
+        return key.client
+      },
+      set client(v) {
+        key.client = v
+      },
       authorize: (userId) => this.dc.cluster.bindKey(this.dc.id, this.loginKeyId, userId),
       deauthorize: () => this.dc.cluster.unbindKey(this.dc.id, this.loginKeyId),
       pushUpdate: (update: TlValue) => {
@@ -188,8 +220,16 @@ export class DcServer {
   port = 0
   /** Counters for tests and benchmarks. */
   readonly stats = {
-    connections: 0, keysCreated: 0, handshakeErrors: 0, unknownKeyPackets: 0,
-    connectionsRefused: 0, detectTimeouts: 0, idleTimeouts: 0, bufferLimitCloses: 0, sessionsForgotten: 0, keysForgotten: 0,
+    connections: 0,
+    keysCreated: 0,
+    handshakeErrors: 0,
+    unknownKeyPackets: 0,
+    connectionsRefused: 0,
+    detectTimeouts: 0,
+    idleTimeouts: 0,
+    bufferLimitCloses: 0,
+    sessionsForgotten: 0,
+    keysForgotten: 0,
   }
 
   constructor(
@@ -315,7 +355,14 @@ export class DcServer {
     conn.on('frame', (payload) => {
       unhandled += payload.length
       queue = queue
-        .then(() => this.onPacket(payload, conn, sessionLink, () => (handshake ??= new HandshakeResponder(this.rsaKey, (id) => this.keys.has(id), this.faults.handshake))))
+        .then(() =>
+          this.onPacket(
+            payload,
+            conn,
+            sessionLink,
+            () => (handshake ??= new HandshakeResponder(this.rsaKey, (id) => this.keys.has(id), this.faults.handshake)),
+          ),
+        )
         .catch(() => conn.destroy())
         .finally(() => {
           unhandled -= payload.length
@@ -384,9 +431,18 @@ export class DcServer {
     }
     let session = key.sessions.get(msg.sessionId)
     if (!session) {
-      session = new ServerSession(msg.sessionId, key, this.dispatcher, () => this.faults.clockSkewSeconds ?? 0, () => this.faults.session, {
-        maxInflatedBytes: this.limits.maxInflatedBytes, maxDepth: this.limits.maxPackingDepth,
-      }, this.history)
+      session = new ServerSession(
+        msg.sessionId,
+        key,
+        this.dispatcher,
+        () => this.faults.clockSkewSeconds ?? 0,
+        () => this.faults.session,
+        {
+          maxInflatedBytes: this.limits.maxInflatedBytes,
+          maxDepth: this.limits.maxPackingDepth,
+        },
+        this.history,
+      )
       key.sessions.set(msg.sessionId, session)
     }
     this.sessions.set(session, key)

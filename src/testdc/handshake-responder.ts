@@ -3,7 +3,14 @@
 // security checks can be proven.
 import { generatePrimeSync } from 'node:crypto'
 import { tlCodec, type TlValue } from '../mtproto/tl/index.ts'
-import { AuthKey, tmpAesKeyIv, newNonceHash, initialServerSalt, buildAnswerWithHash, verifyAnswerWithHash } from '../mtproto/crypto/auth-key.ts'
+import {
+  AuthKey,
+  tmpAesKeyIv,
+  newNonceHash,
+  initialServerSalt,
+  buildAnswerWithHash,
+  verifyAnswerWithHash,
+} from '../mtproto/crypto/auth-key.ts'
 import { aesIgeDecrypt, aesIgeEncrypt } from '../mtproto/crypto/aes-ige.ts'
 import { bytesEqual, bigIntToBytes, byteLengthOf, bigIntFromBytes } from '../mtproto/crypto/bytes.ts'
 import { checkDhValue, DhGroup, TELEGRAM_DH_PRIME } from '../mtproto/crypto/dh.ts'
@@ -110,31 +117,47 @@ export class HandshakeResponder {
     this.pq = p < q ? { p, q } : { p: q, q: p }
     const pq = this.pq.p * this.pq.q
     return {
-      _: 'resPQ', nonce: this.faults.wrongNonce ? randomBytes(16) : this.nonce, serverNonce: this.serverNonce,
-      pq: bigIntToBytes(pq, byteLengthOf(pq)), serverPublicKeyFingerprints: [this.rsaKey.fingerprint],
+      _: 'resPQ',
+      nonce: this.faults.wrongNonce ? randomBytes(16) : this.nonce,
+      serverNonce: this.serverNonce,
+      pq: bigIntToBytes(pq, byteLengthOf(pq)),
+      serverPublicKeyFingerprints: [this.rsaKey.fingerprint],
     }
   }
 
   private checkNonces(req: TlValue): void {
     if (!this.nonce || !this.serverNonce) throw new HandshakeProtocolError('handshake out of order')
-    if (!bytesEqual(req['nonce'] as Uint8Array, this.nonce) || !bytesEqual(req['serverNonce'] as Uint8Array, this.serverNonce)) {
+    if (
+      !bytesEqual(req['nonce'] as Uint8Array, this.nonce) ||
+      !bytesEqual(req['serverNonce'] as Uint8Array, this.serverNonce)
+    ) {
       throw new HandshakeProtocolError('nonce mismatch')
     }
   }
 
   private dhParams(req: TlValue): TlValue {
     this.checkNonces(req)
-    if (bigIntFromBytes(req['p'] as Uint8Array) !== this.pq.p || bigIntFromBytes(req['q'] as Uint8Array) !== this.pq.q) {
+    if (
+      bigIntFromBytes(req['p'] as Uint8Array) !== this.pq.p ||
+      bigIntFromBytes(req['q'] as Uint8Array) !== this.pq.q
+    ) {
       throw new HandshakeProtocolError('wrong factorization of pq')
     }
-    if (req['publicKeyFingerprint'] !== this.rsaKey.fingerprint) throw new HandshakeProtocolError('unknown key fingerprint')
+    if (req['publicKeyFingerprint'] !== this.rsaKey.fingerprint)
+      throw new HandshakeProtocolError('unknown key fingerprint')
     const inner = this.innerData(req['encryptedData'] as Uint8Array)
     if (!INNER_DATA.has(inner._)) throw new HandshakeProtocolError(`unexpected ${inner._}`)
-    if (!bytesEqual(inner['nonce'] as Uint8Array, this.nonce!) || !bytesEqual(inner['serverNonce'] as Uint8Array, this.serverNonce!)) {
+    if (
+      !bytesEqual(inner['nonce'] as Uint8Array, this.nonce!) ||
+      !bytesEqual(inner['serverNonce'] as Uint8Array, this.serverNonce!)
+    ) {
       throw new HandshakeProtocolError('inner data nonce mismatch')
     }
-    if (bigIntFromBytes(inner['p'] as Uint8Array) !== this.pq.p || bigIntFromBytes(inner['q'] as Uint8Array) !== this.pq.q
-      || bigIntFromBytes(inner['pq'] as Uint8Array) !== this.pq.p * this.pq.q) {
+    if (
+      bigIntFromBytes(inner['p'] as Uint8Array) !== this.pq.p ||
+      bigIntFromBytes(inner['q'] as Uint8Array) !== this.pq.q ||
+      bigIntFromBytes(inner['pq'] as Uint8Array) !== this.pq.p * this.pq.q
+    ) {
       throw new HandshakeProtocolError('inner data pq mismatch')
     }
     if (inner._ === 'p_q_inner_data_temp' || inner._ === 'p_q_inner_data_temp_dc') {
@@ -148,14 +171,21 @@ export class HandshakeResponder {
     const g = this.faults.badG ? 2 : G
     const gA = this.faults.badGA ? bigIntToBytes(2n, 256) : DhGroup.of(TELEGRAM_DH_PRIME, G).powG(this.a)
     const answer = tlCodec.encode({
-      _: 'server_DH_inner_data', nonce: this.nonce, serverNonce: this.serverNonce, g, dhPrime: prime, gA,
+      _: 'server_DH_inner_data',
+      nonce: this.nonce,
+      serverNonce: this.serverNonce,
+      g,
+      dhPrime: prime,
+      gA,
       serverTime: Math.floor(Date.now() / 1000),
     })
     const withHash = buildAnswerWithHash(answer)
     if (this.faults.badAnswerHash) withHash[0] = withHash[0]! ^ 0xff
     const tmp = tmpAesKeyIv(this.serverNonce!, this.newNonce)
     return {
-      _: 'server_DH_params_ok', nonce: this.nonce, serverNonce: this.faults.wrongServerNonce ? randomBytes(16) : this.serverNonce,
+      _: 'server_DH_params_ok',
+      nonce: this.nonce,
+      serverNonce: this.faults.wrongServerNonce ? randomBytes(16) : this.serverNonce,
       encryptedAnswer: aesIgeEncrypt(withHash, tmp.key, tmp.iv),
     }
   }
@@ -166,7 +196,10 @@ export class HandshakeResponder {
    */
   private innerData(encrypted: Uint8Array): TlValue {
     // A client may strip leading zero bytes of the RSA number; the raw RSA step wants the key's size.
-    const y = encrypted.length < this.rsaKey.size ? Uint8Array.from([...new Uint8Array(this.rsaKey.size - encrypted.length), ...encrypted]) : encrypted
+    const y =
+      encrypted.length < this.rsaKey.size
+        ? Uint8Array.from([...new Uint8Array(this.rsaKey.size - encrypted.length), ...encrypted])
+        : encrypted
     try {
       const data = rsaPadDecrypt(y, this.rsaKey)
       this.rsaScheme = 'rsa_pad'
@@ -197,11 +230,23 @@ export class HandshakeResponder {
     const authKey = new AuthKey(DhGroup.of(TELEGRAM_DH_PRIME, G).pow(gB, this.a))
     const base = { nonce: this.nonce, serverNonce: this.serverNonce }
     if (this.faults.fail) {
-      return { answer: tlCodec.encode({ _: 'dh_gen_fail', ...base, newNonceHash3: newNonceHash(this.newNonce, authKey.auxHash, 3) }) }
+      return {
+        answer: tlCodec.encode({
+          _: 'dh_gen_fail',
+          ...base,
+          newNonceHash3: newNonceHash(this.newNonce, authKey.auxHash, 3),
+        }),
+      }
     }
     if ((this.faults.retryOnce && !this.retried) || this.keyIdTaken(authKey.idLong)) {
       this.retried = true
-      return { answer: tlCodec.encode({ _: 'dh_gen_retry', ...base, newNonceHash2: newNonceHash(this.newNonce, authKey.auxHash, 2) }) }
+      return {
+        answer: tlCodec.encode({
+          _: 'dh_gen_retry',
+          ...base,
+          newNonceHash2: newNonceHash(this.newNonce, authKey.auxHash, 2),
+        }),
+      }
     }
     const hash1 = newNonceHash(this.newNonce, authKey.auxHash, 1)
     if (this.faults.wrongNewNonceHash) hash1[0] = hash1[0]! ^ 0xff
@@ -209,7 +254,10 @@ export class HandshakeResponder {
     return {
       answer: tlCodec.encode({ _: 'dh_gen_ok', ...base, newNonceHash1: hash1 }),
       created: {
-        authKey, serverSalt: new DataView(salt.buffer, salt.byteOffset, 8).getBigInt64(0, true), expiresIn: this.expiresIn, rsaScheme: this.rsaScheme,
+        authKey,
+        serverSalt: new DataView(salt.buffer, salt.byteOffset, 8).getBigInt64(0, true),
+        expiresIn: this.expiresIn,
+        rsaScheme: this.rsaScheme,
       },
     }
   }

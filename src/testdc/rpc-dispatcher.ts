@@ -30,16 +30,50 @@ export type RpcHandler = (request: TlValue, ctx: RpcContext) => Promise<unknown>
 
 /** Methods an unauthorized key may call (core.telegram.org/api/auth, plus service and help methods). */
 const ALLOWED_UNAUTHORIZED = new Set([
-  'auth.sendCode', 'auth.resendCode', 'auth.cancelCode', 'auth.signIn', 'auth.signUp', 'auth.checkPassword',
-  'auth.requestPasswordRecovery', 'auth.recoverPassword', 'auth.checkRecoveryPassword', 'auth.exportLoginToken',
-  'auth.importLoginToken', 'auth.importAuthorization', 'auth.importBotAuthorization', 'auth.logOut',
-  'auth.bindTempAuthKey', 'auth.dropTempAuthKeys', 'account.getPassword', 'help.getConfig', 'help.getNearestDc',
-  'help.getAppUpdate', 'help.getCdnConfig', 'help.getCountriesList', 'help.getTermsOfServiceUpdate', 'langpack.getLangPack',
-  'langpack.getStrings', 'langpack.getLanguages', 'ping', 'ping_delay_disconnect', 'get_future_salts', 'destroy_session',
-  'rpc_drop_answer', 'updates.getState', 'help.getAppConfig',
+  'auth.sendCode',
+  'auth.resendCode',
+  'auth.cancelCode',
+  'auth.signIn',
+  'auth.signUp',
+  'auth.checkPassword',
+  'auth.requestPasswordRecovery',
+  'auth.recoverPassword',
+  'auth.checkRecoveryPassword',
+  'auth.exportLoginToken',
+  'auth.importLoginToken',
+  'auth.importAuthorization',
+  'auth.importBotAuthorization',
+  'auth.logOut',
+  'auth.bindTempAuthKey',
+  'auth.dropTempAuthKeys',
+  'account.getPassword',
+  'help.getConfig',
+  'help.getNearestDc',
+  'help.getAppUpdate',
+  'help.getCdnConfig',
+  'help.getCountriesList',
+  'help.getTermsOfServiceUpdate',
+  'langpack.getLangPack',
+  'langpack.getStrings',
+  'langpack.getLanguages',
+  'ping',
+  'ping_delay_disconnect',
+  'get_future_salts',
+  'destroy_session',
+  'rpc_drop_answer',
+  'updates.getState',
+  'help.getAppConfig',
 ])
 
-const WRAPPERS = new Set(['invokeWithLayer', 'initConnection', 'invokeWithoutUpdates', 'invokeAfterMsg', 'invokeAfterMsgs', 'invokeWithMessagesRange', 'invokeWithTakeout'])
+const WRAPPERS = new Set([
+  'invokeWithLayer',
+  'initConnection',
+  'invokeWithoutUpdates',
+  'invokeAfterMsg',
+  'invokeAfterMsgs',
+  'invokeWithMessagesRange',
+  'invokeWithTakeout',
+])
 
 export class RpcDispatcher {
   private readonly handlers = new Map<string, RpcHandler>()
@@ -61,8 +95,11 @@ export class RpcDispatcher {
       if (req._ === 'invokeWithLayer') ctx.layer = req['layer'] as number
       if (req._ === 'initConnection') {
         ctx.client = {
-          apiId: req['apiId'] as number, deviceModel: req['deviceModel'] as string, systemVersion: req['systemVersion'] as string,
-          appVersion: req['appVersion'] as string, langCode: req['langCode'] as string,
+          apiId: req['apiId'] as number,
+          deviceModel: req['deviceModel'] as string,
+          systemVersion: req['systemVersion'] as string,
+          appVersion: req['appVersion'] as string,
+          langCode: req['langCode'] as string,
         }
       }
       req = req['query'] as TlValue
@@ -71,7 +108,11 @@ export class RpcDispatcher {
   }
 
   /** `unknown` makes the error for a method this DC has no handler for (the session knows its constructor id). */
-  async dispatch(request: TlValue, ctx: RpcContext, unknown: (inner: TlValue) => RpcFailure = () => new RpcFailure(400, 'METHOD_INVALID')): Promise<unknown> {
+  async dispatch(
+    request: TlValue,
+    ctx: RpcContext,
+    unknown: (inner: TlValue) => RpcFailure = () => new RpcFailure(400, 'METHOD_INVALID'),
+  ): Promise<unknown> {
     const inner = this.unwrap(request, ctx)
     // 401 AUTH_KEY_PERM_EMPTY: "the method is unavailable for temporary authorization key, not bound to permanent".
     if (ctx.unboundTempKey && !UNBOUND_TEMP_KEY_METHODS.has(inner._)) throw new RpcFailure(401, 'AUTH_KEY_PERM_EMPTY')

@@ -21,7 +21,8 @@ export const unauthorized = (): RpcFailure => new RpcFailure(401, 'AUTH_KEY_UNRE
  */
 export function decodeFailure(err: unknown, requestId: number): RpcFailure {
   if (err instanceof TlDecodeError) {
-    if (err.reason === 'unknown-constructor') return err.offset === 0 ? unknownMethodId(requestId) : new RpcFailure(400, 'INPUT_CONSTRUCTOR_INVALID')
+    if (err.reason === 'unknown-constructor')
+      return err.offset === 0 ? unknownMethodId(requestId) : new RpcFailure(400, 'INPUT_CONSTRUCTOR_INVALID')
     if (err.reason === 'trailing-bytes') return new RpcFailure(400, 'INPUT_REQUEST_TOO_LONG')
     // A gzip_packed inflating past the packet's allowance (DecodeBudget says "limit") is a request too long.
     if (err.reason === 'bad-gzip' && /limit/.test(err.message)) return new RpcFailure(400, 'INPUT_REQUEST_TOO_LONG')

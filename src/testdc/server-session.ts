@@ -142,7 +142,11 @@ export class ServerSession {
     if (f?.msgIdOffsetSeconds) msgId += BigInt(Math.trunc(f.msgIdOffsetSeconds)) << 32n
     const seqNo = this.nextSeq(contentRelated)
     const { packet } = encryptMessage(this.key.authKey, 'server', {
-      salt: this.key.salts()[0]!, sessionId: f?.wrongSessionId ? this.sessionId ^ 1n : this.sessionId, msgId, seqNo, body,
+      salt: this.key.salts()[0]!,
+      sessionId: f?.wrongSessionId ? this.sessionId ^ 1n : this.sessionId,
+      msgId,
+      seqNo,
+      body,
     })
     if (contentRelated) this.history.remember(this.sent, msgId, { seqNo, body }, SENT_KEPT, body.length)
     this.link.send(packet)
@@ -162,14 +166,26 @@ export class ServerSession {
     if (age > MAX_PAST_SECONDS) return this.badMsg(msg.msgId, msg.seqNo, 16)
     if (age < -MAX_FUTURE_SECONDS) return this.badMsg(msg.msgId, msg.seqNo, 17)
     if (!this.key.salts().includes(msg.salt)) {
-      this.sendObject({ _: 'bad_server_salt', badMsgId: msg.msgId, badMsgSeqno: msg.seqNo, errorCode: 48, newServerSalt: this.key.salts()[0]! }, false)
+      this.sendObject(
+        {
+          _: 'bad_server_salt',
+          badMsgId: msg.msgId,
+          badMsgSeqno: msg.seqNo,
+          errorCode: 48,
+          newServerSalt: this.key.salts()[0]!,
+        },
+        false,
+      )
       return
     }
     if (!this.seen.accept(msg.msgId)) return this.repeated(msg.msgId) // a replay: never processed twice
     if (!this.announced) {
       this.announced = true
       const uniqueId = new DataView(randomBytes(8).buffer).getBigInt64(0, true)
-      this.sendObject({ _: 'new_session_created', firstMsgId: msg.msgId, uniqueId, serverSalt: this.key.salts()[0]! }, true)
+      this.sendObject(
+        { _: 'new_session_created', firstMsgId: msg.msgId, uniqueId, serverSalt: this.key.salts()[0]! },
+        true,
+      )
     }
     await this.handle(msg.msgId, msg.seqNo, msg.body)
   }
@@ -184,7 +200,11 @@ export class ServerSession {
    */
   private repeated(msgId: bigint): void {
     const answer = this.answers.get(msgId)
-    if (answer) this.sendObject({ _: 'msg_detailed_info', msgId, answerMsgId: answer.answerMsgId, bytes: answer.bytes, status: 0 }, false)
+    if (answer)
+      this.sendObject(
+        { _: 'msg_detailed_info', msgId, answerMsgId: answer.answerMsgId, bytes: answer.bytes, status: 0 },
+        false,
+      )
   }
 
   // Requests are not acked separately: every one gets an rpc_result soon, and that counts as the ack.
@@ -198,11 +218,13 @@ export class ServerSession {
       } catch {
         return this.badMsg(msgId, _seqNo, 64) // invalid container
       }
-      await Promise.all(messages.map((m) => {
-        // A message already received (re-sent inside a new container) is not run again.
-        if (this.states.has(m.msgId)) return this.repeated(m.msgId)
-        return this.handleSafely(m.msgId, m.body, budget)
-      }))
+      await Promise.all(
+        messages.map((m) => {
+          // A message already received (re-sent inside a new container) is not run again.
+          if (this.states.has(m.msgId)) return this.repeated(m.msgId)
+          return this.handleSafely(m.msgId, m.body, budget)
+        }),
+      )
       return
     }
     await this.handleSafely(msgId, body, budget)
@@ -253,7 +275,8 @@ export class ServerSession {
     }
     // The layer is the key's until it announces another, refused or not: a client the DC cannot serve gets
     // CONNECTION_LAYER_INVALID for every call, never an answer in a layer it did not announce.
-    if (id === ID.invokeWithLayer) this.key.layer = new DataView(body.buffer, body.byteOffset, body.byteLength).getInt32(4, true)
+    if (id === ID.invokeWithLayer)
+      this.key.layer = new DataView(body.buffer, body.byteOffset, body.byteLength).getInt32(4, true)
     const layer = this.key.layer === null ? ClientLayer.internal : ClientLayer.forAnnounced(this.key.layer)
     this.layer = layer ?? ClientLayer.internal
     this.codec = this.layer.codec
@@ -321,10 +344,12 @@ export class ServerSession {
     this.received(msgId, STATE_RUNNING)
     // Not awaited: a slow handler must not hold up the packets behind it (pings, other calls); Telegram answers
     // in any order. The wrappers are peeled and the handler started before dispatch() first yields.
-    void this.dispatcher.dispatch(request, this.key.context(), (unknown) => unknownMethod(this.codec.encode(unknown))).then(
-      (result) => this.answer(msgId, request, result),
-      (err: unknown) => this.answerError(msgId, err instanceof RpcFailure ? err : new RpcFailure(500, 'INTERNAL')),
-    )
+    void this.dispatcher
+      .dispatch(request, this.key.context(), (unknown) => unknownMethod(this.codec.encode(unknown)))
+      .then(
+        (result) => this.answer(msgId, request, result),
+        (err: unknown) => this.answerError(msgId, err instanceof RpcFailure ? err : new RpcFailure(500, 'INTERNAL')),
+      )
   }
 
   /** msgs_state_req → msgs_state_info, one status byte per asked id. */
@@ -353,7 +378,10 @@ export class ServerSession {
   }
 
   private answerError(msgId: bigint, err: RpcFailure): void {
-    this.sendRpcResult(msgId, this.codec.encode({ _: 'rpc_error', errorCode: err.code, errorMessage: err.errorMessage }))
+    this.sendRpcResult(
+      msgId,
+      this.codec.encode({ _: 'rpc_error', errorCode: err.code, errorMessage: err.errorMessage }),
+    )
   }
 
   private sendRpcResult(reqMsgId: bigint, result: Uint8Array): void {
@@ -364,7 +392,8 @@ export class ServerSession {
     body.set(result, 12)
     const answerMsgId = this.send(body, true)
     this.received(reqMsgId, STATE_ANSWERED)
-    if (answerMsgId !== undefined) this.history.remember(this.answers, reqMsgId, { answerMsgId, bytes: body.length }, STATES_KEPT)
+    if (answerMsgId !== undefined)
+      this.history.remember(this.answers, reqMsgId, { answerMsgId, bytes: body.length }, STATES_KEPT)
   }
 
   /** Answers every request of a message with one error (keys the accounts side revoked or banned). */

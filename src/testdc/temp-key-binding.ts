@@ -8,7 +8,11 @@ import { tlCodec, type TlValue } from '../mtproto/tl/index.ts'
 import { RpcFailure } from './rpc-failure.ts'
 
 /** Methods an unbound temporary key may call (core.telegram.org/api/pfs). */
-export const UNBOUND_TEMP_KEY_METHODS: ReadonlySet<string> = new Set(['auth.bindTempAuthKey', 'help.getConfig', 'help.getNearestDc'])
+export const UNBOUND_TEMP_KEY_METHODS: ReadonlySet<string> = new Set([
+  'auth.bindTempAuthKey',
+  'help.getConfig',
+  'help.getNearestDc',
+])
 
 /** What binding needs of a DC's auth key. */
 export interface BindableKey {
@@ -51,8 +55,14 @@ export function bindTempAuthKey(req: TlValue, call: BindCall): void {
     if (err instanceof RpcFailure) throw err
     throw invalid()
   }
-  if (inner._ !== 'bind_auth_key_inner' || inner['nonce'] !== req['nonce'] || inner['tempAuthKeyId'] !== key.authKey.idLong
-    || inner['permAuthKeyId'] !== permId || inner['tempSessionId'] !== call.sessionId || inner['expiresAt'] !== req['expiresAt']) {
+  if (
+    inner._ !== 'bind_auth_key_inner' ||
+    inner['nonce'] !== req['nonce'] ||
+    inner['tempAuthKeyId'] !== key.authKey.idLong ||
+    inner['permAuthKeyId'] !== permId ||
+    inner['tempSessionId'] !== call.sessionId ||
+    inner['expiresAt'] !== req['expiresAt']
+  ) {
     throw invalid()
   }
   const expiresAt = req['expiresAt'] as number

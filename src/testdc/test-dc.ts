@@ -1,7 +1,13 @@
 // startTestDc(): a local Telegram-compatible cluster — DCs 1–5 on loopback ports chosen by the OS, one RSA key
 // pair, help.getConfig telling clients where the other DCs are — for tests, benchmarks and the demo.
 import { readFileSync } from 'node:fs'
-import { generateRsaKeyPair, parseRsaPrivateKey, rsaPublicKeyToPem, type RsaPrivateKey, type RsaPublicKey } from '../mtproto/crypto/rsa-keys.ts'
+import {
+  generateRsaKeyPair,
+  parseRsaPrivateKey,
+  rsaPublicKeyToPem,
+  type RsaPrivateKey,
+  type RsaPublicKey,
+} from '../mtproto/crypto/rsa-keys.ts'
 import { DcServer, type DcCluster, type DcFaults } from './dc-server.ts'
 import type { DcLimits } from './dc-limits.ts'
 import { RpcDispatcher, type RpcHandler } from './rpc-dispatcher.ts'
@@ -85,7 +91,7 @@ export async function startTestDc(opts: TestDcOptions = {}): Promise<TestDc> {
     const dispatcher = new RpcDispatcher().registerAll(helpService(id, endpoints))
     if (opts.accounts) dispatcher.registerAll(accountsServices(opts.accounts))
     if (opts.services) dispatcher.registerAll(opts.services(id))
-    const faults = isPerDc(opts.faults) ? opts.faults[id] ?? {} : opts.faults ?? {}
+    const faults = isPerDc(opts.faults) ? (opts.faults[id] ?? {}) : (opts.faults ?? {})
     servers.set(id, new DcServer(id, host, cluster, rsaKey, dispatcher, faults, opts.limits))
   }
   try {
@@ -97,7 +103,13 @@ export async function startTestDc(opts: TestDcOptions = {}): Promise<TestDc> {
   return {
     dcs: endpoints(),
     host,
-    publicKey: { pem: rsaPublicKeyToPem(rsaKey), fingerprint: rsaKey.fingerprint, n: rsaKey.n, e: rsaKey.e, size: rsaKey.size },
+    publicKey: {
+      pem: rsaPublicKeyToPem(rsaKey),
+      fingerprint: rsaKey.fingerprint,
+      n: rsaKey.n,
+      e: rsaKey.e,
+      size: rsaKey.size,
+    },
     rsaKey,
     dc: (id) => {
       const s = servers.get(id)

@@ -31,7 +31,8 @@ export function clientOptionsFor(endpoint: TestDcEndpoint): TestDcClientOptions 
 
 export function readTestDcEndpoint(path: string): TestDcEndpoint {
   const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<TestDcEndpoint>
-  if (!Array.isArray(parsed.dcs) || typeof parsed.publicKeyPem !== 'string') throw new Error(`${path} is not a test DC endpoint file (dcs, publicKeyPem)`)
+  if (!Array.isArray(parsed.dcs) || typeof parsed.publicKeyPem !== 'string')
+    throw new Error(`${path} is not a test DC endpoint file (dcs, publicKeyPem)`)
   return { dcs: parsed.dcs, publicKeyPem: parsed.publicKeyPem }
 }
 

@@ -24,7 +24,8 @@ export function failureCauses(err: unknown): string[] {
   for (const shape of causeChain(err)) {
     out.push(describeOne(shape))
     if (Array.isArray(shape.errors)) {
-      for (const x of shape.errors.slice(0, 3)) if (x !== null && typeof x === 'object') out.push(describeOne(x as ErrorShape))
+      for (const x of shape.errors.slice(0, 3))
+        if (x !== null && typeof x === 'object') out.push(describeOne(x as ErrorShape))
     }
   }
   return out

@@ -12,7 +12,12 @@ export type TransientFailureReason = 'dc_unreachable' | 'timeout'
 
 /** Socket errors that mean the DC's address could not be reached at all. */
 const UNREACHABLE_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN', 'ENOTFOUND',
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+  'ENOTFOUND',
 ])
 /** Error classes of a connection that never came (up). */
 const UNREACHABLE_NAMES: ReadonlySet<string> = new Set(['ConnectTimeoutError', 'ReconnectGaveUpError'])
@@ -23,7 +28,8 @@ function reasonOfOne(e: ErrorShape & { phase?: unknown }): TransientFailureReaso
   if (typeof e.code === 'string' && UNREACHABLE_CODES.has(e.code)) return 'dc_unreachable'
   // The client's deadlines (TimeoutError and its subclasses) say which phase hung.
   if (e.phase === 'connect' || e.phase === 'handshake') return 'dc_unreachable'
-  if (e.phase === 'request' || e.phase === 'start' || name === 'RequestTimeoutError' || name === 'TimeoutError') return 'timeout'
+  if (e.phase === 'request' || e.phase === 'start' || name === 'RequestTimeoutError' || name === 'TimeoutError')
+    return 'timeout'
   return undefined
 }
 
@@ -35,7 +41,9 @@ function reasonOfOne(e: ErrorShape & { phase?: unknown }): TransientFailureReaso
 export function transientFailureReason(err: unknown): TransientFailureReason | undefined {
   let found: TransientFailureReason | undefined
   for (const shape of causeChain(err)) {
-    const nested = Array.isArray(shape.errors) ? shape.errors.filter((x): x is ErrorShape => x !== null && typeof x === 'object') : []
+    const nested = Array.isArray(shape.errors)
+      ? shape.errors.filter((x): x is ErrorShape => x !== null && typeof x === 'object')
+      : []
     for (const e of [shape, ...nested]) {
       const reason = reasonOfOne(e)
       if (reason === 'dc_unreachable') return reason

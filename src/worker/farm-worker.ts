@@ -53,7 +53,10 @@ const CLOSE_GRACE_MS = 35_000
 async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined
   const settled = await Promise.race([
-    p.then(() => true, () => true),
+    p.then(
+      () => true,
+      () => true,
+    ),
     new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
   ])
   clearTimeout(timer)
@@ -77,7 +80,13 @@ class LoginQueueWorker extends Worker<LoginJobData, LoginResult> {
 
 /** A step's failure as the thread reported it (its class name kept, phones masked): BullMQ retries the step. */
 class LoginStepError extends Error {
-  constructor(override readonly name: string, message: string, readonly reason?: string, readonly causes: readonly string[] = [], threadStack?: string) {
+  constructor(
+    override readonly name: string,
+    message: string,
+    readonly reason?: string,
+    readonly causes: readonly string[] = [],
+    threadStack?: string,
+  ) {
     super(message)
     if (threadStack !== undefined) this.stack = threadStack
   }
@@ -85,7 +94,10 @@ class LoginStepError extends Error {
 
 /** The report's `error` of a step failure: its cause chain on one line (bounded: it goes into Redis and reports). */
 function errorText(err: unknown): string {
-  const causes = err instanceof LoginStepError && err.causes.length > 0 ? err.causes : [`${(err as Error)?.name ?? 'Error'}: ${(err as Error)?.message ?? String(err)}`]
+  const causes =
+    err instanceof LoginStepError && err.causes.length > 0
+      ? err.causes
+      : [`${(err as Error)?.name ?? 'Error'}: ${(err as Error)?.message ?? String(err)}`]
   const text = causes.join(' <- ')
   return text.length > 500 ? `${text.slice(0, 499)}…` : text
 }
@@ -102,7 +114,13 @@ function floodWaiting(data: LoginJobData): boolean {
  * Resolves when `count` messages that `counts` accepts have come on the BroadcastChannel `name` (one per thread),
  * or after `timeoutMs`; `send` is posted once the channel listens.
  */
-function threadReplies(name: string, count: number, timeoutMs: number, counts: (data: unknown) => boolean, send?: unknown): Promise<void> {
+function threadReplies(
+  name: string,
+  count: number,
+  timeoutMs: number,
+  counts: (data: unknown) => boolean,
+  send?: unknown,
+): Promise<void> {
   const channel = new BroadcastChannel(name)
   return new Promise<void>((resolve) => {
     let seen = 0
@@ -121,7 +139,9 @@ function threadReplies(name: string, count: number, timeoutMs: number, counts: (
 
 /** Asks every thread to close its step runner; resolves when `count` have said so, or after `timeoutMs`. */
 function closeThreadRunners(name: string, count: number, timeoutMs: number): Promise<void> {
-  return threadReplies(name, count, timeoutMs, (data) => (data as { closed?: unknown } | undefined)?.closed === true, { close: true })
+  return threadReplies(name, count, timeoutMs, (data) => (data as { closed?: unknown } | undefined)?.closed === true, {
+    close: true,
+  })
 }
 
 /** Threads load their modules and connect before the worker takes jobs; past this, it starts anyway. */
@@ -133,7 +153,10 @@ function threadsReady(name: string, count: number): Promise<void> {
 }
 
 /** The threads' module beside this one: login-thread.ts under tsx (development), login-thread.js in dist/. */
-const LOGIN_THREAD_MODULE = new URL(import.meta.url.endsWith('.ts') ? './login-thread.ts' : './login-thread.js', import.meta.url).href
+const LOGIN_THREAD_MODULE = new URL(
+  import.meta.url.endsWith('.ts') ? './login-thread.ts' : './login-thread.js',
+  import.meta.url,
+).href
 
 export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWorker> {
   const prefix = opts.prefix
@@ -162,8 +185,13 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
     concurrentTasksPerWorker: Math.ceil((opts.concurrency ?? 256) / threads),
   })
   await ready
-  const queue = new Queue<LoginJobData, LoginResult>(LOGIN_QUEUE, { connection, prefix: new FarmRedisKeys(prefix).bullPrefix })
-  queue.on('error', (err) => opts.logger?.warn({ err: { name: err.name, message: err.message } }, 'queue connection error'))
+  const queue = new Queue<LoginJobData, LoginResult>(LOGIN_QUEUE, {
+    connection,
+    prefix: new FarmRedisKeys(prefix).bullPrefix,
+  })
+  queue.on('error', (err) =>
+    opts.logger?.warn({ err: { name: err.name, message: err.message } }, 'queue connection error'),
+  )
 
   const names = new FarmRedisKeys(prefix).codeChannel
   const stats = new FarmRedisKeys(prefix).stats
@@ -178,7 +206,11 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
   }
 
   /** A login that waited for its code and got past that wait (not by running out of time): how long it waited. */
-  const codeWaitEnded = async (data: LoginJobData, next: LoginJobData | null, final: LoginResult | null): Promise<void> => {
+  const codeWaitEnded = async (
+    data: LoginJobData,
+    next: LoginJobData | null,
+    final: LoginResult | null,
+  ): Promise<void> => {
     if (data.step !== 'wait_code' || data.codeWaitSince === undefined) return
     if (next?.step === 'wait_code' || final?.state === 'code_timeout') return
     const seconds = Math.max(0, Date.now() - data.codeWaitSince) / 1000
@@ -189,12 +221,25 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
   }
 
   /** A job that ends without a runner outcome: its result, and the runner's cleanup of what the login left. */
-  const endOutsideRunner = async (job: Job<LoginJobData, LoginResult>, state: LoginResult['state'], error?: string): Promise<void> => {
+  const endOutsideRunner = async (
+    job: Job<LoginJobData, LoginResult>,
+    state: LoginResult['state'],
+    error?: string,
+  ): Promise<void> => {
     const task: LoginTask = { jobId: job.id!, data: job.data, startedAt: job.timestamp }
     await saveResult(job.data, {
-      account: job.data.account, kind: job.data.kind, state, startedAt: job.timestamp, finishedAt: Date.now(), ...(error !== undefined ? { error } : {}),
+      account: job.data.account,
+      kind: job.data.kind,
+      state,
+      startedAt: job.timestamp,
+      finishedAt: Date.now(),
+      ...(error !== undefined ? { error } : {}),
     }).catch(() => undefined)
-    await pool.run(task, { name: 'cleanupLogin' }).catch((err: unknown) => opts.logger?.warn({ jobId: job.id, err: { name: (err as Error).name } }, 'cleanup of a failed login failed'))
+    await pool
+      .run(task, { name: 'cleanupLogin' })
+      .catch((err: unknown) =>
+        opts.logger?.warn({ jobId: job.id, err: { name: (err as Error).name } }, 'cleanup of a failed login failed'),
+      )
   }
 
   const processor = async (job: Job<LoginJobData, LoginResult>, token?: string): Promise<LoginResult> => {
@@ -211,9 +256,18 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
       // the last attempt the coordinator still gets a result rather than a job that vanished.
       // A DC that could not be reached or went silent is named so (failed(dc_unreachable), failed(timeout)).
       if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
-        const state = `failed(${(err instanceof LoginStepError ? err.reason : undefined) ?? (err as Error).name ?? 'Error'})` as const
+        const state =
+          `failed(${(err instanceof LoginStepError ? err.reason : undefined) ?? (err as Error).name ?? 'Error'})` as const
         // The operator's line: the final state and why, with the whole cause chain and the thread's stack.
-        log?.warn({ state, attempts: job.attemptsMade + 1, causes: err instanceof LoginStepError ? err.causes : undefined, stack: (err as Error).stack }, 'login failed')
+        log?.warn(
+          {
+            state,
+            attempts: job.attemptsMade + 1,
+            causes: err instanceof LoginStepError ? err.causes : undefined,
+            stack: (err as Error).stack,
+          },
+          'login failed',
+        )
         await endOutsideRunner(job, state, errorText(err))
       }
       throw err
@@ -243,14 +297,19 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
 
   const deliveredWhileActive = async (data: LoginJobData): Promise<boolean> => {
     if (data.kind !== 'user' || floodWaiting(data)) return false
-    if (data.step === 'wait_code') return (await connection.exists(names.code(data.account, String(data.codeAttempt)))) === 1
+    if (data.step === 'wait_code')
+      return (await connection.exists(names.code(data.account, String(data.codeAttempt)))) === 1
     if (data.step === 'wait_password') return (await connection.exists(names.password(data.account))) === 1
     return false
   }
 
   const worker = new LoginQueueWorker(LOGIN_QUEUE, processor, {
-    connection, prefix: new FarmRedisKeys(prefix).bullPrefix, concurrency: opts.concurrency ?? 256, maxStalledCount: 3,
-    lockDuration: opts.lockDurationMs ?? 60_000, stalledInterval: opts.stalledIntervalMs ?? 30_000,
+    connection,
+    prefix: new FarmRedisKeys(prefix).bullPrefix,
+    concurrency: opts.concurrency ?? 256,
+    maxStalledCount: 3,
+    lockDuration: opts.lockDurationMs ?? 60_000,
+    stalledInterval: opts.stalledIntervalMs ?? 30_000,
   })
   worker.on('failed', (job, err) => {
     opts.logger?.warn({ jobId: job?.id, err: { name: err.name, message: err.message } }, 'login step failed')
@@ -259,17 +318,24 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
   })
   worker.on('error', (err) => opts.logger?.error({ err: { name: err.name, message: err.message } }, 'worker error'))
 
-  connection.on('error', (err: Error) => opts.logger?.warn({ err: { name: err.name, message: err.message } }, 'redis connection error'))
+  connection.on('error', (err: Error) =>
+    opts.logger?.warn({ err: { name: err.name, message: err.message } }, 'redis connection error'),
+  )
 
   // A delivered code or password, or a scanned QR, promotes its waiting job (any worker may do it; promoting
   // twice is harmless).
   const subscriber = new Redis(opts.redisUrl, { maxRetriesPerRequest: null })
-  subscriber.on('error', (err: Error) => opts.logger?.warn({ err: { name: err.name, message: err.message } }, 'redis subscriber error'))
+  subscriber.on('error', (err: Error) =>
+    opts.logger?.warn({ err: { name: err.name, message: err.message } }, 'redis subscriber error'),
+  )
   await subscriber.subscribe(names.deliveredChannel, names.passwordDeliveredChannel, qrScannedChannel(prefix))
   const promote = (jobId: string): void => {
-    void queue.getJob(jobId).then(async (job) => {
-      if (job && !floodWaiting(job.data) && (await job.isDelayed())) await job.promote()
-    }).catch(() => undefined)
+    void queue
+      .getJob(jobId)
+      .then(async (job) => {
+        if (job && !floodWaiting(job.data) && (await job.isDelayed())) await job.promote()
+      })
+      .catch(() => undefined)
   }
   subscriber.on('message', (channel: string, message: string) => {
     let note: { phone?: unknown; jobId?: unknown }
@@ -289,30 +355,40 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
     pool,
     // Idempotent: a second close() waits for the first. Graceful (the steps in progress finish), but bounded:
     // after a lost Redis, BullMQ's close can wait forever on its blocking connection; then it is forced.
-    close: () => (closing ??= (async () => {
-      const graceMs = opts.closeGraceMs ?? CLOSE_GRACE_MS
-      const graceful = await settlesWithin(worker.close(), graceMs)
-      if (!graceful) {
-        opts.logger?.warn({ graceMs }, 'worker did not stop in time; forcing it')
-        await worker.stopTimers()
-      }
-      // Forced means Redis is not answering: a QUIT would only wait out its bound, and a disconnect's wait for
-      // `end` may never see one (the sockets are gone either way).
-      if (graceful) await settlesWithin(subscriber.quit(), 2_000)
-      subscriber.disconnect()
-      if (!graceful || !(await settlesWithin(queue.close(), 2_000))) {
-        await settlesWithin(Promise.all([graceful || worker.disconnect(), queue.disconnect()]), 1_000)
-      }
-      await closeThreadRunners(closeChannel, threads, 5_000)
-      await pool.destroy()
-      if (graceful) await settlesWithin(connection.quit(), 2_000)
-      connection.disconnect()
-    })()),
+    close: () =>
+      (closing ??= (async () => {
+        const graceMs = opts.closeGraceMs ?? CLOSE_GRACE_MS
+        const graceful = await settlesWithin(worker.close(), graceMs)
+        if (!graceful) {
+          opts.logger?.warn({ graceMs }, 'worker did not stop in time; forcing it')
+          await worker.stopTimers()
+        }
+        // Forced means Redis is not answering: a QUIT would only wait out its bound, and a disconnect's wait for
+        // `end` may never see one (the sockets are gone either way).
+        if (graceful) await settlesWithin(subscriber.quit(), 2_000)
+        subscriber.disconnect()
+        if (!graceful || !(await settlesWithin(queue.close(), 2_000))) {
+          await settlesWithin(Promise.all([graceful || worker.disconnect(), queue.disconnect()]), 1_000)
+        }
+        await closeThreadRunners(closeChannel, threads, 5_000)
+        await pool.destroy()
+        if (graceful) await settlesWithin(connection.quit(), 2_000)
+        connection.disconnect()
+      })()),
   }
 }
 
 /** What the threads get (structured-clonable: no logger, no metrics). */
 function threadConfig(opts: FarmWorkerOptions): FarmWorkerConfig {
-  const { logger: _logger, metrics: _metrics, threads: _threads, concurrency: _concurrency, lockDurationMs: _lock, stalledIntervalMs: _stalled, closeGraceMs: _grace, ...config } = opts
+  const {
+    logger: _logger,
+    metrics: _metrics,
+    threads: _threads,
+    concurrency: _concurrency,
+    lockDurationMs: _lock,
+    stalledIntervalMs: _stalled,
+    closeGraceMs: _grace,
+    ...config
+  } = opts
   return config
 }

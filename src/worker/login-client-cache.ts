@@ -65,7 +65,8 @@ const REQUEST_TIMEOUT_MS = 30_000
 function isLoginTokenUpdate(u: TlValue): boolean {
   if (u._ === 'updateLoginToken') return true
   if (u._ === 'updateShort') return (u['update'] as TlValue)._ === 'updateLoginToken'
-  if (u._ === 'updates' || u._ === 'updatesCombined') return (u['updates'] as TlValue[]).some((x) => x._ === 'updateLoginToken')
+  if (u._ === 'updates' || u._ === 'updatesCombined')
+    return (u['updates'] as TlValue[]).some((x) => x._ === 'updateLoginToken')
   return false
 }
 
@@ -123,7 +124,8 @@ export class LoginClientCache {
     const storage = cfg.sessionStorage(data)
     await storage.open()
     const record = await storage.load()
-    const homeDc = Number(await cfg.redis.hget(cfg.loginKey(jobId), 'dcId')) || record?.dcId || this.testNumberDc(data) || 2
+    const homeDc =
+      Number(await cfg.redis.hget(cfg.loginKey(jobId), 'dcId')) || record?.dcId || this.testNumberDc(data) || 2
     const keys = new SessionKeyStore(storage, record, homeDc)
     keys.homeDc = homeDc
     const o = data.options
@@ -132,23 +134,46 @@ export class LoginClientCache {
     if (o.proxied && !secrets.proxy) throw new ProxyMissingError('the proxy of the account is not in the vault')
     const mtproto = new MtprotoClient({
       app: {
-        apiId: o.apiId ?? cfg.apiId, deviceModel: o.deviceModel ?? 'gramfarm', systemVersion: o.systemVersion ?? 'Linux',
-        appVersion: o.appVersion ?? '0.1.0', systemLangCode: o.systemLangCode ?? 'en', langPack: '', langCode: o.langCode ?? 'en',
+        apiId: o.apiId ?? cfg.apiId,
+        deviceModel: o.deviceModel ?? 'gramfarm',
+        systemVersion: o.systemVersion ?? 'Linux',
+        appVersion: o.appVersion ?? '0.1.0',
+        systemLangCode: o.systemLangCode ?? 'en',
+        langPack: '',
+        langCode: o.langCode ?? 'en',
       },
-      testMode: cfg.network.testMode, homeDc, keys, sleepThreshold: 0, maxRetries: 2, requestTimeoutMs: REQUEST_TIMEOUT_MS, ...cfg.network.timeouts,
+      testMode: cfg.network.testMode,
+      homeDc,
+      keys,
+      sleepThreshold: 0,
+      maxRetries: 2,
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      ...cfg.network.timeouts,
       ...(secrets.proxy ? { proxy: accountProxy(secrets.proxy) } : {}),
       ...(cfg.network.dcs ? { dcs: cfg.network.dcs } : {}),
       ...(cfg.network.rsaKeys ? { rsaKeys: cfg.network.rsaKeys } : {}),
       ...(data.kind === 'qr'
-        ? { onUpdate: (u: TlValue) => { if (isLoginTokenUpdate(u)) void cfg.redis.publish(qrScannedChannel(cfg.prefix), JSON.stringify({ jobId })).catch(() => undefined) } }
+        ? {
+            onUpdate: (u: TlValue) => {
+              if (isLoginTokenUpdate(u))
+                void cfg.redis.publish(qrScannedChannel(cfg.prefix), JSON.stringify({ jobId })).catch(() => undefined)
+            },
+          }
         : {}),
     })
     const host = loginHostOf({
-      apiId: o.apiId ?? cfg.apiId, apiHash: secrets.apiHash ?? cfg.apiHash, mtproto,
+      apiId: o.apiId ?? cfg.apiId,
+      apiHash: secrets.apiHash ?? cfg.apiHash,
+      mtproto,
       onHomeDc: (dcId) => {
         keys.setHome(dcId)
         // Best effort (the session has the DC too); never an unhandled rejection, which would end the thread.
-        cfg.redis.multi().hset(cfg.loginKey(jobId), 'dcId', dcId).expire(cfg.loginKey(jobId), cfg.loginTtlSec(data)).exec().catch(() => undefined)
+        cfg.redis
+          .multi()
+          .hset(cfg.loginKey(jobId), 'dcId', dcId)
+          .expire(cfg.loginKey(jobId), cfg.loginTtlSec(data))
+          .exec()
+          .catch(() => undefined)
       },
     })
     return { mtproto, keys, storage, host, lastUsed: Date.now() }

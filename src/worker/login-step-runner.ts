@@ -18,8 +18,14 @@ import { codeStep, resendStep, sendCodeStep } from './login-steps/phone-code-ste
 import { qrStep } from './login-steps/qr-step.ts'
 import { failureText } from './failure-description.ts'
 import {
-  StepContext, loginTtlOf, sessionNameOf, sessionStorageOf, waitsOut,
-  type StepOutcome, type StepRunnerConfig, type StepServices,
+  StepContext,
+  loginTtlOf,
+  sessionNameOf,
+  sessionStorageOf,
+  waitsOut,
+  type StepOutcome,
+  type StepRunnerConfig,
+  type StepServices,
 } from './login-steps/step-context.ts'
 
 export type { StepOutcome, StepRunnerConfig } from './login-steps/step-context.ts'
@@ -31,8 +37,15 @@ export class LoginStepRunner {
   constructor(private readonly cfg: StepRunnerConfig) {
     const keys = new FarmRedisKeys(cfg.prefix ?? DEFAULT_PREFIX)
     this.clients = new LoginClientCache({
-      redis: cfg.redis, vault: cfg.vault, network: cfg.network, apiId: cfg.apiId, apiHash: cfg.apiHash, prefix: keys.prefix,
-      sessionStorage: (data) => this.sessionStorage(data), loginKey: (jobId) => keys.login(jobId), loginTtlSec: (data) => loginTtlOf(cfg, data),
+      redis: cfg.redis,
+      vault: cfg.vault,
+      network: cfg.network,
+      apiId: cfg.apiId,
+      apiHash: cfg.apiHash,
+      prefix: keys.prefix,
+      sessionStorage: (data) => this.sessionStorage(data),
+      loginKey: (jobId) => keys.login(jobId),
+      loginTtlSec: (data) => loginTtlOf(cfg, data),
       ...(cfg.clientIdleMs !== undefined ? { clientIdleMs: cfg.clientIdleMs } : {}),
       ...(cfg.maxCachedClients !== undefined ? { maxCachedClients: cfg.maxCachedClients } : {}),
     })
@@ -79,7 +92,8 @@ export class LoginStepRunner {
     }
     // The login now waits until its deadline: its secrets live that long, not the vault's longer hold.
     const deadline = outcome.kind === 'wait' ? outcome.data.deadline : undefined
-    if (deadline !== undefined && deadline > 0 && deadline !== data.deadline) await this.cfg.vault.expireWithDeadline(jobId, deadline)
+    if (deadline !== undefined && deadline > 0 && deadline !== data.deadline)
+      await this.cfg.vault.expireWithDeadline(jobId, deadline)
     return outcome
   }
 
@@ -102,10 +116,14 @@ export class LoginStepRunner {
     if (data.kind === 'bot') return botStep(ctx)
     if (data.kind === 'qr') return qrStep(ctx)
     switch (data.step) {
-      case 'start': return sendCodeStep(ctx)
-      case 'wait_code': return codeStep(ctx)
-      case 'resend_code': return resendStep(ctx)
-      case 'wait_password': return passwordStep(ctx, undefined)
+      case 'start':
+        return sendCodeStep(ctx)
+      case 'wait_code':
+        return codeStep(ctx)
+      case 'resend_code':
+        return resendStep(ctx)
+      case 'wait_password':
+        return passwordStep(ctx, undefined)
       default:
         await ctx.finish()
         return ctx.final(`failed(bad step ${String(data.step)})`)
@@ -115,12 +133,18 @@ export class LoginStepRunner {
   private outcomeOf(err: unknown, ctx: StepContext): StepOutcome {
     if (err instanceof LoginError) {
       switch (err.reason) {
-        case 'phone_invalid': return ctx.final('phone_invalid')
-        case 'phone_banned': return ctx.final('banned')
-        case 'password_invalid': return ctx.final('password_invalid')
-        case 'password_needed': return ctx.final('needs_password')
-        case 'signup_needed': return ctx.final('unregistered')
-        default: return ctx.final(`failed(${err.reason})`, { error: failureText(err) })
+        case 'phone_invalid':
+          return ctx.final('phone_invalid')
+        case 'phone_banned':
+          return ctx.final('banned')
+        case 'password_invalid':
+          return ctx.final('password_invalid')
+        case 'password_needed':
+          return ctx.final('needs_password')
+        case 'signup_needed':
+          return ctx.final('unregistered')
+        default:
+          return ctx.final(`failed(${err.reason})`, { error: failureText(err) })
       }
     }
     if (err instanceof RpcError) {
@@ -130,7 +154,11 @@ export class LoginStepRunner {
         // The wait is Telegram's, not the provider's: the code (password) deadline moves by as much, and the job
         // is not woken before it is over (a waiting code would otherwise promote it at once).
         const floodUntil = Date.now() + s * 1000
-        return { kind: 'wait', data: { floodUntil, ...(ctx.data.deadline > 0 ? { deadline: ctx.data.deadline + s * 1000 } : {}) }, delayMs: s * 1000 }
+        return {
+          kind: 'wait',
+          data: { floodUntil, ...(ctx.data.deadline > 0 ? { deadline: ctx.data.deadline + s * 1000 } : {}) },
+          delayMs: s * 1000,
+        }
       }
       if (err.is('USER_DEACTIVATED_BAN') || err.is('PHONE_NUMBER_BANNED')) return ctx.final('banned')
       if (err.is('PHONE_NUMBER_UNOCCUPIED')) return ctx.final('unregistered')

@@ -20,17 +20,19 @@ import { failureCauses, maskedMessage } from './failure-description.ts'
  * What a step hands back across the thread boundary. An error becomes data: a structured clone keeps only the
  * names of built-in errors (an RpcError would arrive as "Error"), and its message leaves with phones masked.
  */
-export type ThreadOutcome = StepOutcome | {
-  kind: 'error'
-  name: string
-  message: string
-  /** For the final state, should this have been the last attempt: a DC that could not be reached or went silent. */
-  reason?: TransientFailureReason
-  /** The error and its causes, outermost first (`Name: message [code]`, phones masked). */
-  causes?: string[]
-  /** The thread's stack of the error (phones masked): logged when it ends the login. */
-  stack?: string
-}
+export type ThreadOutcome =
+  | StepOutcome
+  | {
+      kind: 'error'
+      name: string
+      message: string
+      /** For the final state, should this have been the last attempt: a DC that could not be reached or went silent. */
+      reason?: TransientFailureReason
+      /** The error and its causes, outermost first (`Name: message [code]`, phones masked). */
+      causes?: string[]
+      /** The thread's stack of the error (phones masked): logged when it ends the login. */
+      stack?: string
+    }
 
 export interface LoginTask {
   jobId: string
@@ -54,16 +56,25 @@ export function createStepRunner(cfg: FarmWorkerConfig): { runner: LoginStepRunn
     ? { testMode: true, dcs: cfg.testDc.dcs, rsaKeys: [parseRsaPublicKey(cfg.testDc.publicKeyPem)], timeouts }
     : { testMode: false, timeouts }
   const runnerConfig: StepRunnerConfig = {
-    redis, inbox,
+    redis,
+    inbox,
     registry: new ExceptIdsRegistry({ redis, prefix: cfg.prefix }),
     limiter: new SendCodeRateLimiter({
-      redis, prefix: cfg.prefix,
-      ...(rate ? { global: { ratePerSec: rate.globalPerSec, burst: rate.globalBurst }, perDc: { ratePerSec: rate.perDcPerSec, burst: rate.perDcBurst } } : {}),
+      redis,
+      prefix: cfg.prefix,
+      ...(rate
+        ? {
+            global: { ratePerSec: rate.globalPerSec, burst: rate.globalBurst },
+            perDc: { ratePerSec: rate.perDcPerSec, burst: rate.perDcBurst },
+          }
+        : {}),
     }),
     vault: new SecretVault(redis, cfg.prefix, keyring),
     sealer: keyring,
     network,
-    apiId: cfg.apiId, apiHash: cfg.apiHash, prefix: cfg.prefix,
+    apiId: cfg.apiId,
+    apiHash: cfg.apiHash,
+    prefix: cfg.prefix,
     ...(cfg.codeTimeoutMs !== undefined ? { codeTimeoutMs: cfg.codeTimeoutMs } : {}),
     ...(cfg.recheckMs !== undefined ? { recheckMs: cfg.recheckMs } : {}),
     ...(cfg.waitSliceMs !== undefined ? { waitSliceMs: cfg.waitSliceMs } : {}),
@@ -102,17 +113,18 @@ if (startup?.closeChannel) {
     if ((m as { data?: { close?: unknown } }).data?.close !== true) return // another thread's answer
     const runner = shared
     shared = undefined
-    void (runner?.close() ?? Promise.resolve()).catch(() => undefined).finally(() => {
-      closing.postMessage({ threadId, closed: true })
-      closing.close()
-    })
+    void (runner?.close() ?? Promise.resolve())
+      .catch(() => undefined)
+      .finally(() => {
+        closing.postMessage({ threadId, closed: true })
+        closing.close()
+      })
   }
 }
 
 function sharedRunner(): ReturnType<typeof createStepRunner> {
   return (shared ??= createStepRunner(workerData as FarmWorkerConfig))
 }
-
 
 /** piscina's entry point: one step of one job. */
 export default async function runLoginStep(task: LoginTask): Promise<ThreadOutcome> {
@@ -122,7 +134,9 @@ export default async function runLoginStep(task: LoginTask): Promise<ThreadOutco
     const e = err as { name?: unknown; message?: unknown; stack?: unknown } | null
     const reason = transientFailureReason(err)
     return {
-      kind: 'error', name: typeof e?.name === 'string' ? e.name : 'Error', message: maskedMessage(typeof e?.message === 'string' ? e.message : String(err)),
+      kind: 'error',
+      name: typeof e?.name === 'string' ? e.name : 'Error',
+      message: maskedMessage(typeof e?.message === 'string' ? e.message : String(err)),
       ...(reason ? { reason } : {}),
       causes: failureCauses(err),
       ...(typeof e?.stack === 'string' ? { stack: maskedMessage(e.stack) } : {}),

@@ -7,10 +7,19 @@ import { QueueError } from '../queue/queue-error.ts'
 
 /** Node's socket errors of a peer not reachable now. */
 const TRANSIENT_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
 ])
 /** ioredis: the connection went, or the server is loading, busy, failing over. */
-const TRANSIENT_REDIS = /^(Connection is closed|Stream isn't writeable|LOADING|BUSY|TRYAGAIN|MASTERDOWN|READONLY|CLUSTERDOWN)/
+const TRANSIENT_REDIS =
+  /^(Connection is closed|Stream isn't writeable|LOADING|BUSY|TRYAGAIN|MASTERDOWN|READONLY|CLUSTERDOWN)/
 
 export interface ErrorShape {
   name?: unknown
@@ -54,7 +63,11 @@ export function* causeChain(err: unknown): Generator<ErrorShape> {
 export function isTransient(err: unknown): boolean {
   for (const shape of causeChain(err)) {
     if (isTransientOne(shape)) return true
-    if (Array.isArray(shape.errors) && shape.errors.some((x) => x !== null && typeof x === 'object' && isTransientOne(x as ErrorShape))) return true // AggregateError (net's happy eyeballs)
+    if (
+      Array.isArray(shape.errors) &&
+      shape.errors.some((x) => x !== null && typeof x === 'object' && isTransientOne(x as ErrorShape))
+    )
+      return true // AggregateError (net's happy eyeballs)
   }
   return false
 }

@@ -14,10 +14,31 @@ export class WorkerMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'gramfarm_worker_' })
-    this.logins = new Counter({ name: 'gramfarm_worker_logins_total', help: 'Logins this worker finished, by kind and final state', labelNames: ['kind', 'state'], registers: [this.registry] })
-    this.duration = new Histogram({ name: 'gramfarm_worker_login_duration_seconds', help: 'From enqueue to final state, logins this worker finished', labelNames: ['kind'], buckets: [...LOGIN_DURATION_BUCKETS], registers: [this.registry] })
-    this.codeWait = new Histogram({ name: 'gramfarm_worker_code_wait_seconds', help: 'How long logins waited for their login code', buckets: [...CODE_WAIT_BUCKETS], registers: [this.registry] })
-    this.steps = new Counter({ name: 'gramfarm_worker_steps_total', help: 'Login steps run, by outcome (final, wait, error)', labelNames: ['outcome'], registers: [this.registry] })
+    this.logins = new Counter({
+      name: 'gramfarm_worker_logins_total',
+      help: 'Logins this worker finished, by kind and final state',
+      labelNames: ['kind', 'state'],
+      registers: [this.registry],
+    })
+    this.duration = new Histogram({
+      name: 'gramfarm_worker_login_duration_seconds',
+      help: 'From enqueue to final state, logins this worker finished',
+      labelNames: ['kind'],
+      buckets: [...LOGIN_DURATION_BUCKETS],
+      registers: [this.registry],
+    })
+    this.codeWait = new Histogram({
+      name: 'gramfarm_worker_code_wait_seconds',
+      help: 'How long logins waited for their login code',
+      buckets: [...CODE_WAIT_BUCKETS],
+      registers: [this.registry],
+    })
+    this.steps = new Counter({
+      name: 'gramfarm_worker_steps_total',
+      help: 'Login steps run, by outcome (final, wait, error)',
+      labelNames: ['outcome'],
+      registers: [this.registry],
+    })
   }
 
   login(kind: string, state: string, seconds: number): void {
@@ -35,7 +56,11 @@ export class WorkerMetrics {
 }
 
 /** Serves `metrics` on GET /metrics at host:port (0: the OS picks); resolves with the server and its port. */
-export async function serveWorkerMetrics(metrics: WorkerMetrics, port: number, host = '127.0.0.1'): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+export async function serveWorkerMetrics(
+  metrics: WorkerMetrics,
+  port: number,
+  host = '127.0.0.1',
+): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n')

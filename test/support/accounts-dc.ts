@@ -28,9 +28,19 @@ export async function startAccountsDc(opts: AccountRegistryOptions = {}): Promis
   })
   const dc = await startTestDc({ accounts })
   return {
-    dc, accounts, codes,
+    dc,
+    accounts,
+    codes,
     nextCode: (phone) => new Promise((resolve) => waiters.push({ phone: phone.replace(/\D/g, ''), resolve })),
-    clientOptions: (extra = {}) => ({ apiId: 2040, apiHash: 'b18441a1ff607e10a989891a5462e627', testMode: true, dcs: dc.dcs, rsaKeys: [dc.publicKey], inMemory: true, ...extra }),
+    clientOptions: (extra = {}) => ({
+      apiId: 2040,
+      apiHash: 'b18441a1ff607e10a989891a5462e627',
+      testMode: true,
+      dcs: dc.dcs,
+      rsaKeys: [dc.publicKey],
+      inMemory: true,
+      ...extra,
+    }),
     stop: () => dc.stop(),
   }
 }

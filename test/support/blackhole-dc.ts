@@ -71,7 +71,8 @@ export async function startBlackholeDcs(real: readonly DcAddress[], mode: Blackh
         const len = buf.readUInt32LE(0)
         if (buf.length < 4 + len) return
         const payload = buf.subarray(4, 4 + len)
-        const encrypted = payload.length >= AUTH_KEY_ID_BYTES && payload.subarray(0, AUTH_KEY_ID_BYTES).some((b) => b !== 0)
+        const encrypted =
+          payload.length >= AUTH_KEY_ID_BYTES && payload.subarray(0, AUTH_KEY_ID_BYTES).some((b) => b !== 0)
         if (encrypted) {
           // From here on the network swallows everything, both ways; the sockets stay open.
           silent = true

@@ -3,7 +3,15 @@ import { startTestDc, type TestDc, type TestDcOptions } from '../../src/testdc/t
 import type { DcServer } from '../../src/testdc/dc-server.ts'
 import { DcConnection, type DcConnectionOptions } from '../../src/mtproto/dc/dc-connection.ts'
 
-export const APP = { apiId: 1, deviceModel: 'node-test', systemVersion: 'linux', appVersion: '1.0', systemLangCode: 'en', langPack: '', langCode: 'en' }
+export const APP = {
+  apiId: 1,
+  deviceModel: 'node-test',
+  systemVersion: 'linux',
+  appVersion: '1.0',
+  systemLangCode: 'en',
+  langPack: '',
+  langCode: 'en',
+}
 /** Reconnect fast so tests with dropped connections stay short. */
 export const FAST_RECONNECT = { baseDelayMs: 10, maxDelayMs: 50, maxAttempts: 8 }
 
@@ -20,7 +28,14 @@ export async function withDc(opts: TestDcOptions, fn: (env: DcEnv) => Promise<vo
   const conns: DcConnection[] = []
   const open = (extra: Partial<DcConnectionOptions> = {}): DcConnection => {
     const conn = new DcConnection({
-      dcId: 2, host: dc.host, port: dc.portOf(2), testMode: true, rsaKeys: [dc.publicKey], app: APP, reconnect: FAST_RECONNECT, ...extra,
+      dcId: 2,
+      host: dc.host,
+      port: dc.portOf(2),
+      testMode: true,
+      rsaKeys: [dc.publicKey],
+      app: APP,
+      reconnect: FAST_RECONNECT,
+      ...extra,
     })
     conns.push(conn)
     return conn

@@ -14,7 +14,9 @@ if (isMainThread && process.env.NODE_TEST_CONTEXT?.startsWith('child')) {
   // A root-level after hook runs before the file's own root-level after hooks: the grace covers their cleanup too.
   after(() => {
     setTimeout(() => {
-      process.stderr.write(`exit guard: the process did not end ${EXIT_GRACE_MS} ms after its tests; still open: ${process.getActiveResourcesInfo().join(', ')}\n`)
+      process.stderr.write(
+        `exit guard: the process did not end ${EXIT_GRACE_MS} ms after its tests; still open: ${process.getActiveResourcesInfo().join(', ')}\n`,
+      )
       process.exit(1)
     }, EXIT_GRACE_MS).unref()
   })

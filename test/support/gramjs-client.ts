@@ -21,12 +21,24 @@ export interface GramjsClient {
 
 export const gramjs = require('telegram') as GramjsModule
 
-export function gramjsClientFor(dc: TestDc, dcId: number, apiId = 12345, apiHash = '0123456789abcdef0123456789abcdef'): GramjsClient {
-  const { MemorySession } = require('telegram/sessions') as { MemorySession: new () => { setDC(id: number, host: string, port: number): void } }
-  const { ConnectionTCPFull } = require('telegram/network') as { ConnectionTCPFull: new (o: Record<string, unknown>) => object }
+export function gramjsClientFor(
+  dc: TestDc,
+  dcId: number,
+  apiId = 12345,
+  apiHash = '0123456789abcdef0123456789abcdef',
+): GramjsClient {
+  const { MemorySession } = require('telegram/sessions') as {
+    MemorySession: new () => { setDC(id: number, host: string, port: number): void }
+  }
+  const { ConnectionTCPFull } = require('telegram/network') as {
+    ConnectionTCPFull: new (o: Record<string, unknown>) => object
+  }
   const RSA = require('telegram/crypto/RSA') as { _serverKeys: Map<string, { n: unknown; e: number }> }
   const bigInt = require('big-integer') as (s: string) => unknown
-  RSA._serverKeys.set(dc.publicKey.fingerprint.toString(), { n: bigInt(dc.publicKey.n.toString()), e: Number(dc.publicKey.e) })
+  RSA._serverKeys.set(dc.publicKey.fingerprint.toString(), {
+    n: bigInt(dc.publicKey.n.toString()),
+    e: Number(dc.publicKey.e),
+  })
   class LocalTcpFull extends ConnectionTCPFull {
     constructor(o: Record<string, unknown>) {
       super({ ...o, port: dc.portOf(o['dcId'] as number) })
@@ -34,7 +46,12 @@ export function gramjsClientFor(dc: TestDc, dcId: number, apiId = 12345, apiHash
   }
   const session = new MemorySession()
   session.setDC(dcId, dc.host, dc.portOf(dcId))
-  const client = new gramjs.TelegramClient(session, apiId, apiHash, { connection: LocalTcpFull, connectionRetries: 1, autoReconnect: false, receiveUpdates: false })
+  const client = new gramjs.TelegramClient(session, apiId, apiHash, {
+    connection: LocalTcpFull,
+    connectionRetries: 1,
+    autoReconnect: false,
+    receiveUpdates: false,
+  })
   client.setLogLevel('none')
   return client
 }

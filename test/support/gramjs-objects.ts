@@ -5,9 +5,13 @@ import type { TlValue } from '../../src/mtproto/tl/index.ts'
 
 const require = createRequire(import.meta.url)
 
-interface GramjsObject { getBytes(): Buffer }
+interface GramjsObject {
+  getBytes(): Buffer
+}
 type GramjsClass = new (args: Record<string, unknown>) => GramjsObject
-interface BigIntegerModule { (v: string): unknown }
+interface BigIntegerModule {
+  (v: string): unknown
+}
 
 export const gramjs = require('telegram') as { Api: Record<string, unknown> }
 const bigInt = require('big-integer') as BigIntegerModule
@@ -36,7 +40,10 @@ function leSignedToBigInt(bytes: Uint8Array): bigint {
 }
 
 /** `fields` maps our camelCase field names back to TL names (from the schema). */
-export function toGramjs(v: unknown, tlFieldOf: (ctor: string, field: string) => { tlName: string; type: string }): unknown {
+export function toGramjs(
+  v: unknown,
+  tlFieldOf: (ctor: string, field: string) => { tlName: string; type: string },
+): unknown {
   if (Array.isArray(v)) return v.map((x) => toGramjs(x, tlFieldOf))
   if (typeof v === 'bigint') return bigInt(v.toString())
   if (v instanceof Uint8Array) return Buffer.from(v)
@@ -46,14 +53,18 @@ export function toGramjs(v: unknown, tlFieldOf: (ctor: string, field: string) =>
   for (const [key, value] of Object.entries(obj)) {
     if (key === '_' || value === undefined) continue
     const { tlName, type } = tlFieldOf(obj._, key)
-    args[gramjsFieldName(tlName)] = (type === 'int128' || type === 'int256') && value instanceof Uint8Array
-      ? bigInt(leSignedToBigInt(value).toString())
-      : toGramjs(value, tlFieldOf)
+    args[gramjsFieldName(tlName)] =
+      (type === 'int128' || type === 'int256') && value instanceof Uint8Array
+        ? bigInt(leSignedToBigInt(value).toString())
+        : toGramjs(value, tlFieldOf)
   }
   const Cls = gramjsClass(obj._)
   return new Cls(args)
 }
 
-export function gramjsBytes(v: TlValue, tlFieldOf: (ctor: string, field: string) => { tlName: string; type: string }): Buffer {
+export function gramjsBytes(
+  v: TlValue,
+  tlFieldOf: (ctor: string, field: string) => { tlName: string; type: string },
+): Buffer {
   return (toGramjs(v, tlFieldOf) as GramjsObject).getBytes()
 }

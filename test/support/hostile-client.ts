@@ -3,7 +3,14 @@
 // any session, and waits that end (an answer, a close, or a timeout) instead of hanging.
 import { connect, type Socket } from 'node:net'
 import {
-  createClientObfuscation, getFraming, type ClientFrameDecoder, type ClientFrameEncoder, type ClientTransportEvent, type Framing, type FramingName, type ObfuscationCipher,
+  createClientObfuscation,
+  getFraming,
+  type ClientFrameDecoder,
+  type ClientFrameEncoder,
+  type ClientTransportEvent,
+  type Framing,
+  type FramingName,
+  type ObfuscationCipher,
 } from '../../src/mtproto/transport/index.ts'
 import { exchangeAuthKey, type CreatedAuthKey } from '../../src/mtproto/handshake/auth-key-exchange.ts'
 import { encryptMessage, decryptMessage, type DecryptedMessage } from '../../src/mtproto/crypto/message-cipher.ts'
@@ -115,7 +122,11 @@ export class HostileClient {
   }
 
   /** Opens a TCP connection to `port`; nothing is sent until asked. */
-  static connect(port: number, transport: HostileTransport = { framing: 'intermediate' }, host = '127.0.0.1'): Promise<HostileClient> {
+  static connect(
+    port: number,
+    transport: HostileTransport = { framing: 'intermediate' },
+    host = '127.0.0.1',
+  ): Promise<HostileClient> {
     return new Promise((resolve, reject) => {
       const socket = connect({ host, port })
       socket.once('error', reject)
@@ -193,7 +204,11 @@ export class HostileClient {
   }
 
   /** Runs a real key exchange over this connection. */
-  async createKey(opts: { dcId: number; rsaKeys: Iterable<RsaPublicKey>; timeoutMs?: number }): Promise<CreatedAuthKey> {
+  async createKey(opts: {
+    dcId: number
+    rsaKeys: Iterable<RsaPublicKey>
+    timeoutMs?: number
+  }): Promise<CreatedAuthKey> {
     const ms = opts.timeoutMs ?? 10_000
     return exchangeAuthKey(
       {
@@ -231,17 +246,30 @@ export class HostileSession {
   }
 
   /** Encrypts one message of this session: a TL object, or raw body bytes (length divisible by 4). */
-  packet(body: TlValue | Uint8Array, opts: { contentRelated?: boolean; msgId?: bigint; salt?: bigint } = {}): { packet: Uint8Array; msgId: bigint } {
+  packet(
+    body: TlValue | Uint8Array,
+    opts: { contentRelated?: boolean; msgId?: bigint; salt?: bigint } = {},
+  ): { packet: Uint8Array; msgId: bigint } {
     const bytes = body instanceof Uint8Array ? body : tlCodec.encode(body)
     const msgId = opts.msgId ?? this.clock.next()
     const related = opts.contentRelated ?? true
     const seqNo = related ? this.contentSent++ * 2 + 1 : this.contentSent * 2
-    const { packet } = encryptMessage(this.key.authKey, 'client', { salt: opts.salt ?? this.key.serverSalt, sessionId: this.sessionId, msgId, seqNo, body: bytes })
+    const { packet } = encryptMessage(this.key.authKey, 'client', {
+      salt: opts.salt ?? this.key.serverSalt,
+      sessionId: this.sessionId,
+      msgId,
+      seqNo,
+      body: bytes,
+    })
     return { packet, msgId }
   }
 
   /** Sends `body` on `client` and returns its msg_id. */
-  send(client: HostileClient, body: TlValue | Uint8Array, opts: { contentRelated?: boolean; salt?: bigint } = {}): bigint {
+  send(
+    client: HostileClient,
+    body: TlValue | Uint8Array,
+    opts: { contentRelated?: boolean; salt?: bigint } = {},
+  ): bigint {
     const { packet, msgId } = this.packet(body, opts)
     client.sendPacket(packet)
     return msgId
@@ -249,7 +277,11 @@ export class HostileSession {
 
   /** Decrypts a frame the DC sent under this key (padded intermediate's padding is cut off first). */
   open(payload: Uint8Array): DecryptedMessage {
-    return decryptMessage(this.key.authKey, 'server', payload.length < 24 ? payload : payload.subarray(0, 24 + ((payload.length - 24) & ~15)))
+    return decryptMessage(
+      this.key.authKey,
+      'server',
+      payload.length < 24 ? payload : payload.subarray(0, 24 + ((payload.length - 24) & ~15)),
+    )
   }
 }
 
@@ -260,7 +292,8 @@ export function serviceObjects(message: DecryptedMessage): TlValue[] {
 
 function objectsOf(body: Uint8Array): TlValue[] {
   if (isContainer(body)) return unpackContainer(body).flatMap((m) => objectsOf(m.body))
-  if (new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(0, true) === RPC_RESULT_ID) return [rpcResult(body)]
+  if (new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(0, true) === RPC_RESULT_ID)
+    return [rpcResult(body)]
   return [tlCodec.decode(body)]
 }
 
@@ -281,7 +314,12 @@ function rpcResult(body: Uint8Array): TlValue {
  * Reads answers on `client` for `session` (other sessions' messages are skipped) until `until` holds for one of
  * their objects, the connection ends, or `ms` pass; returns every object seen.
  */
-export async function readUntil(client: HostileClient, session: HostileSession, until: (o: TlValue) => boolean, ms = 5000): Promise<{ seen: TlValue[]; found: TlValue | undefined; ended: WaitResult['type'] | undefined }> {
+export async function readUntil(
+  client: HostileClient,
+  session: HostileSession,
+  until: (o: TlValue) => boolean,
+  ms = 5000,
+): Promise<{ seen: TlValue[]; found: TlValue | undefined; ended: WaitResult['type'] | undefined }> {
   const deadline = Date.now() + ms
   const seen: TlValue[] = []
   for (;;) {

@@ -10,7 +10,12 @@ import { AuthKey } from '../../src/mtproto/crypto/auth-key.ts'
 import { encryptMessage, decryptMessage } from '../../src/mtproto/crypto/message-cipher.ts'
 import { randomBytes } from '../../src/mtproto/crypto/random.ts'
 import { MessageIdClock } from '../../src/mtproto/session/message-id-clock.ts'
-import { isContainer, unpackContainer, packContainer, type InnerMessage } from '../../src/mtproto/session/message-container.ts'
+import {
+  isContainer,
+  unpackContainer,
+  packContainer,
+  type InnerMessage,
+} from '../../src/mtproto/session/message-container.ts'
 import { isPlainMessage, unpackPlainMessage } from '../../src/mtproto/session/plain-message.ts'
 import { DcConnection, type DcConnectionOptions } from '../../src/mtproto/dc/dc-connection.ts'
 import { tlCodec, type TlValue } from '../../src/mtproto/tl/index.ts'
@@ -105,7 +110,10 @@ export class HostileConnection {
   private seq = 0
   closed = false
 
-  constructor(readonly dc: HostileDc, readonly socket: Socket) {}
+  constructor(
+    readonly dc: HostileDc,
+    readonly socket: Socket,
+  ) {}
 
   /** Raw bytes on the wire (after the transport was detected, the framing is the caller's). */
   sendWire(bytes: Uint8Array): void {
@@ -122,10 +130,19 @@ export class HostileConnection {
   }
 
   /** An encrypted packet with `body`; every header field can be set wrong. Returns the msg_id used. */
-  encrypted(body: Uint8Array, o: { msgId?: bigint; seqNo?: number; sessionId?: bigint; salt?: bigint } = {}): { packet: Uint8Array; msgId: bigint } {
+  encrypted(
+    body: Uint8Array,
+    o: { msgId?: bigint; seqNo?: number; sessionId?: bigint; salt?: bigint } = {},
+  ): { packet: Uint8Array; msgId: bigint } {
     const msgId = o.msgId ?? this.clock.next()
     const seqNo = o.seqNo ?? this.seq++ * 2 + 1
-    const packet = encryptMessage(this.dc.key, 'server', { salt: o.salt ?? 0n, sessionId: o.sessionId ?? this.sessionId, msgId, seqNo, body }).packet
+    const packet = encryptMessage(this.dc.key, 'server', {
+      salt: o.salt ?? 0n,
+      sessionId: o.sessionId ?? this.sessionId,
+      msgId,
+      seqNo,
+      body,
+    }).packet
     return { packet, msgId }
   }
 
@@ -191,7 +208,13 @@ export class HostileConnection {
       } catch {
         obj = undefined
       }
-      b.onMessage?.(this, { msgId: m.msgId, seqNo: m.seqNo, body: m.body, obj, method: obj ? tlCodec.innerRequest(obj)._ : '?' })
+      b.onMessage?.(this, {
+        msgId: m.msgId,
+        seqNo: m.seqNo,
+        body: m.body,
+        obj,
+        method: obj ? tlCodec.innerRequest(obj)._ : '?',
+      })
     }
   }
 }
@@ -203,7 +226,10 @@ export class HostileDc {
   readonly stats: HostileStats = { connections: 0, plainMessages: 0, encryptedPackets: 0, messages: 0 }
   private readonly clients: DcConnection[] = []
 
-  private constructor(private readonly server: Server, public behaviour: HostileBehaviour) {}
+  private constructor(
+    private readonly server: Server,
+    public behaviour: HostileBehaviour,
+  ) {}
 
   static async start(behaviour: HostileBehaviour = {}): Promise<HostileDc> {
     let dc!: HostileDc
@@ -213,7 +239,9 @@ export class HostileDc {
       dc.stats.connections++
       socket.on('data', (chunk) => c.receive(chunk))
       socket.on('error', () => {})
-      socket.on('close', () => { c.closed = true })
+      socket.on('close', () => {
+        c.closed = true
+      })
       dc.behaviour.onConnect?.(c)
     })
     dc = new HostileDc(server, behaviour)
@@ -233,8 +261,15 @@ export class HostileDc {
   /** A client connection to this DC: with the shared key (`withKey`, default) or without one (key exchange). */
   open(extra: Partial<DcConnectionOptions> = {}, withKey = true): DcConnection {
     const conn = new DcConnection({
-      dcId: 2, host: '127.0.0.1', port: this.port, testMode: true, rsaKeys: [], app: APP,
-      reconnect: { baseDelayMs: 5, maxDelayMs: 20, maxAttempts: 4 }, ...(withKey ? { authKey: this.authKey } : {}), ...extra,
+      dcId: 2,
+      host: '127.0.0.1',
+      port: this.port,
+      testMode: true,
+      rsaKeys: [],
+      app: APP,
+      reconnect: { baseDelayMs: 5, maxDelayMs: 20, maxAttempts: 4 },
+      ...(withKey ? { authKey: this.authKey } : {}),
+      ...extra,
     })
     this.clients.push(conn)
     return conn

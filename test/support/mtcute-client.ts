@@ -2,7 +2,15 @@
 // mtcute's key table, the DC's loopback address as its first DC (the others come from help.getConfig), a memory
 // storage, and one of the transports mtcute ships (its packet codecs over its own TCP connection). Nothing in
 // mtcute is patched and its layer is not overridden.
-import { IntermediatePacketCodec, MemoryStorage, ObfuscatedPacketCodec, PaddedIntermediatePacketCodec, TcpTransport, TelegramClient, type TelegramClientOptions } from '@mtcute/node'
+import {
+  IntermediatePacketCodec,
+  MemoryStorage,
+  ObfuscatedPacketCodec,
+  PaddedIntermediatePacketCodec,
+  TcpTransport,
+  TelegramClient,
+  type TelegramClientOptions,
+} from '@mtcute/node'
 import { NodeCryptoProvider, addPublicKey, type BasicDcOption } from '@mtcute/node/utils.js'
 
 /** The DC side a client needs: where DC n listens and the DC's RSA key (a TestDc or a test DC in another process). */
@@ -14,7 +22,12 @@ export interface MtcuteDcTarget {
 
 /** mtcute's transports: TCP with intermediate framing (its default), padded intermediate, or either obfuscated. */
 export type MtcuteTransportName = 'intermediate' | 'padded' | 'obfuscated' | 'obfuscated-padded'
-export const MTCUTE_TRANSPORTS: readonly MtcuteTransportName[] = ['intermediate', 'padded', 'obfuscated', 'obfuscated-padded']
+export const MTCUTE_TRANSPORTS: readonly MtcuteTransportName[] = [
+  'intermediate',
+  'padded',
+  'obfuscated',
+  'obfuscated-padded',
+]
 
 type MtcuteCodec = IntermediatePacketCodec | ObfuscatedPacketCodec
 
@@ -23,7 +36,10 @@ type MtcuteCodec = IntermediatePacketCodec | ObfuscatedPacketCodec
  * tag each connection opens with (intermediate ee ee ee ee, padded dd dd dd dd, obfuscated 64 random-looking bytes).
  */
 class CodecTcpTransport extends TcpTransport {
-  constructor(private readonly codec: () => MtcuteCodec, private readonly tags: Uint8Array[]) {
+  constructor(
+    private readonly codec: () => MtcuteCodec,
+    private readonly tags: Uint8Array[],
+  ) {
     super()
   }
 
@@ -41,10 +57,14 @@ class CodecTcpTransport extends TcpTransport {
 
 export function mtcuteTransport(name: MtcuteTransportName, tags: Uint8Array[] = []): TcpTransport {
   switch (name) {
-    case 'intermediate': return new CodecTcpTransport(() => new IntermediatePacketCodec(), tags)
-    case 'padded': return new CodecTcpTransport(() => new PaddedIntermediatePacketCodec(), tags)
-    case 'obfuscated': return new CodecTcpTransport(() => new ObfuscatedPacketCodec(new IntermediatePacketCodec()), tags)
-    case 'obfuscated-padded': return new CodecTcpTransport(() => new ObfuscatedPacketCodec(new PaddedIntermediatePacketCodec()), tags)
+    case 'intermediate':
+      return new CodecTcpTransport(() => new IntermediatePacketCodec(), tags)
+    case 'padded':
+      return new CodecTcpTransport(() => new PaddedIntermediatePacketCodec(), tags)
+    case 'obfuscated':
+      return new CodecTcpTransport(() => new ObfuscatedPacketCodec(new IntermediatePacketCodec()), tags)
+    case 'obfuscated-padded':
+      return new CodecTcpTransport(() => new ObfuscatedPacketCodec(new PaddedIntermediatePacketCodec()), tags)
   }
 }
 
@@ -147,7 +167,8 @@ const WARN = 2
 
 function describe(arg: unknown): string {
   if (arg instanceof Error) return `${arg.name}: ${arg.message}`
-  if (typeof arg === 'object' && arg !== null) return JSON.stringify(arg, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))
+  if (typeof arg === 'object' && arg !== null)
+    return JSON.stringify(arg, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))
   return String(arg)
 }
 
@@ -174,7 +195,10 @@ export function authKeyStored(storage: MemoryStorage, dcId: number): Promise<voi
 export function updatesCaughtUp(client: TelegramClient, ms = 10_000): Promise<void> {
   return new Promise((resolve, reject) => {
     let updating = false
-    const timer = setTimeout(() => reject(new Error(`mtcute did not catch up with updates within ${ms} ms (state fetch failed?)`)), ms)
+    const timer = setTimeout(
+      () => reject(new Error(`mtcute did not catch up with updates within ${ms} ms (state fetch failed?)`)),
+      ms,
+    )
     client.onConnectionState.add((state) => {
       if (state === 'updating') updating = true
       else if (state === 'connected' && updating) {

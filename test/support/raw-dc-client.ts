@@ -3,7 +3,11 @@
 // by one with our own codec — so a test sees exactly what the DC sends (plain pong or rpc_result, containers…).
 import { connect, type Socket } from 'node:net'
 import { once } from 'node:events'
-import { exchangeAuthKey, type AuthKeyExchangeOptions, type CreatedAuthKey } from '../../src/mtproto/handshake/auth-key-exchange.ts'
+import {
+  exchangeAuthKey,
+  type AuthKeyExchangeOptions,
+  type CreatedAuthKey,
+} from '../../src/mtproto/handshake/auth-key-exchange.ts'
 import { decryptMessage, encryptMessage } from '../../src/mtproto/crypto/message-cipher.ts'
 import type { AuthKey } from '../../src/mtproto/crypto/auth-key.ts'
 import { randomBytes } from '../../src/mtproto/crypto/random.ts'
@@ -127,14 +131,18 @@ export class RawDcClient {
 
   /** The key exchange on this connection; the key is used for the encrypted messages that follow. */
   async createKey(rsaKey: RsaPublicKey, opts: Partial<AuthKeyExchangeOptions> = {}): Promise<CreatedAuthKey> {
-    const created = await exchangeAuthKey({
-      request: async (body) => {
-        this.sendFrame(packPlainMessage(this.nextMsgId(), body))
-        const frame = await this.nextFrame()
-        if (frame.length === 4) throw new Error(`transport error ${new DataView(frame.buffer, frame.byteOffset).getInt32(0, true)}`)
-        return unpackPlainMessage(frame).body
+    const created = await exchangeAuthKey(
+      {
+        request: async (body) => {
+          this.sendFrame(packPlainMessage(this.nextMsgId(), body))
+          const frame = await this.nextFrame()
+          if (frame.length === 4)
+            throw new Error(`transport error ${new DataView(frame.buffer, frame.byteOffset).getInt32(0, true)}`)
+          return unpackPlainMessage(frame).body
+        },
       },
-    }, { dcId: 2, testMode: true, rsaKeys: [rsaKey], ...opts })
+      { dcId: 2, testMode: true, rsaKeys: [rsaKey], ...opts },
+    )
     this.useKey(created.authKey, created.serverSalt)
     return created
   }
@@ -150,7 +158,13 @@ export class RawDcClient {
     const msgId = opts.msgId ?? this.nextMsgId()
     const related = opts.contentRelated ?? true
     const seqNo = related ? this.seqNo++ * 2 + 1 : this.seqNo * 2
-    const { packet } = encryptMessage(this.authKey!, 'client', { salt: this.salt, sessionId: this.sessionId, msgId, seqNo, body: bytes })
+    const { packet } = encryptMessage(this.authKey!, 'client', {
+      salt: this.salt,
+      sessionId: this.sessionId,
+      msgId,
+      seqNo,
+      body: bytes,
+    })
     this.sendFrame(packet)
     return msgId
   }
@@ -161,9 +175,12 @@ export class RawDcClient {
       const pending = this.unpacked.shift()
       if (pending) return pending
       const frame = await this.nextFrame(timeoutMs)
-      if (frame.length === 4) throw new Error(`transport error ${new DataView(frame.buffer, frame.byteOffset).getInt32(0, true)}`)
+      if (frame.length === 4)
+        throw new Error(`transport error ${new DataView(frame.buffer, frame.byteOffset).getInt32(0, true)}`)
       const msg = decryptMessage(this.authKey!, 'server', frame)
-      const parts = isContainer(msg.body) ? unpackContainer(msg.body) : [{ msgId: msg.msgId, seqNo: msg.seqNo, body: msg.body }]
+      const parts = isContainer(msg.body)
+        ? unpackContainer(msg.body)
+        : [{ msgId: msg.msgId, seqNo: msg.seqNo, body: msg.body }]
       for (const p of parts) this.unpacked.push({ ...p, obj: decodeBody(p.body) })
     }
   }

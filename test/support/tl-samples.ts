@@ -2,7 +2,12 @@
 // set ('all') or unset ('none'). The shape matches what the decoder produces (every key present), so a
 // round trip can be compared with deepStrictEqual.
 import { existsSync, readFileSync } from 'node:fs'
-import { parseTlSchema, type TlEntry, type TlSchema, type TlTypeRef } from '../../src/mtproto/tl/schema/tl-schema-parser.ts'
+import {
+  parseTlSchema,
+  type TlEntry,
+  type TlSchema,
+  type TlTypeRef,
+} from '../../src/mtproto/tl/schema/tl-schema-parser.ts'
 import { fieldName } from '../../src/mtproto/tl/tl-names.ts'
 import { layerSchema, type TlValue } from '../../src/mtproto/tl/index.ts'
 
@@ -58,7 +63,8 @@ export class TlSampleFactory {
     let c = 0
     for (const a of e.args) {
       if (a.cond || a.isFlags) continue
-      if (a.type.kind === 'boxed') c += 1 + Math.min(...(this.ctorsOfType.get(a.type.name) ?? []).map((x) => this.ctorCost(x, stack)))
+      if (a.type.kind === 'boxed')
+        c += 1 + Math.min(...(this.ctorsOfType.get(a.type.name) ?? []).map((x) => this.ctorCost(x, stack)))
       if (a.type.kind === 'bare') c += 1
     }
     stack.delete(e.name)
@@ -78,27 +84,43 @@ export class TlSampleFactory {
 
   value(t: TlTypeRef, mode: OptionalMode, depth: number): unknown {
     switch (t.kind) {
-      case 'int': return this.int()
-      case 'long': return BigInt.asIntN(64, (BigInt(this.int() >>> 0) << 32n) | BigInt(this.int() >>> 0))
-      case 'double': return Math.round(this.int() / 7) / 8
-      case 'int128': return this.bytes(16)
-      case 'int256': return this.bytes(32)
-      case 'string': return STRINGS[(this.rand() * STRINGS.length) | 0]
-      case 'bytes': return this.bytes([0, 1, 3, 4, 253, 254, 300][(this.rand() * 7) | 0]!)
-      case 'Bool': return this.rand() < 0.5
-      case 'true': return mode === 'all'
-      case 'generic': return { _: this.byName.has('help.getConfig') ? 'help.getConfig' : 'ping', ...(this.byName.has('help.getConfig') ? {} : { pingId: 1n }) }
-      case 'object': return { _: 'boolTrue' }
-      case 'vector': return depth >= this.maxDepth ? [] : [this.value(t.of, mode, depth + 1), this.value(t.of, mode, depth + 1)]
+      case 'int':
+        return this.int()
+      case 'long':
+        return BigInt.asIntN(64, (BigInt(this.int() >>> 0) << 32n) | BigInt(this.int() >>> 0))
+      case 'double':
+        return Math.round(this.int() / 7) / 8
+      case 'int128':
+        return this.bytes(16)
+      case 'int256':
+        return this.bytes(32)
+      case 'string':
+        return STRINGS[(this.rand() * STRINGS.length) | 0]
+      case 'bytes':
+        return this.bytes([0, 1, 3, 4, 253, 254, 300][(this.rand() * 7) | 0]!)
+      case 'Bool':
+        return this.rand() < 0.5
+      case 'true':
+        return mode === 'all'
+      case 'generic':
+        return {
+          _: this.byName.has('help.getConfig') ? 'help.getConfig' : 'ping',
+          ...(this.byName.has('help.getConfig') ? {} : { pingId: 1n }),
+        }
+      case 'object':
+        return { _: 'boolTrue' }
+      case 'vector':
+        return depth >= this.maxDepth ? [] : [this.value(t.of, mode, depth + 1), this.value(t.of, mode, depth + 1)]
       case 'bare': {
         const e = this.byName.get(t.name) ?? this.ctorsOfType.get(t.name)![0]!
         return this.sample(e, mode, depth + 1)
       }
       case 'boxed': {
         const ctors = this.ctorsOfType.get(t.name)!
-        const pick = depth >= this.maxDepth
-          ? ctors.reduce((best, c) => (this.ctorCost(c) < this.ctorCost(best) ? c : best))
-          : ctors[(this.rand() * ctors.length) | 0]!
+        const pick =
+          depth >= this.maxDepth
+            ? ctors.reduce((best, c) => (this.ctorCost(c) < this.ctorCost(best) ? c : best))
+            : ctors[(this.rand() * ctors.length) | 0]!
         return this.sample(pick, mode, depth + 1)
       }
     }

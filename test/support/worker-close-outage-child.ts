@@ -7,8 +7,15 @@ import { startFarmWorker } from '../../src/worker/farm-worker.ts'
 const graceMs = Number(process.env.CLOSE_GRACE_MS ?? 1_000)
 const proxy = await startRedisProxy()
 const worker = await startFarmWorker({
-  redisUrl: proxy.url, prefix: uniquePrefix('close-outage'), ...API, threads: 1, concurrency: 4, sendCodeRate: FAST_RATE,
-  closeGraceMs: graceMs, lockDurationMs: 2_000, stalledIntervalMs: 1_000,
+  redisUrl: proxy.url,
+  prefix: uniquePrefix('close-outage'),
+  ...API,
+  threads: 1,
+  concurrency: 4,
+  sendCodeRate: FAST_RATE,
+  closeGraceMs: graceMs,
+  lockDurationMs: 2_000,
+  stalledIntervalMs: 1_000,
 })
 await new Promise((r) => setTimeout(r, 300))
 const outage = proxy.outage(4_000)

@@ -40,11 +40,24 @@ export function emitCodec(schema: TlSchema, opts: EmitOptions): string {
 
   const minSize = (t: TlTypeRef, seen = new Set<string>()): number => {
     switch (t.kind) {
-      case 'int': case 'string': case 'bytes': case 'Bool': case 'vector': case 'boxed': case 'generic': case 'object': return 4
-      case 'long': case 'double': return 8
-      case 'int128': return 16
-      case 'int256': return 32
-      case 'true': return 0
+      case 'int':
+      case 'string':
+      case 'bytes':
+      case 'Bool':
+      case 'vector':
+      case 'boxed':
+      case 'generic':
+      case 'object':
+        return 4
+      case 'long':
+      case 'double':
+        return 8
+      case 'int128':
+        return 16
+      case 'int256':
+        return 32
+      case 'true':
+        return 0
       case 'bare': {
         const c = ctorOfBare(t.name)
         if (seen.has(c.name)) return 0
@@ -75,63 +88,97 @@ export function emitCodec(schema: TlSchema, opts: EmitOptions): string {
     }
   }
   const isCycle = <T>(scc: T[], next: (n: T) => T[]): boolean => scc.length > 1 || next(scc[0]!).includes(scc[0]!)
-  const typeEdges = (type: string): string[] => ctorsOfType.get(type)!.flatMap((c) => refs.get(c)!.map((x) => x.type).filter((t) => ctorsOfType.has(t)))
+  const typeEdges = (type: string): string[] =>
+    ctorsOfType.get(type)!.flatMap((c) =>
+      refs
+        .get(c)!
+        .map((x) => x.type)
+        .filter((t) => ctorsOfType.has(t)),
+    )
   const cyclicTypes = new Set<string>()
   for (const scc of stronglyConnected([...ctorsOfType.keys()], typeEdges)) {
     if (isCycle(scc, typeEdges)) for (const t of scc) cyclicTypes.add(t)
   }
   const bareEdges = (c: TlEntry): TlEntry[] => refs.get(c)!.flatMap((x) => (x.ctor ? [x.ctor] : []))
   for (const scc of stronglyConnected([...refs.keys()], bareEdges)) {
-    if (isCycle(scc, bareEdges)) throw new Error(`${scc.map((c) => c.name).join(', ')} contain themselves through bare fields only`)
+    if (isCycle(scc, bareEdges))
+      throw new Error(`${scc.map((c) => c.name).join(', ')} contain themselves through bare fields only`)
   }
 
   const typeKey = (t: TlTypeRef): string => {
     switch (t.kind) {
-      case 'vector': return `${t.bare ? 'v' : 'V'}_${typeKey(t.of)}`
-      case 'boxed': case 'bare': return `${t.kind === 'bare' ? 'b' : 'T'}_${identOf(t.name)}`
-      case 'generic': case 'object': return 'obj'
-      default: return t.kind
+      case 'vector':
+        return `${t.bare ? 'v' : 'V'}_${typeKey(t.of)}`
+      case 'boxed':
+      case 'bare':
+        return `${t.kind === 'bare' ? 'b' : 'T'}_${identOf(t.name)}`
+      case 'generic':
+      case 'object':
+        return 'obj'
+      default:
+        return t.kind
     }
   }
 
   const readExpr = (t: TlTypeRef): string => {
     switch (t.kind) {
-      case 'int': case 'long': case 'double': case 'int128': case 'int256': case 'string': case 'bytes':
+      case 'int':
+      case 'long':
+      case 'double':
+      case 'int128':
+      case 'int256':
+      case 'string':
+      case 'bytes':
         return `r.${t.kind}()`
-      case 'Bool': return 'r.bool()'
-      case 'true': throw new Error('true is never read')
-      case 'generic': case 'object': return 'r.object()'
+      case 'Bool':
+        return 'r.bool()'
+      case 'true':
+        throw new Error('true is never read')
+      case 'generic':
+      case 'object':
+        return 'r.object()'
       case 'boxed':
         if (!ctorsOfType.has(t.name)) throw new Error(`type ${t.name} has no constructors in ${opts.source}`)
         return `t_${identOf(t.name)}(r)`
-      case 'bare': return `c_${identOf(ctorOfBare(t.name).name)}(r)`
+      case 'bare':
+        return `c_${identOf(ctorOfBare(t.name).name)}(r)`
       case 'vector': {
         const name = `rv_${typeKey(t)}`
         if (!helpers.has(name)) {
           helpers.set(name, '') // reserve first: element readers may need helpers of their own
-          const fixed = t.of.kind === 'int' ? { size: 4, read: (p: string) => `r.dv.getInt32(${p}, true)` }
-            : t.of.kind === 'long' ? { size: 8, read: (p: string) => `r.longAt(${p})` }
-            : t.of.kind === 'double' ? { size: 8, read: (p: string) => `r.dv.getFloat64(${p}, true)` }
-            : null
+          const fixed =
+            t.of.kind === 'int'
+              ? { size: 4, read: (p: string) => `r.dv.getInt32(${p}, true)` }
+              : t.of.kind === 'long'
+                ? { size: 8, read: (p: string) => `r.longAt(${p})` }
+                : t.of.kind === 'double'
+                  ? { size: 8, read: (p: string) => `r.dv.getFloat64(${p}, true)` }
+                  : null
           // vectorLength checked that n elements of the minimum size fit, which for these is their size.
           if (fixed) {
-            helpers.set(name, `function ${name}(r: TlReader): unknown[] {
+            helpers.set(
+              name,
+              `function ${name}(r: TlReader): unknown[] {
   const n = r.vectorLength(${!t.bare}, ${fixed.size})
   const p = r.pos
   const a = new Array<unknown>(n)
   for (let i = 0; i < n; i++) a[i] = ${fixed.read(`p + ${fixed.size} * i`)}
   r.pos = p + ${fixed.size} * n
   return a
-}`)
+}`,
+            )
             return `${name}(r)`
           }
           const elem = readExpr(t.of)
-          helpers.set(name, `function ${name}(r: TlReader): unknown[] {
+          helpers.set(
+            name,
+            `function ${name}(r: TlReader): unknown[] {
   const n = r.vectorLength(${!t.bare}, ${minSize(t.of)})
   const a = new Array<unknown>(n)
   for (let i = 0; i < n; i++) a[i] = ${elem}
   return a
-}`)
+}`,
+          )
         }
         return `${name}(r)`
       }
@@ -140,16 +187,27 @@ export function emitCodec(schema: TlSchema, opts: EmitOptions): string {
 
   const writeStmt = (t: TlTypeRef, x: string, ctor: string): string => {
     switch (t.kind) {
-      case 'int': return `w.int(${x} as number)`
-      case 'long': return `w.long(${x} as bigint)`
-      case 'double': return `w.double(${x} as number)`
-      case 'int128': return `w.fixed(${x} as Uint8Array, 16, ${str(ctor)})`
-      case 'int256': return `w.fixed(${x} as Uint8Array, 32, ${str(ctor)})`
-      case 'string': return `w.string(${x} as string)`
-      case 'bytes': return `w.bytes(${x} as Uint8Array)`
-      case 'Bool': return `w.bool(${x} as boolean)`
-      case 'true': throw new Error('true is never written')
-      case 'generic': case 'object': return `w.object(${x} as TlValue)`
+      case 'int':
+        return `w.int(${x} as number)`
+      case 'long':
+        return `w.long(${x} as bigint)`
+      case 'double':
+        return `w.double(${x} as number)`
+      case 'int128':
+        return `w.fixed(${x} as Uint8Array, 16, ${str(ctor)})`
+      case 'int256':
+        return `w.fixed(${x} as Uint8Array, 32, ${str(ctor)})`
+      case 'string':
+        return `w.string(${x} as string)`
+      case 'bytes':
+        return `w.bytes(${x} as Uint8Array)`
+      case 'Bool':
+        return `w.bool(${x} as boolean)`
+      case 'true':
+        throw new Error('true is never written')
+      case 'generic':
+      case 'object':
+        return `w.object(${x} as TlValue)`
       case 'boxed':
         if (!ctorsOfType.has(t.name)) throw new Error(`type ${t.name} has no constructors in ${opts.source}`)
         return `w_${identOf(t.name)}(w, ${x} as TlValue)`
@@ -163,11 +221,14 @@ export function emitCodec(schema: TlSchema, opts: EmitOptions): string {
         if (!helpers.has(name)) {
           helpers.set(name, '')
           const elem = writeStmt(t.of, 'a[i]', ctor)
-          helpers.set(name, `function ${name}(w: TlWriter, a: unknown): void {
+          helpers.set(
+            name,
+            `function ${name}(w: TlWriter, a: unknown): void {
   if (!Array.isArray(a)) wrongConstructor(a, 'Vector')
   ${t.bare ? '' : `w.uint(${hex(0x1cb5c415)}) // vector\n  `}w.int(a.length)
   for (let i = 0; i < a.length; i++) ${elem}
-}`)
+}`,
+          )
         }
         return `${name}(w, ${x})`
       }
@@ -189,7 +250,8 @@ export function emitCodec(schema: TlSchema, opts: EmitOptions): string {
     if (a.type.kind === 'Bool') return { size: 4, dv: false, read: (p) => `r.boolAt(${p})` }
     return null
   }
-  const flagProp = (a: TlArg): string => `${fieldName(a.name)}: (${local({ ...a, name: a.cond!.field })} & ${hex(2 ** a.cond!.bit)}) !== 0`
+  const flagProp = (a: TlArg): string =>
+    `${fieldName(a.name)}: (${local({ ...a, name: a.cond!.field })} & ${hex(2 ** a.cond!.bit)}) !== 0`
 
   const decoderBody = (e: TlEntry): string => {
     const lines: string[] = []
@@ -237,16 +299,21 @@ export function emitCodec(schema: TlSchema, opts: EmitOptions): string {
         i += run.length - 1
         continue
       }
-      if (a.isFlags) { lines.push(`  const ${local(a)} = r.int()`); continue }
+      if (a.isFlags) {
+        lines.push(`  const ${local(a)} = r.int()`)
+        continue
+      }
       const prop = fieldName(a.name)
       if (a.type.kind === 'true') {
         props.push(flagProp(a))
         continue
       }
       const read = readExpr(a.type)
-      lines.push(a.cond
-        ? `  const ${local(a)} = (${local({ ...a, name: a.cond.field })} & ${hex(2 ** a.cond.bit)}) !== 0 ? ${read} : undefined`
-        : `  const ${local(a)} = ${read}`)
+      lines.push(
+        a.cond
+          ? `  const ${local(a)} = (${local({ ...a, name: a.cond.field })} & ${hex(2 ** a.cond.bit)}) !== 0 ? ${read} : undefined`
+          : `  const ${local(a)} = ${read}`,
+      )
       props.push(`${prop}: ${local(a)}`)
     }
     return `${lines.join('\n')}${lines.length ? '\n' : ''}  return { ${props.join(', ')} }`
@@ -266,20 +333,30 @@ export function emitCodec(schema: TlSchema, opts: EmitOptions): string {
         for (const names of groups.values()) {
           if (names.length < 2) continue
           const present = names.map((n) => `(v.${n} != null)`)
-          lines.push(`  if (${present.slice(1).map((p) => `${present[0]} !== ${p}`).join(' || ')}) partialFlagGroup(${str(e.name)}, ${str(names.join(', '))})`)
+          lines.push(
+            `  if (${present
+              .slice(1)
+              .map((p) => `${present[0]} !== ${p}`)
+              .join(' || ')}) partialFlagGroup(${str(e.name)}, ${str(names.join(', '))})`,
+          )
         }
         const parts = e.args
           .filter((b) => b.cond?.field === a.name)
           .map((b) => {
             const p = `v.${fieldName(b.name)}`
-            return b.type.kind === 'true' ? `(${p} ? ${hex(2 ** b.cond!.bit)} : 0)` : `(${p} != null ? ${hex(2 ** b.cond!.bit)} : 0)`
+            return b.type.kind === 'true'
+              ? `(${p} ? ${hex(2 ** b.cond!.bit)} : 0)`
+              : `(${p} != null ? ${hex(2 ** b.cond!.bit)} : 0)`
           })
         lines.push(`  w.int(${parts.length ? parts.join(' | ') : '0'})`)
         continue
       }
       if (a.type.kind === 'true') continue
       if (a.cond) lines.push(`  if (${prop} != null) ${writeStmt(a.type, prop, e.name)}`)
-      else lines.push(`  ${writeStmt(a.type, `(${prop} ?? missingField(${str(e.name)}, ${str(fieldName(a.name))}))`, e.name)}`)
+      else
+        lines.push(
+          `  ${writeStmt(a.type, `(${prop} ?? missingField(${str(e.name)}, ${str(fieldName(a.name))}))`, e.name)}`,
+        )
     }
     return lines.join('\n')
   }
@@ -288,7 +365,9 @@ export function emitCodec(schema: TlSchema, opts: EmitOptions): string {
   for (const e of entries) {
     const id = identOf(e.name)
     ctorCode.push(`function c_${id}(${e.args.length ? 'r' : '_r'}: TlReader): TlValue {\n${decoderBody(e)}\n}`)
-    ctorCode.push(`function e_${id}(w: TlWriter, ${e.args.length ? 'v' : '_v'}: TlValue): void {\n  w.uint(${hex(e.id)}) // ${e.name}\n${encoderBody(e)}\n}`)
+    ctorCode.push(
+      `function e_${id}(w: TlWriter, ${e.args.length ? 'v' : '_v'}: TlValue): void {\n  w.uint(${hex(e.id)}) // ${e.name}\n${encoderBody(e)}\n}`,
+    )
   }
   // Bare writers are known only once every encoder body has been emitted.
   for (const name of bareWriters) {
@@ -366,10 +445,14 @@ export const resultWriters: ReadonlyMap<string, TlAnyEncoder | null> = new Map<s
 ${methods.map((e) => `  [${str(e.name)}, ${resultWriter(e)}],`).join('\n')}
 ])`
 
-  out.push(`// GENERATED by tools/tl-codegen/gen-tl.ts from ${opts.source}. Do not edit: change the schema or the generator.`)
+  out.push(
+    `// GENERATED by tools/tl-codegen/gen-tl.ts from ${opts.source}. Do not edit: change the schema or the generator.`,
+  )
   out.push(`/* eslint-disable */`)
   out.push(`import type { TlReader, TlAnyDecoder, TlDecoder } from '${opts.runtimeImport}/tl-reader.ts'`)
-  out.push(`import { type TlWriter, type TlEncoder, type TlAnyEncoder, missingField, wrongConstructor, partialFlagGroup } from '${opts.runtimeImport}/tl-writer.ts'`)
+  out.push(
+    `import { type TlWriter, type TlEncoder, type TlAnyEncoder, missingField, wrongConstructor, partialFlagGroup } from '${opts.runtimeImport}/tl-writer.ts'`,
+  )
   out.push(`import type { TlValue } from '${opts.runtimeImport}/tl-value.ts'`)
   out.push('')
   out.push(`export const LAYER: number | null = ${schema.layer}`)

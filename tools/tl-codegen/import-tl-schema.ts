@@ -30,14 +30,26 @@ export const LEDGER_HEADER = [
   'do not edit by hand. The test DC serves each client the bundled layer nearest below the one it announces.',
 ]
 
-interface JsonArg { name: string; type: string; typeModifiers?: { predicate?: string; isVector?: boolean; isBareVector?: boolean } }
+interface JsonArg {
+  name: string
+  type: string
+  typeModifiers?: { predicate?: string; isVector?: boolean; isBareVector?: boolean }
+}
 interface JsonEntry {
-  kind: 'class' | 'method'; name: string; type: string; id: number; arguments: JsonArg[]
+  kind: 'class' | 'method'
+  name: string
+  type: string
+  id: number
+  arguments: JsonArg[]
   generics?: { name: string; type: string }[]
   typeModifiers?: { isVector?: boolean } // on methods: the result is Vector<type>
 }
 
-interface ImportedLayer { layer: number; text: string; source: string }
+interface ImportedLayer {
+  layer: number
+  text: string
+  source: string
+}
 
 // Core constructors the JSON leaves out because every runtime hard-codes them.
 const CORE_LINES = [
@@ -75,7 +87,13 @@ export function mtcuteJsonToTl(schema: { l: number; e: JsonEntry[] }, source: st
   // are not part of the layer.
   // Older releases also carry help.configSimple's own little schema (ipPort, accessPointRule…), which is
   // served out of band (DNS/HTTPS) and whose ids are not CRCs of these lines.
-  const official = schema.e.filter((e) => !e.name.endsWith('Legacy') && !e.name.startsWith('mtcute.') && !CONFIG_SIMPLE.has(e.name) && !MTCUTE_PREFIXES.test(e.name))
+  const official = schema.e.filter(
+    (e) =>
+      !e.name.endsWith('Legacy') &&
+      !e.name.startsWith('mtcute.') &&
+      !CONFIG_SIMPLE.has(e.name) &&
+      !MTCUTE_PREFIXES.test(e.name),
+  )
   return [
     `// LAYER ${schema.l}`,
     `// Imported from ${source} by tools/tl-codegen/import-tl-schema.ts (int53 written as long).`,
@@ -107,13 +125,22 @@ export function readSource(path: string, layerOverride?: number): ImportedLayer 
   }
   if (statSync(path).isDirectory()) {
     const pkg = packageVersion(path) ?? basename(path)
-    for (const rel of ['api-schema.json', 'tl/api-schema.json', 'tl/static/api.tl', 'gramjs/tl/static/api.tl', 'tl/apiTl.js']) {
+    for (const rel of [
+      'api-schema.json',
+      'tl/api-schema.json',
+      'tl/static/api.tl',
+      'gramjs/tl/static/api.tl',
+      'tl/apiTl.js',
+    ]) {
       const f = join(path, rel)
       if (existsSync(f)) return { ...readSource(f, layerOverride), source: `${pkg} ${rel}` }
     }
     throw new Error(`${path}: no api-schema.json, tl/api-schema.json, tl/static/api.tl or tl/apiTl.js inside`)
   }
-  const pkg = packageVersion(dirname(path)) ?? packageVersion(dirname(dirname(path))) ?? packageVersion(dirname(dirname(dirname(path))))
+  const pkg =
+    packageVersion(dirname(path)) ??
+    packageVersion(dirname(dirname(path))) ??
+    packageVersion(dirname(dirname(dirname(path))))
   const source = pkg ? `${pkg} ${basename(path)}` : basename(path)
   if (path.endsWith('.json')) {
     const json = JSON.parse(readFileSync(path, 'utf8')) as { l: number; e: JsonEntry[] }
@@ -139,14 +166,18 @@ export function readSource(path: string, layerOverride?: number): ImportedLayer 
 export function layerLines(imported: ImportedLayer): { kind: 'c' | 'm'; text: string }[] {
   const schema = parseTlSchema(imported.text)
   // One spelling per line: blanks collapsed, ids without leading zeros (mtcute pads them to 8 digits).
-  return schema.entries.filter((e) => !e.special).map((e) => ({
-    kind: e.kind === 'class' ? 'c' : 'm',
-    text: e.line.replace(/\s+/g, ' ').replace(/^([\w.]+)#0*([0-9a-f])/i, '$1#$2'),
-  }))
+  return schema.entries
+    .filter((e) => !e.special)
+    .map((e) => ({
+      kind: e.kind === 'class' ? 'c' : 'm',
+      text: e.line.replace(/\s+/g, ' ').replace(/^([\w.]+)#0*([0-9a-f])/i, '$1#$2'),
+    }))
 }
 
 export function loadLedger(): LayerLedger {
-  return existsSync(ledgerFile) ? parseLedger(readFileSync(ledgerFile, 'utf8')) : { layers: [], sources: new Map(), lines: [] }
+  return existsSync(ledgerFile)
+    ? parseLedger(readFileSync(ledgerFile, 'utf8'))
+    : { layers: [], sources: new Map(), lines: [] }
 }
 
 function main(): void {

@@ -33,13 +33,24 @@ export function emitTypes(schema: TlSchema, opts: TypesOptions): string {
 
   const tsType = (t: TlTypeRef): string => {
     switch (t.kind) {
-      case 'int': case 'double': return 'number'
-      case 'long': return 'bigint'
-      case 'int128': case 'int256': case 'bytes': return 'Uint8Array'
-      case 'string': return 'string'
-      case 'Bool': case 'true': return 'boolean'
-      case 'generic': return `${root}.TlMethod`
-      case 'object': return 'TlValue'
+      case 'int':
+      case 'double':
+        return 'number'
+      case 'long':
+        return 'bigint'
+      case 'int128':
+      case 'int256':
+      case 'bytes':
+        return 'Uint8Array'
+      case 'string':
+        return 'string'
+      case 'Bool':
+      case 'true':
+        return 'boolean'
+      case 'generic':
+        return `${root}.TlMethod`
+      case 'object':
+        return 'TlValue'
       case 'vector': {
         const inner = tsType(t.of)
         return /[ |]/.test(inner) ? `(${inner})[]` : `${inner}[]`
@@ -82,28 +93,54 @@ export function emitTypes(schema: TlSchema, opts: TypesOptions): string {
       props.add(prop)
       fields.push(`${prop}${a.cond ? '?' : ''}: ${tsType(a.type)}`)
     }
-    emit(n.ns, `/** ${e.kind === 'method' ? 'Method' : 'Constructor'} \`${e.line.replace(/\*\//g, '* /')}\` */\nexport interface ${n.name} {\n  ${fields.join('\n  ')}\n}`)
+    emit(
+      n.ns,
+      `/** ${e.kind === 'method' ? 'Method' : 'Constructor'} \`${e.line.replace(/\*\//g, '* /')}\` */\nexport interface ${n.name} {\n  ${fields.join('\n  ')}\n}`,
+    )
   }
   for (const [type, ctors] of ctorsOfType) {
     const n = typeName(type)
     claim(n.ns, n.name, type)
-    emit(n.ns, `export type ${n.name} = ${ctors.map((c) => { const r = rawName(c); return qualified(r.ns, r.name) }).join(' | ')}`)
+    emit(
+      n.ns,
+      `export type ${n.name} = ${ctors
+        .map((c) => {
+          const r = rawName(c)
+          return qualified(r.ns, r.name)
+        })
+        .join(' | ')}`,
+    )
   }
 
   const methods = entries.filter((e) => e.kind === 'method')
   const classes = entries.filter((e) => e.kind === 'class')
-  const q = (e: TlEntry): string => { const r = rawName(e); return qualified(r.ns, r.name) }
-  emit(null, `/** Every constructor of the schema. */\nexport type TlObject = ${classes.map(q).join('\n  | ') || 'never'}`)
-  emit(null, `/** Every method of the schema, as a request object. */\nexport type TlMethod = ${methods.map(q).join('\n  | ') || 'never'}`)
-  emit(null, `/** Method name → its request and result types; generic methods (\`!X\`) resolve through RpcResultOf. */
+  const q = (e: TlEntry): string => {
+    const r = rawName(e)
+    return qualified(r.ns, r.name)
+  }
+  emit(
+    null,
+    `/** Every constructor of the schema. */\nexport type TlObject = ${classes.map(q).join('\n  | ') || 'never'}`,
+  )
+  emit(
+    null,
+    `/** Every method of the schema, as a request object. */\nexport type TlMethod = ${methods.map(q).join('\n  | ') || 'never'}`,
+  )
+  emit(
+    null,
+    `/** Method name → its request and result types; generic methods (\`!X\`) resolve through RpcResultOf. */
 export interface RpcMethods {
 ${methods.map((m) => `  '${m.name}': { request: ${q(m)}; result: ${m.typeRef.kind === 'generic' ? 'unknown' : tsType(m.typeRef)} }`).join('\n')}
-}`)
+}`,
+  )
   const generic = methods.filter((m) => m.typeRef.kind === 'generic').map((m) => `'${m.name}'`)
-  emit(null, `/** The result type of a request, following wrappers such as invokeWithLayer(initConnection(query)). */
+  emit(
+    null,
+    `/** The result type of a request, following wrappers such as invokeWithLayer(initConnection(query)). */
 export type RpcResultOf<T extends TlMethod> = T extends { _: ${generic.join(' | ') || 'never'}; query: infer Q extends TlMethod }
   ? RpcResultOf<Q>
-  : RpcMethods[T['_']]['result']`)
+  : RpcMethods[T['_']]['result']`,
+  )
 
   const blocks: string[] = []
   for (const [ns, lines] of [...spaces].sort(([a], [b]) => (a === null ? -1 : b === null ? 1 : a.localeCompare(b)))) {

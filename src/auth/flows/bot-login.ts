@@ -7,10 +7,17 @@ import type { Authorization, LoginHost } from './login-host.ts'
 const BOT_TOKEN = /^\d+:[\w-]{20,}$/
 
 export async function botLogin(host: LoginHost, botToken: string): Promise<Authorization> {
-  if (!BOT_TOKEN.test(botToken)) throw new LoginError('token_invalid', 'a bot token looks like 123456:ABC-… (digits, a colon, then the secret)')
+  if (!BOT_TOKEN.test(botToken))
+    throw new LoginError('token_invalid', 'a bot token looks like 123456:ABC-… (digits, a colon, then the secret)')
   for (let hop = 0; hop < 3; hop++) {
     try {
-      return await host.invoke<Authorization>({ _: 'auth.importBotAuthorization', flags: 0, apiId: host.apiId, apiHash: host.apiHash, botAuthToken: botToken })
+      return await host.invoke<Authorization>({
+        _: 'auth.importBotAuthorization',
+        flags: 0,
+        apiId: host.apiId,
+        apiHash: host.apiHash,
+        botAuthToken: botToken,
+      })
     } catch (err) {
       if (err instanceof RpcError && err.isMigrate && err.dcId !== host.homeDc()) {
         host.switchHomeDc(err.dcId!)

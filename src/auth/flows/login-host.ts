@@ -35,8 +35,15 @@ export function loginHostOf(parts: LoginHostParts): LoginHost {
       parts.mtproto.homeDc = dcId
       parts.onHomeDc(dcId)
     },
-    nextUpdate: parts.nextUpdate ?? ((_predicate, signal) => new Promise<TlValue>((_resolve, reject) => {
-      signal.addEventListener('abort', () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted')), { once: true })
-    })),
+    nextUpdate:
+      parts.nextUpdate ??
+      ((_predicate, signal) =>
+        new Promise<TlValue>((_resolve, reject) => {
+          signal.addEventListener(
+            'abort',
+            () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted')),
+            { once: true },
+          )
+        })),
   }
 }

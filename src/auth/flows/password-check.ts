@@ -26,16 +26,28 @@ export async function checkPassword(host: LoginHost, opts: PasswordOptions): Pro
     if (!algo || algo._ !== SRP_ALGO || !state.srpB || state.srpId === undefined) {
       throw new LoginError('password_needed', 'the account has no SRP password parameters')
     }
-    const password = String(await provide(opts.password, { phoneNumber: opts.phoneNumber, attempt, hint: state.hint, previous }, 'password', `Enter password${state.hint ? ` (hint: ${state.hint})` : ''}: `, true))
+    const password = String(
+      await provide(
+        opts.password,
+        { phoneNumber: opts.phoneNumber, attempt, hint: state.hint, previous },
+        'password',
+        `Enter password${state.hint ? ` (hint: ${state.hint})` : ''}: `,
+        true,
+      ),
+    )
     if (password === '' && state.hasRecovery && opts.recoveryCode !== undefined) return recover(host, opts)
     if (password === '') throw new LoginError('password_needed', '2FA is on and no password was given')
     const hash = await srpPasswordHashAsync(password, algo)
     const check = computeSrpCheck({ algo, srpB: state.srpB, srpId: state.srpId, passwordHash: hash })
     try {
-      return await host.invoke<Authorization>({ _: 'auth.checkPassword', password: { _: 'inputCheckPasswordSRP', srpId: check.srpId, A: check.A, M1: check.M1 } })
+      return await host.invoke<Authorization>({
+        _: 'auth.checkPassword',
+        password: { _: 'inputCheckPasswordSRP', srpId: check.srpId, A: check.A, M1: check.M1 },
+      })
     } catch (err) {
       if (err instanceof RpcError && err.is('PASSWORD_HASH_INVALID')) {
-        if (attempt >= opts.maxAttempts) throw new LoginError('password_invalid', `wrong password ${attempt} times`, err)
+        if (attempt >= opts.maxAttempts)
+          throw new LoginError('password_invalid', `wrong password ${attempt} times`, err)
         previous = 'invalid'
         continue
       }
@@ -48,6 +60,13 @@ export async function checkPassword(host: LoginHost, opts: PasswordOptions): Pro
 
 async function recover(host: LoginHost, opts: PasswordOptions): Promise<Authorization> {
   const recovery = await host.invoke<tl.auth.RawPasswordRecovery>({ _: 'auth.requestPasswordRecovery' })
-  const code = String(await provide(opts.recoveryCode, { emailPattern: recovery.emailPattern }, 'recoveryCode', `Recovery code sent to ${recovery.emailPattern}: `))
+  const code = String(
+    await provide(
+      opts.recoveryCode,
+      { emailPattern: recovery.emailPattern },
+      'recoveryCode',
+      `Recovery code sent to ${recovery.emailPattern}: `,
+    ),
+  )
   return host.invoke<Authorization>({ _: 'auth.recoverPassword', code })
 }

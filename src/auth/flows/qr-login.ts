@@ -48,7 +48,12 @@ export async function qrLogin(host: LoginHost, opts: QrLoginOptions): Promise<Au
     for (;;) {
       if (Date.now() > deadline) throw new LoginError('qr_expired', 'nobody scanned the QR code in time')
       opts.signal?.throwIfAborted()
-      const result = await host.invoke<LoginTokenResult>({ _: 'auth.exportLoginToken', apiId: host.apiId, apiHash: host.apiHash, exceptIds: [...opts.exceptIds] })
+      const result = await host.invoke<LoginTokenResult>({
+        _: 'auth.exportLoginToken',
+        apiId: host.apiId,
+        apiHash: host.apiHash,
+        exceptIds: [...opts.exceptIds],
+      })
       if (result._ === 'auth.loginTokenSuccess') return result.authorization as Authorization
       if (result._ === 'auth.loginTokenMigrateTo') {
         host.switchHomeDc(result.dcId)
@@ -62,10 +67,16 @@ export async function qrLogin(host: LoginHost, opts: QrLoginOptions): Promise<Au
         const ascii = await QRCode.toString(url, { type: 'terminal', small: true })
         const info: QrCodeInfo = { url, expires: result.expires, ascii }
         if (opts.onQrCode) await opts.onQrCode(info)
-        else if (process.stdout.isTTY) process.stdout.write(`Scan this QR code with Telegram (Settings → Devices → Link Desktop Device):\n${ascii}\n`)
+        else if (process.stdout.isTTY)
+          process.stdout.write(
+            `Scan this QR code with Telegram (Settings → Devices → Link Desktop Device):\n${ascii}\n`,
+          )
       }
       // Wait for the scan, the token's expiry, or the poll interval, whichever is first.
-      const waitMs = Math.max(0, Math.min(result.expires * 1000 - Date.now(), opts.pollIntervalMs ?? DEFAULT_POLL_MS, deadline - Date.now()))
+      const waitMs = Math.max(
+        0,
+        Math.min(result.expires * 1000 - Date.now(), opts.pollIntervalMs ?? DEFAULT_POLL_MS, deadline - Date.now()),
+      )
       const ac = new AbortController()
       const timer = setTimeout(() => ac.abort(), waitMs)
       opts.signal?.addEventListener('abort', () => ac.abort(), { once: true })
@@ -74,7 +85,11 @@ export async function qrLogin(host: LoginHost, opts: QrLoginOptions): Promise<Au
     }
   } catch (err) {
     if (err instanceof RpcError && err.is('SESSION_PASSWORD_NEEDED')) {
-      return checkPassword(host, { password: opts.password, maxAttempts: opts.maxPasswordAttempts, phoneNumber: undefined })
+      return checkPassword(host, {
+        password: opts.password,
+        maxAttempts: opts.maxPasswordAttempts,
+        phoneNumber: undefined,
+      })
     }
     throw err
   }
@@ -83,6 +98,7 @@ export async function qrLogin(host: LoginHost, opts: QrLoginOptions): Promise<Au
 function isLoginTokenUpdate(u: TlValue): boolean {
   if (u._ === 'updateLoginToken') return true
   if (u._ === 'updateShort') return (u['update'] as TlValue)._ === 'updateLoginToken'
-  if (u._ === 'updates' || u._ === 'updatesCombined') return (u['updates'] as TlValue[]).some((x) => x._ === 'updateLoginToken')
+  if (u._ === 'updates' || u._ === 'updatesCombined')
+    return (u['updates'] as TlValue[]).some((x) => x._ === 'updateLoginToken')
   return false
 }

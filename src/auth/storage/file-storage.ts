@@ -229,7 +229,10 @@ export class FileSessionStorage implements SessionStorage {
 
   async getPeerById(id: bigint): Promise<CachedPeer | null> {
     const db = this.requireDb()
-    return this.toPeer(db, db.get('SELECT id, access_hash, type, phone_number, last_update_on FROM peers WHERE id = ?', [id]))
+    return this.toPeer(
+      db,
+      db.get('SELECT id, access_hash, type, phone_number, last_update_on FROM peers WHERE id = ?', [id]),
+    )
   }
 
   async getPeerByUsername(username: string): Promise<CachedPeer | null> {
@@ -280,7 +283,8 @@ export class FileSessionStorage implements SessionStorage {
     state.isBot = asBool(row['is_bot'])
     const key = row['auth_key']
     if (key instanceof Uint8Array && key.length === AUTH_KEY_LENGTH) state.authKey = Uint8Array.from(key)
-    else if (key !== null && key !== undefined) throw new SessionFormatError(this.path, 'sessions.auth_key is not 256 bytes')
+    else if (key !== null && key !== undefined)
+      throw new SessionFormatError(this.path, 'sessions.auth_key is not 256 bytes')
     const host = row['server_address']
     const port = asNumber(row['port'])
     if (typeof host === 'string' && host !== '' && port !== null) {
@@ -291,7 +295,8 @@ export class FileSessionStorage implements SessionStorage {
       for (const r of db.all(`SELECT dc_id, auth_key FROM ${DC_KEYS_TABLE}`)) {
         const dc = asNumber(r['dc_id'])
         const k = r['auth_key']
-        if (dc !== null && k instanceof Uint8Array && k.length === AUTH_KEY_LENGTH) state.dcAuthKeys.set(dc, Uint8Array.from(k))
+        if (dc !== null && k instanceof Uint8Array && k.length === AUTH_KEY_LENGTH)
+          state.dcAuthKeys.set(dc, Uint8Array.from(k))
       }
     }
     if (hasTable(db, DEVICE_TABLE)) {
@@ -333,7 +338,8 @@ export class FileSessionStorage implements SessionStorage {
       if (state.dcAuthKeys.size > 0) {
         db.exec(DC_KEYS_SCHEMA)
         db.exec(`DELETE FROM ${DC_KEYS_TABLE}`)
-        for (const [dc, key] of state.dcAuthKeys) db.run(`INSERT INTO ${DC_KEYS_TABLE} (dc_id, auth_key) VALUES (?, ?)`, [dc, key])
+        for (const [dc, key] of state.dcAuthKeys)
+          db.run(`INSERT INTO ${DC_KEYS_TABLE} (dc_id, auth_key) VALUES (?, ?)`, [dc, key])
       } else {
         db.exec(`DROP TABLE IF EXISTS ${DC_KEYS_TABLE}`)
       }

@@ -50,8 +50,10 @@ function exportGramJs(record: SessionRecord): string {
   const server = record.server ?? defaultDcAddress(record.dcId, record.testMode)
   if (!server) throw new SessionStringError('unsupported', `no server address is known for DC ${record.dcId}`)
   const address = new TextEncoder().encode(server.host)
-  if (address.length > MAX_ADDRESS_LENGTH) throw new SessionStringError('unsupported', 'the server address is too long for GramJS')
-  if (record.authKey.length !== AUTH_KEY_LENGTH) throw new SessionStringError('layout', `auth key must be ${AUTH_KEY_LENGTH} bytes`)
+  if (address.length > MAX_ADDRESS_LENGTH)
+    throw new SessionStringError('unsupported', 'the server address is too long for GramJS')
+  if (record.authKey.length !== AUTH_KEY_LENGTH)
+    throw new SessionStringError('layout', `auth key must be ${AUTH_KEY_LENGTH} bytes`)
   const bytes = new Uint8Array(FIXED_SIZE + address.length)
   const view = new DataView(bytes.buffer)
   view.setUint8(0, record.dcId)
@@ -65,14 +67,16 @@ function exportGramJs(record: SessionRecord): string {
 function importGramJs(value: string): SessionRecord {
   const text = value.trim()
   if (text.length === 0) throw new SessionStringError('empty', 'the session string is empty')
-  if (!text.startsWith(VERSION)) throw new SessionStringError('version', 'a GramJS session string starts with version 1')
+  if (!text.startsWith(VERSION))
+    throw new SessionStringError('version', 'a GramJS session string starts with version 1')
   const bytes = decodeBase64(text.slice(1))
   if (!bytes) throw new SessionStringError('encoding', 'the session string is not base64')
   const fields = parse(bytes)
   if (!fields) throw new SessionStringError('layout', 'the session string does not decode to the GramJS layout')
   if (fields.dcId === 0) throw new SessionStringError('layout', 'the session string names DC 0')
   if (fields.port === 0) throw new SessionStringError('layout', 'the session string names port 0')
-  if (fields.authKey.every((b) => b === 0)) throw new SessionStringError('no-auth-key', 'the session string holds no auth key')
+  if (fields.authKey.every((b) => b === 0))
+    throw new SessionStringError('no-auth-key', 'the session string holds no auth key')
   return {
     dcId: fields.dcId,
     apiId: null,

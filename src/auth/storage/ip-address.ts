@@ -39,7 +39,7 @@ export function formatIp(bytes: Uint8Array): string {
   // The longest run of two or more zero groups (the first one on a tie) becomes '::'.
   let bestStart = -1
   let bestLen = 0
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++
       continue

@@ -140,7 +140,8 @@ function readVersion(db: SqliteDb, path: string): number {
   }
   const row = db.get('SELECT number FROM version')
   const version = row ? Number(row['number']) : NaN
-  if (!Number.isInteger(version) || version < 1) throw new SessionFormatError(path, 'the version table holds no schema version')
+  if (!Number.isInteger(version) || version < 1)
+    throw new SessionFormatError(path, 'the version table holds no schema version')
   return version
 }
 
@@ -153,7 +154,10 @@ function readVersion(db: SqliteDb, path: string): number {
 export function upgradeToV7(db: SqliteDb, path: string): boolean {
   const version = readVersion(db, path)
   if (version > PYROGRAM_SCHEMA_VERSION) {
-    throw new SessionFormatError(path, `schema version ${version} is newer than ${PYROGRAM_SCHEMA_VERSION}, refusing to rewrite it`)
+    throw new SessionFormatError(
+      path,
+      `schema version ${version} is newer than ${PYROGRAM_SCHEMA_VERSION}, refusing to rewrite it`,
+    )
   }
   if (version === PYROGRAM_SCHEMA_VERSION) {
     const sessions = columnsOf(db, 'sessions')

@@ -214,7 +214,8 @@ export class RedisSessionStorage implements SessionStorage {
       if (!field.startsWith(DC_KEY_FIELD)) continue
       const dc = Number(field.slice(DC_KEY_FIELD.length))
       const key = this.readKey(field, value)
-      if (Number.isInteger(dc) && dc > 0 && key && key.length === AUTH_KEY_LENGTH) state.dcAuthKeys.set(dc, new Uint8Array(key))
+      if (Number.isInteger(dc) && dc > 0 && key && key.length === AUTH_KEY_LENGTH)
+        state.dcAuthKeys.set(dc, new Uint8Array(key))
     }
     return state
   }

@@ -77,7 +77,12 @@ export class SessionLock {
   static async acquire(path: string): Promise<SessionLock> {
     let owner: SessionLockOwner | null = null
     for (let attempt = 0; attempt < ACQUIRE_ATTEMPTS; attempt++) {
-      const mine: LockFile = { pid: process.pid, host: hostname(), since: Date.now(), token: randomBytes(12).toString('hex') }
+      const mine: LockFile = {
+        pid: process.pid,
+        host: hostname(),
+        since: Date.now(),
+        token: randomBytes(12).toString('hex'),
+      }
       try {
         const handle = await open(path, 'wx', 0o600)
         try {

@@ -152,7 +152,8 @@ export function checkAuthKey(key: Uint8Array, what = 'authKey'): Uint8Array {
 
 export function checkServer(server: ServerAddress): ServerAddress {
   const { host, port } = server
-  if (typeof host !== 'string' || host.length === 0 || host.length > 253) throw invalid('server.host must be 1..253 chars')
+  if (typeof host !== 'string' || host.length === 0 || host.length > 253)
+    throw invalid('server.host must be 1..253 chars')
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw invalid('server.port must be in 1..65535')
   return { host, port }
 }
@@ -194,7 +195,10 @@ export function applyPatch(state: SessionState, patch: SessionPatch, now = nowSe
   if (patch.testMode !== undefined) next.testMode = Boolean(patch.testMode)
   if (patch.authKey !== undefined) next.authKey = checkAuthKey(patch.authKey)
   if (patch.userId !== undefined) {
-    if (patch.userId !== null && (typeof patch.userId !== 'bigint' || patch.userId < INT64_MIN || patch.userId > INT64_MAX)) {
+    if (
+      patch.userId !== null &&
+      (typeof patch.userId !== 'bigint' || patch.userId < INT64_MIN || patch.userId > INT64_MAX)
+    ) {
       throw invalid('userId must be a signed 64-bit bigint')
     }
     next.userId = patch.userId
@@ -249,7 +253,8 @@ export function normalizeUsername(username: string): string {
 }
 
 export function checkPeer(peer: CachedPeer): CachedPeer {
-  if (typeof peer.id !== 'bigint' || peer.id < INT64_MIN || peer.id > INT64_MAX) throw invalid('peer.id must be an int64 bigint')
+  if (typeof peer.id !== 'bigint' || peer.id < INT64_MIN || peer.id > INT64_MAX)
+    throw invalid('peer.id must be an int64 bigint')
   if (typeof peer.accessHash !== 'bigint' || peer.accessHash < INT64_MIN || peer.accessHash > INT64_MAX) {
     throw invalid('peer.accessHash must be an int64 bigint')
   }

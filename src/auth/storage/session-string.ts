@@ -32,8 +32,10 @@ export function isAllZero(bytes: Uint8Array): boolean {
 function exportPyrogram(record: SessionRecord): string {
   if (record.dcId > 0xff) throw new SessionStringError('unsupported', 'a Pyrogram string holds DC ids up to 255')
   const userId = record.userId ?? 0n
-  if (userId < 0n || userId > UINT64_MAX) throw new SessionStringError('unsupported', 'a Pyrogram string holds an unsigned user id')
-  if (record.authKey.length !== AUTH_KEY_LENGTH) throw new SessionStringError('layout', `auth key must be ${AUTH_KEY_LENGTH} bytes`)
+  if (userId < 0n || userId > UINT64_MAX)
+    throw new SessionStringError('unsupported', 'a Pyrogram string holds an unsigned user id')
+  if (record.authKey.length !== AUTH_KEY_LENGTH)
+    throw new SessionStringError('layout', `auth key must be ${AUTH_KEY_LENGTH} bytes`)
   const bytes = new Uint8Array(CURRENT_SIZE)
   const view = new DataView(bytes.buffer)
   view.setUint8(0, record.dcId)
@@ -50,7 +52,10 @@ function importPyrogram(value: string): SessionRecord {
   if (text.length === 0) throw new SessionStringError('empty', 'the session string is empty')
   const chars = text.replace(/=+$/, '').length
   if (!PYROGRAM_LENGTHS.includes(chars)) {
-    throw new SessionStringError('length', `a Pyrogram session string has 351, 356 or 362 characters, this one has ${chars}`)
+    throw new SessionStringError(
+      'length',
+      `a Pyrogram session string has 351, 356 or 362 characters, this one has ${chars}`,
+    )
   }
   const bytes = decodeBase64(text)
   if (!bytes) throw new SessionStringError('encoding', 'the session string is not base64url')
@@ -79,7 +84,8 @@ function importPyrogram(value: string): SessionRecord {
   }
   if (dcId === 0) throw new SessionStringError('layout', 'the session string names DC 0')
   if (isAllZero(authKey)) throw new SessionStringError('no-auth-key', 'the session string holds no auth key')
-  if (userId > (1n << 63n) - 1n) throw new SessionStringError('layout', 'the user id does not fit a signed 64-bit integer')
+  if (userId > (1n << 63n) - 1n)
+    throw new SessionStringError('layout', 'the user id does not fit a signed 64-bit integer')
   return {
     dcId,
     apiId,

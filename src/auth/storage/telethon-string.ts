@@ -21,7 +21,8 @@ function exportTelethon(record: SessionRecord): string {
   if (!server) throw new SessionStringError('unsupported', `no server address is known for DC ${record.dcId}`)
   const ip = packIp(server.host)
   if (!ip) throw new SessionStringError('unsupported', 'a Telethon string holds an IP address, not a hostname')
-  if (record.authKey.length !== AUTH_KEY_LENGTH) throw new SessionStringError('layout', `auth key must be ${AUTH_KEY_LENGTH} bytes`)
+  if (record.authKey.length !== AUTH_KEY_LENGTH)
+    throw new SessionStringError('layout', `auth key must be ${AUTH_KEY_LENGTH} bytes`)
   const bytes = new Uint8Array(1 + ip.length + 2 + AUTH_KEY_LENGTH)
   const view = new DataView(bytes.buffer)
   view.setUint8(0, record.dcId)
@@ -34,11 +35,15 @@ function exportTelethon(record: SessionRecord): string {
 function importTelethon(value: string): SessionRecord {
   const text = value.trim()
   if (text.length === 0) throw new SessionStringError('empty', 'the session string is empty')
-  if (!text.startsWith(VERSION)) throw new SessionStringError('version', 'a Telethon session string starts with version 1')
+  if (!text.startsWith(VERSION))
+    throw new SessionStringError('version', 'a Telethon session string starts with version 1')
   const bytes = decodeBase64(text.slice(1))
   if (!bytes) throw new SessionStringError('encoding', 'the session string is not base64')
   if (!fitsTelethonLayout(bytes)) {
-    throw new SessionStringError('length', `a Telethon session string decodes to ${IPV4_SIZE} or ${IPV6_SIZE} bytes, this one to ${bytes.length}`)
+    throw new SessionStringError(
+      'length',
+      `a Telethon session string decodes to ${IPV4_SIZE} or ${IPV6_SIZE} bytes, this one to ${bytes.length}`,
+    )
   }
   const ipLength = bytes.length === IPV4_SIZE ? 4 : 16
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)

@@ -49,10 +49,19 @@ export function addRunOptions(cmd: Command): Command {
     .option('--sessions-json <file>', 'also write the new sessions as a JSON file of Pyrogram session strings (0600)')
     .option('--drop-redis-sessions', 'remove the sessions from Redis once written to --sessions-dir/--sessions-json')
     .option('--report <path>', 'write the report as <path>.json and <path>.csv')
-    .option('--code-timeout <seconds>', 'how long each login waits for its code, password or QR scan (default: the worker\'s)')
-    .option('--no-password-provider', '2FA accounts without a password in the file end as needs_password instead of asking the code provider')
+    .option(
+      '--code-timeout <seconds>',
+      "how long each login waits for its code, password or QR scan (default: the worker's)",
+    )
+    .option(
+      '--no-password-provider',
+      '2FA accounts without a password in the file end as needs_password instead of asking the code provider',
+    )
     .option('--timeout <seconds>', 'stop following after this long (exit 4; the jobs stay queued)')
-    .option('--redis-timeout <seconds>', 'give up on a Redis that stopped answering after this long (exit 3; the jobs stay queued; default 180, $GRAMFARM_REDIS_TIMEOUT)')
+    .option(
+      '--redis-timeout <seconds>',
+      'give up on a Redis that stopped answering after this long (exit 3; the jobs stay queued; default 180, $GRAMFARM_REDIS_TIMEOUT)',
+    )
     .option('--no-wait', 'enqueue and exit (prints the run id); follow later with `gramfarm status --run <id>`')
     .option('--with-worker', 'run a worker in this process while following (no separate `gramfarm worker` needed)')
     .option('--threads <n>', 'threads of the --with-worker worker')

@@ -2,8 +2,24 @@
 // process, enqueue, follow, write sessions and report (loaded only when one of them runs: --help stays fast).
 import { keyringFromSpec } from '../../foundation/master-key-source.ts'
 import type { Redis } from 'ioredis'
-import { AccountsFileError, loadAccountsFile, type AccountSpec, type AccountsFileFormat } from '../../farm/accounts-file.ts'
-import { cliLogger, configOf, connectRedis, interruptSignal, positiveInt, secondsOption, serverOfEndpoint, testDcEndpointOf, workerOptionsOf, type GlobalFlags } from '../cli-context.ts'
+import {
+  AccountsFileError,
+  loadAccountsFile,
+  type AccountSpec,
+  type AccountsFileFormat,
+} from '../../farm/accounts-file.ts'
+import {
+  cliLogger,
+  configOf,
+  connectRedis,
+  interruptSignal,
+  positiveInt,
+  secondsOption,
+  serverOfEndpoint,
+  testDcEndpointOf,
+  workerOptionsOf,
+  type GlobalFlags,
+} from '../cli-context.ts'
 import { Coordinator } from '../../farm/coordinator.ts'
 import { CliError, ExitCode, type ExitCodeValue } from '../exit-codes.ts'
 import { outputPathsOf, runOnboarding, type OnboardingOptions } from '../onboarding.ts'
@@ -13,12 +29,19 @@ import { startFarmWorker, type FarmWorker } from '../../worker/farm-worker.ts'
 import type { RunFlags } from './command-kit.ts'
 
 /** Loads and validates an accounts file; AccountsFileError becomes exit 2 with its issues listed (the first ones and a count of the rest). */
-export async function loadAccountsOrExit(path: string, format: AccountsFileFormat | undefined, json: boolean | undefined): Promise<AccountSpec[]> {
+export async function loadAccountsOrExit(
+  path: string,
+  format: AccountsFileFormat | undefined,
+  json: boolean | undefined,
+): Promise<AccountSpec[]> {
   try {
     return await loadAccountsFile(path, format ? { format } : {})
   } catch (err) {
     if (!(err instanceof AccountsFileError)) throw err
-    if (json) process.stdout.write(`${JSON.stringify({ error: 'invalid accounts file', file: err.file, issues: err.issues, ...(err.omitted > 0 ? { moreIssues: err.omitted } : {}) }, null, 2)}\n`)
+    if (json)
+      process.stdout.write(
+        `${JSON.stringify({ error: 'invalid accounts file', file: err.file, issues: err.issues, ...(err.omitted > 0 ? { moreIssues: err.omitted } : {}) }, null, 2)}\n`,
+      )
     throw new CliError(`${err.message}\nnothing was enqueued`, ExitCode.usage)
   }
 }
@@ -45,20 +68,32 @@ export async function executeRun(
   const interrupt = interruptSignal()
   try {
     if (flags.wait === false) {
-      const coordinator = new Coordinator({ redis, prefix: config.prefix, logger, sealer: keyringFromSpec(config.keyring) })
+      const coordinator = new Coordinator({
+        redis,
+        prefix: config.prefix,
+        logger,
+        sealer: keyringFromSpec(config.keyring),
+      })
       const watch = new RedisWatch(redis, {
         giveUpAfterMs: config.redisTimeoutMs,
-        lostMessage: (ms) => `Redis has not answered for ${Math.round(ms / 1000)} s: gave up enqueueing; the jobs queued so far stay queued`,
+        lostMessage: (ms) =>
+          `Redis has not answered for ${Math.round(ms / 1000)} s: gave up enqueueing; the jobs queued so far stay queued`,
       })
       try {
-        const run = await Promise.race([watch.lost, coordinator.enqueue(specs, {
-          ...(flags.runId ? { runId: flags.runId } : {}), ...(extra.label ? { label: extra.label } : {}),
-          ...(flags.passwordProvider === false ? { passwordProvider: false } : {}),
-          ...(codeTimeoutMs !== undefined ? { codeTimeoutMs } : {}),
-        })])
-        process.stdout.write(flags.json
-          ? `${JSON.stringify({ runId: run.runId, accounts: run.accounts.length, added: run.added, attached: run.attached })}\n`
-          : `${run.runId}\n`)
+        const run = await Promise.race([
+          watch.lost,
+          coordinator.enqueue(specs, {
+            ...(flags.runId ? { runId: flags.runId } : {}),
+            ...(extra.label ? { label: extra.label } : {}),
+            ...(flags.passwordProvider === false ? { passwordProvider: false } : {}),
+            ...(codeTimeoutMs !== undefined ? { codeTimeoutMs } : {}),
+          }),
+        ])
+        process.stdout.write(
+          flags.json
+            ? `${JSON.stringify({ runId: run.runId, accounts: run.accounts.length, added: run.added, attached: run.attached })}\n`
+            : `${run.runId}\n`,
+        )
         return ExitCode.ok
       } finally {
         watch.stop()
@@ -67,29 +102,40 @@ export async function executeRun(
     }
     if (flags.withWorker) {
       // The bar and the worker's per-login info lines would fight over stderr: the worker says only warnings then.
-      const workerLogger = process.stderr.isTTY && !flags.json && config.logLevel === 'info' ? logger.child({}, { level: 'warn' }) : logger
-      worker = await startFarmWorker({ ...workerOptionsOf(config, endpoint), ...(threads ? { threads } : {}), logger: workerLogger })
+      const workerLogger =
+        process.stderr.isTTY && !flags.json && config.logLevel === 'info' ? logger.child({}, { level: 'warn' }) : logger
+      worker = await startFarmWorker({
+        ...workerOptionsOf(config, endpoint),
+        ...(threads ? { threads } : {}),
+        logger: workerLogger,
+      })
     }
     if (hooks.afterConnect) stopHook = await hooks.afterConnect(redis, config.prefix)
     const serverOf = serverOfEndpoint(endpoint)
-    const result = await runOnboarding(redis, config.prefix, specs, {
-      sealer: keyringFromSpec(config.keyring),
-      ...(flags.runId ? { runId: flags.runId } : {}),
-      ...(extra.label ? { label: extra.label } : {}),
-      ...(extra.onEnqueued ? { onEnqueued: extra.onEnqueued } : {}),
-      ...(flags.passwordProvider === false ? { passwordProvider: false } : {}),
-      ...(codeTimeoutMs !== undefined ? { codeTimeoutMs } : {}),
-      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-      redisTimeoutMs: config.redisTimeoutMs,
-      ...(flags.sessionsDir !== undefined ? { sessionsDir: flags.sessionsDir } : {}),
-      ...(flags.sessionsJson !== undefined ? { sessionsJson: flags.sessionsJson } : {}),
-      ...(flags.dropRedisSessions ? { dropRedisSessions: true } : {}),
-      ...(serverOf ? { serverOf } : {}),
-      ...(flags.report !== undefined ? { report: flags.report } : {}),
-      ...(flags.json ? { json: true } : {}),
-      summary: { ...(flags.rows ? { rows: flags.rows } : {}), ...(flags.showPhones ? { showPhones: true } : {}) },
-      signal: interrupt.signal,
-    }, logger)
+    const result = await runOnboarding(
+      redis,
+      config.prefix,
+      specs,
+      {
+        sealer: keyringFromSpec(config.keyring),
+        ...(flags.runId ? { runId: flags.runId } : {}),
+        ...(extra.label ? { label: extra.label } : {}),
+        ...(extra.onEnqueued ? { onEnqueued: extra.onEnqueued } : {}),
+        ...(flags.passwordProvider === false ? { passwordProvider: false } : {}),
+        ...(codeTimeoutMs !== undefined ? { codeTimeoutMs } : {}),
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+        redisTimeoutMs: config.redisTimeoutMs,
+        ...(flags.sessionsDir !== undefined ? { sessionsDir: flags.sessionsDir } : {}),
+        ...(flags.sessionsJson !== undefined ? { sessionsJson: flags.sessionsJson } : {}),
+        ...(flags.dropRedisSessions ? { dropRedisSessions: true } : {}),
+        ...(serverOf ? { serverOf } : {}),
+        ...(flags.report !== undefined ? { report: flags.report } : {}),
+        ...(flags.json ? { json: true } : {}),
+        summary: { ...(flags.rows ? { rows: flags.rows } : {}), ...(flags.showPhones ? { showPhones: true } : {}) },
+        signal: interrupt.signal,
+      },
+      logger,
+    )
     return result.exitCode
   } finally {
     interrupt.dispose()

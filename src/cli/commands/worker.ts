@@ -28,68 +28,112 @@ export function registerWorker(program: Command): void {
     .option('--concurrency <n>', 'login steps run at once (default 256)')
     .option('--code-timeout <seconds>', 'how long a login waits for its code, password or QR scan (default 600)')
     .option('--recheck <seconds>', 'how long a waiting login sleeps before looking again unwoken (default 15)')
-    .option('--lock-ms <ms>', 'BullMQ lock of a running step: a crashed worker\'s steps move on after about this long (default 60000)')
-    .option('--stalled-ms <ms>', 'how often crashed workers\' steps are looked for (default 30000)')
-    .option('--send-code-rate <rate>', 'auth.sendCode pacing, <global/s>:<burst>,<per DC/s>:<burst> (default 1:10,0.5:5)')
-    .option('--max-flood-wait <seconds>', 'a longer FLOOD_WAIT ends the login as flood_wait(X) instead of delaying it (default 3600)')
-    .option('--connect-timeout <seconds>', 'a login\'s TCP connect (and proxy handshake) to a DC (default 10)')
-    .option('--handshake-timeout <seconds>', 'each answer of a login\'s auth-key exchange (default 10)')
-    .option('--metrics-port <n>', 'serve this worker\'s own Prometheus metrics on http://127.0.0.1:<n>/metrics (0: the OS picks; the farm-wide ones are on `gramfarm serve`)')
-    .option('--request-timeout <seconds>', 'each call of a login, its wait for the connection included (default 30); past these the step is retried, and a job that never gets through ends failed(dc_unreachable) or failed(timeout)')
-    .addHelpText('after', `
+    .option(
+      '--lock-ms <ms>',
+      "BullMQ lock of a running step: a crashed worker's steps move on after about this long (default 60000)",
+    )
+    .option('--stalled-ms <ms>', "how often crashed workers' steps are looked for (default 30000)")
+    .option(
+      '--send-code-rate <rate>',
+      'auth.sendCode pacing, <global/s>:<burst>,<per DC/s>:<burst> (default 1:10,0.5:5)',
+    )
+    .option(
+      '--max-flood-wait <seconds>',
+      'a longer FLOOD_WAIT ends the login as flood_wait(X) instead of delaying it (default 3600)',
+    )
+    .option('--connect-timeout <seconds>', "a login's TCP connect (and proxy handshake) to a DC (default 10)")
+    .option('--handshake-timeout <seconds>', "each answer of a login's auth-key exchange (default 10)")
+    .option(
+      '--metrics-port <n>',
+      "serve this worker's own Prometheus metrics on http://127.0.0.1:<n>/metrics (0: the OS picks; the farm-wide ones are on `gramfarm serve`)",
+    )
+    .option(
+      '--request-timeout <seconds>',
+      'each call of a login, its wait for the connection included (default 30); past these the step is retried, and a job that never gets through ends failed(dc_unreachable) or failed(timeout)',
+    )
+    .addHelpText(
+      'after',
+      `
 Logs go to stderr as JSON lines (pretty on a terminal). Against the local test DC: --testdc <endpoint file>.
 
 Example:
-  gramfarm worker --testdc out/testdc-endpoint.json --threads 2`)
-    .action(action(async (_opts: unknown, cmd: Command) => {
-      const flags = flagsOf<WorkerFlags>(cmd)
-      const [{ aborted, cliLogger, configOf, interruptSignal, positiveInt, secondsOption, testDcEndpointOf, workerOptionsOf }, { maskRedisUrl, probeRedis }, { startFarmWorker }] = await Promise.all([
-        import('../cli-context.ts'), import('../redis-access.ts'), import('../../worker/farm-worker.ts'),
-      ])
-      const codeTimeoutMs = secondsOption(flags.codeTimeout, '--code-timeout')
-      const recheckMs = secondsOption(flags.recheck, '--recheck')
-      const connectTimeoutMs = secondsOption(flags.connectTimeout, '--connect-timeout')
-      const handshakeTimeoutMs = secondsOption(flags.handshakeTimeout, '--handshake-timeout')
-      const requestTimeoutMs = secondsOption(flags.requestTimeout, '--request-timeout')
-      const config = configOf(flags, {
-        ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
-        ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
-        ...(codeTimeoutMs !== undefined ? { codeTimeoutMs } : {}),
-        ...(recheckMs !== undefined ? { recheckMs } : {}),
-        ...(flags.sendCodeRate !== undefined ? { sendCodeRate: flags.sendCodeRate } : {}),
-        ...(connectTimeoutMs !== undefined ? { connectTimeoutMs } : {}),
-        ...(handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs } : {}),
-        ...(requestTimeoutMs !== undefined ? { requestTimeoutMs } : {}),
-      })
-      const logger = cliLogger(config.logLevel)
-      const endpoint = testDcEndpointOf(config)
-      const lockDurationMs = positiveInt(flags.lockMs, '--lock-ms')
-      const stalledIntervalMs = positiveInt(flags.stalledMs, '--stalled-ms')
-      const maxFlood = secondsOption(flags.maxFloodWait, '--max-flood-wait')
-      if (flags.sendCodeRate !== undefined) parseSendCodeRate(flags.sendCodeRate, '--send-code-rate')
-      const metricsPort = flags.metricsPort === '0' ? 0 : positiveInt(flags.metricsPort, '--metrics-port')
-      await probeRedis(config.redisUrl)
-      const metricsModule = metricsPort !== undefined ? await import('../../worker/worker-metrics.ts') : undefined
-      const metrics = metricsModule ? new metricsModule.WorkerMetrics() : undefined
-      const metricsServer = metricsModule && metrics && metricsPort !== undefined ? await metricsModule.serveWorkerMetrics(metrics, metricsPort) : undefined
-      const worker = await startFarmWorker({
-        ...(metrics ? { metrics } : {}),
-        ...workerOptionsOf(config, endpoint),
-        ...(lockDurationMs ? { lockDurationMs } : {}),
-        ...(stalledIntervalMs ? { stalledIntervalMs } : {}),
-        ...(maxFlood ? { maxFloodWaitSeconds: Math.round(maxFlood / 1000) } : {}),
-        logger,
-      })
-      logger.info({
-        redis: maskRedisUrl(config.redisUrl), prefix: config.prefix, threads: config.threads, concurrency: config.concurrency,
-        network: endpoint ? `test DC (${config.testDcEndpointFile})` : 'Telegram',
-        ...(metricsServer ? { metrics: `http://127.0.0.1:${metricsServer.port}/metrics` } : {}),
-      }, 'worker ready')
-      await aborted(interruptSignal().signal)
-      logger.info('worker stopping: finishing the steps in progress')
-      await worker.close()
-      await metricsServer?.close()
-      logger.info('worker stopped')
-      return ExitCode.ok
-    }))
+  gramfarm worker --testdc out/testdc-endpoint.json --threads 2`,
+    )
+    .action(
+      action(async (_opts: unknown, cmd: Command) => {
+        const flags = flagsOf<WorkerFlags>(cmd)
+        const [
+          {
+            aborted,
+            cliLogger,
+            configOf,
+            interruptSignal,
+            positiveInt,
+            secondsOption,
+            testDcEndpointOf,
+            workerOptionsOf,
+          },
+          { maskRedisUrl, probeRedis },
+          { startFarmWorker },
+        ] = await Promise.all([
+          import('../cli-context.ts'),
+          import('../redis-access.ts'),
+          import('../../worker/farm-worker.ts'),
+        ])
+        const codeTimeoutMs = secondsOption(flags.codeTimeout, '--code-timeout')
+        const recheckMs = secondsOption(flags.recheck, '--recheck')
+        const connectTimeoutMs = secondsOption(flags.connectTimeout, '--connect-timeout')
+        const handshakeTimeoutMs = secondsOption(flags.handshakeTimeout, '--handshake-timeout')
+        const requestTimeoutMs = secondsOption(flags.requestTimeout, '--request-timeout')
+        const config = configOf(flags, {
+          ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
+          ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
+          ...(codeTimeoutMs !== undefined ? { codeTimeoutMs } : {}),
+          ...(recheckMs !== undefined ? { recheckMs } : {}),
+          ...(flags.sendCodeRate !== undefined ? { sendCodeRate: flags.sendCodeRate } : {}),
+          ...(connectTimeoutMs !== undefined ? { connectTimeoutMs } : {}),
+          ...(handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs } : {}),
+          ...(requestTimeoutMs !== undefined ? { requestTimeoutMs } : {}),
+        })
+        const logger = cliLogger(config.logLevel)
+        const endpoint = testDcEndpointOf(config)
+        const lockDurationMs = positiveInt(flags.lockMs, '--lock-ms')
+        const stalledIntervalMs = positiveInt(flags.stalledMs, '--stalled-ms')
+        const maxFlood = secondsOption(flags.maxFloodWait, '--max-flood-wait')
+        if (flags.sendCodeRate !== undefined) parseSendCodeRate(flags.sendCodeRate, '--send-code-rate')
+        const metricsPort = flags.metricsPort === '0' ? 0 : positiveInt(flags.metricsPort, '--metrics-port')
+        await probeRedis(config.redisUrl)
+        const metricsModule = metricsPort !== undefined ? await import('../../worker/worker-metrics.ts') : undefined
+        const metrics = metricsModule ? new metricsModule.WorkerMetrics() : undefined
+        const metricsServer =
+          metricsModule && metrics && metricsPort !== undefined
+            ? await metricsModule.serveWorkerMetrics(metrics, metricsPort)
+            : undefined
+        const worker = await startFarmWorker({
+          ...(metrics ? { metrics } : {}),
+          ...workerOptionsOf(config, endpoint),
+          ...(lockDurationMs ? { lockDurationMs } : {}),
+          ...(stalledIntervalMs ? { stalledIntervalMs } : {}),
+          ...(maxFlood ? { maxFloodWaitSeconds: Math.round(maxFlood / 1000) } : {}),
+          logger,
+        })
+        logger.info(
+          {
+            redis: maskRedisUrl(config.redisUrl),
+            prefix: config.prefix,
+            threads: config.threads,
+            concurrency: config.concurrency,
+            network: endpoint ? `test DC (${config.testDcEndpointFile})` : 'Telegram',
+            ...(metricsServer ? { metrics: `http://127.0.0.1:${metricsServer.port}/metrics` } : {}),
+          },
+          'worker ready',
+        )
+        await aborted(interruptSignal().signal)
+        logger.info('worker stopping: finishing the steps in progress')
+        await worker.close()
+        await metricsServer?.close()
+        logger.info('worker stopped')
+        return ExitCode.ok
+      }),
+    )
 }

@@ -1,7 +1,14 @@
 // The protocol-level client: one DcConnection per DC (made on demand), DC addresses from the built-in
 // tables, help.getConfig or an override (our test DC), and the call policy around every invoke: short
 // FLOOD_WAITs are slept, 500s and lost connections retried with backoff, everything else surfaces typed.
-import { AuthKeyUnknownError, DcConnection, ConnectionLostError, ReconnectGaveUpError, type AppIdentity, type DcConnectionOptions } from '../dc/dc-connection.ts'
+import {
+  AuthKeyUnknownError,
+  DcConnection,
+  ConnectionLostError,
+  ReconnectGaveUpError,
+  type AppIdentity,
+  type DcConnectionOptions,
+} from '../dc/dc-connection.ts'
 import { DcTable, type DcAddress } from '../dc/dc-addresses.ts'
 import { rsaKeyTable, type RsaPublicKey } from '../crypto/rsa-keys.ts'
 import { RpcError } from '../rpc-error.ts'
@@ -61,13 +68,25 @@ export interface ClientInvokeOptions extends InvokeOptions {
 
 /** Server errors worth retrying (500 and the internal errors Telegram documents as transient). */
 function isRetryableServerError(err: RpcError): boolean {
-  return err.code === 500 || err.code === -500 || err.errorMessage === 'RPC_CALL_FAIL' || err.errorMessage === 'RPC_MCGET_FAIL'
+  return (
+    err.code === 500 ||
+    err.code === -500 ||
+    err.errorMessage === 'RPC_CALL_FAIL' ||
+    err.errorMessage === 'RPC_MCGET_FAIL'
+  )
 }
 
 const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve, reject) => {
     const t = setTimeout(resolve, ms)
-    signal?.addEventListener('abort', () => { clearTimeout(t); reject(signal.reason instanceof Error ? signal.reason : new Error('aborted')) }, { once: true })
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t)
+        reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'))
+      },
+      { once: true },
+    )
   })
 
 /** Telegram's keys for each mode, as one array shared by every client of the process. */
@@ -108,14 +127,24 @@ export class MtprotoClient {
       const stored = this.opts.keys?.get(dcId)
       const o = this.opts
       conn = new DcConnection({
-        dcId, host: addr.host, port: addr.port, testMode: o.testMode ?? false, app: o.app, rsaKeys: this.rsaKeys,
-        ...(stored ? { authKey: stored.authKey, ...(stored.serverSalt !== undefined ? { serverSalt: stored.serverSalt } : {}) } : {}),
-        ...(o.framing ? { framing: o.framing } : {}), ...(o.obfuscated !== undefined ? { obfuscated: o.obfuscated } : {}),
-        ...(o.proxy ? { proxy: o.proxy } : {}), codec: tlCodec,
+        dcId,
+        host: addr.host,
+        port: addr.port,
+        testMode: o.testMode ?? false,
+        app: o.app,
+        rsaKeys: this.rsaKeys,
+        ...(stored
+          ? { authKey: stored.authKey, ...(stored.serverSalt !== undefined ? { serverSalt: stored.serverSalt } : {}) }
+          : {}),
+        ...(o.framing ? { framing: o.framing } : {}),
+        ...(o.obfuscated !== undefined ? { obfuscated: o.obfuscated } : {}),
+        ...(o.proxy ? { proxy: o.proxy } : {}),
+        codec: tlCodec,
         ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
         ...(o.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: o.handshakeTimeoutMs } : {}),
         ...(o.requestTimeoutMs !== undefined ? { requestTimeoutMs: o.requestTimeoutMs } : {}),
-        ...(o.reconnect ? { reconnect: o.reconnect } : {}), ...(o.maxResends !== undefined ? { maxResends: o.maxResends } : {}),
+        ...(o.reconnect ? { reconnect: o.reconnect } : {}),
+        ...(o.maxResends !== undefined ? { maxResends: o.maxResends } : {}),
         // Methods, not `name: () => …` properties: under tsx those get a name property each (__name), 300 bytes.
         onAuthKey(key, salt) {
           o.keys?.set(dcId, key, salt)
@@ -150,14 +179,19 @@ export class MtprotoClient {
     for (;;) {
       if (this.closed) throw new ConnectionLostError('the client was stopped')
       try {
-        return (await this.connection(dcId).invoke(request, { ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(opts.signal ? { signal: opts.signal } : {}) })) as R
+        return (await this.connection(dcId).invoke(request, {
+          ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        })) as R
       } catch (err) {
         if (err instanceof RpcError && err.isFloodWait && err.seconds! <= threshold) {
           await this.sleep(err.seconds! * 1000, opts.signal)
           continue
         }
         // A connection that gave up reconnecting already retried with backoff: no second round of that here.
-        const transient = (err instanceof RpcError && isRetryableServerError(err)) || (err instanceof ConnectionLostError && !(err instanceof ReconnectGaveUpError))
+        const transient =
+          (err instanceof RpcError && isRetryableServerError(err)) ||
+          (err instanceof ConnectionLostError && !(err instanceof ReconnectGaveUpError))
         if (transient && retries < maxRetries) {
           await this.sleep(RETRY_BASE_MS * 2 ** retries++, opts.signal)
           continue
@@ -169,18 +203,20 @@ export class MtprotoClient {
 
   /** help.getConfig of the home DC (once); its dc_options update the address table unless overridden. */
   getConfig(): Promise<tl.TypeConfig> {
-    this.configLoaded ??= this.invoke<tl.TypeConfig>({ _: 'help.getConfig' }).then((config) => {
-      if (!this.opts.dcs) {
-        for (const o of config.dcOptions) {
-          if (o.mediaOnly || o.cdn || o.tcpoOnly || o.ipv6) continue
-          this.dcs.set({ id: o.id, host: o.ipAddress, port: o.port })
+    this.configLoaded ??= this.invoke<tl.TypeConfig>({ _: 'help.getConfig' })
+      .then((config) => {
+        if (!this.opts.dcs) {
+          for (const o of config.dcOptions) {
+            if (o.mediaOnly || o.cdn || o.tcpoOnly || o.ipv6) continue
+            this.dcs.set({ id: o.id, host: o.ipAddress, port: o.port })
+          }
         }
-      }
-      return config
-    }).catch((err: unknown) => {
-      this.configLoaded = undefined
-      throw err
-    })
+        return config
+      })
+      .catch((err: unknown) => {
+        this.configLoaded = undefined
+        throw err
+      })
     return this.configLoaded
   }
 

@@ -1,31 +1,31 @@
 // Telegram's RSA public keys, their MTProto fingerprints, key parsing (PEM/DER), and key-pair
 // generation for the local test DC. ASN.1 is left to node's KeyObject; we only read n/e/d out of JWK.
 
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { bigIntFromBytes, bigIntToBytes, byteLengthOf } from './bytes.ts';
-import { sha1 } from './hashes.ts';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto'
+import { bigIntFromBytes, bigIntToBytes, byteLengthOf } from './bytes.ts'
+import { sha1 } from './hashes.ts'
 
 export interface RsaPublicKey {
-  readonly n: bigint;
-  readonly e: bigint;
+  readonly n: bigint
+  readonly e: bigint
   /** SHA1(TL bytes n ‖ TL bytes e)[12:20] read as a signed little-endian int64 (TL `long`). */
-  readonly fingerprint: bigint;
+  readonly fingerprint: bigint
   /** Byte length of the modulus (256 for Telegram's keys). */
-  readonly size: number;
+  readonly size: number
 }
 
 export interface RsaPrivateKey extends RsaPublicKey {
-  readonly d: bigint;
+  readonly d: bigint
   /** Node key object, used for the fast native private operation. */
-  readonly keyObject: KeyObject;
+  readonly keyObject: KeyObject
 }
 
-export type DcKind = 'production' | 'test';
+export type DcKind = 'production' | 'test'
 
 /** A key shipped with the client; `legacy` keys are older production keys servers still list. */
 export interface TelegramRsaKey extends RsaPublicKey {
-  readonly dc: DcKind;
-  readonly legacy: boolean;
+  readonly dc: DcKind
+  readonly legacy: boolean
 }
 
 // PKCS#1 RSAPublicKey DER, base64. Sources: tdesktop mtproto_dc_options.cpp (kPublicRSAKeys,
@@ -51,50 +51,50 @@ const KEY_DER_BASE64: readonly { dc: DcKind; legacy: boolean; der: string }[] = 
     'MIIBCgKCAQEAsQZnSWVZNfClk29RcDTJQ76n8zZaiTGuUsi8sUhW8AS4PSbPKDm+DyJgdHDWdIF3HBzl7DHeFrILuqTs0vfS7Pa2NW8nUBwiaYQmPtwEa4n7bTmBVGsB1700/tz8wQWOLUlL2nMv+BPlDhxq4kmJCyJfgrIrHlX8sGPcPA4Y6Rwo0MSqYn3sg1Pu5gOKlaT9HKmE6wn5Sut6IiBjWozrRQ6n5h2RXNtO7O2qCDqjgB2vBxhV7B+zhRbLbCmW0tYMDsvPpX5M8fsO05svN+lKtCAuz1leFns8piZpptpSCFn7bWxiA9/fx5x17D7pfah3Sy2pA+NDXyzSlGcKdaUmwQIDAQAB',
     'MIIBCgKCAQEAwqjFW0pi4reKGbkc9pK83Eunwj/k0G8ZTioMMPbZmW99GivMibwaxDM9RDWabEMyUtGoQC2ZcDeLWRK3W8jMP6dnEKAlvLkDLfC4fXYHzFO5KHEqF06iqAqBdmI1iBGdQv/OQCBcbXIWCGDY2AsiqLhlGQfPOI7/vvKc188rTriocgUtoTUc/n/sIUzkgwTqRyvWYynWARWzQg0I9olLBBC2q5RQJJlnYXZwyTL3y9tdb7zOHkksWV9IMQmZmyZh/N7sMbGWQpt4NMchGpPGeJ2e5gHBjDnlIf2p1yZOYeUYrdbwcS0tUiggS4UeE8TzIuXFQxw7fzEIlmhIaq3FnwIDAQAB',
   ].map((der) => ({ dc: 'production' as const, legacy: true, der })),
-];
+]
 
 /** TL `bytes` serialization: length prefix (1 byte, or 0xFE + 3 bytes LE), data, zero padding to 4. */
 function tlBytes(data: Uint8Array): Uint8Array {
-  const header = data.length < 254 ? 1 : 4; // 254 = the TL marker for a 3-byte length
-  const total = (header + data.length + 3) & ~3;
-  const out = new Uint8Array(total);
+  const header = data.length < 254 ? 1 : 4 // 254 = the TL marker for a 3-byte length
+  const total = (header + data.length + 3) & ~3
+  const out = new Uint8Array(total)
   if (header === 1) {
-    out[0] = data.length;
+    out[0] = data.length
   } else {
-    out[0] = 254;
-    out[1] = data.length & 0xff;
-    out[2] = (data.length >>> 8) & 0xff;
-    out[3] = (data.length >>> 16) & 0xff;
+    out[0] = 254
+    out[1] = data.length & 0xff
+    out[2] = (data.length >>> 8) & 0xff
+    out[3] = (data.length >>> 16) & 0xff
   }
-  out.set(data, header);
-  return out;
+  out.set(data, header)
+  return out
 }
 
 /** MTProto key fingerprint: SHA1(TL bytes n ‖ TL bytes e)[12:20] as a signed LE int64. */
 export function rsaFingerprint(n: bigint, e: bigint): bigint {
-  const digest = sha1(tlBytes(bigIntToBytes(n, byteLengthOf(n))), tlBytes(bigIntToBytes(e, byteLengthOf(e))));
-  return new DataView(digest.buffer, digest.byteOffset + 12, 8).getBigInt64(0, true);
+  const digest = sha1(tlBytes(bigIntToBytes(n, byteLengthOf(n))), tlBytes(bigIntToBytes(e, byteLengthOf(e))))
+  return new DataView(digest.buffer, digest.byteOffset + 12, 8).getBigInt64(0, true)
 }
 
 function publicKeyOf(n: bigint, e: bigint): RsaPublicKey {
-  return { n, e, fingerprint: rsaFingerprint(n, e), size: byteLengthOf(n) };
+  return { n, e, fingerprint: rsaFingerprint(n, e), size: byteLengthOf(n) }
 }
 
 function jwkInt(field: string | undefined): bigint {
-  if (field === undefined) throw new TypeError('RSA JWK field missing');
-  return bigIntFromBytes(Buffer.from(field, 'base64url'));
+  if (field === undefined) throw new TypeError('RSA JWK field missing')
+  return bigIntFromBytes(Buffer.from(field, 'base64url'))
 }
 
 function fromPublicKeyObject(key: KeyObject): RsaPublicKey {
-  if (key.asymmetricKeyType !== 'rsa') throw new TypeError(`not an RSA key: ${String(key.asymmetricKeyType)}`);
-  const jwk = key.export({ format: 'jwk' });
-  return publicKeyOf(jwkInt(jwk.n), jwkInt(jwk.e));
+  if (key.asymmetricKeyType !== 'rsa') throw new TypeError(`not an RSA key: ${String(key.asymmetricKeyType)}`)
+  const jwk = key.export({ format: 'jwk' })
+  return publicKeyOf(jwkInt(jwk.n), jwkInt(jwk.e))
 }
 
 function fromPrivateKeyObject(key: KeyObject): RsaPrivateKey {
-  if (key.asymmetricKeyType !== 'rsa') throw new TypeError(`not an RSA key: ${String(key.asymmetricKeyType)}`);
-  const jwk = key.export({ format: 'jwk' });
-  return { ...publicKeyOf(jwkInt(jwk.n), jwkInt(jwk.e)), d: jwkInt(jwk.d), keyObject: key };
+  if (key.asymmetricKeyType !== 'rsa') throw new TypeError(`not an RSA key: ${String(key.asymmetricKeyType)}`)
+  const jwk = key.export({ format: 'jwk' })
+  return { ...publicKeyOf(jwkInt(jwk.n), jwkInt(jwk.e)), d: jwkInt(jwk.d), keyObject: key }
 }
 
 /**
@@ -102,68 +102,76 @@ function fromPrivateKeyObject(key: KeyObject): RsaPrivateKey {
  * also works) or DER (PKCS#1, then SPKI).
  */
 export function parseRsaPublicKey(key: string | Uint8Array): RsaPublicKey {
-  if (typeof key === 'string') return fromPublicKeyObject(createPublicKey(key));
-  const der = Buffer.from(key.buffer, key.byteOffset, key.length);
+  if (typeof key === 'string') return fromPublicKeyObject(createPublicKey(key))
+  const der = Buffer.from(key.buffer, key.byteOffset, key.length)
   try {
-    return fromPublicKeyObject(createPublicKey({ key: der, format: 'der', type: 'pkcs1' }));
+    return fromPublicKeyObject(createPublicKey({ key: der, format: 'der', type: 'pkcs1' }))
   } catch {
-    return fromPublicKeyObject(createPublicKey({ key: der, format: 'der', type: 'spki' }));
+    return fromPublicKeyObject(createPublicKey({ key: der, format: 'der', type: 'spki' }))
   }
 }
 
 /** Parses an RSA private key: PEM (PKCS#1 or PKCS#8) or DER (PKCS#1, then PKCS#8). */
 export function parseRsaPrivateKey(key: string | Uint8Array): RsaPrivateKey {
-  if (typeof key === 'string') return fromPrivateKeyObject(createPrivateKey(key));
-  const der = Buffer.from(key.buffer, key.byteOffset, key.length);
+  if (typeof key === 'string') return fromPrivateKeyObject(createPrivateKey(key))
+  const der = Buffer.from(key.buffer, key.byteOffset, key.length)
   try {
-    return fromPrivateKeyObject(createPrivateKey({ key: der, format: 'der', type: 'pkcs1' }));
+    return fromPrivateKeyObject(createPrivateKey({ key: der, format: 'der', type: 'pkcs1' }))
   } catch {
-    return fromPrivateKeyObject(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }));
+    return fromPrivateKeyObject(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }))
   }
 }
 
 /** A fresh RSA key pair for the test DC (2048 bits and e = 65537, like Telegram's; ~0.3 s). */
 export function generateRsaKeyPair(bits = 2048): RsaPrivateKey {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: bits, publicExponent: 65537 });
-  return fromPrivateKeyObject(privateKey);
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: bits, publicExponent: 65537 })
+  return fromPrivateKeyObject(privateKey)
 }
 
-const publicKeyObjects = new WeakMap<RsaPublicKey, KeyObject>();
+const publicKeyObjects = new WeakMap<RsaPublicKey, KeyObject>()
 
 /** Node's KeyObject for a public key, built once per key object (for the native public operation). */
 export function rsaPublicKeyObject(key: RsaPublicKey): KeyObject {
-  let ko = publicKeyObjects.get(key);
+  let ko = publicKeyObjects.get(key)
   if (ko === undefined) {
-    const b64 = (v: bigint): string => Buffer.from(bigIntToBytes(v, byteLengthOf(v))).toString('base64url');
-    ko = createPublicKey({ key: { kty: 'RSA', n: b64(key.n), e: b64(key.e) }, format: 'jwk' });
-    publicKeyObjects.set(key, ko);
+    const b64 = (v: bigint): string => Buffer.from(bigIntToBytes(v, byteLengthOf(v))).toString('base64url')
+    ko = createPublicKey({ key: { kty: 'RSA', n: b64(key.n), e: b64(key.e) }, format: 'jwk' })
+    publicKeyObjects.set(key, ko)
   }
-  return ko;
+  return ko
 }
 
 /** PEM (PKCS#1 "RSA PUBLIC KEY") of a key, e.g. to hand the test DC's key to a client. */
 export function rsaPublicKeyToPem(key: RsaPublicKey): string {
-  return rsaPublicKeyObject(key).export({ format: 'pem', type: 'pkcs1' }).toString();
+  return rsaPublicKeyObject(key).export({ format: 'pem', type: 'pkcs1' }).toString()
 }
 
-let builtIn: readonly TelegramRsaKey[] | undefined;
+let builtIn: readonly TelegramRsaKey[] | undefined
 
 /** Every built-in key, current ones first (parsed on first use: ~0.2 ms). */
 export function telegramRsaKeys(): readonly TelegramRsaKey[] {
-  builtIn ??= KEY_DER_BASE64.map(({ dc, legacy, der }) => ({ ...parseRsaPublicKey(Buffer.from(der, 'base64')), dc, legacy }));
-  return builtIn;
+  builtIn ??= KEY_DER_BASE64.map(({ dc, legacy, der }) => ({
+    ...parseRsaPublicKey(Buffer.from(der, 'base64')),
+    dc,
+    legacy,
+  }))
+  return builtIn
 }
 
-const tables = new Map<DcKind, ReadonlyMap<bigint, TelegramRsaKey>>();
+const tables = new Map<DcKind, ReadonlyMap<bigint, TelegramRsaKey>>()
 
 /** Fingerprint → key table for one DC kind (fingerprints as signed int64), current key first. */
 export function rsaKeyTable(dc: DcKind): ReadonlyMap<bigint, TelegramRsaKey> {
-  let table = tables.get(dc);
+  let table = tables.get(dc)
   if (table === undefined) {
-    table = new Map(telegramRsaKeys().filter((k) => k.dc === dc).map((k) => [k.fingerprint, k]));
-    tables.set(dc, table);
+    table = new Map(
+      telegramRsaKeys()
+        .filter((k) => k.dc === dc)
+        .map((k) => [k.fingerprint, k]),
+    )
+    tables.set(dc, table)
   }
-  return table;
+  return table
 }
 
 /**
@@ -172,7 +180,7 @@ export function rsaKeyTable(dc: DcKind): ReadonlyMap<bigint, TelegramRsaKey> {
  * signed or unsigned.
  */
 export function pickRsaKey<K extends RsaPublicKey>(offered: readonly bigint[], keys: Iterable<K>): K | undefined {
-  const wanted = new Set(offered.map((f) => BigInt.asIntN(64, f)));
-  for (const key of keys) if (wanted.has(key.fingerprint)) return key;
-  return undefined;
+  const wanted = new Set(offered.map((f) => BigInt.asIntN(64, f)))
+  for (const key of keys) if (wanted.has(key.fingerprint)) return key
+  return undefined
 }

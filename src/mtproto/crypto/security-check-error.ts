@@ -17,15 +17,15 @@ export type SecurityCheck =
   | 'rsa_old_hash'
   | 'pq_factorization'
   | 'srp_b_length'
-  | 'srp_b_range';
+  | 'srp_b_range'
 
 export class SecurityCheckError extends MtprotoError {
-  override readonly name = 'SecurityCheckError';
+  override readonly name = 'SecurityCheckError'
 
   constructor(
     readonly check: SecurityCheck,
     message?: string,
   ) {
-    super(message === undefined ? `security check failed: ${check}` : `security check failed: ${check}: ${message}`);
+    super(message === undefined ? `security check failed: ${check}` : `security check failed: ${check}: ${message}`)
   }
 }

@@ -1,7 +1,13 @@
 // One client connection to one DC: the transport, the auth key (created on first connect when there is
 // none), the encrypted session, invokeWithLayer(initConnection(...)) on every new connection, ping keep-alive,
 // timed acks, and reconnection with backoff in which pending calls are sent again.
-import { TransportConnection, type FramingName, type ProxyConfig, type TransportError, type TransportListener } from '../transport/index.ts'
+import {
+  TransportConnection,
+  type FramingName,
+  type ProxyConfig,
+  type TransportError,
+  type TransportListener,
+} from '../transport/index.ts'
 import { encryptMessage, decryptMessage } from '../crypto/message-cipher.ts'
 import { AuthKey } from '../crypto/auth-key.ts'
 import type { RsaPublicKey } from '../crypto/rsa-keys.ts'
@@ -10,7 +16,14 @@ import { tlCodec, API_LAYER, type TlCodec, type TlValue } from '../tl/index.ts'
 import { packPlainMessage, unpackPlainMessage } from '../session/plain-message.ts'
 import { MessageIdClock } from '../session/message-id-clock.ts'
 import {
-  MtprotoSession, SessionClosedError, RequestTimeoutError, type InvokeOptions, type PlainEnvelope, type SessionCipher, type SessionHooks, type SessionSecurityError,
+  MtprotoSession,
+  SessionClosedError,
+  RequestTimeoutError,
+  type InvokeOptions,
+  type PlainEnvelope,
+  type SessionCipher,
+  type SessionHooks,
+  type SessionSecurityError,
 } from '../session/mtproto-session.ts'
 import { TimeoutError } from '../timeout-error.ts'
 import { exchangeAuthKey, type PlainChannel } from '../handshake/auth-key-exchange.ts'
@@ -89,8 +102,15 @@ export class ConnectionLostError extends MtprotoError {
 /** Reconnecting failed `attempts` times in a row (no packet passed the checks in between): the connection gave up. */
 export class ReconnectGaveUpError extends ConnectionLostError {
   override readonly name = 'ReconnectGaveUpError'
-  constructor(readonly dcId: number, readonly attempts: number, cause: Error | undefined) {
-    super(`gave up reconnecting to DC ${dcId} after ${attempts} attempts${cause ? `: ${cause.message}` : ''}`, cause ? { cause } : undefined)
+  constructor(
+    readonly dcId: number,
+    readonly attempts: number,
+    cause: Error | undefined,
+  ) {
+    super(
+      `gave up reconnecting to DC ${dcId} after ${attempts} attempts${cause ? `: ${cause.message}` : ''}`,
+      cause ? { cause } : undefined,
+    )
   }
 }
 
@@ -132,7 +152,10 @@ class ClientCipher implements SessionCipher {
  * Thousands of these live in one process, so a connection is its own transport listener, session hooks and heartbeat
  * target (methods, not a closure per callback), and its events cost nothing until someone listens.
  */
-export class DcConnection extends LightEmitter<DcConnectionEvents> implements HeartbeatTarget, TransportListener, SessionHooks {
+export class DcConnection
+  extends LightEmitter<DcConnectionEvents>
+  implements HeartbeatTarget, TransportListener, SessionHooks
+{
   private transport: TransportConnection | undefined
   private session: MtprotoSession | undefined
   private authKey: AuthKey | undefined
@@ -184,8 +207,12 @@ export class DcConnection extends LightEmitter<DcConnectionEvents> implements He
   private async open(): Promise<void> {
     const o = this.opts
     const transport = new TransportConnection({
-      host: o.host, port: o.port, framing: o.framing ?? 'intermediate', obfuscated: o.obfuscated ?? false,
-      dcId: o.testMode ? o.dcId + 10000 : o.dcId, ...(o.proxy ? { proxy: o.proxy } : {}),
+      host: o.host,
+      port: o.port,
+      framing: o.framing ?? 'intermediate',
+      obfuscated: o.obfuscated ?? false,
+      dcId: o.testMode ? o.dcId + 10000 : o.dcId,
+      ...(o.proxy ? { proxy: o.proxy } : {}),
       ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
     })
     transport.listener = this
@@ -195,7 +222,12 @@ export class DcConnection extends LightEmitter<DcConnectionEvents> implements He
     if (!this.authKey) {
       let created
       try {
-        created = await exchangeAuthKey(this.plainChannel(), { dcId: o.dcId, testMode: o.testMode, rsaKeys: o.rsaKeys, codec: this.codec })
+        created = await exchangeAuthKey(this.plainChannel(), {
+          dcId: o.dcId,
+          testMode: o.testMode,
+          rsaKeys: o.rsaKeys,
+          codec: this.codec,
+        })
       } catch (err) {
         // A failed check (or a refused exchange) drops the connection (docs/protocol.md#security-checks); the next connect() starts over.
         this.transport = undefined
@@ -226,23 +258,24 @@ export class DcConnection extends LightEmitter<DcConnectionEvents> implements He
     const clock = new MessageIdClock(0)
     const ms = this.opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS
     return {
-      request: (body, step) => new Promise<Uint8Array>((resolve, reject) => {
-        const transport = this.transport
-        const timer = setTimeout(() => {
-          if (this.plainWaiter?.timer !== timer) return
-          this.plainWaiter = undefined
-          reject(new TimeoutError('handshake', ms, `${step} got no answer from DC ${this.opts.dcId} within ${ms} ms`))
-        }, ms)
-        timer.unref()
-        this.plainWaiter = { resolve, reject, timer }
-        try {
-          transport!.send(packPlainMessage(clock.next(), body))
-        } catch (err) {
-          clearTimeout(timer)
-          this.plainWaiter = undefined
-          reject(err as Error)
-        }
-      }),
+      request: (body, step) =>
+        new Promise<Uint8Array>((resolve, reject) => {
+          const transport = this.transport
+          const timer = setTimeout(() => {
+            if (this.plainWaiter?.timer !== timer) return
+            this.plainWaiter = undefined
+            reject(new TimeoutError('handshake', ms, `${step} got no answer from DC ${this.opts.dcId} within ${ms} ms`))
+          }, ms)
+          timer.unref()
+          this.plainWaiter = { resolve, reject, timer }
+          try {
+            transport!.send(packPlainMessage(clock.next(), body))
+          } catch (err) {
+            clearTimeout(timer)
+            this.plainWaiter = undefined
+            reject(err as Error)
+          }
+        }),
     }
   }
 
@@ -258,14 +291,19 @@ export class DcConnection extends LightEmitter<DcConnectionEvents> implements He
   private newSession(salt: bigint, timeOffset?: number): MtprotoSession {
     const o = this.opts
     return new MtprotoSession(new ClientCipher(this.authKey!), this, {
-      salt, codec: this.codec, ...(timeOffset !== undefined ? { timeOffset } : {}), ...(o.maxResends !== undefined ? { maxResends: o.maxResends } : {}),
+      salt,
+      codec: this.codec,
+      ...(timeOffset !== undefined ? { timeOffset } : {}),
+      ...(o.maxResends !== undefined ? { maxResends: o.maxResends } : {}),
     })
   }
 
   /** A ping on the new connection: a DC that knows the key answers it (clearing the suspicion), one that does not says -404. */
   private probeKey(): void {
     const pingId = new DataView(randomBytes(8).buffer).getBigInt64(0, true)
-    this.session?.invoke({ _: 'ping', pingId }, { timeoutMs: this.opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS }).catch(() => {})
+    this.session
+      ?.invoke({ _: 'ping', pingId }, { timeoutMs: this.opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS })
+      .catch(() => {})
   }
 
   /** SessionHooks: the session's packets. Not for callers. */
@@ -394,10 +432,15 @@ export class DcConnection extends LightEmitter<DcConnectionEvents> implements He
       this.lastPingAt = now
       const pingId = new DataView(randomBytes(8).buffer).getBigInt64(0, true)
       const transport = this.transport
-      session.invoke({ _: 'ping_delay_disconnect', pingId, disconnectDelay: PING_DISCONNECT_DELAY_S }, { timeoutMs: interval }).catch((err: unknown) => {
-        // No pong for a whole interval: the path is dead (a blackhole keeps TCP open). Reconnect; calls are resent.
-        if (err instanceof RequestTimeoutError && this.transport === transport) transport.close()
-      })
+      session
+        .invoke(
+          { _: 'ping_delay_disconnect', pingId, disconnectDelay: PING_DISCONNECT_DELAY_S },
+          { timeoutMs: interval },
+        )
+        .catch((err: unknown) => {
+          // No pong for a whole interval: the path is dead (a blackhole keeps TCP open). Reconnect; calls are resent.
+          if (err instanceof RequestTimeoutError && this.transport === transport) transport.close()
+        })
     }
   }
 
@@ -412,7 +455,10 @@ export class DcConnection extends LightEmitter<DcConnectionEvents> implements He
     await this.connectWithin(bounded ? timeoutMs : undefined, request)
     const session = this.session
     if (!session) throw new SessionClosedError('the connection was closed')
-    opts = { ...(opts.signal ? { signal: opts.signal } : {}), ...(bounded ? { timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)) } : {}) }
+    opts = {
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(bounded ? { timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)) } : {}),
+    }
     const transport = this.transport
     const validBefore = this.validPackets
     try {
@@ -420,7 +466,13 @@ export class DcConnection extends LightEmitter<DcConnectionEvents> implements He
     } catch (err) {
       // Nothing that passed the checks arrived while the call waited: the path is dead (a blackhole that keeps TCP
       // open, a frame that never ends). Reconnect now rather than at the next missed pong; calls are resent.
-      if (err instanceof RequestTimeoutError && transport && this.transport === transport && this.validPackets === validBefore) transport.close()
+      if (
+        err instanceof RequestTimeoutError &&
+        transport &&
+        this.transport === transport &&
+        this.validPackets === validBefore
+      )
+        transport.close()
       throw err
     }
   }
@@ -429,10 +481,18 @@ export class DcConnection extends LightEmitter<DcConnectionEvents> implements He
     if (this.initialized) return session.invoke(request, opts)
     const a = this.opts.app
     const wrapped: TlValue = {
-      _: 'invokeWithLayer', layer: this.codec.layer || API_LAYER,
+      _: 'invokeWithLayer',
+      layer: this.codec.layer || API_LAYER,
       query: {
-        _: 'initConnection', apiId: a.apiId, deviceModel: a.deviceModel, systemVersion: a.systemVersion, appVersion: a.appVersion,
-        systemLangCode: a.systemLangCode, langPack: a.langPack, langCode: a.langCode, query: request,
+        _: 'initConnection',
+        apiId: a.apiId,
+        deviceModel: a.deviceModel,
+        systemVersion: a.systemVersion,
+        appVersion: a.appVersion,
+        systemLangCode: a.systemLangCode,
+        langPack: a.langPack,
+        langCode: a.langCode,
+        query: request,
       },
     }
     const result = await session.invoke(wrapped, opts)
@@ -446,7 +506,16 @@ export class DcConnection extends LightEmitter<DcConnectionEvents> implements He
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new RequestTimeoutError(this.codec.innerRequest(request)._, ms)), ms)
       timer.unref()
-      this.connect().then(() => { clearTimeout(timer); resolve() }, (err: unknown) => { clearTimeout(timer); reject(err) })
+      this.connect().then(
+        () => {
+          clearTimeout(timer)
+          resolve()
+        },
+        (err: unknown) => {
+          clearTimeout(timer)
+          reject(err)
+        },
+      )
     })
   }
 

@@ -2,7 +2,14 @@
 // (p_q_inner_data_dc under RSA_PAD) → set_client_DH_params, with every check of docs/protocol.md#security-checks. It talks through a
 // PlainChannel (unencrypted messages), so it runs over any transport and is testable without sockets.
 import { tlCodec, type TlValue, type TlCodec } from '../tl/index.ts'
-import { AuthKey, tmpAesKeyIv, newNonceHash, initialServerSalt, buildAnswerWithHash, verifyAnswerWithHash } from '../crypto/auth-key.ts'
+import {
+  AuthKey,
+  tmpAesKeyIv,
+  newNonceHash,
+  initialServerSalt,
+  buildAnswerWithHash,
+  verifyAnswerWithHash,
+} from '../crypto/auth-key.ts'
 import { aesIgeDecrypt, aesIgeEncrypt } from '../crypto/aes-ige.ts'
 import { bytesEqual } from '../crypto/bytes.ts'
 import { checkDhParams, checkDhValue, DhGroup } from '../crypto/dh.ts'
@@ -77,11 +84,13 @@ const DEFAULT_MAX_RETRIES = 5
 const B_BYTES = 256
 
 function expect(obj: TlValue, names: string[]): void {
-  if (!names.includes(obj._)) throw new AuthKeyExchangeError('unexpected-answer', `got ${obj._}, expected ${names.join(' or ')}`)
+  if (!names.includes(obj._))
+    throw new AuthKeyExchangeError('unexpected-answer', `got ${obj._}, expected ${names.join(' or ')}`)
 }
 
 function checkNonces(obj: TlValue, nonce: Uint8Array, serverNonce?: Uint8Array): void {
-  if (!bytesEqual(obj['nonce'] as Uint8Array, nonce)) throw new AuthKeyExchangeError('nonce-mismatch', `${obj._} carries another nonce`)
+  if (!bytesEqual(obj['nonce'] as Uint8Array, nonce))
+    throw new AuthKeyExchangeError('nonce-mismatch', `${obj._} carries another nonce`)
   if (serverNonce && !bytesEqual(obj['serverNonce'] as Uint8Array, serverNonce)) {
     throw new AuthKeyExchangeError('server-nonce-mismatch', `${obj._} carries another server_nonce`)
   }
@@ -112,15 +121,30 @@ export async function exchangeAuthKey(channel: PlainChannel, opts: AuthKeyExchan
   const dc = opts.withoutDc ? {} : { dc: opts.testMode ? opts.dcId + TEST_DC_OFFSET : opts.dcId }
   const innerName = `p_q_inner_data${temp ? '_temp' : ''}${opts.withoutDc ? '' : '_dc'}`
   const inner = codec.encode({
-    _: innerName, pq, p: pBytes, q: qBytes, nonce, serverNonce, newNonce, ...dc, ...(temp ? { expiresIn: opts.tempKeyExpiresIn } : {}),
+    _: innerName,
+    pq,
+    p: pBytes,
+    q: qBytes,
+    nonce,
+    serverNonce,
+    newNonce,
+    ...dc,
+    ...(temp ? { expiresIn: opts.tempKeyExpiresIn } : {}),
   })
   const dhParams = await call({
-    _: 'req_DH_params', nonce, serverNonce, p: pBytes, q: qBytes, publicKeyFingerprint: key.fingerprint,
-    encryptedData: opts.rsaScheme === 'old' ? rsaEncryptOldScheme(inner, key, random) : rsaPadEncrypt(inner, key, random),
+    _: 'req_DH_params',
+    nonce,
+    serverNonce,
+    p: pBytes,
+    q: qBytes,
+    publicKeyFingerprint: key.fingerprint,
+    encryptedData:
+      opts.rsaScheme === 'old' ? rsaEncryptOldScheme(inner, key, random) : rsaPadEncrypt(inner, key, random),
   })
   expect(dhParams, ['server_DH_params_ok', 'server_DH_params_fail'])
   checkNonces(dhParams, nonce, serverNonce)
-  if (dhParams._ === 'server_DH_params_fail') throw new AuthKeyExchangeError('dh-params-fail', 'the server refused req_DH_params')
+  if (dhParams._ === 'server_DH_params_fail')
+    throw new AuthKeyExchangeError('dh-params-fail', 'the server refused req_DH_params')
 
   const tmp = tmpAesKeyIv(serverNonce, newNonce)
   const encryptedAnswer = dhParams['encryptedAnswer'] as Uint8Array

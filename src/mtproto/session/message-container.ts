@@ -15,11 +15,14 @@ export interface InnerMessage {
 }
 
 export function isContainer(body: Uint8Array): boolean {
-  return body.length >= 4 && (body[0]! | (body[1]! << 8) | (body[2]! << 16) | (body[3]! << 24)) >>> 0 === MSG_CONTAINER_ID
+  return (
+    body.length >= 4 && (body[0]! | (body[1]! << 8) | (body[2]! << 16) | (body[3]! << 24)) >>> 0 === MSG_CONTAINER_ID
+  )
 }
 
 export function packContainer(messages: readonly InnerMessage[]): Uint8Array {
-  if (messages.length > MAX_CONTAINER_MESSAGES) throw new RangeError(`a container holds at most ${MAX_CONTAINER_MESSAGES} messages`)
+  if (messages.length > MAX_CONTAINER_MESSAGES)
+    throw new RangeError(`a container holds at most ${MAX_CONTAINER_MESSAGES} messages`)
   let size = 8
   for (const m of messages) size += MESSAGE_HEADER + m.body.length
   const out = new Uint8Array(size)
@@ -40,7 +43,8 @@ export function packContainer(messages: readonly InnerMessage[]): Uint8Array {
 /** Splits a container into its messages; bodies are views into `body`. */
 export function unpackContainer(body: Uint8Array): InnerMessage[] {
   const dv = new DataView(body.buffer, body.byteOffset, body.byteLength)
-  if (body.length < 8 || dv.getUint32(0, true) !== MSG_CONTAINER_ID) throw new TlDecodeError('unknown-constructor', 0, 'not a msg_container')
+  if (body.length < 8 || dv.getUint32(0, true) !== MSG_CONTAINER_ID)
+    throw new TlDecodeError('unknown-constructor', 0, 'not a msg_container')
   const count = dv.getInt32(4, true)
   if (count < 0 || count > MAX_CONTAINER_MESSAGES || count * MESSAGE_HEADER > body.length - 8) {
     throw new TlDecodeError('vector-too-long', 4, `container of ${count} messages`)
@@ -51,7 +55,8 @@ export function unpackContainer(body: Uint8Array): InnerMessage[] {
     if (p + MESSAGE_HEADER > body.length) throw new TlDecodeError('truncated', p, 'container message header')
     const len = dv.getInt32(p + 12, true)
     const start = p + MESSAGE_HEADER
-    if (len < 0 || len % 4 !== 0 || start + len > body.length) throw new TlDecodeError('bad-length', p + 12, `container message of ${len} bytes`)
+    if (len < 0 || len % 4 !== 0 || start + len > body.length)
+      throw new TlDecodeError('bad-length', p + 12, `container message of ${len} bytes`)
     const inner = body.subarray(start, start + len)
     if (isContainer(inner)) throw new TlDecodeError('unknown-constructor', start, 'containers do not nest')
     out.push({ msgId: dv.getBigInt64(p, true), seqNo: dv.getInt32(p + 8, true), body: inner })

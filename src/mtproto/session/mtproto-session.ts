@@ -7,7 +7,13 @@ import { RpcError } from '../rpc-error.ts'
 import { TimeoutError } from '../timeout-error.ts'
 import { MessageIdClock } from './message-id-clock.ts'
 import { SeenMessageIds } from './seen-message-ids.ts'
-import { packContainer, unpackContainer, isContainer, MSG_CONTAINER_ID, type InnerMessage } from './message-container.ts'
+import {
+  packContainer,
+  unpackContainer,
+  isContainer,
+  MSG_CONTAINER_ID,
+  type InnerMessage,
+} from './message-container.ts'
 import { randomBytes } from '../crypto/random.ts'
 import { MtprotoError } from '../mtproto-error.ts'
 
@@ -28,7 +34,10 @@ export interface PlainEnvelope {
 
 export class SessionSecurityError extends MtprotoError {
   override readonly name = 'SessionSecurityError'
-  constructor(readonly check: 'session-id' | 'msg-id-parity' | 'replay' | 'time-window' | 'decrypt' | 'malformed', detail: string) {
+  constructor(
+    readonly check: 'session-id' | 'msg-id-parity' | 'replay' | 'time-window' | 'decrypt' | 'malformed',
+    detail: string,
+  ) {
     super(`dropped an inbound message (${check}): ${detail}`)
   }
 }
@@ -36,7 +45,10 @@ export class SessionSecurityError extends MtprotoError {
 /** A call got no answer in time (the 'request' phase of TimeoutError; its class name is kept for callers). */
 export class RequestTimeoutError extends TimeoutError {
   override readonly name = 'RequestTimeoutError'
-  constructor(readonly method: string, timeoutMs: number) {
+  constructor(
+    readonly method: string,
+    timeoutMs: number,
+  ) {
     super('request', timeoutMs, `${method} got no answer within ${timeoutMs} ms`)
   }
 }
@@ -51,7 +63,11 @@ export class ResendLimitError extends MtprotoError {
   override get transient(): boolean {
     return true
   }
-  constructor(readonly method: string, readonly resends: number, readonly lastReason: string) {
+  constructor(
+    readonly method: string,
+    readonly resends: number,
+    readonly lastReason: string,
+  ) {
     super(`${method} was sent again ${resends} times at the server's request (last: ${lastReason}); giving up`)
   }
 }
@@ -65,7 +81,6 @@ export class SessionClosedError extends MtprotoError {
     super(detail)
   }
 }
-
 
 /** Server messages may not be more than 30 s in the future or 300 s in the past (docs/protocol.md#security-checks). */
 const MAX_FUTURE_SECONDS = 30
@@ -197,14 +212,31 @@ export class MtprotoSession {
     const body = this.codec.encode(request)
     return new Promise<unknown>((resolve, reject) => {
       const call: PendingCall = {
-        request, method: this.codec.innerRequest(request)._, body, msgId: 0n, seqNo: 0,
-        contentRelated: true, expectsAnswer: true, acked: false, resends: 0, resolve, reject, timer: undefined,
+        request,
+        method: this.codec.innerRequest(request)._,
+        body,
+        msgId: 0n,
+        seqNo: 0,
+        contentRelated: true,
+        expectsAnswer: true,
+        acked: false,
+        resends: 0,
+        resolve,
+        reject,
+        timer: undefined,
       }
       if (opts.timeoutMs !== undefined) {
-        call.timer = setTimeout(() => this.fail(call, new RequestTimeoutError(call.method, opts.timeoutMs!)), opts.timeoutMs)
+        call.timer = setTimeout(
+          () => this.fail(call, new RequestTimeoutError(call.method, opts.timeoutMs!)),
+          opts.timeoutMs,
+        )
         call.timer.unref?.()
       }
-      opts.signal?.addEventListener('abort', () => this.fail(call, opts.signal!.reason instanceof Error ? opts.signal!.reason : new Error('aborted')), { once: true })
+      opts.signal?.addEventListener(
+        'abort',
+        () => this.fail(call, opts.signal!.reason instanceof Error ? opts.signal!.reason : new Error('aborted')),
+        { once: true },
+      )
       this.enqueue(call)
     })
   }
@@ -212,8 +244,18 @@ export class MtprotoSession {
   /** Sends a service message that expects no answer (acks, msgs_state_info, …). */
   private sendService(obj: TlValue, contentRelated = false): void {
     const call: PendingCall = {
-      request: obj, method: obj._, body: this.codec.encode(obj), msgId: 0n, seqNo: 0, contentRelated,
-      expectsAnswer: false, acked: false, resends: 0, resolve: noop, reject: noop, timer: undefined,
+      request: obj,
+      method: obj._,
+      body: this.codec.encode(obj),
+      msgId: 0n,
+      seqNo: 0,
+      contentRelated,
+      expectsAnswer: false,
+      acked: false,
+      resends: 0,
+      resolve: noop,
+      reject: noop,
+      timer: undefined,
     }
     this.enqueue(call)
   }
@@ -255,7 +297,11 @@ export class MtprotoSession {
     while (this.outbox.length > 0 || this.acks.length > 0) {
       const batch: PendingCall[] = []
       let bytes = 0
-      while (this.outbox.length > 0 && batch.length < MAX_BATCH_MESSAGES && (batch.length === 0 || bytes + this.outbox[0]!.body.length < MAX_BATCH_BYTES)) {
+      while (
+        this.outbox.length > 0 &&
+        batch.length < MAX_BATCH_MESSAGES &&
+        (batch.length === 0 || bytes + this.outbox[0]!.body.length < MAX_BATCH_BYTES)
+      ) {
         const call = this.outbox.shift()!
         bytes += call.body.length + 16
         batch.push(call)
@@ -269,7 +315,11 @@ export class MtprotoSession {
       }
       if (this.acks.length > 0 && messages.length < MAX_BATCH_MESSAGES) {
         const ids = this.acks.splice(0, MAX_IDS_PER_SERVICE_MESSAGE)
-        messages.push({ msgId: this.clock.next(), seqNo: this.nextSeqNo(false), body: this.codec.encode({ _: 'msgs_ack', msgIds: ids }) })
+        messages.push({
+          msgId: this.clock.next(),
+          seqNo: this.nextSeqNo(false),
+          body: this.codec.encode({ _: 'msgs_ack', msgIds: ids }),
+        })
       }
       if (messages.length === 1) {
         const m = messages[0]!
@@ -283,9 +333,15 @@ export class MtprotoSession {
           containers.set(containerId, carried)
           if (containers.size > 1000) containers.delete(containers.keys().next().value!)
         }
-        this.hooks.transmit(this.cipher.encrypt({
-          salt: this.salt, sessionId: this.sessionId, msgId: containerId, seqNo: this.nextSeqNo(false), body: packContainer(messages),
-        }))
+        this.hooks.transmit(
+          this.cipher.encrypt({
+            salt: this.salt,
+            sessionId: this.sessionId,
+            msgId: containerId,
+            seqNo: this.nextSeqNo(false),
+            body: packContainer(messages),
+          }),
+        )
       }
     }
     // Drained: new arrays give back the storage the old ones grew.
@@ -417,7 +473,11 @@ export class MtprotoSession {
       case 'future_salts': {
         const call = this.pendingOf(obj['reqMsgId'] as bigint, FUTURE_SALTS_METHODS)
         if (!call) return
-        this.futureSalts = (obj['salts'] as TlValue[]).map((s) => ({ validSince: s['validSince'] as number, validUntil: s['validUntil'] as number, salt: s['salt'] as bigint }))
+        this.futureSalts = (obj['salts'] as TlValue[]).map((s) => ({
+          validSince: s['validSince'] as number,
+          validUntil: s['validUntil'] as number,
+          salt: s['salt'] as bigint,
+        }))
         this.settle(call, obj)
         return
       }
@@ -430,7 +490,9 @@ export class MtprotoSession {
         const ids = obj['msgIds'] as bigint[]
         const info = new Uint8Array(ids.length)
         // 4 = received; +8 acked; 1 = unknown. We only know what we have answered or are waiting for.
-        ids.forEach((i, k) => { info[k] = this.seen.has(i) ? 4 + 8 : 1 })
+        ids.forEach((i, k) => {
+          info[k] = this.seen.has(i) ? 4 + 8 : 1
+        })
         this.sendService({ _: 'msgs_state_info', reqMsgId: msgId, info })
         return
       }
@@ -449,7 +511,10 @@ export class MtprotoSession {
         // No req_msg_id: the answer names the session, so it settles the destroy_session call for that session.
         if (!this.pending) return
         for (const call of this.pending.values()) {
-          if (call.method === 'destroy_session' && this.codec.innerRequest(call.request)['sessionId'] === obj['sessionId']) {
+          if (
+            call.method === 'destroy_session' &&
+            this.codec.innerRequest(call.request)['sessionId'] === obj['sessionId']
+          ) {
             this.settle(call, obj)
             return
           }

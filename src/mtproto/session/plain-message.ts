@@ -21,7 +21,8 @@ export function isPlainMessage(packet: Uint8Array): boolean {
 
 export function unpackPlainMessage(packet: Uint8Array): { msgId: bigint; body: Uint8Array } {
   if (packet.length < HEADER) throw new TlDecodeError('truncated', 0, 'plain message shorter than its header')
-  if (!isPlainMessage(packet)) throw new TlDecodeError('unknown-constructor', 0, 'auth_key_id of a plain message must be 0')
+  if (!isPlainMessage(packet))
+    throw new TlDecodeError('unknown-constructor', 0, 'auth_key_id of a plain message must be 0')
   const dv = new DataView(packet.buffer, packet.byteOffset, packet.byteLength)
   const len = dv.getInt32(16, true)
   if (len < 0 || HEADER + len > packet.length) throw new TlDecodeError('bad-length', 16, `plain message length ${len}`)

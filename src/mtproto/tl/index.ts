@@ -12,7 +12,12 @@ export { TlCodec, type TlCodecModule } from './tl-codec.ts'
 export { TlReader, type TlDecoder } from './runtime/tl-reader.ts'
 export { TlWriter, type TlEncoder } from './runtime/tl-writer.ts'
 export { TlDecodeError, TlEncodeError, type TlDecodeFailure } from './runtime/tl-errors.ts'
-export { DecodeBudget, MAX_PACKET_INFLATED_BYTES, MAX_PACKING_DEPTH, type DecodeLimits } from './runtime/decode-budget.ts'
+export {
+  DecodeBudget,
+  MAX_PACKET_INFLATED_BYTES,
+  MAX_PACKING_DEPTH,
+  type DecodeLimits,
+} from './runtime/decode-budget.ts'
 export type { TlValue } from './runtime/tl-value.ts'
 export type { tl } from './generated/api223/types.ts'
 export type { mt } from './generated/mtproto/types.ts'

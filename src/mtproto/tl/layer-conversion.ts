@@ -44,7 +44,8 @@ export class LayerConverter {
   /** The result of `method` (a method name of the target layer) in the target layer's form. */
   result(method: string, value: unknown): unknown {
     const e = this.target.byName.get(method)
-    if (!e || e.kind !== 'method') throw new LayerConversionError(`no method ${method} in layer ${this.target.schema.layer}`)
+    if (!e || e.kind !== 'method')
+      throw new LayerConversionError(`no method ${method} in layer ${this.target.schema.layer}`)
     if (e.typeRef.kind === 'generic') return value
     return this.value(value, e.typeRef)
   }
@@ -58,16 +59,27 @@ export class LayerConverter {
 
   value(v: unknown, t: TlTypeRef): unknown {
     switch (t.kind) {
-      case 'int': return typeof v === 'bigint' ? Number(BigInt.asIntN(32, v)) : v
-      case 'long': return typeof v === 'number' ? BigInt(v) : v
-      case 'string': return v instanceof Uint8Array ? utf8Decoder.decode(v) : v
-      case 'bytes': return typeof v === 'string' ? utf8.encode(v) : v
-      case 'true': return v === true
-      case 'generic': case 'object': return v !== null && typeof v === 'object' && '_' in v ? this.object(v as TlValue) : v
-      case 'vector': return Array.isArray(v) ? v.map((x) => this.value(x, t.of)) : v
-      case 'boxed': return this.ofType(v as TlValue, t.name)
-      case 'bare': return this.fields(v as TlValue, this.target.ctorOfBare(t.name))
-      default: return v
+      case 'int':
+        return typeof v === 'bigint' ? Number(BigInt.asIntN(32, v)) : v
+      case 'long':
+        return typeof v === 'number' ? BigInt(v) : v
+      case 'string':
+        return v instanceof Uint8Array ? utf8Decoder.decode(v) : v
+      case 'bytes':
+        return typeof v === 'string' ? utf8.encode(v) : v
+      case 'true':
+        return v === true
+      case 'generic':
+      case 'object':
+        return v !== null && typeof v === 'object' && '_' in v ? this.object(v as TlValue) : v
+      case 'vector':
+        return Array.isArray(v) ? v.map((x) => this.value(x, t.of)) : v
+      case 'boxed':
+        return this.ofType(v as TlValue, t.name)
+      case 'bare':
+        return this.fields(v as TlValue, this.target.ctorOfBare(t.name))
+      default:
+        return v
     }
   }
 
@@ -90,7 +102,10 @@ export class LayerConverter {
       const kept = props.filter((a) => have.has(fieldName(a.name))).length
       const missing = props.filter((a) => !a.cond && !have.has(fieldName(a.name))).length
       const score = kept * 2 - missing
-      if (score > bestScore) { best = c; bestScore = score }
+      if (score > bestScore) {
+        best = c
+        bestScore = score
+      }
     }
     return best
   }
@@ -114,17 +129,29 @@ export class LayerConverter {
   /** What a required field holds when the value's layer had no such field. */
   private defaultOf(t: TlTypeRef, seen: Set<string>): unknown {
     switch (t.kind) {
-      case 'int': case 'double': return 0
-      case 'long': return 0n
-      case 'string': return ''
-      case 'bytes': return new Uint8Array(0)
-      case 'int128': return new Uint8Array(16)
-      case 'int256': return new Uint8Array(32)
-      case 'Bool': case 'true': return false
-      case 'vector': return []
-      case 'boxed': case 'bare': {
+      case 'int':
+      case 'double':
+        return 0
+      case 'long':
+        return 0n
+      case 'string':
+        return ''
+      case 'bytes':
+        return new Uint8Array(0)
+      case 'int128':
+        return new Uint8Array(16)
+      case 'int256':
+        return new Uint8Array(32)
+      case 'Bool':
+      case 'true':
+        return false
+      case 'vector':
+        return []
+      case 'boxed':
+      case 'bare': {
         const c = t.kind === 'bare' ? this.target.ctorOfBare(t.name) : this.emptyCtor(t.name)
-        if (!c || seen.has(c.name)) throw new LayerConversionError(`no default for ${t.name} in layer ${this.target.schema.layer}`)
+        if (!c || seen.has(c.name))
+          throw new LayerConversionError(`no default for ${t.name} in layer ${this.target.schema.layer}`)
         seen.add(c.name)
         const out: Record<string, unknown> = { _: c.name }
         for (const a of c.args) {
@@ -135,7 +162,8 @@ export class LayerConverter {
         seen.delete(c.name)
         return out
       }
-      default: throw new LayerConversionError(`no default for a ${t.kind} field`)
+      default:
+        throw new LayerConversionError(`no default for a ${t.kind} field`)
     }
   }
 
@@ -144,7 +172,8 @@ export class LayerConverter {
     if (this.defaults.has(type)) return this.defaults.get(type)!
     const ctors = this.target.ctorsOfType.get(type) ?? []
     const required = (c: TlEntry): number => c.args.filter((a) => !a.isFlags && !a.cond).length
-    const pick = ctors.find((c) => c.name.endsWith('Empty')) ?? [...ctors].sort((a, b) => required(a) - required(b))[0] ?? null
+    const pick =
+      ctors.find((c) => c.name.endsWith('Empty')) ?? [...ctors].sort((a, b) => required(a) - required(b))[0] ?? null
     this.defaults.set(type, pick)
     return pick
   }

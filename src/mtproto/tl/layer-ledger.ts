@@ -56,7 +56,8 @@ export function parseLedger(text: string): LayerLedger {
 /** The schema text of one bundled layer, in the form tl-schema-parser reads. */
 export function ledgerSchemaText(ledger: LayerLedger, layer: number): string {
   if (!ledger.layers.includes(layer)) throw new LayerLedgerError(`layer ${layer} is not bundled`)
-  const of = (kind: 'c' | 'm'): string[] => ledger.lines.filter((l) => l.kind === kind && l.layers.has(layer)).map((l) => l.text)
+  const of = (kind: 'c' | 'm'): string[] =>
+    ledger.lines.filter((l) => l.kind === kind && l.layers.has(layer)).map((l) => l.text)
   return [`// LAYER ${layer}`, ...of('c'), '---functions---', ...of('m'), ''].join('\n')
 }
 
@@ -83,7 +84,9 @@ export function formatLedger(ledger: LayerLedger, header: string[]): string {
   const out = [...header.map((h) => `// ${h}`), `//! layers ${layers.join(' ')}`]
   for (const l of layers) out.push(`//! source ${l} ${ledger.sources.get(l) ?? 'unknown'}`)
   const key = (l: LedgerLine): string => l.text.replace(/#.*/, '')
-  const sorted = [...ledger.lines].filter((l) => l.layers.size > 0).sort((a, b) => (a.kind === b.kind ? (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0) : a.kind === 'c' ? -1 : 1))
+  const sorted = [...ledger.lines]
+    .filter((l) => l.layers.size > 0)
+    .sort((a, b) => (a.kind === b.kind ? (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0) : a.kind === 'c' ? -1 : 1))
   for (const l of sorted) out.push(`${l.kind} ${rangesOf(l.layers, layers)} ${l.text}`)
   return `${out.join('\n')}\n`
 }
@@ -93,7 +96,12 @@ export function formatLedger(ledger: LayerLedger, header: string[]): string {
  * text with blanks normalised: `true` flags are left out of the CRC32, so one name and id can still differ
  * between layers (chat#41cbf256 lost `kicked`), and each spelling must stay as its layer wrote it.
  */
-export function putLayer(ledger: LayerLedger, layer: number, lines: { kind: 'c' | 'm'; text: string }[], source: string): void {
+export function putLayer(
+  ledger: LayerLedger,
+  layer: number,
+  lines: { kind: 'c' | 'm'; text: string }[],
+  source: string,
+): void {
   for (const l of ledger.lines) l.layers.delete(layer)
   if (!ledger.layers.includes(layer)) ledger.layers = [...ledger.layers, layer].sort((a, b) => a - b)
   ledger.sources.set(layer, source)

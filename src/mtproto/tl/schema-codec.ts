@@ -3,12 +3,18 @@
 // Used for the bundled layers other than the pinned one: ~40 generated codecs would be ~80 MB of TypeScript,
 // while building one of these from the schema takes a few milliseconds on first use.
 import { VECTOR_ID, type TlReader, type TlAnyDecoder, type TlDecoder } from './runtime/tl-reader.ts'
-import { missingField, partialFlagGroup, wrongConstructor, type TlAnyEncoder, type TlEncoder, type TlWriter } from './runtime/tl-writer.ts'
+import {
+  missingField,
+  partialFlagGroup,
+  wrongConstructor,
+  type TlAnyEncoder,
+  type TlEncoder,
+  type TlWriter,
+} from './runtime/tl-writer.ts'
 import type { TlValue } from './runtime/tl-value.ts'
 import type { TlArg, TlEntry, TlSchema, TlTypeRef } from './schema/tl-schema-parser.ts'
 import type { TlCodecModule } from './tl-codec.ts'
 import { fieldName } from './tl-names.ts'
-
 
 type Read = (r: TlReader) => unknown
 const EMPTY: number[] = []
@@ -90,26 +96,44 @@ export function schemaCodecModule(schema: TlSchema): TlCodecModule {
 
   const minSize = (t: TlTypeRef): number => {
     switch (t.kind) {
-      case 'long': case 'double': return 8
-      case 'int128': return 16
-      case 'int256': return 32
-      case 'true': case 'bare': return 0
-      default: return 4
+      case 'long':
+      case 'double':
+        return 8
+      case 'int128':
+        return 16
+      case 'int256':
+        return 32
+      case 'true':
+      case 'bare':
+        return 0
+      default:
+        return 4
     }
   }
 
   const readerOf = (t: TlTypeRef): Read => {
     switch (t.kind) {
-      case 'int': return (r) => r.int()
-      case 'long': return (r) => r.long()
-      case 'double': return (r) => r.double()
-      case 'int128': return (r) => r.int128()
-      case 'int256': return (r) => r.int256()
-      case 'string': return (r) => r.string()
-      case 'bytes': return (r) => r.bytes()
-      case 'Bool': return (r) => r.bool()
-      case 'true': return () => true
-      case 'generic': case 'object': return (r) => r.object()
+      case 'int':
+        return (r) => r.int()
+      case 'long':
+        return (r) => r.long()
+      case 'double':
+        return (r) => r.double()
+      case 'int128':
+        return (r) => r.int128()
+      case 'int256':
+        return (r) => r.int256()
+      case 'string':
+        return (r) => r.string()
+      case 'bytes':
+        return (r) => r.bytes()
+      case 'Bool':
+        return (r) => r.bool()
+      case 'true':
+        return () => true
+      case 'generic':
+      case 'object':
+        return (r) => r.object()
       case 'boxed': {
         let read: TlDecoder | undefined
         return (r) => (read ??= typeReader(t.name))(r)
@@ -134,16 +158,27 @@ export function schemaCodecModule(schema: TlSchema): TlCodecModule {
 
   const writerOf = (t: TlTypeRef): Write => {
     switch (t.kind) {
-      case 'int': return (w, v) => w.int(v as number)
-      case 'long': return (w, v) => w.long(v as bigint)
-      case 'double': return (w, v) => w.double(v as number)
-      case 'int128': return (w, v) => w.fixed(v as Uint8Array, 16, 'int128')
-      case 'int256': return (w, v) => w.fixed(v as Uint8Array, 32, 'int256')
-      case 'string': return (w, v) => w.string(v as string)
-      case 'bytes': return (w, v) => w.bytes(v as Uint8Array)
-      case 'Bool': return (w, v) => w.bool(v as boolean)
-      case 'true': return () => {}
-      case 'generic': case 'object': return (w, v) => w.object(v as TlValue)
+      case 'int':
+        return (w, v) => w.int(v as number)
+      case 'long':
+        return (w, v) => w.long(v as bigint)
+      case 'double':
+        return (w, v) => w.double(v as number)
+      case 'int128':
+        return (w, v) => w.fixed(v as Uint8Array, 16, 'int128')
+      case 'int256':
+        return (w, v) => w.fixed(v as Uint8Array, 32, 'int256')
+      case 'string':
+        return (w, v) => w.string(v as string)
+      case 'bytes':
+        return (w, v) => w.bytes(v as Uint8Array)
+      case 'Bool':
+        return (w, v) => w.bool(v as boolean)
+      case 'true':
+        return () => {}
+      case 'generic':
+      case 'object':
+        return (w, v) => w.object(v as TlValue)
       case 'boxed': {
         let write: TlEncoder | undefined
         return (w, v) => (write ??= typeWriter(t.name))(w, v as TlValue)
@@ -170,7 +205,8 @@ export function schemaCodecModule(schema: TlSchema): TlCodecModule {
     let plan = plans.get(e.name)
     if (plan) return plan
     plan = e.args.map((a, i) => ({
-      prop: fieldName(a.name), arg: a,
+      prop: fieldName(a.name),
+      arg: a,
       flagsIndex: a.isFlags ? i : a.cond ? e.args.findIndex((b) => b.isFlags && b.name === a.cond!.field) : -1,
       mask: a.cond ? 2 ** a.cond.bit : 0,
       read: a.isFlags ? (r) => r.int() : readerOf(a.type),
@@ -192,10 +228,16 @@ export function schemaCodecModule(schema: TlSchema): TlCodecModule {
       const flags = hasFlags ? new Array<number>(plan.length) : EMPTY
       for (let i = 0; i < plan.length; i++) {
         const f = plan[i]!
-        if (f.arg.isFlags) { flags[i] = r.int(); continue }
+        if (f.arg.isFlags) {
+          flags[i] = r.int()
+          continue
+        }
         if (f.mask !== 0) {
           const on = (flags[f.flagsIndex]! & f.mask) !== 0
-          if (f.arg.type.kind === 'true') { out[f.prop] = on; continue }
+          if (f.arg.type.kind === 'true') {
+            out[f.prop] = on
+            continue
+          }
           out[f.prop] = on ? f.read(r) : undefined
           continue
         }

@@ -6,16 +6,16 @@
  * layer must use its own lengths: for an unencrypted message 20 + message_data_length bytes; for an encrypted one
  * auth_key_id (8) + msg_key (16) + the largest multiple of 16 that fits in the rest.
  */
-import type { Framing } from './framing.ts';
+import type { Framing } from './framing.ts'
 import {
   IntermediateClientDecoder,
   IntermediateClientEncoder,
   IntermediateServerDecoder,
   IntermediateServerEncoder,
   PADDED_INTERMEDIATE_TAG,
-} from './intermediate.ts';
+} from './intermediate.ts'
 
-const plainTag = new Uint8Array([0xdd, 0xdd, 0xdd, 0xdd]);
+const plainTag = new Uint8Array([0xdd, 0xdd, 0xdd, 0xdd])
 
 export const paddedIntermediate: Framing = {
   name: 'padded',
@@ -25,4 +25,4 @@ export const paddedIntermediate: Framing = {
   createClientDecoder: (options) => new IntermediateClientDecoder(true, options),
   createServerEncoder: (options) => new IntermediateServerEncoder(true, options),
   createServerDecoder: (options) => new IntermediateServerDecoder(options),
-};
+}

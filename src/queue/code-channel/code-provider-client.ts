@@ -1,13 +1,19 @@
 // The delivering side of the code channel (operators' CLI, SMS bridges, external providers): codes and passwords
 // are stored first (SET … NX) and then announced without the value; requests are read from the stream.
-import type { Redis } from 'ioredis';
-import type { Logger } from 'pino';
-import { maskPhone } from '../../foundation/logger.ts';
-import { Keyring, type Sealer } from '../../foundation/sealed-value.ts';
-import { CodeChannelNames } from '../redis-keys.ts';
-import { CodeChannelError, aborted } from './channel-errors.ts';
-import { channelPhone, checkAttempt, checkSecret, codeShapeOf, positiveInt } from './channel-input.ts';
-import { CODE_TYPES, CONTRACT_VERSION, type CodeDeliveredMessage, type CodeRequestMessage, type PasswordDeliveredMessage } from './contract.ts';
+import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import { maskPhone } from '../../foundation/logger.ts'
+import { Keyring, type Sealer } from '../../foundation/sealed-value.ts'
+import { CodeChannelNames } from '../redis-keys.ts'
+import { CodeChannelError, aborted } from './channel-errors.ts'
+import { channelPhone, checkAttempt, checkSecret, codeShapeOf, positiveInt } from './channel-input.ts'
+import {
+  CODE_TYPES,
+  CONTRACT_VERSION,
+  type CodeDeliveredMessage,
+  type CodeRequestMessage,
+  type PasswordDeliveredMessage,
+} from './contract.ts'
 
 // Route a code to its attempt: the given one (refused as stale when another attempt is current), else the
 // current one, else the pending key. Builds the attempt key from ARGV[1] because the current attempt is only
@@ -34,7 +40,7 @@ if redis.call('SET', key, ARGV[3], 'EX', tonumber(ttl), 'NX') then
   return {'stored', attempt}
 end
 return {'duplicate', attempt}
-`;
+`
 
 export type DeliverCodeStatus =
   /** Stored for the attempt and announced. */
@@ -44,24 +50,24 @@ export type DeliverCodeStatus =
   /** The attempt already has an unconsumed code; the first one stays. */
   | 'duplicate'
   /** The given attempt is not the phone's current one: dropped. */
-  | 'stale';
+  | 'stale'
 
 export interface DeliverCodeResult {
-  readonly status: DeliverCodeStatus;
-  readonly attempt: string | null;
+  readonly status: DeliverCodeStatus
+  readonly attempt: string | null
 }
 
 export interface CodeChannelOptions {
   /** A command connection owned by the caller (never put in subscriber mode by us). */
-  readonly redis: Redis;
+  readonly redis: Redis
   /** Default `gramfarm:`. */
-  readonly prefix?: string;
-  readonly logger?: Logger;
+  readonly prefix?: string
+  readonly logger?: Logger
   /**
    * Seals codes and passwords under the master key. Without one they are stored in clear, as the contract's
    * clear form (which a keyed farm still reads, unless it requires encryption).
    */
-  readonly sealer?: Sealer;
+  readonly sealer?: Sealer
 }
 
 /**
@@ -69,66 +75,66 @@ export interface CodeChannelOptions {
  * moves (inside Redis) from `code:pending:<phone>` to the attempt's key, and must still open there.
  */
 export function codeBinding(names: CodeChannelNames, phone: string): string {
-  return names.codePrefix(phone);
+  return names.codePrefix(phone)
 }
 
 export interface CodeProviderClientOptions extends CodeChannelOptions {
   /** How long a delivered code waits to be consumed. Default 600 s. */
-  readonly codeTtlSec?: number;
+  readonly codeTtlSec?: number
   /** How long a code delivered before any request waits to be adopted. Default 300 s. */
-  readonly pendingTtlSec?: number;
+  readonly pendingTtlSec?: number
   /** How long a delivered 2FA password waits to be consumed. Default 120 s. */
-  readonly passwordTtlSec?: number;
+  readonly passwordTtlSec?: number
 }
 
 export interface ReadRequestsOptions {
   /** Stream id to read after: `$` (default) for new requests only, `0` for everything kept. */
-  readonly since?: string;
-  readonly signal?: AbortSignal;
+  readonly since?: string
+  readonly signal?: AbortSignal
   /** XREAD BLOCK time; also how quickly an abort is noticed if the connection cannot be closed. Default 5000. */
-  readonly blockMs?: number;
+  readonly blockMs?: number
 }
 
 function parseRequest(json: string): CodeRequestMessage | null {
   try {
-    const v = JSON.parse(json) as Partial<CodeRequestMessage>;
-    if (typeof v.phone !== 'string' || typeof v.attempt !== 'string' || typeof v.jobId !== 'string') return null;
-    if (typeof v.codeType !== 'string' || !CODE_TYPES.has(v.codeType)) return null;
-    if (typeof v.timeoutSec !== 'number' || typeof v.requestedAt !== 'number') return null;
-    if (v.resendAfterSec !== undefined && typeof v.resendAfterSec !== 'number') return null;
-    if (v.refusedAttempt !== undefined && typeof v.refusedAttempt !== 'string') return null;
-    return v as CodeRequestMessage;
+    const v = JSON.parse(json) as Partial<CodeRequestMessage>
+    if (typeof v.phone !== 'string' || typeof v.attempt !== 'string' || typeof v.jobId !== 'string') return null
+    if (typeof v.codeType !== 'string' || !CODE_TYPES.has(v.codeType)) return null
+    if (typeof v.timeoutSec !== 'number' || typeof v.requestedAt !== 'number') return null
+    if (v.resendAfterSec !== undefined && typeof v.resendAfterSec !== 'number') return null
+    if (v.refusedAttempt !== undefined && typeof v.refusedAttempt !== 'string') return null
+    return v as CodeRequestMessage
   } catch {
-    return null;
+    return null
   }
 }
 
 /** The side that delivers codes and passwords (operators' CLI, SMS bridges, external providers). */
 export class CodeProviderClient {
-  readonly names: CodeChannelNames;
-  private readonly redis: Redis;
-  private readonly logger: Logger | undefined;
-  private readonly codeTtlSec: number;
-  private readonly pendingTtlSec: number;
-  private readonly passwordTtlSec: number;
-  private readonly sealer: Sealer;
+  readonly names: CodeChannelNames
+  private readonly redis: Redis
+  private readonly logger: Logger | undefined
+  private readonly codeTtlSec: number
+  private readonly pendingTtlSec: number
+  private readonly passwordTtlSec: number
+  private readonly sealer: Sealer
 
   constructor(options: CodeProviderClientOptions) {
-    this.redis = options.redis;
-    this.sealer = options.sealer ?? Keyring.clear();
-    this.names = new CodeChannelNames(options.prefix);
-    this.logger = options.logger;
-    this.codeTtlSec = positiveInt(options.codeTtlSec ?? 600, 'codeTtlSec');
-    this.pendingTtlSec = positiveInt(options.pendingTtlSec ?? 300, 'pendingTtlSec');
-    this.passwordTtlSec = positiveInt(options.passwordTtlSec ?? 120, 'passwordTtlSec');
+    this.redis = options.redis
+    this.sealer = options.sealer ?? Keyring.clear()
+    this.names = new CodeChannelNames(options.prefix)
+    this.logger = options.logger
+    this.codeTtlSec = positiveInt(options.codeTtlSec ?? 600, 'codeTtlSec')
+    this.pendingTtlSec = positiveInt(options.pendingTtlSec ?? 300, 'pendingTtlSec')
+    this.passwordTtlSec = positiveInt(options.passwordTtlSec ?? 120, 'passwordTtlSec')
   }
 
   /** Store a code for the phone's attempt (default: its current one), then announce it (without the code). */
   async deliverCode(input: { phone: string; code: string; attempt?: string }): Promise<DeliverCodeResult> {
-    const phone = channelPhone(input.phone);
-    const code = checkSecret(input.code, 'code');
-    const shape = codeShapeOf(code);
-    const attempt = input.attempt === undefined ? '' : checkAttempt(input.attempt);
+    const phone = channelPhone(input.phone)
+    const code = checkSecret(input.code, 'code')
+    const shape = codeShapeOf(code)
+    const attempt = input.attempt === undefined ? '' : checkAttempt(input.attempt)
     const reply = (await this.redis.eval(
       DELIVER_LUA,
       2,
@@ -140,33 +146,41 @@ export class CodeProviderClient {
       this.codeTtlSec,
       this.pendingTtlSec,
       shape,
-    )) as [DeliverCodeStatus | 'not-digits', string];
-    const [status] = reply;
+    )) as [DeliverCodeStatus | 'not-digits', string]
+    const [status] = reply
     if (status === 'not-digits') {
-      throw new CodeChannelError('invalid-code', `code must be ASCII digits 0-9: ${maskPhone(phone)} has no request for an smsWord/smsPhrase code`);
+      throw new CodeChannelError(
+        'invalid-code',
+        `code must be ASCII digits 0-9: ${maskPhone(phone)} has no request for an smsWord/smsPhrase code`,
+      )
     }
-    const routed = reply[1] === '' ? null : reply[1];
+    const routed = reply[1] === '' ? null : reply[1]
     if (status === 'stored' || status === 'pending') {
-      const note: CodeDeliveredMessage = { v: CONTRACT_VERSION, phone, attempt: routed };
-      await this.redis.publish(this.names.deliveredChannel, JSON.stringify(note));
+      const note: CodeDeliveredMessage = { v: CONTRACT_VERSION, phone, attempt: routed }
+      await this.redis.publish(this.names.deliveredChannel, JSON.stringify(note))
     }
-    this.logger?.debug({ phone: maskPhone(phone), attempt: routed, status }, 'login code delivered to the channel');
-    return { status, attempt: routed };
+    this.logger?.debug({ phone: maskPhone(phone), attempt: routed, status }, 'login code delivered to the channel')
+    return { status, attempt: routed }
   }
 
   /** Store a 2FA password (a later delivery replaces an unconsumed one), then announce just the phone. */
   async deliverPassword(input: { phone: string; password: string }): Promise<void> {
-    const phone = channelPhone(input.phone);
-    const password = checkSecret(input.password, 'password');
-    await this.redis.set(this.names.password(phone), this.sealer.seal(password, this.names.password(phone)), 'EX', this.passwordTtlSec);
-    const note: PasswordDeliveredMessage = { v: CONTRACT_VERSION, phone };
-    await this.redis.publish(this.names.passwordDeliveredChannel, JSON.stringify(note));
-    this.logger?.debug({ phone: maskPhone(phone) }, '2FA password delivered to the channel');
+    const phone = channelPhone(input.phone)
+    const password = checkSecret(input.password, 'password')
+    await this.redis.set(
+      this.names.password(phone),
+      this.sealer.seal(password, this.names.password(phone)),
+      'EX',
+      this.passwordTtlSec,
+    )
+    const note: PasswordDeliveredMessage = { v: CONTRACT_VERSION, phone }
+    await this.redis.publish(this.names.passwordDeliveredChannel, JSON.stringify(note))
+    this.logger?.debug({ phone: maskPhone(phone) }, '2FA password delivered to the channel')
   }
 
   /** The phone's current attempt id, or null when no request is alive. */
   async currentAttempt(phone: string): Promise<string | null> {
-    return this.redis.hget(this.names.request(channelPhone(phone)), 'attempt');
+    return this.redis.hget(this.names.request(channelPhone(phone)), 'attempt')
   }
 
   /**
@@ -174,45 +188,44 @@ export class CodeProviderClient {
    * connection (XREAD BLOCK would stall every other command); ends when the signal aborts.
    */
   async *readRequests(options: ReadRequestsOptions = {}): AsyncGenerator<CodeRequestMessage & { readonly id: string }> {
-    const { signal } = options;
-    const blockMs = options.blockMs ?? 5000;
-    const key = this.names.requestsStream;
-    const conn = this.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
-    const onAbort = (): void => conn.disconnect();
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const { signal } = options
+    const blockMs = options.blockMs ?? 5000
+    const key = this.names.requestsStream
+    const conn = this.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true })
+    const onAbort = (): void => conn.disconnect()
+    signal?.addEventListener('abort', onAbort, { once: true })
     try {
-      let last = options.since ?? '$';
+      let last = options.since ?? '$'
       if (last === '$') {
         // Pin '$' to a concrete id: re-reading with '$' would skip entries added between two XREADs.
-        const newest = await conn.xrevrange(key, '+', '-', 'COUNT', 1);
-        last = newest[0]?.[0] ?? '0-0';
+        const newest = await conn.xrevrange(key, '+', '-', 'COUNT', 1)
+        last = newest[0]?.[0] ?? '0-0'
       }
       while (!aborted(signal)) {
-        let batch: [string, [string, string[]][]][] | null;
+        let batch: [string, [string, string[]][]][] | null
         try {
           batch = (await conn.xread('COUNT', 100, 'BLOCK', blockMs, 'STREAMS', key, last)) as
-            | [string, [string, string[]][]][]
-            | null;
+            [string, [string, string[]][]][] | null
         } catch (err) {
-          if (aborted(signal)) return;
-          throw err;
+          if (aborted(signal)) return
+          throw err
         }
         for (const [, entries] of batch ?? []) {
           for (const [id, fields] of entries) {
-            last = id;
-            const at = fields.indexOf('payload');
-            const request = at >= 0 ? parseRequest(fields[at + 1] ?? '') : null;
+            last = id
+            const at = fields.indexOf('payload')
+            const request = at >= 0 ? parseRequest(fields[at + 1] ?? '') : null
             if (request === null) {
-              this.logger?.warn({ streamId: id }, 'ignoring a malformed code request in the stream');
-              continue;
+              this.logger?.warn({ streamId: id }, 'ignoring a malformed code request in the stream')
+              continue
             }
-            yield { ...request, id };
+            yield { ...request, id }
           }
         }
       }
     } finally {
-      signal?.removeEventListener('abort', onAbort);
-      conn.disconnect();
+      signal?.removeEventListener('abort', onAbort)
+      conn.disconnect()
     }
   }
 }
@@ -223,7 +236,7 @@ export async function publishCode(
   input: { phone: string; code: string; attempt?: string },
   options: Omit<CodeProviderClientOptions, 'redis'> = {},
 ): Promise<DeliverCodeResult> {
-  return new CodeProviderClient({ ...options, redis }).deliverCode(input);
+  return new CodeProviderClient({ ...options, redis }).deliverCode(input)
 }
 
 /** One-shot delivery for CLIs: `gramfarm password <phone>`. */
@@ -232,6 +245,5 @@ export async function publishPassword(
   input: { phone: string; password: string },
   options: Omit<CodeProviderClientOptions, 'redis'> = {},
 ): Promise<void> {
-  return new CodeProviderClient({ ...options, redis }).deliverPassword(input);
+  return new CodeProviderClient({ ...options, redis }).deliverPassword(input)
 }
-

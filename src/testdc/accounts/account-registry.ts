@@ -150,7 +150,10 @@ export class AccountRegistry {
     this.codeLength = opts.codeLength ?? 5
     this.resendTimeoutSeconds = opts.resendTimeoutSeconds ?? 60
     this.loginTokenTtlSeconds = opts.loginTokenTtlSeconds ?? 30
-    this.termsOfService = opts.termsOfService ?? { id: 'testdc-tos-1', text: 'Terms of service of the gramfarm test DC.' }
+    this.termsOfService = opts.termsOfService ?? {
+      id: 'testdc-tos-1',
+      text: 'Terms of service of the gramfarm test DC.',
+    }
     this.random = opts.random ?? randomBytes
     this.onCode = opts.onCode ?? null
     this.updateRouter = opts.updateRouter ?? null
@@ -208,11 +211,22 @@ export class AccountRegistry {
       secret = full[2]
     } else if (!/^[A-Za-z0-9_-]+$/.test(secret)) throw new RangeError('addBot: malformed token')
     return this.insert({
-      id, accessHash: this.randomLong(), bot: true, phone: null,
+      id,
+      accessHash: this.randomLong(),
+      bot: true,
+      phone: null,
       homeDc: this.checkDc(spec.dcId ?? this.defaultDc),
-      firstName: spec.firstName ?? `Bot ${id}`, lastName: '', username: spec.username ?? null,
-      registered: true, deactivated: null, password: null, codeKinds: [], fixedCode: null,
-      botToken: `${id}:${secret}`, recovery: null, updateState: initialUpdateState(),
+      firstName: spec.firstName ?? `Bot ${id}`,
+      lastName: '',
+      username: spec.username ?? null,
+      registered: true,
+      deactivated: null,
+      password: null,
+      codeKinds: [],
+      fixedCode: null,
+      botToken: `${id}:${secret}`,
+      recovery: null,
+      updateState: initialUpdateState(),
     })
   }
 
@@ -267,7 +281,8 @@ export class AccountRegistry {
     const account = this.requireAccount(userId)
     account.deactivated = how
     if (account.phone && how === 'ban') this.bannedPhones.add(account.phone)
-    if (account.phone && how === 'deleted' && this.byPhone.get(account.phone) === account) this.byPhone.delete(account.phone)
+    if (account.phone && how === 'deleted' && this.byPhone.get(account.phone) === account)
+      this.byPhone.delete(account.phone)
   }
 
   /** Turns 2FA on (or changes it), or off with null. Pending srp_ids then answer SRP_PASSWORD_CHANGED. */
@@ -280,7 +295,14 @@ export class AccountRegistry {
   /** Records a login of the key and tells its DC (ctx.authorize). */
   logIn(ctx: RpcContext, userId: bigint, hash: bigint = this.randomLong()): Session {
     const record = this.key(ctx.dcId, ctx.authKeyId)
-    const session: Session = { dcId: ctx.dcId, authKeyId: ctx.authKeyId, userId, hash, client: ctx.client, createdAt: this.nowSeconds() }
+    const session: Session = {
+      dcId: ctx.dcId,
+      authKeyId: ctx.authKeyId,
+      userId,
+      hash,
+      client: ctx.client,
+      createdAt: this.nowSeconds(),
+    }
     record.session = session
     record.password = null
     ctx.authorize(userId)
@@ -336,11 +358,16 @@ export class AccountRegistry {
   keyState(dcId: number, authKeyId: bigint): KeyState {
     const record = this.keys.get(keyName(dcId, authKeyId))
     const userId = record?.session?.userId ?? null
-    if (record?.duplicated) return { status: 'duplicated', userId, rejection: { code: 406, message: 'AUTH_KEY_DUPLICATED' } }
+    if (record?.duplicated)
+      return { status: 'duplicated', userId, rejection: { code: 406, message: 'AUTH_KEY_DUPLICATED' } }
     if (record?.revoked) return { status: 'revoked', userId, rejection: { code: 401, message: 'SESSION_REVOKED' } }
     const deactivated = userId === null ? null : this.accounts.get(userId)?.deactivated
     if (deactivated) {
-      return { status: 'deactivated', userId, rejection: { code: 401, message: deactivated === 'ban' ? 'USER_DEACTIVATED_BAN' : 'USER_DEACTIVATED' } }
+      return {
+        status: 'deactivated',
+        userId,
+        rejection: { code: 401, message: deactivated === 'ban' ? 'USER_DEACTIVATED_BAN' : 'USER_DEACTIVATED' },
+      }
     }
     return { status: userId === null ? 'unauthorized' : 'authorized', userId, rejection: null }
   }
@@ -352,7 +379,14 @@ export class AccountRegistry {
     bindKey: (dcId, authKeyId, userId) => {
       const record = this.key(dcId, authKeyId)
       if (record.session?.userId !== userId) {
-        record.session = { dcId, authKeyId, userId, hash: this.randomLong(), client: null, createdAt: this.nowSeconds() }
+        record.session = {
+          dcId,
+          authKeyId,
+          userId,
+          hash: this.randomLong(),
+          client: null,
+          createdAt: this.nowSeconds(),
+        }
       }
     },
     unbindKey: (dcId, authKeyId) => this.logOut(dcId, authKeyId),

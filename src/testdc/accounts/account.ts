@@ -49,5 +49,8 @@ export function toTlUser(account: Account, self: boolean, nowSeconds: number): t
     ...(account.deactivated ? { deleted: true } : {}),
   }
   if (account.bot) return { ...user, bot: true, botInfoVersion: 1 }
-  return { ...user, status: self ? { _: 'userStatusOnline', expires: nowSeconds + ONLINE_SECONDS } : { _: 'userStatusRecently' } }
+  return {
+    ...user,
+    status: self ? { _: 'userStatusOnline', expires: nowSeconds + ONLINE_SECONDS } : { _: 'userStatusRecently' },
+  }
 }

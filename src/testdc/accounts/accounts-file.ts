@@ -65,7 +65,8 @@ function optString(o: Json, key: string, where: string): string | undefined {
 function optInt(o: Json, key: string, where: string): number | undefined {
   const v = o[key]
   if (v === undefined) return undefined
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new TestDcAccountsError(`${where}.${key}: expected an integer`)
+  if (typeof v !== 'number' || !Number.isInteger(v))
+    throw new TestDcAccountsError(`${where}.${key}: expected an integer`)
   return v
 }
 
@@ -79,7 +80,8 @@ function optBool(o: Json, key: string, where: string): boolean | undefined {
 function optBigInt(o: Json, key: string, where: string): bigint | undefined {
   const v = o[key]
   if (v === undefined) return undefined
-  if ((typeof v === 'number' && Number.isSafeInteger(v)) || (typeof v === 'string' && /^-?\d+$/.test(v))) return BigInt(v)
+  if ((typeof v === 'number' && Number.isSafeInteger(v)) || (typeof v === 'string' && /^-?\d+$/.test(v)))
+    return BigInt(v)
   throw new TestDcAccountsError(`${where}.${key}: expected an integer id (a string for large values)`)
 }
 
@@ -88,7 +90,11 @@ function parsePassword(v: unknown, where: string): string | PasswordSpec | undef
   if (!isObject(v)) throw new TestDcAccountsError(`${where}.password: expected a string or an object`)
   const password = optString(v, 'password', `${where}.password`)
   if (password === undefined) throw new TestDcAccountsError(`${where}.password.password is required`)
-  return { password, hint: optString(v, 'hint', `${where}.password`), recoveryEmail: optString(v, 'recoveryEmail', `${where}.password`) }
+  return {
+    password,
+    hint: optString(v, 'hint', `${where}.password`),
+    recoveryEmail: optString(v, 'recoveryEmail', `${where}.password`),
+  }
 }
 
 function parseUser(v: unknown, i: number): UserSpec {
@@ -97,23 +103,44 @@ function parseUser(v: unknown, i: number): UserSpec {
   const phone = optString(v, 'phone', where)
   if (!phone) throw new TestDcAccountsError(`${where}.phone is required`)
   const codeTypes = v['codeTypes']
-  if (codeTypes !== undefined && (!Array.isArray(codeTypes) || codeTypes.length === 0 || !codeTypes.every((k) => (CODE_KINDS as readonly unknown[]).includes(k)))) {
+  if (
+    codeTypes !== undefined &&
+    (!Array.isArray(codeTypes) ||
+      codeTypes.length === 0 ||
+      !codeTypes.every((k) => (CODE_KINDS as readonly unknown[]).includes(k)))
+  ) {
     throw new TestDcAccountsError(`${where}.codeTypes: expected a non-empty list of ${CODE_KINDS.join(', ')}`)
   }
   const deactivated = v['deactivated']
-  if (deactivated !== undefined && deactivated !== 'ban' && deactivated !== 'deleted') throw new TestDcAccountsError(`${where}.deactivated: expected "ban" or "deleted"`)
+  if (deactivated !== undefined && deactivated !== 'ban' && deactivated !== 'deleted')
+    throw new TestDcAccountsError(`${where}.deactivated: expected "ban" or "deleted"`)
   return {
-    phone, dcId: optInt(v, 'dcId', where), id: optBigInt(v, 'id', where), accessHash: optBigInt(v, 'accessHash', where),
-    firstName: optString(v, 'firstName', where), lastName: optString(v, 'lastName', where), username: optString(v, 'username', where),
-    registered: optBool(v, 'registered', where), code: optString(v, 'code', where), codeTypes: codeTypes as CodeKind[] | undefined,
-    password: parsePassword(v['password'], where), banned: optBool(v, 'banned', where), deactivated,
+    phone,
+    dcId: optInt(v, 'dcId', where),
+    id: optBigInt(v, 'id', where),
+    accessHash: optBigInt(v, 'accessHash', where),
+    firstName: optString(v, 'firstName', where),
+    lastName: optString(v, 'lastName', where),
+    username: optString(v, 'username', where),
+    registered: optBool(v, 'registered', where),
+    code: optString(v, 'code', where),
+    codeTypes: codeTypes as CodeKind[] | undefined,
+    password: parsePassword(v['password'], where),
+    banned: optBool(v, 'banned', where),
+    deactivated,
   }
 }
 
 function parseBot(v: unknown, i: number): BotSpec {
   const where = `bots[${i}]`
   if (!isObject(v)) throw new TestDcAccountsError(`${where}: expected an object`)
-  return { id: optBigInt(v, 'id', where), token: optString(v, 'token', where), dcId: optInt(v, 'dcId', where), firstName: optString(v, 'firstName', where), username: optString(v, 'username', where) }
+  return {
+    id: optBigInt(v, 'id', where),
+    token: optString(v, 'token', where),
+    dcId: optInt(v, 'dcId', where),
+    firstName: optString(v, 'firstName', where),
+    username: optString(v, 'username', where),
+  }
 }
 
 /** Validates parsed JSON against the shape above (TestDcAccountsError names the bad field, never a value). */

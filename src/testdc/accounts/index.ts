@@ -9,8 +9,22 @@ import { updatesService } from '../services/updates-service.ts'
 import { usersService } from '../services/users-service.ts'
 import type { AccountRegistry } from './account-registry.ts'
 
-export { AccountRegistry, type AccountRegistryOptions, type KeyState, type KeyStatus, type LoginTokenAccepted, type Session, type UpdateRouter } from './account-registry.ts'
-export { TestDcAccountsError, parseAccountsFile, type AccountsFile, type BotSpec, type UserSpec } from './accounts-file.ts'
+export {
+  AccountRegistry,
+  type AccountRegistryOptions,
+  type KeyState,
+  type KeyStatus,
+  type LoginTokenAccepted,
+  type Session,
+  type UpdateRouter,
+} from './account-registry.ts'
+export {
+  TestDcAccountsError,
+  parseAccountsFile,
+  type AccountsFile,
+  type BotSpec,
+  type UserSpec,
+} from './accounts-file.ts'
 export type { Account, Deactivation } from './account.ts'
 export type { CodeDelivery, CodeKind } from './login-codes.ts'
 export type { PasswordSpec } from './stored-password.ts'
@@ -19,5 +33,10 @@ export { normalizePhone, testNumberOf } from './phone-number.ts'
 
 /** Every accounts handler (auth.*, account.*, users.*, updates.*) for one DC; they all share `registry`. */
 export function accountsServices(registry: AccountRegistry): Record<string, RpcHandler> {
-  return { ...authService(registry), ...accountService(registry), ...usersService(registry), ...updatesService(registry) }
+  return {
+    ...authService(registry),
+    ...accountService(registry),
+    ...usersService(registry),
+    ...updatesService(registry),
+  }
 }

@@ -37,20 +37,28 @@ const FRAGMENT_URL = 'https://fragment.com/numbers'
 
 export function sentCodeType(kind: CodeKind, length: number): tl.auth.TypeSentCodeType {
   switch (kind) {
-    case 'app': return { _: 'auth.sentCodeTypeApp', length }
-    case 'sms': return { _: 'auth.sentCodeTypeSms', length }
-    case 'call': return { _: 'auth.sentCodeTypeCall', length }
-    case 'fragmentSms': return { _: 'auth.sentCodeTypeFragmentSms', url: FRAGMENT_URL, length }
+    case 'app':
+      return { _: 'auth.sentCodeTypeApp', length }
+    case 'sms':
+      return { _: 'auth.sentCodeTypeSms', length }
+    case 'call':
+      return { _: 'auth.sentCodeTypeCall', length }
+    case 'fragmentSms':
+      return { _: 'auth.sentCodeTypeFragmentSms', url: FRAGMENT_URL, length }
   }
 }
 
 /** next_type of sentCode: there is no codeTypeApp, since the app is never a fallback. */
 export function nextCodeType(kind: CodeKind): tl.auth.TypeCodeType | null {
   switch (kind) {
-    case 'app': return null
-    case 'sms': return { _: 'auth.codeTypeSms' }
-    case 'call': return { _: 'auth.codeTypeCall' }
-    case 'fragmentSms': return { _: 'auth.codeTypeFragmentSms' }
+    case 'app':
+      return null
+    case 'sms':
+      return { _: 'auth.codeTypeSms' }
+    case 'call':
+      return { _: 'auth.codeTypeCall' }
+    case 'fragmentSms':
+      return { _: 'auth.codeTypeFragmentSms' }
   }
 }
 

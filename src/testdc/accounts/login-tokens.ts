@@ -42,7 +42,8 @@ export class LoginTokens {
 
   /** An accepted token this key exported, if any (what its next exportLoginToken turns into a login). */
   acceptedFor(dcId: number, authKeyId: bigint): LoginToken | undefined {
-    for (const t of this.byToken.values()) if (t.dcId === dcId && t.authKeyId === authKeyId && t.acceptedBy !== null && !t.consumed) return t
+    for (const t of this.byToken.values())
+      if (t.dcId === dcId && t.authKeyId === authKeyId && t.acceptedBy !== null && !t.consumed) return t
     return undefined
   }
 

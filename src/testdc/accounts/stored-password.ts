@@ -41,11 +41,21 @@ export class StoredPassword {
     const algo = newSrpAlgo(random)
     const full: SrpAlgo = { ...algo, salt1: concatBytes(algo.salt1, random(CLIENT_SALT1_BYTES)) }
     const password = spec.password
-    return new StoredPassword(full, async () => srpVerifier(full, await srpPasswordHashAsync(password, full)), spec.hint ?? null, spec.recoveryEmail ?? null)
+    return new StoredPassword(
+      full,
+      async () => srpVerifier(full, await srpPasswordHashAsync(password, full)),
+      spec.hint ?? null,
+      spec.recoveryEmail ?? null,
+    )
   }
 
   /** A password given as the client sends it (passwordInputSettings: new_algo + new_password_hash = v). */
-  static fromVerifier(algo: SrpAlgo, verifier: Uint8Array, hint: string | null, recoveryEmail: string | null): StoredPassword {
+  static fromVerifier(
+    algo: SrpAlgo,
+    verifier: Uint8Array,
+    hint: string | null,
+    recoveryEmail: string | null,
+  ): StoredPassword {
     return new StoredPassword(algo, () => Promise.resolve(verifier), hint, recoveryEmail)
   }
 
@@ -66,12 +76,24 @@ export function newSrpAlgo(random: RandomSource = randomBytes): SrpAlgo {
 }
 
 export function tlAlgo(algo: SrpAlgo): tl.RawPasswordKdfAlgoSHA256SHA256PBKDF2HMACSHA512iter100000SHA256ModPow {
-  return { _: 'passwordKdfAlgoSHA256SHA256PBKDF2HMACSHA512iter100000SHA256ModPow', salt1: algo.salt1, salt2: algo.salt2, g: algo.g, p: algo.p }
+  return {
+    _: 'passwordKdfAlgoSHA256SHA256PBKDF2HMACSHA512iter100000SHA256ModPow',
+    salt1: algo.salt1,
+    salt2: algo.salt2,
+    g: algo.g,
+    p: algo.p,
+  }
 }
 
 /** new_secure_algo and secure_random of account.password (Telegram Passport; unused by the test DC otherwise). */
-export function secureAlgoFields(random: RandomSource = randomBytes): { newSecureAlgo: tl.RawSecurePasswordKdfAlgoPBKDF2HMACSHA512iter100000; secureRandom: Uint8Array } {
-  return { newSecureAlgo: { _: 'securePasswordKdfAlgoPBKDF2HMACSHA512iter100000', salt: random(SECURE_SALT_BYTES) }, secureRandom: random(SECURE_RANDOM_BYTES) }
+export function secureAlgoFields(random: RandomSource = randomBytes): {
+  newSecureAlgo: tl.RawSecurePasswordKdfAlgoPBKDF2HMACSHA512iter100000
+  secureRandom: Uint8Array
+} {
+  return {
+    newSecureAlgo: { _: 'securePasswordKdfAlgoPBKDF2HMACSHA512iter100000', salt: random(SECURE_SALT_BYTES) },
+    secureRandom: random(SECURE_RANDOM_BYTES),
+  }
 }
 
 /** "a***@example.com": what auth.passwordRecovery shows of the recovery address. */

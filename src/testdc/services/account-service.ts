@@ -24,7 +24,11 @@ export function accountService(registry: AccountRegistry): Record<string, RpcHan
       if (userId === null) throw unauthorized()
       const account = r.requireAccount(userId)
       // new_algo: the salts a client would use to set a new password (it appends its own 32 bytes to salt1).
-      const base = { _: 'account.password' as const, newAlgo: tlAlgo(newSrpAlgo(r.random)), ...secureAlgoFields(r.random) }
+      const base = {
+        _: 'account.password' as const,
+        newAlgo: tlAlgo(newSrpAlgo(r.random)),
+        ...secureAlgoFields(r.random),
+      }
       const password = account.password
       if (!password) return base
       const srp = srpServerChallenge(password.algo, await password.verifier(), undefined, r.random)
@@ -32,23 +36,38 @@ export function accountService(registry: AccountRegistry): Record<string, RpcHan
       // Remembered per key; a later getPassword replaces it, so only the newest srp_id is accepted.
       r.setPasswordLogin(ctx.dcId, ctx.authKeyId, { userId, challenge: { srpId, srp, password } })
       return {
-        ...base, hasPassword: true, hasRecovery: password.recoveryEmail !== null, currentAlgo: password.toTl(),
-        srpB: srp.gB, srpId, ...(password.hint ? { hint: password.hint } : {}),
+        ...base,
+        hasPassword: true,
+        hasRecovery: password.recoveryEmail !== null,
+        currentAlgo: password.toTl(),
+        srpB: srp.gB,
+        srpId,
+        ...(password.hint ? { hint: password.hint } : {}),
       }
     },
     'account.getAuthorizations': (_req, ctx) => {
       if (ctx.userId === null) throw unauthorized()
       const now = r.nowSeconds()
       const sessions = r.sessionsOf(ctx.userId)
-      const isCurrent = (s: { dcId: number; authKeyId: bigint }): boolean => s.dcId === ctx.dcId && s.authKeyId === ctx.authKeyId
+      const isCurrent = (s: { dcId: number; authKeyId: bigint }): boolean =>
+        s.dcId === ctx.dcId && s.authKeyId === ctx.authKeyId
       // The current session first, as Telegram lists it.
       const ordered = [...sessions.filter(isCurrent), ...sessions.filter((s) => !isCurrent(s))]
-      return { _: 'account.authorizations', authorizationTtlDays: AUTHORIZATION_TTL_DAYS, authorizations: ordered.map((s) => toTlAuthorization(s, isCurrent(s), now)) }
+      return {
+        _: 'account.authorizations',
+        authorizationTtlDays: AUTHORIZATION_TTL_DAYS,
+        authorizations: ordered.map((s) => toTlAuthorization(s, isCurrent(s), now)),
+      }
     },
     'account.resetAuthorization': (req, ctx) => {
       if (ctx.userId === null) throw unauthorized()
       // hash 0 is the caller's own session, which auth.logOut ends instead.
-      const target = req.hash === 0n ? undefined : r.sessionsOf(ctx.userId).find((s) => s.hash === req.hash && !(s.dcId === ctx.dcId && s.authKeyId === ctx.authKeyId))
+      const target =
+        req.hash === 0n
+          ? undefined
+          : r
+              .sessionsOf(ctx.userId)
+              .find((s) => s.hash === req.hash && !(s.dcId === ctx.dcId && s.authKeyId === ctx.authKeyId))
       if (!target) throw new RpcFailure(400, 'HASH_INVALID')
       // The reset key stays known but logged out: its next authorized call gets 401 AUTH_KEY_UNREGISTERED.
       r.logOut(target.dcId, target.authKeyId)

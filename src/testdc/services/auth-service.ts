@@ -95,12 +95,22 @@ export function authService(registry: AccountRegistry): Record<string, RpcHandle
       if (!r.dcIds.includes(req.dcId) || req.dcId === ctx.dcId) throw fail(400, 'DC_ID_INVALID')
       const id = r.randomLong()
       const bytes = r.random(EXPORTED_AUTH_BYTES)
-      r.exportedAuthorizations.set(id, { userId: ctx.userId, targetDc: req.dcId, bytes, expiresAt: r.nowSeconds() + EXPORTED_AUTH_TTL_SECONDS })
+      r.exportedAuthorizations.set(id, {
+        userId: ctx.userId,
+        targetDc: req.dcId,
+        bytes,
+        expiresAt: r.nowSeconds() + EXPORTED_AUTH_TTL_SECONDS,
+      })
       return { _: 'auth.exportedAuthorization', id, bytes }
     },
     'auth.importAuthorization': (req, ctx) => {
       const grant = r.exportedAuthorizations.get(req.id)
-      if (!grant || grant.targetDc !== ctx.dcId || grant.expiresAt <= r.nowSeconds() || !bytesEqual(grant.bytes, req.bytes)) {
+      if (
+        !grant ||
+        grant.targetDc !== ctx.dcId ||
+        grant.expiresAt <= r.nowSeconds() ||
+        !bytesEqual(grant.bytes, req.bytes)
+      ) {
         throw fail(400, 'AUTH_BYTES_INVALID')
       }
       r.exportedAuthorizations.delete(req.id) // one import per export
@@ -150,7 +160,13 @@ function sendCode(r: AccountRegistry, rawPhone: string, ctx: RpcContext): tl.aut
 }
 
 function deliver(r: AccountRegistry, pending: PendingCode): void {
-  r.deliver({ phone: pending.phone, code: pending.code, type: pending.kinds[pending.kindIndex], phoneCodeHash: pending.hash, dcId: pending.dcId })
+  r.deliver({
+    phone: pending.phone,
+    code: pending.code,
+    type: pending.kinds[pending.kindIndex],
+    phoneCodeHash: pending.hash,
+    dcId: pending.dcId,
+  })
 }
 
 /**
@@ -184,7 +200,12 @@ function signIn(r: AccountRegistry, req: tl.auth.RawSignInRequest, ctx: RpcConte
     const tos = r.termsOfService
     return {
       _: 'auth.authorizationSignUpRequired',
-      termsOfService: { _: 'help.termsOfService', id: { _: 'dataJSON', data: JSON.stringify(tos.id) }, text: tos.text, entities: [] },
+      termsOfService: {
+        _: 'help.termsOfService',
+        id: { _: 'dataJSON', data: JSON.stringify(tos.id) },
+        text: tos.text,
+        entities: [],
+      },
     }
   }
   r.codes.delete(pending.phone)
@@ -231,7 +252,11 @@ function passwordAccount(r: AccountRegistry, ctx: RpcContext): Account {
   return r.requireAccount(userId)
 }
 
-async function checkPassword(r: AccountRegistry, input: tl.TypeInputCheckPasswordSRP, ctx: RpcContext): Promise<tl.auth.RawAuthorization> {
+async function checkPassword(
+  r: AccountRegistry,
+  input: tl.TypeInputCheckPasswordSRP,
+  ctx: RpcContext,
+): Promise<tl.auth.RawAuthorization> {
   if (input._ !== 'inputCheckPasswordSRP') throw fail(400, 'PASSWORD_HASH_INVALID')
   const login = r.passwordLogin(ctx.dcId, ctx.authKeyId)
   const challenge = login?.challenge
@@ -263,7 +288,8 @@ function checkRecoveryCode(r: AccountRegistry, account: Account, code: string): 
 function passwordFromSettings(settings: tl.account.TypePasswordInputSettings | undefined): StoredPassword | null {
   if (!settings?.newPasswordHash?.length) return null
   const algo = settings.newAlgo
-  if (algo?._ !== 'passwordKdfAlgoSHA256SHA256PBKDF2HMACSHA512iter100000SHA256ModPow') throw fail(400, 'NEW_SETTINGS_INVALID')
+  if (algo?._ !== 'passwordKdfAlgoSHA256SHA256PBKDF2HMACSHA512iter100000SHA256ModPow')
+    throw fail(400, 'NEW_SETTINGS_INVALID')
   const srpAlgo: SrpAlgo = { salt1: algo.salt1, salt2: algo.salt2, g: algo.g, p: algo.p }
   return StoredPassword.fromVerifier(srpAlgo, settings.newPasswordHash, settings.hint ?? null, settings.email ?? null)
 }
@@ -278,8 +304,16 @@ function exportLoginToken(r: AccountRegistry, exceptIds: bigint[], ctx: RpcConte
   const token = r.random(LOGIN_TOKEN_BYTES)
   const expiresAt = r.nowSeconds() + r.loginTokenTtlSeconds
   r.loginTokens.add({
-    token, dcId: ctx.dcId, authKeyId: ctx.authKeyId, exceptIds: [...exceptIds], client: ctx.client,
-    notify: (update) => ctx.pushUpdate(update), expiresAt, acceptedBy: null, consumed: false, sessionHash: r.randomLong(),
+    token,
+    dcId: ctx.dcId,
+    authKeyId: ctx.authKeyId,
+    exceptIds: [...exceptIds],
+    client: ctx.client,
+    notify: (update) => ctx.pushUpdate(update),
+    expiresAt,
+    acceptedBy: null,
+    consumed: false,
+    sessionHash: r.randomLong(),
   })
   return { _: 'auth.loginToken', expires: expiresAt, token }
 }
@@ -309,5 +343,9 @@ function acceptLoginToken(r: AccountRegistry, raw: Uint8Array, ctx: RpcContext):
   // A fresh window from acceptance, so the exporter's re-export (or import on another DC) still finds it.
   token.expiresAt = r.nowSeconds() + r.loginTokenTtlSeconds
   r.routeLoginTokenAccepted(token, ctx.userId)
-  return toTlAuthorization({ hash: token.sessionHash, client: token.client, createdAt: r.nowSeconds() }, false, r.nowSeconds())
+  return toTlAuthorization(
+    { hash: token.sessionHash, client: token.client, createdAt: r.nowSeconds() },
+    false,
+    r.nowSeconds(),
+  )
 }

@@ -15,14 +15,38 @@ const APP_CONFIG_HASH = 1
 
 export function buildConfig(thisDc: number, dcs: readonly DcEndpoint[], now = Math.floor(Date.now() / 1000)): TlValue {
   return {
-    _: 'config', date: now, expires: now + CONFIG_TTL_SECONDS, testMode: true, thisDc,
+    _: 'config',
+    date: now,
+    expires: now + CONFIG_TTL_SECONDS,
+    testMode: true,
+    thisDc,
     dcOptions: dcs.map((dc) => ({ _: 'dcOption', id: dc.id, ipAddress: dc.host, port: dc.port, thisPortOnly: true })),
-    dcTxtDomainName: 'testdc.invalid', chatSizeMax: 200, megagroupSizeMax: 200000, forwardedCountMax: 100,
-    onlineUpdatePeriodMs: 210000, offlineBlurTimeoutMs: 5000, offlineIdleTimeoutMs: 30000, onlineCloudTimeoutMs: 300000,
-    notifyCloudDelayMs: 30000, notifyDefaultDelayMs: 1500, pushChatPeriodMs: 60000, pushChatLimit: 2, editTimeLimit: 172800,
-    revokeTimeLimit: 2147483647, revokePmTimeLimit: 2147483647, ratingEDecay: 2419200, stickersRecentLimit: 200,
-    channelsReadMediaPeriod: 604800, callReceiveTimeoutMs: 20000, callRingTimeoutMs: 90000, callConnectTimeoutMs: 30000,
-    callPacketTimeoutMs: 10000, meUrlPrefix: 'https://t.me/', captionLengthMax: 1024, messageLengthMax: 4096, webfileDcId: thisDc,
+    dcTxtDomainName: 'testdc.invalid',
+    chatSizeMax: 200,
+    megagroupSizeMax: 200000,
+    forwardedCountMax: 100,
+    onlineUpdatePeriodMs: 210000,
+    offlineBlurTimeoutMs: 5000,
+    offlineIdleTimeoutMs: 30000,
+    onlineCloudTimeoutMs: 300000,
+    notifyCloudDelayMs: 30000,
+    notifyDefaultDelayMs: 1500,
+    pushChatPeriodMs: 60000,
+    pushChatLimit: 2,
+    editTimeLimit: 172800,
+    revokeTimeLimit: 2147483647,
+    revokePmTimeLimit: 2147483647,
+    ratingEDecay: 2419200,
+    stickersRecentLimit: 200,
+    channelsReadMediaPeriod: 604800,
+    callReceiveTimeoutMs: 20000,
+    callRingTimeoutMs: 90000,
+    callConnectTimeoutMs: 30000,
+    callPacketTimeoutMs: 10000,
+    meUrlPrefix: 'https://t.me/',
+    captionLengthMax: 1024,
+    messageLengthMax: 4096,
+    webfileDcId: thisDc,
   }
 }
 
@@ -31,8 +55,9 @@ export function helpService(thisDc: number, dcs: () => readonly DcEndpoint[]): R
     'help.getConfig': () => buildConfig(thisDc, dcs()),
     'help.getNearestDc': () => ({ _: 'nearestDc', country: 'XX', thisDc, nearestDc: thisDc }),
     // The app config is a JSON object of client tunables; the test DC has none (hash 0 means "no config yet").
-    'help.getAppConfig': (req) => (req['hash'] === APP_CONFIG_HASH
-      ? { _: 'help.appConfigNotModified' }
-      : { _: 'help.appConfig', hash: APP_CONFIG_HASH, config: { _: 'jsonObject', value: [] } }),
+    'help.getAppConfig': (req) =>
+      req['hash'] === APP_CONFIG_HASH
+        ? { _: 'help.appConfigNotModified' }
+        : { _: 'help.appConfig', hash: APP_CONFIG_HASH, config: { _: 'jsonObject', value: [] } },
   }
 }

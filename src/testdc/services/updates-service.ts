@@ -15,7 +15,11 @@ export function updatesService(registry: AccountRegistry): Record<string, RpcHan
     // Clients call it right after a login (and after new_session_created); nothing ever happens here, so it is empty.
     'updates.getDifference': (_req, ctx) => {
       if (ctx.userId === null) throw unauthorized()
-      return { _: 'updates.differenceEmpty', date: registry.nowSeconds(), seq: registry.requireAccount(ctx.userId).updateState.seq }
+      return {
+        _: 'updates.differenceEmpty',
+        date: registry.nowSeconds(),
+        seq: registry.requireAccount(ctx.userId).updateState.seq,
+      }
     },
   }
   return toRpcHandlers(handlers)

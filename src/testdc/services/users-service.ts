@@ -20,7 +20,8 @@ export function usersService(registry: AccountRegistry): Record<string, RpcHandl
         } else if (input._ === 'inputUser') {
           const account = r.user(input.userId)
           // Unknown ids and wrong access hashes are left out of the answer (invented: simplest for clients).
-          if (account && (account.id === selfId || account.accessHash === input.accessHash)) out.push(toTlUser(account, account.id === selfId, now))
+          if (account && (account.id === selfId || account.accessHash === input.accessHash))
+            out.push(toTlUser(account, account.id === selfId, now))
         }
       }
       return out
@@ -29,12 +30,24 @@ export function usersService(registry: AccountRegistry): Record<string, RpcHandl
       const selfId = ctx.userId
       if (selfId === null) throw unauthorized()
       const input = req.id
-      const account = input._ === 'inputUserSelf' ? r.requireAccount(selfId) : input._ === 'inputUser' ? r.user(input.userId) : undefined
+      const account =
+        input._ === 'inputUserSelf'
+          ? r.requireAccount(selfId)
+          : input._ === 'inputUser'
+            ? r.user(input.userId)
+            : undefined
       // Others need their access hash, as in users.getUsers; Telegram's error for a bad one is USER_ID_INVALID.
-      if (!account || (account.id !== selfId && input._ === 'inputUser' && account.accessHash !== input.accessHash)) throw new RpcFailure(400, 'USER_ID_INVALID')
+      if (!account || (account.id !== selfId && input._ === 'inputUser' && account.accessHash !== input.accessHash))
+        throw new RpcFailure(400, 'USER_ID_INVALID')
       return {
         _: 'users.userFull',
-        fullUser: { _: 'userFull', id: account.id, settings: { _: 'peerSettings' }, notifySettings: { _: 'peerNotifySettings' }, commonChatsCount: 0 },
+        fullUser: {
+          _: 'userFull',
+          id: account.id,
+          settings: { _: 'peerSettings' },
+          notifySettings: { _: 'peerNotifySettings' },
+          commonChatsCount: 0,
+        },
         chats: [],
         users: [toTlUser(account, account.id === selfId, r.nowSeconds())],
       }

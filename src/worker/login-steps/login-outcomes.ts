@@ -23,7 +23,10 @@ async function dropDuplicate(ctx: StepContext, userId: bigint): Promise<StepOutc
   const c = await ctx.client()
   await c.host.invoke({ _: 'auth.logOut' }).catch(() => undefined)
   await ctx.dropClient()
-  await ctx.sessionStorage().delete().catch(() => undefined)
+  await ctx
+    .sessionStorage()
+    .delete()
+    .catch(() => undefined)
   await ctx.finish()
   return ctx.final('duplicate', { userId: userId.toString() })
 }
@@ -32,8 +35,18 @@ async function dropDuplicate(ctx: StepContext, userId: bigint): Promise<StepOutc
 async function complete(ctx: StepContext, c: LoginClient, user: tl.RawUser): Promise<StepOutcome> {
   const app = c.mtproto.opts.app
   c.keys.persist({
-    userId: user.id, isBot: user.bot ?? false, apiId: app.apiId, testMode: ctx.cfg.network.testMode,
-    device: { deviceModel: app.deviceModel, systemVersion: app.systemVersion, appVersion: app.appVersion, systemLangCode: app.systemLangCode, langCode: app.langCode, langPack: app.langPack },
+    userId: user.id,
+    isBot: user.bot ?? false,
+    apiId: app.apiId,
+    testMode: ctx.cfg.network.testMode,
+    device: {
+      deviceModel: app.deviceModel,
+      systemVersion: app.systemVersion,
+      appVersion: app.appVersion,
+      systemLangCode: app.systemLangCode,
+      langCode: app.langCode,
+      langPack: app.langPack,
+    },
   })
   await c.keys.flush()
   const dcId = c.mtproto.homeDc
@@ -58,7 +71,11 @@ export async function resume(ctx: StepContext): Promise<StepOutcome | null> {
   const record = await ctx.sessionRecord()
   if (record?.userId === resolved.userId) {
     await ctx.finish()
-    return ctx.final('authorized', { userId: resolved.userId.toString(), dcId: record.dcId, session: sessionNameOf(ctx.data) })
+    return ctx.final('authorized', {
+      userId: resolved.userId.toString(),
+      dcId: record.dcId,
+      session: sessionNameOf(ctx.data),
+    })
   }
   if (record && record.userId === null) {
     // Recorded, but the session's user was never written: the key in it is the one that logged in, if the DC
@@ -75,10 +92,12 @@ export async function resume(ctx: StepContext): Promise<StepOutcome | null> {
 
 /** Whom the client's key is logged in as, asked of the DC; null when it logs nobody in (401). */
 async function loggedInUser(c: LoginClient): Promise<tl.RawUser | null> {
-  const me = await c.host.invoke<tl.TypeUser[]>({ _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] }).catch((err: unknown) => {
-    if (err instanceof RpcError && err.code === 401) return []
-    throw err
-  })
+  const me = await c.host
+    .invoke<tl.TypeUser[]>({ _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] })
+    .catch((err: unknown) => {
+      if (err instanceof RpcError && err.code === 401) return []
+      throw err
+    })
   const user = me[0]
   return user?._ === 'user' ? user : null
 }

@@ -11,10 +11,12 @@ import type { StepContext, StepOutcome } from './step-context.ts'
 async function lookForPassword(ctx: StepContext): Promise<string | null> {
   const { data, cfg } = ctx
   if (!data.blockOnNextLook) return cfg.inbox.takePassword({ phone: data.account })
-  return cfg.inbox.waitForPassword({ phone: data.account, timeoutMs: cfg.waitSliceMs ?? 2_000 }).catch((err: unknown) => {
-    if (err instanceof CodeTimeoutError) return null
-    throw err
-  })
+  return cfg.inbox
+    .waitForPassword({ phone: data.account, timeoutMs: cfg.waitSliceMs ?? 2_000 })
+    .catch((err: unknown) => {
+      if (err instanceof CodeTimeoutError) return null
+      throw err
+    })
 }
 
 /** `cached`: the client of the step that found the password needed (its key is the one that signs in). */
@@ -27,10 +29,18 @@ export async function passwordStep(ctx: StepContext, cached: LoginClient | undef
   // A QR login has no phone to ask the channel about: its password is in the vault or nowhere.
   if (password === undefined && from !== 'none' && data.kind !== 'qr') {
     if (data.step !== 'wait_password') {
-      await cfg.inbox.requestPassword({ phone: data.account, jobId: ctx.jobId, timeoutSec: Math.max(1, Math.ceil(ctx.codeTimeoutMs / 1000)) })
+      await cfg.inbox.requestPassword({
+        phone: data.account,
+        jobId: ctx.jobId,
+        timeoutSec: Math.max(1, Math.ceil(ctx.codeTimeoutMs / 1000)),
+      })
       // The key waiting for the password must be the one that signs in with it, on whichever worker.
       await (cached ?? (await ctx.client())).keys.flush()
-      return { kind: 'wait', data: { step: 'wait_password', deadline: Date.now() + ctx.codeTimeoutMs, blockOnNextLook: true }, delayMs: ctx.recheckMs }
+      return {
+        kind: 'wait',
+        data: { step: 'wait_password', deadline: Date.now() + ctx.codeTimeoutMs, blockOnNextLook: true },
+        delayMs: ctx.recheckMs,
+      }
     }
     const delivered = await lookForPassword(ctx)
     if (delivered === null) {
@@ -55,7 +65,8 @@ export async function passwordStep(ctx: StepContext, cached: LoginClient | undef
   } catch (err) {
     // A password taken from the channel goes back when Telegram did not judge it (the connection went, a 500,
     // a FLOOD_WAIT), for the step's next run.
-    if (fromChannel && ctx.runsAgainAfter(err)) await ctx.putBack(cfg.inbox.names.password(data.account), password, err, 120)
+    if (fromChannel && ctx.runsAgainAfter(err))
+      await ctx.putBack(cfg.inbox.names.password(data.account), password, err, 120)
     if (err instanceof RpcError && err.is('SRP_ID_INVALID')) {
       const done = await alreadyLoggedIn(c)
       if (done) return authorized(ctx, done)

@@ -15,7 +15,12 @@ import type { StepContext, StepOutcome } from './step-context.ts'
 const DC_PENALTY_MAX_SECONDS = 60
 
 /** signIn's answers about the code itself: anything else leaves the code unjudged (and it is put back). */
-const CODE_VERDICTS = ['PHONE_CODE_INVALID', 'PHONE_CODE_EMPTY', 'PHONE_CODE_EXPIRED', 'SESSION_PASSWORD_NEEDED'] as const
+const CODE_VERDICTS = [
+  'PHONE_CODE_INVALID',
+  'PHONE_CODE_EMPTY',
+  'PHONE_CODE_EXPIRED',
+  'SESSION_PASSWORD_NEEDED',
+] as const
 
 function isCodeVerdict(err: unknown): err is RpcError {
   return err instanceof RpcError && CODE_VERDICTS.some((v) => err.is(v))
@@ -40,7 +45,8 @@ async function sendingCode<T>(ctx: StepContext, c: LoginClient, send: () => Prom
   try {
     return await send()
   } catch (err) {
-    if (err instanceof RpcError && err.isFloodWait && err.seconds! <= DC_PENALTY_MAX_SECONDS) await ctx.cfg.limiter.penalize(c.mtproto.homeDc, err.seconds!)
+    if (err instanceof RpcError && err.isFloodWait && err.seconds! <= DC_PENALTY_MAX_SECONDS)
+      await ctx.cfg.limiter.penalize(c.mtproto.homeDc, err.seconds!)
     throw err
   }
 }
@@ -67,21 +73,34 @@ async function codeSent(ctx: StepContext, sent: tl.auth.RawSentCode, codeAttempt
   // the code step skip signIn.
   const codeType = (codeTypeName(sent.type._) ?? 'unknown') as KnownCodeType
   const codeLength = (sent.type as { length?: number }).length ?? 0
-  await cfg.redis.multi()
-    .hset(ctx.loginKey, { phoneCodeHash: ctx.sealedPhoneCodeHash(sent.phoneCodeHash), dcId: c.mtproto.homeDc, codeType, codeLength })
+  await cfg.redis
+    .multi()
+    .hset(ctx.loginKey, {
+      phoneCodeHash: ctx.sealedPhoneCodeHash(sent.phoneCodeHash),
+      dcId: c.mtproto.homeDc,
+      codeType,
+      codeLength,
+    })
     .hdel(ctx.loginKey, 'passwordNeeded')
     .expire(ctx.loginKey, ctx.loginTtlSec)
     .exec()
   const deadline = Date.now() + ctx.codeTimeoutMs
   await cfg.inbox.requestCode({
-    phone: data.account, attempt: String(codeAttempt), codeType, jobId: ctx.jobId,
+    phone: data.account,
+    attempt: String(codeAttempt),
+    codeType,
+    jobId: ctx.jobId,
     // How long the request lives (a provider polls, then cancels for a refund, by it): the login's wait.
     timeoutSec: Math.max(1, Math.ceil((deadline - Date.now()) / 1000)),
     ...(codeLength > 0 ? { codeLength } : {}),
     // sentCode.timeout is only when a resend may be asked for.
     ...(sent.timeout ? { resendAfterSec: sent.timeout } : {}),
   })
-  return { kind: 'wait', data: { step: 'wait_code', codeAttempt, deadline, blockOnNextLook: true }, delayMs: ctx.recheckMs }
+  return {
+    kind: 'wait',
+    data: { step: 'wait_code', codeAttempt, deadline, blockOnNextLook: true },
+    delayMs: ctx.recheckMs,
+  }
 }
 
 /**
@@ -93,7 +112,10 @@ async function askCodeAgain(ctx: StepContext, codeFailures: number): Promise<Ste
   const [type, length] = await cfg.redis.hmget(ctx.loginKey, 'codeType', 'codeLength')
   const codeAttempt = data.codeAttempt + 1
   await cfg.inbox.requestCode({
-    phone: data.account, attempt: String(codeAttempt), codeType: (type ?? 'sms') as KnownCodeType, jobId: ctx.jobId,
+    phone: data.account,
+    attempt: String(codeAttempt),
+    codeType: (type ?? 'sms') as KnownCodeType,
+    jobId: ctx.jobId,
     timeoutSec: Math.max(1, Math.ceil((data.deadline - Date.now()) / 1000)),
     ...(Number(length) > 0 ? { codeLength: Number(length) } : {}),
     refusedAttempt: String(data.codeAttempt),
@@ -132,12 +154,14 @@ export async function codeStep(ctx: StepContext): Promise<StepOutcome> {
   try {
     c = await ctx.client()
     phoneCodeHash = await ctx.phoneCodeHash()
-    if (phoneCodeHash) auth = await c.host.invoke({ _: 'auth.signIn', phoneNumber: data.account, phoneCodeHash, phoneCode: code })
+    if (phoneCodeHash)
+      auth = await c.host.invoke({ _: 'auth.signIn', phoneNumber: data.account, phoneCodeHash, phoneCode: code })
   } catch (err) {
     if (!isCodeVerdict(err)) {
       // Not Telegram's verdict on the code (the connection or Redis went, a 500, a FLOOD_WAIT): the code goes
       // back for the step's next run. A login that ends here leaves no code behind for a later login to trip on.
-      if (ctx.runsAgainAfter(err)) await ctx.putBack(cfg.inbox.names.code(data.account, String(data.codeAttempt)), code, err, 600)
+      if (ctx.runsAgainAfter(err))
+        await ctx.putBack(cfg.inbox.names.code(data.account, String(data.codeAttempt)), code, err, 600)
       throw err
     }
     if (err.is('PHONE_CODE_INVALID') || err.is('PHONE_CODE_EMPTY')) {

@@ -21,13 +21,19 @@ export async function qrStep(ctx: StepContext): Promise<StepOutcome> {
   const exceptIds = await cfg.registry.authorizedIds()
   let result: tl.auth.RawLoginToken | tl.auth.RawLoginTokenMigrateTo | tl.auth.RawLoginTokenSuccess
   try {
-    result = await c.host.invoke({ _: 'auth.exportLoginToken', apiId: c.host.apiId, apiHash: c.host.apiHash, exceptIds })
+    result = await c.host.invoke({
+      _: 'auth.exportLoginToken',
+      apiId: c.host.apiId,
+      apiHash: c.host.apiHash,
+      exceptIds,
+    })
     if (result._ === 'auth.loginTokenMigrateTo') {
       c.host.switchHomeDc(result.dcId)
       result = await c.host.invoke({ _: 'auth.importLoginToken', token: result.token })
     }
   } catch (err) {
-    if (err instanceof RpcError && err.is('SESSION_PASSWORD_NEEDED')) return passwordStep(ctx.with({ ...data, step: 'start' }), c)
+    if (err instanceof RpcError && err.is('SESSION_PASSWORD_NEEDED'))
+      return passwordStep(ctx.with({ ...data, step: 'start' }), c)
     throw err
   }
   if (result._ === 'auth.loginTokenSuccess') return authorized(ctx, result.authorization as Authorization)
@@ -44,8 +50,15 @@ export async function qrStep(ctx: StepContext): Promise<StepOutcome> {
   const shownExpires = Number(await cfg.redis.hget(qrKey, 'expires'))
   if (!(shownExpires - Date.now() / 1000 > QR_MIN_REMAINING_SECONDS)) {
     await c.keys.flush() // the exporting key is the one the scan logs in: whichever worker polls next needs it
-    await cfg.redis.multi().hset(qrKey, { url, expires: result.expires, account: data.account }).expire(qrKey, 600).exec()
-    await cfg.redis.publish(ctx.services.keys.qrChannel, JSON.stringify({ jobId: ctx.jobId, account: data.account, url, expires: result.expires }))
+    await cfg.redis
+      .multi()
+      .hset(qrKey, { url, expires: result.expires, account: data.account })
+      .expire(qrKey, 600)
+      .exec()
+    await cfg.redis.publish(
+      ctx.services.keys.qrChannel,
+      JSON.stringify({ jobId: ctx.jobId, account: data.account, url, expires: result.expires }),
+    )
   }
   return { kind: 'wait', data: { step: 'wait_qr', deadline }, delayMs: 1_000 }
 }

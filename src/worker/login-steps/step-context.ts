@@ -15,8 +15,7 @@ import type { LoginClient, LoginClientCache, LoginNetwork } from '../login-clien
 import { isTransient } from '../transient-failure.ts'
 
 export type StepOutcome =
-  | { kind: 'final'; result: LoginResult }
-  | { kind: 'wait'; data: Partial<LoginJobData>; delayMs: number }
+  { kind: 'final'; result: LoginResult } | { kind: 'wait'; data: Partial<LoginJobData>; delayMs: number }
 
 export interface StepRunnerConfig {
   redis: Redis
@@ -59,8 +58,16 @@ export function sessionNameOf(data: Pick<LoginJobData, 'kind' | 'account'>): str
 }
 
 /** The account's session in Redis, under the farm's prefix. */
-export function sessionStorageOf(services: StepServices, data: Pick<LoginJobData, 'kind' | 'account'>): RedisSessionStorage {
-  return new RedisSessionStorage({ redis: services.cfg.redis, name: sessionNameOf(data), keyPrefix: sessionKeyPrefix(services.keys.prefix), ...(services.cfg.sealer ? { sealer: services.cfg.sealer } : {}) })
+export function sessionStorageOf(
+  services: StepServices,
+  data: Pick<LoginJobData, 'kind' | 'account'>,
+): RedisSessionStorage {
+  return new RedisSessionStorage({
+    redis: services.cfg.redis,
+    name: sessionNameOf(data),
+    keyPrefix: sessionKeyPrefix(services.keys.prefix),
+    ...(services.cfg.sealer ? { sealer: services.cfg.sealer } : {}),
+  })
 }
 
 /** A FLOOD_WAIT this login sits out (delayed), rather than ending as flood_wait(X). */
@@ -97,7 +104,17 @@ export class StepContext {
 
   /** The login ends in `state`. */
   final(state: FinalState, extra: Partial<LoginResult> = {}): StepOutcome {
-    return { kind: 'final', result: { account: this.data.account, kind: this.data.kind, state, startedAt: this.startedAt, finishedAt: Date.now(), ...extra } }
+    return {
+      kind: 'final',
+      result: {
+        account: this.data.account,
+        kind: this.data.kind,
+        state,
+        startedAt: this.startedAt,
+        finishedAt: Date.now(),
+        ...extra,
+      },
+    }
   }
 
   /** The login's hash in Redis (phone_code_hash, DC, code type…). */
@@ -108,7 +125,9 @@ export class StepContext {
   /** The login's phone_code_hash (sealed in the login hash: with it and the code, anyone could finish the login). */
   async phoneCodeHash(): Promise<string | null> {
     const stored = await this.cfg.redis.hget(this.loginKey, 'phoneCodeHash')
-    return stored === null ? null : (this.cfg.sealer ?? Keyring.clear()).openText(stored, `${this.loginKey}#phoneCodeHash`)
+    return stored === null
+      ? null
+      : (this.cfg.sealer ?? Keyring.clear()).openText(stored, `${this.loginKey}#phoneCodeHash`)
   }
 
   /** The login hash's phoneCodeHash field as stored (sealed, bound to the hash and field). */

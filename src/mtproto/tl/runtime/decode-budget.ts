@@ -37,7 +37,8 @@ export class DecodeBudget {
 
   /** Opens a packing level (a container or a gzip_packed); `at` is the offset reported on failure. */
   enter(at: number): void {
-    if (++this.depth > this.maxDepth) throw new TlDecodeError('too-deep', at, `containers and gzip_packed nested deeper than ${this.maxDepth}`)
+    if (++this.depth > this.maxDepth)
+      throw new TlDecodeError('too-deep', at, `containers and gzip_packed nested deeper than ${this.maxDepth}`)
   }
 
   leave(): void {
@@ -50,17 +51,21 @@ export class DecodeBudget {
    */
   inflate(packed: Uint8Array, at: number): Uint8Array {
     const left = this.maxInflatedBytes - this.inflatedBytes
-    if (left <= 0) throw new TlDecodeError('bad-gzip', at, `the packet already inflated ${this.inflatedBytes} bytes, its limit`)
+    if (left <= 0)
+      throw new TlDecodeError('bad-gzip', at, `the packet already inflated ${this.inflatedBytes} bytes, its limit`)
     let out: Uint8Array
     try {
-      if (packed.length >= 2 && packed[0] === 0x1f && packed[1] === 0x8b) out = gunzipSync(packed, { maxOutputLength: left })
+      if (packed.length >= 2 && packed[0] === 0x1f && packed[1] === 0x8b)
+        out = gunzipSync(packed, { maxOutputLength: left })
       else if (isZlibHeader(packed)) out = inflateSync(packed, { maxOutputLength: left })
       else throw new Error('neither gzip nor zlib data')
     } catch (err) {
       const tooLarge = (err as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE'
-      throw new TlDecodeError('bad-gzip', at, tooLarge
-        ? `inflates past the packet's limit of ${this.maxInflatedBytes} bytes`
-        : (err as Error).message)
+      throw new TlDecodeError(
+        'bad-gzip',
+        at,
+        tooLarge ? `inflates past the packet's limit of ${this.maxInflatedBytes} bytes` : (err as Error).message,
+      )
     }
     this.inflatedBytes += out.length
     return out

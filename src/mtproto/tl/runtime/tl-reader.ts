@@ -40,24 +40,140 @@ for (let n = 0; n <= ASCII_FAST_PATH_MAX; n++) {
  */
 function asciiString(b: Uint8Array, s: number, n: number): string {
   switch (n) {
-    case 0: return ''
-    case 1: return fromCharCode(b[s]!)
-    case 2: return fromCharCode(b[s]!, b[s + 1]!)
-    case 3: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!)
-    case 4: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!)
-    case 5: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!)
-    case 6: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!)
-    case 7: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!)
-    case 8: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!)
-    case 9: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!)
-    case 10: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!, b[s + 9]!)
-    case 11: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!, b[s + 9]!, b[s + 10]!)
-    case 12: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!, b[s + 9]!, b[s + 10]!, b[s + 11]!)
-    case 13: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!, b[s + 9]!, b[s + 10]!, b[s + 11]!, b[s + 12]!)
-    case 14: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!, b[s + 9]!, b[s + 10]!, b[s + 11]!, b[s + 12]!, b[s + 13]!)
-    case 15: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!, b[s + 9]!, b[s + 10]!, b[s + 11]!, b[s + 12]!, b[s + 13]!, b[s + 14]!)
-    case 16: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!, b[s + 9]!, b[s + 10]!, b[s + 11]!, b[s + 12]!, b[s + 13]!, b[s + 14]!, b[s + 15]!)
-    default: throw new Error(`asciiString: ${n} > ASCII_FAST_PATH_MAX`)
+    case 0:
+      return ''
+    case 1:
+      return fromCharCode(b[s]!)
+    case 2:
+      return fromCharCode(b[s]!, b[s + 1]!)
+    case 3:
+      return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!)
+    case 4:
+      return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!)
+    case 5:
+      return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!)
+    case 6:
+      return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!)
+    case 7:
+      return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!)
+    case 8:
+      return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!)
+    case 9:
+      return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!)
+    case 10:
+      return fromCharCode(
+        b[s]!,
+        b[s + 1]!,
+        b[s + 2]!,
+        b[s + 3]!,
+        b[s + 4]!,
+        b[s + 5]!,
+        b[s + 6]!,
+        b[s + 7]!,
+        b[s + 8]!,
+        b[s + 9]!,
+      )
+    case 11:
+      return fromCharCode(
+        b[s]!,
+        b[s + 1]!,
+        b[s + 2]!,
+        b[s + 3]!,
+        b[s + 4]!,
+        b[s + 5]!,
+        b[s + 6]!,
+        b[s + 7]!,
+        b[s + 8]!,
+        b[s + 9]!,
+        b[s + 10]!,
+      )
+    case 12:
+      return fromCharCode(
+        b[s]!,
+        b[s + 1]!,
+        b[s + 2]!,
+        b[s + 3]!,
+        b[s + 4]!,
+        b[s + 5]!,
+        b[s + 6]!,
+        b[s + 7]!,
+        b[s + 8]!,
+        b[s + 9]!,
+        b[s + 10]!,
+        b[s + 11]!,
+      )
+    case 13:
+      return fromCharCode(
+        b[s]!,
+        b[s + 1]!,
+        b[s + 2]!,
+        b[s + 3]!,
+        b[s + 4]!,
+        b[s + 5]!,
+        b[s + 6]!,
+        b[s + 7]!,
+        b[s + 8]!,
+        b[s + 9]!,
+        b[s + 10]!,
+        b[s + 11]!,
+        b[s + 12]!,
+      )
+    case 14:
+      return fromCharCode(
+        b[s]!,
+        b[s + 1]!,
+        b[s + 2]!,
+        b[s + 3]!,
+        b[s + 4]!,
+        b[s + 5]!,
+        b[s + 6]!,
+        b[s + 7]!,
+        b[s + 8]!,
+        b[s + 9]!,
+        b[s + 10]!,
+        b[s + 11]!,
+        b[s + 12]!,
+        b[s + 13]!,
+      )
+    case 15:
+      return fromCharCode(
+        b[s]!,
+        b[s + 1]!,
+        b[s + 2]!,
+        b[s + 3]!,
+        b[s + 4]!,
+        b[s + 5]!,
+        b[s + 6]!,
+        b[s + 7]!,
+        b[s + 8]!,
+        b[s + 9]!,
+        b[s + 10]!,
+        b[s + 11]!,
+        b[s + 12]!,
+        b[s + 13]!,
+        b[s + 14]!,
+      )
+    case 16:
+      return fromCharCode(
+        b[s]!,
+        b[s + 1]!,
+        b[s + 2]!,
+        b[s + 3]!,
+        b[s + 4]!,
+        b[s + 5]!,
+        b[s + 6]!,
+        b[s + 7]!,
+        b[s + 8]!,
+        b[s + 9]!,
+        b[s + 10]!,
+        b[s + 11]!,
+        b[s + 12]!,
+        b[s + 13]!,
+        b[s + 14]!,
+        b[s + 15]!,
+      )
+    default:
+      throw new Error(`asciiString: ${n} > ASCII_FAST_PATH_MAX`)
   }
 }
 
@@ -69,7 +185,9 @@ const LO = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 0 : 1
 const HI = 1 - LO
 
 /** Buffer's own UTF-8 slice, called directly: `toString('utf8', …)` adds ~70 ns of argument handling per call. */
-interface NodeUtf8Buffer extends Buffer { utf8Slice(start: number, end: number): string }
+interface NodeUtf8Buffer extends Buffer {
+  utf8Slice(start: number, end: number): string
+}
 
 export class TlReader {
   readonly dv: DataView
@@ -182,7 +300,12 @@ export class TlReader {
       throw new TlDecodeError('bad-length', start, 'length prefix 0xff is not used by TL')
     }
     const total = (header + len + 3) & ~3
-    if (start + total > this.end) throw new TlDecodeError('bad-length', start, `length ${len} runs past the end (${this.end - start - header} left)`)
+    if (start + total > this.end)
+      throw new TlDecodeError(
+        'bad-length',
+        start,
+        `length ${len} runs past the end (${this.end - start - header} left)`,
+      )
     this.pos = start + total
     this.spanLength = len
     return start + header
@@ -205,7 +328,8 @@ export class TlReader {
     if (start >= this.end || b[start]! >= 254) return this.longString()
     const n = b[start]!
     const next = start + ((n + 4) & ~3)
-    if (next > this.end) throw new TlDecodeError('bad-length', start, `length ${n} runs past the end (${this.end - start - 1} left)`)
+    if (next > this.end)
+      throw new TlDecodeError('bad-length', start, `length ${n} runs past the end (${this.end - start - 1} left)`)
     this.pos = next
     const s = start + 1
     if (n <= ASCII_FAST_PATH_MAX) {
@@ -213,8 +337,11 @@ export class TlReader {
         // Four masked words instead of a loop over the bytes: straight-line code, ~10% of a whole decode.
         const dv = this.dv
         const m = n << 2
-        const or = (dv.getInt32(s, true) & ASCII_MASKS[m]!) | (dv.getInt32(s + 4, true) & ASCII_MASKS[m + 1]!) |
-          (dv.getInt32(s + 8, true) & ASCII_MASKS[m + 2]!) | (dv.getInt32(s + 12, true) & ASCII_MASKS[m + 3]!)
+        const or =
+          (dv.getInt32(s, true) & ASCII_MASKS[m]!) |
+          (dv.getInt32(s + 4, true) & ASCII_MASKS[m + 1]!) |
+          (dv.getInt32(s + 8, true) & ASCII_MASKS[m + 2]!) |
+          (dv.getInt32(s + 12, true) & ASCII_MASKS[m + 3]!)
         if ((or & 0x80808080) === 0) return asciiString(b, s, n)
       } else {
         let or = 0
@@ -241,7 +368,8 @@ export class TlReader {
   vectorLength(boxed: boolean, minElementSize: number): number {
     if (boxed) {
       const id = this.uint()
-      if (id !== VECTOR_ID) throw new TlDecodeError('unknown-constructor', this.pos - 4, `0x${id.toString(16)} where a Vector was expected`)
+      if (id !== VECTOR_ID)
+        throw new TlDecodeError('unknown-constructor', this.pos - 4, `0x${id.toString(16)} where a Vector was expected`)
     }
     const at = this.pos
     const n = this.int()
@@ -253,7 +381,8 @@ export class TlReader {
   }
 
   enter(): void {
-    if (++this.depth > MAX_DEPTH) throw new TlDecodeError('too-deep', this.pos, `objects nested deeper than ${MAX_DEPTH}`)
+    if (++this.depth > MAX_DEPTH)
+      throw new TlDecodeError('too-deep', this.pos, `objects nested deeper than ${MAX_DEPTH}`)
   }
 
   /** Any boxed object (`Object`, `!X`): looked up in the codec's table. */
@@ -264,7 +393,12 @@ export class TlReader {
     let v: TlValue
     if (dec !== undefined) v = dec(this)
     else if (id === GZIP_PACKED_ID) v = this.gunzipped((r) => r.object())
-    else throw new TlDecodeError('unknown-constructor', this.pos - 4, `unknown constructor 0x${id.toString(16).padStart(8, '0')}`)
+    else
+      throw new TlDecodeError(
+        'unknown-constructor',
+        this.pos - 4,
+        `unknown constructor 0x${id.toString(16).padStart(8, '0')}`,
+      )
     this.depth--
     return v
   }
@@ -275,7 +409,11 @@ export class TlReader {
    */
   unexpected<T>(id: number, typeName: string, read: (r: TlReader) => T): T {
     if (id === GZIP_PACKED_ID) return this.gunzipped(read)
-    throw new TlDecodeError('unknown-constructor', this.pos - 4, `0x${id.toString(16).padStart(8, '0')} is not a constructor of ${typeName}`)
+    throw new TlDecodeError(
+      'unknown-constructor',
+      this.pos - 4,
+      `0x${id.toString(16).padStart(8, '0')} is not a constructor of ${typeName}`,
+    )
   }
 
   /**
@@ -300,6 +438,7 @@ export class TlReader {
   }
 
   expectEnd(): void {
-    if (this.pos !== this.end) throw new TlDecodeError('trailing-bytes', this.pos, `${this.end - this.pos} bytes left after the object`)
+    if (this.pos !== this.end)
+      throw new TlDecodeError('trailing-bytes', this.pos, `${this.end - this.pos} bytes left after the object`)
   }
 }

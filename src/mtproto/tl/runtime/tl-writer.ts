@@ -67,7 +67,8 @@ export class TlWriter {
   }
 
   fixed(v: Uint8Array, size: 16 | 32, what: string): void {
-    if (!(v instanceof Uint8Array) || v.length !== size) throw new TlEncodeError(what, `int${size * 8} must be a Uint8Array of ${size} bytes`)
+    if (!(v instanceof Uint8Array) || v.length !== size)
+      throw new TlEncodeError(what, `int${size * 8} must be a Uint8Array of ${size} bytes`)
     this.raw(v)
   }
 
