@@ -3,27 +3,15 @@
 // adopted and opened. Real Redis on 127.0.0.1:6379 under a prefix of this file.
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { after, before, describe, it } from 'node:test'
+import { before, describe, it } from 'node:test'
 import type { Redis } from 'ioredis'
-import { deleteKeysUnder } from '../src/cli/redis-access.ts'
 import { Keyring, MasterKey, SealedValueError } from '../src/foundation/sealed-value.ts'
 import { CodeInbox, CodeProviderClient } from '../src/queue/code-channel.ts'
 import { CodeChannelNames } from '../src/queue/redis-keys.ts'
-import { redisClient, uniquePrefix } from './farm-e2e-harness.ts'
+import { scratchScope } from './farm-e2e-harness.ts'
 
-const prefix = uniquePrefix('secrets-codes')
+const { prefix, redis } = scratchScope('secrets-codes')
 const names = new CodeChannelNames(prefix)
-let redis: Redis
-
-before(() => {
-  redis = redisClient()
-})
-
-after(async () => {
-  await deleteKeysUnder(redis, prefix)
-  redis.disconnect()
-})
-
 describe('code channel with a master key', () => {
   const key = new MasterKey(randomBytes(32))
   const ring = new Keyring({ current: key })

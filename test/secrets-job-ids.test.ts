@@ -3,28 +3,16 @@
 // force; a process with another master key cannot open the secret. Real Redis on 127.0.0.1:6379.
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import type { Redis } from 'ioredis'
-import { deleteKeysUnder } from '../src/cli/redis-access.ts'
 import { planJobs } from '../src/farm/account-jobs.ts'
 import { Keyring, MasterKey, SealedValueError } from '../src/foundation/sealed-value.ts'
 import { JobIds, loadJobIds } from '../src/queue/job-ids.ts'
 import { loginJobId } from '../src/queue/login-job.ts'
 import { FarmRedisKeys } from '../src/queue/redis-keys.ts'
-import { redisClient, uniquePrefix } from './farm-e2e-harness.ts'
+import { scratchScope } from './farm-e2e-harness.ts'
 
-const prefix = uniquePrefix('secrets-job-ids')
-let redis: Redis
-
-before(() => {
-  redis = redisClient()
-})
-
-after(async () => {
-  await deleteKeysUnder(redis, prefix)
-  redis.disconnect()
-})
-
+const { prefix, redis } = scratchScope('secrets-job-ids')
 describe('job ids', () => {
   const ring = new Keyring({ current: new MasterKey(randomBytes(32)) })
   const phone = '15550002001'

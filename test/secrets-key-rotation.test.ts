@@ -7,28 +7,16 @@ import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import type { Redis } from 'ioredis'
 import { RedisSessionStorage } from '../src/auth/storage/index.ts'
-import { deleteKeysUnder } from '../src/cli/redis-access.ts'
 import { rotateKeys } from '../src/farm/key-rotation.ts'
 import { Keyring, MasterKey, parseMasterKey } from '../src/foundation/sealed-value.ts'
 import { CodeInbox, CodeProviderClient } from '../src/queue/code-channel.ts'
 import { loadJobIds } from '../src/queue/job-ids.ts'
 import { FarmRedisKeys, sessionKeyPrefix } from '../src/queue/redis-keys.ts'
 import { SecretVault } from '../src/queue/secret-vault.ts'
-import { REDIS_URL, redisClient, runCli, uniquePrefix } from './farm-e2e-harness.ts'
+import { REDIS_URL, runCli, scratchScope } from './farm-e2e-harness.ts'
 
-const prefix = uniquePrefix('secrets-rotation')
+const { prefix, redis } = scratchScope('secrets-rotation')
 const keys = new FarmRedisKeys(prefix)
-let redis: Redis
-
-before(() => {
-  redis = redisClient()
-})
-
-after(async () => {
-  await deleteKeysUnder(redis, prefix)
-  redis.disconnect()
-})
-
 describe('keys rotate', () => {
   it('re-seals everything under the new key; the old key is then not needed', async () => {
     const oldKey = new MasterKey(randomBytes(32))

@@ -5,25 +5,13 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import type { Redis } from 'ioredis'
-import { deleteKeysUnder } from '../src/cli/redis-access.ts'
 import { Keyring, MasterKey, SealedValueError } from '../src/foundation/sealed-value.ts'
 import { FarmRedisKeys } from '../src/queue/redis-keys.ts'
 import { SECRET_HOLD_SECONDS, SecretVault } from '../src/queue/secret-vault.ts'
-import { redisClient, uniquePrefix } from './farm-e2e-harness.ts'
+import { scratchScope } from './farm-e2e-harness.ts'
 
-const prefix = uniquePrefix('secrets-vault')
+const { prefix, redis } = scratchScope('secrets-vault')
 const keys = new FarmRedisKeys(prefix)
-let redis: Redis
-
-before(() => {
-  redis = redisClient()
-})
-
-after(async () => {
-  await deleteKeysUnder(redis, prefix)
-  redis.disconnect()
-})
-
 const secrets = {
   password: 'two-factor pass',
   botToken: '123456:AAEsecret-token',
