@@ -13,7 +13,14 @@ import { NodeCryptoProvider, type IEncryptionScheme } from '@mtcute/node/utils.j
 import { DhGroup, TELEGRAM_DH_PRIME } from '../src/mtproto/crypto/dh.ts'
 import { randomBytes } from '../src/mtproto/crypto/random.ts'
 import { startAccountsDc } from './support/accounts-dc.ts'
-import { closeMtcute, mtcuteClientFor, mtcuteComplaints, mtcuteLog, MTCUTE_TEST } from './support/mtcute-client.ts'
+import {
+  closeMtcute,
+  mtcuteClientFor,
+  mtcuteComplaints,
+  mtcuteLog,
+  mtcuteWithin,
+  MTCUTE_TEST,
+} from './support/mtcute-client.ts'
 
 /**
  * Where g_a sits in the decrypted server_DH_inner_data answer: SHA1 (20), constructor (4), nonce (16), server_nonce
@@ -63,7 +70,11 @@ test(
     const crypto = new ShortSharedKeyCrypto()
     const client = mtcuteClientFor(env.dc, { dcId: 2, extra: { crypto } })
     try {
-      const me = await client.start({ phone: '+9996621234', code: async () => '22222', codeSentCallback: () => {} })
+      const me = await mtcuteWithin(
+        client,
+        client.start({ phone: '+9996621234', code: async () => '22222', codeSentCallback: () => {} }),
+        100_000,
+      )
       assert.equal(crypto.forced, 1)
       assert.equal(me.id, Number(env.accounts.userByPhone('9996621234')!.id))
       // The DC answered dh_gen_ok for the 256-byte key; mtcute, holding 255 bytes, computed another hash.

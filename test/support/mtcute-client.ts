@@ -213,3 +213,18 @@ export function updatesCaughtUp(client: TelegramClient, ms = 10_000): Promise<vo
 export async function closeMtcute(...clients: TelegramClient[]): Promise<void> {
   for (const c of clients) await c.destroy().catch(() => undefined)
 }
+
+/**
+ * `work`, or a rejection after `ms` that quotes what mtcute logged: a login that hangs then says where it stood
+ * (node:test's own timeout cancels the test without running its `finally`, so nothing would be said).
+ */
+export function mtcuteWithin<T>(client: TelegramClient, work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      const tail = mtcuteLog(client).slice(-40).join('\n  ')
+      reject(new Error(`mtcute did not finish within ${ms} ms; its errors and warnings:\n  ${tail || '(none)'}`))
+    }, ms)
+  })
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer))
+}
