@@ -13,7 +13,7 @@ import { AccountStateError } from './auth-errors.ts'
 import type { CodeContext, PasswordContext, PhoneContext, Provider } from './credential-provider.ts'
 import { botLogin } from './flows/bot-login.ts'
 import { loginHostOf, type Authorization, type LoginHost } from './flows/login-host.ts'
-import { phoneLogin, type SignUpDetails } from './flows/phone-login.ts'
+import { phoneLogin, type CodeSentInfo, type SignUpDetails } from './flows/phone-login.ts'
 import { qrLogin, type QrCodeInfo } from './flows/qr-login.ts'
 import { SessionKeyStore } from './session-key-store.ts'
 import {
@@ -80,13 +80,7 @@ export interface ClientOptions {
   /** Called with each QR code of a QR login (the URL, its expiry, and an ASCII rendering). */
   onQrCode?(qr: QrCodeInfo): void | Promise<void>
   /** Called when a login code was sent (its type, the attempt): farms forward it to their code provider. */
-  onCodeSent?(info: {
-    phoneNumber: string
-    codeType: string
-    codeLength: number | undefined
-    phoneCodeHash: string
-    attempt: number
-  }): void | Promise<void>
+  onCodeSent?(info: CodeSentInfo): void | Promise<void>
   onUpdate?(update: TlValue): void
 }
 

@@ -16,6 +16,15 @@ import {
 import { checkPassword } from './password-check.ts'
 import type { Authorization, LoginHost } from './login-host.ts'
 
+/** A sent login code, as the Client and the farm's login steps report it (farms publish it to their code provider). */
+export interface CodeSentInfo {
+  phoneNumber: string
+  codeType: string
+  codeLength: number | undefined
+  phoneCodeHash: string
+  attempt: number
+}
+
 export interface SignUpDetails {
   firstName: string
   lastName?: string
@@ -31,13 +40,7 @@ export interface PhoneLoginOptions {
   maxCodeAttempts: number
   maxPasswordAttempts: number
   /** Called with every sent code's type (farms publish it to their code provider). */
-  onCodeSent?(info: {
-    phoneNumber: string
-    codeType: string
-    codeLength: number | undefined
-    phoneCodeHash: string
-    attempt: number
-  }): void | Promise<void>
+  onCodeSent?(info: CodeSentInfo): void | Promise<void>
 }
 
 const MIGRATE_ON_SEND_CODE = ['PHONE_MIGRATE', 'NETWORK_MIGRATE', 'USER_MIGRATE']
