@@ -7,6 +7,9 @@ import { startRemoteTestDc } from './remote-testdc.ts'
 const require = createRequire(import.meta.url)
 const lib = process.argv[2] as 'gramfarm' | 'gramjs'
 const N = Number(process.env['IDLE_CLIENTS'] ?? 1000)
+// The second-half figure needs clients connected after the midpoint: at least two batches on each side of it.
+if (!Number.isInteger(N) || N < 8) throw new Error(`IDLE_CLIENTS must be an integer of at least 8 (got ${N})`)
+const BATCH = Math.min(50, Math.floor(N / 4))
 const APP = {
   apiId: 1,
   deviceModel: 'bench',
@@ -35,7 +38,7 @@ let heapBefore = 0
 let midRss = 0
 let midCount = 0
 const maybeMid = async (count: number): Promise<void> => {
-  if (midRss === 0 && count >= N / 2) {
+  if (midRss === 0 && count >= N / 2 && count < N) {
     midCount = count
     midRss = await settle()
   }
@@ -66,9 +69,9 @@ if (lib === 'gramfarm') {
   })
   await warm.invoke({ _: 'help.getNearestDc' })
   before = await settle()
-  for (let i = 0; i < N; i += 50) {
+  for (let i = 0; i < N; i += BATCH) {
     await Promise.all(
-      Array.from({ length: Math.min(50, N - i) }, async () => {
+      Array.from({ length: Math.min(BATCH, N - i) }, async () => {
         const c = new DcConnection({
           dcId: 2,
           host: dc.host,
@@ -125,8 +128,8 @@ if (lib === 'gramfarm') {
   }
   await make()
   before = await settle()
-  for (let i = 0; i < N; i += 50) {
-    keep.push(...(await Promise.all(Array.from({ length: Math.min(50, N - i) }, make))))
+  for (let i = 0; i < N; i += BATCH) {
+    keep.push(...(await Promise.all(Array.from({ length: Math.min(BATCH, N - i) }, make))))
     await maybeMid(keep.length)
   }
 }
