@@ -13,7 +13,7 @@ import { jobLogger } from '../foundation/logger.ts'
 import { FarmRedisKeys, qrScannedChannel, resultsKey } from '../queue/redis-keys.ts'
 import { LOGIN_QUEUE, type LoginJobData, type LoginResult } from '../queue/login-job.ts'
 import { JobIds, loadJobIds } from '../queue/job-ids.ts'
-import { keyringFromSpec } from '../foundation/master-key-source.ts'
+import { keyringFromSpec, warnOnceIfClear } from '../foundation/master-key-source.ts'
 import type { StepOutcome } from './login-step-runner.ts'
 import type { LoginTask, ThreadOutcome } from './login-thread.ts'
 import type { FarmWorkerConfig } from './worker-config.ts'
@@ -162,7 +162,11 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
   const prefix = opts.prefix
   // The farm's job ids (keyed with a master key): a worker whose key cannot open the farm's job-id secret has
   // another master key than the farm, and refuses to start (SealedValueError naming the key id) before taking a job.
+  // requireEncryption without a master key: MasterKeyError here, before a thread or a job.
   const keyring = keyringFromSpec(opts.keyring)
+  // Said once, at start (as an onboarding does): without a master key this worker stores secrets in clear.
+  const startLogger = opts.logger
+  if (startLogger) warnOnceIfClear(keyring, (m) => startLogger.warn(m))
   let jobIds = JobIds.plain
   if (keyring.encrypting) {
     const keyRedis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 1 })
