@@ -116,6 +116,7 @@ export function workerOptionsOf(config: FarmConfig, endpoint: TestDcEndpoint | u
     ...(config.requestTimeoutMs !== undefined ? { requestTimeoutMs: config.requestTimeoutMs } : {}),
     logLevel: config.logLevel,
     keyring: config.keyring,
+    ...(config.sessionTtlSeconds !== undefined ? { sessionTtlSeconds: config.sessionTtlSeconds } : {}),
   }
 }
 

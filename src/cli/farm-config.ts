@@ -52,6 +52,12 @@ export interface FarmConfig {
    * No key: secrets in clear (said once at start).
    */
   keyring: KeyringSpec
+  /**
+   * Lifetime of the session records workers (and imports) write in Redis, counted from their last write
+   * (GRAMFARM_SESSION_TTL / sessionTtlSec / `worker --session-ttl`, seconds). Absent: kept until exported with
+   * `--delete` or deleted.
+   */
+  sessionTtlSeconds: number | undefined
   /** The file the settings were read from, if any. */
   configFile: string | undefined
 }
@@ -74,6 +80,8 @@ export interface ConfigOverrides {
   connectTimeoutMs?: string | number
   handshakeTimeoutMs?: string | number
   requestTimeoutMs?: string | number
+  /** Seconds. */
+  sessionTtl?: string | number
 }
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
@@ -102,7 +110,9 @@ export const ENVIRONMENT_HELP = `Environment:
   GRAMFARM_SEND_CODE_RATE  auth.sendCode pacing: <global/s>:<burst>,<per DC/s>:<burst> (e.g. 1:10,0.5:5)
   GRAMFARM_CONNECT_TIMEOUT, GRAMFARM_HANDSHAKE_TIMEOUT, GRAMFARM_REQUEST_TIMEOUT
                          seconds a login's client waits for a TCP connect, each key-exchange answer, each call
-                         (defaults 10, 10, 30): a silent DC ends the job as failed(dc_unreachable) / failed(timeout)`
+                         (defaults 10, 10, 30): a silent DC ends the job as failed(dc_unreachable) / failed(timeout)
+  GRAMFARM_SESSION_TTL   seconds a session record stays in Redis after its last write (default: until exported
+                         with --delete or deleted)`
 
 function bad(message: string): CliError {
   return new CliError(message, ExitCode.usage)
@@ -205,6 +215,7 @@ type FileSettings = Partial<{
   masterKeyCommand: string
   oldMasterKeyFiles: string[]
   requireEncryption: boolean
+  sessionTtlSec: number
 }>
 
 const FILE_KEYS: ReadonlySet<string> = new Set([
@@ -227,6 +238,7 @@ const FILE_KEYS: ReadonlySet<string> = new Set([
   'masterKeyCommand',
   'oldMasterKeyFiles',
   'requireEncryption',
+  'sessionTtlSec',
   '$comment',
 ])
 
@@ -271,6 +283,7 @@ function readSettingsFile(path: string): FileSettings {
     'connectTimeoutSec',
     'handshakeTimeoutSec',
     'requestTimeoutSec',
+    'sessionTtlSec',
   ] as const) {
     if (s[key] !== undefined && typeof s[key] !== 'number') throw bad(`config file ${path}: "${key}" must be a number`)
   }
@@ -371,8 +384,25 @@ export function loadFarmConfig(
       'requestTimeoutSec',
     ),
     keyring: keyringSpecOf(env, file, cwd),
+    sessionTtlSeconds: sessionTtlOf(
+      pick<string | number>(flags.sessionTtl, 'GRAMFARM_SESSION_TTL', file.sessionTtlSec),
+    ),
     configFile,
   }
+}
+
+/** Longest session TTL taken: ten years (past it, a typo more likely than a wish). */
+const MAX_SESSION_TTL_SECONDS = 10 * 365 * 24 * 3600
+
+/** A session record's lifetime in whole seconds; undefined = kept until exported or deleted. */
+function sessionTtlOf(value: string | number | undefined): number | undefined {
+  if (value === undefined) return undefined
+  return int(
+    value,
+    'the session TTL (seconds; sessionTtlSec, GRAMFARM_SESSION_TTL, --session-ttl)',
+    1,
+    MAX_SESSION_TTL_SECONDS,
+  )
 }
 
 /** The master keys: the environment's sources, else the file's (one source for the current key). */

@@ -81,6 +81,7 @@ export function createStepRunner(cfg: FarmWorkerConfig): { runner: LoginStepRunn
     ...(cfg.maxFloodWaitSeconds !== undefined ? { maxFloodWaitSeconds: cfg.maxFloodWaitSeconds } : {}),
     ...(cfg.maxCachedClients !== undefined ? { maxCachedClients: cfg.maxCachedClients } : {}),
     ...(cfg.clientIdleMs !== undefined ? { clientIdleMs: cfg.clientIdleMs } : {}),
+    ...(cfg.sessionTtlSeconds !== undefined ? { sessionTtlSeconds: cfg.sessionTtlSeconds } : {}),
   }
   const runner = new LoginStepRunner(runnerConfig)
   return {

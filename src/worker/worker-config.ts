@@ -31,4 +31,6 @@ export interface FarmWorkerConfig {
   logLevel?: string
   /** The master keys (resolved by the CLI; each thread builds its keyring from them). Absent: secrets in clear. */
   keyring?: KeyringSpec
+  /** Lifetime of the session records the logins write in Redis (from their last write); absent: kept until deleted. */
+  sessionTtlSeconds?: number
 }

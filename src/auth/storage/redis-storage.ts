@@ -39,6 +39,11 @@ export interface RedisSessionStorageOptions {
    * one they are stored as raw bytes, as before; raw keys already stored are still read unless encryption is required.
    */
   readonly sealer?: Sealer
+  /**
+   * The record's lifetime in Redis, counted from its last write (both keys get it; a save or a peer write starts it
+   * again). Absent: kept until deleted.
+   */
+  readonly ttlSeconds?: number
 }
 
 interface StoredPeer {
@@ -74,6 +79,7 @@ export class RedisSessionStorage implements SessionStorage {
   readonly peersKey: string
   private readonly redis: Redis
   private readonly sealer: Sealer
+  private readonly ttlSeconds: number | undefined
   private opened = false
 
   constructor(options: RedisSessionStorageOptions) {
@@ -82,6 +88,9 @@ export class RedisSessionStorage implements SessionStorage {
     }
     this.redis = options.redis
     this.sealer = options.sealer ?? Keyring.clear()
+    if (options.ttlSeconds !== undefined && (!Number.isInteger(options.ttlSeconds) || options.ttlSeconds < 1))
+      throw new SessionStorageError('INVALID_DATA', 'a session TTL is a whole number of seconds (>= 1)')
+    this.ttlSeconds = options.ttlSeconds
     this.key = (options.keyPrefix ?? DEFAULT_REDIS_KEY_PREFIX) + options.name
     this.peersKey = `${this.key}:peers`
   }
@@ -119,8 +128,8 @@ export class RedisSessionStorage implements SessionStorage {
     }
     if (next.device) fields['device'] = JSON.stringify(next.device)
     for (const [dc, key] of next.dcAuthKeys) fields[DC_KEY_FIELD + dc] = this.storedKey(DC_KEY_FIELD + dc, key)
-    // Replace the hash whole, atomically: readers never see half of an update.
-    await this.exec(this.redis.multi().del(this.key).hset(this.key, fields), 'write session')
+    // Replace the hash whole, atomically: readers never see half of an update (nor a record without its TTL).
+    await this.exec(this.withTtl(this.redis.multi().del(this.key).hset(this.key, fields)), 'write session')
   }
 
   async delete(): Promise<void> {
@@ -157,7 +166,7 @@ export class RedisSessionStorage implements SessionStorage {
       if (peer.phone) fields[`p:${peer.phone}`] = peer.id.toString()
       tx.hset(this.peersKey, fields)
     })
-    await this.exec(tx, 'write peers')
+    await this.exec(this.withTtl(tx), 'write peers')
   }
 
   async getPeerById(id: bigint): Promise<CachedPeer | null> {
@@ -218,6 +227,12 @@ export class RedisSessionStorage implements SessionStorage {
         state.dcAuthKeys.set(dc, new Uint8Array(key))
     }
     return state
+  }
+
+  /** Adds the record's lifetime to a write (EXPIRE of a key that does not exist does nothing). */
+  private withTtl(tx: ReturnType<Redis['multi']>): ReturnType<Redis['multi']> {
+    if (this.ttlSeconds === undefined) return tx
+    return tx.expire(this.key, this.ttlSeconds).expire(this.peersKey, this.ttlSeconds)
   }
 
   /** An auth key as stored: sealed when the farm has a master key, else raw bytes. */

@@ -18,6 +18,7 @@ interface WorkerFlags {
   handshakeTimeout?: string
   requestTimeout?: string
   metricsPort?: string
+  sessionTtl?: string
 }
 
 export function registerWorker(program: Command): void {
@@ -43,6 +44,10 @@ export function registerWorker(program: Command): void {
     )
     .option('--connect-timeout <seconds>', "a login's TCP connect (and proxy handshake) to a DC (default 10)")
     .option('--handshake-timeout <seconds>', "each answer of a login's auth-key exchange (default 10)")
+    .option(
+      '--session-ttl <seconds>',
+      'session records in Redis expire this long after their last write (default: kept until exported with --delete or deleted)',
+    )
     .option(
       '--metrics-port <n>',
       "serve this worker's own Prometheus metrics on http://127.0.0.1:<n>/metrics (0: the OS picks; the farm-wide ones are on `gramfarm serve`)",
@@ -94,6 +99,7 @@ Example:
           ...(connectTimeoutMs !== undefined ? { connectTimeoutMs } : {}),
           ...(handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs } : {}),
           ...(requestTimeoutMs !== undefined ? { requestTimeoutMs } : {}),
+          ...(flags.sessionTtl !== undefined ? { sessionTtl: flags.sessionTtl } : {}),
         })
         const logger = cliLogger(config.logLevel)
         const endpoint = testDcEndpointOf(config)

@@ -43,6 +43,8 @@ export interface StepRunnerConfig {
   clientIdleMs?: number
   /** At most this many connected clients are kept (the least recently used are closed first; default 512). */
   maxCachedClients?: number
+  /** Lifetime of the session records in Redis (from their last write); absent: kept until exported or deleted. */
+  sessionTtlSeconds?: number
 }
 
 /** The runner's side of a step: its settings and what it holds for all jobs. */
@@ -67,6 +69,7 @@ export function sessionStorageOf(
     name: sessionNameOf(data),
     keyPrefix: sessionKeyPrefix(services.keys.prefix),
     ...(services.cfg.sealer ? { sealer: services.cfg.sealer } : {}),
+    ...(services.cfg.sessionTtlSeconds !== undefined ? { ttlSeconds: services.cfg.sessionTtlSeconds } : {}),
   })
 }
 
