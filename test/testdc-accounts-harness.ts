@@ -8,6 +8,7 @@ import { RpcFailure } from '../src/testdc/rpc-failure.ts'
 import { helpService } from '../src/testdc/services/help-service.ts'
 import {
   AccountRegistry,
+  accountsGuard,
   accountsServices,
   type AccountRegistryOptions,
   type CodeDelivery,
@@ -46,6 +47,7 @@ export class Harness {
     this.dispatcher = new RpcDispatcher()
       .registerAll(helpService(1, () => []))
       .registerAll(accountsServices(this.registry))
+      .guard(accountsGuard(this.registry))
   }
 
   advance(seconds: number): void {

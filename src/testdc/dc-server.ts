@@ -181,6 +181,7 @@ export class DcAuthKey implements KeyState, BindableKey {
       },
       set client(v) {
         key.client = v
+        key.dc.cluster.keyActive?.(key.dc.id, key.loginKeyId, { client: v })
       },
       authorize: (userId) => this.dc.cluster.bindKey(this.dc.id, this.loginKeyId, userId),
       deauthorize: () => this.dc.cluster.unbindKey(this.dc.id, this.loginKeyId),
@@ -200,6 +201,8 @@ export interface DcCluster {
   forgetKey?(dcId: number, authKeyId: bigint): void
   /** Answers 401/406 for keys the accounts side has revoked, duplicated, or banned; null to go on. */
   keyRejection?(dcId: number, authKeyId: bigint): { code: number; message: string } | null
+  /** A request of the key is let through (from `ip`), or the key announced its app (initConnection). */
+  keyActive?(dcId: number, authKeyId: bigint, info: { ip?: string; client?: RpcContext['client'] }): void
 }
 
 export class DcServer {
@@ -332,6 +335,8 @@ export class DcServer {
     socket.on('data', account)
     socket.on('drain', account)
     let handshake: HandshakeResponder | undefined
+    // The address sessions lists show (IPv4 clients of a dual-stack socket appear as ::ffff:a.b.c.d).
+    const ip = (socket.remoteAddress ?? '').replace(/^::ffff:/, '')
     const link = {
       send: (packet: Uint8Array) => {
         conn.send(packet)
@@ -361,6 +366,7 @@ export class DcServer {
             conn,
             sessionLink,
             () => (handshake ??= new HandshakeResponder(this.rsaKey, (id) => this.keys.has(id), this.faults.handshake)),
+            ip,
           ),
         )
         .catch(() => conn.destroy())
@@ -385,6 +391,7 @@ export class DcServer {
     conn: TransportServerConnection,
     link: SessionLink,
     handshake: () => HandshakeResponder,
+    ip: string,
   ): Promise<void> {
     if (payload.length < 8) return
     if (isPlainMessage(payload)) {
@@ -452,6 +459,7 @@ export class DcServer {
       await session.rejectAll(msg, rejection.code, rejection.message)
       return
     }
+    this.cluster.keyActive?.(this.id, key.loginKeyId, { ip })
     await session.receive(msg)
   }
 }

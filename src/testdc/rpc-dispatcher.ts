@@ -17,7 +17,7 @@ export interface RpcContext {
   /** Layer the client announced with invokeWithLayer (null until it did). */
   layer: number | null
   /** initConnection's fields, once sent. */
-  client: { apiId: number; deviceModel: string; systemVersion: string; appVersion: string; langCode: string } | null
+  client: ClientInfo | null
   /** Logs the key in (auth.signIn and friends). */
   authorize(userId: bigint): void
   /** Logs the key out. */
@@ -26,7 +26,21 @@ export interface RpcContext {
   pushUpdate(update: TlValue): void
 }
 
+/** What a client announced in initConnection. */
+export interface ClientInfo {
+  apiId: number
+  deviceModel: string
+  systemVersion: string
+  appVersion: string
+  langCode: string
+  systemLangCode?: string
+  langPack?: string
+}
+
 export type RpcHandler = (request: TlValue, ctx: RpcContext) => Promise<unknown> | unknown
+
+/** Runs before a method's handler (after the login check); throws RpcFailure to refuse the call. */
+export type RpcGuard = (method: string, ctx: RpcContext) => void
 
 /** Methods an unauthorized key may call (core.telegram.org/api/auth, plus service and help methods). */
 const ALLOWED_UNAUTHORIZED = new Set([
@@ -77,6 +91,13 @@ const WRAPPERS = new Set([
 
 export class RpcDispatcher {
   private readonly handlers = new Map<string, RpcHandler>()
+  private readonly guards: RpcGuard[] = []
+
+  /** A check every call of a logged-in key passes through (e.g. the accounts API's frozen-account rule). */
+  guard(check: RpcGuard): this {
+    this.guards.push(check)
+    return this
+  }
 
   register(method: string, handler: RpcHandler): this {
     this.handlers.set(method, handler)
@@ -100,6 +121,8 @@ export class RpcDispatcher {
           systemVersion: req['systemVersion'] as string,
           appVersion: req['appVersion'] as string,
           langCode: req['langCode'] as string,
+          systemLangCode: req['systemLangCode'] as string,
+          langPack: req['langPack'] as string,
         }
       }
       req = req['query'] as TlValue
@@ -119,6 +142,7 @@ export class RpcDispatcher {
     if (ctx.userId === null && !ALLOWED_UNAUTHORIZED.has(inner._)) throw unauthorized()
     const handler = this.handlers.get(inner._)
     if (!handler) throw unknown(inner)
+    for (const check of this.guards) check(inner._, ctx)
     return handler(inner, ctx)
   }
 }

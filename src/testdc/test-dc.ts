@@ -12,7 +12,7 @@ import { DcServer, type DcCluster, type DcFaults } from './dc-server.ts'
 import type { DcLimits } from './dc-limits.ts'
 import { RpcDispatcher, type RpcHandler } from './rpc-dispatcher.ts'
 import { helpService, type DcEndpoint } from './services/help-service.ts'
-import { accountsServices, type AccountRegistry } from './accounts/index.ts'
+import { accountsGuard, accountsServices, type AccountRegistry } from './accounts/index.ts'
 
 export interface TestDcOptions {
   /** DC ids to run (default 1–5). */
@@ -84,12 +84,13 @@ export async function startTestDc(opts: TestDcOptions = {}): Promise<TestDc> {
     unbindKey: given?.unbindKey ?? ((d, k) => bindings.unbindKey(d, k)),
     forgetKey: given?.forgetKey ?? (given?.unbindKey ? undefined : (d, k) => bindings.forgetKey(d, k)),
     ...(given?.keyRejection ? { keyRejection: given.keyRejection } : {}),
+    ...(given?.keyActive ? { keyActive: given.keyActive } : {}),
   }
   const servers = new Map<number, DcServer>()
   const endpoints = (): DcEndpoint[] => [...servers.values()].map((s) => ({ id: s.id, host, port: s.port }))
   for (const id of ids) {
     const dispatcher = new RpcDispatcher().registerAll(helpService(id, endpoints))
-    if (opts.accounts) dispatcher.registerAll(accountsServices(opts.accounts))
+    if (opts.accounts) dispatcher.registerAll(accountsServices(opts.accounts)).guard(accountsGuard(opts.accounts))
     if (opts.services) dispatcher.registerAll(opts.services(id))
     const faults = isPerDc(opts.faults) ? (opts.faults[id] ?? {}) : (opts.faults ?? {})
     servers.set(id, new DcServer(id, host, cluster, rsaKey, dispatcher, faults, opts.limits))

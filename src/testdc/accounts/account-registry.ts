@@ -8,14 +8,15 @@ import { randomBytes, type RandomSource } from '../../mtproto/crypto/random.ts'
 import type { DcCluster } from '../dc-server.ts'
 import type { RpcContext } from '../rpc-dispatcher.ts'
 import { RpcFailure } from '../rpc-failure.ts'
-import type { Account, Deactivation } from './account.ts'
-import { parseAccountsFile, type BotSpec, type UserSpec } from './accounts-file.ts'
+import type { Account, Deactivation, Freeze, KeyFate } from './account.ts'
+import { parseAccountsFile, type BotSpec, type FreezeSpec, type KeyFateSpec, type UserSpec } from './accounts-file.ts'
 import { DEFAULT_CODE_KINDS, type CodeDelivery, type PendingCode } from './login-codes.ts'
 import { LoginTokens, type LoginToken } from './login-tokens.ts'
 import { normalizePhone, testNumberOf } from './phone-number.ts'
 import { RateWindow, type RateLimit } from './rate-window.ts'
-import { StoredPassword, type PasswordSpec } from './stored-password.ts'
-import type { SrpServerChallenge } from '../../mtproto/crypto/srp.ts'
+import { OFFICIAL_APPS, type KnownApp } from './tl-authorization.ts'
+import { newSrpAlgo, StoredPassword, type PasswordSpec } from './stored-password.ts'
+import type { SrpAlgo, SrpServerChallenge } from '../../mtproto/crypto/srp.ts'
 
 /** Pushes an update to an auth key of any DC of the cluster (the lead wires it to DcServer keys). */
 export interface UpdateRouter {
@@ -57,8 +58,17 @@ export interface AccountRegistryOptions {
   termsOfService?: { id: string; text: string }
   updateRouter?: UpdateRouter
   onLoginTokenAccepted?: (event: LoginTokenAccepted) => void
-  /** Milliseconds since the epoch (tests move time forward). */
+  /** Milliseconds since the epoch (tests move time forward; advanceClock() adds to it). */
   now?: () => number
+  /**
+   * How old the current session must be before it may end others (account.resetAuthorization,
+   * auth.resetAuthorizations, account.setAuthorizationTTL): Telegram's 24 hours by default.
+   */
+  freshSessionSeconds?: number
+  /** App names (and the official flag) sessions lists show per api_id; default: Telegram's own apps. */
+  apps?: Readonly<Record<number, KnownApp>>
+  /** country/region shown for a session's IP (Telegram geolocates it; the test DC says '' unless told). */
+  locateIp?: (ip: string) => { country: string; region: string }
   random?: RandomSource
 }
 
@@ -72,6 +82,14 @@ export interface Session {
   readonly client: RpcContext['client']
   /** Unix seconds. */
   readonly createdAt: number
+}
+
+/** A session as account.getAuthorizations shows it: the login plus what its key announced and did last. */
+export interface SessionActivity extends Session {
+  /** Unix seconds of the key's last request (createdAt before any). */
+  readonly activeAt: number
+  /** The address the key last connected from ('' when the DC was not told). */
+  readonly ip: string
 }
 
 /** Login state of a key: 'unauthorized' keys may still call the auth methods; the last three are refused. */
@@ -103,9 +121,23 @@ interface KeyRecord {
   password: PasswordLogin | null
   duplicated: boolean
   revoked: boolean
+  /** The latest initConnection the key sent (Telegram shows the newest app version in the session list). */
+  client: RpcContext['client']
+  activeAt: number
+  ip: string
+  /** The account's seeded KeyFate, due at this Unix second. */
+  fate: (KeyFate & { dueAt: number }) | null
 }
 
 const DEFAULT_DC_IDS = [1, 2, 3, 4, 5]
+/** Telegram's rule: a session younger than 24 hours cannot end others (FRESH_RESET_AUTHORISATION_FORBIDDEN). */
+const FRESH_SESSION_SECONDS = 24 * 60 * 60
+/** account.authorizations.authorization_ttl_days: Telegram's default for inactive sessions. */
+const DEFAULT_AUTHORIZATION_TTL_DAYS = 180
+/** A seeded freeze without dates: deletion this long after it began (invented; Telegram sets it per case). */
+const DEFAULT_FREEZE_DAYS = 30
+/** Where Telegram sends frozen accounts to appeal (@SpamBot). */
+const DEFAULT_FREEZE_APPEAL_URL = 'https://t.me/spambot'
 /** First ids handed out (invented; real ids are opaque 64-bit numbers). */
 const FIRST_USER_ID = 1_000_000n
 const FIRST_BOT_ID = 7_000_000_000n
@@ -123,6 +155,8 @@ export class AccountRegistry {
   readonly loginTokenTtlSeconds: number
   readonly termsOfService: { id: string; text: string }
   readonly random: RandomSource
+  readonly freshSessionSeconds: number
+  readonly apps: Readonly<Record<number, KnownApp>>
   onCode: ((delivery: CodeDelivery) => void) | null
   updateRouter: UpdateRouter | null
   onLoginTokenAccepted: ((event: LoginTokenAccepted) => void) | null
@@ -139,6 +173,10 @@ export class AccountRegistry {
   private readonly bannedPhones = new Set<string>()
   private readonly keys = new Map<string, KeyRecord>()
   private readonly clock: () => number
+  private clockOffsetMs = 0
+  private readonly locateIp: (ip: string) => { country: string; region: string }
+  /** new_algo of account.getPassword per user: the server salts stay the same until a password is set. */
+  private readonly serverAlgos = new Map<bigint, SrpAlgo>()
   private nextUserId = FIRST_USER_ID
   private nextBotId = FIRST_BOT_ID
 
@@ -161,14 +199,28 @@ export class AccountRegistry {
     this.sendCodeWindow = opts.sendCodeFlood ? new RateWindow(opts.sendCodeFlood) : null
     this.passwordWindow = opts.passwordFlood ? new RateWindow(opts.passwordFlood) : null
     this.clock = opts.now ?? Date.now
+    this.freshSessionSeconds = opts.freshSessionSeconds ?? FRESH_SESSION_SECONDS
+    this.apps = opts.apps ?? OFFICIAL_APPS
+    this.locateIp = opts.locateIp ?? (() => ({ country: '', region: '' }))
   }
 
   now(): number {
-    return this.clock()
+    return this.clock() + this.clockOffsetMs
+  }
+
+  /** Moves the accounts' clock forward (sessions age, codes and freezes expire) without waiting. */
+  advanceClock(seconds: number): void {
+    if (!Number.isFinite(seconds) || seconds < 0) throw new RangeError('advanceClock: seconds must be >= 0')
+    this.clockOffsetMs += seconds * 1000
+  }
+
+  /** Where a session's IP is said to be. */
+  locate(ip: string): { country: string; region: string } {
+    return this.locateIp(ip)
   }
 
   nowSeconds(): number {
-    return Math.floor(this.clock() / 1000)
+    return Math.floor(this.now() / 1000)
   }
 
   // ---- accounts ----
@@ -189,6 +241,11 @@ export class AccountRegistry {
       username: spec.username ?? null,
       registered: spec.registered ?? true,
       deactivated: null,
+      frozen: spec.frozen ? this.freezeOf(spec.frozen) : null,
+      restrictionReasons: spec.restricted ? spec.restricted.map((r) => ({ ...r })) : [],
+      keyFate: spec.keyFate ? keyFateOf(spec.keyFate) : null,
+      authorizationTtlDays: DEFAULT_AUTHORIZATION_TTL_DAYS,
+      pendingEmail: null,
       password: spec.password === undefined ? null : this.makePassword(spec.password),
       codeKinds: spec.codeTypes?.length ? [...spec.codeTypes] : [...DEFAULT_CODE_KINDS],
       fixedCode: spec.code ?? test?.code ?? null,
@@ -221,6 +278,11 @@ export class AccountRegistry {
       username: spec.username ?? null,
       registered: true,
       deactivated: null,
+      frozen: null,
+      restrictionReasons: [],
+      keyFate: null,
+      authorizationTtlDays: DEFAULT_AUTHORIZATION_TTL_DAYS,
+      pendingEmail: null,
       password: null,
       codeKinds: [],
       fixedCode: null,
@@ -290,6 +352,31 @@ export class AccountRegistry {
     this.requireAccount(userId).password = spec === null ? null : this.makePassword(spec)
   }
 
+  /** Freezes the account (help.getAppConfig shows it; most methods answer 420 FROZEN_METHOD_INVALID); null thaws. */
+  freeze(userId: bigint, spec: FreezeSpec | null): void {
+    this.requireAccount(userId).frozen = spec === null ? null : this.freezeOf(spec)
+  }
+
+  /** Marks the user restricted with these reasons (an empty list lifts it). */
+  restrict(userId: bigint, reasons: Account['restrictionReasons']): void {
+    this.requireAccount(userId).restrictionReasons = reasons.map((r) => ({ ...r }))
+  }
+
+  /** The server salts a new password of `userId` must extend (account.password.new_algo). */
+  serverAlgo(userId: bigint): SrpAlgo {
+    let algo = this.serverAlgos.get(userId)
+    if (!algo) {
+      algo = newSrpAlgo(this.random)
+      this.serverAlgos.set(userId, algo)
+    }
+    return algo
+  }
+
+  /** After a password change Telegram hands out new salts for the next one. */
+  renewServerAlgo(userId: bigint): void {
+    this.serverAlgos.delete(userId)
+  }
+
   // ---- keys and sessions ----
 
   /** Records a login of the key and tells its DC (ctx.authorize). */
@@ -305,6 +392,14 @@ export class AccountRegistry {
     }
     record.session = session
     record.password = null
+    record.client = ctx.client ?? record.client
+    record.activeAt = session.createdAt
+    const account = this.accounts.get(userId)
+    // A seeded fate strikes the account's next login once; a later re-login is left alone.
+    if (account?.keyFate) {
+      record.fate = { ...account.keyFate, dueAt: session.createdAt + account.keyFate.afterSeconds }
+      account.keyFate = null
+    }
     ctx.authorize(userId)
     return session
   }
@@ -319,14 +414,43 @@ export class AccountRegistry {
   }
 
   sessionOf(dcId: number, authKeyId: bigint): Session | null {
-    return this.keys.get(keyName(dcId, authKeyId))?.session ?? null
+    const record = this.keys.get(keyName(dcId, authKeyId))
+    if (record) this.settleFate(record)
+    return record?.session ?? null
   }
 
-  /** Every logged-in key of `userId`, oldest first. */
-  sessionsOf(userId: bigint): Session[] {
-    const out: Session[] = []
-    for (const r of this.keys.values()) if (r.session?.userId === userId) out.push(r.session)
+  /** Every logged-in key of `userId`, oldest first, with what each announced and when it was last active. */
+  sessionsOf(userId: bigint): SessionActivity[] {
+    const out: SessionActivity[] = []
+    for (const r of this.keys.values()) {
+      this.settleFate(r)
+      if (r.session?.userId === userId && !r.duplicated && !r.revoked)
+        out.push({ ...r.session, client: r.client ?? r.session.client, activeAt: r.activeAt, ip: r.ip })
+    }
     return out.sort((a, b) => a.createdAt - b.createdAt)
+  }
+
+  /**
+   * Ends every session of `userId` but the caller's (auth.resetAuthorizations) or one (account.resetAuthorization):
+   * those keys stay known but logged out, so their next call gets 401 AUTH_KEY_UNREGISTERED.
+   */
+  endSessions(userId: bigint, keep: { dcId: number; authKeyId: bigint } | null): number {
+    let ended = 0
+    for (const s of this.sessionsOf(userId)) {
+      if (keep && s.dcId === keep.dcId && s.authKeyId === keep.authKeyId) continue
+      this.logOut(s.dcId, s.authKeyId)
+      ended++
+    }
+    return ended
+  }
+
+  /** The key's request was let through: remember when, from where, and the app it announced. */
+  noteActivity(dcId: number, authKeyId: bigint, info: { ip?: string; client?: RpcContext['client'] }): void {
+    const record = this.keys.get(keyName(dcId, authKeyId))
+    if (!record) return
+    record.activeAt = this.nowSeconds()
+    if (info.ip) record.ip = info.ip
+    if (info.client) record.client = info.client
   }
 
   /** The key's 2FA login in progress (set by SESSION_PASSWORD_NEEDED). */
@@ -357,6 +481,7 @@ export class AccountRegistry {
 
   keyState(dcId: number, authKeyId: bigint): KeyState {
     const record = this.keys.get(keyName(dcId, authKeyId))
+    if (record) this.settleFate(record)
     const userId = record?.session?.userId ?? null
     if (record?.duplicated)
       return { status: 'duplicated', userId, rejection: { code: 406, message: 'AUTH_KEY_DUPLICATED' } }
@@ -375,6 +500,7 @@ export class AccountRegistry {
   /** What a DC needs: login state per key and the keys to refuse. Pass it as startTestDc's `cluster`. */
   readonly cluster: Required<DcCluster> = {
     userOfKey: (dcId, authKeyId) => this.sessionOf(dcId, authKeyId)?.userId ?? null,
+    keyActive: (dcId, authKeyId, info) => this.noteActivity(dcId, authKeyId, info),
     // ctx.authorize lands here; logIn has already recorded the session, so only foreign callers create one.
     bindKey: (dcId, authKeyId, userId) => {
       const record = this.key(dcId, authKeyId)
@@ -384,9 +510,10 @@ export class AccountRegistry {
           authKeyId,
           userId,
           hash: this.randomLong(),
-          client: null,
+          client: record.client,
           createdAt: this.nowSeconds(),
         }
+        record.activeAt = record.session.createdAt
       }
     },
     unbindKey: (dcId, authKeyId) => this.logOut(dcId, authKeyId),
@@ -455,7 +582,16 @@ export class AccountRegistry {
     const name = keyName(dcId, authKeyId)
     let record = this.keys.get(name)
     if (!record) {
-      record = { session: null, password: null, duplicated: false, revoked: false }
+      record = {
+        session: null,
+        password: null,
+        duplicated: false,
+        revoked: false,
+        client: null,
+        activeAt: this.nowSeconds(),
+        ip: '',
+        fate: null,
+      }
       this.keys.set(name, record)
     }
     return record
@@ -466,6 +602,27 @@ export class AccountRegistry {
     this.accounts.set(account.id, account)
     if (account.phone) this.byPhone.set(account.phone, account)
     return account
+  }
+
+  /** Applies a due KeyFate to its key (once). */
+  private settleFate(record: KeyRecord): void {
+    const fate = record.fate
+    if (!fate || this.nowSeconds() < fate.dueAt) return
+    record.fate = null
+    if (fate.state === 'duplicated') record.duplicated = true
+    else if (fate.state === 'revoked') {
+      record.revoked = true
+      record.session = null
+    } else record.session = null
+  }
+
+  private freezeOf(spec: FreezeSpec): Freeze {
+    const sinceDate = spec.sinceDate ?? this.nowSeconds()
+    return {
+      sinceDate,
+      untilDate: spec.untilDate ?? sinceDate + DEFAULT_FREEZE_DAYS * 86400,
+      appealUrl: spec.appealUrl ?? DEFAULT_FREEZE_APPEAL_URL,
+    }
   }
 
   private makePassword(spec: string | PasswordSpec): StoredPassword {
@@ -480,6 +637,12 @@ export class AccountRegistry {
   private randomSecret(): string {
     return Buffer.from(this.random(BOT_SECRET_CHARS)).toString('base64url').slice(0, BOT_SECRET_CHARS)
   }
+}
+
+function keyFateOf(spec: KeyFateSpec): KeyFate {
+  return typeof spec === 'string'
+    ? { state: spec, afterSeconds: 0 }
+    : { state: spec.state, afterSeconds: spec.afterSeconds ?? 0 }
 }
 
 /** pts starts at 1 for a new account (what Telegram's getState gives one); nothing moves it on the test DC. */

@@ -6,6 +6,35 @@ import type { CodeKind } from './login-codes.ts'
 /** How an account was taken down: `ban` → USER_DEACTIVATED_BAN (and PHONE_NUMBER_BANNED), `deleted` → USER_DEACTIVATED. */
 export type Deactivation = 'ban' | 'deleted'
 
+/** Telegram's account freeze (core.telegram.org/api/auth#frozen-accounts): read-only until `untilDate`, then deletion. */
+export interface Freeze {
+  /** Unix seconds the freeze began (app config freeze_since_date). */
+  sinceDate: number
+  /** Unix seconds the account is deleted unless appealed (freeze_until_date). */
+  untilDate: number
+  /** freeze_appeal_url. */
+  appealUrl: string
+}
+
+/** One entry of user.restriction_reason. */
+export interface RestrictionReason {
+  /** 'all', 'android', 'ios', … (Telegram's platform tags). */
+  platform: string
+  /** 'porn', 'spam', 'terms', … */
+  reason: string
+  text: string
+}
+
+/**
+ * What becomes of the account's next login key (a seed switch, once): `duplicated` → 406 AUTH_KEY_DUPLICATED,
+ * `revoked` → 401 SESSION_REVOKED, `unregistered` → the session ends (401 AUTH_KEY_UNREGISTERED), each
+ * `afterSeconds` (DC clock) after that login.
+ */
+export interface KeyFate {
+  state: 'duplicated' | 'revoked' | 'unregistered'
+  afterSeconds: number
+}
+
 export interface Account {
   readonly id: bigint
   readonly accessHash: bigint
@@ -19,7 +48,16 @@ export interface Account {
   /** False: the phone is known (home DC, code settings) but signIn answers authorizationSignUpRequired. */
   registered: boolean
   deactivated: Deactivation | null
+  /** Frozen accounts answer 420 FROZEN_METHOD_INVALID to all but a few read-only methods. */
+  frozen: Freeze | null
+  /** Non-empty: the user is `restricted` with these reasons. */
+  restrictionReasons: RestrictionReason[]
+  keyFate: KeyFate | null
+  /** account.authorizations.authorization_ttl_days (account.setAuthorizationTTL). */
+  authorizationTtlDays: number
   password: StoredPassword | null
+  /** A recovery email set with updatePasswordSettings, waiting for account.confirmPasswordEmail. */
+  pendingEmail: { email: string; code: string } | null
   /** Delivery chain for login codes: the first kind, then what auth.resendCode moves to. */
   codeKinds: CodeKind[]
   /** A fixed login code (test numbers, seeded accounts); random when null. */
@@ -47,6 +85,12 @@ export function toTlUser(account: Account, self: boolean, nowSeconds: number): t
     ...(self && account.phone ? { phone: account.phone } : {}),
     ...(self ? { self: true } : {}),
     ...(account.deactivated ? { deleted: true } : {}),
+    ...(account.restrictionReasons.length
+      ? {
+          restricted: true,
+          restrictionReason: account.restrictionReasons.map((r) => ({ _: 'restrictionReason' as const, ...r })),
+        }
+      : {}),
   }
   if (account.bot) return { ...user, bot: true, botInfoVersion: 1 }
   return {

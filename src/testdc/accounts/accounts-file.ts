@@ -4,11 +4,14 @@
 //     "users": [{ "phone": "15550001111", "dcId": 2, "id": "1000001", "accessHash": "-42", "firstName": "Ann",
 //                 "lastName": "Lee", "username": "ann", "registered": true, "code": "12345",
 //                 "codeTypes": ["app", "sms", "call"], "password": "hunter2" | { "password": "…", "hint": "…",
-//                 "recoveryEmail": "ann@example.com" }, "banned": false, "deactivated": "ban" | "deleted" }],
+//                 "recoveryEmail": "ann@example.com" }, "banned": false, "deactivated": "ban" | "deleted",
+//                 "frozen": true | { "sinceDate": 1735689600, "untilDate": 1738281600, "appealUrl": "https://t.me/spambot" },
+//                 "restricted": [{ "platform": "all", "reason": "spam", "text": "…" }],
+//                 "keyFate": "duplicated" | "revoked" | "unregistered" | { "state": "…", "afterSeconds": 60 } }],
 //     "bots":  [{ "id": "7000001", "token": "7000001:AAE…", "dcId": 2, "firstName": "Farm bot", "username": "farm_bot" }]
 //   }
 import { CODE_KINDS, type CodeKind } from './login-codes.ts'
-import type { Deactivation } from './account.ts'
+import type { Deactivation, KeyFate, RestrictionReason } from './account.ts'
 import type { PasswordSpec } from './stored-password.ts'
 
 export interface UserSpec {
@@ -31,7 +34,25 @@ export interface UserSpec {
   /** sendCode answers PHONE_NUMBER_BANNED. */
   banned?: boolean
   deactivated?: Deactivation
+  /** Telegram's freeze: read-only account, dates in help.getAppConfig. */
+  frozen?: FreezeSpec
+  /** user.restricted with these reasons. */
+  restricted?: RestrictionReason[]
+  /** What becomes of the account's next login key. */
+  keyFate?: KeyFateSpec
 }
+
+/** A freeze as seeded: dates default to "since the DC loaded the seed" and 30 days later. */
+export interface FreezeSpec {
+  sinceDate?: number
+  untilDate?: number
+  appealUrl?: string
+}
+
+/** A KeyFate as seeded: the state alone means "from the first request after the login". */
+export type KeyFateSpec = KeyFate['state'] | { state: KeyFate['state']; afterSeconds?: number }
+
+const KEY_FATES: readonly KeyFate['state'][] = ['duplicated', 'revoked', 'unregistered']
 
 export interface BotSpec {
   id?: bigint
@@ -97,6 +118,45 @@ function parsePassword(v: unknown, where: string): string | PasswordSpec | undef
   }
 }
 
+function parseFreeze(v: unknown, where: string): FreezeSpec | undefined {
+  if (v === undefined || v === false) return undefined
+  if (v === true) return {}
+  if (!isObject(v)) throw new TestDcAccountsError(`${where}.frozen: expected true or an object`)
+  const w = `${where}.frozen`
+  return {
+    sinceDate: optInt(v, 'sinceDate', w),
+    untilDate: optInt(v, 'untilDate', w),
+    appealUrl: optString(v, 'appealUrl', w),
+  }
+}
+
+function parseRestricted(v: unknown, where: string): RestrictionReason[] | undefined {
+  if (v === undefined) return undefined
+  if (!Array.isArray(v))
+    throw new TestDcAccountsError(`${where}.restricted: expected a list of { platform, reason, text }`)
+  return v.map((r: unknown, i) => {
+    const w = `${where}.restricted[${i}]`
+    if (!isObject(r)) throw new TestDcAccountsError(`${w}: expected an object`)
+    return {
+      platform: optString(r, 'platform', w) ?? 'all',
+      reason: optString(r, 'reason', w) ?? 'spam',
+      text: optString(r, 'text', w) ?? '',
+    }
+  })
+}
+
+function parseKeyFate(v: unknown, where: string): KeyFateSpec | undefined {
+  if (v === undefined) return undefined
+  const state = isObject(v) ? v['state'] : v
+  if (!(KEY_FATES as readonly unknown[]).includes(state))
+    throw new TestDcAccountsError(`${where}.keyFate: expected ${KEY_FATES.join(', ')} (or { state, afterSeconds })`)
+  if (!isObject(v)) return state as KeyFate['state']
+  const afterSeconds = optInt(v, 'afterSeconds', `${where}.keyFate`)
+  if (afterSeconds !== undefined && afterSeconds < 0)
+    throw new TestDcAccountsError(`${where}.keyFate.afterSeconds: expected a number of seconds >= 0`)
+  return { state: state as KeyFate['state'], afterSeconds }
+}
+
 function parseUser(v: unknown, i: number): UserSpec {
   const where = `users[${i}]`
   if (!isObject(v)) throw new TestDcAccountsError(`${where}: expected an object`)
@@ -128,6 +188,9 @@ function parseUser(v: unknown, i: number): UserSpec {
     password: parsePassword(v['password'], where),
     banned: optBool(v, 'banned', where),
     deactivated,
+    frozen: parseFreeze(v['frozen'], where),
+    restricted: parseRestricted(v['restricted'], where),
+    keyFate: parseKeyFate(v['keyFate'], where),
   }
 }
 

@@ -59,6 +59,11 @@ export class StoredPassword {
     return new StoredPassword(algo, () => Promise.resolve(verifier), hint, recoveryEmail)
   }
 
+  /** The same password with another recovery email (account.confirmPasswordEmail); null removes it. */
+  withRecoveryEmail(email: string | null): StoredPassword {
+    return new StoredPassword(this.algo, () => this.verifier(), this.hint, email)
+  }
+
   /** v = g^x mod p, 256 bytes. */
   verifier(): Promise<Uint8Array> {
     return (this.memo ??= this.computeVerifier())

@@ -4,7 +4,7 @@
 // was chosen.
 import type { tl } from '../../mtproto/tl/index.ts'
 import { bytesEqual } from '../../mtproto/crypto/bytes.ts'
-import { srpVerifyClient, type SrpAlgo } from '../../mtproto/crypto/srp.ts'
+import type { SrpAlgo } from '../../mtproto/crypto/srp.ts'
 import type { RpcContext, RpcHandler } from '../rpc-dispatcher.ts'
 import { RpcFailure, unauthorized } from '../rpc-failure.ts'
 import type { Account } from '../accounts/account.ts'
@@ -13,6 +13,7 @@ import { DEFAULT_CODE_KINDS, randomCode, toSentCode, type PendingCode } from '..
 import type { LoginToken } from '../accounts/login-tokens.ts'
 import { toRpcHandlers, type MethodHandlers } from '../accounts/rpc-method.ts'
 import { emailPattern, StoredPassword } from '../accounts/stored-password.ts'
+import { verifyPasswordProof } from '../accounts/password-proof.ts'
 import { authorizationResult, toTlAuthorization } from '../accounts/tl-authorization.ts'
 
 /** Layer that introduced auth.authorizationSignUpRequired; older clients get PHONE_NUMBER_UNOCCUPIED from signIn. */
@@ -258,21 +259,8 @@ async function checkPassword(
   ctx: RpcContext,
 ): Promise<tl.auth.RawAuthorization> {
   if (input._ !== 'inputCheckPasswordSRP') throw fail(400, 'PASSWORD_HASH_INVALID')
-  const login = r.passwordLogin(ctx.dcId, ctx.authKeyId)
-  const challenge = login?.challenge
   // Only the srp_id of this key's latest account.getPassword is valid, and only once.
-  if (!login || !challenge || challenge.srpId !== input.srpId) throw fail(400, 'SRP_ID_INVALID')
-  login.challenge = null
-  const account = r.requireAccount(login.userId)
-  if (account.password !== challenge.password) throw fail(400, 'SRP_PASSWORD_CHANGED')
-  const floodKey = String(account.id)
-  const wait = r.passwordWindow?.waitSeconds(floodKey, r.now()) ?? 0
-  if (wait > 0) throw fail(420, `FLOOD_WAIT_${wait}`)
-  const verifier = await challenge.password.verifier()
-  if (!srpVerifyClient(challenge.password.algo, verifier, challenge.srp, input.A, input.M1)) {
-    r.passwordWindow?.record(floodKey, r.now())
-    throw fail(400, 'PASSWORD_HASH_INVALID')
-  }
+  const account = await verifyPasswordProof(r, ctx, input)
   if (account.deactivated) throw fail(401, account.deactivated === 'ban' ? 'USER_DEACTIVATED_BAN' : 'USER_DEACTIVATED')
   return authorize(r, ctx, account)
 }
