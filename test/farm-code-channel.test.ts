@@ -52,6 +52,14 @@ async function clientsNamed(name: string): Promise<{ id: string; line: string }[
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
+async function waitUntil(check: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out')
+    await sleep(20)
+  }
+}
+
 before(() => {
   redis = new Redis(redisOptions)
   redis2 = new Redis(redisOptions)
@@ -163,6 +171,29 @@ describe('code channel', () => {
     assert.equal((await provider.deliverCode({ phone: early, code: '33333' })).status, 'pending')
     await box.requestCode({ phone: early, attempt: '1', codeType: 'sms', jobId: 'job-early' })
     assert.equal(await box.waitForCode({ phone: early, attempt: '1', timeoutMs: 2000 }), '33333')
+  })
+
+  it('asked again for the same attempt after a failover, keeps the code that attempt already has, and says so', async () => {
+    const box = inbox()
+    const provider = new CodeProviderClient({ redis, prefix })
+    const phone = nextPhone()
+    const heard: CodeRequestMessage[] = []
+    const sub = new Redis(redisOptions)
+    await sub.subscribe(box.names.requestsChannel)
+    sub.on('message', (_c: string, json: string) => heard.push(JSON.parse(json) as CodeRequestMessage))
+    try {
+      await box.requestCode({ phone, attempt: '1', codeType: 'sms', jobId: 'job-f' })
+      assert.equal((await provider.deliverCode({ phone, code: '45454' })).status, 'stored')
+      await box.requestCode({ phone, attempt: '1', codeType: 'sms', jobId: 'job-f', reissued: true })
+      assert.equal(await box.waitForCode({ phone, attempt: '1', timeoutMs: 2000 }), '45454')
+      await waitUntil(() => heard.filter((m) => m.phone === phone).length === 2)
+      const [first, again] = heard.filter((m) => m.phone === phone)
+      assert.equal(first!.reissued, undefined)
+      assert.equal(again!.reissued, true)
+      assert.equal(again!.attempt, '1')
+    } finally {
+      await sub.quit()
+    }
   })
 
   it('reports a duplicate delivery for an attempt whose code is not consumed yet, and keeps the first', async () => {

@@ -136,19 +136,18 @@ describe('onboarding end to end', () => {
     )
     sessionsDir = join(farm.dir, 'sessions')
     stringsFile = join(farm.dir, 'strings.json')
-    const started = Date.now()
     const { outcome, exitCode } = await runOnboarding(farm.redis, farm.prefix, specs, {
       sessionsDir,
       sessionsJson: stringsFile,
       report: join(farm.dir, 'report'),
       progress: false,
-      timeoutMs: 30_000,
+      // A bound for a hung run, not a speed check (that is `npm run bench -- farm`): a loaded CI machine is slow.
+      timeoutMs: 120_000,
       stdout: sink(),
       stderr: sink(),
     })
     clearInterval(watch)
     await qr.stop()
-    assert.ok(Date.now() - started < 15_000, `took ${Date.now() - started} ms`)
     assert.equal(outcome.timedOut, false)
     assert.equal(exitCode, 1, 'some accounts failed on purpose')
     results = byAccount(outcome.results)

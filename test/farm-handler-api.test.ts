@@ -267,6 +267,39 @@ describe('handler_api bridge → code channel', () => {
     assert.ok(!logged.includes('61616') && !logged.includes('72727'), 'a code reached the log')
   })
 
+  it('delivers the same code again when the farm asks again for the attempt after a Redis failover', async () => {
+    const inbox = new CodeInbox({ redis, prefix })
+    const channel = new CodeProviderClient({ redis, prefix })
+    const p = provider()
+    vendor.pool.push('99966300012')
+    const { activationId, phone } = await p.getNumber(7)
+    const bridge = runHandlerApiBridge({ provider: p, channel, pollIntervalMs: 20, blockMs: 200, since: '$' })
+    try {
+      await new Promise((r) => setTimeout(r, 100))
+      await inbox.requestCode({ phone, attempt: '1', codeType: 'sms', jobId: 'failover', timeoutSec: 30 })
+      setTimeout(() => vendor.sms(activationId, '83838'), 100)
+      const codeKey = inbox.names.code(phone, '1')
+      for (let i = 0; i < 100 && (await redis.exists(codeKey)) === 0; i++) await new Promise((r) => setTimeout(r, 50))
+      // The old primary took the code and died before its replica had it.
+      assert.equal(await redis.del(codeKey), 1)
+      await inbox.requestCode({
+        phone,
+        attempt: '1',
+        codeType: 'sms',
+        jobId: 'failover',
+        timeoutSec: 30,
+        reissued: true,
+      })
+      assert.equal(await inbox.waitForCode({ phone, attempt: '1', timeoutMs: 5000 }), '83838')
+      // The SMS already came: no other one is asked of the vendor.
+      assert.deepEqual(vendor.activations.get(activationId)?.statuses, [1])
+      await p.complete(activationId)
+    } finally {
+      await bridge.stop()
+      await inbox.close()
+    }
+  })
+
   it('cancels an activation whose SMS never came (refund)', async () => {
     const inbox = new CodeInbox({ redis, prefix })
     const channel = new CodeProviderClient({ redis, prefix })

@@ -5,7 +5,12 @@
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { AccountRegistry, CodeDelivery } from '../testdc/accounts/index.ts'
-import { CodeChannelNames, CodeProviderClient, type PasswordRequestMessage } from '../queue/code-channel.ts'
+import {
+  CodeChannelNames,
+  CodeProviderClient,
+  type CodeRequestMessage,
+  type PasswordRequestMessage,
+} from '../queue/code-channel.ts'
 import { maskPhone } from '../foundation/logger.ts'
 import type { TestDcSeed } from './testdc-seed.ts'
 import type { Sealer } from '../foundation/sealed-value.ts'
@@ -37,6 +42,8 @@ export class SimulatedCodeProvider {
   private readonly timers = new Set<NodeJS.Timeout>()
   private subscriber: Redis | null = null
   private stopped = false
+  /** The last code each phone was sent, read again when the farm asks again after a failover of its Redis. */
+  private readonly lastCodes = new Map<string, string>()
 
   constructor(private readonly opts: SimulatedProviderOptions) {
     this.client = new CodeProviderClient({
@@ -80,6 +87,7 @@ export class SimulatedCodeProvider {
       return
     }
     this.opts.onCode?.(d, 'delivered')
+    this.lastCodes.set(d.phone, d.code)
     this.later(async () => {
       const r = await this.client.deliverCode({ phone: d.phone, code: d.code })
       this.stats.codesDelivered++
@@ -87,28 +95,40 @@ export class SimulatedCodeProvider {
     })
   }
 
-  /** Starts answering password requests. */
+  /** Starts answering password requests, and code requests asked again after a failover of the farm's Redis. */
   async start(): Promise<void> {
-    const passwords = this.opts.seed?.providerPasswords
-    if (!passwords || passwords.size === 0) return
+    const passwords = this.opts.seed?.providerPasswords ?? new Map<string, string>()
     const sub = this.opts.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true })
     sub.on('error', () => undefined)
     this.subscriber = sub
-    sub.on('message', (_channel: string, json: string) => {
-      let req: Partial<PasswordRequestMessage>
+    sub.on('message', (channel: string, json: string) => {
+      let req: Partial<PasswordRequestMessage & CodeRequestMessage>
       try {
-        req = JSON.parse(json) as Partial<PasswordRequestMessage>
+        req = JSON.parse(json) as Partial<PasswordRequestMessage & CodeRequestMessage>
       } catch {
         return
       }
-      const password = typeof req.phone === 'string' ? passwords.get(req.phone) : undefined
+      if (typeof req.phone !== 'string') return
+      const phone = req.phone
+      if (channel === this.names.requestsChannel) {
+        // The SMS is still on the phone: read it again and deliver it for the attempt asked about.
+        const code = req.reissued === true ? this.lastCodes.get(phone) : undefined
+        if (code === undefined || typeof req.attempt !== 'string') return
+        const attempt = req.attempt
+        this.later(async () => {
+          await this.client.deliverCode({ phone, code, attempt })
+          this.stats.codesDelivered++
+        })
+        return
+      }
+      const password = passwords.get(phone)
       if (password === undefined) return
       this.later(async () => {
-        await this.client.deliverPassword({ phone: req.phone!, password })
+        await this.client.deliverPassword({ phone, password })
         this.stats.passwordsDelivered++
       })
     })
-    await sub.subscribe(this.names.passwordRequestsChannel)
+    await sub.subscribe(this.names.passwordRequestsChannel, this.names.requestsChannel)
   }
 
   async stop(): Promise<void> {

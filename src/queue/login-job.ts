@@ -57,6 +57,8 @@ export interface LoginJobData {
   codeTimeoutMs?: number
   /** Unix ms when the login began waiting for its current code (the code-wait histogram's start). */
   codeWaitSince?: number
+  /** The Redis epoch (RedisEpoch) when the code or password now awaited was asked for: a failover since re-asks. */
+  requestEpoch?: string
 }
 
 export type FinalState =

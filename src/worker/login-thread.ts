@@ -6,6 +6,7 @@ import { Redis } from 'ioredis'
 import { CodeInbox } from '../queue/code-channel.ts'
 import { ExceptIdsRegistry } from '../queue/except-ids-registry.ts'
 import { SendCodeRateLimiter } from '../queue/send-code-rate-limiter.ts'
+import { RedisEpoch } from '../queue/redis-epoch.ts'
 import { SecretVault } from '../queue/secret-vault.ts'
 import { keyringFromSpec } from '../foundation/master-key-source.ts'
 import type { LoginJobData } from '../queue/login-job.ts'
@@ -70,6 +71,7 @@ export function createStepRunner(cfg: FarmWorkerConfig): { runner: LoginStepRunn
         : {}),
     }),
     vault: new SecretVault(redis, cfg.prefix, keyring),
+    epoch: new RedisEpoch(redis),
     sealer: keyring,
     network,
     apiId: cfg.apiId,

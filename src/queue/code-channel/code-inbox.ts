@@ -24,12 +24,13 @@ import {
 // Store a request and adopt a code that was delivered before anyone asked, in one step so a code arriving in
 // between can neither be lost nor parked as pending after the request exists. A code already under this attempt's
 // key answered an earlier request with the same attempt id (an earlier login of the phone: ids restart at 1 each
-// login, and a late code outlives the login that gave up on it): it is stale, and dropped.
-// KEYS: request hash, pending code key, this attempt's code key. ARGV: ttl sec, then field/value pairs.
+// login, and a late code outlives the login that gave up on it): it is stale, and dropped — except when the same
+// attempt is asked for again after a failover (ARGV[2] = '1'): a code found there is this attempt's own.
+// KEYS: request hash, pending code key, this attempt's code key. ARGV: ttl sec, reissue flag, field/value pairs.
 const REQUEST_LUA = `
-redis.call('DEL', KEYS[3])
+if ARGV[2] ~= '1' then redis.call('DEL', KEYS[3]) end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
 local pending = redis.call('GET', KEYS[2])
 if not pending then return 0 end
@@ -62,6 +63,8 @@ export interface RequestCodeInput {
   readonly resendAfterSec?: number
   /** The earlier attempt whose code Telegram refused, when this request asks again for the same code. */
   readonly refusedAttempt?: string
+  /** This attempt asked for again because the farm's Redis failed over since (its request or code may be lost). */
+  readonly reissued?: boolean
 }
 
 export interface WaitForCodeInput {
@@ -155,6 +158,7 @@ export class CodeInbox {
         ? { resendAfterSec: positiveInt(input.resendAfterSec, 'resendAfterSec') }
         : {}),
       ...(input.refusedAttempt !== undefined ? { refusedAttempt: checkAttempt(input.refusedAttempt) } : {}),
+      ...(input.reissued === true ? { reissued: true as const } : {}),
       requestedAt: Date.now(),
     }
     const fields = Object.entries(message).flatMap(([k, v]) => [k, String(v)])
@@ -165,6 +169,7 @@ export class CodeInbox {
       this.names.pendingCode(phone),
       this.names.code(phone, attempt),
       timeoutSec + this.lateCodeGraceSec,
+      input.reissued === true ? '1' : '0',
       ...fields,
     )
     const json = JSON.stringify(message)

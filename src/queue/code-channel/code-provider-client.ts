@@ -103,6 +103,7 @@ function parseRequest(json: string): CodeRequestMessage | null {
     if (typeof v.timeoutSec !== 'number' || typeof v.requestedAt !== 'number') return null
     if (v.resendAfterSec !== undefined && typeof v.resendAfterSec !== 'number') return null
     if (v.refusedAttempt !== undefined && typeof v.refusedAttempt !== 'string') return null
+    if (v.reissued !== undefined && v.reissued !== true) return null
     return v as CodeRequestMessage
   } catch {
     return null

@@ -41,6 +41,11 @@ export interface CodeRequestMessage {
    * SMS (or call) of that attempt stands; deliver the right code, read again, for this attempt.
    */
   readonly refusedAttempt?: string
+  /**
+   * The same attempt asked for again: the farm's Redis failed over (or restarted empty) since the first request,
+   * so the request or the code delivered for it may be lost. Deliver this attempt's code again.
+   */
+  readonly reissued?: true
   /** Unix milliseconds. */
   readonly requestedAt: number
 }

@@ -343,7 +343,15 @@ export function runHandlerApiBridge(options: HandlerApiBridgeOptions): HandlerAp
       act = { activationId, attempts: new Set(), lastCode: undefined, readySent: false, poll: null }
       activations.set(req.phone, act)
     }
-    if (act.attempts.has(req.attempt)) return
+    if (act.attempts.has(req.attempt)) {
+      // Asked again after the farm's Redis failed over: the code delivered for this attempt may have been lost
+      // with the old primary. Deliver it again (a poll still running for the attempt will deliver anyway).
+      if (req.reissued === true && act.poll === null && act.lastCode !== undefined) {
+        const { status } = await channel.deliverCode({ phone: req.phone, code: act.lastCode, attempt: req.attempt })
+        logger?.info({ phone: maskPhone(req.phone), attempt: req.attempt, status }, 'SMS code delivered again')
+      }
+      return
+    }
     act.attempts.add(req.attempt)
     if (act.poll !== null) {
       act.poll.controller.abort() // a new attempt supersedes the previous poll

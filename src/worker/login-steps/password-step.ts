@@ -5,7 +5,7 @@ import { checkPassword } from '../../auth/flows/password-check.ts'
 import { CodeTimeoutError } from '../../queue/code-channel.ts'
 import type { LoginClient } from '../login-client-cache.ts'
 import { alreadyLoggedIn, authorized } from './login-outcomes.ts'
-import type { StepContext, StepOutcome } from './step-context.ts'
+import { failedOverSince, type StepContext, type StepOutcome } from './step-context.ts'
 
 /** The delivered password (consumed), or null: a short blocking wait right after a request, else one look. */
 async function lookForPassword(ctx: StepContext): Promise<string | null> {
@@ -28,17 +28,25 @@ export async function passwordStep(ctx: StepContext, cached: LoginClient | undef
   if (from === 'vault') password = (await cfg.vault.get(ctx.jobId)).password
   // A QR login has no phone to ask the channel about: its password is in the vault or nowhere.
   if (password === undefined && from !== 'none' && data.kind !== 'qr') {
-    if (data.step !== 'wait_password') {
+    // A failover of the farm's Redis since the password was asked for may have lost it: ask again.
+    const reask = data.step === 'wait_password' && (await failedOverSince(ctx))
+    if (data.step !== 'wait_password' || reask) {
+      const requestEpoch = await cfg.epoch?.current()
       await cfg.inbox.requestPassword({
         phone: data.account,
         jobId: ctx.jobId,
-        timeoutSec: Math.max(1, Math.ceil(ctx.codeTimeoutMs / 1000)),
+        timeoutSec: Math.max(1, Math.ceil((reask ? data.deadline - Date.now() : ctx.codeTimeoutMs) / 1000)),
       })
       // The key waiting for the password must be the one that signs in with it, on whichever worker.
       await (cached ?? (await ctx.client())).keys.flush()
       return {
         kind: 'wait',
-        data: { step: 'wait_password', deadline: Date.now() + ctx.codeTimeoutMs, blockOnNextLook: true },
+        data: {
+          step: 'wait_password',
+          deadline: reask ? data.deadline : Date.now() + ctx.codeTimeoutMs,
+          blockOnNextLook: true,
+          requestEpoch,
+        },
         delayMs: ctx.recheckMs,
       }
     }

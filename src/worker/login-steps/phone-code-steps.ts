@@ -9,7 +9,7 @@ import { CodeTimeoutError, type KnownCodeType } from '../../queue/code-channel.t
 import type { LoginClient } from '../login-client-cache.ts'
 import { CLAIM_TTL_SECONDS, alreadyLoggedIn, authorized, claim } from './login-outcomes.ts'
 import { passwordStep } from './password-step.ts'
-import type { StepContext, StepOutcome } from './step-context.ts'
+import { failedOverSince, type StepContext, type StepOutcome } from './step-context.ts'
 
 /** FLOOD_WAITs on sendCode up to this long pace the whole DC; longer ones are one phone's own limit. */
 const DC_PENALTY_MAX_SECONDS = 60
@@ -85,6 +85,7 @@ async function codeSent(ctx: StepContext, sent: tl.auth.RawSentCode, codeAttempt
     .expire(ctx.loginKey, ctx.loginTtlSec)
     .exec()
   const deadline = Date.now() + ctx.codeTimeoutMs
+  const requestEpoch = await cfg.epoch?.current()
   await cfg.inbox.requestCode({
     phone: data.account,
     attempt: String(codeAttempt),
@@ -98,7 +99,7 @@ async function codeSent(ctx: StepContext, sent: tl.auth.RawSentCode, codeAttempt
   })
   return {
     kind: 'wait',
-    data: { step: 'wait_code', codeAttempt, deadline, blockOnNextLook: true },
+    data: { step: 'wait_code', codeAttempt, deadline, blockOnNextLook: true, requestEpoch },
     delayMs: ctx.recheckMs,
   }
 }
@@ -111,6 +112,7 @@ async function askCodeAgain(ctx: StepContext, codeFailures: number): Promise<Ste
   const { cfg, data } = ctx
   const [type, length] = await cfg.redis.hmget(ctx.loginKey, 'codeType', 'codeLength')
   const codeAttempt = data.codeAttempt + 1
+  const requestEpoch = await cfg.epoch?.current()
   await cfg.inbox.requestCode({
     phone: data.account,
     attempt: String(codeAttempt),
@@ -120,7 +122,33 @@ async function askCodeAgain(ctx: StepContext, codeFailures: number): Promise<Ste
     ...(Number(length) > 0 ? { codeLength: Number(length) } : {}),
     refusedAttempt: String(data.codeAttempt),
   })
-  return { kind: 'wait', data: { codeFailures, codeAttempt, blockOnNextLook: true }, delayMs: ctx.recheckMs }
+  return {
+    kind: 'wait',
+    data: { codeFailures, codeAttempt, blockOnNextLook: true, requestEpoch },
+    delayMs: ctx.recheckMs,
+  }
+}
+
+/**
+ * No code yet, and the farm's Redis failed over (or restarted empty) since it was asked for: the request, or the
+ * code delivered for it, may be gone with the old primary. Ask for the same attempt again (a provider delivers it
+ * again; one that already did is ignored, codes are stored NX) rather than wait out the deadline for nothing.
+ */
+async function reaskAfterFailover(ctx: StepContext): Promise<StepOutcome | null> {
+  const { cfg, data } = ctx
+  if (!(await failedOverSince(ctx))) return null
+  const [type, length] = await cfg.redis.hmget(ctx.loginKey, 'codeType', 'codeLength')
+  await cfg.inbox.requestCode({
+    phone: data.account,
+    attempt: String(data.codeAttempt),
+    codeType: (type ?? 'sms') as KnownCodeType,
+    jobId: ctx.jobId,
+    timeoutSec: Math.max(1, Math.ceil((data.deadline - Date.now()) / 1000)),
+    ...(Number(length) > 0 ? { codeLength: Number(length) } : {}),
+    reissued: true,
+  })
+  const requestEpoch = await cfg.epoch?.current()
+  return { kind: 'wait', data: { blockOnNextLook: true, requestEpoch }, delayMs: ctx.recheckMs }
 }
 
 /** The delivered code (consumed), or null: a short blocking wait right after a request, else one look. */
@@ -144,6 +172,8 @@ export async function codeStep(ctx: StepContext): Promise<StepOutcome> {
       await ctx.finish()
       return ctx.final('code_timeout')
     }
+    const reasked = await reaskAfterFailover(ctx)
+    if (reasked !== null) return reasked
     await cfg.registry.renew(data.accountKey, ctx.jobId, CLAIM_TTL_SECONDS)
     await ctx.dropClient() // nothing to do until the code comes: hold no socket while waiting
     return { kind: 'wait', data: { blockOnNextLook: false }, delayMs: ctx.recheckMs }

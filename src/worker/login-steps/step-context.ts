@@ -11,6 +11,7 @@ import { FarmRedisKeys, sessionKeyPrefix } from '../../queue/redis-keys.ts'
 import type { SecretVault } from '../../queue/secret-vault.ts'
 import { Keyring, type Sealer } from '../../foundation/sealed-value.ts'
 import type { SendCodeRateLimiter } from '../../queue/send-code-rate-limiter.ts'
+import type { RedisEpoch } from '../../queue/redis-epoch.ts'
 import type { LoginClient, LoginClientCache, LoginNetwork } from '../login-client-cache.ts'
 import { isTransient } from '../transient-failure.ts'
 
@@ -23,6 +24,8 @@ export interface StepRunnerConfig {
   registry: ExceptIdsRegistry
   limiter: SendCodeRateLimiter
   vault: SecretVault
+  /** Tells a failover of the farm's Redis since a code was asked for (the request or code may be lost). */
+  epoch?: RedisEpoch
   /** Seals what in the login hash lets someone continue the login (phone_code_hash); absent: stored in clear. */
   sealer?: Sealer
   /** How logins reach Telegram, with the clients' deadlines. */
@@ -76,6 +79,13 @@ export function sessionStorageOf(
 /** A FLOOD_WAIT this login sits out (delayed), rather than ending as flood_wait(X). */
 export function waitsOut(cfg: StepRunnerConfig, err: unknown): err is RpcError {
   return err instanceof RpcError && err.isFloodWait && err.seconds! <= (cfg.maxFloodWaitSeconds ?? 3600)
+}
+
+/** Whether the farm's Redis failed over (or restarted empty) since the awaited code or password was asked for. */
+export async function failedOverSince(ctx: StepContext): Promise<boolean> {
+  const { cfg, data } = ctx
+  if (cfg.epoch === undefined || data.requestEpoch === undefined) return false
+  return (await cfg.epoch.current()) !== data.requestEpoch
 }
 
 /** The code timeout of a login: the job's own, else the runner's (default 10 min). */
