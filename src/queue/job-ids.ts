@@ -3,7 +3,7 @@
 // names its jobs with an HMAC under a per-farm secret, kept sealed in Redis, so the ids stay stable per account
 // (the same account queued twice is one job) and across master key rotations. A farm without a key keeps the
 // plain ids (it keeps its secrets in clear anyway, and says so at start).
-import { createHmac, randomBytes } from 'node:crypto'
+import { createHash, createHmac, randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { Sealer } from '../foundation/sealed-value.ts'
 import { loginJobId, type LoginKind } from './login-job.ts'
@@ -25,6 +25,16 @@ export class JobIds {
   of(kind: LoginKind, accountKey: string): string {
     if (this.secret === null) return loginJobId(kind, accountKey)
     return `${kind}-${createHmac('sha256', this.secret).update(`${kind}\0${accountKey}`).digest('hex').slice(0, 32)}`
+  }
+
+  /** The id of a session job (`check-…`, `harden-…`): one per session and operation, the name not given back. */
+  ofSession(op: string, session: string): string {
+    const input = `${op}\0${session}`
+    const digest =
+      this.secret === null
+        ? createHash('sha256').update(input).digest('hex')
+        : createHmac('sha256', this.secret).update(input).digest('hex')
+    return `${op}-${digest.slice(0, 32)}`
   }
 }
 

@@ -154,6 +154,26 @@ export class FarmRedisKeys {
   get sessionPrefix(): string {
     return `${this.prefix}session:`
   }
+  /** Hash of every session's last health check: session name → JSON (state, time of the check; session-job.ts). */
+  get sessionHealth(): string {
+    return `${this.prefix}sessions:health`
+  }
+  /** Hash of what `sessions harden` last did per session: session name → JSON (session-job.ts). */
+  get sessionHardening(): string {
+    return `${this.prefix}sessions:hardening`
+  }
+  /** A session's own secrets that outlive any job (proxy URL, api_hash, 2FA password), sealed; session-secrets.ts. */
+  sessionSecrets(name: string): string {
+    return `${this.prefix}session-secret:${name}`
+  }
+  /** Sorted set of the session-job runs (`sessions check|harden`). */
+  get sessionRuns(): string {
+    return `${this.prefix}session-runs`
+  }
+  /** Hash of a session-job run's results, by account. */
+  sessionResults(runId: string): string {
+    return `${this.prefix}session-results:${runId}`
+  }
   /** The per-farm secret of the keyed job ids (sealed under the master key; src/queue/job-ids.ts). */
   get jobIdSecret(): string {
     return `${this.prefix}job-id-secret`

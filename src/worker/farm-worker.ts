@@ -19,6 +19,7 @@ import type { LoginTask, ThreadOutcome } from './login-thread.ts'
 import type { FarmWorkerConfig } from './worker-config.ts'
 import { recordCodeWait, recordLogin } from '../queue/farm-stats.ts'
 import type { WorkerMetrics } from './worker-metrics.ts'
+import { startSessionJobWorker } from './session-job-worker.ts'
 
 export interface FarmWorkerOptions extends FarmWorkerConfig {
   /** piscina threads (default 2). */
@@ -34,6 +35,8 @@ export interface FarmWorkerOptions extends FarmWorkerConfig {
   logger?: Logger
   /** This process's own metrics (`gramfarm worker --metrics-port`). */
   metrics?: WorkerMetrics
+  /** Session jobs (`sessions check|harden`) started per second across the farm (default 5). */
+  sessionJobRate?: number
 }
 
 export interface FarmWorker {
@@ -321,6 +324,15 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
     if (job && err.name === 'UnrecoverableError') void endOutsideRunner(job, 'failed(stalled)', errorText(err))
   })
   worker.on('error', (err) => opts.logger?.error({ err: { name: err.name, message: err.message } }, 'worker error'))
+  const sessionWorker = startSessionJobWorker({
+    connection,
+    pool,
+    prefix,
+    ...(opts.logger ? { logger: opts.logger } : {}),
+    ...(opts.sessionJobRate !== undefined ? { ratePerSec: opts.sessionJobRate } : {}),
+    ...(opts.lockDurationMs !== undefined ? { lockDurationMs: opts.lockDurationMs } : {}),
+    ...(opts.stalledIntervalMs !== undefined ? { stalledIntervalMs: opts.stalledIntervalMs } : {}),
+  })
 
   connection.on('error', (err: Error) =>
     opts.logger?.warn({ err: { name: err.name, message: err.message } }, 'redis connection error'),
@@ -362,10 +374,11 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
     close: () =>
       (closing ??= (async () => {
         const graceMs = opts.closeGraceMs ?? CLOSE_GRACE_MS
-        const graceful = await settlesWithin(worker.close(), graceMs)
+        const graceful = await settlesWithin(Promise.all([worker.close(), sessionWorker.close()]), graceMs)
         if (!graceful) {
           opts.logger?.warn({ graceMs }, 'worker did not stop in time; forcing it')
           await worker.stopTimers()
+          await settlesWithin(sessionWorker.disconnect(), 1_000)
         }
         // Forced means Redis is not answering: a QUIT would only wait out its bound, and a disconnect's wait for
         // `end` may never see one (the sockets are gone either way).
@@ -392,6 +405,7 @@ function threadConfig(opts: FarmWorkerOptions): FarmWorkerConfig {
     lockDurationMs: _lock,
     stalledIntervalMs: _stalled,
     closeGraceMs: _grace,
+    sessionJobRate: _sessionJobRate,
     ...config
   } = opts
   return config

@@ -16,6 +16,13 @@ import type { FarmWorkerConfig } from './worker-config.ts'
 import { transientFailureReason, type TransientFailureReason } from './failure-reason.ts'
 import type { LoginNetwork } from './login-client-cache.ts'
 import { failureCauses, maskedMessage } from './failure-description.ts'
+import {
+  createSessionRunner,
+  runOnThread,
+  type SessionTask,
+  type SessionThreadOutcome,
+  type SessionThreadRunner,
+} from './session-jobs/session-thread.ts'
 
 /**
  * What a step hands back across the thread boundary. An error becomes data: a structured clone keeps only the
@@ -97,6 +104,8 @@ export function createStepRunner(cfg: FarmWorkerConfig): { runner: LoginStepRunn
 }
 
 let shared: ReturnType<typeof createStepRunner> | undefined
+/** The session jobs' runner (`sessions check|harden`), made on the first such job. */
+let sessionShared: SessionThreadRunner | undefined
 
 // Loaded by piscina when the thread starts: build the runner now and say so, so the worker is ready (modules
 // compiled, Redis connected) before it takes its first job rather than during it.
@@ -115,8 +124,10 @@ if (startup?.closeChannel) {
   closing.onmessage = (m) => {
     if ((m as { data?: { close?: unknown } }).data?.close !== true) return // another thread's answer
     const runner = shared
+    const sessions = sessionShared
     shared = undefined
-    void (runner?.close() ?? Promise.resolve())
+    sessionShared = undefined
+    void Promise.all([runner?.close(), sessions?.close()])
       .catch(() => undefined)
       .finally(() => {
         closing.postMessage({ threadId, closed: true })
@@ -150,4 +161,10 @@ export default async function runLoginStep(task: LoginTask): Promise<ThreadOutco
 /** `pool.run(task, { name: 'cleanupLogin' })`: the bookkeeping of a job that ended without the runner. */
 export async function cleanupLogin(task: LoginTask): Promise<void> {
   await sharedRunner().runner.cleanup(task.jobId, task.data)
+}
+
+/** `pool.run(task, { name: 'runSessionJob' })`: one session job (check or harden). */
+export async function runSessionJob(task: SessionTask): Promise<SessionThreadOutcome> {
+  sessionShared ??= createSessionRunner(workerData as FarmWorkerConfig)
+  return runOnThread(sessionShared.runner, task)
 }
