@@ -378,14 +378,17 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
         if (!graceful) {
           opts.logger?.warn({ graceMs }, 'worker did not stop in time; forcing it')
           await worker.stopTimers()
-          await settlesWithin(sessionWorker.disconnect(), 1_000)
+          await sessionWorker.stopTimers()
         }
         // Forced means Redis is not answering: a QUIT would only wait out its bound, and a disconnect's wait for
         // `end` may never see one (the sockets are gone either way).
         if (graceful) await settlesWithin(subscriber.quit(), 2_000)
         subscriber.disconnect()
         if (!graceful || !(await settlesWithin(queue.close(), 2_000))) {
-          await settlesWithin(Promise.all([graceful || worker.disconnect(), queue.disconnect()]), 1_000)
+          await settlesWithin(
+            Promise.all([graceful || worker.disconnect(), graceful || sessionWorker.disconnect(), queue.disconnect()]),
+            1_000,
+          )
         }
         await closeThreadRunners(closeChannel, threads, 5_000)
         await pool.destroy()
