@@ -107,7 +107,7 @@ export async function listRedisSessions(redis: Redis, prefix: string): Promise<S
   return withIds.sort((a, b) => a.name.localeCompare(b.name))
 }
 
-async function loadRecord(
+export async function loadRedisSession(
   redis: Redis,
   prefix: string,
   name: string,
@@ -128,7 +128,7 @@ async function loadRecord(
 }
 
 /** The `.json` beside a `.session`: who the account is and which identity to present (no secret). */
-function sidecar(ref: SessionRef, fileName: string, record: SessionRecord): Record<string, unknown> {
+export function sessionSidecar(ref: SessionRef, fileName: string, record: SessionRecord): Record<string, unknown> {
   const d = record.device
   return {
     session_file: `${fileName}.session`,
@@ -167,7 +167,7 @@ export async function exportSessions(
   const strings: SessionStringsFile['sessions'][number][] = []
   const used = new Set<string>()
   for (const ref of refs) {
-    const record = await loadRecord(redis, prefix, ref.name, sealer)
+    const record = await loadRedisSession(redis, prefix, ref.name, sealer)
     // An auth key that never logged in (a login in progress) is not a session to hand out.
     if (record === null || record.userId === null) {
       missing.push(ref)
@@ -199,7 +199,7 @@ export async function exportSessions(
       file = storage.path
       await writePrivateFile(
         join(target.dir, `${fileName}.json`),
-        `${JSON.stringify(sidecar(ref, fileName, record), null, 2)}\n`,
+        `${JSON.stringify(sessionSidecar(ref, fileName, record), null, 2)}\n`,
       )
     }
     if (target.json !== undefined) {

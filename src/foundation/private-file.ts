@@ -2,7 +2,7 @@
 // to a file it creates), and never half-written (a temp file beside it, renamed over it).
 import { chmod, rename, rm, writeFile } from 'node:fs/promises'
 
-export async function writePrivateFile(path: string, text: string): Promise<void> {
+export async function writePrivateFile(path: string, text: string | Uint8Array): Promise<void> {
   const temp = `${path}.${process.pid}.tmp`
   try {
     await writeFile(temp, text, { mode: 0o600 })

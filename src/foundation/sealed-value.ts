@@ -150,6 +150,11 @@ export class Keyring implements Sealer {
     return this.current !== null
   }
 
+  /** The key of this id, if the keyring holds it (the current one or an old one still readable). */
+  key(id: string): MasterKey | undefined {
+    return this.byId.get(id)
+  }
+
   /** Key ids this keyring can open. */
   get keyIds(): string[] {
     return [...this.byId.keys()]

@@ -1,21 +1,26 @@
-// `gramfarm sessions export|list`: the sessions workers saved in Redis, out to Pyrogram `.session` files and/or a
-// JSON of Pyrogram session strings.
+// `gramfarm sessions export|import|list`: the sessions workers saved in Redis, out to Pyrogram `.session` files, a
+// JSON of Pyrogram session strings and/or an encrypted bundle; a bundle back in.
 import type { Command } from 'commander'
 import { CliError, ExitCode } from '../exit-codes.ts'
 import type { SessionRef } from '../../farm/session-export.ts'
+import type { MasterKey } from '../../foundation/sealed-value.ts'
 import type { LoginResult } from '../../queue/login-job.ts'
 import { action, flagsOf } from './command-kit.ts'
 
 async function deps() {
-  const [context, logger, summary, exporter, keys] = await Promise.all([
+  const [context, logger, summary, exporter, keys, bundle, masterKeys] = await Promise.all([
     import('../cli-context.ts'),
     import('../../foundation/logger.ts'),
     import('../run-summary.ts'),
     import('../../farm/session-export.ts'),
     import('../../queue/redis-keys.ts'),
+    import('../../farm/session-bundle.ts'),
+    import('../../foundation/master-key-source.ts'),
   ])
   return {
     ...context,
+    ...bundle,
+    keyringFromSpec: masterKeys.keyringFromSpec,
     maskPhone: logger.maskPhone,
     textTable: summary.textTable,
     ...exporter,
@@ -32,9 +37,34 @@ function isAccount(ref: SessionRef, value: string): boolean {
   return ref.kind === 'user' && /^\+?[\d\s().-]+$/.test(value) && ref.account === value.replace(/\D/g, '')
 }
 
+/** The key a bundle is sealed under, given for it (`--key-file`): 32 random bytes as hex or base64, like a master key. */
+async function bundleKeyOf(path: string): Promise<MasterKey> {
+  const [{ readFile }, { parseMasterKey, MasterKeyError }] = await Promise.all([
+    import('node:fs/promises'),
+    import('../../foundation/sealed-value.ts'),
+  ])
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    throw new CliError(
+      `cannot read the bundle key file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      ExitCode.usage,
+    )
+  }
+  try {
+    return parseMasterKey(text, `bundle key file ${path}`)
+  } catch (err) {
+    if (err instanceof MasterKeyError) throw new CliError(err.message, ExitCode.usage)
+    throw err
+  }
+}
+
 interface ExportFlags {
   dir?: string
   strings?: string
+  encrypt?: string
+  keyFile?: string
   run?: string
   account?: string[]
   delete?: boolean
@@ -51,6 +81,14 @@ export function registerSessions(program: Command): void {
     )
     .option('--dir <dir>', 'directory for <account>.session + <account>.json')
     .option('--strings <file>', 'JSON file of Pyrogram session strings')
+    .option(
+      '--encrypt <file>',
+      "one encrypted bundle of the sessions and their sidecars (AES-256-GCM, 0600), sealed under the farm's master key or --key-file",
+    )
+    .option(
+      '--key-file <file>',
+      'seal the bundle under this key (32 random bytes, hex or base64) instead of the master key',
+    )
     .option('--run <runId>', 'only the accounts a run authorized')
     .option(
       '--account <account...>',
@@ -63,13 +101,19 @@ export function registerSessions(program: Command): void {
       `
 Examples:
   gramfarm sessions export --dir out/sessions
+  gramfarm sessions export --encrypt out/farm.gfsessions --delete
   gramfarm sessions export --run run-20261101T120000Z-a1b2c3 --strings out/strings.json`,
     )
     .action(
       action(async (_opts: unknown, cmd: Command) => {
         const flags = flagsOf<ExportFlags>(cmd)
-        if (flags.dir === undefined && flags.strings === undefined)
-          throw new CliError('say where to: --dir <dir> and/or --strings <file>', ExitCode.usage)
+        if (flags.dir === undefined && flags.strings === undefined && flags.encrypt === undefined)
+          throw new CliError(
+            'say where to: --dir <dir>, --strings <file> and/or --encrypt <bundle file>',
+            ExitCode.usage,
+          )
+        if (flags.keyFile !== undefined && flags.encrypt === undefined)
+          throw new CliError('--key-file is the key of an --encrypt bundle', ExitCode.usage)
         const {
           configOf,
           connectRedis,
@@ -79,8 +123,22 @@ Examples:
           resultsKey,
           exportSessions,
           deleteRedisSessions,
+          keyringFromSpec,
+          writeSessionBundle,
         } = await deps()
         const config = configOf(flags)
+        const keyring = keyringFromSpec(config.keyring)
+        // The bundle's key, known before anything is read: a key given for it, else the farm's master key.
+        let bundleKey: { key: MasterKey; source: 'master' | 'bundle' } | undefined
+        if (flags.encrypt !== undefined) {
+          if (flags.keyFile !== undefined) bundleKey = { key: await bundleKeyOf(flags.keyFile), source: 'bundle' }
+          else if (keyring.current) bundleKey = { key: keyring.current, source: 'master' }
+          else
+            throw new CliError(
+              '--encrypt needs a key: the master key (GRAMFARM_MASTER_KEY, _FILE or _COMMAND) or --key-file <file>',
+              ExitCode.usage,
+            )
+        }
         const endpoint = config.testDcEndpointFile !== undefined ? testDcEndpointOf(config) : undefined
         const redis = await connectRedis(config, { failFast: true, name: 'gramfarm-sessions' })
         try {
@@ -98,37 +156,54 @@ Examples:
             refs = refs.filter((r) => wanted.some((a) => isAccount(r, a)))
           }
           const serverOf = serverOfEndpoint(endpoint)
-          const summary = await exportSessions(
-            redis,
-            config.prefix,
-            refs,
-            {
-              ...(flags.dir !== undefined ? { dir: flags.dir } : {}),
-              ...(flags.strings !== undefined ? { json: flags.strings } : {}),
-              ...(serverOf ? { serverOf } : {}),
-            },
-            (await import('../../foundation/master-key-source.ts')).keyringFromSpec(config.keyring),
+          const files = flags.dir !== undefined || flags.strings !== undefined
+          const summary = files
+            ? await exportSessions(
+                redis,
+                config.prefix,
+                refs,
+                {
+                  ...(flags.dir !== undefined ? { dir: flags.dir } : {}),
+                  ...(flags.strings !== undefined ? { json: flags.strings } : {}),
+                  ...(serverOf ? { serverOf } : {}),
+                },
+                keyring,
+              )
+            : undefined
+          const bundle =
+            flags.encrypt !== undefined && bundleKey
+              ? await writeSessionBundle(redis, config.prefix, refs, flags.encrypt, bundleKey, keyring)
+              : undefined
+          // What was written everywhere asked for (the same records, read twice: the same set unless one changed).
+          const exported = refs.filter(
+            (r) =>
+              (!summary || summary.exported.some((e) => e.ref.name === r.name)) &&
+              (!bundle || bundle.exported.some((e) => e.name === r.name)),
           )
-          if (flags.delete)
-            await deleteRedisSessions(
-              redis,
-              config.prefix,
-              summary.exported.map((e) => e.ref),
-            )
+          if (flags.delete) await deleteRedisSessions(redis, config.prefix, exported)
           if (flags.json) {
             process.stdout.write(
               `${JSON.stringify(
                 {
-                  exported: summary.exported.map((e) => ({
-                    account: e.ref.account,
-                    kind: e.ref.kind,
-                    userId: e.userId,
-                    dcId: e.dcId,
-                    file: e.file ?? null,
-                  })),
-                  missing: summary.missing.map((m) => m.account),
-                  dir: summary.dir ?? null,
-                  strings: summary.json ?? null,
+                  exported: summary
+                    ? summary.exported.map((e) => ({
+                        account: e.ref.account,
+                        kind: e.ref.kind,
+                        userId: e.userId,
+                        dcId: e.dcId,
+                        file: e.file ?? null,
+                      }))
+                    : exported.map((r) => ({
+                        account: r.account,
+                        kind: r.kind,
+                        userId: r.userId ?? null,
+                        dcId: r.dcId ?? null,
+                        file: null,
+                      })),
+                  missing: refs.filter((r) => !exported.includes(r)).map((m) => m.account),
+                  dir: summary?.dir ?? null,
+                  strings: summary?.json ?? null,
+                  bundle: bundle ? { file: bundle.file, keyId: bundle.keyId, sessions: bundle.exported.length } : null,
                   deletedFromRedis: flags.delete === true,
                 },
                 null,
@@ -136,13 +211,74 @@ Examples:
               )}\n`,
             )
           } else {
+            const places = [
+              summary?.dir,
+              summary?.json,
+              bundle ? `${bundle.file} (encrypted, key ${bundle.keyId})` : undefined,
+            ].filter((p) => p !== undefined)
             process.stdout.write(
-              `${summary.exported.length} session${summary.exported.length === 1 ? '' : 's'} written` +
-                `${summary.dir ? ` to ${summary.dir}` : ''}${summary.json ? `${summary.dir ? ' and' : ' to'} ${summary.json}` : ''}` +
+              `${exported.length} session${exported.length === 1 ? '' : 's'} written to ${places.join(' and ')}` +
                 `${flags.delete ? ' (removed from Redis)' : ''}\n`,
             )
           }
           return refs.length === 0 ? ExitCode.accountsFailed : ExitCode.ok
+        } finally {
+          redis.disconnect()
+        }
+      }),
+    )
+
+  sessions
+    .command('import')
+    .description("read sessions back into the farm's Redis storage: encrypted bundles of `sessions export --encrypt`")
+    .argument('<paths...>', 'bundle files')
+    .option('--key-file <file>', "the bundle's own key (default: the farm's master keys, current and old)")
+    .option('--replace', 'overwrite a session already in Redis under the same name (default: leave it)')
+    .option('--json', 'print what was imported as JSON')
+    .addHelpText(
+      'after',
+      `
+Sessions are written as workers write them: sealed under the farm's master key, with the farm's session TTL.
+
+Example:
+  gramfarm sessions import out/farm.gfsessions`,
+    )
+    .action(
+      action(async (paths: string[], _opts: unknown, cmd: Command) => {
+        const flags = flagsOf<{ keyFile?: string; replace?: boolean; json?: boolean }>(cmd)
+        const { configOf, connectRedis, keyringFromSpec, importSessionBundle, isSessionBundleFile } = await deps()
+        const config = configOf(flags)
+        const keyring = keyringFromSpec(config.keyring)
+        const keys: MasterKey[] =
+          flags.keyFile !== undefined
+            ? [await bundleKeyOf(flags.keyFile)]
+            : keyring.keyIds.map((id) => keyring.key(id)).filter((k) => k !== undefined)
+        for (const path of paths) {
+          const isBundle = await isSessionBundleFile(path).catch((err: NodeJS.ErrnoException) => {
+            throw new CliError(`cannot read ${path} (${err.code ?? 'error'})`, ExitCode.usage)
+          })
+          if (!isBundle)
+            throw new CliError(`${path}: not a gramfarm session bundle (sessions export --encrypt)`, ExitCode.usage)
+        }
+        const redis = await connectRedis(config, { failFast: true, name: 'gramfarm-sessions' })
+        try {
+          const summaries = []
+          for (const path of paths)
+            summaries.push(
+              await importSessionBundle(redis, config.prefix, path, keys, {
+                sealer: keyring,
+                ...(config.sessionTtlSeconds !== undefined ? { ttlSeconds: config.sessionTtlSeconds } : {}),
+                ...(flags.replace ? { replace: true } : {}),
+              }),
+            )
+          if (flags.json) process.stdout.write(`${JSON.stringify(summaries, null, 2)}\n`)
+          else
+            for (const s of summaries)
+              process.stdout.write(
+                `${s.file}: ${s.imported.length} session${s.imported.length === 1 ? '' : 's'} imported (key ${s.keyId})` +
+                  `${s.existing.length ? `, ${s.existing.length} already in Redis left as they are (--replace overwrites)` : ''}\n`,
+              )
+          return summaries.some((s) => s.existing.length > 0) ? ExitCode.accountsFailed : ExitCode.ok
         } finally {
           redis.disconnect()
         }
