@@ -109,7 +109,7 @@ console.log(
   `test DC up in its own process (${fmt((performance.now() - t0) / 1000, 1)} s, ${twoFaB.length} 2FA accounts seeded); node ${process.version}`,
 )
 
-const prefix = `gramfarm-bench:${process.pid}:`
+const prefix = `{gramfarm-bench:${process.pid}}:`
 const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null })
 
 // ---- the code provider: answers each request with the test-number code, or holds it -----------------------------

@@ -16,7 +16,7 @@ import {
 import { createLogger } from '../src/foundation/logger.ts'
 
 const run = `${process.pid}-${randomBytes(4).toString('hex')}`
-const prefix = `gramfarm-test:${run}:`
+const prefix = `{gramfarm-test:${run}}:`
 const redisOptions = { host: '127.0.0.1', port: 6379, maxRetriesPerRequest: 1 } as const
 let redis: Redis
 let redis2: Redis // a second "process"

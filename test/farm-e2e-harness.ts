@@ -23,8 +23,9 @@ export const API = { apiId: 2040, apiHash: '0123456789abcdef0123456789abcdef' }
 /** The test DC takes whatever we send: no pacing in tests. */
 export const FAST_RATE = { globalPerSec: 1000, globalBurst: 1000, perDcPerSec: 1000, perDcBurst: 1000 }
 
+/** A fresh farm prefix, hash-tagged as every farm prefix is (`{gramfarm-test:…}:`, one Cluster slot). */
 export function uniquePrefix(tag: string): string {
-  return `gramfarm-test:${tag}:${process.pid}-${randomBytes(4).toString('hex')}:`
+  return `{gramfarm-test:${tag}:${process.pid}-${randomBytes(4).toString('hex')}}:`
 }
 
 export function redisClient(): Redis {

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import { ExceptIdsRegistry, ExceptIdsRegistryError, botAccountKey } from '../src/queue/except-ids-registry.ts'
 
-const prefix = `gramfarm-test:${process.pid}:${randomBytes(4).toString('hex')}:`
+const prefix = `{gramfarm-test:${process.pid}:${randomBytes(4).toString('hex')}}:`
 let redisA: Redis
 let redisB: Redis
 let sub = 0

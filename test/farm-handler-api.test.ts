@@ -16,7 +16,7 @@ import {
 import { createLogger } from '../src/foundation/logger.ts'
 
 const API_KEY = `key-${randomBytes(12).toString('hex')}`
-const prefix = `gramfarm-test:${process.pid}:${randomBytes(4).toString('hex')}:`
+const prefix = `{gramfarm-test:${process.pid}:${randomBytes(4).toString('hex')}}:`
 
 interface FakeActivation {
   phone: string

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import { SendCodeRateLimiter, type SendCodeRateLimiterOptions } from '../src/queue/send-code-rate-limiter.ts'
 
-const prefix = `gramfarm-test:${process.pid}:${randomBytes(4).toString('hex')}:`
+const prefix = `{gramfarm-test:${process.pid}:${randomBytes(4).toString('hex')}}:`
 let redis: Redis
 let redis2: Redis
 let n = 0

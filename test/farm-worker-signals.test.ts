@@ -12,7 +12,7 @@ const BIN = new URL('../bin/gramfarm.js', import.meta.url).pathname
 const REDIS_URL = 'redis://127.0.0.1:6379'
 
 it('one Ctrl-C to the process group stops `gramfarm worker` gracefully (exit 0, "worker stopped")', async () => {
-  const prefix = `gramfarm-test-signals-${randomBytes(4).toString('hex')}:`
+  const prefix = `{gramfarm-test-signals-${randomBytes(4).toString('hex')}}:`
   // detached: the command leads a process group of its own, as a shell's foreground job does.
   const child = spawn(
     process.execPath,

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { LogLevel } from '../foundation/logger.ts'
-import { DEFAULT_PREFIX } from '../queue/redis-keys.ts'
+import { DEFAULT_PREFIX, hashTaggedPrefix } from '../queue/redis-keys.ts'
 import { masterKeySourcesFromEnv, resolveKeyringSpecSync, type KeyringSpec } from '../foundation/master-key-source.ts'
 import { MasterKeyError } from '../foundation/sealed-value.ts'
 import { CliError, ExitCode } from './exit-codes.ts'
@@ -167,10 +167,12 @@ function checkRate(v: unknown, where: string): SendCodeRate {
   }
 }
 
+/** The prefix as keys use it: ending in `:` and hash-tagged (`gramfarm` → `{gramfarm}:`, one Cluster slot). */
 export function normalizePrefix(prefix: string): string {
   const p = prefix.trim()
-  if (!/^[\w.:@-]{1,64}$/.test(p)) throw bad('the Redis prefix must be 1-64 characters of letters, digits, _ . : @ -')
-  return p.endsWith(':') ? p : `${p}:`
+  if (!/^[\w.:@{}-]{1,64}$/.test(p))
+    throw bad('the Redis prefix must be 1-64 characters of letters, digits, _ . : @ - { }')
+  return hashTaggedPrefix(p.endsWith(':') ? p : `${p}:`)
 }
 
 function checkRedisUrl(url: string): string {

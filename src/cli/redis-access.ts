@@ -3,6 +3,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { createServer } from 'node:net'
 import { Redis, type RedisOptions } from 'ioredis'
+import { keysUnderPattern, scanKeys, unlinkKeys, type RedisLike } from '../queue/redis-scan.ts'
 import { CliError, ExitCode } from './exit-codes.ts'
 
 /** `redis://user:secret@host:6379/0` → `redis://user:***@host:6379/0`. */
@@ -100,14 +101,9 @@ export function openRedis(url: string, opts: { failFast?: boolean; name?: string
 }
 
 /** Deletes every key under `prefix` (SCAN + UNLINK in batches). Returns how many were removed. */
-export async function deleteKeysUnder(redis: Redis, prefix: string): Promise<number> {
+export async function deleteKeysUnder(redis: RedisLike, prefix: string): Promise<number> {
   let removed = 0
-  let cursor = '0'
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 1000)
-    cursor = next
-    if (keys.length > 0) removed += await redis.unlink(...keys)
-  } while (cursor !== '0')
+  for await (const keys of scanKeys(redis, keysUnderPattern(prefix))) removed += await unlinkKeys(redis, keys)
   return removed
 }
 

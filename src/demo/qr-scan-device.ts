@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { Client } from '../auth/client.ts'
 import { FarmRedisKeys } from '../queue/redis-keys.ts'
+import { keysUnderPattern, scanKeys } from '../queue/redis-scan.ts'
 import { clientOptionsFor, type TestDcEndpoint } from '../testdc/testdc-endpoint.ts'
 
 export interface QrDeviceOwner {
@@ -105,22 +106,14 @@ export class QrScanDevices {
   }
 
   private async scanKeys(): Promise<void> {
-    let cursor = '0'
     const base = new FarmRedisKeys(this.opts.prefix).qrPrefix
-    do {
-      const [next, keys] = await this.opts.redis.scan(
-        cursor,
-        'MATCH',
-        `${base.replace(/[*?[\]\\]/g, '\\$&')}qr-*`,
-        'COUNT',
-        500,
-      )
-      cursor = next
+    for await (const keys of scanKeys(this.opts.redis, `${keysUnderPattern(base).slice(0, -1)}qr-*`, 500)) {
       for (const key of keys) {
         const url = await this.opts.redis.hget(key, 'url')
         if (url) this.seen(key.slice(base.length), url)
       }
-    } while (cursor !== '0' && !this.stopped)
+      if (this.stopped) return
+    }
   }
 
   private seen(jobId: string, url: string): void {

@@ -7,6 +7,7 @@
 import type { Redis } from 'ioredis'
 import { Keyring, SealedValueError } from '../foundation/sealed-value.ts'
 import { FarmRedisKeys } from '../queue/redis-keys.ts'
+import { keysUnderPattern, scanKeys } from '../queue/redis-scan.ts'
 
 export interface RotationSummary {
   /** Sealed places looked at (hash fields and strings). */
@@ -78,12 +79,9 @@ export async function rotateKeys(redis: Redis, prefix: string, keyring: Keyring)
     }
   }
 
-  let cursor = '0'
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500)
-    cursor = next
+  for await (const found of scanKeys(redis, keysUnderPattern(keys.prefix), 500)) {
     for (const key of found) {
-      const place = sealedPlaces(key.slice(prefix.length), key, keys)
+      const place = sealedPlaces(key.slice(keys.prefix.length), key, keys)
       if (!place) continue
       if (place.kind === 'hash') {
         if ((await redis.type(key)) !== 'hash') continue
@@ -105,6 +103,6 @@ export async function rotateKeys(redis: Redis, prefix: string, keyring: Keyring)
         else raced++
       }
     }
-  } while (cursor !== '0')
+  }
   return { looked, resealed, raced, unreadable }
 }

@@ -13,6 +13,7 @@ import {
   type SessionRecord,
 } from '../auth/storage/index.ts'
 import { sessionKeyPrefix } from '../queue/redis-keys.ts'
+import { keysUnderPattern, listKeys } from '../queue/redis-scan.ts'
 import type { AccountResult } from './coordinator.ts'
 import { writePrivateFile } from '../foundation/private-file.ts'
 
@@ -79,18 +80,13 @@ export function sessionsOfResults(results: readonly AccountResult[]): SessionRef
 export async function listRedisSessions(redis: Redis, prefix: string): Promise<SessionRef[]> {
   const keyPrefix = sessionKeyPrefix(prefix)
   const out: SessionRef[] = []
-  let cursor = '0'
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${keyPrefix.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 1000)
-    cursor = next
-    for (const key of keys) {
-      const name = key.slice(keyPrefix.length)
-      if (name.includes(':')) continue // `<name>:peers`
-      const dash = name.indexOf('-')
-      const kind = dash > 0 ? name.slice(0, dash) : 'user'
-      out.push({ name, kind, account: dash > 0 ? name.slice(dash + 1) : name })
-    }
-  } while (cursor !== '0')
+  for (const key of await listKeys(redis, keysUnderPattern(keyPrefix))) {
+    const name = key.slice(keyPrefix.length)
+    if (name.includes(':')) continue // `<name>:peers`
+    const dash = name.indexOf('-')
+    const kind = dash > 0 ? name.slice(0, dash) : 'user'
+    out.push({ name, kind, account: dash > 0 ? name.slice(dash + 1) : name })
+  }
   // The record's plain fields (the auth key may be sealed; these are not): one pipelined HMGET per session.
   const pipe = redis.pipeline()
   for (const r of out) pipe.hmget(`${keyPrefix}${r.name}`, 'userId', 'dcId')

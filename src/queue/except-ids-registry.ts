@@ -133,7 +133,7 @@ export interface AccountResolution {
 
 export interface ExceptIdsRegistryOptions {
   readonly redis: Redis
-  /** Default `gramfarm:`. */
+  /** Default `{gramfarm}:`. */
   readonly prefix?: string
 }
 

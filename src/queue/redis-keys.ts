@@ -1,13 +1,34 @@
 // Every Redis key and pub/sub channel of a farm, named in one place under the farm's prefix (BullMQ's queue-keys
 // is the model): what lives in a farm's Redis can be read here, and no module spells a key of another.
-// Keys are not hash-tagged: a farm targets one Redis (or a primary with replicas), not a Cluster.
+// Every key and channel of a farm starts with its prefix, and the prefix carries a hash tag (`{gramfarm}:`): on a
+// Redis Cluster the farm's keys, BullMQ's (its prefix is `<prefix>bull`) and every Lua script's then live in one
+// slot, so MULTI, pipelines and scripts that touch several of them (and keys a script derives, like a code's
+// attempt key) work there as on one Redis.
+
+/**
+ * The farm's prefix with a hash tag: kept as given when it already holds one (`{…}` with something inside), else
+ * wrapped — `gramfarm:` → `{gramfarm}:`. Idempotent, so a prefix may pass through here more than once.
+ */
+export function hashTaggedPrefix(prefix: string): string {
+  const open = prefix.indexOf('{')
+  if (open >= 0) {
+    const close = prefix.indexOf('}', open + 1)
+    if (close > open + 1) return prefix
+  }
+  const name = prefix.endsWith(':') ? prefix.slice(0, -1) : prefix
+  if (name === '') throw new RangeError('a farm prefix must not be empty')
+  return `{${name}}:`
+}
 
 /** The prefix of a farm that was given none. */
-export const DEFAULT_PREFIX = 'gramfarm:'
+export const DEFAULT_PREFIX = '{gramfarm}:'
 
 /** The code-provider channel's names (their contract: docs/provider-contract.md). */
 export class CodeChannelNames {
-  constructor(readonly prefix: string = DEFAULT_PREFIX) {}
+  readonly prefix: string
+  constructor(prefix: string = DEFAULT_PREFIX) {
+    this.prefix = hashTaggedPrefix(prefix)
+  }
   get requestsChannel(): string {
     return `${this.prefix}code:requests`
   }
@@ -84,9 +105,12 @@ export class FarmRedisKeys {
   readonly exceptIds: ExceptIdsKeys
   readonly sendCodeRate: SendCodeRateKeys
   readonly stats: FarmStatsKeys
+  /** The hash-tagged prefix every name below starts with. */
+  readonly prefix: string
 
-  constructor(readonly prefix: string = DEFAULT_PREFIX) {
-    const p = prefix
+  constructor(prefix: string = DEFAULT_PREFIX) {
+    const p = hashTaggedPrefix(prefix)
+    this.prefix = p
     this.codeChannel = new CodeChannelNames(p)
     this.exceptIds = {
       authorizedIds: `${p}auth:authorized-ids`,

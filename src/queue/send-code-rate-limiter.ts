@@ -16,7 +16,7 @@ export interface TokenBucketConfig {
 
 export interface SendCodeRateLimiterOptions {
   readonly redis: Redis
-  /** Default `gramfarm:`. */
+  /** Default `{gramfarm}:`. */
   readonly prefix?: string
   /** Default 1/s, burst 10. */
   readonly global?: TokenBucketConfig

@@ -34,6 +34,11 @@ export interface RedisServerOptions {
   readonly host?: string
   /** A port chosen beforehand (a cluster or Sentinel config that names it); default: a free one. */
   readonly port?: number
+  /**
+   * false: not stopped by node:test's `after` (a benchmark, outside any test, stops it and removes `dir` itself;
+   * calling `after` there would make node print a test report). Default true.
+   */
+  readonly stopAfterTest?: boolean
 }
 
 export interface RedisServer {
@@ -125,9 +130,11 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
       await launch()
     },
   }
-  after(async () => {
-    await stopOnly('SIGKILL')
-    rmSync(dir, { recursive: true, force: true })
-  })
+  if (opts.stopAfterTest !== false) {
+    after(async () => {
+      await stopOnly('SIGKILL')
+      rmSync(dir, { recursive: true, force: true })
+    })
+  }
   return server
 }

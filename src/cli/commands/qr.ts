@@ -3,6 +3,7 @@
 // (Telegram → Settings → Devices → Link Desktop Device) or times out.
 import type { Command } from 'commander'
 import type { AccountSpec } from '../../farm/accounts-file.ts'
+import { FarmRedisKeys } from '../../queue/redis-keys.ts'
 import { CliError, ExitCode } from '../exit-codes.ts'
 import { writeRaw } from '../terminal-output.ts'
 import { action, addRunOptions, flagsOf, type RunFlags } from './command-kit.ts'
@@ -71,7 +72,7 @@ Example:
                   // not a QR message
                 }
               })
-              await sub.subscribe(`${farmPrefix}qr`)
+              await sub.subscribe(new FarmRedisKeys(farmPrefix).qrChannel)
               // disconnect, not quit: a QUIT would wait for a Redis that went away.
               return async () => sub.disconnect()
             },

@@ -2,18 +2,12 @@
 // final states so far, sessions kept in Redis.
 import type { Command } from 'commander'
 import type { Redis } from 'ioredis'
+import { listKeys, type RedisLike } from '../../queue/redis-scan.ts'
 import { CliError, ExitCode } from '../exit-codes.ts'
 import { action, flagsOf } from './command-kit.ts'
 
-async function countKeys(redis: Redis, pattern: string): Promise<number> {
-  let n = 0
-  let cursor = '0'
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
-    cursor = next
-    n += keys.length
-  } while (cursor !== '0')
-  return n
+async function countKeys(redis: RedisLike, pattern: string): Promise<number> {
+  return (await listKeys(redis, pattern)).length
 }
 
 export function registerStatus(program: Command): void {

@@ -60,7 +60,7 @@ export interface DeliverCodeResult {
 export interface CodeChannelOptions {
   /** A command connection owned by the caller (never put in subscriber mode by us). */
   readonly redis: Redis
-  /** Default `gramfarm:`. */
+  /** Default `{gramfarm}:`. */
   readonly prefix?: string
   readonly logger?: Logger
   /**
