@@ -16,6 +16,7 @@ import { loginHostOf, type Authorization, type LoginHost } from './flows/login-h
 import { phoneLogin, type CodeSentInfo, type SignUpDetails } from './flows/phone-login.ts'
 import { qrLogin, type QrCodeInfo } from './flows/qr-login.ts'
 import { SessionKeyStore } from './session-key-store.ts'
+import { isLibraryDefault, LIBRARY_DEFAULT_DEVICE } from './device-identity.ts'
 import {
   FileSessionStorage,
   MemorySessionStorage,
@@ -49,6 +50,10 @@ export interface ClientOptions {
   dcs?: readonly DcAddress[]
   /** RSA keys to trust (the local test DC's); Telegram's by default. */
   rsaKeys?: readonly RsaPublicKey[]
+  /**
+   * The device identity (initConnection fields). Each field given here wins; the rest come from the identity saved
+   * with the session, then gramfarm's defaults (`gramfarm` / `0.1.0`, see onDefaultIdentity).
+   */
   deviceModel?: string
   systemVersion?: string
   appVersion?: string
@@ -82,6 +87,11 @@ export interface ClientOptions {
   /** Called when a login code was sent (its type, the attempt): farms forward it to their code provider. */
   onCodeSent?(info: CodeSentInfo): void | Promise<void>
   onUpdate?(update: TlValue): void
+  /**
+   * Called when connect() would present gramfarm's default identity (no device fields given, none saved with the
+   * session): a farm logs a warning, since Telegram sees that fingerprint. src/auth/device-identity.ts has presets.
+   */
+  onDefaultIdentity?(name: string): void
 }
 
 export interface StartOptions {
@@ -147,16 +157,18 @@ export class Client implements AsyncDisposable {
     const o = this.options
     this.keys = new SessionKeyStore(this.storage, record, DEFAULT_DC)
     const device = record?.device
+    const app = {
+      apiId: o.apiId,
+      deviceModel: o.deviceModel ?? device?.deviceModel ?? LIBRARY_DEFAULT_DEVICE.deviceModel,
+      systemVersion: o.systemVersion ?? device?.systemVersion ?? `${process.platform} ${process.version}`,
+      appVersion: o.appVersion ?? device?.appVersion ?? LIBRARY_DEFAULT_DEVICE.appVersion,
+      systemLangCode: o.systemLangCode ?? device?.systemLangCode ?? 'en',
+      langPack: o.langPack ?? device?.langPack ?? '',
+      langCode: o.langCode ?? device?.langCode ?? 'en',
+    }
+    if (isLibraryDefault(app)) o.onDefaultIdentity?.(this.name)
     this.mtproto = new MtprotoClient({
-      app: {
-        apiId: o.apiId,
-        deviceModel: o.deviceModel ?? device?.deviceModel ?? 'gramfarm',
-        systemVersion: o.systemVersion ?? device?.systemVersion ?? `${process.platform} ${process.version}`,
-        appVersion: o.appVersion ?? device?.appVersion ?? '0.1.0',
-        systemLangCode: o.systemLangCode ?? device?.systemLangCode ?? 'en',
-        langPack: o.langPack ?? device?.langPack ?? '',
-        langCode: o.langCode ?? device?.langCode ?? 'en',
-      },
+      app,
       testMode: o.testMode ?? record?.testMode ?? false,
       homeDc: this.keys.homeDc,
       keys: this.keys,

@@ -170,6 +170,8 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
   // Said once, at start (as an onboarding does): without a master key this worker stores secrets in clear.
   const startLogger = opts.logger
   if (startLogger) warnOnceIfClear(keyring, (m) => startLogger.warn(m))
+  // An account that connects with gramfarm's own default identity is easy to tell from a real app: said once each.
+  const identityWarned = new Set<string>()
   let jobIds = JobIds.plain
   if (keyring.encrypting) {
     const keyRedis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 1 })
@@ -257,6 +259,12 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
       const out = (await pool.run(task)) as ThreadOutcome
       opts.metrics?.step(out.kind === 'error' ? 'error' : out.kind === 'final' ? 'final' : 'wait')
       if (out.kind === 'error') throw new LoginStepError(out.name, out.message, out.reason, out.causes, out.stack)
+      if (out.defaultIdentity && !identityWarned.has(job.data.accountKey)) {
+        identityWarned.add(job.data.accountKey)
+        log?.warn(
+          'account connects with the library default identity (gramfarm 0.1.0): configure identity or its device fields',
+        )
+      }
       outcome = out
     } catch (err) {
       // Not a login outcome (the runner maps those): a thread or Redis failure. BullMQ retries the step; after

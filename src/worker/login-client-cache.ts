@@ -13,6 +13,13 @@ import { parseProxyUrl } from '../mtproto/transport/proxy-url.ts'
 import type { LoginJobData } from '../queue/login-job.ts'
 import type { SecretVault } from '../queue/secret-vault.ts'
 import { qrScannedChannel } from '../queue/redis-keys.ts'
+import {
+  DEFAULT_IDENTITY_CHOICE,
+  parseIdentityChoice,
+  resolveIdentity,
+  type IdentityChoice,
+} from '../auth/device-identity.ts'
+import type { DeviceIdentity } from '../auth/storage/index.ts'
 
 export interface LoginClient {
   mtproto: MtprotoClient
@@ -53,6 +60,18 @@ export interface LoginClientCacheConfig {
   clientIdleMs?: number
   /** At most this many connected clients are kept (the least recently used are closed first; default 512). */
   maxCachedClients?: number
+  /** How accounts without a saved identity get one (default: a mix of every platform's presets). */
+  identity?: IdentityChoice
+}
+
+/** What the worker's clients sent before presets: only used when the farm is configured `identity: library`. */
+const LIBRARY_IDENTITY: DeviceIdentity = {
+  deviceModel: 'gramfarm',
+  systemVersion: 'Linux',
+  appVersion: '0.1.0',
+  systemLangCode: 'en',
+  langCode: 'en',
+  langPack: '',
 }
 
 /**
@@ -90,10 +109,19 @@ function accountProxy(url: string): NonNullable<ConstructorParameters<typeof Mtp
 export class LoginClientCache {
   private readonly clients = new Map<string, LoginClient>()
   private readonly sweep: NodeJS.Timeout
+  private readonly identity: IdentityChoice
+  /** Accounts whose client was built with the library's default identity, not yet reported (takeDefaultIdentity). */
+  private readonly defaultIdentity = new Set<string>()
 
   constructor(private readonly cfg: LoginClientCacheConfig) {
+    this.identity = cfg.identity ?? parseIdentityChoice(DEFAULT_IDENTITY_CHOICE)
     this.sweep = setInterval(() => this.evictIdle(), Math.min(30_000, cfg.clientIdleMs ?? 120_000))
     this.sweep.unref()
+  }
+
+  /** True once if the account's client connected with the library defaults since the last call (to warn). */
+  takeDefaultIdentity(accountKey: string): boolean {
+    return this.defaultIdentity.delete(accountKey)
   }
 
   get size(): number {
@@ -132,16 +160,26 @@ export class LoginClientCache {
     const secrets = await cfg.vault.get(jobId)
     // Never from the farm's own address when the account has a proxy whose URL is gone (the vault entry expired).
     if (o.proxied && !secrets.proxy) throw new ProxyMissingError('the proxy of the account is not in the vault')
-    const mtproto = new MtprotoClient({
-      app: {
-        apiId: o.apiId ?? cfg.apiId,
-        deviceModel: o.deviceModel ?? 'gramfarm',
-        systemVersion: o.systemVersion ?? 'Linux',
-        appVersion: o.appVersion ?? '0.1.0',
-        systemLangCode: o.systemLangCode ?? 'en',
-        langPack: '',
-        langCode: o.langCode ?? 'en',
+    const apiId = o.apiId ?? cfg.apiId
+    // The identity saved with the session wins (every later connection shows the same device); a first login gets
+    // a preset for this account with the accounts file's fields over it.
+    const { device, source } = resolveIdentity({
+      stored: record?.device,
+      overrides: {
+        deviceModel: o.deviceModel,
+        systemVersion: o.systemVersion,
+        appVersion: o.appVersion,
+        systemLangCode: o.systemLangCode,
+        langCode: o.langCode,
       },
+      choice: this.identity,
+      accountKey: data.accountKey,
+      apiId,
+      libraryDefaults: LIBRARY_IDENTITY,
+    })
+    if (source === 'library') this.defaultIdentity.add(data.accountKey)
+    const mtproto = new MtprotoClient({
+      app: { apiId, ...device },
       testMode: cfg.network.testMode,
       homeDc,
       keys,

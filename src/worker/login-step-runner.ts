@@ -48,8 +48,14 @@ export class LoginStepRunner {
       loginTtlSec: (data) => loginTtlOf(cfg, data),
       ...(cfg.clientIdleMs !== undefined ? { clientIdleMs: cfg.clientIdleMs } : {}),
       ...(cfg.maxCachedClients !== undefined ? { maxCachedClients: cfg.maxCachedClients } : {}),
+      ...(cfg.identity ? { identity: cfg.identity } : {}),
     })
     this.services = { cfg, clients: this.clients, keys }
+  }
+
+  /** True once per build if the account connected with the library's default identity (the worker warns). */
+  takeDefaultIdentity(accountKey: string): boolean {
+    return this.clients.takeDefaultIdentity(accountKey)
   }
 
   get cachedClients(): number {

@@ -15,6 +15,7 @@ import { LoginStepRunner, type StepOutcome, type StepRunnerConfig } from './logi
 import type { FarmWorkerConfig } from './worker-config.ts'
 import { transientFailureReason, type TransientFailureReason } from './failure-reason.ts'
 import type { LoginNetwork } from './login-client-cache.ts'
+import { parseIdentityChoice } from '../auth/device-identity.ts'
 import { failureCauses, maskedMessage } from './failure-description.ts'
 import {
   createSessionRunner,
@@ -29,7 +30,9 @@ import {
  * names of built-in errors (an RpcError would arrive as "Error"), and its message leaves with phones masked.
  */
 export type ThreadOutcome =
-  | StepOutcome
+  | (StepOutcome & {
+      /** The account connected with the library's default identity (the worker warns once). */ defaultIdentity?: true
+    })
   | {
       kind: 'error'
       name: string
@@ -91,6 +94,7 @@ export function createStepRunner(cfg: FarmWorkerConfig): { runner: LoginStepRunn
     ...(cfg.maxCachedClients !== undefined ? { maxCachedClients: cfg.maxCachedClients } : {}),
     ...(cfg.clientIdleMs !== undefined ? { clientIdleMs: cfg.clientIdleMs } : {}),
     ...(cfg.sessionTtlSeconds !== undefined ? { sessionTtlSeconds: cfg.sessionTtlSeconds } : {}),
+    ...(cfg.identity !== undefined ? { identity: parseIdentityChoice(cfg.identity) } : {}),
   }
   const runner = new LoginStepRunner(runnerConfig)
   return {
@@ -143,7 +147,9 @@ function sharedRunner(): ReturnType<typeof createStepRunner> {
 /** piscina's entry point: one step of one job. */
 export default async function runLoginStep(task: LoginTask): Promise<ThreadOutcome> {
   try {
-    return await sharedRunner().runner.run(task.jobId, task.data, task.startedAt)
+    const { runner } = sharedRunner()
+    const outcome = await runner.run(task.jobId, task.data, task.startedAt)
+    return runner.takeDefaultIdentity(task.data.accountKey) ? { ...outcome, defaultIdentity: true } : outcome
   } catch (err) {
     const e = err as { name?: unknown; message?: unknown; stack?: unknown } | null
     const reason = transientFailureReason(err)

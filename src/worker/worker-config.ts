@@ -33,4 +33,9 @@ export interface FarmWorkerConfig {
   keyring?: KeyringSpec
   /** Lifetime of the session records the logins write in Redis (from their last write); absent: kept until deleted. */
   sessionTtlSeconds?: number
+  /**
+   * How accounts without a saved identity get one (src/auth/device-identity.ts parseIdentityChoice: `mix`,
+   * `mix:windows=2,android=1`, `desktop`, `android`, `preset:<id>`, `library`); default `mix`.
+   */
+  identity?: string
 }

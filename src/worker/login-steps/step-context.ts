@@ -1,6 +1,7 @@
 // What every step of a login works with: the job (id, data, when it started), how it ends (`final`), and the
 // services of the runner (Redis, inbox, registry, limiter, vault, the client cache). One object, handed to each
 // step, instead of the same (jobId, data, final) threaded through every method.
+import type { IdentityChoice } from '../../auth/device-identity.ts'
 import type { Redis } from 'ioredis'
 import { RpcError } from '../../mtproto/rpc-error.ts'
 import { RedisSessionStorage, type SessionRecord } from '../../auth/storage/index.ts'
@@ -48,6 +49,8 @@ export interface StepRunnerConfig {
   maxCachedClients?: number
   /** Lifetime of the session records in Redis (from their last write); absent: kept until exported or deleted. */
   sessionTtlSeconds?: number
+  /** How accounts without a saved identity get one (default: a mix of every platform's presets). */
+  identity?: IdentityChoice
 }
 
 /** The runner's side of a step: its settings and what it holds for all jobs. */
