@@ -13,6 +13,9 @@ import { createLogger } from '../src/foundation/logger.ts'
 import { sessionKeyPrefix } from '../src/queue/redis-keys.ts'
 import { clientOptionsFor } from '../src/testdc/testdc-endpoint.ts'
 import type { tl } from '../src/mtproto/tl/index.ts'
+import { tmpdir } from 'node:os'
+import { loadFarmConfig } from '../src/cli/farm-config.ts'
+import { CliError } from '../src/cli/exit-codes.ts'
 import { API, sink, startFarm, type Farm } from './farm-e2e-harness.ts'
 
 const PHONES = ['9996621801', '9996631802', '9996621803', '9996641804', '9996651805', '9996631806', '9996621807']
@@ -171,4 +174,14 @@ it('parseIdentityChoice: the spellings, and what is refused', () => {
   assert.equal(presetFor('x', parseIdentityChoice('desktop'))!.officialApiId, 2040)
   for (const bad of ['preset:nope', 'mix:bsd=1', 'mix:ios=0', 'symbian'])
     assert.throws(() => parseIdentityChoice(bad), IdentityChoiceError)
+})
+
+it('config: identity from the file, GRAMFARM_IDENTITY or --identity; a bad one is a usage error', () => {
+  assert.equal(loadFarmConfig({}, {}, tmpdir()).identity, 'mix')
+  assert.equal(loadFarmConfig({}, { GRAMFARM_IDENTITY: 'android' }, tmpdir()).identity, 'android')
+  assert.equal(
+    loadFarmConfig({ identity: 'preset:ios-14' }, { GRAMFARM_IDENTITY: 'android' }, tmpdir()).identity,
+    'preset:ios-14',
+  )
+  assert.throws(() => loadFarmConfig({ identity: 'mix:bsd=1' }, {}, tmpdir()), CliError)
 })

@@ -117,6 +117,7 @@ export function workerOptionsOf(config: FarmConfig, endpoint: TestDcEndpoint | u
     logLevel: config.logLevel,
     keyring: config.keyring,
     ...(config.sessionTtlSeconds !== undefined ? { sessionTtlSeconds: config.sessionTtlSeconds } : {}),
+    identity: config.identity,
   }
 }
 

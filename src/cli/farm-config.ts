@@ -1,6 +1,7 @@
 // The farm's settings, from (weakest first) built-in defaults, a JSON file, environment variables and command-line
 // flags. The file is `--config <path>`, else $GRAMFARM_CONFIG, else `config/gramfarm.json` when it exists (see
 // config/gramfarm.example.json). Relative paths (the test DC endpoint file) are taken from the current directory.
+import { DEFAULT_IDENTITY_CHOICE, IdentityChoiceError, parseIdentityChoice } from '../auth/device-identity.ts'
 import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { LogLevel } from '../foundation/logger.ts'
@@ -58,6 +59,12 @@ export interface FarmConfig {
    * `--delete` or deleted.
    */
   sessionTtlSeconds: number | undefined
+  /**
+   * How accounts without a saved identity get one at their first login (GRAMFARM_IDENTITY / identity /
+   * `worker --identity`): mix (default), mix:<platform>=<weight>,…, desktop, windows, macos, linux, android, ios,
+   * preset:<id>, library (src/auth/device-identity.ts, docs/device-identities.md).
+   */
+  identity: string
   /** The file the settings were read from, if any. */
   configFile: string | undefined
 }
@@ -82,6 +89,7 @@ export interface ConfigOverrides {
   requestTimeoutMs?: string | number
   /** Seconds. */
   sessionTtl?: string | number
+  identity?: string
 }
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
@@ -112,7 +120,9 @@ export const ENVIRONMENT_HELP = `Environment:
                          seconds a login's client waits for a TCP connect, each key-exchange answer, each call
                          (defaults 10, 10, 30): a silent DC ends the job as failed(dc_unreachable) / failed(timeout)
   GRAMFARM_SESSION_TTL   seconds a session record stays in Redis after its last write (default: until exported
-                         with --delete or deleted)`
+                         with --delete or deleted)
+  GRAMFARM_IDENTITY      device identity of accounts at their first login: mix (default), mix:windows=2,android=1,…,
+                         desktop, android, ios, preset:<id>, library`
 
 function bad(message: string): CliError {
   return new CliError(message, ExitCode.usage)
@@ -218,6 +228,7 @@ type FileSettings = Partial<{
   oldMasterKeyFiles: string[]
   requireEncryption: boolean
   sessionTtlSec: number
+  identity: string
 }>
 
 const FILE_KEYS: ReadonlySet<string> = new Set([
@@ -241,6 +252,7 @@ const FILE_KEYS: ReadonlySet<string> = new Set([
   'oldMasterKeyFiles',
   'requireEncryption',
   'sessionTtlSec',
+  'identity',
   '$comment',
 ])
 
@@ -272,6 +284,7 @@ function readSettingsFile(path: string): FileSettings {
     'logLevel',
     'masterKeyFile',
     'masterKeyCommand',
+    'identity',
   ] as const) {
     if (s[key] !== undefined && typeof s[key] !== 'string') throw bad(`config file ${path}: "${key}" must be a string`)
   }
@@ -389,8 +402,20 @@ export function loadFarmConfig(
     sessionTtlSeconds: sessionTtlOf(
       pick<string | number>(flags.sessionTtl, 'GRAMFARM_SESSION_TTL', file.sessionTtlSec),
     ),
+    identity: identityOf(pick<string>(flags.identity, 'GRAMFARM_IDENTITY', file.identity) ?? DEFAULT_IDENTITY_CHOICE),
     configFile,
   }
+}
+
+/** The identity choice, checked now (a typo is a usage error at start, not a failed login later). */
+function identityOf(text: string): string {
+  try {
+    parseIdentityChoice(text)
+  } catch (err) {
+    if (err instanceof IdentityChoiceError) throw bad(`${err.message} (identity, GRAMFARM_IDENTITY, --identity)`)
+    throw err
+  }
+  return text.trim()
 }
 
 /** Longest session TTL taken: ten years (past it, a typo more likely than a wish). */

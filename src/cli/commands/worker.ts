@@ -19,6 +19,7 @@ interface WorkerFlags {
   requestTimeout?: string
   metricsPort?: string
   sessionTtl?: string
+  identity?: string
 }
 
 export function registerWorker(program: Command): void {
@@ -47,6 +48,10 @@ export function registerWorker(program: Command): void {
     .option(
       '--session-ttl <seconds>',
       'session records in Redis expire this long after their last write (default: kept until exported with --delete or deleted)',
+    )
+    .option(
+      '--identity <choice>',
+      'device identity of accounts at their first login: mix (default), mix:windows=2,android=1,…, desktop, android, ios, preset:<id>, library',
     )
     .option(
       '--metrics-port <n>',
@@ -100,6 +105,7 @@ Example:
           ...(handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs } : {}),
           ...(requestTimeoutMs !== undefined ? { requestTimeoutMs } : {}),
           ...(flags.sessionTtl !== undefined ? { sessionTtl: flags.sessionTtl } : {}),
+          ...(flags.identity !== undefined ? { identity: flags.identity } : {}),
         })
         const logger = cliLogger(config.logLevel)
         const endpoint = testDcEndpointOf(config)
