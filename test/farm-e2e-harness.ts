@@ -92,6 +92,8 @@ export interface Farm {
   /** The endpoint file for `gramfarm … --testdc`. */
   readonly endpointFile: string
   readonly dir: string
+  /** Another connection to the farm's Redis (a second coordinator's), closed by the caller. */
+  connect(): Redis
   startWorker(extra?: Partial<FarmWorkerOptions>): Promise<FarmWorker>
   spawnWorker(args?: string[]): Promise<WorkerProcess>
   stop(): Promise<void>
@@ -132,6 +134,7 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
     provider,
     endpointFile,
     dir,
+    connect: () => redisClient(),
     startWorker: async (extra = {}) => {
       const w = await startFarmWorker({
         redisUrl: REDIS_URL,
