@@ -123,7 +123,11 @@ describe('preset identities (default choice: a mix of platforms)', () => {
           [me.deviceModel, me.systemVersion, me.appVersion, me.apiId],
           [device.deviceModel, device.systemVersion, device.appVersion, API.apiId],
         )
-        assert.notEqual(me.ip, '')
+        // the DC saw where the key connected from and when it was last active
+        const activity = farm.testDc.accounts.sessionsOf(BigInt(r.userId!))[0]!
+        assert.equal(activity.ip, '127.0.0.1')
+        assert.ok(activity.activeAt >= activity.createdAt)
+        assert.equal(me.ip, '127.0.0.1')
         assert.deepEqual(warned, [])
       } finally {
         await client.stop()
