@@ -3,6 +3,9 @@
 // our client's SRP code (src/auth/flows/password-settings.ts), and the seeded health states — frozen (app config,
 // FROZEN_METHOD_INVALID), restricted, and the key fates (duplicated, revoked, unregistered).
 import { test } from 'node:test'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseTestDcSeed } from '../src/demo/testdc-seed.ts'
 import assert from 'node:assert/strict'
 import { RpcError } from '../src/mtproto/rpc-error.ts'
 import type { TlValue } from '../src/mtproto/tl/index.ts'
@@ -323,4 +326,41 @@ test('accounts file: frozen, restricted and keyFate are read and checked', () =>
   assert.throws(() => parseAccountsFile({ users: [{ phone: '1', keyFate: 'gone' }] }), TestDcAccountsError)
   assert.throws(() => parseAccountsFile({ users: [{ phone: '1', restricted: 'spam' }] }), TestDcAccountsError)
   assert.throws(() => parseAccountsFile({ users: [{ phone: '1', frozen: 'yes' }] }), TestDcAccountsError)
+})
+
+test('config/health-states.testdc.json: one account in each health state, as the client sees it', async () => {
+  const seed = parseTestDcSeed(
+    JSON.parse(readFileSync(join(import.meta.dirname, '..', 'config', 'health-states.testdc.json'), 'utf8')),
+  )
+  const h = new Harness()
+  const byName = new Map(seed.accounts.users.map((u) => [u.firstName, h.registry.addUser(u)]))
+  const phoneOf = (name: string): string => byName.get(name)!.phone!
+  const keys = new Map<string, FakeKey>()
+  for (const name of ['Active', 'Frozen', 'Restricted', 'Duplicated', 'Revoked', 'Unregistered'])
+    keys.set(name, await h.login(phoneOf(name), byName.get(name)!.homeDc))
+  h.advance(30)
+  const getMe = (name: string) => keys.get(name)!.call({ _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] })
+  assert.equal((await getMe('Active')).length, 1)
+  const [restricted] = await getMe('Restricted')
+  assert.ok(restricted?._ === 'user' && restricted.restricted === true)
+  const frozenCfg = await keys.get('Frozen')!.call({ _: 'help.getAppConfig', hash: 0 })
+  assert.ok(
+    frozenCfg._ === 'help.appConfig' && frozenCfg.config._ === 'jsonObject' && frozenCfg.config.value.length === 3,
+  )
+  await rejectsWith(getMe('Duplicated'), 406, 'AUTH_KEY_DUPLICATED')
+  await rejectsWith(getMe('Revoked'), 401, 'SESSION_REVOKED')
+  await rejectsWith(getMe('Unregistered'), 401, 'AUTH_KEY_UNREGISTERED')
+  await rejectsWith(
+    h.key(byName.get('Banned')!.homeDc).call({
+      _: 'auth.sendCode',
+      phoneNumber: phoneOf('Banned'),
+      apiId: 1,
+      apiHash: 'x',
+      settings: { _: 'codeSettings' },
+    }),
+    400,
+    'PHONE_NUMBER_BANNED',
+  )
+  assert.ok(byName.get('Hardened')!.password, 'the account harden changes the password of')
+  assert.equal(seed.providerPasswords.get(phoneOf('Hardened')), 'old-2fa-pass')
 })

@@ -17,6 +17,7 @@ interface TestDcFlags {
   dcIds: string
   host: string
   quiet?: boolean
+  freshSession?: string
 }
 
 function parseDelay(text: string): [number, number] {
@@ -55,6 +56,11 @@ export function registerTestDc(program: Command): void {
     .option('--dc-ids <ids>', 'DCs to run', '1,2,3,4,5')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--quiet', 'do not print the codes')
+    .option(
+      '--fresh-session <seconds>',
+      "how old a session must be before it may end others (Telegram's rule: 86400, FRESH_RESET_AUTHORISATION_FORBIDDEN before)",
+      '86400',
+    )
     .addHelpText(
       'after',
       `
@@ -90,7 +96,15 @@ Example (three terminals):
         const dcIds = parseDcIds(flags.dcIds)
         const seed = flags.accounts !== undefined ? await loadTestDcSeed(flags.accounts) : undefined
         const redis = flags.provider ? await connectRedis(config, { name: 'gramfarm-testdc-provider' }) : undefined
-        const testDc = await startLocalTestDc({ dcIds, host: flags.host, ...(seed ? { seed } : {}) })
+        const freshSessionSeconds = Number(flags.freshSession)
+        if (!Number.isInteger(freshSessionSeconds) || freshSessionSeconds < 0)
+          throw new CliError('--fresh-session must be a whole number of seconds', ExitCode.usage)
+        const testDc = await startLocalTestDc({
+          dcIds,
+          host: flags.host,
+          registry: { freshSessionSeconds },
+          ...(seed ? { seed } : {}),
+        })
         let provider: SimulatedCodeProvider | undefined
         try {
           const print = (line: string): void => {
