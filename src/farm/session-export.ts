@@ -1,7 +1,11 @@
-// Sessions out of the farm's Redis storage (where workers save them) into what operators hand to other tools:
-// a directory of Pyrogram `.session` files (0600, each with a `.json` sidecar of the account's identity, no
-// secret in it), and/or one JSON file of Pyrogram session strings (0600). They stay in Redis unless removed.
-import { mkdir } from 'node:fs/promises'
+// Sessions out of the farm's Redis storage (where workers save them) into what operators hand to other tools, in
+// a directory, one account per file (0600) with its `.json` sidecar in the TGConvertor/opentele convention
+// (session-sidecar.ts; identity, api id/hash, proxy and 2FA password when the farm holds them):
+//   pyrogram  <name>.session (Pyrogram v7 SQLite)      telethon  <name>.session (Telethon v7 SQLite)
+//   gramjs    <name>.txt (a GramJS StringSession)      strings   strings.txt, one string a line (any string format)
+//   tdata     <name>/tdata/ (Telegram Desktop, optional local passcode)
+// and/or one JSON file of Pyrogram session strings (0600). They stay in Redis unless removed.
+import { chmod, mkdir, open, rename, rm } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { Redis } from 'ioredis'
 import type { Sealer } from '../foundation/sealed-value.ts'
@@ -16,6 +20,18 @@ import { sessionKeyPrefix } from '../queue/redis-keys.ts'
 import { keysUnderPattern, listKeys } from '../queue/redis-scan.ts'
 import type { AccountResult } from './coordinator.ts'
 import { writePrivateFile } from '../foundation/private-file.ts'
+import { telethonSessionImage } from '../auth/storage/telethon-file.ts'
+import { writeTdata } from '../auth/storage/tdata/index.ts'
+import { exportSessionString, type SessionStringFormat } from '../auth/storage/index.ts'
+import { sidecarJson } from './session-sidecar.ts'
+
+export const EXPORT_FORMATS = ['pyrogram', 'telethon', 'gramjs', 'strings', 'tdata'] as const
+export type ExportFormat = (typeof EXPORT_FORMATS)[number]
+
+/** The per-session secrets the sidecars carry (`health`'s SessionSecretStore has this face). */
+export interface SessionSecretsReader {
+  get(name: string): Promise<{ proxy?: string; apiHash?: string; password?: string }>
+}
 
 export interface SessionRef {
   /** The session's name in Redis storage (`<prefix>session:<name>`). */
@@ -29,8 +45,15 @@ export interface SessionRef {
 }
 
 export interface ExportTarget {
-  /** Directory for `<name>.session` + `<name>.json`. */
+  /** Directory for the files of `format` (default pyrogram) + `<name>.json` sidecars. */
   readonly dir?: string
+  readonly format?: ExportFormat
+  /** Which string format `gramjs`/`strings` write (gramjs: always GramJS; strings: default pyrogram). */
+  readonly stringFormat?: SessionStringFormat
+  /** tdata: the local passcode the folder is locked with. */
+  readonly passcode?: string
+  /** Where the sidecars' app_hash, proxy and twoFA come from; without it they are null. */
+  readonly secrets?: SessionSecretsReader
   /** File for the session strings. */
   readonly json?: string
   /** Where a DC is, when it is not Telegram's address (the test DC): written into the `.session` files. */
@@ -39,7 +62,10 @@ export interface ExportTarget {
 
 export interface ExportedSession {
   readonly ref: SessionRef
+  /** The session file or folder written (in `dir`). */
   readonly file?: string
+  readonly sidecar?: string
+  readonly format?: ExportFormat
   readonly userId: string | null
   readonly dcId: number
 }
@@ -148,6 +174,97 @@ export function sessionSidecar(ref: SessionRef, fileName: string, record: Sessio
   }
 }
 
+/** Writes one account's file(s) in `format` and its sidecar; returns their paths. */
+async function writeAccount(
+  dir: string,
+  fileName: string,
+  ref: SessionRef,
+  record: SessionRecord,
+  target: ExportTarget,
+  format: ExportFormat,
+  stringLines: string[],
+): Promise<{ file: string; sidecar: string }> {
+  let file: string
+  if (format === 'pyrogram') {
+    const storage = new FileSessionStorage({ workdir: dir, name: fileName })
+    await storage.open()
+    try {
+      await storage.save({
+        dcId: record.dcId,
+        apiId: record.apiId,
+        testMode: record.testMode,
+        authKey: record.authKey,
+        userId: record.userId,
+        isBot: record.isBot,
+        dcAuthKeys: record.dcAuthKeys ?? null,
+        device: record.device ?? null,
+        ...(record.server ? { server: record.server } : {}),
+      })
+    } finally {
+      await storage.close()
+    }
+    file = storage.path
+  } else if (format === 'telethon') {
+    file = join(dir, `${fileName}.session`)
+    await writePrivateBytes(file, await telethonSessionImage(record))
+  } else if (format === 'gramjs') {
+    file = join(dir, `${fileName}.txt`)
+    await writePrivateFile(file, `${exportSessionString(record, 'gramjs')}\n`)
+  } else if (format === 'strings') {
+    file = join(dir, 'strings.txt')
+    stringLines.push(exportSessionString(record, target.stringFormat ?? 'pyrogram'))
+  } else {
+    file = join(dir, fileName, 'tdata')
+    await mkdir(join(dir, fileName), { recursive: true, mode: 0o700 })
+    await chmod(join(dir, fileName), 0o700)
+    const keys = new Map<number, Uint8Array>([[record.dcId, record.authKey]])
+    for (const [dc, key] of Object.entries(record.dcAuthKeys ?? {})) keys.set(Number(dc), key)
+    await writeTdata(
+      file,
+      [{ userId: record.userId ?? 0n, mainDcId: record.dcId, authKeys: keys }],
+      target.passcode !== undefined ? { passcode: target.passcode } : {},
+    )
+  }
+  const secrets = (await target.secrets?.get(ref.name)) ?? {}
+  const sidecar = join(dir, `${fileName}.json`)
+  await writePrivateFile(
+    sidecar,
+    sidecarJson({
+      sessionFile:
+        format === 'tdata' ? `${fileName}/tdata` : format === 'strings' ? 'strings.txt' : file.slice(dir.length + 1),
+      dcId: record.dcId,
+      testMode: record.testMode,
+      apiId: record.apiId,
+      apiHash: secrets.apiHash ?? null,
+      device: record.device ?? null,
+      phone: ref.kind === 'user' && /^\d+$/.test(ref.account) ? ref.account : null,
+      userId: record.userId,
+      isBot: record.isBot,
+      password: secrets.password ?? null,
+      proxy: secrets.proxy ?? null,
+    }),
+  )
+  return { file, sidecar }
+}
+
+async function writePrivateBytes(path: string, bytes: Uint8Array): Promise<void> {
+  const temp = `${path}.${process.pid}.tmp`
+  try {
+    const handle = await open(temp, 'w', 0o600)
+    try {
+      await handle.writeFile(bytes)
+      await handle.chmod(0o600)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    await rename(temp, path)
+  } catch (err) {
+    await rm(temp, { force: true }).catch(() => undefined)
+    throw err
+  }
+}
+
 /** `sealer`: the farm's keyring, which opens auth keys sealed under its master key. */
 export async function exportSessions(
   redis: Redis,
@@ -156,6 +273,8 @@ export async function exportSessions(
   target: ExportTarget,
   sealer?: Sealer,
 ): Promise<ExportSummary> {
+  const format = target.format ?? 'pyrogram'
+  const stringLines: string[] = []
   if (target.dir !== undefined) await mkdir(target.dir, { recursive: true, mode: 0o700 })
   if (target.json !== undefined) await mkdir(dirname(target.json), { recursive: true })
   const exported: ExportedSession[] = []
@@ -169,34 +288,14 @@ export async function exportSessions(
       missing.push(ref)
       continue
     }
-    let file: string | undefined
+    let written: { file: string; sidecar: string } | undefined
     if (target.dir !== undefined) {
       let fileName = sessionFileName(ref)
       for (let n = 2; used.has(fileName); n++) fileName = `${sessionFileName(ref)}-${n}`
       used.add(fileName)
-      const storage = new FileSessionStorage({ workdir: target.dir, name: fileName })
-      await storage.open()
-      try {
-        const server = target.serverOf?.(record.dcId)
-        await storage.save({
-          dcId: record.dcId,
-          apiId: record.apiId,
-          testMode: record.testMode,
-          authKey: record.authKey,
-          userId: record.userId,
-          isBot: record.isBot,
-          dcAuthKeys: record.dcAuthKeys ?? null,
-          device: record.device ?? null,
-          ...(server ? { server } : {}),
-        })
-      } finally {
-        await storage.close()
-      }
-      file = storage.path
-      await writePrivateFile(
-        join(target.dir, `${fileName}.json`),
-        `${JSON.stringify(sessionSidecar(ref, fileName, record), null, 2)}\n`,
-      )
+      const server = target.serverOf?.(record.dcId)
+      const placed: SessionRecord = server ? { ...record, server } : record
+      written = await writeAccount(target.dir, fileName, ref, placed, target, format, stringLines)
     }
     if (target.json !== undefined) {
       strings.push({
@@ -207,8 +306,15 @@ export async function exportSessions(
         session: SessionStringCodec.export(record),
       })
     }
-    exported.push({ ref, ...(file ? { file } : {}), userId: record.userId?.toString() ?? null, dcId: record.dcId })
+    exported.push({
+      ref,
+      ...(written ? { ...written, format } : {}),
+      userId: record.userId?.toString() ?? null,
+      dcId: record.dcId,
+    })
   }
+  if (target.dir !== undefined && format === 'strings')
+    await writePrivateFile(join(target.dir, 'strings.txt'), stringLines.map((l) => `${l}\n`).join(''))
   if (target.json !== undefined) {
     const doc: SessionStringsFile = { format: 'pyrogram', sessions: strings }
     await writePrivateFile(target.json, `${JSON.stringify(doc, null, 2)}\n`)

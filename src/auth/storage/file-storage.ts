@@ -110,6 +110,68 @@ async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
   await fsyncDir(dirname(path))
 }
 
+function pyrogramStateOf(db: SqliteDb, path: string): SessionState {
+  const state = emptySessionState()
+  const row = db.get('SELECT * FROM sessions LIMIT 1')
+  if (!row) return state
+  state.dcId = asNumber(row['dc_id']) ?? state.dcId
+  state.apiId = asNumber(row['api_id'])
+  state.testMode = asBool(row['test_mode']) ?? false
+  state.date = asNumber(row['date']) ?? 0
+  state.userId = asInt(row['user_id'])
+  state.isBot = asBool(row['is_bot'])
+  const key = row['auth_key']
+  if (key instanceof Uint8Array && key.length === AUTH_KEY_LENGTH) state.authKey = Uint8Array.from(key)
+  else if (key !== null && key !== undefined) throw new SessionFormatError(path, 'sessions.auth_key is not 256 bytes')
+  const host = row['server_address']
+  const port = asNumber(row['port'])
+  if (typeof host === 'string' && host !== '' && port !== null) {
+    const server = { host, port }
+    if (!isDefaultDcAddress(state.dcId, state.testMode, server)) state.server = server
+  }
+  if (hasTable(db, DC_KEYS_TABLE)) {
+    for (const r of db.all(`SELECT dc_id, auth_key FROM ${DC_KEYS_TABLE}`)) {
+      const dc = asNumber(r['dc_id'])
+      const k = r['auth_key']
+      if (dc !== null && k instanceof Uint8Array && k.length === AUTH_KEY_LENGTH)
+        state.dcAuthKeys.set(dc, Uint8Array.from(k))
+    }
+  }
+  if (hasTable(db, DEVICE_TABLE)) {
+    const d = db.get(`SELECT * FROM ${DEVICE_TABLE} WHERE id = 1`)
+    if (d) {
+      state.device = {
+        deviceModel: String(d['device_model']),
+        systemVersion: String(d['system_version']),
+        appVersion: String(d['app_version']),
+        systemLangCode: String(d['system_lang_code']),
+        langCode: String(d['lang_code']),
+        langPack: String(d['lang_pack']),
+      }
+    }
+  }
+  return state
+}
+
+/**
+ * The session in a Pyrogram `.session` file's bytes (any version we read), without touching the file: what an
+ * import reads from someone else's file (no lock file beside it, no mode change). null when it holds no auth key.
+ */
+export async function readPyrogramSessionImage(image: Uint8Array, path: string): Promise<SessionRecord | null> {
+  let db: SqliteDb
+  try {
+    db = await SqliteDb.open(image)
+  } catch (err) {
+    throw new SessionFormatError(path, 'not an SQLite database', { cause: err })
+  }
+  try {
+    upgradeToV7(db, path)
+    return stateToRecord(pyrogramStateOf(db, path))
+  } finally {
+    db.close()
+  }
+}
+
 export class FileSessionStorage implements SessionStorage {
   readonly path: string
   readonly lockPath: string
@@ -272,47 +334,7 @@ export class FileSessionStorage implements SessionStorage {
   }
 
   private readState(db: SqliteDb): SessionState {
-    const state = emptySessionState()
-    const row = db.get('SELECT * FROM sessions LIMIT 1')
-    if (!row) return state
-    state.dcId = asNumber(row['dc_id']) ?? state.dcId
-    state.apiId = asNumber(row['api_id'])
-    state.testMode = asBool(row['test_mode']) ?? false
-    state.date = asNumber(row['date']) ?? 0
-    state.userId = asInt(row['user_id'])
-    state.isBot = asBool(row['is_bot'])
-    const key = row['auth_key']
-    if (key instanceof Uint8Array && key.length === AUTH_KEY_LENGTH) state.authKey = Uint8Array.from(key)
-    else if (key !== null && key !== undefined)
-      throw new SessionFormatError(this.path, 'sessions.auth_key is not 256 bytes')
-    const host = row['server_address']
-    const port = asNumber(row['port'])
-    if (typeof host === 'string' && host !== '' && port !== null) {
-      const server = { host, port }
-      if (!isDefaultDcAddress(state.dcId, state.testMode, server)) state.server = server
-    }
-    if (hasTable(db, DC_KEYS_TABLE)) {
-      for (const r of db.all(`SELECT dc_id, auth_key FROM ${DC_KEYS_TABLE}`)) {
-        const dc = asNumber(r['dc_id'])
-        const k = r['auth_key']
-        if (dc !== null && k instanceof Uint8Array && k.length === AUTH_KEY_LENGTH)
-          state.dcAuthKeys.set(dc, Uint8Array.from(k))
-      }
-    }
-    if (hasTable(db, DEVICE_TABLE)) {
-      const d = db.get(`SELECT * FROM ${DEVICE_TABLE} WHERE id = 1`)
-      if (d) {
-        state.device = {
-          deviceModel: String(d['device_model']),
-          systemVersion: String(d['system_version']),
-          appVersion: String(d['app_version']),
-          systemLangCode: String(d['system_lang_code']),
-          langCode: String(d['lang_code']),
-          langPack: String(d['lang_pack']),
-        }
-      }
-    }
-    return state
+    return pyrogramStateOf(db, this.path)
   }
 
   private writeState(db: SqliteDb, state: SessionState): void {

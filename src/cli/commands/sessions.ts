@@ -1,8 +1,11 @@
-// `gramfarm sessions export|import|list`: the sessions workers saved in Redis, out to Pyrogram `.session` files, a
-// JSON of Pyrogram session strings and/or an encrypted bundle; a bundle back in.
+// `gramfarm sessions export|import|list`: the sessions workers saved in Redis, out to the formats farms trade in
+// (Pyrogram, Telethon, GramJS, strings, tdata — each with a .json sidecar), a JSON of Pyrogram session strings
+// and/or an encrypted bundle; and all of these back in.
 import type { Command } from 'commander'
 import { CliError, ExitCode } from '../exit-codes.ts'
-import type { SessionRef } from '../../farm/session-export.ts'
+import { EXPORT_FORMATS, type ExportFormat, type SessionRef } from '../../farm/session-export.ts'
+import type { ImportRow } from '../../farm/session-import.ts'
+import type { SessionStringFormat } from '../../auth/storage/index.ts'
 import type { MasterKey } from '../../foundation/sealed-value.ts'
 import type { LoginResult } from '../../queue/login-job.ts'
 import { action, flagsOf } from './command-kit.ts'
@@ -60,8 +63,43 @@ async function bundleKeyOf(path: string): Promise<MasterKey> {
   }
 }
 
+interface ImportFlags {
+  passcode?: string
+  testMode?: boolean
+  resolve?: boolean
+  dryRun?: boolean
+  keyFile?: string
+  replace?: boolean
+  json?: boolean
+}
+
+/** The import report: one row per account or unreadable file; errors and duplicates say why. */
+function printImportReport(rows: readonly ImportRow[], textTable: (head: string[], body: string[][]) => string): void {
+  const count = (s: ImportRow['status']): number => rows.filter((r) => r.status === s).length
+  if (rows.length > 0)
+    process.stdout.write(
+      `${textTable(
+        ['source', 'format', 'status', 'session', 'user id', 'dc', 'note'],
+        rows.map((r) => [
+          r.source,
+          r.format ?? '-',
+          r.status,
+          r.session ?? '-',
+          r.userId ?? '-',
+          r.dcId === undefined ? '-' : String(r.dcId),
+          r.error ?? (r.duplicateOf ? `duplicate of ${r.duplicateOf}` : r.warnings.join('; ')),
+        ]),
+      )}\n`,
+    )
+  process.stdout.write(`${count('imported')} imported, ${count('duplicate')} duplicates, ${count('error')} errors\n`)
+}
+
 interface ExportFlags {
   dir?: string
+  format?: string
+  stringFormat?: string
+  passcode?: string
+  omitSecrets?: boolean
   strings?: string
   encrypt?: string
   keyFile?: string
@@ -77,9 +115,17 @@ export function registerSessions(program: Command): void {
   sessions
     .command('export')
     .description(
-      'write sessions from Redis as Pyrogram .session files (0600, with .json sidecars) and/or a JSON of session strings',
+      'write sessions from Redis as files in a format (0600, each with a .json sidecar) and/or a JSON of session strings',
     )
-    .option('--dir <dir>', 'directory for <account>.session + <account>.json')
+    .option('--dir <dir>', 'directory for the files and their <account>.json sidecars')
+    .option(
+      '--format <format>',
+      'with --dir: pyrogram (<account>.session), telethon (<account>.session), gramjs (<account>.txt), strings (strings.txt), tdata (<account>/tdata)',
+      'pyrogram',
+    )
+    .option('--string-format <format>', 'for --format strings: pyrogram, telethon or gramjs', 'pyrogram')
+    .option('--passcode <passcode>', 'for --format tdata: lock the folders with this local passcode')
+    .option('--omit-secrets', 'leave app_hash, twoFA and proxy out of the sidecars')
     .option('--strings <file>', 'JSON file of Pyrogram session strings')
     .option(
       '--encrypt <file>',
@@ -101,6 +147,8 @@ export function registerSessions(program: Command): void {
       `
 Examples:
   gramfarm sessions export --dir out/sessions
+  gramfarm sessions export --dir out/telethon --format telethon
+  gramfarm sessions export --dir out/tdata --format tdata --passcode 'local pass'
   gramfarm sessions export --encrypt out/farm.gfsessions --delete
   gramfarm sessions export --run run-20261101T120000Z-a1b2c3 --strings out/strings.json`,
     )
@@ -112,6 +160,12 @@ Examples:
             'say where to: --dir <dir>, --strings <file> and/or --encrypt <bundle file>',
             ExitCode.usage,
           )
+        const format = flags.format ?? 'pyrogram'
+        if (!(EXPORT_FORMATS as readonly string[]).includes(format))
+          throw new CliError(`--format must be one of ${EXPORT_FORMATS.join(', ')}`, ExitCode.usage)
+        const stringFormat = flags.stringFormat ?? 'pyrogram'
+        if (!['pyrogram', 'telethon', 'gramjs'].includes(stringFormat))
+          throw new CliError('--string-format must be pyrogram, telethon or gramjs', ExitCode.usage)
         if (flags.keyFile !== undefined && flags.encrypt === undefined)
           throw new CliError('--key-file is the key of an --encrypt bundle', ExitCode.usage)
         const {
@@ -166,6 +220,18 @@ Examples:
                   ...(flags.dir !== undefined ? { dir: flags.dir } : {}),
                   ...(flags.strings !== undefined ? { json: flags.strings } : {}),
                   ...(serverOf ? { serverOf } : {}),
+                  format: format as ExportFormat,
+                  stringFormat: stringFormat as SessionStringFormat,
+                  ...(flags.passcode !== undefined ? { passcode: flags.passcode } : {}),
+                  ...(flags.omitSecrets
+                    ? {}
+                    : {
+                        secrets: new (await import('../../queue/session-secrets.ts')).SessionSecretStore(
+                          redis,
+                          config.prefix,
+                          keyring,
+                        ),
+                      }),
                 },
                 keyring,
               )
@@ -191,7 +257,9 @@ Examples:
                         kind: e.ref.kind,
                         userId: e.userId,
                         dcId: e.dcId,
+                        format: e.format ?? null,
                         file: e.file ?? null,
+                        sidecar: e.sidecar ?? null,
                       }))
                     : exported.map((r) => ({
                         account: r.account,
@@ -230,55 +298,129 @@ Examples:
 
   sessions
     .command('import')
-    .description("read sessions back into the farm's Redis storage: encrypted bundles of `sessions export --encrypt`")
-    .argument('<paths...>', 'bundle files')
-    .option('--key-file <file>', "the bundle's own key (default: the farm's master keys, current and old)")
-    .option('--replace', 'overwrite a session already in Redis under the same name (default: leave it)')
+    .description(
+      "store accounts in the farm's Redis: Pyrogram/Telethon .session files (+ .json sidecars), session-string files, tdata folders, encrypted bundles",
+    )
+    .argument('<paths...>', 'files or folders (folders are searched; a folder holding key_datas is a tdata folder)')
+    .option('--passcode <passcode>', 'local passcode of the tdata folders')
+    .option(
+      '--test-mode',
+      'sources that do not say (Pyrogram strings, tdata) are test DC accounts (default with --testdc)',
+    )
+    .option('--no-resolve', 'do not look up the user id of keys whose file does not say it (getMe with their identity)')
+    .option('--dry-run', 'read and check for duplicates, store nothing')
+    .option('--key-file <file>', "a bundle's own key (default: the farm's master keys, current and old)")
+    .option('--replace', 'bundles: overwrite a session already in Redis under the same name (default: leave it)')
     .option('--json', 'print what was imported as JSON')
     .addHelpText(
       'after',
       `
-Sessions are written as workers write them: sealed under the farm's master key, with the farm's session TTL.
+Each account is written as workers write them (auth keys sealed under the farm's master key, the farm's session
+TTL); its api_hash, proxy and 2FA password go to the session's sealed secrets; its user id to except_ids. An account
+already in the farm, or twice in the input, is stored once and reported as a duplicate.
 
-Example:
+Examples:
+  gramfarm sessions import bought/ strings.txt
+  gramfarm sessions import accounts/desk/tdata --passcode 'local pass'
   gramfarm sessions import out/farm.gfsessions`,
     )
     .action(
       action(async (paths: string[], _opts: unknown, cmd: Command) => {
-        const flags = flagsOf<{ keyFile?: string; replace?: boolean; json?: boolean }>(cmd)
-        const { configOf, connectRedis, keyringFromSpec, importSessionBundle, isSessionBundleFile } = await deps()
+        const flags = flagsOf<ImportFlags>(cmd)
+        const { configOf, connectRedis, keyringFromSpec, importSessionBundle, isSessionBundleFile, isSessionBundle } =
+          await deps()
         const config = configOf(flags)
         const keyring = keyringFromSpec(config.keyring)
-        const keys: MasterKey[] =
+        const keys = async (): Promise<MasterKey[]> =>
           flags.keyFile !== undefined
             ? [await bundleKeyOf(flags.keyFile)]
             : keyring.keyIds.map((id) => keyring.key(id)).filter((k) => k !== undefined)
-        for (const path of paths) {
-          const isBundle = await isSessionBundleFile(path).catch((err: NodeJS.ErrnoException) => {
-            throw new CliError(`cannot read ${path} (${err.code ?? 'error'})`, ExitCode.usage)
-          })
-          if (!isBundle)
-            throw new CliError(`${path}: not a gramfarm session bundle (sessions export --encrypt)`, ExitCode.usage)
+        const bundleOptions = {
+          sealer: keyring,
+          ...(config.sessionTtlSeconds !== undefined ? { ttlSeconds: config.sessionTtlSeconds } : {}),
+          ...(flags.replace ? { replace: true } : {}),
         }
+        const onlyBundles = (await Promise.all(paths.map((p) => isSessionBundleFile(p).catch(() => false)))).every(
+          Boolean,
+        )
+        if (onlyBundles) {
+          const bundleKeys = await keys()
+          const redis = await connectRedis(config, { failFast: true, name: 'gramfarm-sessions' })
+          try {
+            const summaries = []
+            for (const path of paths)
+              summaries.push(await importSessionBundle(redis, config.prefix, path, bundleKeys, bundleOptions))
+            if (flags.json) process.stdout.write(`${JSON.stringify(summaries, null, 2)}\n`)
+            else
+              for (const s of summaries)
+                process.stdout.write(
+                  `${s.file}: ${s.imported.length} session${s.imported.length === 1 ? '' : 's'} imported (key ${s.keyId})` +
+                    `${s.existing.length ? `, ${s.existing.length} already in Redis left as they are (--replace overwrites)` : ''}\n`,
+                )
+            return summaries.some((s) => s.existing.length > 0) ? ExitCode.accountsFailed : ExitCode.ok
+          } finally {
+            redis.disconnect()
+          }
+        }
+        const { testDcEndpointOf, textTable } = await deps()
+        const { importSessions } = await import('../../farm/session-import.ts')
+        const { whoAmI } = await import('../../farm/session-whoami.ts')
+        const { SessionSecretStore } = await import('../../queue/session-secrets.ts')
+        const { apiCredentials } = await import('../farm-config.ts')
+        const { parseRsaPublicKey } = await import('../../mtproto/crypto/rsa-keys.ts')
+        const endpoint = config.testDcEndpointFile !== undefined ? testDcEndpointOf(config) : undefined
+        const app = flags.resolve === false ? undefined : apiCredentials(config)
         const redis = await connectRedis(config, { failFast: true, name: 'gramfarm-sessions' })
         try {
-          const summaries = []
-          for (const path of paths)
-            summaries.push(
-              await importSessionBundle(redis, config.prefix, path, keys, {
-                sealer: keyring,
-                ...(config.sessionTtlSeconds !== undefined ? { ttlSeconds: config.sessionTtlSeconds } : {}),
-                ...(flags.replace ? { replace: true } : {}),
-              }),
-            )
-          if (flags.json) process.stdout.write(`${JSON.stringify(summaries, null, 2)}\n`)
-          else
-            for (const s of summaries)
-              process.stdout.write(
-                `${s.file}: ${s.imported.length} session${s.imported.length === 1 ? '' : 's'} imported (key ${s.keyId})` +
-                  `${s.existing.length ? `, ${s.existing.length} already in Redis left as they are (--replace overwrites)` : ''}\n`,
-              )
-          return summaries.some((s) => s.existing.length > 0) ? ExitCode.accountsFailed : ExitCode.ok
+          const rows = await importSessions(redis, config.prefix, paths, {
+            sealer: keyring,
+            secrets: new SessionSecretStore(redis, config.prefix, keyring),
+            ...(config.sessionTtlSeconds !== undefined ? { ttlSeconds: config.sessionTtlSeconds } : {}),
+            ...(flags.passcode !== undefined ? { passcode: flags.passcode } : {}),
+            testMode: flags.testMode === true || endpoint !== undefined,
+            ...(flags.dryRun ? { dryRun: true } : {}),
+            // Bundles found among the paths (or in a searched folder) go to the bundle reader.
+            bundle: {
+              isBundle: (head) => isSessionBundle(head),
+              importBundle: async (path) => {
+                const s = await importSessionBundle(redis, config.prefix, path, await keys(), bundleOptions)
+                return [
+                  ...s.imported.map((i) => ({
+                    source: path,
+                    format: 'bundle' as const,
+                    status: 'imported' as const,
+                    session: i.name,
+                    userId: i.userId,
+                    warnings: [],
+                  })),
+                  ...s.existing.map((e) => ({
+                    source: path,
+                    format: 'bundle' as const,
+                    status: 'duplicate' as const,
+                    session: e.name,
+                    duplicateOf: `farm:${e.name}`,
+                    warnings: [],
+                  })),
+                ]
+              },
+            },
+            ...(app
+              ? {
+                  resolveUser: (c) =>
+                    whoAmI(
+                      c.record,
+                      { apiHash: c.sidecar.apiHash, proxy: c.sidecar.proxy },
+                      {
+                        ...app,
+                        ...(endpoint ? { dcs: endpoint.dcs, rsaKeys: [parseRsaPublicKey(endpoint.publicKeyPem)] } : {}),
+                      },
+                    ),
+                }
+              : {}),
+          })
+          if (flags.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`)
+          else printImportReport(rows, textTable)
+          return rows.some((r) => r.status === 'error') ? ExitCode.accountsFailed : ExitCode.ok
         } finally {
           redis.disconnect()
         }
