@@ -244,7 +244,10 @@ test('import the formats farms trade in, connect each account with its identity,
     assert.ok(await registry.isAuthorizedId(record.userId!), `${name} in except_ids`)
     assert.equal((await secrets.get(name)).apiHash, API_HASH)
   }
-  const proxy = await scope.redis.hget(new FarmRedisKeys(scope.prefix).sessionSecrets(`user-${SELLERS[0]!.phone}`), 'proxy')
+  const proxy = await scope.redis.hget(
+    new FarmRedisKeys(scope.prefix).sessionSecrets(`user-${SELLERS[0]!.phone}`),
+    'proxy',
+  )
   assert.ok(proxy?.startsWith('gfs1.'), 'proxy sealed')
   assert.equal((await secrets.get(`user-${SELLERS[0]!.phone}`)).proxy, 'socks5://user:pa%3Ass@127.0.0.1:1080')
 
@@ -347,6 +350,7 @@ test('import the formats farms trade in, connect each account with its identity,
   assert.equal(String(fromTd.self?.userId), tdata.userId!.toString())
   assert.ok(refs.some((r) => r.name === tdataName))
   const gram = new StringSession((await readFile(join(out('gramjs'), `${SELLERS[1]!.phone}.txt`), 'utf8')).trim())
+  await gram.load()
   assert.equal(gram.dcId, tele.dcId)
   assert.deepEqual(new Uint8Array(gram.authKey!.getKey()!), tele.authKey)
   const lines = (await readFile(join(out('strings'), 'strings.txt'), 'utf8')).trim().split('\n')

@@ -204,6 +204,12 @@ async function readStringsFile(path: string, opts: ReadOptions): Promise<(Import
     }
   })
   if (out.length === 0) throw new ImportSourceError('holds no session string')
+  // A file of one string may have a sidecar (`<name>.txt` + `<name>.json`, as GramJS exports are handed over).
+  const only = out.length === 1 && !('status' in out[0]!) ? out[0] : undefined
+  if (only) {
+    const side = await readSidecarOf(path.replace(/\.[^./]*$/, ''))
+    if (side) return [{ ...only, record: withSidecar(only.record, side.sidecar, opts), sidecar: side.sidecar }]
+  }
   return out
 }
 
@@ -264,7 +270,8 @@ export async function readImportSources(
       const names = (await readdir(path)).sort()
       // A folder given by name is searched; the sidecars, lock files and our own temp files are not sessions.
       for (const name of names) {
-        if (name.endsWith('.json') && names.includes(name.replace(/\.json$/, '.session'))) continue
+        if (name.endsWith('.json') && ['.session', '.txt'].some((e) => names.includes(name.replace(/\.json$/, e))))
+          continue
         if (name.endsWith('.json') && names.includes(name.replace(/\.json$/, ''))) continue // a tdata folder's sidecar
         if (/\.(lock|tmp)$/.test(name) || name.startsWith('.')) continue
         await visit(join(path, name), depth + 1)
