@@ -31,12 +31,14 @@ export interface SimulatedProviderOptions {
 
 export interface ProviderStats {
   codesDelivered: number
+  /** Codes delivered again because the farm asked again after a failover of its Redis. */
+  codesRedelivered: number
   codesDropped: number
   passwordsDelivered: number
 }
 
 export class SimulatedCodeProvider {
-  readonly stats: ProviderStats = { codesDelivered: 0, codesDropped: 0, passwordsDelivered: 0 }
+  readonly stats: ProviderStats = { codesDelivered: 0, codesRedelivered: 0, codesDropped: 0, passwordsDelivered: 0 }
   private readonly client: CodeProviderClient
   private readonly names: CodeChannelNames
   private readonly timers = new Set<NodeJS.Timeout>()
@@ -117,7 +119,7 @@ export class SimulatedCodeProvider {
         const attempt = req.attempt
         this.later(async () => {
           await this.client.deliverCode({ phone, code, attempt })
-          this.stats.codesDelivered++
+          this.stats.codesRedelivered++
         })
         return
       }

@@ -4,6 +4,7 @@
 // with the current one; when they differ, the request (or the code delivered for it) may have been lost, so it
 // asks again instead of waiting out its deadline for a code that will never come.
 import type { Cluster, Redis } from 'ioredis'
+import { isCluster } from './redis-connection.ts'
 
 /** How long a read epoch is trusted: one INFO per worker thread per second, whatever the number of waiting logins. */
 const DEFAULT_MAX_AGE_MS = 1_000
@@ -34,14 +35,16 @@ export class RedisEpoch {
   }
 
   private async read(): Promise<string> {
-    const nodes = isCluster(this.redis) ? this.redis.nodes('master') : [this.redis]
+    const redis = this.redis
+    let nodes = isCluster(redis) ? redis.nodes('master') : [redis]
+    // A Cluster connection lists no node until it has read the slots: ask once, so the first epoch is not ''.
+    if (nodes.length === 0 && isCluster(redis)) {
+      await redis.ping()
+      nodes = redis.nodes('master')
+    }
     const ids = await Promise.all(nodes.map(async (n) => replicationId(await n.info('replication')) ?? 'unknown'))
     const value = ids.sort().join(',')
     this.cached = { value, at: Date.now() }
     return value
   }
-}
-
-function isCluster(redis: Redis | Cluster): redis is Cluster {
-  return (redis as { isCluster?: boolean }).isCluster === true
 }
