@@ -364,3 +364,37 @@ test('config/health-states.testdc.json: one account in each health state, as the
   assert.ok(byName.get('Hardened')!.password, 'the account harden changes the password of')
   assert.equal(seed.providerPasswords.get(phoneOf('Hardened')), 'old-2fa-pass')
 })
+
+test('a login stopped at the 2FA step is listed password_pending and can be reset', async () => {
+  const h = new Harness()
+  const ann = h.registry.addUser({ phone: PHONE, dcId: 1 })
+  const owner = await h.login(PHONE, 1)
+  h.registry.setPassword(ann.id, 'secret pw')
+  h.advance(DAY)
+  const intruder = h.key(1)
+  const sent = await intruder.call({
+    _: 'auth.sendCode',
+    phoneNumber: PHONE,
+    apiId: 1,
+    apiHash: 'x',
+    settings: { _: 'codeSettings' },
+  })
+  await rejectsWith(
+    intruder.call({
+      _: 'auth.signIn',
+      phoneNumber: PHONE,
+      phoneCodeHash: sent._ === 'auth.sentCode' ? sent.phoneCodeHash : '',
+      phoneCode: h.lastCode(PHONE).code,
+    }),
+    401,
+    'SESSION_PASSWORD_NEEDED',
+  )
+  const list = (await owner.call({ _: 'account.getAuthorizations' })).authorizations
+  assert.equal(list.length, 2)
+  const pending = list[1]!
+  assert.equal(pending.passwordPending, true)
+  assert.notEqual(pending.hash, 0n)
+  assert.equal(await owner.call({ _: 'account.resetAuthorization', hash: pending.hash }), true)
+  await rejectsWith(intruder.call({ _: 'account.getPassword' }), 401, 'AUTH_KEY_UNREGISTERED')
+  assert.equal((await owner.call({ _: 'account.getAuthorizations' })).authorizations.length, 1)
+})

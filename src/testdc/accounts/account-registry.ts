@@ -127,6 +127,8 @@ interface KeyRecord {
   ip: string
   /** The account's seeded KeyFate, due at this Unix second. */
   fate: (KeyFate & { dueAt: number }) | null
+  /** A login stopped at SESSION_PASSWORD_NEEDED: listed as password_pending under this hash until it ends. */
+  pending: { userId: bigint; hash: bigint; since: number } | null
 }
 
 const DEFAULT_DC_IDS = [1, 2, 3, 4, 5]
@@ -392,6 +394,7 @@ export class AccountRegistry {
     }
     record.session = session
     record.password = null
+    record.pending = null
     record.client = ctx.client ?? record.client
     record.activeAt = session.createdAt
     const account = this.accounts.get(userId)
@@ -410,6 +413,7 @@ export class AccountRegistry {
     if (record) {
       record.session = null
       record.password = null
+      record.pending = null
     }
   }
 
@@ -436,7 +440,7 @@ export class AccountRegistry {
    */
   endSessions(userId: bigint, keep: { dcId: number; authKeyId: bigint } | null): number {
     let ended = 0
-    for (const s of this.sessionsOf(userId)) {
+    for (const s of [...this.sessionsOf(userId), ...this.pendingLoginsOf(userId)]) {
       if (keep && s.dcId === keep.dcId && s.authKeyId === keep.authKeyId) continue
       this.logOut(s.dcId, s.authKeyId)
       ended++
@@ -464,7 +468,33 @@ export class AccountRegistry {
   }
 
   setPasswordLogin(dcId: number, authKeyId: bigint, login: PasswordLogin | null): void {
-    this.key(dcId, authKeyId).password = login
+    const record = this.key(dcId, authKeyId)
+    record.password = login
+    // A key that is not logged in waits for the password: Telegram lists it as a password_pending session.
+    if (login && !record.session && record.pending?.userId !== login.userId)
+      record.pending = { userId: login.userId, hash: this.randomLong(), since: this.nowSeconds() }
+    if (!login) record.pending = null
+  }
+
+  /** Keys of `userId` stopped at the 2FA step (account.authorizations' password_pending entries), oldest first. */
+  pendingLoginsOf(
+    userId: bigint,
+  ): { dcId: number; authKeyId: bigint; hash: bigint; since: number; client: RpcContext['client']; ip: string }[] {
+    const out = []
+    for (const [name, r] of this.keys) {
+      if (r.session || r.duplicated || r.revoked || r.pending?.userId !== userId || r.password?.userId !== userId)
+        continue
+      const [dc, key] = name.split(':')
+      out.push({
+        dcId: Number(dc),
+        authKeyId: BigInt(key!),
+        hash: r.pending.hash,
+        since: r.pending.since,
+        client: r.client,
+        ip: r.ip,
+      })
+    }
+    return out.sort((a, b) => a.since - b.since)
   }
 
   /** Every call from the key answers 401 SESSION_REVOKED (the client must make a new key and log in again). */
@@ -591,6 +621,7 @@ export class AccountRegistry {
         activeAt: this.nowSeconds(),
         ip: '',
         fate: null,
+        pending: null,
       }
       this.keys.set(name, record)
     }

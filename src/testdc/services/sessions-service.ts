@@ -23,19 +23,34 @@ export function sessionsService(registry: AccountRegistry): Record<string, RpcHa
       const sessions = r.sessionsOf(ctx.userId)
       // The current session first, as Telegram lists it.
       const ordered = [...sessions.filter((s) => isCaller(ctx, s)), ...sessions.filter((s) => !isCaller(ctx, s))]
+      // Logins stopped at the 2FA step are listed too, flagged password_pending (they can be reset like the others).
+      const pending = r.pendingLoginsOf(ctx.userId).map((p) => ({
+        ...toTlAuthorization(
+          { hash: p.hash, client: p.client, createdAt: p.since, activeAt: p.since, ip: p.ip, ...r.locate(p.ip) },
+          false,
+          now,
+          r.apps,
+        ),
+        passwordPending: true,
+      }))
       return {
         _: 'account.authorizations',
         authorizationTtlDays: r.requireAccount(ctx.userId).authorizationTtlDays,
-        authorizations: ordered.map((s) =>
-          toTlAuthorization({ ...s, ...r.locate(s.ip) }, isCaller(ctx, s), now, r.apps),
-        ),
+        authorizations: [
+          ...ordered.map((s) => toTlAuthorization({ ...s, ...r.locate(s.ip) }, isCaller(ctx, s), now, r.apps)),
+          ...pending,
+        ],
       }
     },
     'account.resetAuthorization': (req, ctx) => {
       const userId = settledSession(r, ctx)
       // hash 0 is the caller's own session, which auth.logOut ends instead.
       const target =
-        req.hash === 0n ? undefined : r.sessionsOf(userId).find((s) => s.hash === req.hash && !isCaller(ctx, s))
+        req.hash === 0n
+          ? undefined
+          : [...r.sessionsOf(userId), ...r.pendingLoginsOf(userId)].find(
+              (s) => s.hash === req.hash && !isCaller(ctx, s),
+            )
       if (!target) throw new RpcFailure(400, 'HASH_INVALID')
       // The reset key stays known but logged out: its next authorized call gets 401 AUTH_KEY_UNREGISTERED.
       r.logOut(target.dcId, target.authKeyId)
