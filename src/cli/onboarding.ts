@@ -2,7 +2,7 @@
 // progress bar, write the sessions and the report asked for, print the table (or JSON), and pick the exit code.
 // Output paths are checked before anything is enqueued; a file that still cannot be written after the run (disk
 // full, permissions changed) is reported after the table as exit 6, the results staying in Redis.
-import type { Keyring } from '../foundation/sealed-value.ts'
+import type { Sealer } from '../foundation/sealed-value.ts'
 import { warnOnceIfClear } from '../foundation/master-key-source.ts'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
@@ -22,7 +22,7 @@ import { connectedWorkers } from '../farm/worker-presence.ts'
 export interface OnboardingOptions {
   readonly runId?: string
   /** The farm's keyring: seals the vault, opens sealed sessions for export (absent: clear). */
-  readonly sealer?: Keyring
+  readonly sealer?: Sealer
   readonly label?: string
   readonly passwordProvider?: boolean
   readonly codeTimeoutMs?: number

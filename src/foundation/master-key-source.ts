@@ -169,7 +169,7 @@ export async function loadKeyring(sources: MasterKeySources): Promise<Keyring> {
 let warnedClear = false
 
 /** Says once per process that secrets are stored in clear (no master key). Returns whether it warned now. */
-export function warnOnceIfClear(keyring: Keyring, warn: (message: string) => void): boolean {
+export function warnOnceIfClear(keyring: Pick<Keyring, 'encrypting'>, warn: (message: string) => void): boolean {
   if (keyring.encrypting || warnedClear) return false
   warnedClear = true
   warn(
