@@ -136,7 +136,7 @@ function percentile(values: number[], p: number): number {
 
 // ---- gramfarm ----------------------------------------------------------------------------------------------------
 const worker = await startFarmWorker({
-  redisUrl: REDIS_URL,
+  redis: { url: REDIS_URL },
   prefix,
   ...API,
   testDc: { dcs: endpoint.dcs, publicKeyPem: endpoint.publicKeyPem },

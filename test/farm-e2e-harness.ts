@@ -137,7 +137,7 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
     connect: () => redisClient(),
     startWorker: async (extra = {}) => {
       const w = await startFarmWorker({
-        redisUrl: REDIS_URL,
+        redis: { url: REDIS_URL },
         prefix,
         ...API,
         testDc: { dcs: testDc.endpoint.dcs, publicKeyPem: testDc.endpoint.publicKeyPem },

@@ -172,7 +172,7 @@ export function resilienceSuite(opts: ResilienceSuiteOptions = {}): void {
         redis.on('error', () => undefined)
         // (closeGraceMs: BullMQ's close may wait forever on a blocking connection that lived through the outage)
         const worker = await farm.startWorker({
-          redisUrl: proxy.url,
+          redis: { url: proxy.url },
           threads: 1,
           codeTimeoutMs: 60_000,
           recheckMs: 1_000,

@@ -69,7 +69,7 @@ before(async () => {
   dc = await startTestDc({ accounts, services: () => faultyServices(accounts) })
   const endpoint = endpointOf(dc)
   runner = createStepRunner({
-    redisUrl: REDIS_URL,
+    redis: { url: REDIS_URL },
     prefix,
     ...API,
     testDc: endpoint,
@@ -392,7 +392,7 @@ describe('login step runner', () => {
     { timeout: 60_000 },
     async () => {
       const worker = await startFarmWorker({
-        redisUrl: REDIS_URL,
+        redis: { url: REDIS_URL },
         prefix,
         ...API,
         testDc: endpointOf(dc),

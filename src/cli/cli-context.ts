@@ -1,13 +1,14 @@
 // What every command needs before it does its own work: the settings, a logger on stderr (stdout is for data),
 // a Redis that answered, the test DC's endpoint when one is configured, and Ctrl-C as an AbortSignal.
 import { pino } from 'pino'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../queue/redis-connection.ts'
 import type { ServerAddress } from '../auth/storage/index.ts'
 import { readTestDcEndpoint, type TestDcEndpoint } from '../testdc/testdc-endpoint.ts'
 import { apiCredentials, loadFarmConfig, type ConfigOverrides, type FarmConfig } from './farm-config.ts'
 import { CliError, ExitCode } from './exit-codes.ts'
 import { createLogger, type Logger, type LogLevel } from '../foundation/logger.ts'
-import { maskRedisUrl, openRedis, probeRedis } from './redis-access.ts'
+import { openCliRedis, probeRedis } from './redis-access.ts'
+import { describeRedisEndpoint } from '../queue/redis-connection.ts'
 import { escapingDestination } from './terminal-output.ts'
 import type { FarmWorkerOptions } from '../worker/farm-worker.ts'
 
@@ -49,16 +50,19 @@ export function cliLogger(level: LogLevel, name = 'gramfarm'): Logger {
 export async function connectRedis(
   config: FarmConfig,
   opts: { failFast?: boolean; name?: string } = {},
-): Promise<Redis> {
-  await probeRedis(config.redisUrl)
-  const redis = openRedis(config.redisUrl, opts)
+): Promise<RedisClient> {
+  await probeRedis(config.redis)
+  const redis = openCliRedis(config.redis, opts)
   // A fail-fast connection refuses commands until it is ready: wait for that (it answered a PING just now).
   if (redis.status !== 'ready') {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
         () =>
           reject(
-            new CliError(`Redis at ${maskRedisUrl(config.redisUrl)} did not become ready`, ExitCode.redisUnreachable),
+            new CliError(
+              `Redis at ${describeRedisEndpoint(config.redis)} did not become ready`,
+              ExitCode.redisUnreachable,
+            ),
           ),
         5000,
       )
@@ -102,7 +106,7 @@ export function serverOfEndpoint(
 /** Worker options from the settings (the caller adds threads/concurrency overrides and the logger). */
 export function workerOptionsOf(config: FarmConfig, endpoint: TestDcEndpoint | undefined): FarmWorkerOptions {
   return {
-    redisUrl: config.redisUrl,
+    redis: config.redis,
     prefix: config.prefix,
     ...apiCredentials(config),
     ...(endpoint ? { testDc: { dcs: endpoint.dcs, publicKeyPem: endpoint.publicKeyPem } } : {}),

@@ -5,7 +5,7 @@
 // a lost SMS), 20 bots and 3 QR logins. Everything lives under a Redis prefix of its own, removed at the end.
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import type { Redis } from 'ioredis'
+import { describeRedisEndpoint, type RedisClient, type RedisEndpoint } from '../queue/redis-connection.ts'
 import { loadAccountsFile } from '../farm/accounts-file.ts'
 import { interruptSignal, serverOfEndpoint } from './cli-context.ts'
 import { mismatches } from '../demo/demo-expectations.ts'
@@ -17,11 +17,11 @@ import { runOnboarding } from './onboarding.ts'
 import { QrScanDevices } from '../demo/qr-scan-device.ts'
 import {
   deleteKeysUnder,
-  maskRedisUrl,
-  openRedis,
+  openCliRedis,
   probeRedis,
   REDIS_HINT,
   RedisAuthError,
+  RedisTlsError,
   redisServerAvailable,
   startLocalRedisServer,
   type LocalRedisServer,
@@ -55,24 +55,24 @@ const DEMO_SEND_CODE_RATE = { globalPerSec: 500, globalBurst: 500, perDcPerSec: 
 async function demoRedis(
   config: FarmConfig,
   say: (line: string) => void,
-): Promise<{ url: string; local?: LocalRedisServer }> {
+): Promise<{ endpoint: RedisEndpoint; local?: LocalRedisServer }> {
   try {
-    await probeRedis(config.redisUrl, 1500)
-    return { url: config.redisUrl }
+    await probeRedis(config.redis, 1500)
+    return { endpoint: config.redis }
   } catch (err) {
-    // A Redis that refuses our password is there: starting another one would hide the mistake.
-    if (err instanceof RedisAuthError) throw err
+    // A Redis that refuses our password or certificate is there: starting another one would hide the mistake.
+    if (err instanceof RedisAuthError || err instanceof RedisTlsError) throw err
     if (!(err instanceof CliError) || !redisServerAvailable()) {
       throw new CliError(
-        `the demo needs Redis: nothing answers at ${maskRedisUrl(config.redisUrl)} and redis-server is not installed. ${REDIS_HINT}`,
+        `the demo needs Redis: nothing answers at ${describeRedisEndpoint(config.redis)} and redis-server is not installed. ${REDIS_HINT}`,
         ExitCode.redisUnreachable,
       )
     }
     const local = await startLocalRedisServer()
     say(
-      `no Redis at ${maskRedisUrl(config.redisUrl)}: started a private redis-server on port ${local.port} (memory only, stopped at the end)`,
+      `no Redis at ${describeRedisEndpoint(config.redis)}: started a private redis-server on port ${local.port} (memory only, stopped at the end)`,
     )
-    return { url: local.url, local }
+    return { endpoint: { url: local.url }, local }
   }
 }
 
@@ -86,9 +86,9 @@ export async function runDemo(opts: DemoOptions): Promise<ExitCodeValue> {
   const outDir = opts.outDir ?? join('out', `demo-${stamp}`)
   const specs = await loadAccountsFile(opts.accountsFile ?? DEMO_ACCOUNTS_FILE)
   const seed = await loadTestDcSeed(opts.seedFile ?? DEMO_SEED_FILE)
-  const { url, local } = await demoRedis(opts.config, say)
+  const { endpoint: redisEndpoint, local } = await demoRedis(opts.config, say)
 
-  let redis: Redis | undefined
+  let redis: RedisClient | undefined
   let testDc: LocalTestDc | undefined
   let provider: SimulatedCodeProvider | undefined
   let devices: QrScanDevices | undefined
@@ -99,12 +99,12 @@ export async function runDemo(opts: DemoOptions): Promise<ExitCodeValue> {
     say(
       `test DC: ${testDc.dc.dcs.map((d) => `DC${d.id}:${d.port}`).join(' ')} (loopback), seeded with ${seed.accounts.users.length} users and ${seed.accounts.bots.length} bots`,
     )
-    redis = openRedis(url, { name: 'gramfarm-demo' })
+    redis = openCliRedis(redisEndpoint, { name: 'gramfarm-demo' })
     const endpoint = testDc.endpoint
     // The worker's threads warm up while the simulated phones log in (before the provider listens: their own
     // codes are not the farm's business).
     const starting = startFarmWorker({
-      redisUrl: url,
+      redis: redisEndpoint,
       prefix,
       apiId: opts.config.apiId ?? 2040,
       apiHash: opts.config.apiHash ?? '0123456789abcdef0123456789abcdef',
@@ -126,7 +126,7 @@ export async function runDemo(opts: DemoOptions): Promise<ExitCodeValue> {
     await provider.start()
     worker = await starting
     say(
-      `redis ${maskRedisUrl(url)} prefix ${prefix}; worker: ${opts.threads ?? 2} threads; code provider: 50–800 ms; ${seed.qrDevices.length} phones ready to scan QR codes`,
+      `redis ${describeRedisEndpoint(redisEndpoint)} prefix ${prefix}; worker: ${opts.threads ?? 2} threads; code provider: 50–800 ms; ${seed.qrDevices.length} phones ready to scan QR codes`,
     )
     say(`onboarding ${specs.length} accounts from ${opts.accountsFile ?? DEMO_ACCOUNTS_FILE}`)
 

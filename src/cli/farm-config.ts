@@ -3,12 +3,19 @@
 // config/gramfarm.example.json). Relative paths (the test DC endpoint file) are taken from the current directory.
 import { DEFAULT_IDENTITY_CHOICE, IdentityChoiceError, parseIdentityChoice } from '../auth/device-identity.ts'
 import { existsSync, readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import type { LogLevel } from '../foundation/logger.ts'
 import { DEFAULT_PREFIX, hashTaggedPrefix } from '../queue/redis-keys.ts'
 import { masterKeySourcesFromEnv, resolveKeyringSpecSync, type KeyringSpec } from '../foundation/master-key-source.ts'
 import { MasterKeyError } from '../foundation/sealed-value.ts'
 import { CliError, ExitCode } from './exit-codes.ts'
+import type { RedisEndpoint } from '../queue/redis-connection.ts'
+import {
+  checkRedisFileSettings,
+  REDIS_ENVIRONMENT_HELP,
+  redisEndpointOf,
+  type RedisFileSettings,
+} from './redis-endpoint-config.ts'
 
 export interface SendCodeRate {
   globalPerSec: number
@@ -18,7 +25,8 @@ export interface SendCodeRate {
 }
 
 export interface FarmConfig {
-  redisUrl: string
+  /** Where the farm's Redis is and how to reach it (URL, cluster or sentinels; ACL user; TLS). */
+  redis: RedisEndpoint
   /** Every Redis key and BullMQ queue of this farm starts with it; ends with ':'. */
   prefix: string
   /** Telegram API credentials (my.telegram.org); any value works against the test DC. */
@@ -92,7 +100,7 @@ export interface ConfigOverrides {
   identity?: string
 }
 
-export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
+export { DEFAULT_REDIS_URL } from '../queue/redis-connection.ts'
 export { DEFAULT_PREFIX }
 export const DEFAULT_CONFIG_FILE = 'config/gramfarm.json'
 /** Where `gramfarm testdc` writes its endpoint by default (out/ is git-ignored). */
@@ -104,7 +112,7 @@ const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debu
 
 /** Environment variables read, and what they set. */
 export const ENVIRONMENT_HELP = `Environment:
-  REDIS_URL              Redis to use (default ${DEFAULT_REDIS_URL})
+${REDIS_ENVIRONMENT_HELP}
   GRAMFARM_CONFIG        settings file (default ${DEFAULT_CONFIG_FILE} when present)
   GRAMFARM_PREFIX        Redis key prefix (default ${DEFAULT_PREFIX})
   GRAMFARM_API_ID        Telegram api_id
@@ -185,18 +193,6 @@ export function normalizePrefix(prefix: string): string {
   return hashTaggedPrefix(p.endsWith(':') ? p : `${p}:`)
 }
 
-function checkRedisUrl(url: string): string {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    throw bad(`Redis URL "${url.replace(/\/\/[^@/]*@/, '//***@')}" is not a URL (redis://host:port)`)
-  }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
-    throw bad('the Redis URL must start with redis:// or rediss://')
-  return url
-}
-
 function checkLogLevel(level: string): LogLevel {
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw bad(`log level must be one of ${LOG_LEVELS.join(', ')}`)
   return level as LogLevel
@@ -209,6 +205,7 @@ function checkApiHash(hash: string): string {
 
 type FileSettings = Partial<{
   redisUrl: string
+  redis: RedisFileSettings
   prefix: string
   apiId: number
   apiHash: string
@@ -233,6 +230,7 @@ type FileSettings = Partial<{
 
 const FILE_KEYS: ReadonlySet<string> = new Set([
   'redisUrl',
+  'redis',
   'prefix',
   'apiId',
   'apiHash',
@@ -271,6 +269,7 @@ function readSettingsFile(path: string): FileSettings {
   for (const key of Object.keys(json))
     if (!FILE_KEYS.has(key)) throw bad(`config file ${path}: unknown setting "${key}"`)
   const s = json as Record<string, unknown>
+  if (s['redis'] !== undefined) checkRedisFileSettings(s['redis'], `config file ${path}`)
   if (s['requireEncryption'] !== undefined && typeof s['requireEncryption'] !== 'boolean')
     throw bad(`config file ${path}: "requireEncryption" must be true or false`)
   const oldFiles = s['oldMasterKeyFiles']
@@ -363,7 +362,10 @@ export function loadFarmConfig(
           ? seconds(fromFile, fileKey)
           : undefined
   return {
-    redisUrl: checkRedisUrl(String(pick(flags.redisUrl, 'REDIS_URL', file.redisUrl) ?? DEFAULT_REDIS_URL)),
+    redis: redisEndpointOf(flags.redisUrl, env, file, {
+      cwd,
+      fileDir: configFile !== undefined ? dirname(configFile) : cwd,
+    }),
     prefix: normalizePrefix(String(pick(flags.prefix, 'GRAMFARM_PREFIX', file.prefix) ?? DEFAULT_PREFIX)),
     apiId: apiId === undefined ? undefined : int(apiId, 'api_id', 1, 0x7fffffff),
     apiHash: apiHash === undefined ? undefined : checkApiHash(String(apiHash)),

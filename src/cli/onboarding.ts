@@ -4,7 +4,7 @@
 // full, permissions changed) is reported after the table as exit 6, the results staying in Redis.
 import type { Sealer } from '../foundation/sealed-value.ts'
 import { warnOnceIfClear } from '../foundation/master-key-source.ts'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../queue/redis-connection.ts'
 import type { Logger } from 'pino'
 import type { ServerAddress } from '../auth/storage/index.ts'
 import type { AccountSpec } from '../farm/accounts-file.ts'
@@ -70,7 +70,7 @@ interface WrittenOutputs {
 
 /** Sessions and report, as asked; a filesystem error stops the writing and is returned, anything else thrown. */
 async function writeOutputs(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   outcome: RunOutcome,
   opts: OnboardingOptions,
@@ -177,7 +177,7 @@ const seconds = (ms: number): string => String(Math.round(ms / 1000))
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref())
 
 export async function runOnboarding(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   specs: readonly AccountSpec[],
   opts: OnboardingOptions,

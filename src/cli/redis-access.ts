@@ -2,18 +2,22 @@
 // not a hang), the connections each role needs, and — for the demo only — a throwaway redis-server of our own.
 import { spawn, spawnSync } from 'node:child_process'
 import { createServer } from 'node:net'
-import { Redis, type RedisOptions } from 'ioredis'
+import {
+  describeRedisEndpoint,
+  isCluster,
+  maskRedisUrl,
+  openRedis,
+  type RedisClient,
+  type RedisEndpoint,
+} from '../queue/redis-connection.ts'
 import { keysUnderPattern, scanKeys, unlinkKeys, type RedisLike } from '../queue/redis-scan.ts'
 import { CliError, ExitCode } from './exit-codes.ts'
 
-/** `redis://user:secret@host:6379/0` → `redis://user:***@host:6379/0`. */
-export function maskRedisUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@').replace(/\/\/:[^@/]*@/, '//:***@')
-}
+export { describeRedisEndpoint, maskRedisUrl }
 
 /** How to get a Redis, for the message of exit code 3. */
 export const REDIS_HINT =
-  'Start one (e.g. `redis-server`, or `docker run -d -p 6379:6379 redis:7`), or point REDIS_URL / --redis-url at yours.'
+  'Start one (e.g. `redis-server`, or `docker run -d -p 6379:6379 redis:7`), or point REDIS_URL / --redis-url (or the config file\'s "redis") at yours.'
 
 /**
  * Redis answered, but refused who we said we are: no password where one is required (NOAUTH), a wrong password
@@ -21,15 +25,53 @@ export const REDIS_HINT =
  */
 export class RedisAuthError extends CliError {
   constructor(
-    url: string,
+    endpoint: RedisEndpoint | string,
     readonly reply: 'NOAUTH' | 'WRONGPASS',
   ) {
     super(
-      `Redis authentication failed at ${maskRedisUrl(url)} (${reply === 'NOAUTH' ? 'it wants a password and none was given' : 'wrong password or ACL user'}). ` +
-        'Put the password (and ACL user) in the URL: redis://user:password@host:6379 (REDIS_URL, --redis-url or redisUrl in the config file).',
+      `Redis authentication failed at ${describe(endpoint)} (${reply === 'NOAUTH' ? 'it wants a password and none was given' : 'wrong password or ACL user'}). ` +
+        'Put the password (and ACL user) in the URL, redis://user:password@host:6379 (REDIS_URL, --redis-url), or in ' +
+        'GRAMFARM_REDIS_USERNAME / GRAMFARM_REDIS_PASSWORD or the config file\'s "redis" { username, password }.',
       ExitCode.redisAuthFailed,
     )
   }
+}
+
+/**
+ * The TLS handshake with Redis failed: its certificate is not signed by the CA we trust, names another host, or
+ * it wants a client certificate. Redis is there; starting one would not help. Exit 7, as for refused credentials.
+ */
+export class RedisTlsError extends CliError {
+  constructor(
+    endpoint: RedisEndpoint | string,
+    readonly reason: string,
+  ) {
+    super(
+      `TLS handshake with Redis at ${describe(endpoint)} failed: ${reason}. Check the CA (GRAMFARM_REDIS_TLS_CA or ` +
+        'redis.tls.caFile), the expected name (redis.tls.servername) and, if Redis asks for one, the client ' +
+        'certificate and key (redis.tls.certFile / keyFile).',
+      ExitCode.redisAuthFailed,
+    )
+  }
+}
+
+function describe(endpoint: RedisEndpoint | string): string {
+  return typeof endpoint === 'string' ? maskRedisUrl(endpoint) : describeRedisEndpoint(endpoint)
+}
+
+/** node's TLS verification failures (and OpenSSL's handshake alerts), by error code, as words. */
+function tlsFailure(err: unknown): string | undefined {
+  const e = err as NodeJS.ErrnoException | undefined
+  const code = typeof e?.code === 'string' ? e.code : ''
+  const message = typeof e?.message === 'string' ? e.message : ''
+  if (
+    /^(SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_[A-Z_]+|ERR_TLS_CERT_ALTNAME_INVALID|ERR_SSL_[A-Z_]+)$/.test(
+      code,
+    )
+  )
+    return `${message} [${code}]`
+  if (/ssl3_read_bytes|tlsv1 alert|wrong version number|certificate required/i.test(message)) return message
+  return undefined
 }
 
 /** Redis' replies that refuse a client's credentials, by the reply's first word. */
@@ -40,30 +82,42 @@ function authRefusal(err: unknown): 'NOAUTH' | 'WRONGPASS' | undefined {
   return undefined
 }
 
-/** Resolves when Redis answers PING within `timeoutMs`; RedisAuthError (exit 7) or CliError (exit 3) otherwise. */
-export async function probeRedis(url: string, timeoutMs = 2000): Promise<void> {
-  const probe = new Redis(url, {
+/**
+ * Resolves when Redis answers PING within `timeoutMs`; RedisAuthError or RedisTlsError (exit 7), or CliError
+ * (exit 3) when nothing answers. A URL string stands for `{ url }`.
+ */
+export async function probeRedis(endpoint: RedisEndpoint | string, timeoutMs = 2000): Promise<void> {
+  const target: RedisEndpoint = typeof endpoint === 'string' ? { url: endpoint } : endpoint
+  const probe = openRedis(target, {
+    purpose: 'probe',
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
-    connectTimeout: timeoutMs,
-    retryStrategy: () => null,
-    reconnectOnError: () => false,
+    connectTimeoutMs: timeoutMs,
+    reconnect: false,
   })
-  // The refusal of AUTH/HELLO comes as an error event; the connect() itself then only fails with "Connection is closed".
+  // The refusal of AUTH/HELLO and a failed TLS handshake come as error events; the connect() itself then only
+  // fails with "Connection is closed". A cluster reports its nodes' errors as 'node error'.
   let refused: 'NOAUTH' | 'WRONGPASS' | undefined
-  probe.on('error', (err: unknown) => (refused ??= authRefusal(err)))
+  let tls: string | undefined
+  const note = (err: unknown): void => {
+    refused ??= authRefusal(err)
+    tls ??= tlsFailure(err)
+  }
+  probe.on('error', note)
+  if (isCluster(probe)) probe.on('node error', note)
   try {
     await withTimeout(
       probe.connect().then(() => probe.ping()),
       timeoutMs,
     )
   } catch (err) {
-    refused ??= authRefusal(err)
-    if (refused) throw new RedisAuthError(url, refused)
+    note(err)
+    if (refused) throw new RedisAuthError(target, refused)
+    if (tls) throw new RedisTlsError(target, tls)
     const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message
     throw new CliError(
-      `Redis at ${maskRedisUrl(url)} is unreachable (${reason}). ${REDIS_HINT}`,
+      `Redis at ${describeRedisEndpoint(target)} is unreachable (${reason}). ${REDIS_HINT}`,
       ExitCode.redisUnreachable,
     )
   } finally {
@@ -91,13 +145,11 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
  * A command connection. Producers fail fast rather than queue commands while Redis is away (`failFast`);
  * long-running roles (workers, followers) wait for it to come back.
  */
-export function openRedis(url: string, opts: { failFast?: boolean; name?: string } = {}): Redis {
-  const options: RedisOptions = opts.failFast
-    ? { enableOfflineQueue: false, maxRetriesPerRequest: 1 }
-    : { maxRetriesPerRequest: null }
-  const redis = new Redis(url, { ...options, ...(opts.name ? { connectionName: opts.name } : {}) })
-  redis.on('error', () => undefined) // reconnects are ioredis' job; failed commands surface where they are awaited
-  return redis
+export function openCliRedis(endpoint: RedisEndpoint, opts: { failFast?: boolean; name?: string } = {}): RedisClient {
+  return openRedis(endpoint, {
+    purpose: opts.name ?? 'gramfarm',
+    ...(opts.failFast ? { enableOfflineQueue: false, maxRetriesPerRequest: 1 } : { maxRetriesPerRequest: null }),
+  })
 }
 
 /** Deletes every key under `prefix` (SCAN + UNLINK in batches). Returns how many were removed. */

@@ -2,7 +2,7 @@
 // outages (its commands queue up until ioredis reconnects), which keeps a short outage harmless but makes a dead
 // Redis look like a run that simply makes no progress. A PING at a time tells the two apart: no answer for a few
 // seconds is said once (and so is the answer when it comes back); no answer for the limit ends the wait.
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../queue/redis-connection.ts'
 import { CliError, ExitCode } from './exit-codes.ts'
 
 export interface RedisWatchOptions {
@@ -29,7 +29,7 @@ export class RedisWatch {
   private reject: ((err: CliError) => void) | undefined
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly opts: RedisWatchOptions,
   ) {
     this.lost = new Promise<never>((_, reject) => (this.reject = reject))

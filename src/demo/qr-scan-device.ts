@@ -1,7 +1,7 @@
 // Simulated second devices for QR logins: accounts already logged in with a gramfarm Client (as a phone would be)
 // that "scan" the QR codes the farm shows — the URLs the worker publishes on `<prefix>qr` and keeps at
 // `<prefix>qr:<jobId>` — by calling auth.acceptLoginToken. Each QR job is scanned by its own device, once.
-import type { Redis } from 'ioredis'
+import { duplicateRedis, type RedisClient } from '../queue/redis-connection.ts'
 import type { Logger } from 'pino'
 import { Client } from '../auth/client.ts'
 import { FarmRedisKeys } from '../queue/redis-keys.ts'
@@ -16,7 +16,7 @@ export interface QrDeviceOwner {
 
 export interface QrScanDevicesOptions {
   /** Command connection owned by the caller (a subscriber is made from it). */
-  readonly redis: Redis
+  readonly redis: RedisClient
   readonly prefix: string
   readonly endpoint: TestDcEndpoint
   readonly owners: readonly QrDeviceOwner[]
@@ -43,7 +43,7 @@ export class QrScanDevices {
   /** QR job id → the user id that scanned it. */
   readonly accepted = new Map<string, bigint>()
   private readonly devices: Device[]
-  private subscriber: Redis | null = null
+  private subscriber: RedisClient | null = null
   private poll: NodeJS.Timeout | undefined
   private readonly busy = new Set<string>()
   private readonly triedUrls = new Set<string>()
@@ -88,7 +88,7 @@ export class QrScanDevices {
   }
 
   private async watch(): Promise<void> {
-    const sub = this.opts.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true })
+    const sub = duplicateRedis(this.opts.redis, { maxRetriesPerRequest: null, enableOfflineQueue: true })
     sub.on('error', () => undefined)
     this.subscriber = sub
     sub.on('message', (_channel: string, json: string) => {

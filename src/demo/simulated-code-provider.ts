@@ -2,7 +2,7 @@
 // and, like an SMS service would, delivers them through the code channel after a realistic delay. It also plays
 // the owners who hand their 2FA password over when the farm asks (`password:requests`), and loses the SMS of the
 // phones the seed says never get one.
-import type { Redis } from 'ioredis'
+import { duplicateRedis, type RedisClient } from '../queue/redis-connection.ts'
 import type { Logger } from 'pino'
 import type { AccountRegistry, CodeDelivery } from '../testdc/accounts/index.ts'
 import {
@@ -17,7 +17,7 @@ import type { Sealer } from '../foundation/sealed-value.ts'
 
 export interface SimulatedProviderOptions {
   /** Command connection owned by the caller (a subscriber is made from it). */
-  readonly redis: Redis
+  readonly redis: RedisClient
   readonly prefix: string
   /** Delivery delay range in ms (default 50–800). */
   readonly delayMs?: readonly [number, number]
@@ -42,7 +42,7 @@ export class SimulatedCodeProvider {
   private readonly client: CodeProviderClient
   private readonly names: CodeChannelNames
   private readonly timers = new Set<NodeJS.Timeout>()
-  private subscriber: Redis | null = null
+  private subscriber: RedisClient | null = null
   private stopped = false
   /** The last code each phone was sent, read again when the farm asks again after a failover of its Redis. */
   private readonly lastCodes = new Map<string, string>()
@@ -100,7 +100,7 @@ export class SimulatedCodeProvider {
   /** Starts answering password requests, and code requests asked again after a failover of the farm's Redis. */
   async start(): Promise<void> {
     const passwords = this.opts.seed?.providerPasswords ?? new Map<string, string>()
-    const sub = this.opts.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true })
+    const sub = duplicateRedis(this.opts.redis, { maxRetriesPerRequest: null, enableOfflineQueue: true })
     sub.on('error', () => undefined)
     this.subscriber = sub
     sub.on('message', (channel: string, json: string) => {

@@ -10,7 +10,7 @@
 // workers write into `<prefix>results:<run>` are the truth; a slow poll covers anything else. A job that is gone
 // without a result (it stalled too often, someone removed it) ends as failed(<reason>).
 import { ErrorCode, Job, Queue, QueueEvents } from 'bullmq'
-import type { Redis } from 'ioredis'
+import { duplicateRedis, type RedisClient } from '../queue/redis-connection.ts'
 import type { Logger } from 'pino'
 import {
   LOGIN_QUEUE,
@@ -123,7 +123,7 @@ export interface FollowOptions {
 
 export interface CoordinatorOptions {
   /** A command connection owned by the caller. */
-  readonly redis: Redis
+  readonly redis: RedisClient
   readonly prefix: string
   readonly logger?: Logger
   /** Seals the vault's secrets under the master key (absent: stored in clear). */
@@ -157,7 +157,7 @@ function needsSecrets(job: PlannedJob): boolean {
 export class Coordinator {
   readonly queue: Queue<LoginJobData, LoginResult>
   readonly prefix: string
-  private readonly redis: Redis
+  private readonly redis: RedisClient
   private readonly vault: SecretVault
   private readonly sealer: Sealer
   private jobIdsLoaded: Promise<JobIds> | undefined
@@ -296,7 +296,7 @@ export class Coordinator {
     const phase = new Map<string, ProgressPhase>()
     const failedReasons = new Map<string, string>()
     const missing = new Map<string, number>()
-    const eventsConnection = this.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true })
+    const eventsConnection = duplicateRedis(this.redis, { maxRetriesPerRequest: null, enableOfflineQueue: true })
     eventsConnection.on('error', () => undefined)
     const events = new QueueEvents(LOGIN_QUEUE, {
       connection: eventsConnection,

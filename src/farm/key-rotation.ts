@@ -4,7 +4,7 @@
 // new key as current and the old as readable keeps everything readable until rotation ends). Values in clear
 // (stored before the farm had a key) are sealed too. A value under a key id the keyring does not hold is left
 // untouched and reported with that id.
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../queue/redis-connection.ts'
 import { Keyring, SealedValueError } from '../foundation/sealed-value.ts'
 import { FarmRedisKeys } from '../queue/redis-keys.ts'
 import { keysUnderPattern, scanKeys } from '../queue/redis-scan.ts'
@@ -53,7 +53,7 @@ function sealedPlaces(
 }
 
 /** Re-seals every sealed value under `prefix` with `keyring.current`. */
-export async function rotateKeys(redis: Redis, prefix: string, keyring: Keyring): Promise<RotationSummary> {
+export async function rotateKeys(redis: RedisClient, prefix: string, keyring: Keyring): Promise<RotationSummary> {
   if (!keyring.current) throw new Error('rotation needs a current master key')
   const keys = new FarmRedisKeys(prefix)
   let looked = 0

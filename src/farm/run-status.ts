@@ -2,7 +2,7 @@
 // record, the results workers wrote under its id, and — for accounts it followed in another run's job — the
 // results under that run's id (workers write a job's result under the run that added it).
 import type { Queue } from 'bullmq'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../queue/redis-connection.ts'
 import type { LoginJobData, LoginKind, LoginResult } from '../queue/login-job.ts'
 import { attachedKey, resultsKey, runKey } from '../queue/redis-keys.ts'
 import { stateGroup } from './coordinator.ts'
@@ -90,7 +90,7 @@ export async function readPendingAccounts(
 }
 
 /** The run's status, or null when Redis knows no such run (never enqueued, or expired). */
-export async function readRunStatus(redis: Redis, prefix: string, runId: string): Promise<RunStatus | null> {
+export async function readRunStatus(redis: RedisClient, prefix: string, runId: string): Promise<RunStatus | null> {
   const [meta, own, attached] = await Promise.all([
     redis.hgetall(runKey(prefix, runId)),
     redis.hvals(resultsKey(prefix, runId)),

@@ -14,7 +14,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import { open as openFile, readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { mkdir } from 'node:fs/promises'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../queue/redis-connection.ts'
 import { RedisSessionStorage, type DeviceIdentity, type SessionRecord } from '../auth/storage/index.ts'
 import { writePrivateFile } from '../foundation/private-file.ts'
 import type { MasterKey, Sealer } from '../foundation/sealed-value.ts'
@@ -326,7 +326,7 @@ export interface BundleExportSummary {
  * `key` (file 0600). A session that never logged in is not a session to hand out: listed as missing.
  */
 export async function writeSessionBundle(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   refs: readonly SessionRef[],
   file: string,
@@ -376,7 +376,7 @@ export interface BundleImportSummary {
 
 /** Reads a bundle with one of `keys` and writes its sessions into the farm's Redis storage. */
 export async function importSessionBundle(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   file: string,
   keys: readonly MasterKey[],

@@ -7,7 +7,7 @@
 // and/or one JSON file of Pyrogram session strings (0600). They stay in Redis unless removed.
 import { chmod, mkdir, open, rename, rm } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../queue/redis-connection.ts'
 import type { Sealer } from '../foundation/sealed-value.ts'
 import {
   FileSessionStorage,
@@ -103,7 +103,7 @@ export function sessionsOfResults(results: readonly AccountResult[]): SessionRef
 }
 
 /** Every session in the farm's Redis storage. */
-export async function listRedisSessions(redis: Redis, prefix: string): Promise<SessionRef[]> {
+export async function listRedisSessions(redis: RedisClient, prefix: string): Promise<SessionRef[]> {
   const keyPrefix = sessionKeyPrefix(prefix)
   const out: SessionRef[] = []
   for (const key of await listKeys(redis, keysUnderPattern(keyPrefix))) {
@@ -130,7 +130,7 @@ export async function listRedisSessions(redis: Redis, prefix: string): Promise<S
 }
 
 export async function loadRedisSession(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   name: string,
   sealer: Sealer | undefined,
@@ -267,7 +267,7 @@ async function writePrivateBytes(path: string, bytes: Uint8Array): Promise<void>
 
 /** `sealer`: the farm's keyring, which opens auth keys sealed under its master key. */
 export async function exportSessions(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   refs: readonly SessionRef[],
   target: ExportTarget,
@@ -328,7 +328,11 @@ export async function exportSessions(
 }
 
 /** Removes sessions from Redis storage (after they were written elsewhere, when asked). */
-export async function deleteRedisSessions(redis: Redis, prefix: string, refs: readonly SessionRef[]): Promise<void> {
+export async function deleteRedisSessions(
+  redis: RedisClient,
+  prefix: string,
+  refs: readonly SessionRef[],
+): Promise<void> {
   for (const ref of refs)
     await new RedisSessionStorage({ redis, name: ref.name, keyPrefix: sessionKeyPrefix(prefix) }).delete()
 }

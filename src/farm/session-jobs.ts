@@ -3,7 +3,7 @@
 // twice), followed to its end through the results the workers write (`<prefix>session-results:<run>`). A given
 // new 2FA password goes to the SecretVault under each job's id, never into the job's clear data.
 import { Queue } from 'bullmq'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../queue/redis-connection.ts'
 import type { Logger } from 'pino'
 import { Keyring, type Sealer } from '../foundation/sealed-value.ts'
 import { loadJobIds, type JobIds } from '../queue/job-ids.ts'
@@ -88,7 +88,7 @@ const LOGIN_KINDS: ReadonlySet<string> = new Set(['user', 'bot', 'qr'])
 
 export class SessionJobCoordinator {
   readonly queue: Queue<SessionJobData, SessionJobResult>
-  private readonly redis: Redis
+  private readonly redis: RedisClient
   private readonly prefix: string
   private readonly keys: FarmRedisKeys
   private readonly sealer: Sealer
@@ -96,7 +96,7 @@ export class SessionJobCoordinator {
   private readonly logger: Logger | undefined
   private jobIdsLoaded: Promise<JobIds> | undefined
 
-  constructor(opts: { redis: Redis; prefix: string; sealer?: Sealer; logger?: Logger }) {
+  constructor(opts: { redis: RedisClient; prefix: string; sealer?: Sealer; logger?: Logger }) {
     this.redis = opts.redis
     this.prefix = opts.prefix
     this.keys = new FarmRedisKeys(opts.prefix)

@@ -4,7 +4,7 @@
 // reason before anything reaches Redis.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Queue } from 'bullmq'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../queue/redis-connection.ts'
 import type { Logger } from 'pino'
 import {
   CodeChannelError,
@@ -22,7 +22,7 @@ import { bearerOf, type TokenChecker } from './bearer-tokens.ts'
 import { OperatorHttpError } from './operator-http-error.ts'
 
 export interface CodeRoutesOptions {
-  readonly redis: Redis
+  readonly redis: RedisClient
   readonly prefix: string
   readonly queue: Queue<LoginJobData>
   readonly tokens: TokenChecker

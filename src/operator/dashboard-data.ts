@@ -3,7 +3,7 @@
 // pacing, workers connected, recent failures with their reasons, the except_ids registry's size. Phones are
 // masked unless the viewer is an admin.
 import type { Queue } from 'bullmq'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../queue/redis-connection.ts'
 import { maskPhone } from '../foundation/logger.ts'
 import { connectedWorkers } from '../farm/worker-presence.ts'
 import { readFarmStats } from '../queue/farm-stats.ts'
@@ -44,7 +44,7 @@ const FAILURES_SHOWN = 20
 const WAIT_STEPS: ReadonlySet<string> = new Set(['wait_code', 'wait_password', 'wait_qr'])
 
 export async function dashboardData(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   queue: Queue<LoginJobData>,
   admin: boolean,

@@ -4,7 +4,7 @@
 // queue's depth by state, connected workers and the except_ids registry's size are looked up then too. The
 // server's own figures (code deliveries over HTTP, Redis round trip, Node's process metrics) come from prom-client.
 import type { Queue } from 'bullmq'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../queue/redis-connection.ts'
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { readFarmStats, type StoredHistogram } from '../queue/farm-stats.ts'
 import { FarmRedisKeys } from '../queue/redis-keys.ts'
@@ -37,7 +37,7 @@ export class FarmMetrics {
   private readonly keys: FarmRedisKeys
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
     private readonly queue: Queue,
   ) {

@@ -2,7 +2,7 @@
 // asked (recording activation ↔ phone in Redis, so the webhook route and any later process find them), answers
 // the farm's code requests for them by polling the vendor, and settles each activation once its login has ended:
 // completed when the account was authorized, cancelled (refunded) when the login gave up.
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../queue/redis-connection.ts'
 import type { Logger } from 'pino'
 import { maskPhone } from '../foundation/logger.ts'
 import { CodeProviderClient } from '../queue/code-channel.ts'
@@ -15,7 +15,7 @@ import type { LoginResult } from '../queue/login-job.ts'
 import { FarmRedisKeys } from '../queue/redis-keys.ts'
 
 export interface HandlerApiServiceOptions {
-  readonly redis: Redis
+  readonly redis: RedisClient
   readonly prefix: string
   readonly baseUrl: string
   readonly apiKey: string

@@ -2,7 +2,7 @@
 // what a load balancer or an orchestrator asks before sending traffic or declaring the farm up.
 import type { FastifyInstance } from 'fastify'
 import type { Queue } from 'bullmq'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../queue/redis-connection.ts'
 import { connectedWorkers } from '../farm/worker-presence.ts'
 
 /** A PING slower than this counts as Redis not answering. */
@@ -27,7 +27,7 @@ export interface Readiness {
   readonly workers: number | null
 }
 
-export async function readiness(redis: Redis, queue: Queue): Promise<Readiness> {
+export async function readiness(redis: RedisClient, queue: Queue): Promise<Readiness> {
   const started = performance.now()
   try {
     await within(redis.ping(), REDIS_PROBE_MS, 'PING')
@@ -43,7 +43,7 @@ export async function readiness(redis: Redis, queue: Queue): Promise<Readiness> 
   return { ready: count === null || count > 0, redis: 'ok', redisMs, workers: count }
 }
 
-export function registerHealthRoutes(app: FastifyInstance, redis: Redis, queue: Queue): void {
+export function registerHealthRoutes(app: FastifyInstance, redis: RedisClient, queue: Queue): void {
   app.get('/healthz', async () => ({ ok: true }))
   app.get('/readyz', async (_req, reply) => {
     const r = await readiness(redis, queue)

@@ -5,7 +5,7 @@
 import type { Sealer } from '../foundation/sealed-value.ts'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify'
 import { Queue } from 'bullmq'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../queue/redis-connection.ts'
 import type { Logger } from 'pino'
 import { LOGIN_QUEUE, type LoginJobData } from '../queue/login-job.ts'
 import { FarmRedisKeys } from '../queue/redis-keys.ts'
@@ -22,7 +22,7 @@ export type { OperatorContext }
 
 export interface OperatorServerOptions {
   /** A command connection owned by the caller. */
-  readonly redis: Redis
+  readonly redis: RedisClient
   readonly prefix: string
   readonly tokens: ServeTokens
   /** The farm's keyring (sealed deliveries, keyed job ids); absent: clear. */

@@ -11,7 +11,7 @@
 // Account keys are phones (digits) or bot-token hashes: never a raw bot token (Redis keys show up in MONITOR,
 // SCAN and slow logs).
 import { createHash } from 'node:crypto'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis-connection.ts'
 import { QueueError } from './queue-error.ts'
 import { DEFAULT_PREFIX, FarmRedisKeys, type ExceptIdsKeys } from './redis-keys.ts'
 
@@ -132,13 +132,13 @@ export interface AccountResolution {
 }
 
 export interface ExceptIdsRegistryOptions {
-  readonly redis: Redis
+  readonly redis: RedisClient
   /** Default `{gramfarm}:`. */
   readonly prefix?: string
 }
 
 export class ExceptIdsRegistry {
-  private readonly redis: Redis
+  private readonly redis: RedisClient
   readonly keys: ExceptIdsKeys
 
   constructor(options: ExceptIdsRegistryOptions) {

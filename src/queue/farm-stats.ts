@@ -1,7 +1,8 @@
 // The farm's own counters, kept in Redis so that every worker adds to the same ones and `gramfarm serve` shows
 // farm-wide figures on /metrics: logins by kind and state (the report's state names, so /metrics and a report
 // count alike), histograms of login duration and code wait, auth.sendCode pacing, FLOOD_WAIT seconds per DC.
-import type { ChainableCommander, Redis } from 'ioredis'
+import type { ChainableCommander } from 'ioredis'
+import type { RedisClient } from './redis-connection.ts'
 import type { FarmStatsKeys } from './redis-keys.ts'
 
 /** Login duration buckets, seconds (a bot logs in under a second; a user waits for an SMS for minutes). */
@@ -69,7 +70,7 @@ function histogram(raw: Record<string, string>, buckets: readonly number[]): Sto
 const numbers = (raw: Record<string, string>): Record<string, number> =>
   Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Number(v)]))
 
-export async function readFarmStats(redis: Redis, keys: FarmStatsKeys): Promise<FarmStats> {
+export async function readFarmStats(redis: RedisClient, keys: FarmStatsKeys): Promise<FarmStats> {
   const replies =
     (await redis
       .multi()

@@ -4,7 +4,7 @@
 // (the same account queued twice is one job) and across master key rotations. A farm without a key keeps the
 // plain ids (it keeps its secrets in clear anyway, and says so at start).
 import { createHash, createHmac, randomBytes } from 'node:crypto'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis-connection.ts'
 import type { Sealer } from '../foundation/sealed-value.ts'
 import { loginJobId, type LoginKind } from './login-job.ts'
 import { FarmRedisKeys } from './redis-keys.ts'
@@ -42,7 +42,7 @@ export class JobIds {
  * The farm's job ids: keyed when the sealer encrypts. The per-farm secret is made by whichever process needs it
  * first (SET NX, so concurrent starts agree) and stored sealed under the master key, bound to its key name.
  */
-export async function loadJobIds(redis: Redis, prefix: string, sealer: Sealer): Promise<JobIds> {
+export async function loadJobIds(redis: RedisClient, prefix: string, sealer: Sealer): Promise<JobIds> {
   if (!sealer.encrypting) return JobIds.plain
   const key = new FarmRedisKeys(prefix).jobIdSecret
   await redis.set(key, sealer.seal(randomBytes(SECRET_BYTES), key), 'NX')

@@ -233,7 +233,7 @@ export function openRedis(endpoint: RedisEndpoint, opts: OpenRedisOptions): Redi
  */
 export function duplicateRedis(
   client: RedisClient,
-  overrides: Pick<RedisOptions, 'maxRetriesPerRequest' | 'enableOfflineQueue' | 'connectionName'>,
+  overrides: Pick<RedisOptions, 'maxRetriesPerRequest' | 'enableOfflineQueue' | 'connectionName' | 'autoResubscribe'>,
 ): RedisClient {
   const copy =
     client instanceof Cluster

@@ -3,7 +3,7 @@
 // hash per job id, deleted when the job ends. Each field is sealed under the master key (when one is set), bound to
 // the hash's name and the field's, so a password cannot be swapped for another job's or read as a bot token.
 // Lifetime: until a worker starts the login (the hold), then until the login's deadline — not longer.
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis-connection.ts'
 import { Keyring, type Sealer } from '../foundation/sealed-value.ts'
 import { DEFAULT_PREFIX, FarmRedisKeys } from './redis-keys.ts'
 
@@ -24,7 +24,7 @@ const AFTER_DEADLINE_MS = 60_000
 
 export class SecretVault {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix = DEFAULT_PREFIX,
     private readonly sealer: Sealer = Keyring.clear(),
   ) {}

@@ -2,7 +2,7 @@
 // process shares them. BullMQ's `limiter` is per queue and per-group limits are a Pro feature, hence our own.
 // One Lua script checks both buckets and takes a token from each only when both have one, on Redis' clock (the
 // hosts' clocks may disagree). A FLOOD_WAIT blocks a DC's bucket for its duration (`penalize`).
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis-connection.ts'
 import { DEFAULT_PREFIX, FarmRedisKeys, type FarmStatsKeys, type SendCodeRateKeys } from './redis-keys.ts'
 
 export { DEFAULT_PREFIX }
@@ -15,7 +15,7 @@ export interface TokenBucketConfig {
 }
 
 export interface SendCodeRateLimiterOptions {
-  readonly redis: Redis
+  readonly redis: RedisClient
   /** Default `{gramfarm}:`. */
   readonly prefix?: string
   /** Default 1/s, burst 10. */
@@ -83,7 +83,7 @@ function checkDc(dcId: number): number {
 export class SendCodeRateLimiter {
   readonly global: TokenBucketConfig
   readonly perDc: TokenBucketConfig
-  private readonly redis: Redis
+  private readonly redis: RedisClient
   private readonly names: SendCodeRateKeys
   private readonly stats: FarmStatsKeys
 

@@ -3,7 +3,7 @@
 // session, each field sealed under the master key (when one is set) and bound to the hash's name and the field's,
 // so a password cannot be moved to another session or read as a proxy. Never logged; no TTL (they live as long as
 // the session does; deleting the session deletes them).
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis-connection.ts'
 import { Keyring, type Sealer } from '../foundation/sealed-value.ts'
 import { DEFAULT_PREFIX, FarmRedisKeys } from './redis-keys.ts'
 
@@ -26,7 +26,7 @@ export class SessionSecretStore {
   private readonly keys: FarmRedisKeys
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix = DEFAULT_PREFIX,
     private readonly sealer: Sealer = Keyring.clear(),
   ) {

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { BroadcastChannel } from 'node:worker_threads'
 import { Piscina } from 'piscina'
 import { Worker, Queue, DelayedError, type Job } from 'bullmq'
-import { Redis } from 'ioredis'
+import { openRedis } from '../queue/redis-connection.ts'
 import type { Logger } from 'pino'
 import { jobLogger } from '../foundation/logger.ts'
 import { FarmRedisKeys, qrScannedChannel, resultsKey } from '../queue/redis-keys.ts'
@@ -174,15 +174,14 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
   const identityWarned = new Set<string>()
   let jobIds = JobIds.plain
   if (keyring.encrypting) {
-    const keyRedis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 1 })
-    keyRedis.on('error', () => undefined)
+    const keyRedis = openRedis(opts.redis, { purpose: 'worker-keys', maxRetriesPerRequest: 1 })
     jobIds = await loadJobIds(keyRedis, prefix, keyring).finally(() => keyRedis.disconnect())
   }
   const threads = opts.threads ?? 2
   const readyChannel = `gramfarm-threads-${process.pid}-${randomBytes(6).toString('hex')}`
   const closeChannel = `${readyChannel}-close`
   const ready = threadsReady(readyChannel, threads)
-  const connection = new Redis(opts.redisUrl, { maxRetriesPerRequest: null })
+  const connection = openRedis(opts.redis, { purpose: 'worker', maxRetriesPerRequest: null })
   const pool = new Piscina({
     filename: LOGIN_THREAD_MODULE,
     workerData: { ...threadConfig(opts), readyChannel, closeChannel },
@@ -348,7 +347,7 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
 
   // A delivered code or password, or a scanned QR, promotes its waiting job (any worker may do it; promoting
   // twice is harmless).
-  const subscriber = new Redis(opts.redisUrl, { maxRetriesPerRequest: null })
+  const subscriber = openRedis(opts.redis, { purpose: 'worker-subscriber', maxRetriesPerRequest: null })
   subscriber.on('error', (err: Error) =>
     opts.logger?.warn({ err: { name: err.name, message: err.message } }, 'redis subscriber error'),
   )

@@ -1,7 +1,7 @@
 // The connected clients of the logins one thread runs. A client is built from what Redis holds — the account's
 // session (auth keys), the login hash (its DC), the vault (proxy, api_hash) — so any thread of any worker can run
 // any step; keeping it connected a while is only a cache, so that a code arriving quickly is used at once.
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../queue/redis-connection.ts'
 import { MtprotoClient } from '../mtproto/client/mtproto-client.ts'
 import type { DcAddress } from '../mtproto/dc/dc-addresses.ts'
 import type { RsaPublicKey } from '../mtproto/crypto/rsa-keys.ts'
@@ -45,7 +45,7 @@ export interface LoginNetwork {
 }
 
 export interface LoginClientCacheConfig {
-  redis: Redis
+  redis: RedisClient
   vault: SecretVault
   network: LoginNetwork
   apiId: number

@@ -2,7 +2,7 @@
 // network I/O; the CPU-heavy parts — key exchange modexps, SRP's PBKDF2 — are short or on libuv's pool).
 // Its Redis connections and caches live as long as the thread.
 import { BroadcastChannel, threadId, workerData } from 'node:worker_threads'
-import { Redis } from 'ioredis'
+import { openRedis } from '../queue/redis-connection.ts'
 import { CodeInbox } from '../queue/code-channel.ts'
 import { ExceptIdsRegistry } from '../queue/except-ids-registry.ts'
 import { SendCodeRateLimiter } from '../queue/send-code-rate-limiter.ts'
@@ -53,8 +53,8 @@ export interface LoginTask {
 
 /** Builds a step runner (and its Redis-backed collaborators) from a worker config. */
 export function createStepRunner(cfg: FarmWorkerConfig): { runner: LoginStepRunner; close(): Promise<void> } {
-  const redis = new Redis(cfg.redisUrl, { maxRetriesPerRequest: null })
-  redis.on('error', () => undefined) // ioredis reconnects by itself; a failed command fails its step
+  // ioredis reconnects by itself; a failed command fails its step
+  const redis = openRedis(cfg.redis, { purpose: 'worker-thread', maxRetriesPerRequest: null })
   const keyring = keyringFromSpec(cfg.keyring)
   const inbox = new CodeInbox({ redis, prefix: cfg.prefix, subscriberName: 'gramfarm-thread', sealer: keyring })
   const rate = cfg.sendCodeRate

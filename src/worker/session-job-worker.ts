@@ -5,7 +5,7 @@
 // out) goes to the delayed set holding no lock, as login steps do. Each result is written with the session's
 // health (or hardening) record in one MULTI: what `status` shows is what the report says.
 import { DelayedError, Worker, type Job } from 'bullmq'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../queue/redis-connection.ts'
 import type { Piscina } from 'piscina'
 import type { Logger } from 'pino'
 import { FarmRedisKeys } from '../queue/redis-keys.ts'
@@ -18,7 +18,7 @@ export const SESSION_RESULTS_TTL_SECONDS = 7 * 24 * 3600
 export const DEFAULT_SESSION_JOB_RATE = 5
 
 export interface SessionJobWorkerOptions {
-  readonly connection: Redis
+  readonly connection: RedisClient
   readonly pool: Piscina
   readonly prefix: string
   readonly logger?: Logger
@@ -55,7 +55,7 @@ class SessionJobStepError extends Error {
 
 /** Writes a result, and the session's health or hardening record with it. */
 export async function saveSessionResult(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   runId: string,
   result: SessionJobResult,

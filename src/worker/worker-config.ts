@@ -1,9 +1,11 @@
 // What a farm worker needs to know, passed from the `gramfarm worker` process to its piscina threads.
 import type { DcAddress } from '../mtproto/dc/dc-addresses.ts'
 import type { KeyringSpec } from '../foundation/master-key-source.ts'
+import type { RedisEndpoint } from '../queue/redis-connection.ts'
 
 export interface FarmWorkerConfig {
-  redisUrl: string
+  /** The farm's Redis (URL, cluster or sentinels, ACL user, TLS files): every thread opens its own connections. */
+  redis: RedisEndpoint
   prefix: string
   apiId: number
   apiHash: string

@@ -7,7 +7,7 @@ import { startFarmWorker } from '../../src/worker/farm-worker.ts'
 const graceMs = Number(process.env.CLOSE_GRACE_MS ?? 1_000)
 const proxy = await startRedisProxy()
 const worker = await startFarmWorker({
-  redisUrl: proxy.url,
+  redis: { url: proxy.url },
   prefix: uniquePrefix('close-outage'),
   ...API,
   threads: 1,

@@ -6,7 +6,7 @@
 // Peers hash fields: id:<id> → JSON {accessHash, type, username, phone, updatedAt}; u:<username> → id; p:<phone> → id.
 import { phoneDigits } from '../../foundation/phone-number.ts'
 import { Keyring, SealedValueError, type Sealer } from '../../foundation/sealed-value.ts'
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import { SessionStorageError } from './errors.ts'
 import {
   AUTH_KEY_LENGTH,
@@ -30,7 +30,8 @@ export const DEFAULT_REDIS_KEY_PREFIX = 'gramfarm:session:'
 
 export interface RedisSessionStorageOptions {
   /** A connection owned by the caller (the farm shares one); close() leaves it open. */
-  readonly redis: Redis
+  /** A single Redis or a Cluster connection (a session's keys share one hash tag). */
+  readonly redis: Redis | Cluster
   /** Session id, e.g. the account's phone or uuid. No ':' (it would collide with our sub-keys). */
   readonly name: string
   readonly keyPrefix?: string
@@ -77,7 +78,7 @@ function parseStoredPeer(id: bigint, json: string | null): CachedPeer | null {
 export class RedisSessionStorage implements SessionStorage {
   readonly key: string
   readonly peersKey: string
-  private readonly redis: Redis
+  private readonly redis: Redis | Cluster
   private readonly sealer: Sealer
   private readonly ttlSeconds: number | undefined
   private opened = false

@@ -7,6 +7,7 @@ import { FarmRedisKeys } from '../../queue/redis-keys.ts'
 import { CliError, ExitCode } from '../exit-codes.ts'
 import { writeRaw } from '../terminal-output.ts'
 import { action, addRunOptions, flagsOf, type RunFlags } from './command-kit.ts'
+import { duplicateRedis } from '../../queue/redis-connection.ts'
 
 export function registerQr(program: Command): void {
   addRunOptions(
@@ -61,7 +62,7 @@ Example:
                   process.stderr.write(`${account} ${url} (valid until ${until})\n`)
                 }
               }
-              const sub = redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true })
+              const sub = duplicateRedis(redis, { maxRetriesPerRequest: null, enableOfflineQueue: true })
               sub.on('error', () => undefined)
               sub.on('message', (_ch: string, json: string) => {
                 try {

@@ -1,7 +1,7 @@
 // What `onboard`, `bots` and `qr` share once their accounts are known: connect, optionally run a worker in this
 // process, enqueue, follow, write sessions and report (loaded only when one of them runs: --help stays fast).
 import { keyringFromSpec } from '../../foundation/master-key-source.ts'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../../queue/redis-connection.ts'
 import {
   AccountsFileError,
   loadAccountsFile,
@@ -51,7 +51,7 @@ export async function executeRun(
   specs: readonly AccountSpec[],
   flags: RunFlags & GlobalFlags,
   extra: Pick<OnboardingOptions, 'label' | 'onEnqueued'> = {},
-  hooks: { afterConnect?: (redis: Redis, prefix: string) => Promise<() => Promise<void>> } = {},
+  hooks: { afterConnect?: (redis: RedisClient, prefix: string) => Promise<() => Promise<void>> } = {},
 ): Promise<ExitCodeValue> {
   const redisTimeoutMs = secondsOption(flags.redisTimeout, '--redis-timeout')
   const config = configOf(flags, redisTimeoutMs !== undefined ? { redisTimeoutMs } : {})

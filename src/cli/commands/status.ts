@@ -1,7 +1,6 @@
 // `gramfarm status`: what the farm is doing — the login queue, the workers connected, the recent runs and their
 // final states so far, sessions kept in Redis.
 import type { Command } from 'commander'
-import type { Redis } from 'ioredis'
 import { listKeys, type RedisLike } from '../../queue/redis-scan.ts'
 import { CliError, ExitCode } from '../exit-codes.ts'
 import { action, flagsOf } from './command-kit.ts'
@@ -53,7 +52,7 @@ Example:
         const [
           { configOf, connectRedis, positiveInt, secondsOption, interruptSignal },
           { FarmRedisKeys },
-          { maskRedisUrl },
+          { describeRedisEndpoint },
           { STATE_ORDER, textTable, shownAccount },
           { listRedisSessions },
           { readRunStatus, readPendingAccounts },
@@ -165,7 +164,7 @@ Example:
             (r) => r !== null,
           )
           const status = {
-            redis: maskRedisUrl(config.redisUrl),
+            redis: describeRedisEndpoint(config.redis),
             prefix: config.prefix,
             queue: counts,
             workers: workers.length,

@@ -78,7 +78,7 @@ Example (three terminals):
           { writeTestDcEndpoint },
           { aborted, cliLogger, configOf, connectRedis, interruptSignal },
           { startLocalTestDc },
-          { maskRedisUrl },
+          { describeRedisEndpoint },
           { SimulatedCodeProvider },
           { loadTestDcSeed },
         ] = await Promise.all([
@@ -133,7 +133,7 @@ Example (three terminals):
             `test DC up: ${testDc.dc.dcs.map((d) => `DC${d.id} ${d.host}:${d.port}`).join(', ')}\n` +
               `endpoint: ${endpointFile} (give it to workers with --testdc, or GRAMFARM_TESTDC)\n` +
               `${seed ? `seeded: ${seed.accounts.users.length} users, ${seed.accounts.bots.length} bots, ${seed.invalidPhones.size} invalid phones\n` : ''}` +
-              `${redis ? `code provider: on, through ${maskRedisUrl(config.redisUrl)} prefix ${config.prefix}, delay ${delay[0]}-${delay[1]} ms\n` : 'code provider: off (deliver codes with `gramfarm code <phone> <code>`)\n'}`,
+              `${redis ? `code provider: on, through ${describeRedisEndpoint(config.redis)} prefix ${config.prefix}, delay ${delay[0]}-${delay[1]} ms\n` : 'code provider: off (deliver codes with `gramfarm code <phone> <code>`)\n'}`,
           )
           await aborted(interruptSignal().signal)
           return ExitCode.ok

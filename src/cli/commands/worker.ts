@@ -83,7 +83,7 @@ Example:
             testDcEndpointOf,
             workerOptionsOf,
           },
-          { maskRedisUrl, probeRedis },
+          { describeRedisEndpoint, probeRedis },
           { startFarmWorker },
         ] = await Promise.all([
           import('../cli-context.ts'),
@@ -114,7 +114,7 @@ Example:
         const maxFlood = secondsOption(flags.maxFloodWait, '--max-flood-wait')
         if (flags.sendCodeRate !== undefined) parseSendCodeRate(flags.sendCodeRate, '--send-code-rate')
         const metricsPort = flags.metricsPort === '0' ? 0 : positiveInt(flags.metricsPort, '--metrics-port')
-        await probeRedis(config.redisUrl)
+        await probeRedis(config.redis)
         const metricsModule = metricsPort !== undefined ? await import('../../worker/worker-metrics.ts') : undefined
         const metrics = metricsModule ? new metricsModule.WorkerMetrics() : undefined
         const metricsServer =
@@ -131,7 +131,7 @@ Example:
         })
         logger.info(
           {
-            redis: maskRedisUrl(config.redisUrl),
+            redis: describeRedisEndpoint(config.redis),
             prefix: config.prefix,
             threads: config.threads,
             concurrency: config.concurrency,

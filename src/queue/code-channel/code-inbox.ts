@@ -3,7 +3,7 @@
 // pub/sub only says "look again": the waiter is subscribed before it first looks (GETDEL, so a code is consumed
 // exactly once), looks again on every notification, after every reconnect of the subscriber, and on a slow poll
 // that covers a notification lost anyway.
-import type { Redis } from 'ioredis'
+import { duplicateRedis, type RedisClient } from '../redis-connection.ts'
 import type { Logger } from 'pino'
 import type { KnownCodeType } from '../../auth/credential-provider.ts'
 import { maskPhone } from '../../foundation/logger.ts'
@@ -100,14 +100,14 @@ interface Waiter {
  */
 export class CodeInbox {
   readonly names: CodeChannelNames
-  private readonly redis: Redis
+  private readonly redis: RedisClient
   private readonly logger: Logger | undefined
   private readonly pollIntervalMs: number
   private readonly lateCodeGraceSec: number
   private readonly subscriberName: string | undefined
   private readonly sealer: Sealer
   private readonly waiters = new Map<string, Set<Waiter>>()
-  private subscriber: Redis | null = null
+  private subscriber: RedisClient | null = null
   private subscribed: Promise<void> | null = null
   private pollTimer: NodeJS.Timeout | null = null
   private closed = false
@@ -375,7 +375,7 @@ export class CodeInbox {
   private ensureSubscribed(): Promise<void> {
     if (this.subscribed !== null) return this.subscribed
     const channels = [this.names.deliveredChannel, this.names.passwordDeliveredChannel]
-    const sub = this.redis.duplicate({
+    const sub = duplicateRedis(this.redis, {
       // We resubscribe ourselves on 'ready' so that the re-check runs only once the subscription is confirmed
       // (ioredis emits 'ready' before its own resubscription is acknowledged).
       autoResubscribe: false,

@@ -1,6 +1,6 @@
 // The delivering side of the code channel (operators' CLI, SMS bridges, external providers): codes and passwords
 // are stored first (SET … NX) and then announced without the value; requests are read from the stream.
-import type { Redis } from 'ioredis'
+import { duplicateRedis, type RedisClient } from '../redis-connection.ts'
 import type { Logger } from 'pino'
 import { maskPhone } from '../../foundation/logger.ts'
 import { Keyring, type Sealer } from '../../foundation/sealed-value.ts'
@@ -59,7 +59,7 @@ export interface DeliverCodeResult {
 
 export interface CodeChannelOptions {
   /** A command connection owned by the caller (never put in subscriber mode by us). */
-  readonly redis: Redis
+  readonly redis: RedisClient
   /** Default `{gramfarm}:`. */
   readonly prefix?: string
   readonly logger?: Logger
@@ -113,7 +113,7 @@ function parseRequest(json: string): CodeRequestMessage | null {
 /** The side that delivers codes and passwords (operators' CLI, SMS bridges, external providers). */
 export class CodeProviderClient {
   readonly names: CodeChannelNames
-  private readonly redis: Redis
+  private readonly redis: RedisClient
   private readonly logger: Logger | undefined
   private readonly codeTtlSec: number
   private readonly pendingTtlSec: number
@@ -192,7 +192,7 @@ export class CodeProviderClient {
     const { signal } = options
     const blockMs = options.blockMs ?? 5000
     const key = this.names.requestsStream
-    const conn = this.redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true })
+    const conn = duplicateRedis(this.redis, { maxRetriesPerRequest: null, enableOfflineQueue: true })
     const onAbort = (): void => conn.disconnect()
     signal?.addEventListener('abort', onAbort, { once: true })
     try {
@@ -233,7 +233,7 @@ export class CodeProviderClient {
 
 /** One-shot delivery for CLIs: `gramfarm code <phone> <code>`. */
 export async function publishCode(
-  redis: Redis,
+  redis: RedisClient,
   input: { phone: string; code: string; attempt?: string },
   options: Omit<CodeProviderClientOptions, 'redis'> = {},
 ): Promise<DeliverCodeResult> {
@@ -242,7 +242,7 @@ export async function publishCode(
 
 /** One-shot delivery for CLIs: `gramfarm password <phone>`. */
 export async function publishPassword(
-  redis: Redis,
+  redis: RedisClient,
   input: { phone: string; password: string },
   options: Omit<CodeProviderClientOptions, 'redis'> = {},
 ): Promise<void> {

@@ -2,7 +2,7 @@
 // services of the runner (Redis, inbox, registry, limiter, vault, the client cache). One object, handed to each
 // step, instead of the same (jobId, data, final) threaded through every method.
 import type { IdentityChoice } from '../../auth/device-identity.ts'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../../queue/redis-connection.ts'
 import { RpcError } from '../../mtproto/rpc-error.ts'
 import { RedisSessionStorage, type SessionRecord } from '../../auth/storage/index.ts'
 import type { CodeInbox } from '../../queue/code-channel.ts'
@@ -20,7 +20,7 @@ export type StepOutcome =
   { kind: 'final'; result: LoginResult } | { kind: 'wait'; data: Partial<LoginJobData>; delayMs: number }
 
 export interface StepRunnerConfig {
-  redis: Redis
+  redis: RedisClient
   inbox: CodeInbox
   registry: ExceptIdsRegistry
   limiter: SendCodeRateLimiter

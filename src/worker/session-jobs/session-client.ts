@@ -2,7 +2,7 @@
 // languages saved with it: an account must present the same identity on every connection, or Telegram may log it
 // out), its api_id and its own proxy. The keys are held in memory only: a check or a harden never changes the
 // stored session (a key the DC refused stays stored, so the report says why; `--relogin` replaces it).
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../../queue/redis-connection.ts'
 import type { AppIdentity } from '../../mtproto/dc/dc-connection.ts'
 import { MtprotoClient, type AuthKeyStore } from '../../mtproto/client/mtproto-client.ts'
 import { parseProxyUrl } from '../../mtproto/transport/proxy-url.ts'
@@ -27,7 +27,7 @@ export const DEFAULT_IDENTITY = {
 const REQUEST_TIMEOUT_MS = 30_000
 
 export interface SessionJobEnv {
-  readonly redis: Redis
+  readonly redis: RedisClient
   readonly prefix: string
   readonly sealer?: Sealer
   readonly network: LoginNetwork

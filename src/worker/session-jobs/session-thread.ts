@@ -1,7 +1,7 @@
 // The session jobs' side of a worker thread: a SessionJobRunner built from the worker config, made on the first
 // session job (a worker that only logs accounts in never builds it), and what a run hands back across the thread
 // boundary (an error as data: a structured clone would keep only built-in errors' names).
-import { Redis } from 'ioredis'
+import { openRedis } from '../../queue/redis-connection.ts'
 import { keyringFromSpec } from '../../foundation/master-key-source.ts'
 import { parseRsaPublicKey } from '../../mtproto/crypto/rsa-keys.ts'
 import { SecretVault } from '../../queue/secret-vault.ts'
@@ -29,8 +29,8 @@ export interface SessionThreadRunner {
 }
 
 export function createSessionRunner(cfg: FarmWorkerConfig): SessionThreadRunner {
-  const redis = new Redis(cfg.redisUrl, { maxRetriesPerRequest: null })
-  redis.on('error', () => undefined) // ioredis reconnects by itself; a failed command fails its job (retried)
+  // ioredis reconnects by itself; a failed command fails its job (retried)
+  const redis = openRedis(cfg.redis, { purpose: 'worker-session-thread', maxRetriesPerRequest: null })
   const keyring = keyringFromSpec(cfg.keyring)
   const timeouts = {
     ...(cfg.connectTimeoutMs !== undefined ? { connectTimeoutMs: cfg.connectTimeoutMs } : {}),
