@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto'
 import { open, readFile, readdir, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../queue/redis-connection.ts'
 import {
   RedisSessionStorage,
   importSessionString,
@@ -320,7 +320,7 @@ function accountKeyOf(name: string): string {
 
 /** What the farm already holds: auth key ids and user ids → session name. */
 async function farmIndex(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   sealer: Sealer | undefined,
 ): Promise<{ keys: Map<string, string>; users: Map<string, string>; names: Set<string> }> {
@@ -353,7 +353,7 @@ function warningsOf(c: ImportCandidate): string[] {
 
 /** Reads the paths and stores every account found; one report row per account or unreadable file. */
 export async function importSessions(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   paths: readonly string[],
   opts: ImportOptions = {},
@@ -411,7 +411,7 @@ class DuplicateAccountError extends Error {}
 
 /** One account: secrets, then the record (one MULTI), then except_ids; undone if a later step fails. */
 async function storeAccount(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   name: string,
   c: ImportCandidate,
