@@ -100,6 +100,7 @@ describe('gramfarm CLI', () => {
         'qr',
         'sessions',
         'sessions export',
+        'sessions import',
         'sessions list',
         'status',
         'testdc',

@@ -13,6 +13,7 @@ import { CodeInbox, CodeProviderClient } from '../src/queue/code-channel.ts'
 import { loadJobIds } from '../src/queue/job-ids.ts'
 import { FarmRedisKeys, sessionKeyPrefix } from '../src/queue/redis-keys.ts'
 import { SecretVault } from '../src/queue/secret-vault.ts'
+import { SessionSecretStore } from '../src/queue/session-secrets.ts'
 import { REDIS_URL, runCli, scratchScope } from './farm-e2e-harness.ts'
 
 const { prefix, redis } = scratchScope('secrets-rotation')
@@ -33,6 +34,10 @@ describe('keys rotate', () => {
     await session.open()
     await session.save({ dcId: 2, authKey, userId: 7n })
     await new SecretVault(redis, prefix, before).put('job-1', { password: 'pw-1', botToken: '1:tok' })
+    await new SessionSecretStore(redis, prefix, before).put('user-1', {
+      proxy: 'socks5://u:p@127.0.0.1:1080',
+      password: 'pw-s1',
+    })
     await new SecretVault(redis, prefix).put('job-clear', { password: 'pw-clear' })
     await new SecretVault(redis, prefix, new Keyring({ current: stranger })).put('job-stranger', { password: 'pw-s' })
     await redis.hset(
@@ -55,7 +60,7 @@ describe('keys rotate', () => {
       { at: `${keys.secret('job-stranger')}#password`, reason: 'unknown-key', keyId: stranger.id },
     ])
     assert.equal(summary.raced, 0)
-    assert.ok(summary.resealed >= 8, `resealed ${summary.resealed}`)
+    assert.ok(summary.resealed >= 10, `resealed ${summary.resealed}`)
     // the stranger's value is untouched
     assert.equal(Keyring.keyIdOf((await redis.hget(keys.secret('job-stranger'), 'password'))!), stranger.id)
     assert.equal((await rotateKeys(redis, prefix, during)).resealed, 0, 'a second pass has nothing left to do')
@@ -70,6 +75,10 @@ describe('keys rotate', () => {
     await reopened.open()
     assert.deepEqual(Buffer.from((await reopened.load())!.authKey!), authKey)
     assert.deepEqual(await new SecretVault(redis, prefix, after).get('job-1'), { password: 'pw-1', botToken: '1:tok' })
+    assert.deepEqual(await new SessionSecretStore(redis, prefix, after).get('user-1'), {
+      proxy: 'socks5://u:p@127.0.0.1:1080',
+      password: 'pw-s1',
+    })
     assert.deepEqual(await new SecretVault(redis, prefix, after).get('job-clear'), { password: 'pw-clear' })
     assert.ok((await redis.hget(keys.secret('job-clear'), 'password'))!.startsWith(`gfs1.${newKey.id}.`))
     assert.equal(

@@ -1,5 +1,6 @@
-// Master key rotation: every sealed value of a farm is re-sealed under the keyring's current key, while workers
-// run. Each value is replaced only if it is still the one read (compare-and-set in Redis), so a value a worker
+// Master key rotation: every sealed value of a farm (sessions' auth keys, their own secrets, the vault, login state,
+// codes and passwords in the code channel, the job-id secret) is re-sealed under the keyring's current key, while
+// workers run. Each value is replaced only if it is still the one read (compare-and-set in Redis), so a value a worker
 // changed or consumed meanwhile is left to that worker (it writes under whichever key it holds; a worker given the
 // new key as current and the old as readable keeps everything readable until rotation ends). Values in clear
 // (stored before the farm had a key) are sealed too. A value under a key id the keyring does not hold is left
@@ -41,6 +42,8 @@ function sealedPlaces(
   if (/^session:[^:]+$/.test(rel))
     return { kind: 'hash', fields: (f) => f === 'authKey' || f.startsWith('dcKey:'), binary: true }
   if (rel.startsWith('secret:')) return { kind: 'hash', fields: () => true, binary: false }
+  // a stored session's own secrets (proxy, api_hash, 2FA password; session-secrets.ts), every field sealed
+  if (/^session-secret:[^:]+$/.test(rel)) return { kind: 'hash', fields: () => true, binary: false }
   if (/^login:[^:]+$/.test(rel)) return { kind: 'hash', fields: (f) => f === 'phoneCodeHash', binary: false }
   const pending = /^code:pending:([^:]+)$/.exec(rel)
   if (pending) return { kind: 'string', bound: keys.codeChannel.codePrefix(pending[1]!), binary: false }
