@@ -63,6 +63,11 @@ async function bundleKeyOf(path: string): Promise<MasterKey> {
   }
 }
 
+/** A tdata passcode: the flag, else GRAMFARM_TDATA_PASSCODE (an environment variable is not shown by ps). */
+function passcodeOf(flags: { passcode?: string }): string | undefined {
+  return flags.passcode ?? process.env['GRAMFARM_TDATA_PASSCODE']
+}
+
 interface ImportFlags {
   passcode?: string
   testMode?: boolean
@@ -124,7 +129,10 @@ export function registerSessions(program: Command): void {
       'pyrogram',
     )
     .option('--string-format <format>', 'for --format strings: pyrogram, telethon or gramjs', 'pyrogram')
-    .option('--passcode <passcode>', 'for --format tdata: lock the folders with this local passcode')
+    .option(
+      '--passcode <passcode>',
+      'for --format tdata: lock the folders with this local passcode (or GRAMFARM_TDATA_PASSCODE, kept out of ps)',
+    )
     .option('--omit-secrets', 'leave app_hash, twoFA and proxy out of the sidecars')
     .option('--strings <file>', 'JSON file of Pyrogram session strings')
     .option(
@@ -222,7 +230,7 @@ Examples:
                   ...(serverOf ? { serverOf } : {}),
                   format: format as ExportFormat,
                   stringFormat: stringFormat as SessionStringFormat,
-                  ...(flags.passcode !== undefined ? { passcode: flags.passcode } : {}),
+                  ...(passcodeOf(flags) !== undefined ? { passcode: passcodeOf(flags)! } : {}),
                   ...(flags.omitSecrets
                     ? {}
                     : {
@@ -302,7 +310,7 @@ Examples:
       "store accounts in the farm's Redis: Pyrogram/Telethon .session files (+ .json sidecars), session-string files, tdata folders, encrypted bundles",
     )
     .argument('<paths...>', 'files or folders (folders are searched; a folder holding key_datas is a tdata folder)')
-    .option('--passcode <passcode>', 'local passcode of the tdata folders')
+    .option('--passcode <passcode>', 'local passcode of the tdata folders (or GRAMFARM_TDATA_PASSCODE, kept out of ps)')
     .option(
       '--test-mode',
       'sources that do not say (Pyrogram strings, tdata) are test DC accounts (default with --testdc)',
@@ -376,7 +384,7 @@ Examples:
             sealer: keyring,
             secrets: new SessionSecretStore(redis, config.prefix, keyring),
             ...(config.sessionTtlSeconds !== undefined ? { ttlSeconds: config.sessionTtlSeconds } : {}),
-            ...(flags.passcode !== undefined ? { passcode: flags.passcode } : {}),
+            ...(passcodeOf(flags) !== undefined ? { passcode: passcodeOf(flags)! } : {}),
             testMode: flags.testMode === true || endpoint !== undefined,
             ...(flags.dryRun ? { dryRun: true } : {}),
             // Bundles found among the paths (or in a searched folder) go to the bundle reader.
