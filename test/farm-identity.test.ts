@@ -4,7 +4,13 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { Client } from '../src/auth/client.ts'
-import { DEVICE_PRESETS, parseIdentityChoice, presetFor, IdentityChoiceError } from '../src/auth/device-identity.ts'
+import {
+  DEVICE_PRESETS,
+  parseIdentityChoice,
+  presetFor,
+  resolveIdentity,
+  IdentityChoiceError,
+} from '../src/auth/device-identity.ts'
 import { RedisSessionStorage } from '../src/auth/storage/index.ts'
 import { parseAccounts } from '../src/farm/accounts-file.ts'
 import type { AccountResult } from '../src/farm/coordinator.ts'
@@ -188,4 +194,32 @@ it('config: identity from the file, GRAMFARM_IDENTITY or --identity; a bad one i
     'preset:ios-14',
   )
   assert.throws(() => loadFarmConfig({ identity: 'mix:bsd=1' }, {}, tmpdir()), CliError)
+})
+
+it('resolveIdentity: the saved identity wins; a preset with the operator fields over it; library only when chosen', () => {
+  const lib = {
+    deviceModel: 'gramfarm',
+    systemVersion: 'Linux',
+    appVersion: '0.1.0',
+    systemLangCode: 'en',
+    langCode: 'en',
+    langPack: '',
+  }
+  const stored = { ...lib, deviceModel: 'Saved', appVersion: '1.0' }
+  const mix = parseIdentityChoice('mix')
+  const base = { choice: mix, accountKey: '15550001', apiId: 2040, libraryDefaults: lib }
+  assert.deepEqual(resolveIdentity({ ...base, stored, overrides: { deviceModel: 'Other' } }), {
+    device: stored,
+    source: 'session',
+  })
+  const fromPreset = resolveIdentity({ ...base, stored: undefined })
+  assert.equal(fromPreset.source, 'preset')
+  assert.equal(fromPreset.device.deviceModel, presetFor('15550001', mix)!.deviceModel)
+  const own = resolveIdentity({ ...base, stored: null, overrides: { deviceModel: 'Pixel 6', appVersion: undefined } })
+  assert.deepEqual(
+    [own.source, own.device.deviceModel, own.device.appVersion],
+    ['accounts-file', 'Pixel 6', fromPreset.device.appVersion],
+  )
+  const library = resolveIdentity({ ...base, stored: undefined, choice: parseIdentityChoice('library') })
+  assert.deepEqual(library, { device: lib, source: 'library' })
 })

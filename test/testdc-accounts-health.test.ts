@@ -398,3 +398,21 @@ test('a login stopped at the 2FA step is listed password_pending and can be rese
   await rejectsWith(intruder.call({ _: 'account.getPassword' }), 401, 'AUTH_KEY_UNREGISTERED')
   assert.equal((await owner.call({ _: 'account.getAuthorizations' })).authorizations.length, 1)
 })
+
+test('bots: the session list and 2FA settings are user-only (400 BOT_METHOD_INVALID)', async () => {
+  const h = new Harness()
+  const bot = h.registry.addBot({ dcId: 1 })
+  const key = h.key(1)
+  await key.call({ _: 'auth.importBotAuthorization', flags: 0, apiId: 1, apiHash: 'x', botAuthToken: bot.botToken! })
+  await rejectsWith(key.call({ _: 'account.getAuthorizations' }), 400, 'BOT_METHOD_INVALID')
+  await rejectsWith(key.call({ _: 'auth.resetAuthorizations' }), 400, 'BOT_METHOD_INVALID')
+  await rejectsWith(
+    key.call({
+      _: 'account.updatePasswordSettings',
+      password: { _: 'inputCheckPasswordEmpty' },
+      newSettings: { _: 'account.passwordInputSettings', email: 'a@b.cd' },
+    }),
+    400,
+    'BOT_METHOD_INVALID',
+  )
+})

@@ -86,9 +86,12 @@ export function accountService(registry: AccountRegistry): Record<string, RpcHan
   return toRpcHandlers(handlers)
 }
 
+/** The caller's account; bots have no 2FA (BOT_METHOD_INVALID, as for every user-only method). */
 function loggedIn(r: AccountRegistry, ctx: RpcContext): Account {
   if (ctx.userId === null) throw unauthorized()
-  return r.requireAccount(ctx.userId)
+  const account = r.requireAccount(ctx.userId)
+  if (account.bot) throw fail(400, 'BOT_METHOD_INVALID')
+  return account
 }
 
 /** The `password` argument: inputCheckPasswordEmpty when none is set, else an SRP proof of the current one. */

@@ -19,6 +19,7 @@ export function sessionsService(registry: AccountRegistry): Record<string, RpcHa
   const handlers: MethodHandlers = {
     'account.getAuthorizations': (_req, ctx) => {
       if (ctx.userId === null) throw unauthorized()
+      if (r.requireAccount(ctx.userId).bot) throw new RpcFailure(400, 'BOT_METHOD_INVALID')
       const now = r.nowSeconds()
       const sessions = r.sessionsOf(ctx.userId)
       // The current session first, as Telegram lists it.
@@ -76,6 +77,8 @@ export function sessionsService(registry: AccountRegistry): Record<string, RpcHa
 /** The caller's user, if its own session is old enough to end others. */
 function settledSession(r: AccountRegistry, ctx: RpcContext): bigint {
   if (ctx.userId === null) throw unauthorized()
+  // User-only methods (Telegram's method pages list BOT_METHOD_INVALID for them).
+  if (r.requireAccount(ctx.userId).bot) throw new RpcFailure(400, 'BOT_METHOD_INVALID')
   const own = r.sessionOf(ctx.dcId, ctx.authKeyId)
   if (own && r.nowSeconds() - own.createdAt < r.freshSessionSeconds)
     throw new RpcFailure(406, 'FRESH_RESET_AUTHORISATION_FORBIDDEN')
