@@ -29,6 +29,7 @@ import { startFarmWorker } from '../src/worker/farm-worker.ts'
 import { createRequire } from 'node:module'
 import { closeMtcute, mtcuteClientFor } from '../test/support/mtcute-client.ts'
 import { fmt } from './support/measure.ts'
+import { commandDelta, cpuEfficiency, cryptoFloorMsPerLogin, redisCommandStats } from './support/farm-figures.ts'
 
 const N = Number(process.env['FARM_BENCH_N'] ?? 1000)
 const GRAMJS_N = Number(process.env['FARM_BENCH_GRAMJS_N'] ?? N)
@@ -172,7 +173,9 @@ async function farmRun(
   return { perSec: authorized.length / seconds, results: authorized, seconds }
 }
 
+const statsBeforeA = await redisCommandStats(redis)
 const farmA = await farmRun(users(plainA))
+const machineUse = await machineUseOf(farmA, statsBeforeA)
 const saturated = farmA.results.map((r) => r.finishedAt! - publishedAt.get(r.account)!)
 console.log(
   `gramfarm, ${N} accounts, no 2FA:        ${fmt(farmA.perSec, 1).padStart(7)} accounts/s (${fmt(farmA.seconds, 1)} s)`,
@@ -182,6 +185,28 @@ const farmB = await farmRun(users([...twoFaB, ...plainB].sort(), (p) => (twoFa.h
 console.log(
   `gramfarm, ${N} accounts, half 2FA:     ${fmt(farmB.perSec, 1).padStart(7)} accounts/s (${fmt(farmB.seconds, 1)} s)`,
 )
+
+/**
+ * The no-2FA run's use of the machine: CPU efficiency against the crypto floor (timed after the run, alone) and
+ * the Redis commands it sent per authorized login (commandstats deltas: every client of this Redis counts, so
+ * the figure is only clean on a Redis nobody else uses).
+ */
+async function machineUseOf(
+  run: { results: readonly AccountResult[]; seconds: number },
+  before: Map<string, number>,
+): Promise<{ cpuEfficiency: number; redisCmdsPerLogin: number; floorMs: number }> {
+  const delta = commandDelta(before, await redisCommandStats(redis))
+  const floor = cryptoFloorMsPerLogin()
+  const efficiency = cpuEfficiency(floor.total, run.results.length, run.seconds)
+  const perLogin = delta.total / run.results.length
+  console.log(
+    `  crypto floor per login ${fmt(floor.total, 2)} ms (client ${fmt(floor.client, 2)}, DC ${fmt(floor.dc, 2)}): cpu_efficiency ${fmt(efficiency, 2)}; Redis ${fmt(perLogin, 1)} commands per login (${delta.byCommand
+      .slice(0, 12)
+      .map(([c, n]) => `${c} ${fmt(n / run.results.length, 1)}`)
+      .join(', ')})`,
+  )
+  return { cpuEfficiency: efficiency, redisCmdsPerLogin: perLogin, floorMs: floor.total }
+}
 
 // code → session, with the logins already waiting and codes arriving at a steady rate
 holding = true
@@ -500,5 +525,8 @@ console.log(
     pending_rss_kb_each: Number(perPending.toFixed(1)),
     pending_redis_kb_each: Number(redisPerPending.toFixed(1)),
     code_to_session_p99_ms: Number(p99.toFixed(1)),
+    code_to_session_p99_ms_burst: Number(percentile(saturated, 99).toFixed(1)),
+    cpu_efficiency: Number(machineUse.cpuEfficiency.toFixed(2)),
+    redis_cmds_per_login: Number(machineUse.redisCmdsPerLogin.toFixed(1)),
   }),
 )

@@ -5,6 +5,7 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   authkey: () => import('./authkey.ts'),
   login: () => import('./login.ts'),
   farm: () => import('./farm.ts'),
+  'farm-burst': () => import('./farm-burst.ts'),
   startup: () => import('./startup.ts'),
 }
 

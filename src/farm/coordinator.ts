@@ -14,6 +14,7 @@ import { duplicateRedis, type RedisClient } from '../queue/redis-connection.ts'
 import type { Logger } from 'pino'
 import {
   LOGIN_QUEUE,
+  ROUTINE_PRIORITY,
   type FinalState,
   type LoginJobData,
   type LoginKind,
@@ -33,11 +34,14 @@ export const LOGIN_JOB_OPTIONS = {
   removeOnFail: true,
   attempts: 5,
   backoff: { type: 'exponential', delay: 1000 },
+  priority: ROUTINE_PRIORITY,
 } as const
 
 /** Runs are listed (for `gramfarm status`) this long. */
 const RUN_TTL_SECONDS = 7 * 24 * 3600
 const ADD_CHUNK = 1000
+/** How often follow() looks for jobs that vanished without a result (a look per open job). */
+const LOST_CHECK_MS = 2_000
 /**
  * A job that needs secrets waits this long in the delayed set unless promoted once they are written. Only a
  * coordinator that dies in between lets it run on its own (then without them, as it would have anyway).
@@ -310,7 +314,7 @@ export class Coordinator {
     const finished = new Promise<void>((resolve) => (finish = resolve))
     let reconciling: Promise<void> | null = null
     let again = false
-    let polls = 0
+    let lastLostCheck = Date.now()
 
     const progress = (): void => {
       if (!opts.onProgress) return
@@ -375,8 +379,10 @@ export class Coordinator {
           if (typeof json === 'string') settle(a, JSON.parse(json) as LoginResult)
         })
       }
-      // Every few polls: a job that no longer exists and left no result will never give one.
-      if (++polls % 3 === 0) {
+      // Now and then: a job that no longer exists and left no result will never give one. (A look per job: not on
+      // every event of a run of thousands.)
+      if (Date.now() - lastLostCheck >= LOST_CHECK_MS) {
+        lastLostCheck = Date.now()
         const still = run.accounts.filter((a) => !results.has(a.jobId))
         if (still.length > 0) {
           const pipe = this.redis.pipeline()
@@ -429,8 +435,21 @@ export class Coordinator {
     events.on('waiting', ({ jobId }) => mark(jobId, 'queued'))
     events.on('active', ({ jobId }) => mark(jobId, 'running'))
     events.on('delayed', ({ jobId }) => mark(jobId, 'waiting'))
+    // A completed job's result is written before it completes: one look for it, not a look at every open job.
+    const settleOne = (acc: RunAccount): void => {
+      void this.redis
+        .hget(resultsKey(this.prefix, acc.ownerRunId), acc.account)
+        .then((json) => {
+          if (json === null) return reconcile()
+          settle(acc, JSON.parse(json) as LoginResult)
+          progress()
+          if (results.size === run.accounts.length) finish?.()
+        })
+        .catch(() => reconcile())
+    }
     events.on('completed', ({ jobId }) => {
-      if (byJob.has(jobId)) reconcile()
+      const acc = byJob.get(jobId)
+      if (acc && !results.has(jobId)) settleOne(acc)
     })
     events.on('failed', ({ jobId, failedReason }) => {
       if (!byJob.has(jobId)) return

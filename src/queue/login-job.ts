@@ -6,6 +6,16 @@ export { botAccountKey } from './except-ids-registry.ts'
 
 export const LOGIN_QUEUE = 'gramfarm-login'
 
+/**
+ * BullMQ priority of a login job's routine steps: its first one, and the rechecks a timer brings. BullMQ takes
+ * jobs without a priority before any prioritized one: a job woken because something arrived for it (a code, a
+ * password, a QR scan) is made urgent (priority 0) for that one step, so the step that finishes a login runs
+ * before every login still to start and every recheck (an SMS code expires; a new login can wait).
+ */
+export const ROUTINE_PRIORITY = 1
+/** Priority of the step run because a code, password or scan arrived. */
+export const URGENT_PRIORITY = 0
+
 export type LoginKind = 'user' | 'bot' | 'qr'
 
 /** Where a job stands; a job resumes from its step on any worker (the state lives in Redis). */

@@ -6,12 +6,18 @@
 import { randomBytes } from 'node:crypto'
 import { BroadcastChannel } from 'node:worker_threads'
 import { Piscina } from 'piscina'
-import { Worker, Queue, DelayedError, type Job } from 'bullmq'
+import { Worker, Queue, DelayedError, WaitingError, type Job } from 'bullmq'
 import { openRedis } from '../queue/redis-connection.ts'
 import type { Logger } from 'pino'
 import { jobLogger } from '../foundation/logger.ts'
 import { FarmRedisKeys, qrScannedChannel, resultsKey } from '../queue/redis-keys.ts'
-import { LOGIN_QUEUE, type LoginJobData, type LoginResult } from '../queue/login-job.ts'
+import {
+  LOGIN_QUEUE,
+  ROUTINE_PRIORITY,
+  URGENT_PRIORITY,
+  type LoginJobData,
+  type LoginResult,
+} from '../queue/login-job.ts'
 import { JobIds, loadJobIds } from '../queue/job-ids.ts'
 import { keyringFromSpec, warnOnceIfClear } from '../foundation/master-key-source.ts'
 import type { StepOutcome } from './login-step-runner.ts'
@@ -20,12 +26,18 @@ import type { FarmWorkerConfig } from './worker-config.ts'
 import { recordCodeWait, recordLogin } from '../queue/farm-stats.ts'
 import type { WorkerMetrics } from './worker-metrics.ts'
 import { startSessionJobWorker } from './session-job-worker.ts'
+import { StartGate, STARTS_PER_THREAD } from './start-gate.ts'
 
 export interface FarmWorkerOptions extends FarmWorkerConfig {
   /** piscina threads (default 2). */
   threads?: number
   /** Jobs one worker process runs at once (each a short async step; default 256). */
   concurrency?: number
+  /**
+   * First steps of logins (key exchange, sendCode) one worker process runs at once (default 8 per thread): the
+   * rest of its concurrency stays free for the steps that finish logins.
+   */
+  startConcurrency?: number
   /** BullMQ lock of a running step (default 60 s): a crashed worker's step runs elsewhere after about this long. */
   lockDurationMs?: number
   /** How often stalled steps are looked for (default 30 s). */
@@ -203,25 +215,29 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
 
   const names = new FarmRedisKeys(prefix).codeChannel
   const stats = new FarmRedisKeys(prefix).stats
-  const saveResult = async (data: LoginJobData, result: LoginResult): Promise<void> => {
+  const saveResult = async (data: LoginJobData, result: LoginResult, endsCodeWait = false): Promise<void> => {
     const key = resultsKey(prefix, data.runId)
     const seconds = Math.max(0, result.finishedAt - result.startedAt) / 1000
-    // The farm's counters go with the result (one MULTI), so /metrics counts what the reports hold.
+    // The farm's counters go with the result (one MULTI), so /metrics counts what the reports hold; so does the
+    // code wait the login ended, if it did.
     const multi = connection.multi().hset(key, data.account, JSON.stringify(result)).expire(key, RESULTS_TTL_SECONDS)
     recordLogin(multi, stats, result.kind, result.state, seconds)
+    const waited = endsCodeWait ? codeWaitSeconds(data, null, result) : null
+    if (waited !== null) recordCodeWait(multi, stats, waited)
     await multi.exec()
     opts.metrics?.login(result.kind, result.state, seconds)
+    if (waited !== null) opts.metrics?.codeWaited(waited)
   }
 
   /** A login that waited for its code and got past that wait (not by running out of time): how long it waited. */
-  const codeWaitEnded = async (
-    data: LoginJobData,
-    next: LoginJobData | null,
-    final: LoginResult | null,
-  ): Promise<void> => {
-    if (data.step !== 'wait_code' || data.codeWaitSince === undefined) return
-    if (next?.step === 'wait_code' || final?.state === 'code_timeout') return
-    const seconds = Math.max(0, Date.now() - data.codeWaitSince) / 1000
+  const codeWaitSeconds = (data: LoginJobData, next: LoginJobData | null, final: LoginResult | null): number | null => {
+    if (data.step !== 'wait_code' || data.codeWaitSince === undefined) return null
+    if (next?.step === 'wait_code' || final?.state === 'code_timeout') return null
+    return Math.max(0, Date.now() - data.codeWaitSince) / 1000
+  }
+  const codeWaitEnded = async (data: LoginJobData, next: LoginJobData): Promise<void> => {
+    const seconds = codeWaitSeconds(data, next, null)
+    if (seconds === null) return
     const multi = connection.multi()
     recordCodeWait(multi, stats, seconds)
     await multi.exec().catch(() => undefined)
@@ -250,12 +266,50 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
       )
   }
 
+  const starts = new StartGate(opts.startConcurrency ?? threads * STARTS_PER_THREAD)
+  /** A step on the pool; a login's first step waits for the start gate (finishing steps never do). */
+  const runStep = (task: LoginTask): Promise<ThreadOutcome> =>
+    task.data.step === 'start'
+      ? starts.run(() => pool.run(task) as Promise<ThreadOutcome>)
+      : (pool.run(task) as Promise<ThreadOutcome>)
+
+  // BullMQ takes jobs while it has free slots, the urgent ones first, then routine ones (new logins). Once the
+  // process holds as many first steps as it should, a first step it takes goes back to the head of the queue
+  // (another worker may start it) and the worker takes jobs one at a time: one more when a job it took runs, when
+  // a first step lets go of the gate, or when something is delivered. Otherwise first steps waiting for the gate
+  // would fill every slot, and a code that arrives would wait for one of them to end; and taking back a full
+  // window of first steps at each release would only hand them back again.
+  const configuredConcurrency = opts.concurrency ?? 256
+  let inProgress = 0
+  let throttled = false
+  const takeOneMore = (): void => {
+    if (!throttled) return
+    const next = Math.min(configuredConcurrency, inProgress + 1)
+    if (worker.concurrency !== next) worker.concurrency = next
+  }
+  starts.onRelease = takeOneMore
   const processor = async (job: Job<LoginJobData, LoginResult>, token?: string): Promise<LoginResult> => {
+    inProgress++
+    try {
+      if (job.data.step === 'start' && starts.full) {
+        throttled = true
+        worker.concurrency = Math.max(1, inProgress - 1)
+        await job.moveToWait(token)
+        throw new WaitingError()
+      }
+      takeOneMore()
+      return await runJob(job, token)
+    } finally {
+      inProgress--
+    }
+  }
+
+  const runJob = async (job: Job<LoginJobData, LoginResult>, token?: string): Promise<LoginResult> => {
     const log = opts.logger ? jobLogger(opts.logger, job) : undefined
     const task: LoginTask = { jobId: job.id!, data: job.data, startedAt: job.timestamp }
     let outcome: StepOutcome
     try {
-      const out = (await pool.run(task)) as ThreadOutcome
+      const out = await runStep(task)
       opts.metrics?.step(out.kind === 'error' ? 'error' : out.kind === 'final' ? 'final' : 'wait')
       if (out.kind === 'error') throw new LoginStepError(out.name, out.message, out.reason, out.causes, out.stack)
       if (out.defaultIdentity && !identityWarned.has(job.data.accountKey)) {
@@ -287,8 +341,7 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
       throw err
     }
     if (outcome.kind === 'final') {
-      await saveResult(job.data, outcome.result)
-      await codeWaitEnded(job.data, null, outcome.result)
+      await saveResult(job.data, outcome.result, true)
       const { state, error } = outcome.result
       const ms = outcome.result.finishedAt - outcome.result.startedAt
       if (SUCCESS_STATES.has(state)) log?.info({ state, ms }, 'login finished')
@@ -296,17 +349,29 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
       return outcome.result
     }
     const next: LoginJobData = { ...job.data, ...outcome.data }
-    await codeWaitEnded(job.data, next, null)
+    await codeWaitEnded(job.data, next)
     // A new wait for a code starts its clock (a FLOOD_WAIT pause within it does not).
     if (next.step === 'wait_code' && job.data.step !== 'wait_code') next.codeWaitSince = Date.now()
     await job.updateData(next)
+    // An urgent step (woken by a delivery) is over: the next wake-up is routine unless a delivery makes it urgent.
+    if (job.priority === URGENT_PRIORITY) await job.changePriority({ priority: ROUTINE_PRIORITY })
     // delayMs 0: run again right away (a new code to wait for), through the delayed set.
     await job.moveToDelayed(Date.now() + Math.max(0, outcome.delayMs), token)
     log?.debug({ step: next.step, delayMs: outcome.delayMs }, 'login waits')
     // A code (or password) delivered while this step ran found the job active, so its promotion was a no-op:
     // look for it now that the job is delayed (a delivery after this look promotes the delayed job).
-    if (await deliveredWhileActive(next)) await job.promote().catch(() => undefined)
+    if (await deliveredWhileActive(next)) await wakeUrgent(job)
     throw new DelayedError()
+  }
+
+  /**
+   * Something arrived for a job: its next step runs now, before routine ones. The priority change moves a job
+   * whose own delay ran out (queued behind new logins) to the head; a delayed one is promoted; a running one
+   * finds it when it looks (deliveredWhileActive), and its next wake-up is urgent.
+   */
+  const wakeUrgent = async (job: Job<LoginJobData, LoginResult>): Promise<void> => {
+    await job.changePriority({ priority: URGENT_PRIORITY }).catch(() => undefined)
+    await job.promote().catch(() => undefined)
   }
 
   const deliveredWhileActive = async (data: LoginJobData): Promise<boolean> => {
@@ -356,7 +421,8 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
     void queue
       .getJob(jobId)
       .then(async (job) => {
-        if (job && !floodWaiting(job.data) && (await job.isDelayed())) await job.promote()
+        if (job && !floodWaiting(job.data)) await wakeUrgent(job)
+        takeOneMore()
       })
       .catch(() => undefined)
   }
@@ -412,6 +478,7 @@ function threadConfig(opts: FarmWorkerOptions): FarmWorkerConfig {
     metrics: _metrics,
     threads: _threads,
     concurrency: _concurrency,
+    startConcurrency: _starts,
     lockDurationMs: _lock,
     stalledIntervalMs: _stalled,
     closeGraceMs: _grace,

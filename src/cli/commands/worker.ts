@@ -20,6 +20,7 @@ interface WorkerFlags {
   metricsPort?: string
   sessionTtl?: string
   identity?: string
+  startConcurrency?: string
 }
 
 export function registerWorker(program: Command): void {
@@ -28,6 +29,10 @@ export function registerWorker(program: Command): void {
     .description('run a farm worker: logs accounts in for every coordinator on this Redis, until stopped')
     .option('--threads <n>', 'piscina threads (default 2, or GRAMFARM_THREADS)')
     .option('--concurrency <n>', 'login steps run at once (default 256)')
+    .option(
+      '--start-concurrency <n>',
+      'logins started at once (key exchange + sendCode; default 8 per thread): the rest of --concurrency stays for steps that finish logins',
+    )
     .option('--code-timeout <seconds>', 'how long a login waits for its code, password or QR scan (default 600)')
     .option('--recheck <seconds>', 'how long a waiting login sleeps before looking again unwoken (default 15)')
     .option(
@@ -111,6 +116,7 @@ Example:
         const endpoint = testDcEndpointOf(config)
         const lockDurationMs = positiveInt(flags.lockMs, '--lock-ms')
         const stalledIntervalMs = positiveInt(flags.stalledMs, '--stalled-ms')
+        const startConcurrency = positiveInt(flags.startConcurrency, '--start-concurrency')
         const maxFlood = secondsOption(flags.maxFloodWait, '--max-flood-wait')
         if (flags.sendCodeRate !== undefined) parseSendCodeRate(flags.sendCodeRate, '--send-code-rate')
         const metricsPort = flags.metricsPort === '0' ? 0 : positiveInt(flags.metricsPort, '--metrics-port')
@@ -126,6 +132,7 @@ Example:
           ...workerOptionsOf(config, endpoint),
           ...(lockDurationMs ? { lockDurationMs } : {}),
           ...(stalledIntervalMs ? { stalledIntervalMs } : {}),
+          ...(startConcurrency ? { startConcurrency } : {}),
           ...(maxFlood ? { maxFloodWaitSeconds: Math.round(maxFlood / 1000) } : {}),
           logger,
         })
