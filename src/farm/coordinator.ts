@@ -42,6 +42,8 @@ const RUN_TTL_SECONDS = 7 * 24 * 3600
 const ADD_CHUNK = 1000
 /** How often follow() looks for jobs that vanished without a result (a look per open job). */
 const LOST_CHECK_MS = 2_000
+/** …and no more often than this per open job: the look costs Redis an EXISTS per job (≤ 200 a second). */
+const LOST_CHECK_MS_PER_JOB = 5
 /**
  * A job that needs secrets waits this long in the delayed set unless promoted once they are written. Only a
  * coordinator that dies in between lets it run on its own (then without them, as it would have anyway).
@@ -381,7 +383,7 @@ export class Coordinator {
       }
       // Now and then: a job that no longer exists and left no result will never give one. (A look per job: not on
       // every event of a run of thousands.)
-      if (Date.now() - lastLostCheck >= LOST_CHECK_MS) {
+      if (Date.now() - lastLostCheck >= Math.max(LOST_CHECK_MS, open.length * LOST_CHECK_MS_PER_JOB)) {
         lastLostCheck = Date.now()
         const still = run.accounts.filter((a) => !results.has(a.jobId))
         if (still.length > 0) {
