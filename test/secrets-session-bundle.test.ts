@@ -21,6 +21,7 @@ import {
 import { keyringFromSpec, type KeyringSpec } from '../src/foundation/master-key-source.ts'
 import { Keyring, MasterKey, parseMasterKey } from '../src/foundation/sealed-value.ts'
 import { sessionKeyPrefix } from '../src/queue/redis-keys.ts'
+import { SessionSecretStore } from '../src/queue/session-secrets.ts'
 import { REDIS_URL, runCli, sink, startFarm, type Farm } from './farm-e2e-harness.ts'
 import { getMeWithRedisSession } from './support/redis-session-login.ts'
 
@@ -174,6 +175,10 @@ describe('gramfarm sessions export --encrypt / sessions import', () => {
         ),
       )
 
+      // The account's own secrets (proxy, 2FA password) travel with it, sealed in the bundle.
+      const OWN = { proxy: 'socks5://farmer:own-proxy-secret@127.0.0.1:1080', password: 'own-2fa-secret' }
+      await new SessionSecretStore(farm.redis, farm.prefix, keyring).put(`user-${USER}`, OWN)
+
       // 1. Under the master key, out of Redis (--delete) and back in.
       const bundle = join(farm.dir, 'farm.gfsessions')
       const out = await cli(['sessions', 'export', '--encrypt', bundle, '--delete', '--json'])
@@ -184,6 +189,7 @@ describe('gramfarm sessions export --encrypt / sessions import', () => {
       const bytes = readFileSync(bundle)
       for (const k of authKeys) assert.ok(!contains(bytes, k), 'no auth key in the bundle in clear')
       assert.ok(!contains(bytes, USER) && !contains(bytes, BOT_TOKEN.split(':')[0]!))
+      assert.ok(!contains(bytes, 'own-proxy-secret') && !contains(bytes, OWN.password))
       assert.ok(!out.stdout.includes(masterHex) && !out.stderr.includes(masterHex))
       for (const n of names) assert.equal(await farm.redis.exists(`${sessionKeyPrefix(farm.prefix)}${n}`), 0)
 
@@ -223,6 +229,13 @@ describe('gramfarm sessions export --encrypt / sessions import', () => {
       const stored = (await farm.redis.hgetBuffer(`${sessionKeyPrefix(otherPrefix)}${name}`, 'authKey'))!
       assert.ok(stored.toString('latin1').startsWith(`gfs1.${otherRing.current!.id}.`), "sealed under that farm's key")
       assert.equal(await getMeWithRedisSession(farm, name, otherRing, otherPrefix), userIds.get(name))
+      assert.deepEqual(await new SessionSecretStore(farm.redis, otherPrefix, otherRing).get(name), OWN)
+      assert.ok(
+        (await farm.redis.hget(`${otherPrefix}session-secret:${name}`, 'password'))!.startsWith(
+          `gfs1.${otherRing.current!.id}.`,
+        ),
+        "the session's own secrets sealed under that farm's key",
+      )
 
       // Usage errors: --encrypt without any key. A file that is not a bundle goes to the other formats' readers,
       // which report it (a key file is no session string) and store nothing.

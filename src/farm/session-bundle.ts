@@ -1,5 +1,5 @@
-// Encrypted session bundles: `sessions export --encrypt` writes the farm's sessions (their records and the `.json`
-// sidecars' metadata) into one file sealed under the farm's master key or a key given for the bundle, and
+// Encrypted session bundles: `sessions export --encrypt` writes the farm's sessions (their records, the `.json`
+// sidecars' metadata and the session's own secrets: proxy, api_hash, 2FA password) into one file sealed under the farm's master key or a key given for the bundle, and
 // `sessions import <bundle>` reads it back into the farm's Redis storage with that key.
 //
 // AES-256-GCM from node's crypto, envelope encryption as for the values in Redis (sealed-value.ts): a fresh data
@@ -20,7 +20,13 @@ import { writePrivateFile } from '../foundation/private-file.ts'
 import type { MasterKey, Sealer } from '../foundation/sealed-value.ts'
 import { sessionKeyPrefix } from '../queue/redis-keys.ts'
 import { FarmError } from './farm-error.ts'
-import { loadRedisSession, sessionFileName, sessionSidecar, type SessionRef } from './session-export.ts'
+import {
+  loadRedisSession,
+  sessionFileName,
+  sessionSidecar,
+  type SessionRef,
+  type SessionSecretsReader,
+} from './session-export.ts'
 
 /** 'GF' + 'SESSB' (session bundle) + the layout's version. */
 export const SESSION_BUNDLE_MAGIC = Buffer.from('GFSESSB1', 'latin1')
@@ -75,6 +81,33 @@ export interface BundledSession {
   readonly kind: string
   readonly record: SessionRecord
   readonly sidecar: Record<string, unknown>
+  /** The session's own secrets the farm holds (session-secrets.ts), when any. */
+  readonly secrets?: BundledSecrets
+}
+
+/** What a bundle carries of a session's own secrets. */
+export interface BundledSecrets {
+  proxy?: string
+  apiHash?: string
+  password?: string
+}
+
+const SECRET_FIELDS = ['proxy', 'apiHash', 'password'] as const satisfies readonly (keyof BundledSecrets)[]
+
+/** Where an import puts a session's own secrets (health's SessionSecretStore has this face). */
+export interface SessionSecretsWriter {
+  put(name: string, secrets: BundledSecrets): Promise<void>
+}
+
+/** Only the known fields, only strings; undefined when there are none. */
+function secretsOf(value: unknown): BundledSecrets | undefined {
+  if (typeof value !== 'object' || value === null) return undefined
+  const out: BundledSecrets = {}
+  for (const f of SECRET_FIELDS) {
+    const v = (value as Record<string, unknown>)[f]
+    if (typeof v === 'string' && v !== '') out[f] = v
+  }
+  return Object.keys(out).length > 0 ? out : undefined
 }
 
 interface StoredRecord {
@@ -96,6 +129,7 @@ interface StoredSession {
   kind: string
   record: StoredRecord
   sidecar: Record<string, unknown>
+  secrets?: BundledSecrets
 }
 
 /** Whether these first bytes of a file are a session bundle's (for an import that reads many formats). */
@@ -163,6 +197,7 @@ function toStored(s: BundledSession): StoredSession {
       ...(r.device ? { device: r.device } : {}),
     },
     sidecar: s.sidecar,
+    ...(s.secrets ? { secrets: s.secrets } : {}),
   }
 }
 
@@ -203,12 +238,14 @@ function fromStored(value: unknown, file: string): BundledSession[] {
       ...(Object.keys(dcAuthKeys).length > 0 ? { dcAuthKeys } : {}),
       ...(r.device ? { device: r.device } : {}),
     }
+    const secrets = secretsOf(s.secrets)
     return {
       name: s.name,
       account: s.account,
       kind: s.kind,
       record,
       sidecar: typeof s.sidecar === 'object' && s.sidecar !== null ? s.sidecar : {},
+      ...(secrets ? { secrets } : {}),
     }
   })
 }
@@ -332,6 +369,8 @@ export async function writeSessionBundle(
   file: string,
   key: { readonly key: MasterKey; readonly source: SessionBundleHeader['keySource'] },
   sealer?: Sealer,
+  /** The sessions' own secrets to carry (opened with the farm's key); absent: none in the bundle. */
+  secrets?: SessionSecretsReader,
 ): Promise<BundleExportSummary> {
   const sessions: BundledSession[] = []
   const exported: SessionRef[] = []
@@ -343,12 +382,14 @@ export async function writeSessionBundle(
       continue
     }
     const fileName = sessionFileName(ref)
+    const own = secrets ? secretsOf(await secrets.get(ref.name)) : undefined
     sessions.push({
       name: ref.name,
       account: ref.account,
       kind: ref.kind,
       record,
       sidecar: sessionSidecar(ref, fileName, record),
+      ...(own ? { secrets: own } : {}),
     })
     exported.push(ref)
   }
@@ -364,6 +405,8 @@ export interface BundleImportOptions {
   readonly ttlSeconds?: number
   /** Overwrite a session already in Redis under the same name (default: leave it, and say so). */
   readonly replace?: boolean
+  /** Where the sessions' own secrets go (sealed by it); absent: those in the bundle are not imported. */
+  readonly secrets?: SessionSecretsWriter
 }
 
 export interface BundleImportSummary {
@@ -415,6 +458,7 @@ export async function importSessionBundle(
     } finally {
       await storage.close()
     }
+    if (s.secrets && opts.secrets) await opts.secrets.put(s.name, s.secrets)
     imported.push({ name: s.name, account: s.account, kind: s.kind, userId: s.record.userId?.toString() ?? null })
   }
   return { file, keyId: header.keyId, imported, existing }

@@ -246,7 +246,21 @@ Examples:
             : undefined
           const bundle =
             flags.encrypt !== undefined && bundleKey
-              ? await writeSessionBundle(redis, config.prefix, refs, flags.encrypt, bundleKey, keyring)
+              ? await writeSessionBundle(
+                  redis,
+                  config.prefix,
+                  refs,
+                  flags.encrypt,
+                  bundleKey,
+                  keyring,
+                  flags.omitSecrets
+                    ? undefined
+                    : new (await import('../../queue/session-secrets.ts')).SessionSecretStore(
+                        redis,
+                        config.prefix,
+                        keyring,
+                      ),
+                )
               : undefined
           // What was written everywhere asked for (the same records, read twice: the same set unless one changed).
           const exported = refs.filter(
@@ -357,7 +371,16 @@ Examples:
           try {
             const summaries = []
             for (const path of paths)
-              summaries.push(await importSessionBundle(redis, config.prefix, path, bundleKeys, bundleOptions))
+              summaries.push(
+                await importSessionBundle(redis, config.prefix, path, bundleKeys, {
+                  ...bundleOptions,
+                  secrets: new (await import('../../queue/session-secrets.ts')).SessionSecretStore(
+                    redis,
+                    config.prefix,
+                    keyring,
+                  ),
+                }),
+              )
             if (flags.json) process.stdout.write(`${JSON.stringify(summaries, null, 2)}\n`)
             else
               for (const s of summaries)
@@ -391,7 +414,10 @@ Examples:
             bundle: {
               isBundle: (head) => isSessionBundle(head),
               importBundle: async (path) => {
-                const s = await importSessionBundle(redis, config.prefix, path, await keys(), bundleOptions)
+                const s = await importSessionBundle(redis, config.prefix, path, await keys(), {
+                  ...bundleOptions,
+                  secrets: new SessionSecretStore(redis, config.prefix, keyring),
+                })
                 return [
                   ...s.imported.map((i) => ({
                     source: path,
