@@ -125,7 +125,7 @@ test('foreign files: random bytes, an SQLite file of neither tool, an empty Tele
   const { candidates, rows } = await readImportSources([dir, join(dir, 'missing.session')])
   assert.equal(candidates.length, 0)
   const errors = Object.fromEntries(rows.map((r) => [r.source.split('/').pop(), r.error]))
-  assert.match(errors['random.session']!, /not a session file|not SQLite|session string/)
+  assert.match(errors['random.session']!, /not an SQLite file \(neither Pyrogram nor Telethon\)/)
   assert.match(errors['empty.txt']!, /no session string/)
   assert.match(errors['missing.session']!, /no such file/)
 })

@@ -180,8 +180,14 @@ function stringsJson(text: string): { session: string; userId: string | null }[]
 }
 
 async function readStringsFile(path: string, opts: ReadOptions): Promise<(ImportCandidate | ImportRow)[]> {
-  const text = await readFile(path, 'utf8')
-  if (text.includes('\0')) throw new ImportSourceError('not a session file we know (binary, not SQLite)')
+  let text: string
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(await readFile(path))
+  } catch {
+    throw new ImportSourceError('not a session file we know (binary, neither SQLite nor text)')
+  }
+  if (/[\x00-\x08\x0e-\x1f]/.test(text))
+    throw new ImportSourceError('not a session file we know (binary, neither SQLite nor text)')
   const entries =
     stringsJson(text) ?? text.split(/\r?\n/).map((line) => ({ session: line.trim(), userId: null as string | null }))
   const out: (ImportCandidate | ImportRow)[] = []
@@ -289,6 +295,7 @@ export async function readImportSources(
         candidates.push(await readSqliteSession(path, opts))
         return
       }
+      if (path.endsWith('.session')) throw new ImportSourceError('not an SQLite file (neither Pyrogram nor Telethon)')
       if (path.endsWith('.json') && depth > 0) return // a sidecar of nothing we read
       for (const item of await readStringsFile(path, opts)) {
         if ('status' in item) rows.push(item)
