@@ -4,6 +4,8 @@
 // Real Redis on 127.0.0.1:6379 under a prefix of this file; a local test DC on port 0.
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
+import { readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { Coordinator } from '../src/farm/coordinator.ts'
 import { listRedisSessions } from '../src/farm/session-export.ts'
@@ -12,7 +14,8 @@ import { FarmRedisKeys, sessionKeyPrefix } from '../src/queue/redis-keys.ts'
 import { RedisSessionStorage } from '../src/auth/storage/index.ts'
 import type { SessionHealth, SessionJobResult } from '../src/queue/session-job.ts'
 import { parseAccounts } from '../src/farm/accounts-file.ts'
-import { startFarm, type Farm } from './farm-e2e-harness.ts'
+import type { SessionReportRow } from '../src/cli/session-job-report.ts'
+import { API, REDIS_URL, runCli, startFarm, type Farm } from './farm-e2e-harness.ts'
 
 const ACTIVE = '9996621001'
 const REVOKED = '9996621002'
@@ -118,4 +121,84 @@ describe('sessions check', () => {
     const refs = await listRedisSessions(farm.redis, farm.prefix)
     assert.equal(refs.length, PHONES.length)
   })
+
+  it('`gramfarm sessions check` writes the report (0600, onboarding conventions) and `status` shows the states', async () => {
+    const base = join(farm.dir, 'health')
+    const r = await runCli([
+      ...cliGlobals(),
+      'sessions',
+      'check',
+      '--account',
+      `+${ACTIVE}`,
+      BANNED,
+      '--report',
+      base,
+      '--json',
+    ])
+    assert.equal(r.code, 0, r.stderr)
+    const out = JSON.parse(r.stdout) as { counts: Record<string, number>; sessions: SessionReportRow[] }
+    assert.deepEqual(out.counts, { active: 1, banned: 1 })
+    const fromFile = JSON.parse(readFileSync(`${base}.json`, 'utf8')) as { sessions: SessionReportRow[] }
+    assert.deepEqual(fromFile.sessions, out.sessions)
+    const active = out.sessions.find((row) => row.account === ACTIVE)!
+    assert.equal(active.state, 'active')
+    assert.equal(active.default_identity, false)
+    assert.equal(active.reason, null)
+    for (const f of [`${base}.json`, `${base}.csv`]) assert.equal(statSync(f).mode & 0o777, 0o600)
+    const csv = readFileSync(`${base}.csv`, 'utf8').split('\r\n')
+    assert.match(csv[0]!, /^account,kind,session,op,state,reason,wait_s,run_id,/)
+    assert.equal(csv.length, 4) // header, two rows, the final line break
+
+    const status = await runCli([...cliGlobals(), 'status', '--json'])
+    assert.equal(status.code, 0, status.stderr)
+    const health = (JSON.parse(status.stdout) as { sessionHealth: { checked: number; states: Record<string, number> } })
+      .sessionHealth
+    assert.equal(health.checked, PHONES.length)
+    assert.deepEqual(health.states, { active: 1, unauthorized: 3, duplicated: 1, deactivated: 1, banned: 1 })
+  })
+
+  it('--relogin logs the dead sessions in again through the login jobs, keeping their identity', async () => {
+    const r = await runCli([...cliGlobals(), 'sessions', 'check', '--relogin', '--json'], { timeoutMs: 120_000 })
+    assert.equal(r.code, 0, r.stderr)
+    const out = JSON.parse(r.stdout) as { sessions: SessionReportRow[] }
+    const rows = new Map(out.sessions.map((row) => [row.account, row]))
+    for (const p of [REVOKED, RESET, DUPED, FORGOTTEN]) {
+      assert.equal(rows.get(p)?.relogin, 'authorized', p)
+      assert.equal(rows.get(p)?.state, 'active', p) // checked again once back
+    }
+    for (const p of [DELETED, BANNED]) assert.equal(rows.get(p)?.relogin, null, p)
+    // The identity it came with: the same device on the new key, in the session and as the DC saw it.
+    const registry = farm.testDc.accounts
+    for (const [i, p] of PHONES.entries()) {
+      if (![REVOKED, RESET, DUPED, FORGOTTEN].includes(p)) continue
+      const storage = new RedisSessionStorage({
+        redis: farm.redis,
+        name: `user-${p}`,
+        keyPrefix: sessionKeyPrefix(farm.prefix),
+      })
+      await storage.open()
+      const record = await storage.load()
+      await storage.close()
+      assert.equal(record?.device?.deviceModel, `Pixel ${i + 1}`)
+      assert.equal(record?.device?.appVersion, `11.4.${i}`)
+      const live = registry.sessionsOf(registry.accountOfPhone(p)!.id).at(-1)!
+      assert.equal(live.client?.deviceModel, `Pixel ${i + 1}`)
+    }
+  })
 })
+
+/** `gramfarm --redis-url … --prefix … --testdc …` for this farm. */
+function cliGlobals(): string[] {
+  return [
+    '--redis-url',
+    REDIS_URL,
+    '--prefix',
+    farm.prefix,
+    '--testdc',
+    farm.endpointFile,
+    '--api-id',
+    String(API.apiId),
+    '--api-hash',
+    API.apiHash,
+  ]
+}

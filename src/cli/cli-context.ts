@@ -122,6 +122,7 @@ export function workerOptionsOf(config: FarmConfig, endpoint: TestDcEndpoint | u
     keyring: config.keyring,
     ...(config.sessionTtlSeconds !== undefined ? { sessionTtlSeconds: config.sessionTtlSeconds } : {}),
     identity: config.identity,
+    ...(config.sessionJobRate !== undefined ? { sessionJobRate: config.sessionJobRate } : {}),
   }
 }
 

@@ -73,6 +73,13 @@ export interface FarmConfig {
    * preset:<id>, library (src/auth/device-identity.ts, docs/device-identities.md).
    */
   identity: string
+  /** Session jobs (`sessions check|harden`) started per second across the farm (sessionJobRate, GRAMFARM_SESSION_JOB_RATE; default 5). */
+  sessionJobRate: number | undefined
+  /**
+   * `sessions harden` on a session younger than 24 hours (Telegram refuses to terminate others then): `defer`
+   * reports it with the time it can (default), `wait` keeps the job until then (hardenWhenFresh, GRAMFARM_HARDEN_WHEN_FRESH).
+   */
+  hardenWhenFresh: 'wait' | 'defer'
   /** The file the settings were read from, if any. */
   configFile: string | undefined
 }
@@ -130,7 +137,10 @@ ${REDIS_ENVIRONMENT_HELP}
   GRAMFARM_SESSION_TTL   seconds a session record stays in Redis after its last write (default: until exported
                          with --delete or deleted)
   GRAMFARM_IDENTITY      device identity of accounts at their first login: mix (default), mix:windows=2,android=1,…,
-                         desktop, android, ios, preset:<id>, library`
+                         desktop, android, ios, preset:<id>, library
+  GRAMFARM_SESSION_JOB_RATE  sessions check/harden jobs started per second across the farm (default 5)
+  GRAMFARM_HARDEN_WHEN_FRESH wait|defer: harden of a session younger than 24 h waits until it may terminate the
+                         others, or reports deferred with when (default defer)`
 
 function bad(message: string): CliError {
   return new CliError(message, ExitCode.usage)
@@ -226,6 +236,8 @@ type FileSettings = Partial<{
   requireEncryption: boolean
   sessionTtlSec: number
   identity: string
+  sessionJobRate: number
+  hardenWhenFresh: string
 }>
 
 const FILE_KEYS: ReadonlySet<string> = new Set([
@@ -251,6 +263,8 @@ const FILE_KEYS: ReadonlySet<string> = new Set([
   'requireEncryption',
   'sessionTtlSec',
   'identity',
+  'sessionJobRate',
+  'hardenWhenFresh',
   '$comment',
 ])
 
@@ -284,6 +298,7 @@ function readSettingsFile(path: string): FileSettings {
     'masterKeyFile',
     'masterKeyCommand',
     'identity',
+    'hardenWhenFresh',
   ] as const) {
     if (s[key] !== undefined && typeof s[key] !== 'string') throw bad(`config file ${path}: "${key}" must be a string`)
   }
@@ -298,6 +313,7 @@ function readSettingsFile(path: string): FileSettings {
     'handshakeTimeoutSec',
     'requestTimeoutSec',
     'sessionTtlSec',
+    'sessionJobRate',
   ] as const) {
     if (s[key] !== undefined && typeof s[key] !== 'number') throw bad(`config file ${path}: "${key}" must be a number`)
   }
@@ -405,6 +421,10 @@ export function loadFarmConfig(
       pick<string | number>(flags.sessionTtl, 'GRAMFARM_SESSION_TTL', file.sessionTtlSec),
     ),
     identity: identityOf(pick<string>(flags.identity, 'GRAMFARM_IDENTITY', file.identity) ?? DEFAULT_IDENTITY_CHOICE),
+    sessionJobRate: sessionJobRateOf(
+      pick<string | number>(undefined, 'GRAMFARM_SESSION_JOB_RATE', file.sessionJobRate),
+    ),
+    hardenWhenFresh: hardenWhenFreshOf(pick<string>(undefined, 'GRAMFARM_HARDEN_WHEN_FRESH', file.hardenWhenFresh)),
     configFile,
   }
 }
@@ -418,6 +438,23 @@ function identityOf(text: string): string {
     throw err
   }
   return text.trim()
+}
+
+function sessionJobRateOf(value: string | number | undefined): number | undefined {
+  if (value === undefined) return undefined
+  const n = Number(value)
+  if (!Number.isFinite(n) || n <= 0 || n > 10_000)
+    throw bad(
+      'the session job rate (sessionJobRate, GRAMFARM_SESSION_JOB_RATE) must be a number of jobs per second (> 0)',
+    )
+  return n
+}
+
+function hardenWhenFreshOf(value: string | undefined): 'wait' | 'defer' {
+  if (value === undefined) return 'defer'
+  if (value !== 'wait' && value !== 'defer')
+    throw bad('hardenWhenFresh (GRAMFARM_HARDEN_WHEN_FRESH) must be "wait" or "defer"')
+  return value
 }
 
 /** Longest session TTL taken: ten years (past it, a typo more likely than a wish). */

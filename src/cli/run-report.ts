@@ -105,7 +105,7 @@ const CSV_COLUMNS: readonly (keyof ReportRow)[] = [
   'note',
 ]
 
-function csvCell(v: unknown): string {
+export function csvCell(v: unknown): string {
   if (v === null || v === undefined) return ''
   let s = String(v)
   // A cell a spreadsheet would run as a formula is made text.

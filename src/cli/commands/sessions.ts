@@ -9,6 +9,7 @@ import type { SessionStringFormat } from '../../auth/storage/index.ts'
 import type { MasterKey } from '../../foundation/sealed-value.ts'
 import type { LoginResult } from '../../queue/login-job.ts'
 import { action, flagsOf } from './command-kit.ts'
+import { registerSessionHealth } from './session-health.ts'
 
 async function deps() {
   const [context, logger, summary, exporter, keys, bundle, masterKeys] = await Promise.all([
@@ -115,7 +116,8 @@ interface ExportFlags {
 }
 
 export function registerSessions(program: Command): void {
-  const sessions = program.command('sessions').description('sessions kept in Redis: list them, export them to files')
+  const sessions = program.command('sessions').description('sessions kept in Redis: list, check, harden, export them')
+  registerSessionHealth(sessions)
 
   sessions
     .command('export')

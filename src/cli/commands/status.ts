@@ -59,6 +59,7 @@ Example:
           { LOGIN_QUEUE },
           { ExceptIdsRegistry },
           { Queue },
+          { readSessionHealth, summarizeSessionHealth },
         ] = await Promise.all([
           import('../cli-context.ts'),
           import('../../queue/redis-keys.ts'),
@@ -69,6 +70,7 @@ Example:
           import('../../queue/login-job.ts'),
           import('../../queue/except-ids-registry.ts'),
           import('bullmq'),
+          import('../../farm/session-health-status.ts'),
         ])
         const config = configOf(flags)
         const keys = new FarmRedisKeys(config.prefix)
@@ -152,13 +154,14 @@ Example:
               stop.dispose()
             }
           }
-          const [counts, workers, runIds, sessions, authorized, codeRequests] = await Promise.all([
+          const [counts, workers, runIds, sessions, authorized, codeRequests, health] = await Promise.all([
             queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed'),
             queue.getWorkers(),
             redis.zrevrange(keys.runs, 0, limit - 1),
             listRedisSessions(redis, config.prefix),
             redis.scard(new ExceptIdsRegistry({ redis, prefix: config.prefix }).keys.authorizedIds),
             countKeys(redis, keys.codeChannel.requestPattern),
+            readSessionHealth(redis, config.prefix),
           ])
           const runs = (await Promise.all(runIds.map((id) => readRunStatus(redis, config.prefix, id)))).filter(
             (r) => r !== null,
@@ -172,6 +175,7 @@ Example:
             authorizedUsers: authorized,
             codeRequestsRecent: codeRequests,
             runs: runs.map(({ accounts: _a, ...r }) => r),
+            sessionHealth: summarizeSessionHealth(health),
           }
           if (flags.json) {
             process.stdout.write(`${JSON.stringify(status, null, 2)}\n`)
@@ -184,6 +188,16 @@ Example:
               .join('  ')}`,
             `workers connected: ${status.workers}   sessions in Redis: ${status.sessionsInRedis}   authorized users: ${authorized}   recent code requests: ${codeRequests}`,
           ]
+          if (status.sessionHealth.checked > 0) {
+            const h = status.sessionHealth
+            out.push(
+              `session health (\`sessions check\`, ${h.oldestCheck?.replace('T', ' ').slice(0, 16)} – ${h.newestCheck?.replace('T', ' ').slice(0, 16)} UTC): ${Object.entries(
+                h.states,
+              )
+                .map(([state, n]) => `${state} ${n}`)
+                .join('  ')}`,
+            )
+          }
           if (runs.length > 0) {
             const groups = STATE_ORDER.filter((s) => runs.some((r) => r.states[s]))
             out.push(
