@@ -10,7 +10,7 @@ import { Keyring, type Sealer } from '../foundation/sealed-value.ts'
 import { RedisSessionStorage, type SessionRecord } from '../auth/storage/index.ts'
 import { parseProxyUrl } from '../mtproto/transport/proxy-url.ts'
 import { ExceptIdsRegistry } from '../queue/except-ids-registry.ts'
-import { sessionKeyPrefix } from '../queue/redis-keys.ts'
+import { FarmRedisKeys, sessionKeyPrefix } from '../queue/redis-keys.ts'
 import { RELOGIN_STATES, type SessionJobResult } from '../queue/session-job.ts'
 import { SessionSecretStore } from '../queue/session-secrets.ts'
 import type { UserAccountSpec } from './accounts-file.ts'
@@ -95,6 +95,9 @@ export async function reloginSessions(
     const owned = await registry.authorizedAs(row.account)
     if (owned !== null) await registry.forgetAuthorized(owned)
     await storage.delete()
+    // The account's first login left its code request behind (it lives minutes past the login): a new code that
+    // came before the new request is written would be filed under that old attempt and never reach the login.
+    await redis.del(new FarmRedisKeys(prefix).codeChannel.request(row.account))
   }
   if (specs.length === 0) return { results: new Map(), skipped }
   const coordinator = new Coordinator({
