@@ -2,7 +2,7 @@
 // (check --relogin) log the bad ones in again and check those once more, write the report, print the table or
 // JSON, and pick the exit code: 0 every session checked (a check's states are its findings) or hardened/deferred,
 // 1 some harden did not get done, 4 timed out (the jobs stay queued), 130 interrupted.
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../queue/redis-connection.ts'
 import type { Logger } from 'pino'
 import type { Sealer } from '../foundation/sealed-value.ts'
 import { maskPhone } from '../foundation/logger.ts'
@@ -69,7 +69,7 @@ function detailOf(r: SessionReportRow): string {
 }
 
 export async function runSessionJobs(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   opts: SessionJobRunOptions,
   logger?: Logger,

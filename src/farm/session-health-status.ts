@@ -1,6 +1,6 @@
 // The farm's stored session health for `gramfarm status`: what the last `sessions check` found per session
 // (FarmRedisKeys.sessionHealth), counted by state, with the oldest and newest check.
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../queue/redis-connection.ts'
 import { FarmRedisKeys } from '../queue/redis-keys.ts'
 import { healthGroup, type SessionHealth } from '../queue/session-job.ts'
 
@@ -15,7 +15,7 @@ export interface SessionHealthSummary {
 }
 
 /** Every session's stored health, by session name (records that do not parse are left out). */
-export async function readSessionHealth(redis: Redis, prefix: string): Promise<Map<string, SessionHealth>> {
+export async function readSessionHealth(redis: RedisClient, prefix: string): Promise<Map<string, SessionHealth>> {
   const raw = await redis.hgetall(new FarmRedisKeys(prefix).sessionHealth)
   const out = new Map<string, SessionHealth>()
   for (const [name, json] of Object.entries(raw)) {

@@ -4,7 +4,7 @@
 // store — so Telegram sees the same client come back. The dead key is removed first (a revoked key refuses even
 // auth.sendCode), and the registry forgets the account's authorization so the login may claim it again; the
 // session's secrets (proxy, api_hash, 2FA password) stay and the 2FA password is handed to the login.
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../queue/redis-connection.ts'
 import type { Logger } from 'pino'
 import { Keyring, type Sealer } from '../foundation/sealed-value.ts'
 import { RedisSessionStorage, type SessionRecord } from '../auth/storage/index.ts'
@@ -60,7 +60,7 @@ export function reloginSpec(
 }
 
 export async function reloginSessions(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   bad: readonly SessionJobResult[],
   opts: { sealer?: Sealer; logger?: Logger; follow?: FollowOptions; runId?: string } = {},
