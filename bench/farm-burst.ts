@@ -126,7 +126,7 @@ while (!existsSync(endpointFile)) {
 const endpoint = readTestDcEndpoint(endpointFile)
 
 // ---- the provider ------------------------------------------------------------------------------------------------
-const prefix = `gramfarm-burst:`
+const prefix = `{gramfarm-burst}:` // hash-tagged, as the farm wraps every prefix
 const provider = new CodeProviderClient({ redis, prefix })
 const publishedAt = new Map<string, number>()
 const requestedAt = new Map<string, number>()
