@@ -3,6 +3,7 @@
 // phones scanning the QR codes, a worker with 2 threads, and the coordinator onboarding config/demo-accounts.json:
 // ~200 users (2FA passwords from the file or from the provider, several DCs, invalid/banned/unregistered numbers,
 // a lost SMS), 20 bots and 3 QR logins. Everything lives under a Redis prefix of its own, removed at the end.
+import { keyringFromSpec } from '../foundation/master-key-source.ts'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { describeRedisEndpoint, type RedisClient, type RedisEndpoint } from '../queue/redis-connection.ts'
@@ -94,6 +95,7 @@ export async function runDemo(opts: DemoOptions): Promise<ExitCodeValue> {
   let devices: QrScanDevices | undefined
   let worker: FarmWorker | undefined
   const interrupt = interruptSignal()
+  const keyring = keyringFromSpec(opts.config.keyring)
   try {
     testDc = await startLocalTestDc({ seed })
     say(
@@ -115,13 +117,23 @@ export async function runDemo(opts: DemoOptions): Promise<ExitCodeValue> {
       recheckMs: 2_000,
       sendCodeRate: DEMO_SEND_CODE_RATE,
       logger: opts.logger,
+      // A demo run with a master key seals what it stores as a farm does (and says once, without one, that it does not).
+      keyring: opts.config.keyring,
+      ...(opts.config.sessionTtlSeconds !== undefined ? { sessionTtlSeconds: opts.config.sessionTtlSeconds } : {}),
     })
     starting.then(
       (w) => (worker = w),
       () => undefined,
     )
     devices = await QrScanDevices.start({ redis, prefix, endpoint, owners: seed.qrDevices, logger: opts.logger })
-    provider = new SimulatedCodeProvider({ redis, prefix, delayMs: [50, 800], seed, logger: opts.logger })
+    provider = new SimulatedCodeProvider({
+      redis,
+      prefix,
+      delayMs: [50, 800],
+      seed,
+      logger: opts.logger,
+      sealer: keyring,
+    })
     provider.attach(testDc.accounts)
     await provider.start()
     worker = await starting
@@ -145,6 +157,7 @@ export async function runDemo(opts: DemoOptions): Promise<ExitCodeValue> {
         signal: interrupt.signal,
         stdout,
         stderr,
+        sealer: keyring,
       },
       opts.logger,
     )
