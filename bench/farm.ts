@@ -30,6 +30,7 @@ import { createRequire } from 'node:module'
 import { closeMtcute, mtcuteClientFor } from '../test/support/mtcute-client.ts'
 import { fmt } from './support/measure.ts'
 import { commandDelta, cpuEfficiency, cryptoFloorMsPerLogin, redisCommandStats } from './support/farm-figures.ts'
+import { measureClusterVsSingle } from './support/cluster-vs-single.ts'
 
 const N = Number(process.env['FARM_BENCH_N'] ?? 1000)
 const GRAMJS_N = Number(process.env['FARM_BENCH_GRAMJS_N'] ?? N)
@@ -506,6 +507,28 @@ console.log(
 workerProc.kill('SIGKILL')
 await queue.close()
 
+// ---- the same farm on a 3-master Redis Cluster and on one Redis (bench/support/cluster-vs-single.ts) -------------
+// Fresh numbers per run: blocks 2000, 6000, 7000 and 3000 on DCs 1-3 are used by no phase above.
+const CLUSTER_N = Number(process.env['FARM_BENCH_CLUSTER_N'] ?? Math.min(N, 3000))
+const clusterVsSingle = await measureClusterVsSingle({
+  single: { url: REDIS_URL },
+  accounts: CLUSTER_N,
+  phonesOf: (run, count) => phones([2000, 6000, 7000, 3000][run]!, count),
+  codeOf,
+  worker: {
+    ...API,
+    testDc: { dcs: endpoint.dcs, publicKeyPem: endpoint.publicKeyPem },
+    threads: THREADS,
+    concurrency: CONCURRENCY,
+    sendCodeRate: FAST,
+    codeTimeoutMs: 600_000,
+    recheckMs: 15_000,
+  },
+})
+console.log(
+  `Redis Cluster (3 masters) vs one Redis, ${CLUSTER_N} accounts per run, no 2FA: ${clusterVsSingle.runs.map((r) => `${r.target} ${fmt(r.perSec, 1)}/s`).join(', ')} → ${fmt(clusterVsSingle.clusterPerSec, 1)} vs ${fmt(clusterVsSingle.singlePerSec, 1)} accounts/s, ${clusterVsSingle.ratio.toFixed(2)}×`,
+)
+
 // ---- the end ----------------------------------------------------------------------------------------------------
 await coordinator.close()
 await sub.quit()
@@ -528,5 +551,6 @@ console.log(
     code_to_session_p99_ms_burst: Number(percentile(saturated, 99).toFixed(1)),
     cpu_efficiency: Number(machineUse.cpuEfficiency.toFixed(2)),
     redis_cmds_per_login: Number(machineUse.redisCmdsPerLogin.toFixed(1)),
+    cluster_vs_single: Number(clusterVsSingle.ratio.toFixed(2)),
   }),
 )

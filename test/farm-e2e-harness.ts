@@ -17,6 +17,7 @@ import { SimulatedCodeProvider, type SimulatedProviderOptions } from '../src/dem
 import { parseTestDcSeed, type TestDcSeed } from '../src/demo/testdc-seed.ts'
 import { deleteKeysUnder } from '../src/cli/redis-access.ts'
 import { startFarmWorker, type FarmWorker, type FarmWorkerOptions } from '../src/worker/farm-worker.ts'
+import { openRedis, type RedisClient, type RedisEndpoint } from '../src/queue/redis-connection.ts'
 
 export const REDIS_URL = 'redis://127.0.0.1:6379'
 export const API = { apiId: 2040, apiHash: '0123456789abcdef0123456789abcdef' }
@@ -86,14 +87,16 @@ export function sink(): Writable & { text(): string } {
 
 export interface Farm {
   readonly prefix: string
-  readonly redis: Redis
+  /** Where the farm's Redis is (the machine's, or a cluster a test started). */
+  readonly endpoint: RedisEndpoint
+  readonly redis: RedisClient
   readonly testDc: LocalTestDc
   readonly provider: SimulatedCodeProvider
   /** The endpoint file for `gramfarm … --testdc`. */
   readonly endpointFile: string
   readonly dir: string
   /** Another connection to the farm's Redis (a second coordinator's), closed by the caller. */
-  connect(): Redis
+  connect(): RedisClient
   startWorker(extra?: Partial<FarmWorkerOptions>): Promise<FarmWorker>
   spawnWorker(args?: string[]): Promise<WorkerProcess>
   stop(): Promise<void>
@@ -104,6 +107,18 @@ export interface FarmOptions {
   readonly seed?: unknown
   readonly testDc?: Omit<LocalTestDcOptions, 'seed'>
   readonly provider?: Partial<Omit<SimulatedProviderOptions, 'redis' | 'prefix' | 'seed'>>
+  /** The farm's Redis; default the machine's ({ url: REDIS_URL }). */
+  readonly redis?: RedisEndpoint
+}
+
+/** The `gramfarm` flags and environment that point a child process at `endpoint` (a URL or cluster nodes). */
+function cliRedisOf(endpoint: RedisEndpoint): { args: string[]; env: NodeJS.ProcessEnv } {
+  if (endpoint.cluster) {
+    // '' is unset for gramfarm: a REDIS_URL of the surroundings must not compete with the cluster.
+    return { args: [], env: { GRAMFARM_REDIS_CLUSTER: endpoint.cluster.nodes.join(','), REDIS_URL: '' } }
+  }
+  if (endpoint.url === undefined) throw new Error('the farm harness spawns workers for a URL or cluster nodes only')
+  return { args: ['--redis-url', endpoint.url], env: {} }
 }
 
 export interface WorkerProcess {
@@ -116,7 +131,9 @@ export interface WorkerProcess {
 /** Test DC + provider + Redis under a fresh prefix; workers on demand. stop() closes and cleans everything. */
 export async function startFarm(opts: FarmOptions): Promise<Farm> {
   const prefix = uniquePrefix(opts.tag)
-  const redis = redisClient()
+  const endpoint = opts.redis ?? { url: REDIS_URL }
+  const connect = (): RedisClient => openRedis(endpoint, { purpose: 'test' })
+  const redis = connect()
   const seed: TestDcSeed = parseTestDcSeed(opts.seed ?? {})
   const testDc = await startLocalTestDc({ seed, ...opts.testDc })
   const provider = new SimulatedCodeProvider({ redis, prefix, seed, delayMs: [10, 60], ...opts.provider })
@@ -129,15 +146,16 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
   const processes: WorkerProcess[] = []
   return {
     prefix,
+    endpoint,
     redis,
     testDc,
     provider,
     endpointFile,
     dir,
-    connect: () => redisClient(),
+    connect,
     startWorker: async (extra = {}) => {
       const w = await startFarmWorker({
-        redis: { url: REDIS_URL },
+        redis: endpoint,
         prefix,
         ...API,
         testDc: { dcs: testDc.endpoint.dcs, publicKeyPem: testDc.endpoint.publicKeyPem },
@@ -152,22 +170,25 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
       return w
     },
     spawnWorker: async (args = []) => {
-      const p = await spawnWorker([
-        '--prefix',
-        prefix,
-        '--redis-url',
-        REDIS_URL,
-        '--testdc',
-        endpointFile,
-        '--log-level',
-        'info',
-        'worker',
-        '--threads',
-        '1',
-        '--send-code-rate',
-        '1000:1000,1000:1000',
-        ...args,
-      ])
+      const cli = cliRedisOf(endpoint)
+      const p = await spawnWorker(
+        [
+          '--prefix',
+          prefix,
+          ...cli.args,
+          '--testdc',
+          endpointFile,
+          '--log-level',
+          'info',
+          'worker',
+          '--threads',
+          '1',
+          '--send-code-rate',
+          '1000:1000,1000:1000',
+          ...args,
+        ],
+        cli.env,
+      )
       processes.push(p)
       return p
     },
@@ -187,10 +208,11 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
 export const CLI = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts')
 
 /** `gramfarm <args>` as a child process; resolves once its log says "worker ready". */
-export async function spawnWorker(args: string[]): Promise<WorkerProcess> {
+export async function spawnWorker(args: string[], env: NodeJS.ProcessEnv = {}): Promise<WorkerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: join(import.meta.dirname, '..'),
+    env: { ...process.env, ...env },
   })
   let out = ''
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
