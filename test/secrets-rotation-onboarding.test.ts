@@ -9,12 +9,13 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
-import type { Redis } from 'ioredis'
 import { runOnboarding } from '../src/cli/onboarding.ts'
 import { parseAccounts } from '../src/farm/accounts-file.ts'
 import { keyringFromSpec, type KeyringSpec } from '../src/foundation/master-key-source.ts'
 import { Keyring, SealedValueError, type Sealer } from '../src/foundation/sealed-value.ts'
 import { resultsKey, sessionKeyPrefix } from '../src/queue/redis-keys.ts'
+import type { RedisClient } from '../src/queue/redis-connection.ts'
+import { listKeys } from '../src/queue/redis-scan.ts'
 import { REDIS_URL, runCli, sink, startFarm, waitFor, type Farm } from './farm-e2e-harness.ts'
 import type { FarmWorker } from '../src/worker/farm-worker.ts'
 import { getMeWithRedisSession } from './support/redis-session-login.ts'
@@ -90,34 +91,29 @@ after(async () => {
 })
 
 /** Every place under the prefix holding a value sealed under key `keyId` (any key type, any field). */
-async function sealedUnder(redis: Redis, prefix: string, keyId: string): Promise<string[]> {
+async function sealedUnder(redis: RedisClient, prefix: string, keyId: string): Promise<string[]> {
   const mark = `gfs1.${keyId}.`
   const found: string[] = []
-  let cursor = '0'
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
-    cursor = next
-    for (const key of keys) {
-      const type = await redis.type(key)
-      const values: [string, Buffer][] = []
-      if (type === 'string') {
-        const v = await redis.getBuffer(key)
-        if (v) values.push(['', v])
-      } else if (type === 'hash') {
-        for (const [f, v] of Object.entries(await redis.hgetallBuffer(key))) values.push([f, v])
-      } else if (type === 'list') {
-        for (const v of await redis.lrangeBuffer(key, 0, -1)) values.push(['', v])
-      } else if (type === 'set') {
-        for (const v of await redis.smembersBuffer(key)) values.push(['', v])
-      } else if (type === 'zset') {
-        for (const v of await redis.zrangeBuffer(key, '0', '-1')) values.push(['', v])
-      } else if (type === 'stream') {
-        for (const [, fields] of await redis.xrangeBuffer(key, '-', '+')) for (const v of fields) values.push(['', v])
-      }
-      for (const [field, v] of values)
-        if (v.toString('latin1').includes(mark)) found.push(`${key.slice(prefix.length)}${field ? `#${field}` : ''}`)
+  for (const key of await listKeys(redis, `${prefix}*`)) {
+    const type = await redis.type(key)
+    const values: [string, Buffer][] = []
+    if (type === 'string') {
+      const v = await redis.getBuffer(key)
+      if (v) values.push(['', v])
+    } else if (type === 'hash') {
+      for (const [f, v] of Object.entries(await redis.hgetallBuffer(key))) values.push([f, v])
+    } else if (type === 'list') {
+      for (const v of await redis.lrangeBuffer(key, 0, -1)) values.push(['', v])
+    } else if (type === 'set') {
+      for (const v of await redis.smembersBuffer(key)) values.push(['', v])
+    } else if (type === 'zset') {
+      for (const v of await redis.zrangeBuffer(key, '0', '-1')) values.push(['', v])
+    } else if (type === 'stream') {
+      for (const [, fields] of await redis.xrangeBuffer(key, '-', '+')) for (const v of fields) values.push(['', v])
     }
-  } while (cursor !== '0')
+    for (const [field, v] of values)
+      if (v.toString('latin1').includes(mark)) found.push(`${key.slice(prefix.length)}${field ? `#${field}` : ''}`)
+  }
   return found
 }
 
