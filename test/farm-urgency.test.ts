@@ -7,6 +7,7 @@ import type { AccountResult } from '../src/farm/coordinator.ts'
 import { Coordinator } from '../src/farm/coordinator.ts'
 import type { AccountSpec } from '../src/farm/accounts-file.ts'
 import { CodeProviderClient, type CodeRequestMessage } from '../src/queue/code-channel.ts'
+import { duplicateRedis } from '../src/queue/redis-connection.ts'
 import { StartGate } from '../src/worker/start-gate.ts'
 import { sleep, startFarm, waitFor, type Farm } from './farm-e2e-harness.ts'
 
@@ -53,7 +54,7 @@ describe('farm urgency order', () => {
 
   before(async () => {
     farm = await startFarm({ tag: 'urgency', seed: { users: WAITING.map((phone) => ({ phone, dropCode: true })) } })
-    sub = farm.redis.duplicate()
+    sub = duplicateRedis(farm.redis, { maxRetriesPerRequest: null })
     await sub.subscribe(`${farm.prefix}code:requests`)
     sub.on('message', (_c: string, json: string) => {
       const req = JSON.parse(json) as CodeRequestMessage
