@@ -9,6 +9,8 @@ import type { Command } from 'commander'
 import { buildProgram } from '../src/cli/program.ts'
 import { CodeInbox } from '../src/queue/code-channel.ts'
 import { maskPhone } from '../src/foundation/logger.ts'
+import { Keyring } from '../src/foundation/sealed-value.ts'
+import { adoptPhoneMaskKey } from '../src/queue/phone-mask-key.ts'
 import { LOGIN_QUEUE } from '../src/queue/login-job.ts'
 import { REDIS_URL, runCli, startFarm, type Farm } from './farm-e2e-harness.ts'
 
@@ -179,6 +181,8 @@ describe('gramfarm CLI', () => {
         runCli([...at(), 'code', '9996621778', '12345']),
       ])
       assert.equal(stored.code, 0, stored.stderr)
+      // The CLI masks with the farm's key (kept in Redis); so does this process once it has adopted it.
+      await adoptPhoneMaskKey(farm.redis, farm.prefix, Keyring.clear())
       assert.deepEqual(JSON.parse(stored.stdout), { phone: maskPhone('9996621777'), status: 'stored', attempt: 'a1' })
       assert.equal(await waiting, '22222')
       assert.equal(parked.code, 0, parked.stderr)

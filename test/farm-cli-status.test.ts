@@ -7,6 +7,8 @@ import type { Redis } from 'ioredis'
 import type { AccountSpec } from '../src/farm/accounts-file.ts'
 import { Coordinator } from '../src/farm/coordinator.ts'
 import { maskPhone } from '../src/foundation/logger.ts'
+import { Keyring } from '../src/foundation/sealed-value.ts'
+import { adoptPhoneMaskKey } from '../src/queue/phone-mask-key.ts'
 import { deleteKeysUnder } from '../src/cli/redis-access.ts'
 import type { LoginResult } from '../src/queue/login-job.ts'
 import { resultsKey } from '../src/queue/redis-keys.ts'
@@ -73,6 +75,8 @@ describe('gramfarm status --run', () => {
   it('masks phones in the --run table unless --show-phones', async () => {
     const masked = await runCli([...at(), 'status', '--run', 'run-status-b'])
     assert.equal(masked.code, 0, masked.stderr)
+    // The CLI masks with the farm's key (kept in Redis); so does this process once it has adopted it.
+    await adoptPhoneMaskKey(redis, prefix, Keyring.clear())
     assert.match(masked.stdout, new RegExp(maskPhone('9996628002').replace(/[+*]/g, '\\$&')))
     assert.doesNotMatch(masked.stdout, /9996628002|9996628001/)
     const shown = await runCli([...at(), 'status', '--run', 'run-status-b', '--show-phones'])

@@ -10,6 +10,8 @@ import { createLogger, type Logger, type LogLevel } from '../foundation/logger.t
 import { openCliRedis, probeRedis } from './redis-access.ts'
 import { describeRedisEndpoint } from '../queue/redis-connection.ts'
 import { escapingDestination } from './terminal-output.ts'
+import { adoptPhoneMaskKey } from '../queue/phone-mask-key.ts'
+import { keyringFromSpec } from '../foundation/master-key-source.ts'
 import type { FarmWorkerOptions } from '../worker/farm-worker.ts'
 
 /** The global options (`gramfarm --redis-url … <command>`). */
@@ -75,6 +77,9 @@ export async function connectRedis(
       throw err
     })
   }
+  // Phones this command masks (output, logs) carry the farm's tags, as the workers' do. Best effort: a key that
+  // cannot be read leaves this process's own random one (tags nobody can reverse, matching no other process's).
+  await (async () => adoptPhoneMaskKey(redis, config.prefix, keyringFromSpec(config.keyring)))().catch(() => undefined)
   return redis
 }
 

@@ -52,6 +52,7 @@ function sealedPlaces(
     return { kind: 'string', bound: keys.codeChannel.codePrefix(routed[1]!), binary: false }
   if (/^password:[^:]+$/.test(rel)) return { kind: 'string', bound: key, binary: false }
   if (key === keys.jobIdSecret) return { kind: 'string', bound: key, binary: true }
+  if (key === keys.phoneMaskSecret) return { kind: 'string', bound: key, binary: true }
   return null
 }
 

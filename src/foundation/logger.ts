@@ -1,7 +1,7 @@
 // The farm's logger: pino JSON lines (pretty on a TTY), secrets censored by key name, one child logger per job.
 // pino's redaction needs explicit paths, so every secret key is listed at the top level and one and two levels
 // deep; deeper secrets must not be logged in the first place.
-import { createHmac } from 'node:crypto'
+import { createHmac, randomBytes } from 'node:crypto'
 import { pino, stdSerializers, type DestinationStream, type Logger, type LoggerOptions } from 'pino'
 import { createRequire } from 'node:module'
 import type PinoPretty from 'pino-pretty'
@@ -92,12 +92,14 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
 
 /**
  * The key of the tag a masked phone carries. A tag made with a key everyone knows could be recomputed for the
- * few numbers the visible digits leave, so a farm sets its own (GRAMFARM_MASK_KEY); logs and reports of one
- * farm then agree on each account's tag.
+ * few numbers the visible digits leave, so the key is a secret: GRAMFARM_MASK_KEY, else the farm's own random
+ * key kept in Redis (src/queue/phone-mask-key.ts), which each process adopts once it reaches the farm's Redis —
+ * logs and reports of one farm then agree on each account's tag. Until then a random key of this process: a tag
+ * nobody can reverse, even if it matches no other process's.
  */
-let phoneMaskKey: string = process.env.GRAMFARM_MASK_KEY || 'gramfarm-phone-mask'
+let phoneMaskKey: string = process.env.GRAMFARM_MASK_KEY || randomBytes(32).toString('hex')
 
-/** Sets the key of masked phones' tags (e.g. from config); threads read GRAMFARM_MASK_KEY themselves. */
+/** Sets the key of masked phones' tags (the farm's, from Redis); a thread is given its worker's. */
 export function setPhoneMaskKey(key: string): void {
   if (key !== '') phoneMaskKey = key
 }

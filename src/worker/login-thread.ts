@@ -24,6 +24,7 @@ import {
   type SessionThreadOutcome,
   type SessionThreadRunner,
 } from './session-jobs/session-thread.ts'
+import { setPhoneMaskKey } from '../foundation/logger.ts'
 
 /**
  * What a step hands back across the thread boundary. An error becomes data: a structured clone keeps only the
@@ -113,7 +114,9 @@ let sessionShared: SessionThreadRunner | undefined
 
 // Loaded by piscina when the thread starts: build the runner now and say so, so the worker is ready (modules
 // compiled, Redis connected) before it takes its first job rather than during it.
-const startup = workerData as FarmWorkerConfig & { readyChannel?: string; closeChannel?: string }
+const startup = workerData as FarmWorkerConfig & { readyChannel?: string; closeChannel?: string; maskKey?: string }
+// Phones in this thread's errors and logs are masked as the worker masks them (the farm's key).
+if (startup?.maskKey) setPhoneMaskKey(startup.maskKey)
 if (startup?.readyChannel) {
   shared = createStepRunner(startup)
   const channel = new BroadcastChannel(startup.readyChannel)
