@@ -17,7 +17,8 @@ import { startTestDc, type TestDc } from '../src/testdc/test-dc.ts'
 import { endpointOf } from '../src/testdc/testdc-endpoint.ts'
 import { createStepRunner } from '../src/worker/login-thread.ts'
 import type { StepOutcome } from '../src/worker/login-step-runner.ts'
-import { resultsKey, sessionKeyPrefix } from '../src/queue/redis-keys.ts'
+import { FarmRedisKeys, resultsKey, sessionKeyPrefix } from '../src/queue/redis-keys.ts'
+import { readFloodWaits } from '../src/queue/flood-waits.ts'
 import { isTransient } from '../src/worker/transient-failure.ts'
 import { AuthKeyUnknownError, ConnectionLostError } from '../src/mtproto/dc/dc-connection.ts'
 import { RpcError } from '../src/mtproto/rpc-error.ts'
@@ -449,6 +450,10 @@ describe('login step runner', () => {
     assert.equal(state(await step(userJob('9996611910'))), 'wait(1000)')
     assert.ok((await redis.pttl(penalty)) > 0, 'a short one paces the DC')
     await redis.del(penalty)
+    // Both are counted for the DC, the long one too: the seconds summed and the current wait (the longer one).
+    const flood = (await readFloodWaits(redis, new FarmRedisKeys(prefix).stats))['1']
+    assert.equal(flood?.totalS, 121)
+    assert.ok(flood.leftS > 110 && flood.leftS <= 120, JSON.stringify(flood))
   })
 
   it('paces the new code asked for after PHONE_CODE_EXPIRED through the sendCode limiter', async () => {

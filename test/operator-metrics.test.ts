@@ -9,7 +9,10 @@ import { parseAccounts } from '../src/farm/accounts-file.ts'
 import { runOnboarding } from '../src/cli/onboarding.ts'
 import { startOperatorServer, type OperatorServer } from '../src/operator/operator-server.ts'
 import { WorkerMetrics, serveWorkerMetrics } from '../src/worker/worker-metrics.ts'
-import { sink, startFarm, waitFor, type Farm } from './farm-e2e-harness.ts'
+import { FarmRedisKeys } from '../src/queue/redis-keys.ts'
+import { recordFloodWait } from '../src/queue/flood-waits.ts'
+import { RATE_BUCKET_MS, countSendCode, readSendCodeRates } from '../src/queue/send-code-rates.ts'
+import { sink, sleep, startFarm, waitFor, type Farm } from './farm-e2e-harness.ts'
 
 const PHONES = ['9996621401', '9996631402', '9996621403']
 const BANNED = '9996621404'
@@ -90,6 +93,12 @@ describe('/metrics', () => {
         ['active', 'completed', 'delayed', 'failed', 'prioritized', 'waiting'],
       )
       assert.ok((samples(text, 'gramfarm_workers')[0]?.value ?? 0) >= 1)
+      assert.equal(samples(text, 'gramfarm_worker_threads')[0]?.value, 1, 'the harness worker runs one thread')
+      // sendCode as rates a minute: the codes just sent, over all DCs and on each DC the phones live on (2 and 3).
+      const perMin = samples(text, 'gramfarm_send_code_per_minute').filter((s) => s.labels.result === 'sent')
+      const rateOf = (dc: string): number => perMin.find((s) => s.labels.dc === dc)?.value ?? 0
+      assert.ok(rateOf('all') > 0 && rateOf('2') > 0 && rateOf('3') > 0, text)
+      assert.ok(Math.abs(rateOf('all') - rateOf('2') - rateOf('3')) < 0.15, 'the DCs add up to the whole')
       assert.equal(samples(text, 'gramfarm_except_ids')[0]?.value, PHONES.length)
       assert.equal(samples(text, 'gramfarm_redis_roundtrip_seconds_count')[0]?.value, 1)
 
@@ -104,6 +113,51 @@ describe('/metrics', () => {
       await worker.close()
       await own.close()
     }
+  })
+
+  it('shows the current FLOOD_WAIT of each DC, one longer than the pacing pause too, and its seconds summed', async () => {
+    const keys = new FarmRedisKeys(farm.prefix).stats
+    await recordFloodWait(farm.redis, keys, 4, 3600) // one phone's own limit: longer than the DC pause (60 s)
+    await recordFloodWait(farm.redis, keys, 4, 30) // a shorter one does not shorten the current wait
+    await recordFloodWait(farm.redis, keys, 5, 1)
+    await sleep(1_100)
+    const text = await (await fetch(`${server.url}/metrics`)).text()
+    const current = (dc: string): number | undefined =>
+      samples(text, 'gramfarm_flood_wait_current_seconds').find((s) => s.labels.dc === dc)?.value
+    const total = (dc: string): number | undefined =>
+      samples(text, 'gramfarm_flood_wait_seconds_total').find((s) => s.labels.dc === dc)?.value
+    assert.ok(current('4')! > 3590 && current('4')! <= 3600, text)
+    assert.deepEqual([total('4'), current('5'), total('5')], [3630, 0, 1])
+    const data = (await (await fetch(`${server.url}/dashboard.json`)).json()) as {
+      floodWaits: Record<string, { totalS: number; until: string | null; leftS: number }>
+    }
+    const dc4 = data.floodWaits['4']!
+    assert.equal(dc4.totalS, 3630)
+    const untilS = (Date.parse(dc4.until!) - Date.now()) / 1000
+    assert.ok(untilS > 3580 && untilS < 3610 && Math.abs(untilS - dc4.leftS) < 5, JSON.stringify(dc4))
+    assert.deepEqual(data.floodWaits['5'], { totalS: 1, until: null, leftS: 0 })
+  })
+
+  it('takes sendCode rates a minute over the window, the current partial bucket included', async () => {
+    const keys = new FarmRedisKeys(`${farm.prefix}rates:`).stats
+    const start = 1_700_000_000_000 - (1_700_000_000_000 % RATE_BUCKET_MS)
+    const now = start + 5_000 // 5 s into the current bucket
+    for (let i = 0; i < 6; i++) await countSendCode(farm.redis, keys, 2, 'sent', now - 30_000) // 3 buckets back
+    for (let i = 0; i < 3; i++) await countSendCode(farm.redis, keys, 3, 'sent', now)
+    await countSendCode(farm.redis, keys, 3, 'paced', now)
+    await countSendCode(farm.redis, keys, 2, 'sent', now - 120_000) // outside a 1-minute window
+    const r = await readSendCodeRates(farm.redis, keys, now, 60_000)
+    // 6 buckets of 10 s: 5 full and the current 5 s, 55 s in all.
+    const perMin = (n: number): number => Math.round((n * 60 * 10) / 55) / 10
+    assert.deepEqual(r, {
+      windowS: 60,
+      global: { sentPerMin: perMin(9), pacedPerMin: perMin(1) },
+      byDc: { '2': { sentPerMin: perMin(6), pacedPerMin: 0 }, '3': { sentPerMin: perMin(3), pacedPerMin: perMin(1) } },
+    })
+    assert.equal(
+      (await readSendCodeRates(farm.redis, keys, now, 300_000)).byDc['2']?.sentPerMin,
+      Math.round((7 * 60 * 10) / 295) / 10,
+    )
   })
 
   it('is served by `gramfarm worker --metrics-port`', { timeout: 90_000 }, async () => {

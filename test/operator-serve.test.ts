@@ -4,6 +4,9 @@
 // workers. Real Redis (this file's prefix), the local test DC, an in-process worker.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { Coordinator } from '../src/farm/coordinator.ts'
 import { parseAccounts } from '../src/farm/accounts-file.ts'
@@ -13,11 +16,14 @@ import { codeInText } from '../src/operator/code-routes.ts'
 import { startOperatorServer, type OperatorServer } from '../src/operator/operator-server.ts'
 import { TokenChecker } from '../src/operator/bearer-tokens.ts'
 import { RequestRateLimit } from '../src/operator/request-rate-limit.ts'
-import { CLI, REDIS_URL, startFarm, waitFor, type Farm } from './farm-e2e-harness.ts'
+import { readHeartbeats, writeHeartbeat } from '../src/queue/worker-heartbeats.ts'
+import { CLI, REDIS_URL, sleep, startFarm, waitFor, type Farm } from './farm-e2e-harness.ts'
 
 const CODES_TOKEN = 'codes-token-0123456789abcdef'
 const ADMIN_TOKEN = 'admin-token-0123456789abcdef'
 const WEBHOOK_TOKEN = 'webhook-token-0123456789abcdef'
+const CONFIG_TOKEN = 'config-codes-token-0123456789'
+const CONFIG_ADMIN_TOKEN = 'config-admin-token-0123456789'
 const PHONES = ['9996621301', '9996631302', '9996641303']
 
 let farm: Farm
@@ -171,6 +177,57 @@ describe('gramfarm serve', () => {
     },
   )
 
+  it('sees workers by their heartbeats (threads, jobs, version); one that closes is gone at once', async () => {
+    const worker = await farm.startWorker({ threads: 2 })
+    let closed = false
+    try {
+      // Seen as soon as startFarmWorker returns: its first beat is written before.
+      const res = await fetch(`${server.url}/readyz`)
+      const body = (await res.json()) as { ready: boolean; workers: number; threads: number }
+      assert.deepEqual([res.status, body.ready, body.workers, body.threads], [200, true, 1, 2])
+      const beats = await readHeartbeats(farm.redis, new FarmRedisKeys(farm.prefix))
+      assert.equal(beats.length, 1)
+      const [beat] = beats
+      assert.equal(beat!.id, worker.id)
+      assert.deepEqual(
+        [beat!.pid, beat!.threads, beat!.activeJobs, beat!.running, beat!.host === hostname()],
+        [process.pid, 2, 0, true, true],
+      )
+      assert.match(beat!.version, /^\d+\.\d+\.\d+/)
+      const ttl = await farm.redis.pttl(new FarmRedisKeys(farm.prefix).worker(worker.id))
+      assert.ok(ttl > 0 && ttl <= 15_000, `a short TTL (${ttl} ms)`)
+      await worker.close()
+      closed = true
+      const after = (await (await fetch(`${server.url}/readyz`)).json()) as { ready: boolean; workers: number }
+      assert.deepEqual([after.ready, after.workers], [false, 0])
+    } finally {
+      if (!closed) await worker.close()
+    }
+    // A worker that died without a word: its heartbeat expires, and readers drop its id from the index.
+    const keys = new FarmRedisKeys(farm.prefix)
+    await writeHeartbeat(
+      farm.redis,
+      keys,
+      {
+        id: 'gone:1:abc',
+        host: 'gone',
+        pid: 1,
+        threads: 4,
+        concurrency: 8,
+        activeJobs: 0,
+        running: true,
+        startedAt: Date.now(),
+        beatAt: Date.now(),
+        version: '0.0.0',
+      },
+      300,
+    )
+    assert.equal((await readHeartbeats(farm.redis, keys)).length, 1)
+    await sleep(500)
+    assert.deepEqual(await readHeartbeats(farm.redis, keys), [])
+    assert.deepEqual(await farm.redis.smembers(keys.workers), [])
+  })
+
   it('delivers an SMS service webhook to the phone of its activation', async () => {
     const phone = '9996621397'
     await farm.redis.hset(new FarmRedisKeys(farm.prefix).smsActivations, 'act-77', phone)
@@ -235,16 +292,20 @@ describe('gramfarm serve', () => {
 
 describe('gramfarm serve (the command)', () => {
   it(
-    'listens on 127.0.0.1 with tokens from the environment, refuses short ones, and stops on SIGTERM',
+    'listens on 127.0.0.1 with tokens from the environment and the config file, refuses short ones, and stops on SIGTERM',
     { timeout: 60_000 },
     async () => {
       const env = { ...process.env, GRAMFARM_CODE_TOKENS: CODES_TOKEN }
+      const config = join(farm.dir, 'serve-config.json')
+      writeFileSync(config, JSON.stringify({ serve: { tokens: [CONFIG_TOKEN], adminTokens: [CONFIG_ADMIN_TOKEN] } }))
       const child = spawn(
         process.execPath,
         [
           '--import',
           'tsx',
           CLI,
+          '--config',
+          config,
           '--redis-url',
           REDIS_URL,
           '--prefix',
@@ -273,7 +334,25 @@ describe('gramfarm serve (the command)', () => {
           body: '{"phone":"1"}',
         })
         assert.equal(r.status, 400)
-        assert.ok(!out.includes(CODES_TOKEN), 'the token is not logged')
+        // The config file's tokens count too (the admin's for codes as well), an unknown one does not.
+        for (const [token, status] of [
+          [CONFIG_TOKEN, 400],
+          [CONFIG_ADMIN_TOKEN, 400],
+          [`${CONFIG_TOKEN}x`, 401],
+        ] as const) {
+          const t = await fetch(`${url}/v1/codes`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            body: '{"phone":"1"}',
+          })
+          assert.equal(t.status, status, token)
+        }
+        const admin = await fetch(`${url}/dashboard.json`, {
+          headers: { authorization: `Bearer ${CONFIG_ADMIN_TOKEN}` },
+        })
+        assert.equal(((await admin.json()) as { phonesMasked: boolean }).phonesMasked, false)
+        for (const t of [CODES_TOKEN, CONFIG_TOKEN, CONFIG_ADMIN_TOKEN])
+          assert.ok(!out.includes(t), 'no token is logged')
       } finally {
         child.kill('SIGTERM')
       }
@@ -286,6 +365,20 @@ describe('gramfarm serve (the command)', () => {
       short.stderr!.on('data', (d: Buffer) => (err += d.toString()))
       assert.equal(await new Promise((resolve) => short.once('exit', resolve)), 2)
       assert.match(err, /GRAMFARM_CODE_TOKENS: every token must be at least 16 characters/)
+      // A short token in the config file is refused the same way, named by where it is, never shown.
+      writeFileSync(config, JSON.stringify({ serve: { adminTokens: ['short-secret'] } }))
+      const fromFile = spawn(
+        process.execPath,
+        ['--import', 'tsx', CLI, '--config', config, '--redis-url', REDIS_URL, 'serve'],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      )
+      let fileErr = ''
+      fromFile.stderr!.on('data', (d: Buffer) => (fileErr += d.toString()))
+      assert.equal(await new Promise((resolve) => fromFile.once('exit', resolve)), 2)
+      assert.match(fileErr, /serve\.adminTokens: every token must be at least 16 characters/)
+      assert.ok(!fileErr.includes('short-secret'))
     },
   )
 })

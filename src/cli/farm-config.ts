@@ -80,8 +80,20 @@ export interface FarmConfig {
    * reports it with the time it can (default), `wait` keeps the job until then (hardenWhenFresh, GRAMFARM_HARDEN_WHEN_FRESH).
    */
   hardenWhenFresh: 'wait' | 'defer'
+  /**
+   * `gramfarm serve`'s bearer tokens from the file's "serve" section (`tokens`, `adminTokens`, `webhookTokens`),
+   * added to those of --tokens and the environment. Secrets: never logged.
+   */
+  serveTokens: ServeTokenLists | undefined
   /** The file the settings were read from, if any. */
   configFile: string | undefined
+}
+
+/** Bearer tokens by role, as the config file lists them. */
+export interface ServeTokenLists {
+  codes: string[]
+  admin: string[]
+  webhook: string[]
 }
 
 /** What flags can override (the CLI's global options). */
@@ -238,6 +250,7 @@ type FileSettings = Partial<{
   identity: string
   sessionJobRate: number
   hardenWhenFresh: string
+  serve: unknown
 }>
 
 const FILE_KEYS: ReadonlySet<string> = new Set([
@@ -265,6 +278,7 @@ const FILE_KEYS: ReadonlySet<string> = new Set([
   'identity',
   'sessionJobRate',
   'hardenWhenFresh',
+  'serve',
   '$comment',
 ])
 
@@ -425,6 +439,7 @@ export function loadFarmConfig(
       pick<string | number>(undefined, 'GRAMFARM_SESSION_JOB_RATE', file.sessionJobRate),
     ),
     hardenWhenFresh: hardenWhenFreshOf(pick<string>(undefined, 'GRAMFARM_HARDEN_WHEN_FRESH', file.hardenWhenFresh)),
+    serveTokens: configFile !== undefined ? serveTokensOf(file.serve, configFile) : undefined,
     configFile,
   }
 }
@@ -469,6 +484,26 @@ function sessionTtlOf(value: string | number | undefined): number | undefined {
     1,
     MAX_SESSION_TTL_SECONDS,
   )
+}
+
+const SERVE_TOKEN_KEYS = { tokens: 'codes', adminTokens: 'admin', webhookTokens: 'webhook' } as const
+
+/** The file's "serve" section: lists of tokens by role (their length is checked where they are used). */
+function serveTokensOf(section: unknown, path: string): ServeTokenLists | undefined {
+  if (section === undefined) return undefined
+  if (typeof section !== 'object' || section === null || Array.isArray(section))
+    throw bad(`config file ${path}: "serve" must be an object`)
+  const out: ServeTokenLists = { codes: [], admin: [], webhook: [] }
+  for (const [key, list] of Object.entries(section)) {
+    const role = (SERVE_TOKEN_KEYS as Record<string, keyof ServeTokenLists | undefined>)[key]
+    if (role === undefined)
+      throw bad(`config file ${path}: unknown setting "serve.${key}" (tokens, adminTokens, webhookTokens)`)
+    // Never the values in a message: they are secrets.
+    if (!Array.isArray(list) || list.some((t) => typeof t !== 'string'))
+      throw bad(`config file ${path}: "serve.${key}" must be a list of strings`)
+    out[role] = list as string[]
+  }
+  return out
 }
 
 /** The master keys: the environment's sources, else the file's (one source for the current key). */

@@ -17,7 +17,7 @@ import { RedisWatch } from './redis-watch.ts'
 import { reportRow, writeRunReport } from './run-report.ts'
 import { exitCodeOf, formatSummary, type SummaryOptions } from './run-summary.ts'
 import { deleteRedisSessions, exportSessions, sessionsOfResults, type ExportSummary } from '../farm/session-export.ts'
-import { connectedWorkers } from '../farm/worker-presence.ts'
+import { farmWorkers } from '../farm/worker-presence.ts'
 
 export interface OnboardingOptions {
   readonly runId?: string
@@ -125,16 +125,17 @@ export function outputPathsOf(opts: Pick<OnboardingOptions, 'sessionsDir' | 'ses
 /** How long closing the coordinator's queue may take once the run is over. */
 const CLOSE_GRACE_MS = 5_000
 
-/** How often the queue is looked at for connected workers while none is. */
+/** How often the workers' heartbeats are looked at while none is alive. */
 const WORKER_LOOK_MS = 1_000
 const DEFAULT_NO_WORKER_NOTICE_MS = 3_000
 
 /**
- * Says (once) when no worker has been connected to the queue for `afterMs` after the jobs were queued — the run
- * would otherwise wait in silence — and again when one connects. Looks every second until a worker is seen.
+ * Says (once) when no worker's heartbeat has been alive for `afterMs` after the jobs were queued — the run would
+ * otherwise wait in silence — and again when one is. Looks every second until a worker is seen.
  */
 function watchForWorkers(
-  coordinator: Coordinator,
+  redis: RedisClient,
+  prefix: string,
   afterMs: number,
   say: (line: string, warning: string) => void,
 ): () => void {
@@ -145,13 +146,11 @@ function watchForWorkers(
   const look = async (): Promise<void> => {
     let count: number | null
     try {
-      const { workers } = await connectedWorkers(coordinator.queue)
-      count = workers === null ? null : workers.length
+      count = (await farmWorkers(redis, prefix)).alive.length
     } catch {
       count = null // Redis trouble is RedisWatch's to report
     }
     if (stopped) return
-    if (count === null && !warned) return // Redis does not list its clients: nothing to say
     if (count !== null && count > 0) {
       if (warned) say(`gramfarm: a worker connected (${count} now); the run goes on`, 'worker_connected')
       return
@@ -159,7 +158,7 @@ function watchForWorkers(
     if (!warned && Date.now() - since >= afterMs) {
       warned = true
       say(
-        `gramfarm: no worker is connected to the queue: the jobs wait until one starts (\`gramfarm worker\` with the same --redis-url and --prefix, or --with-worker)`,
+        `gramfarm: no worker is connected to the queue (no worker heartbeat in Redis): the jobs wait until one starts (\`gramfarm worker\` with the same --redis-url and --prefix, or --with-worker)`,
         'no_worker',
       )
     }
@@ -234,7 +233,8 @@ export async function runOnboarding(
     opts.onEnqueued?.(run)
     // Under --json a script reads stderr too: the notice is a JSON line there.
     const stopWatching = watchForWorkers(
-      coordinator,
+      redis,
+      prefix,
       opts.noWorkerNoticeMs ?? DEFAULT_NO_WORKER_NOTICE_MS,
       (line, warning) =>
         opts.json

@@ -27,10 +27,15 @@ async function poll() {
     const states = [...new Set(d.runs.flatMap((r) => Object.keys(r.byState)))].sort();
     table('runs', ['run', 'label', 'done', 'total', ...states], d.runs.map((r) => [r.runId, r.label ?? '', r.finished, r.total, ...states.map((s) => r.byState[s] ?? 0)]));
     table('waiting', ['account', 'kind', 'waiting for', 'seconds'], d.waiting.map((w) => [w.account, w.kind, w.step.replace('wait_', ''), w.waitingS]));
-    table('flood', ['DC', 'FLOOD_WAIT seconds'], Object.entries(d.floodWaitSeconds).map(([dc, s]) => [dc, s]));
+    table('flood', ['DC', 'waiting until', 'seconds left', 'seconds summed'], Object.entries(d.floodWaits).map(([dc, f]) => [dc, f.until ?? 'none now', f.leftS, f.totalS]));
+    const r = d.sendCodeRates;
+    el('rateWindow').textContent = Math.round(r.windowS / 60);
+    table('rates', ['scope', 'sent / min', 'paced / min'], [['all DCs', r.global.sentPerMin, r.global.pacedPerMin], ...Object.entries(r.byDc).map(([dc, x]) => ['DC ' + dc, x.sentPerMin, x.pacedPerMin])]);
     table('pacing', ['sendCode', 'count'], Object.entries(d.sendCode).map(([k, v]) => [k, v]));
+    table('workerList', ['worker', 'host', 'pid', 'threads', 'jobs running', 'of', 'taking jobs', 'version', 'up (s)', 'last beat (s ago)'], d.workerList.map((w) => [w.id, w.host, w.pid, w.threads, w.activeJobs, w.concurrency, w.running ? 'yes' : 'closing', w.version, w.upS, w.beatAgoS]));
     table('failures', ['account', 'kind', 'state', 'error', 'run', 'finished'], d.recentFailures.map((f) => [f.account, f.kind, f.state, f.error ?? '', f.runId, f.finishedAt]));
-    el('workers').textContent = d.workers === null ? 'unknown' : d.workers;
+    el('workers').textContent = d.workers;
+    el('threads').textContent = d.threads;
     el('exceptIds').textContent = d.exceptIds;
     el('masked').textContent = d.phonesMasked ? 'phones masked' : 'phones shown (admin)';
     el('updated').textContent = d.at;
@@ -49,12 +54,15 @@ export function dashboardPage(prefix: string): string {
 <html lang="en"><head><meta charset="utf-8"><title>gramfarm ${p}</title><style>${STYLE}</style></head>
 <body>
 <h1>gramfarm <span class="muted">${p}</span></h1>
-<div id="summary"><span>workers alive: <b id="workers">…</b></span><span>except_ids: <b id="exceptIds">…</b></span>
+<div id="summary"><span>workers alive: <b id="workers">…</b> (<b id="threads">…</b> threads)</span><span>except_ids: <b id="exceptIds">…</b></span>
 <span id="masked"></span><span class="muted">updated <span id="updated">…</span></span> <a href="queues">queues</a></div>
 <h2>Runs</h2><div id="runs"></div>
 <h2>Waiting for a code, password or QR scan</h2><div id="waiting"></div>
 <h2>FLOOD_WAITs per DC</h2><div id="flood"></div>
-<h2>sendCode pacing</h2><div id="pacing"></div>
+<h2>sendCode pacing</h2>
+<p class="muted">rates a minute over the last <span id="rateWindow">…</span> min</p><div id="rates"></div>
+<p class="muted">slots since the farm began</p><div id="pacing"></div>
+<h2>Workers alive</h2><div id="workerList"></div>
 <h2>Recent failures</h2><div id="failures"></div>
 <script>${SCRIPT}</script>
 </body></html>

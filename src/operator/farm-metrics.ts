@@ -1,14 +1,17 @@
 // /metrics of `gramfarm serve`: the farm's figures in Prometheus' text format. Counters the workers keep in
 // Redis (logins by kind and state, login duration and code-wait histograms, auth.sendCode pacing, FLOOD_WAIT
 // seconds per DC) are read at each scrape, so every worker's work is in them and they equal the reports; the
-// queue's depth by state, connected workers and the except_ids registry's size are looked up then too. The
+// queue's depth by state, the current FLOOD_WAIT per DC, sendCode rates, the workers alive (heartbeats) and their
+// threads and the except_ids registry's size are looked up then too. The
 // server's own figures (code deliveries over HTTP, Redis round trip, Node's process metrics) come from prom-client.
 import type { Queue } from 'bullmq'
 import type { RedisClient } from '../queue/redis-connection.ts'
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { readFarmStats, type StoredHistogram } from '../queue/farm-stats.ts'
 import { FarmRedisKeys } from '../queue/redis-keys.ts'
-import { connectedWorkers } from '../farm/worker-presence.ts'
+import { farmWorkers } from '../farm/worker-presence.ts'
+import { readFloodWaits } from '../queue/flood-waits.ts'
+import { readSendCodeRates } from '../queue/send-code-rates.ts'
 
 /** The BullMQ states a job of the login queue can be in. */
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'] as const
@@ -38,7 +41,7 @@ export class FarmMetrics {
 
   constructor(
     private readonly redis: RedisClient,
-    prefix: string,
+    private readonly prefix: string,
     private readonly queue: Queue,
   ) {
     this.keys = new FarmRedisKeys(prefix)
@@ -66,11 +69,13 @@ export class FarmMetrics {
     const started = performance.now()
     await this.redis.ping()
     this.redisRoundTrip.observe((performance.now() - started) / 1000)
-    const [stats, counts, presence, exceptIds] = await Promise.all([
+    const [stats, counts, presence, exceptIds, floods, rates] = await Promise.all([
       readFarmStats(this.redis, this.keys.stats),
       this.queue.getJobCounts(...QUEUE_STATES),
-      connectedWorkers(this.queue).catch(() => ({ workers: null })),
+      farmWorkers(this.redis, this.prefix, this.queue),
       this.redis.scard(this.keys.exceptIds.authorizedIds),
+      readFloodWaits(this.redis, this.keys.stats),
+      readSendCodeRates(this.redis, this.keys.stats),
     ])
     let out = header(
       'gramfarm_logins_total',
@@ -92,12 +97,32 @@ export class FarmMetrics {
     out += header(
       'gramfarm_flood_wait_seconds_total',
       'counter',
-      'FLOOD_WAIT seconds Telegram asked for on auth.sendCode, by DC',
+      'FLOOD_WAIT seconds Telegram asked for during logins, by DC',
     )
     for (const [dc, v] of Object.entries(stats.floodWait))
       out += `gramfarm_flood_wait_seconds_total${labels({ dc })} ${v}\n`
-    if (presence.workers !== null)
-      out += `${header('gramfarm_workers', 'gauge', 'Workers connected to the login queue')}gramfarm_workers ${presence.workers.length}\n`
+    out += header(
+      'gramfarm_flood_wait_current_seconds',
+      'gauge',
+      'Seconds left of the longest FLOOD_WAIT lasting now, by DC (0: none)',
+    )
+    for (const [dc, f] of Object.entries(floods))
+      out += `gramfarm_flood_wait_current_seconds${labels({ dc })} ${f.leftS}\n`
+    out += header(
+      'gramfarm_send_code_per_minute',
+      'gauge',
+      `auth.sendCode slots a minute over the last ${rates.windowS / 60} minutes: sent or paced, all DCs or one`,
+    )
+    out += `gramfarm_send_code_per_minute${labels({ result: 'sent', dc: 'all' })} ${rates.global.sentPerMin}\n`
+    out += `gramfarm_send_code_per_minute${labels({ result: 'paced', dc: 'all' })} ${rates.global.pacedPerMin}\n`
+    for (const [dc, r] of Object.entries(rates.byDc)) {
+      out += `gramfarm_send_code_per_minute${labels({ result: 'sent', dc })} ${r.sentPerMin}\n`
+      out += `gramfarm_send_code_per_minute${labels({ result: 'paced', dc })} ${r.pacedPerMin}\n`
+    }
+    out += `${header('gramfarm_workers', 'gauge', 'Workers alive (their heartbeats in Redis)')}gramfarm_workers ${presence.alive.length}\n`
+    out += `${header('gramfarm_worker_threads', 'gauge', 'piscina threads of the workers alive, summed')}gramfarm_worker_threads ${presence.alive.reduce((n, w) => n + w.threads, 0)}\n`
+    if (presence.connected !== null)
+      out += `${header('gramfarm_queue_connections', 'gauge', 'Worker connections BullMQ lists on the login queue')}gramfarm_queue_connections ${presence.connected}\n`
     out += `${header('gramfarm_except_ids', 'gauge', 'Accounts in the except_ids registry (authorized by this farm)')}gramfarm_except_ids ${exceptIds}\n`
     return out + (await this.registry.metrics())
   }

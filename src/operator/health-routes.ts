@@ -1,9 +1,8 @@
-// /healthz (the process answers) and /readyz (Redis answers and at least one worker is connected to the queue):
-// what a load balancer or an orchestrator asks before sending traffic or declaring the farm up.
+// /healthz (the process answers) and /readyz (Redis answers and at least one worker's heartbeat is alive): what a
+// load balancer or an orchestrator asks before sending traffic or declaring the farm up.
 import type { FastifyInstance } from 'fastify'
-import type { Queue } from 'bullmq'
 import type { RedisClient } from '../queue/redis-connection.ts'
-import { connectedWorkers } from '../farm/worker-presence.ts'
+import { farmWorkers } from '../farm/worker-presence.ts'
 
 /** A PING slower than this counts as Redis not answering. */
 const REDIS_PROBE_MS = 1_000
@@ -23,30 +22,32 @@ export interface Readiness {
   readonly ready: boolean
   readonly redis: 'ok' | 'down'
   readonly redisMs: number | null
-  /** Workers connected to the login queue; null when Redis does not say (or is down). */
+  /** Workers whose heartbeat is alive; null when Redis is down. */
   readonly workers: number | null
+  /** Their piscina threads, summed. */
+  readonly threads: number | null
 }
 
-export async function readiness(redis: RedisClient, queue: Queue): Promise<Readiness> {
+export async function readiness(redis: RedisClient, prefix: string): Promise<Readiness> {
   const started = performance.now()
   try {
     await within(redis.ping(), REDIS_PROBE_MS, 'PING')
   } catch {
-    return { ready: false, redis: 'down', redisMs: null, workers: null }
+    return { ready: false, redis: 'down', redisMs: null, workers: null, threads: null }
   }
   const redisMs = Math.round((performance.now() - started) * 10) / 10
-  const { workers } = await within(connectedWorkers(queue), REDIS_PROBE_MS, 'CLIENT LIST').catch(() => ({
-    workers: null,
-  }))
-  // A Redis that hides its client list cannot tell: ready on Redis alone rather than never.
-  const count = workers === null ? null : workers.length
-  return { ready: count === null || count > 0, redis: 'ok', redisMs, workers: count }
+  const alive = await within(farmWorkers(redis, prefix), REDIS_PROBE_MS, 'heartbeats')
+    .then((w) => w.alive)
+    .catch(() => null)
+  if (alive === null) return { ready: false, redis: 'ok', redisMs, workers: null, threads: null }
+  const threads = alive.reduce((n, w) => n + w.threads, 0)
+  return { ready: alive.length > 0, redis: 'ok', redisMs, workers: alive.length, threads }
 }
 
-export function registerHealthRoutes(app: FastifyInstance, redis: RedisClient, queue: Queue): void {
+export function registerHealthRoutes(app: FastifyInstance, redis: RedisClient, prefix: string): void {
   app.get('/healthz', async () => ({ ok: true }))
   app.get('/readyz', async (_req, reply) => {
-    const r = await readiness(redis, queue)
+    const r = await readiness(redis, prefix)
     return reply.code(r.ready ? 200 : 503).send(r)
   })
 }

@@ -110,7 +110,7 @@ export async function startOperatorServer(opts: OperatorServerOptions): Promise<
   })
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: 'not-found', message: 'no such route' }))
 
-  registerHealthRoutes(app, opts.redis, queue)
+  registerHealthRoutes(app, opts.redis, opts.prefix)
   registerCodeRoutes(app, {
     redis: opts.redis,
     prefix: opts.prefix,

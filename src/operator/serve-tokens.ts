@@ -1,6 +1,8 @@
-// Where `gramfarm serve` gets its bearer tokens: a JSON file ({"codes": [...], "admin": [...], "webhook": [...]},
-// kept 0600 like any secret) and/or the environment (GRAMFARM_CODE_TOKENS, GRAMFARM_ADMIN_TOKENS,
-// GRAMFARM_WEBHOOK_TOKENS, comma-separated). Never argv: it shows in `ps`.
+// Where `gramfarm serve` gets its bearer tokens: the farm's config file ("serve": {"tokens", "adminTokens",
+// "webhookTokens"}), a tokens file ({"codes": [...], "admin": [...], "webhook": [...]}, kept 0600 like any secret)
+// and/or the environment (GRAMFARM_CODE_TOKENS, GRAMFARM_ADMIN_TOKENS, GRAMFARM_WEBHOOK_TOKENS, comma-separated);
+// all of them count. Never argv: it shows in `ps`. Never in a log or an error message either: a bad token is named
+// by where it is, not by its value.
 import { readFileSync } from 'node:fs'
 import { MIN_TOKEN_LENGTH, type ServeTokens } from './bearer-tokens.ts'
 
@@ -23,7 +25,11 @@ function checked(list: unknown, where: string): string[] {
   return list as string[]
 }
 
-export function loadServeTokens(file: string | undefined, env: NodeJS.ProcessEnv = process.env): ServeTokens {
+export function loadServeTokens(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  fromConfig?: ServeTokens,
+): ServeTokens {
   let fromFile: Record<string, unknown> = {}
   if (file !== undefined) {
     let json: unknown
@@ -48,9 +54,14 @@ export function loadServeTokens(file: string | undefined, env: NodeJS.ProcessEnv
         .filter(Boolean),
       name,
     )
+  const config = {
+    codes: checked(fromConfig?.codes, 'config serve.tokens'),
+    admin: checked(fromConfig?.admin, 'config serve.adminTokens'),
+    webhook: checked(fromConfig?.webhook, 'config serve.webhookTokens'),
+  }
   return {
-    codes: [...checked(fromFile.codes, 'codes'), ...fromEnv('GRAMFARM_CODE_TOKENS')],
-    admin: [...checked(fromFile.admin, 'admin'), ...fromEnv('GRAMFARM_ADMIN_TOKENS')],
-    webhook: [...checked(fromFile.webhook, 'webhook'), ...fromEnv('GRAMFARM_WEBHOOK_TOKENS')],
+    codes: [...config.codes, ...checked(fromFile.codes, 'codes'), ...fromEnv('GRAMFARM_CODE_TOKENS')],
+    admin: [...config.admin, ...checked(fromFile.admin, 'admin'), ...fromEnv('GRAMFARM_ADMIN_TOKENS')],
+    webhook: [...config.webhook, ...checked(fromFile.webhook, 'webhook'), ...fromEnv('GRAMFARM_WEBHOOK_TOKENS')],
   }
 }

@@ -4,7 +4,7 @@
 // without access to the farm's Redis (and its master key, when it has one) a tag gives nothing away, and every
 // process of the farm (CLI, worker, its threads, serve) masks a phone alike. GRAMFARM_MASK_KEY overrides it.
 import { randomBytes } from 'node:crypto'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis-connection.ts'
 import { setPhoneMaskKey } from '../foundation/logger.ts'
 import type { Sealer } from '../foundation/sealed-value.ts'
 import { FarmRedisKeys } from './redis-keys.ts'
@@ -12,7 +12,7 @@ import { FarmRedisKeys } from './redis-keys.ts'
 const SECRET_BYTES = 32
 
 /** The farm's mask key (hex), made on first use. Throws SealedValueError when the master key cannot open it. */
-export async function loadPhoneMaskKey(redis: Redis, prefix: string, sealer: Sealer): Promise<string> {
+export async function loadPhoneMaskKey(redis: RedisClient, prefix: string, sealer: Sealer): Promise<string> {
   const key = new FarmRedisKeys(prefix).phoneMaskSecret
   let stored = await redis.get(key)
   if (stored === null) {
@@ -28,7 +28,7 @@ export async function loadPhoneMaskKey(redis: Redis, prefix: string, sealer: Sea
  * Returns the key in force (for threads, which have their own copy of the logger module).
  */
 export async function adoptPhoneMaskKey(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   sealer: Sealer,
   env: NodeJS.ProcessEnv = process.env,

@@ -97,6 +97,10 @@ export interface FarmStatsKeys {
   readonly sendCode: string
   /** DC id → FLOOD_WAIT seconds Telegram asked for there, summed. */
   readonly floodWait: string
+  /** DC id → Unix ms (Redis' clock) until which the longest FLOOD_WAIT seen there lasts. */
+  readonly floodUntil: string
+  /** auth.sendCode slots granted and paced, counted per time bucket (its start in Unix ms follows): the rates. */
+  sendCodeBucket(startMs: number): string
 }
 
 /** Every name of one farm. */
@@ -131,6 +135,8 @@ export class FarmRedisKeys {
       codeWait: `${p}stats:code-wait`,
       sendCode: `${p}stats:send-code`,
       floodWait: `${p}stats:flood-wait`,
+      floodUntil: `${p}stats:flood-until`,
+      sendCodeBucket: (startMs) => `${p}stats:send-code:at:${startMs}`,
     }
   }
 
@@ -201,6 +207,18 @@ export class FarmRedisKeys {
   /** The per-farm secret of the keyed job ids (sealed under the master key; src/queue/job-ids.ts). */
   get jobIdSecret(): string {
     return `${this.prefix}job-id-secret`
+  }
+  /** The per-farm key of masked phones' tags (sealed under the master key; src/queue/phone-mask-key.ts). */
+  get phoneMaskSecret(): string {
+    return `${this.prefix}phone-mask-secret`
+  }
+  /** Set of the worker ids that sent a heartbeat (pruned by readers once a worker's heartbeat key is gone). */
+  get workers(): string {
+    return `${this.prefix}workers`
+  }
+  /** One worker process's heartbeat (JSON, short TTL refreshed every few seconds; src/queue/worker-heartbeats.ts). */
+  worker(workerId: string): string {
+    return `${this.prefix}worker:${workerId}`
   }
   /** A job's secrets (password, bot token), encrypted. */
   secret(jobId: string): string {

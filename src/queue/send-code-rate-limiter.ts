@@ -4,6 +4,7 @@
 // hosts' clocks may disagree). A FLOOD_WAIT blocks a DC's bucket for its duration (`penalize`).
 import type { RedisClient } from './redis-connection.ts'
 import { DEFAULT_PREFIX, FarmRedisKeys, type FarmStatsKeys, type SendCodeRateKeys } from './redis-keys.ts'
+import { countSendCode } from './send-code-rates.ts'
 
 export { DEFAULT_PREFIX }
 
@@ -119,21 +120,30 @@ export class SendCodeRateLimiter {
       this.perDc.ratePerSec,
       this.perDc.burst,
     )) as [number, number?, string?]
-    // Counted for /metrics (gramfarm_send_code_total); a count lost to a Redis hiccup is not worth failing over.
+    // Counted for /metrics (gramfarm_send_code_total) and the rates (the dashboard's pacing); a count lost to a
+    // Redis hiccup is not worth failing over.
     if (r[0] === 1) {
-      await this.redis.hincrby(this.stats.sendCode, 'granted', 1).catch(() => 0)
+      await Promise.all([
+        this.redis.hincrby(this.stats.sendCode, 'granted', 1),
+        countSendCode(this.redis, this.stats, input.dcId, 'sent'),
+      ]).catch(() => 0)
       return { ok: true }
     }
     const blockedBy = r[2] === 'penalty' ? 'penalty' : r[2] === 'global' ? 'global' : 'dc'
-    await this.redis.hincrby(this.stats.sendCode, `paced:${blockedBy}`, 1).catch(() => 0)
+    await Promise.all([
+      this.redis.hincrby(this.stats.sendCode, `paced:${blockedBy}`, 1),
+      countSendCode(this.redis, this.stats, input.dcId, 'paced'),
+    ]).catch(() => 0)
     return { ok: false, retryInMs: Math.max(1, r[1] ?? 1000), blockedBy }
   }
 
-  /** A FLOOD_WAIT_<seconds> from this DC: no sendCode there until it has passed. Returns the block left in ms. */
+  /**
+   * A FLOOD_WAIT_<seconds> from this DC: no sendCode there until it has passed. Returns the block left in ms.
+   * (The wait's seconds are counted by whoever met it: recordFloodWait, for every FLOOD_WAIT, paced or not.)
+   */
   async penalize(dcId: number, seconds: number): Promise<number> {
     if (!(seconds > 0) || !Number.isFinite(seconds)) throw new RangeError('seconds must be > 0')
     const key = this.keys(checkDc(dcId)).penalty
-    await this.redis.hincrbyfloat(this.stats.floodWait, String(dcId), seconds).catch(() => 0)
     return (await this.redis.eval(PENALIZE_LUA, 1, key, Math.ceil(seconds * 1000))) as number
   }
 }

@@ -9,7 +9,6 @@ import { Piscina } from 'piscina'
 import { Worker, Queue, DelayedError, WaitingError, type Job } from 'bullmq'
 import { openRedis } from '../queue/redis-connection.ts'
 import type { Logger } from 'pino'
-import { jobLogger } from '../foundation/logger.ts'
 import { FarmRedisKeys, qrScannedChannel, resultsKey } from '../queue/redis-keys.ts'
 import {
   LOGIN_QUEUE,
@@ -20,6 +19,9 @@ import {
 } from '../queue/login-job.ts'
 import { JobIds, loadJobIds } from '../queue/job-ids.ts'
 import { keyringFromSpec, warnOnceIfClear } from '../foundation/master-key-source.ts'
+import { SealedValueError } from '../foundation/sealed-value.ts'
+import { jobLogger, setPhoneMaskKey } from '../foundation/logger.ts'
+import { adoptPhoneMaskKey } from '../queue/phone-mask-key.ts'
 import type { StepOutcome } from './login-step-runner.ts'
 import type { LoginTask, ThreadOutcome } from './login-thread.ts'
 import type { FarmWorkerConfig } from './worker-config.ts'
@@ -27,6 +29,7 @@ import { recordCodeWait, recordLogin } from '../queue/farm-stats.ts'
 import type { WorkerMetrics } from './worker-metrics.ts'
 import { startSessionJobWorker } from './session-job-worker.ts'
 import { StartGate, STARTS_PER_THREAD } from './start-gate.ts'
+import { WorkerHeartbeatWriter } from './worker-heartbeat.ts'
 
 export interface FarmWorkerOptions extends FarmWorkerConfig {
   /** piscina threads (default 2). */
@@ -49,11 +52,15 @@ export interface FarmWorkerOptions extends FarmWorkerConfig {
   metrics?: WorkerMetrics
   /** Session jobs (`sessions check|harden`) started per second across the farm (default 5). */
   sessionJobRate?: number
+  /** How often the worker's heartbeat in Redis is refreshed (default 5 s; it lives three times as long). */
+  heartbeatEveryMs?: number
 }
 
 export interface FarmWorker {
   readonly worker: Worker<LoginJobData, LoginResult>
   readonly pool: Piscina
+  /** This process's id in its heartbeat (`<host>:<pid>:<random>`). */
+  readonly id: string
   /** Resolves when every started step has finished and the connections are closed. */
   close(): Promise<void>
 }
@@ -185,9 +192,21 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
   // An account that connects with gramfarm's own default identity is easy to tell from a real app: said once each.
   const identityWarned = new Set<string>()
   let jobIds = JobIds.plain
-  if (keyring.encrypting) {
-    const keyRedis = openRedis(opts.redis, { purpose: 'worker-keys', maxRetriesPerRequest: 1 })
-    jobIds = await loadJobIds(keyRedis, prefix, keyring).finally(() => keyRedis.disconnect())
+  const keyRedis = openRedis(opts.redis, { purpose: 'worker-keys', maxRetriesPerRequest: 1 })
+  let maskKey: string
+  try {
+    if (keyring.encrypting) jobIds = await loadJobIds(keyRedis, prefix, keyring)
+    // The farm's key of masked phones, for this process and its threads (their logs and errors).
+    maskKey = await adoptPhoneMaskKey(keyRedis, prefix, keyring).catch((err: unknown) => {
+      if (err instanceof SealedValueError) throw err
+      // Redis not there yet (the worker waits for it): a key of this process, nobody can reverse its tags.
+      opts.logger?.warn({ err: { name: (err as Error).name } }, "the farm's phone-mask key could not be read")
+      const own = process.env.GRAMFARM_MASK_KEY || randomBytes(32).toString('hex')
+      setPhoneMaskKey(own)
+      return own
+    })
+  } finally {
+    keyRedis.disconnect()
   }
   const threads = opts.threads ?? 2
   const readyChannel = `gramfarm-threads-${process.pid}-${randomBytes(6).toString('hex')}`
@@ -196,7 +215,7 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
   const connection = openRedis(opts.redis, { purpose: 'worker', maxRetriesPerRequest: null })
   const pool = new Piscina({
     filename: LOGIN_THREAD_MODULE,
-    workerData: { ...threadConfig(opts), readyChannel, closeChannel },
+    workerData: { ...threadConfig(opts), readyChannel, closeChannel, maskKey },
     minThreads: threads,
     maxThreads: threads,
     // Threads keep client sockets and timers between tasks: they must not park, nor end when idle.
@@ -439,9 +458,23 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
   })
 
   let closing: Promise<void> | undefined
+  const heartbeat = new WorkerHeartbeatWriter(
+    connection,
+    new FarmRedisKeys(prefix),
+    {
+      threads,
+      concurrency: opts.concurrency ?? 256,
+      activeJobs: () => inProgress,
+      running: () => closing === undefined && worker.isRunning(),
+    },
+    ...(opts.heartbeatEveryMs !== undefined ? [opts.heartbeatEveryMs] : []),
+  )
+  await heartbeat.start()
+
   return {
     worker,
     pool,
+    id: heartbeat.id,
     // Idempotent: a second close() waits for the first. Graceful (the steps in progress finish), but bounded:
     // after a lost Redis, BullMQ's close can wait forever on its blocking connection; then it is forced.
     close: () =>
@@ -453,6 +486,8 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
           await worker.stopTimers()
           await sessionWorker.stopTimers()
         }
+        // Gone from the dashboard and /readyz at once, not when the heartbeat expires.
+        await heartbeat.stop(graceful ? 2_000 : 500)
         // Forced means Redis is not answering: a QUIT would only wait out its bound, and a disconnect's wait for
         // `end` may never see one (the sockets are gone either way).
         if (graceful) await settlesWithin(subscriber.quit(), 2_000)
@@ -483,6 +518,7 @@ function threadConfig(opts: FarmWorkerOptions): FarmWorkerConfig {
     stalledIntervalMs: _stalled,
     closeGraceMs: _grace,
     sessionJobRate: _sessionJobRate,
+    heartbeatEveryMs: _heartbeat,
     ...config
   } = opts
   return config

@@ -234,6 +234,11 @@ export class LoginClientCache {
     for (const [id, c] of this.clients) if (Date.now() - c.lastUsed > idle) void this.drop(id)
   }
 
+  /** The home DC of the job's connected client, if one is cached (no connection is made). */
+  dcOf(jobId: string): number | undefined {
+    return this.clients.get(jobId)?.mtproto.homeDc
+  }
+
   /** Closes the job's client, if connected; its keys are flushed to Redis first. */
   async drop(jobId: string): Promise<void> {
     const c = this.clients.get(jobId)

@@ -17,6 +17,7 @@ import { passwordStep } from './login-steps/password-step.ts'
 import { codeStep, resendStep, sendCodeStep } from './login-steps/phone-code-steps.ts'
 import { qrStep } from './login-steps/qr-step.ts'
 import { failureText } from './failure-description.ts'
+import { recordFloodWait } from '../queue/flood-waits.ts'
 import {
   StepContext,
   loginTtlOf,
@@ -90,6 +91,7 @@ export class LoginStepRunner {
         if (causedBy(err, AuthKeyUnknownError)) await ctx.discardSession()
         throw err
       }
+      if (err instanceof RpcError && err.isFloodWait) await this.recordFloodWait(ctx, err.seconds!)
       outcome = this.outcomeOf(err, ctx)
       if (outcome.kind === 'final') await ctx.finish()
     }
@@ -134,6 +136,16 @@ export class LoginStepRunner {
         await ctx.finish()
         return ctx.final(`failed(bad step ${String(data.step)})`)
     }
+  }
+
+  /** Every FLOOD_WAIT a step met, sat out or final, for the DC it came from (the dashboard's and /metrics'). */
+  private async recordFloodWait(ctx: StepContext, seconds: number): Promise<void> {
+    const { keys } = this.services
+    const dc =
+      this.clients.dcOf(ctx.jobId) ??
+      (Number(await this.cfg.redis.hget(keys.login(ctx.jobId), 'dcId').catch(() => null)) || undefined)
+    // Best effort: a figure lost to a Redis hiccup is not worth failing the step over.
+    if (dc !== undefined) await recordFloodWait(this.cfg.redis, keys.stats, dc, seconds).catch(() => undefined)
   }
 
   private outcomeOf(err: unknown, ctx: StepContext): StepOutcome {

@@ -23,7 +23,7 @@ export function registerServe(program: Command): void {
     .option('--port <n>', 'port (default 8787; 0 lets the OS pick)')
     .option(
       '--tokens <file>',
-      'bearer tokens: JSON {"codes": [...], "admin": [...], "webhook": [...]} (also $GRAMFARM_CODE_TOKENS, $GRAMFARM_ADMIN_TOKENS, $GRAMFARM_WEBHOOK_TOKENS)',
+      'bearer tokens: JSON {"codes": [...], "admin": [...], "webhook": [...]} (also the config file\'s "serve": {"tokens", "adminTokens", "webhookTokens"} and $GRAMFARM_CODE_TOKENS, $GRAMFARM_ADMIN_TOKENS, $GRAMFARM_WEBHOOK_TOKENS)',
     )
     .option('--rate <n>', 'requests a minute one client may make to /v1/ (default 120, bursts of 30)')
     .option('--body-limit <bytes>', 'largest request body (default 16384)')
@@ -34,7 +34,8 @@ Routes:
   POST /v1/codes       {"phone", "code", "attempt"?, "jobId"?}   Authorization: Bearer <codes or admin token>
   POST /v1/passwords   {"phone", "password", "jobId"?}
   POST /v1/webhooks/handler-api?token=<webhook token>   {"activationId", "code"?, "text"?} (SMS services)
-  GET  /healthz, /readyz (Redis answers, a worker is connected)
+  GET  /healthz, /readyz (Redis answers, a worker's heartbeat is alive)
+  GET  /, /dashboard.json, /queues (bull-board), /metrics
 Answers are JSON: {"status": "stored"|"pending"|"duplicate"|"stale", "waiting": <a login was waiting>} or
 {"error": <reason>, "message"}; 200 a login took it, 202 parked for the next request, 4xx refused (nothing stored).
 
@@ -61,7 +62,7 @@ Example:
         const bodyLimit = positiveInt(flags.bodyLimit, '--body-limit')
         let tokens
         try {
-          tokens = loadServeTokens(flags.tokens)
+          tokens = loadServeTokens(flags.tokens, process.env, config.serveTokens)
         } catch (err) {
           if (err instanceof ServeTokensError) throw new CliError(err.message, ExitCode.usage)
           throw err
