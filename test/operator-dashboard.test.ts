@@ -1,7 +1,9 @@
 // The dashboard in a real browser (issue 12): Debian's chromium, headless, driven by puppeteer-core (nothing
 // downloads a browser). A small onboarding whose codes arrive through POST /v1/codes while the page watches: the
 // waiting logins show (phones masked without a token), the run's counts change to the final table, an admin
-// token shows phones in full, /metrics counts equal the outcome, bull-board answers at /queues. A screenshot of
+// token shows phones in full, /metrics counts equal the outcome, bull-board answers at /queues; the workers panel
+// shows the worker's heartbeat and threads, sendCode pacing shows rates a minute, a FLOOD_WAIT longer than the
+// pacing's pause shows with its end and seconds left. A screenshot of
 // the dashboard is kept in test/output/ (git-ignored).
 import assert from 'node:assert/strict'
 import { existsSync, mkdirSync, statSync } from 'node:fs'
@@ -12,6 +14,8 @@ import { Coordinator } from '../src/farm/coordinator.ts'
 import { parseAccounts } from '../src/farm/accounts-file.ts'
 import { loginJobId } from '../src/queue/login-job.ts'
 import { startOperatorServer, type OperatorServer } from '../src/operator/operator-server.ts'
+import { FarmRedisKeys } from '../src/queue/redis-keys.ts'
+import { recordFloodWait } from '../src/queue/flood-waits.ts'
 import { startFarm, waitFor, type Farm } from './farm-e2e-harness.ts'
 
 const CODES_TOKEN = 'dash-codes-token-0123456789'
@@ -62,12 +66,26 @@ describe('dashboard in headless chromium', () => {
         await page.goto(`${server.url}/`, { waitUntil: 'domcontentloaded' })
         const text = async (id: string): Promise<string> =>
           page.$eval(`#${id}`, (e) => (e as unknown as { innerText: string }).innerText)
+        /** A panel's table as rows of cell texts, its head first. */
+        const rows = (id: string): Promise<string[][]> =>
+          page.$$eval(`#${id} tr`, (trs) =>
+            trs.map((tr) =>
+              [...tr.querySelectorAll('th,td')].map((c) => (c as unknown as { innerText: string }).innerText),
+            ),
+          )
         await waitFor(
           'workers on the page',
           async () => (await text('workers')) !== '…' && Number(await text('workers')) >= 1,
           20_000,
           200,
         )
+        // The workers panel: this worker's heartbeat, with its threads (the harness runs one).
+        assert.equal(await text('threads'), '1')
+        const workerRows = await rows('workerList')
+        const mine = workerRows.find((r) => r[0] === worker.id)
+        assert.ok(mine, JSON.stringify(workerRows))
+        const wcell = (name: string): string | undefined => mine[workerRows[0]!.indexOf(name)]
+        assert.deepEqual([wcell('threads'), wcell('pid'), wcell('taking jobs')], ['1', String(process.pid), 'yes'])
 
         const run = await coordinator.enqueue(
           parseAccounts(`${[...PHONES, BANNED].join('\n')}\n`, { format: 'phones' }),
@@ -123,6 +141,35 @@ describe('dashboard in headless chromium', () => {
           250,
         )
         assert.equal(row.mine[row.head.indexOf('total')], '4')
+        // sendCode pacing as rates a minute: the four codes sent just now, over all DCs and on DCs 2 and 3.
+        const rateRows = await waitFor(
+          'sendCode rates',
+          async () => {
+            const r = await rows('rates')
+            const sent = (scope: string): number => Number(r.find((x) => x[0] === scope)?.[1] ?? 0)
+            return sent('all DCs') > 0 && sent('DC 2') > 0 && sent('DC 3') > 0 ? r : null
+          },
+          10_000,
+          250,
+        )
+        assert.deepEqual(rateRows[0], ['scope', 'sent / min', 'paced / min'])
+        assert.equal(await text('rateWindow'), '5')
+        // FLOOD_WAITs per DC: one longer than the pacing's pause shows with its end and seconds left.
+        await recordFloodWait(farm.redis, new FarmRedisKeys(farm.prefix).stats, 2, 900)
+        const floodRow = await waitFor(
+          'the FLOOD_WAIT of DC 2',
+          async () => {
+            const r = await rows('flood')
+            const dc2 = r.find((x) => x[0] === '2')
+            return dc2 && dc2[1] !== 'none now' ? { head: r[0]!, dc2 } : null
+          },
+          10_000,
+          250,
+        )
+        const fcell = (name: string): string | undefined => floodRow.dc2[floodRow.head.indexOf(name)]
+        assert.ok(Number(fcell('seconds left')) > 880 && Number(fcell('seconds left')) <= 900, fcell('seconds left'))
+        assert.equal(fcell('seconds summed'), '900')
+        assert.match(fcell('waiting until') ?? '', /^\d{4}-\d\d-\d\dT/)
         const failures = await text('failures')
         assert.match(failures, /banned/)
         assert.ok(!failures.includes(BANNED), 'masked without a token')
