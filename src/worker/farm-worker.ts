@@ -307,6 +307,12 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
     if (worker.concurrency !== next) worker.concurrency = next
   }
   starts.onRelease = takeOneMore
+  // BullMQ counts in its window what it still finishes after a step (e.g. a move stuck across a Redis outage),
+  // which inProgress does not: one more slot a second, so a window that such leftovers fill never stays shut.
+  const widen = setInterval(() => {
+    if (throttled && worker.concurrency < configuredConcurrency) worker.concurrency = worker.concurrency + 1
+  }, 1_000)
+  widen.unref()
   const processor = async (job: Job<LoginJobData, LoginResult>, token?: string): Promise<LoginResult> => {
     inProgress++
     try {
@@ -479,6 +485,7 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
     // after a lost Redis, BullMQ's close can wait forever on its blocking connection; then it is forced.
     close: () =>
       (closing ??= (async () => {
+        clearInterval(widen)
         const graceMs = opts.closeGraceMs ?? CLOSE_GRACE_MS
         const graceful = await settlesWithin(Promise.all([worker.close(), sessionWorker.close()]), graceMs)
         if (!graceful) {
