@@ -74,13 +74,22 @@ it(
 
     const imported = await cli(['sessions', 'import', inbox, '--json'])
     assert.equal(imported.code, 1, imported.stderr) // c.session is an error row
-    const rows = JSON.parse(imported.stdout) as { source: string; status: string; session?: string; userId?: string }[]
+    const rows = JSON.parse(imported.stdout) as {
+      source: string
+      status: string
+      session?: string
+      userId?: string
+      warnings: string[]
+    }[]
     assert.deepEqual(rows.map((r) => [r.source.split('/').pop(), r.status]).sort(), [
       ['a.session', 'imported'],
       ['b.txt:1', 'imported'],
       ['c.session', 'error'],
     ])
     assert.equal(rows.find((r) => r.source.endsWith('a.session'))!.userId, a.userId!.toString())
+    // the GramJS string named no identity: the farm's identity setting (default mix) gave it a preset, saved
+    const bRow = rows.find((r) => r.source.endsWith('b.txt:1')) as { warnings: string[] }
+    assert.match(bRow.warnings.join(' '), /preset ".+" assigned and saved/)
     // the phone was not in the files: getMe told it, so the sessions have the names a login would give them
     assert.deepEqual(
       rows

@@ -25,6 +25,7 @@ import { isTelethonDb, readTelethonSessionImage } from '../auth/storage/telethon
 import { SqliteDb } from '../auth/storage/sqlite-wasm.ts'
 import { readTdata } from '../auth/storage/tdata/index.ts'
 import type { Sealer } from '../foundation/sealed-value.ts'
+import { identityOf, presetFor, type IdentityChoice } from '../auth/device-identity.ts'
 import { ExceptIdsRegistry } from '../queue/except-ids-registry.ts'
 import { sessionKeyPrefix } from '../queue/redis-keys.ts'
 import { listRedisSessions } from './session-export.ts'
@@ -39,6 +40,8 @@ export interface ImportCandidate {
   readonly format: ImportFormat
   readonly record: SessionRecord
   readonly sidecar: Sidecar
+  /** The source named no identity and import gave it a preset. */
+  readonly presetAssigned?: boolean
 }
 
 export type ImportStatus = 'imported' | 'duplicate' | 'error'
@@ -87,10 +90,19 @@ export interface ImportOptions extends ReadOptions {
   readonly resolveUser?: (
     candidate: ImportCandidate,
   ) => Promise<{ userId: bigint; isBot: boolean; phone: string | null }>
+  /**
+   * How an account whose source names no identity gets one (the farm's `identity` setting): a preset, saved with
+   * the session and presented from the first connection on (the getMe included). Absent or `library`: none (warned).
+   */
+  readonly identityChoice?: IdentityChoice
+  /** The farm's api id (what an account without its own connects with), for the preset's lang_pack rule. */
+  readonly defaultApiId?: number
   /** Report only: read, check for duplicates, store nothing. */
   readonly dryRun?: boolean
 }
 
+/** Telegram Desktop's api id: what the farm uses when not told (apiCredentials' test-DC default too). */
+const FARM_DEFAULT_API_ID = 2040
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1')
 const TDATA_KEY_FILES = ['key_datas', 'key_data0', 'key_data1']
 
@@ -350,9 +362,24 @@ async function farmIndex(
   return { keys, users, names }
 }
 
+/** The source named no identity: a preset under the farm's choice, fixed by the account (phone, user, or key). */
+function withPreset(c: ImportCandidate, choice: IdentityChoice | undefined, fallbackApiId: number): ImportCandidate {
+  if (c.record.device || !choice) return c
+  const accountKey = c.sidecar.phone ?? c.record.userId?.toString() ?? authKeyIdHex(c.record.authKey)
+  const preset = presetFor(accountKey, choice)
+  if (!preset) return c
+  return {
+    ...c,
+    record: { ...c.record, device: identityOf(preset, c.record.apiId ?? fallbackApiId) },
+    presetAssigned: true,
+  }
+}
+
 function warningsOf(c: ImportCandidate): string[] {
   const w: string[] = []
-  if (!c.record.device) w.push('no identity in the source: it will connect with the farm default identity')
+  if (c.presetAssigned) w.push(`no identity in the source: preset "${c.record.device!.deviceModel}" assigned and saved`)
+  else if (!c.record.device)
+    w.push('no identity in the source: it will connect with the library default identity (a known fingerprint)')
   if (c.record.apiId === null) w.push('no api id in the source: the farm api id will be used')
   else if (c.sidecar.apiHash === null) w.push('api id without api_hash: the farm api id/hash will be used')
   return w
@@ -378,7 +405,7 @@ export async function importSessions(
   const seenKeys = new Map<string, string>()
   const seenUsers = new Map<string, string>()
   for (const candidate of candidates) {
-    let c = candidate
+    let c = withPreset(candidate, opts.identityChoice, opts.defaultApiId ?? FARM_DEFAULT_API_ID)
     const base = { source: c.source, format: c.format, dcId: c.record.dcId }
     try {
       let phone = c.sidecar.phone

@@ -401,6 +401,7 @@ Examples:
         const { SessionSecretStore } = await import('../../queue/session-secrets.ts')
         const { apiCredentials } = await import('../farm-config.ts')
         const { parseRsaPublicKey } = await import('../../mtproto/crypto/rsa-keys.ts')
+        const { parseIdentityChoice } = await import('../../auth/device-identity.ts')
         const endpoint = config.testDcEndpointFile !== undefined ? testDcEndpointOf(config) : undefined
         const app = flags.resolve === false ? undefined : apiCredentials(config)
         const redis = await connectRedis(config, { failFast: true, name: 'gramfarm-sessions' })
@@ -412,6 +413,8 @@ Examples:
             ...(passcodeOf(flags) !== undefined ? { passcode: passcodeOf(flags)! } : {}),
             testMode: flags.testMode === true || endpoint !== undefined,
             ...(flags.dryRun ? { dryRun: true } : {}),
+            identityChoice: parseIdentityChoice(config.identity),
+            ...(app ? { defaultApiId: app.apiId } : {}),
             // Bundles found among the paths (or in a searched folder) go to the bundle reader.
             bundle: {
               isBundle: (head) => isSessionBundle(head),
