@@ -162,11 +162,11 @@ describe('sessions lifecycle: import, check, harden, export', { timeout: 600_000
     const frozen = out.sessions.find((s) => s.state === 'frozen')!
     assert.equal(frozen.appeal_url, 'https://t.me/spambot')
     assert.equal(out.sessions.find((s) => s.state === 'restricted')!.restriction_reasons, 'all:spam')
-    // A bare session string, and a tdata folder (today's import gives it no Desktop identity), carry none: the
-    // check says they connected with the library's defaults; every other account came with its own.
+    // Every account connects with an identity of its own: its source's, or the preset the import gave a bare
+    // string or a tdata folder (never the library's defaults).
     for (const a of ACCOUNTS) {
       const row = out.sessions.find((s) => s.account === accountOf.get(a.phone))!
-      assert.equal(row.default_identity, a.as === 'string' || a.as === 'tdata', a.phone)
+      assert.equal(row.default_identity, false, a.phone)
     }
     // The keys still alive were used by the check: the DC saw each with the device and app it came with.
     for (const a of ACCOUNTS.slice(0, 3)) {
