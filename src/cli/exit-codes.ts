@@ -6,7 +6,8 @@
 //   4    timed out: the run did not finish within --timeout (its jobs stay queued), or nothing answered in time
 //   5    internal error (a bug: please report it with the log)
 //   6    the run ended, but its sessions or report could not be written (the results and sessions stay in Redis)
-//   7    Redis refused our credentials (wrong password or ACL user: NOAUTH, WRONGPASS)
+//   7    Redis refused our credentials (wrong password or ACL user: NOAUTH, WRONGPASS), our TLS handshake, or a
+//        command the ACL user may not run (NOPERM)
 //   130  interrupted (Ctrl-C) before the command finished
 export const ExitCode = {
   ok: 0,
@@ -42,5 +43,5 @@ export const EXIT_CODES_HELP = `Exit codes:
   4    timed out (--timeout); the jobs stay queued
   5    internal error
   6    the run ended but its sessions or report could not be written (they stay in Redis)
-  7    Redis authentication failed (wrong password or ACL user)
+  7    Redis authentication failed (wrong password or ACL user), TLS refused, or permission denied (NOPERM)
   130  interrupted`

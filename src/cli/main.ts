@@ -2,6 +2,7 @@
 // Turns every way a command can end into a documented exit code (see exit-codes.ts).
 import { CommanderError } from 'commander'
 import { FarmError } from '../farm/farm-error.ts'
+import { redisPermissionError } from '../queue/redis-acl.ts'
 import { actionExitCode } from './commands/command-kit.ts'
 import { CliError, ExitCode, type ExitCodeValue } from './exit-codes.ts'
 import { buildProgram } from './program.ts'
@@ -56,6 +57,12 @@ export async function main(argv: readonly string[] = process.argv): Promise<Exit
     if (err instanceof CliError) {
       fail(err.name, err.message, err.exitCode)
       return err.exitCode
+    }
+    // An ACL user lacking a permission: said as such (exit 7, like refused credentials), not as an internal error.
+    const denied = redisPermissionError(err) ?? redisPermissionError((err as Error | undefined)?.cause)
+    if (denied) {
+      fail(denied.name, denied.message, ExitCode.redisAuthFailed)
+      return ExitCode.redisAuthFailed
     }
     if (err instanceof FarmError) {
       // The farm refused what it was given (an accounts file, a run id): the operator's input, exit 2.
