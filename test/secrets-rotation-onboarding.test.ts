@@ -138,9 +138,10 @@ describe('keys rotate during a running onboarding', () => {
     },
     async (t) => {
       const oldWorker = await farm.startWorker({ keyring: oldSpec, codeTimeoutMs: 60_000, recheckMs: 300 })
-      // A worker that will be left running with the old key alone (the second test): started before any job is
+      // A worker that will be left running with the old key alone (the second test; its code wait outlasts the
+      // provider's 25 s so the login ends on the sealed code, not a timeout): started before any job is
       // queued and paused at once, so it takes none until then.
-      staleWorker = await farm.startWorker({ keyring: oldSpec, codeTimeoutMs: 20_000, recheckMs: 300 })
+      staleWorker = await farm.startWorker({ keyring: oldSpec, codeTimeoutMs: 60_000, recheckMs: 300 })
       await staleWorker.worker.pause(true)
       const passwords = Object.fromEntries(VAULT_2FA.map((p) => [p, `pw-${p}`]))
       const specs = accountsJson([...USERS, ...VAULT_2FA, PROVIDER_2FA], [BOT_TOKEN], passwords)
