@@ -12,7 +12,7 @@ import type { AccountSpec } from '../src/farm/accounts-file.ts'
 import { Coordinator } from '../src/farm/coordinator.ts'
 import { SimulatedCodeProvider } from '../src/demo/simulated-code-provider.ts'
 import { aclSetUserArgs, type FarmRole } from '../src/queue/redis-acl.ts'
-import { openRedis, type RedisEndpoint } from '../src/queue/redis-connection.ts'
+import { openRedis, type RedisClient, type RedisEndpoint } from '../src/queue/redis-connection.ts'
 import { runCli, spawnWorker, startFarm, type Farm, type WorkerProcess } from './farm-e2e-harness.ts'
 import { startRedisServer, freeLoopbackPort, type RedisServer } from './support/redis-servers.ts'
 import { makeTestCertificates, type TestCertificates } from './support/tls-certificates.ts'
@@ -90,6 +90,7 @@ describe('Redis over TLS with the least-privilege ACL', () => {
   describe('an onboarding, each process on its own ACL user', () => {
     let farm: Farm
     let provider: SimulatedCodeProvider
+    let providerRedis: RedisClient
     let worker: WorkerProcess | undefined
 
     before(async () => {
@@ -98,7 +99,7 @@ describe('Redis over TLS with the least-privilege ACL', () => {
       // The code provider on its own user (the farm's own provider, on the coordinator's, stops).
       await farm.provider.stop()
       provider = new SimulatedCodeProvider({
-        redis: openRedis(endpointOf('provider'), { purpose: 'test-provider' }),
+        redis: (providerRedis = openRedis(endpointOf('provider'), { purpose: 'test-provider' })),
         prefix: farm.prefix,
         delayMs: [10, 60],
       })
@@ -109,6 +110,7 @@ describe('Redis over TLS with the least-privilege ACL', () => {
     after(async () => {
       await worker?.stop('SIGTERM')
       await provider.stop()
+      providerRedis.disconnect()
       await farm.stop()
     })
 
