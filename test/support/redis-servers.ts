@@ -58,7 +58,9 @@ export interface RedisServer {
 
 /**
  * Starts a redis-server (or redis-sentinel) on a free port in a fresh directory and waits until it answers PING.
- * It is killed and its directory removed after the test (or the test file, when started in `before`) that started it.
+ * It is killed and its directory removed when the test that started it ends — and node:test ends a `before` hook
+ * like a test, so a server started inside one is gone when the hook returns: start it at the top level of the file or
+ * inside the test, or pass `stopAfterTest: false` and stop() it yourself.
  */
 export async function startRedisServer(opts: RedisServerOptions = {}): Promise<RedisServer> {
   const host = opts.host ?? '127.0.0.1'
