@@ -9,6 +9,7 @@ import {
   srpVerifier,
   type SrpAlgo,
 } from '../../mtproto/crypto/srp.ts'
+import { checkDhParams } from '../../mtproto/crypto/dh.ts'
 import { randomBytes, type RandomSource } from '../../mtproto/crypto/random.ts'
 import { RpcError } from '../../mtproto/rpc-error.ts'
 import type { TlValue, tl } from '../../mtproto/tl/index.ts'
@@ -70,6 +71,11 @@ export async function computeNewPasswordHash(
   newPasswordHash: Uint8Array
 }> {
   const server = srpAlgoOf(newAlgo, 'new_algo')
+  try {
+    checkDhParams(server.p, server.g) // a verifier over a bad group would hand the password to whoever chose it
+  } catch (err) {
+    throw new PasswordSettingsError('unsupported_algo', 'new_algo fails the prime checks', err)
+  }
   const algo: SrpAlgo = { ...server, salt1: srpNewSalt1(server.salt1, random) }
   const x = await srpPasswordHashAsync(password, algo)
   return {

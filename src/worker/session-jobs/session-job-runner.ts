@@ -12,10 +12,11 @@ import type {
   SessionJobData,
   SessionJobResult,
 } from '../../queue/session-job.ts'
+import { QueueError } from '../../queue/queue-error.ts'
 import { failureText } from '../failure-description.ts'
 import { isTransient } from '../transient-failure.ts'
 import { freezeOf, healthOfError, restrictionOf, type ErrorHealth } from './health-state.ts'
-import { passwordState, updatePassword, type Invoke } from './password-change.ts'
+import { PasswordSettingsError, getPasswordState, setCloudPassword } from '../../auth/flows/password-settings.ts'
 import { connectSession, type SessionConnection, type SessionJobEnv } from './session-client.ts'
 
 export type SessionJobOutcome =
@@ -30,6 +31,13 @@ export interface SessionJobRunnerEnv extends SessionJobEnv {
 const FRESH_SESSION_SECONDS = 24 * 3600
 /** A generated 2FA password: 18 random bytes, 24 base64url characters. */
 const GENERATED_PASSWORD_BYTES = 18
+
+type Invoke = <R>(request: Parameters<SessionConnection['mtproto']['invoke']>[0]) => Promise<R>
+
+/** The account's 2FA uses an algorithm we cannot compute (or its numbers fail the checks): failed(password_algo). */
+class PasswordAlgoError extends QueueError {
+  override readonly name = 'password_algo'
+}
 
 class Decided extends Error {
   constructor(readonly health: ErrorHealth) {
@@ -222,12 +230,13 @@ export class SessionJobRunner {
     if (mode === 'keep') return 'kept'
     const secrets = this.env.secrets
     const known = await secrets.get(data.session)
-    const state = await passwordState(invoke)
+    const api = { invoke }
+    const state = await getPasswordState(api)
     if (state.hasPassword && mode === 'missing')
       return known.password !== undefined || known.pendingPassword !== undefined ? 'kept' : 'current_unknown'
     const candidates = state.hasPassword
       ? [known.password, known.pendingPassword].filter((p): p is string => p !== undefined)
-      : [null]
+      : [undefined]
     if (candidates.length === 0) return 'current_unknown'
     // A pending password from a job that stopped halfway may be the account's already: it is set again rather
     // than replaced by another, so the one the account may have is never overwritten in the store.
@@ -238,21 +247,26 @@ export class SessionJobRunner {
     // Written before Telegram is told: a crash in between cannot lose the password the account then has.
     await secrets.put(data.session, { pendingPassword: next })
     for (let i = 0; i < candidates.length; i++) {
-      const current = candidates[i]!
-      const fresh = i === 0 ? state : await passwordState(invoke) // each srp_id answers once
       try {
-        await updatePassword(invoke, fresh, current, next, data.harden?.passwordHint)
+        // setCloudPassword reads a fresh account.getPassword each time: each srp_id answers once.
+        await setCloudPassword(
+          api,
+          { password: next, ...(data.harden?.passwordHint ? { hint: data.harden.passwordHint } : {}) },
+          candidates[i],
+        )
         await secrets.put(data.session, { password: next, pendingPassword: null })
         return state.hasPassword ? 'changed' : 'set'
       } catch (err) {
-        if (!(err instanceof RpcError && err.is('PASSWORD_HASH_INVALID')) || i === candidates.length - 1) {
-          // The new password did not take: the stored one (if any) stays the account's.
-          if (err instanceof RpcError && err.is('PASSWORD_HASH_INVALID')) {
-            await secrets.put(data.session, { pendingPassword: null })
-            return 'current_unknown'
-          }
-          throw err
+        if (err instanceof PasswordSettingsError && err.reason === 'unsupported_algo')
+          throw new PasswordAlgoError(err.message, { cause: err })
+        const wrong = err instanceof PasswordSettingsError && err.reason === 'password_invalid'
+        if (wrong && i < candidates.length - 1) continue
+        // The new password did not take: the stored one (if any) stays the account's.
+        if (wrong) {
+          await secrets.put(data.session, { pendingPassword: null })
+          return 'current_unknown'
         }
+        throw err
       }
     }
     return 'current_unknown'
