@@ -88,6 +88,15 @@ describe('logger', () => {
     assert.ok(!text().includes('31337'))
   })
 
+  it("logs a failed login's error message (a string under `error`) as that string", async () => {
+    const { stream, text } = sink()
+    const log = createLogger({ destination: stream })
+    log.warn({ state: 'failed(timeout)', error: 'RequestTimeoutError: no answer in 10 s' }, 'login failed')
+    await tick()
+    const line = JSON.parse(text()) as { error: unknown }
+    assert.equal(line.error, 'RequestTimeoutError: no answer in 10 s')
+  })
+
   it('makes a child logger per job with a masked phone', async () => {
     const { stream, text } = sink()
     const log = createLogger({ destination: stream })

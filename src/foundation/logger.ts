@@ -62,7 +62,9 @@ export interface CreateLoggerOptions {
  * Error serializer: `code` is a secret key (login codes), so an error's own `code` (ECONNREFUSED, FLOOD_WAIT…)
  * is moved to `errCode` to survive the redaction.
  */
-function serializeError(err: Error): Record<string, unknown> {
+function serializeError(err: Error | string): Record<string, unknown> | string {
+  // `error` is also the key of a failed login's message (a string): spreading it would log it a character a key.
+  if (typeof err !== 'object' || err === null) return err
   const { code, ...rest } = stdSerializers.err(err) as unknown as Record<string, unknown>
   return code === undefined ? rest : { ...rest, errCode: code }
 }
