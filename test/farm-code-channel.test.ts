@@ -14,6 +14,9 @@ import {
   type CodeRequestMessage,
 } from '../src/queue/code-channel.ts'
 import { createLogger } from '../src/foundation/logger.ts'
+import { planJob } from '../src/farm/account-jobs.ts'
+import { parseAccounts } from '../src/farm/accounts-file.ts'
+import { codeAttemptId } from '../src/queue/login-job.ts'
 
 const run = `${process.pid}-${randomBytes(4).toString('hex')}`
 const prefix = `{gramfarm-test:${run}}:`
@@ -171,6 +174,30 @@ describe('code channel', () => {
     assert.equal((await provider.deliverCode({ phone: early, code: '33333' })).status, 'pending')
     await box.requestCode({ phone: early, attempt: '1', codeType: 'sms', jobId: 'job-early' })
     assert.equal(await box.waitForCode({ phone: early, attempt: '1', timeoutMs: 2000 }), '33333')
+  })
+
+  it("two logins of one phone never share an attempt id: the old login's request and late code reach neither", async () => {
+    const box = inbox()
+    const provider = new CodeProviderClient({ redis, prefix })
+    const phone = nextPhone()
+    const [spec] = parseAccounts(`${phone}\n`, { file: 'relogin.txt' })
+    const oldLogin = planJob(spec!, 0, { runId: 'run-old' }).data
+    const newLogin = planJob(spec!, 0, { runId: 'run-new' }).data
+    const oldAttempt = codeAttemptId(oldLogin, 1)
+    const newAttempt = codeAttemptId(newLogin, 1)
+    assert.notEqual(oldAttempt, newAttempt, 'the first code request of each login has its own id')
+    await box.requestCode({ phone, attempt: oldAttempt, codeType: 'sms', jobId: 'job-old' })
+    await box.requestCode({ phone, attempt: newAttempt, codeType: 'sms', jobId: 'job-new' }) // the re-login
+    // A provider catching up on the stream answers the old login's request: refused, not taken as the new one's.
+    assert.deepEqual(await provider.deliverCode({ phone, code: '11111', attempt: oldAttempt }), {
+      status: 'stale',
+      attempt: oldAttempt,
+    })
+    // Asked again after a failover, the new login still has no code of the old one.
+    await box.requestCode({ phone, attempt: newAttempt, codeType: 'sms', jobId: 'job-new', reissued: true })
+    await assert.rejects(box.waitForCode({ phone, attempt: newAttempt, timeoutMs: 300 }), CodeTimeoutError)
+    await provider.deliverCode({ phone, code: '22222' })
+    assert.equal(await box.waitForCode({ phone, attempt: newAttempt, timeoutMs: 2000 }), '22222')
   })
 
   it('asked again for the same attempt after a failover, keeps the code that attempt already has, and says so', async () => {

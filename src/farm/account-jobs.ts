@@ -4,7 +4,14 @@
 import { createHash } from 'node:crypto'
 import type { AccountSource, AccountSpec } from './accounts-file.ts'
 import type { ProxyConfig } from '../mtproto/transport/transport-connection.ts'
-import { botAccountKey, botLabel, type AccountOptions, type LoginJobData, type LoginKind } from '../queue/login-job.ts'
+import {
+  botAccountKey,
+  botLabel,
+  newLoginNonce,
+  type AccountOptions,
+  type LoginJobData,
+  type LoginKind,
+} from '../queue/login-job.ts'
 import { JobIds } from '../queue/job-ids.ts'
 import type { JobSecrets } from '../queue/secret-vault.ts'
 
@@ -67,6 +74,7 @@ export function planJob(spec: AccountSpec, index: number, opts: PlanOptions): Pl
     options,
     step: 'start' as const,
     codeAttempt: 0,
+    loginNonce: newLoginNonce(),
     codeFailures: 0,
     deadline: 0,
     runId: opts.runId,

@@ -1,7 +1,7 @@
 // The farm's login jobs: one BullMQ job per account. Job data is stored in clear in Redis, so it carries no
 // secret (bot tokens, 2FA passwords, proxy URLs and per-account api_hash go to the SecretVault); the job id is derived from the account, so
 // enqueueing the same account twice does nothing while its job exists.
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 export { botAccountKey } from './except-ids-registry.ts'
 
 export const LOGIN_QUEUE = 'gramfarm-login'
@@ -49,6 +49,11 @@ export interface LoginJobData {
   step: LoginStep
   /** Which code request this is (one per auth.sendCode/resendCode), for the code channel. */
   codeAttempt: number
+  /**
+   * Per-login prefix of this login's code-channel attempt ids (codeAttemptId): a phone's code request outlives its
+   * login by minutes, so without it the next login's attempt `1` would be the old login's `1` to a provider.
+   */
+  loginNonce?: string
   /** Codes refused so far in this login. */
   codeFailures: number
   /**
@@ -69,6 +74,20 @@ export interface LoginJobData {
   codeWaitSince?: number
   /** The Redis epoch (RedisEpoch) when the code or password now awaited was asked for: a failover since re-asks. */
   requestEpoch?: string
+}
+
+/**
+ * The code channel's attempt id for code request `n` of this login: `<loginNonce>.<n>`, so that no two logins of
+ * a phone share one (a provider echoing the old login's request is refused as stale, the old login's late code is
+ * never this login's). Jobs without a nonce (enqueued before it existed) keep the bare counter.
+ */
+export function codeAttemptId(data: Pick<LoginJobData, 'codeAttempt' | 'loginNonce'>, n = data.codeAttempt): string {
+  return data.loginNonce !== undefined ? `${data.loginNonce}.${n}` : String(n)
+}
+
+/** A fresh per-login nonce for LoginJobData.loginNonce (8 hex chars: collisions between two logins of a phone are moot). */
+export function newLoginNonce(): string {
+  return randomBytes(4).toString('hex')
 }
 
 export type FinalState =

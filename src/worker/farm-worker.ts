@@ -12,6 +12,7 @@ import type { Logger } from 'pino'
 import { FarmRedisKeys, qrScannedChannel, resultsKey } from '../queue/redis-keys.ts'
 import {
   LOGIN_QUEUE,
+  codeAttemptId,
   ROUTINE_PRIORITY,
   URGENT_PRIORITY,
   type LoginJobData,
@@ -401,8 +402,7 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
 
   const deliveredWhileActive = async (data: LoginJobData): Promise<boolean> => {
     if (data.kind !== 'user' || floodWaiting(data)) return false
-    if (data.step === 'wait_code')
-      return (await connection.exists(names.code(data.account, String(data.codeAttempt)))) === 1
+    if (data.step === 'wait_code') return (await connection.exists(names.code(data.account, codeAttemptId(data)))) === 1
     if (data.step === 'wait_password') return (await connection.exists(names.password(data.account))) === 1
     return false
   }

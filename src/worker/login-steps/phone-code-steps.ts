@@ -6,6 +6,7 @@ import { codeTypeName } from '../../auth/credential-provider.ts'
 import type { Authorization } from '../../auth/flows/login-host.ts'
 import { resendOrSendAgain, sendCode } from '../../auth/flows/phone-login.ts'
 import { CodeTimeoutError, type KnownCodeType } from '../../queue/code-channel.ts'
+import { codeAttemptId } from '../../queue/login-job.ts'
 import type { LoginClient } from '../login-client-cache.ts'
 import { CLAIM_TTL_SECONDS, alreadyLoggedIn, authorized, claim } from './login-outcomes.ts'
 import { passwordStep } from './password-step.ts'
@@ -88,7 +89,7 @@ async function codeSent(ctx: StepContext, sent: tl.auth.RawSentCode, codeAttempt
   const requestEpoch = await cfg.epoch?.current()
   await cfg.inbox.requestCode({
     phone: data.account,
-    attempt: String(codeAttempt),
+    attempt: codeAttemptId(data, codeAttempt),
     codeType,
     jobId: ctx.jobId,
     // How long the request lives (a provider polls, then cancels for a refund, by it): the login's wait.
@@ -115,12 +116,12 @@ async function askCodeAgain(ctx: StepContext, codeFailures: number): Promise<Ste
   const requestEpoch = await cfg.epoch?.current()
   await cfg.inbox.requestCode({
     phone: data.account,
-    attempt: String(codeAttempt),
+    attempt: codeAttemptId(data, codeAttempt),
     codeType: (type ?? 'sms') as KnownCodeType,
     jobId: ctx.jobId,
     timeoutSec: Math.max(1, Math.ceil((data.deadline - Date.now()) / 1000)),
     ...(Number(length) > 0 ? { codeLength: Number(length) } : {}),
-    refusedAttempt: String(data.codeAttempt),
+    refusedAttempt: codeAttemptId(data),
   })
   return {
     kind: 'wait',
@@ -140,7 +141,7 @@ async function reaskAfterFailover(ctx: StepContext): Promise<StepOutcome | null>
   const [type, length] = await cfg.redis.hmget(ctx.loginKey, 'codeType', 'codeLength')
   await cfg.inbox.requestCode({
     phone: data.account,
-    attempt: String(data.codeAttempt),
+    attempt: codeAttemptId(data),
     codeType: (type ?? 'sms') as KnownCodeType,
     jobId: ctx.jobId,
     timeoutSec: Math.max(1, Math.ceil((data.deadline - Date.now()) / 1000)),
@@ -154,7 +155,7 @@ async function reaskAfterFailover(ctx: StepContext): Promise<StepOutcome | null>
 /** The delivered code (consumed), or null: a short blocking wait right after a request, else one look. */
 async function lookForCode(ctx: StepContext): Promise<string | null> {
   const { cfg, data } = ctx
-  const at = { phone: data.account, attempt: String(data.codeAttempt) }
+  const at = { phone: data.account, attempt: codeAttemptId(data) }
   if (!data.blockOnNextLook) return cfg.inbox.takeCode(at)
   return cfg.inbox.waitForCode({ ...at, timeoutMs: cfg.waitSliceMs ?? 2_000 }).catch((err: unknown) => {
     if (err instanceof CodeTimeoutError) return null
@@ -191,7 +192,7 @@ export async function codeStep(ctx: StepContext): Promise<StepOutcome> {
       // Not Telegram's verdict on the code (the connection or Redis went, a 500, a FLOOD_WAIT): the code goes
       // back for the step's next run. A login that ends here leaves no code behind for a later login to trip on.
       if (ctx.runsAgainAfter(err))
-        await ctx.putBack(cfg.inbox.names.code(data.account, String(data.codeAttempt)), code, err, 600)
+        await ctx.putBack(cfg.inbox.names.code(data.account, codeAttemptId(data)), code, err, 600)
       throw err
     }
     if (err.is('PHONE_CODE_INVALID') || err.is('PHONE_CODE_EMPTY')) {
