@@ -354,39 +354,19 @@ export function loadFarmConfig(
   const apiId = pick<string | number>(flags.apiId, 'GRAMFARM_API_ID', file.apiId)
   const apiHash = pick(flags.apiHash, 'GRAMFARM_API_HASH', file.apiHash)
   const testDc = pick(flags.testDc, 'GRAMFARM_TESTDC', file.testDc)
-  const codeTimeout =
-    flags.codeTimeoutMs !== undefined
-      ? milliseconds(flags.codeTimeoutMs, 'code timeout')
-      : env['GRAMFARM_CODE_TIMEOUT']
-        ? seconds(env['GRAMFARM_CODE_TIMEOUT'], 'GRAMFARM_CODE_TIMEOUT')
-        : file.codeTimeoutSec !== undefined
-          ? seconds(file.codeTimeoutSec, 'codeTimeoutSec')
-          : 600_000
-  const recheck =
-    flags.recheckMs !== undefined
-      ? milliseconds(flags.recheckMs, 'recheck interval')
-      : file.recheckSec !== undefined
-        ? seconds(file.recheckSec, 'recheckSec')
-        : 15_000
-  const redisTimeout =
-    flags.redisTimeoutMs !== undefined
-      ? milliseconds(flags.redisTimeoutMs, 'Redis timeout')
-      : env['GRAMFARM_REDIS_TIMEOUT']
-        ? seconds(env['GRAMFARM_REDIS_TIMEOUT'], 'GRAMFARM_REDIS_TIMEOUT')
-        : file.redisTimeoutSec !== undefined
-          ? seconds(file.redisTimeoutSec, 'redisTimeoutSec')
-          : DEFAULT_REDIS_TIMEOUT_MS
   const rate = flags.sendCodeRate ?? env['GRAMFARM_SEND_CODE_RATE'] ?? file.sendCodeRate
-  // A client deadline: flag (ms) < environment (s) < file (s); undefined keeps the worker's default.
-  const deadline = (
+  // A duration setting: flag (ms) < environment (s) < file (s); undefined when none is given (a client deadline
+  // then keeps the worker's default).
+  const duration = (
     flag: string | number | undefined,
-    envName: string,
+    flagWhat: string,
+    envName: string | undefined,
     fromFile: number | undefined,
     fileKey: string,
   ): number | undefined =>
     flag !== undefined
-      ? milliseconds(flag, envName)
-      : env[envName]
+      ? milliseconds(flag, flagWhat)
+      : envName !== undefined && env[envName]
         ? seconds(env[envName], envName)
         : fromFile !== undefined
           ? seconds(fromFile, fileKey)
@@ -408,24 +388,36 @@ export function loadFarmConfig(
     ),
     testDcEndpointFile: testDc === undefined ? undefined : resolve(cwd, String(testDc)),
     logLevel: checkLogLevel(String(pick(flags.logLevel, 'GRAMFARM_LOG_LEVEL', file.logLevel) ?? 'info')),
-    codeTimeoutMs: codeTimeout,
-    recheckMs: recheck,
-    redisTimeoutMs: redisTimeout,
+    codeTimeoutMs:
+      duration(flags.codeTimeoutMs, 'code timeout', 'GRAMFARM_CODE_TIMEOUT', file.codeTimeoutSec, 'codeTimeoutSec') ??
+      600_000,
+    recheckMs: duration(flags.recheckMs, 'recheck interval', undefined, file.recheckSec, 'recheckSec') ?? 15_000,
+    redisTimeoutMs:
+      duration(
+        flags.redisTimeoutMs,
+        'Redis timeout',
+        'GRAMFARM_REDIS_TIMEOUT',
+        file.redisTimeoutSec,
+        'redisTimeoutSec',
+      ) ?? DEFAULT_REDIS_TIMEOUT_MS,
     sendCodeRate: rate === undefined ? undefined : checkRate(rate, 'send-code rate'),
-    connectTimeoutMs: deadline(
+    connectTimeoutMs: duration(
       flags.connectTimeoutMs,
+      'GRAMFARM_CONNECT_TIMEOUT',
       'GRAMFARM_CONNECT_TIMEOUT',
       file.connectTimeoutSec,
       'connectTimeoutSec',
     ),
-    handshakeTimeoutMs: deadline(
+    handshakeTimeoutMs: duration(
       flags.handshakeTimeoutMs,
+      'GRAMFARM_HANDSHAKE_TIMEOUT',
       'GRAMFARM_HANDSHAKE_TIMEOUT',
       file.handshakeTimeoutSec,
       'handshakeTimeoutSec',
     ),
-    requestTimeoutMs: deadline(
+    requestTimeoutMs: duration(
       flags.requestTimeoutMs,
+      'GRAMFARM_REQUEST_TIMEOUT',
       'GRAMFARM_REQUEST_TIMEOUT',
       file.requestTimeoutSec,
       'requestTimeoutSec',
