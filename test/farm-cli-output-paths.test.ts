@@ -30,8 +30,8 @@ describe('run output paths', () => {
       assert.match(r.stderr, /nothing was enqueued/)
       assert.doesNotMatch(r.stderr, /internal error|\n +at /)
     }
-    const counts = await new Coordinator({ redis, prefix }).queue.getJobCounts('waiting', 'delayed')
-    assert.deepEqual(counts, { waiting: 0, delayed: 0 })
+    const counts = await new Coordinator({ redis, prefix }).queue.getJobCounts('waiting', 'prioritized', 'delayed')
+    assert.deepEqual(counts, { waiting: 0, prioritized: 0, delayed: 0 })
   })
 
   it('prints the table first when the report cannot be written after the run, then exits 6 saying how to get it from Redis', async () => {
