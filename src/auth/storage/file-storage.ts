@@ -45,7 +45,7 @@ import {
   type SessionState,
   type SessionStorage,
 } from './session-storage.ts'
-import { SqliteDb, type SqlRow, type SqlValue } from './sqlite-wasm.ts'
+import { SqliteDb, openSessionImage, type SqlRow, type SqlValue } from './sqlite-wasm.ts'
 
 export const SESSION_FILE_EXTENSION = '.session'
 const FILE_MODE = 0o600
@@ -158,12 +158,7 @@ function pyrogramStateOf(db: SqliteDb, path: string): SessionState {
  * import reads from someone else's file (no lock file beside it, no mode change). null when it holds no auth key.
  */
 export async function readPyrogramSessionImage(image: Uint8Array, path: string): Promise<SessionRecord | null> {
-  let db: SqliteDb
-  try {
-    db = await SqliteDb.open(image)
-  } catch (err) {
-    throw new SessionFormatError(path, 'not an SQLite database', { cause: err })
-  }
+  const db = await openSessionImage(image, path)
   try {
     upgradeToV7(db, path)
     return stateToRecord(pyrogramStateOf(db, path))
@@ -202,11 +197,7 @@ export class FileSessionStorage implements SessionStorage {
       const image = await this.readImage()
       let db: SqliteDb
       if (image) {
-        try {
-          db = await SqliteDb.open(image)
-        } catch (err) {
-          throw new SessionFormatError(this.path, 'not an SQLite database', { cause: err })
-        }
+        db = await openSessionImage(image, this.path)
         try {
           upgradeToV7(db, this.path) // in memory: the file keeps its version until we write
         } catch (err) {

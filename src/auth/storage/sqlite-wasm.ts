@@ -1,6 +1,7 @@
 // A small typed face over sql.js (SQLite compiled to WASM): the package ships no types, so the surface we use is
 // declared here once and nothing else touches sql.js directly.
 import { createRequire } from 'node:module'
+import { SessionFormatError } from './errors.ts'
 
 export type SqlValue = number | bigint | string | Uint8Array | null
 export type SqlRow = Record<string, SqlValue>
@@ -102,5 +103,14 @@ export class SqliteDb {
 
   close(): void {
     this.db.close()
+  }
+}
+
+/** A session file's bytes opened as SQLite; SessionFormatError (naming the file, not its bytes) when they are not. */
+export async function openSessionImage(image: Uint8Array, path: string): Promise<SqliteDb> {
+  try {
+    return await SqliteDb.open(image)
+  } catch (err) {
+    throw new SessionFormatError(path, 'not an SQLite database', { cause: err })
   }
 }

@@ -11,7 +11,7 @@ import { SessionFormatError } from './errors.ts'
 import { defaultDcAddress, isDefaultDcAddress, isTestDcHost } from './pyrogram-dc-addresses.ts'
 import { columnsOf, hasTable } from './pyrogram-schema.ts'
 import { AUTH_KEY_LENGTH, checkAuthKey, checkDcId, type SessionRecord } from './session-storage.ts'
-import { SqliteDb, type SqlValue } from './sqlite-wasm.ts'
+import { SqliteDb, openSessionImage, type SqlValue } from './sqlite-wasm.ts'
 
 export const TELETHON_SCHEMA_VERSION = 7
 
@@ -99,12 +99,7 @@ export function telethonRecordOf(db: SqliteDb, path: string): SessionRecord {
 
 /** Reads a Telethon `.session` image (the file's bytes). */
 export async function readTelethonSessionImage(image: Uint8Array, path: string): Promise<SessionRecord> {
-  let db: SqliteDb
-  try {
-    db = await SqliteDb.open(image)
-  } catch (err) {
-    throw new SessionFormatError(path, 'not an SQLite database', { cause: err })
-  }
+  const db = await openSessionImage(image, path)
   try {
     return telethonRecordOf(db, path)
   } finally {
