@@ -94,7 +94,9 @@ async function loginOf(
   const job = await queue.getJob(jobId)
   const current = job?.data?.step ?? null
   const state = job ? await job.getState() : 'unknown'
-  const waiting = current === step && (state === 'delayed' || state === 'active' || state === 'waiting')
+  // A login job carries a priority: queued, it waits as 'prioritized' rather than 'waiting'.
+  const waiting =
+    current === step && (state === 'delayed' || state === 'active' || state === 'waiting' || state === 'prioritized')
   return { waiting, jobId, step: current }
 }
 

@@ -107,7 +107,7 @@ export async function dashboardData(
     }),
   )
   const now = Date.now()
-  const jobs = await queue.getJobs(['delayed', 'active', 'waiting'], 0, WAITING_SHOWN - 1)
+  const jobs = await queue.getJobs(['delayed', 'active', 'waiting', 'prioritized'], 0, WAITING_SHOWN - 1)
   const waiting = jobs
     .filter((j) => j?.data && WAIT_STEPS.has(j.data.step))
     .map((j) => ({
