@@ -11,7 +11,6 @@
 // run the bench itself with `node --cpu-prof` for the worker's threads).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
@@ -20,6 +19,7 @@ import type { AccountSpec } from '../src/farm/accounts-file.ts'
 import { CodeProviderClient, type CodeRequestMessage } from '../src/queue/code-channel.ts'
 import { readTestDcEndpoint } from '../src/testdc/testdc-endpoint.ts'
 import { startFarmWorker } from '../src/worker/farm-worker.ts'
+import { startRedisServer } from '../test/support/redis-servers.ts'
 import { fmt } from './support/measure.ts'
 import { commandDelta, cpuEfficiency, cryptoFloorMsPerLogin, redisCommandStats } from './support/farm-figures.ts'
 
@@ -53,27 +53,6 @@ const ownCpuSeconds = (): number => {
   return (c.user + c.system) / 1e6
 }
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port
-      srv.close(() => resolve(port))
-    })
-  })
-
-/** Whether something accepts connections on the loopback port. */
-const listening = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1')
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once('error', () => resolve(false))
-  })
-
 const dir = mkdtempSync(join(tmpdir(), 'gramfarm-burst-'))
 const children: ChildProcess[] = []
 const killChildren = (): void => {
@@ -86,18 +65,12 @@ process.on('exit', () => {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130))
 
 // ---- a Redis of this run's own: commandstats then count nobody else's commands -------------------------------
-const redisPort = await freePort()
-const redisProc = spawn(
-  'redis-server',
-  ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-  { stdio: 'ignore' },
-)
+// (stopAfterTest false: this is no test; the exit handler kills it and removes its directory)
+const redisServer = await startRedisServer({ args: ['--save', '', '--appendonly', 'no'], stopAfterTest: false })
+const redisProc = redisServer.process
 children.push(redisProc)
-const REDIS_URL = `redis://127.0.0.1:${redisPort}`
-for (let i = 0; !(await listening(redisPort)); i++) {
-  if (i > 100) throw new Error('redis-server did not start')
-  await new Promise((r) => setTimeout(r, 100))
-}
+process.on('exit', () => rmSync(redisServer.dir, { recursive: true, force: true }))
+const REDIS_URL = redisServer.url
 const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null })
 
 // ---- the test DC, its own process -------------------------------------------------------------------------------
