@@ -8,8 +8,16 @@ import { randomBytes, type RandomSource } from '../../mtproto/crypto/random.ts'
 import type { DcCluster } from '../dc-server.ts'
 import type { RpcContext } from '../rpc-dispatcher.ts'
 import { RpcFailure } from '../rpc-failure.ts'
-import type { Account, Deactivation, Freeze, KeyFate } from './account.ts'
-import { parseAccountsFile, type BotSpec, type FreezeSpec, type KeyFateSpec, type UserSpec } from './accounts-file.ts'
+import type { Account, Deactivation, FloodLimit, Freeze, KeyFate } from './account.ts'
+import {
+  FLOOD_WAIT_METHODS,
+  parseAccountsFile,
+  type BotSpec,
+  type FloodWaitSpec,
+  type FreezeSpec,
+  type KeyFateSpec,
+  type UserSpec,
+} from './accounts-file.ts'
 import { DEFAULT_CODE_KINDS, type CodeDelivery, type PendingCode } from './login-codes.ts'
 import { LoginTokens, type LoginToken } from './login-tokens.ts'
 import { normalizePhone, testNumberOf } from './phone-number.ts'
@@ -246,6 +254,7 @@ export class AccountRegistry {
       frozen: spec.frozen ? this.freezeOf(spec.frozen) : null,
       restrictionReasons: spec.restricted ? spec.restricted.map((r) => ({ ...r })) : [],
       keyFate: spec.keyFate ? keyFateOf(spec.keyFate) : null,
+      floodWait: spec.floodWait !== undefined ? floodLimitOf(spec.floodWait) : null,
       authorizationTtlDays: DEFAULT_AUTHORIZATION_TTL_DAYS,
       pendingEmail: null,
       password: spec.password === undefined ? null : this.makePassword(spec.password),
@@ -283,6 +292,7 @@ export class AccountRegistry {
       frozen: null,
       restrictionReasons: [],
       keyFate: null,
+      floodWait: null,
       authorizationTtlDays: DEFAULT_AUTHORIZATION_TTL_DAYS,
       pendingEmail: null,
       password: null,
@@ -357,6 +367,11 @@ export class AccountRegistry {
   /** Freezes the account (help.getAppConfig shows it; most methods answer 420 FROZEN_METHOD_INVALID); null thaws. */
   freeze(userId: bigint, spec: FreezeSpec | null): void {
     this.requireAccount(userId).frozen = spec === null ? null : this.freezeOf(spec)
+  }
+
+  /** Rate-limits some of the account's methods (420 FLOOD_WAIT_X from their next call, for `seconds`); null lifts it. */
+  floodWait(userId: bigint, spec: FloodWaitSpec | null): void {
+    this.requireAccount(userId).floodWait = spec === null ? null : floodLimitOf(spec)
   }
 
   /** Marks the user restricted with these reasons (an empty list lifts it). */
@@ -668,6 +683,12 @@ export class AccountRegistry {
   private randomSecret(): string {
     return Buffer.from(this.random(BOT_SECRET_CHARS)).toString('base64url').slice(0, BOT_SECRET_CHARS)
   }
+}
+
+function floodLimitOf(spec: FloodWaitSpec): FloodLimit {
+  const { seconds, methods } = typeof spec === 'number' ? { seconds: spec, methods: undefined } : spec
+  if (!Number.isInteger(seconds) || seconds < 1) throw new RangeError('floodWait: seconds must be a whole number >= 1')
+  return { seconds, methods: [...(methods ?? FLOOD_WAIT_METHODS)], untilMs: null }
 }
 
 function keyFateOf(spec: KeyFateSpec): KeyFate {

@@ -35,6 +35,18 @@ export interface KeyFate {
   afterSeconds: number
 }
 
+/**
+ * A method limit the account has run into, as Telegram rate-limits a method per account: from the first call of
+ * one of `methods` the limit lasts `seconds` (DC clock), each call in that time answers 420 FLOOD_WAIT_<seconds
+ * left>; afterwards the methods are served again (once: the limit is then gone).
+ */
+export interface FloodLimit {
+  seconds: number
+  methods: string[]
+  /** DC-clock milliseconds the limit ends at; null until the first limited call starts it. */
+  untilMs: number | null
+}
+
 export interface Account {
   readonly id: bigint
   readonly accessHash: bigint
@@ -53,6 +65,8 @@ export interface Account {
   /** Non-empty: the user is `restricted` with these reasons. */
   restrictionReasons: RestrictionReason[]
   keyFate: KeyFate | null
+  /** Calls of some methods answer 420 FLOOD_WAIT_X (flood-wait-rule.ts). */
+  floodWait: FloodLimit | null
   /** account.authorizations.authorization_ttl_days (account.setAuthorizationTTL). */
   authorizationTtlDays: number
   password: StoredPassword | null

@@ -7,7 +7,8 @@
 //                 "recoveryEmail": "ann@example.com" }, "banned": false, "deactivated": "ban" | "deleted",
 //                 "frozen": true | { "sinceDate": 1735689600, "untilDate": 1738281600, "appealUrl": "https://t.me/spambot" },
 //                 "restricted": [{ "platform": "all", "reason": "spam", "text": "…" }],
-//                 "keyFate": "duplicated" | "revoked" | "unregistered" | { "state": "…", "afterSeconds": 60 } }],
+//                 "keyFate": "duplicated" | "revoked" | "unregistered" | { "state": "…", "afterSeconds": 60 },
+//                 "floodWait": 300 | { "seconds": 300, "methods": ["users.getUsers", "updates.getState"] } }],
 //     "bots":  [{ "id": "7000001", "token": "7000001:AAE…", "dcId": 2, "firstName": "Farm bot", "username": "farm_bot" }]
 //   }
 import { CODE_KINDS, type CodeKind } from './login-codes.ts'
@@ -40,7 +41,15 @@ export interface UserSpec {
   restricted?: RestrictionReason[]
   /** What becomes of the account's next login key. */
   keyFate?: KeyFateSpec
+  /** Some methods answer 420 FLOOD_WAIT_X for this many seconds from their first call (flood-wait-rule.ts). */
+  floodWait?: FloodWaitSpec
 }
+
+/** A method limit as seeded: seconds alone limit FLOOD_WAIT_METHODS (what `sessions check` calls). */
+export type FloodWaitSpec = number | { seconds: number; methods?: string[] }
+
+/** The methods a bare `floodWait: <seconds>` limits: the self lookup and update state a session check makes. */
+export const FLOOD_WAIT_METHODS: readonly string[] = ['users.getUsers', 'updates.getState']
 
 /** A freeze as seeded: dates default to "since the DC loaded the seed" and 30 days later. */
 export interface FreezeSpec {
@@ -157,6 +166,20 @@ function parseKeyFate(v: unknown, where: string): KeyFateSpec | undefined {
   return { state: state as KeyFate['state'], afterSeconds }
 }
 
+function parseFloodWait(v: unknown, where: string): FloodWaitSpec | undefined {
+  if (v === undefined) return undefined
+  const w = `${where}.floodWait`
+  const seconds = isObject(v) ? v['seconds'] : v
+  if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 1)
+    throw new TestDcAccountsError(`${w}: expected a whole number of seconds >= 1 (or { seconds, methods })`)
+  if (!isObject(v)) return seconds
+  const methods = v['methods']
+  if (methods === undefined) return { seconds }
+  if (!Array.isArray(methods) || methods.length === 0 || !methods.every((m) => typeof m === 'string' && m !== ''))
+    throw new TestDcAccountsError(`${w}.methods: expected a non-empty list of method names`)
+  return { seconds, methods: methods as string[] }
+}
+
 function parseUser(v: unknown, i: number): UserSpec {
   const where = `users[${i}]`
   if (!isObject(v)) throw new TestDcAccountsError(`${where}: expected an object`)
@@ -191,6 +214,7 @@ function parseUser(v: unknown, i: number): UserSpec {
     frozen: parseFreeze(v['frozen'], where),
     restricted: parseRestricted(v['restricted'], where),
     keyFate: parseKeyFate(v['keyFate'], where),
+    floodWait: parseFloodWait(v['floodWait'], where),
   }
 }
 

@@ -2,6 +2,7 @@
 //   const accounts = new AccountRegistry({ onCode: (d) => codeProvider.push(d) })
 //   const dc = await startTestDc({ services: () => accountsServices(accounts), cluster: accounts.cluster })
 // `cluster` must be the registry's: resetAuthorization, revocation, bans and AUTH_KEY_DUPLICATED act through it.
+import { floodWaitRule } from './flood-wait-rule.ts'
 import type { RpcHandler } from '../rpc-dispatcher.ts'
 import type { RpcGuard } from '../rpc-dispatcher.ts'
 import { accountService } from '../services/account-service.ts'
@@ -53,7 +54,15 @@ export function accountsServices(registry: AccountRegistry): Record<string, RpcH
   }
 }
 
-/** The dispatcher guard of the accounts API: frozen accounts get 420 FROZEN_METHOD_INVALID for most methods. */
+/**
+ * The dispatcher guard of the accounts API: frozen accounts get 420 FROZEN_METHOD_INVALID for most methods, a
+ * rate-limited account 420 FLOOD_WAIT_X for its limited ones.
+ */
 export function accountsGuard(registry: AccountRegistry): RpcGuard {
-  return frozenAccountRule(registry)
+  const frozen = frozenAccountRule(registry)
+  const flood = floodWaitRule(registry)
+  return (method, ctx) => {
+    frozen(method, ctx)
+    flood(method, ctx)
+  }
 }
