@@ -3,7 +3,8 @@
 // checked (`sessions check`: the DC holds an account in each health state it can show), hardened (`sessions
 // harden`: the 24-hour rule defers, then the other authorizations go and a 2FA password is set and kept sealed)
 // and exported in every format (`sessions export --format …`); every imported account connects with the identity
-// it came with. flood_wait(X) has no trigger in the test DC outside logins: its mapping is unit-tested below.
+// it came with. flood_wait(X) comes from an account the DC rate-limits (registry.floodWait: its users.getUsers
+// answers 420 FLOOD_WAIT_X as Telegram's per-method limits do).
 // Real Redis on 127.0.0.1:6379 under a prefix of this file; workers in this process; the CLI as child processes.
 import assert from 'node:assert/strict'
 import { mkdirSync, statSync, writeFileSync } from 'node:fs'
@@ -25,6 +26,8 @@ import type { SessionReportRow } from '../src/cli/session-job-report.ts'
 import { clientOptionsFor } from '../src/testdc/testdc-endpoint.ts'
 import { API, REDIS_URL, runCli, startFarm, type Farm } from './farm-e2e-harness.ts'
 
+/** The rate limit the DC puts on the flood_wait account's users.getUsers / updates.getState. */
+const FLOOD_SECONDS = 600
 /** Each account: its phone, how it travels, the device it was made on, and the state the check must find. */
 const ACCOUNTS = [
   { phone: '9996622101', as: 'pyrogram', device: 'Pixel 8', system: 'SDK 34', state: 'active' },
@@ -34,6 +37,7 @@ const ACCOUNTS = [
   { phone: '9996622105', as: 'pyrogram', device: 'Pixel 7', system: 'SDK 33', state: 'unauthorized' },
   { phone: '9996622106', as: 'telethon', device: 'Redmi Note 12', system: 'SDK 33', state: 'deactivated' },
   { phone: '9996622107', as: 'tdata', device: 'Desktop', system: 'Windows 10', state: 'banned' },
+  { phone: '9996622108', as: 'telethon', device: 'Pixel 6', system: 'SDK 32', state: 'flood_wait' },
 ] as const
 const APP_VERSION = '11.2.3'
 
@@ -153,6 +157,7 @@ describe('sessions lifecycle: import, check, harden, export', { timeout: 600_000
     registry.revokeSession(revoked.dcId, revoked.authKeyId)
     registry.deactivate(id(ACCOUNTS[5].phone), 'deleted')
     registry.deactivate(id(ACCOUNTS[6].phone), 'ban')
+    registry.floodWait(id(ACCOUNTS[7].phone), FLOOD_SECONDS)
 
     const r = await cli(['sessions', 'check', '--json'])
     assert.equal(r.code, 0, r.stderr)
@@ -162,6 +167,10 @@ describe('sessions lifecycle: import, check, harden, export', { timeout: 600_000
     const frozen = out.sessions.find((s) => s.state === 'frozen')!
     assert.equal(frozen.appeal_url, 'https://t.me/spambot')
     assert.equal(out.sessions.find((s) => s.state === 'restricted')!.restriction_reasons, 'all:spam')
+    // flood_wait(X): the report splits X out. The limit started with the check's own users.getUsers, so X is the
+    // whole limit, as the DC answered it.
+    const flooded = out.sessions.find((s) => s.account === accountOf.get(ACCOUNTS[7].phone))!
+    assert.equal(flooded.wait_s, FLOOD_SECONDS)
     // Every account connects with an identity of its own: its source's, or the preset the import gave a bare
     // string or a tdata folder (never the library's defaults).
     for (const a of ACCOUNTS) {
@@ -225,7 +234,7 @@ describe('sessions lifecycle: import, check, harden, export', { timeout: 600_000
     }
   })
 
-  it('maps FLOOD_WAIT_X to flood_wait(X) (the test DC has no call that floods outside logins)', () => {
+  it('maps FLOOD_WAIT_X to flood_wait(X)', () => {
     assert.deepEqual(healthOfError(new RpcError(420, 'FLOOD_WAIT_37', 'users.getUsers')), {
       state: 'flood_wait(37)',
       error: '420 FLOOD_WAIT_37',

@@ -1,7 +1,8 @@
 // The test DC's side of `sessions check` / `sessions harden`: the session list as Telegram shows it (each key's
 // announced app), resetting sessions under the 24-hour rule (with the DC clock moved forward), 2FA settings through
 // our client's SRP code (src/auth/flows/password-settings.ts), and the seeded health states — frozen (app config,
-// FROZEN_METHOD_INVALID), restricted, and the key fates (duplicated, revoked, unregistered).
+// FROZEN_METHOD_INVALID), restricted, the key fates (duplicated, revoked, unregistered) and a method limit
+// (FLOOD_WAIT_X).
 import { test } from 'node:test'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -306,7 +307,7 @@ test('key fates: duplicated / revoked / unregistered strike the next login once,
   assert.equal((await again.call({ _: 'updates.getState' }))._, 'updates.state')
 })
 
-test('accounts file: frozen, restricted and keyFate are read and checked', () => {
+test('accounts file: frozen, restricted, keyFate and floodWait are read and checked', () => {
   const file = parseAccountsFile({
     users: [
       {
@@ -326,6 +327,16 @@ test('accounts file: frozen, restricted and keyFate are read and checked', () =>
   assert.throws(() => parseAccountsFile({ users: [{ phone: '1', keyFate: 'gone' }] }), TestDcAccountsError)
   assert.throws(() => parseAccountsFile({ users: [{ phone: '1', restricted: 'spam' }] }), TestDcAccountsError)
   assert.throws(() => parseAccountsFile({ users: [{ phone: '1', frozen: 'yes' }] }), TestDcAccountsError)
+  const flood = parseAccountsFile({
+    users: [
+      { phone: '1', floodWait: 60 },
+      { phone: '2', floodWait: { seconds: 5, methods: ['account.getPassword'] } },
+    ],
+  })
+  assert.equal(flood.users[0].floodWait, 60)
+  assert.deepEqual(flood.users[1].floodWait, { seconds: 5, methods: ['account.getPassword'] })
+  for (const bad of [0, 1.5, '60', { seconds: 5, methods: [] }])
+    assert.throws(() => parseAccountsFile({ users: [{ phone: '1', floodWait: bad }] }), TestDcAccountsError)
 })
 
 test('config/health-states.testdc.json: one account in each health state, as the client sees it', async () => {
@@ -336,7 +347,7 @@ test('config/health-states.testdc.json: one account in each health state, as the
   const byName = new Map(seed.accounts.users.map((u) => [u.firstName, h.registry.addUser(u)]))
   const phoneOf = (name: string): string => byName.get(name)!.phone!
   const keys = new Map<string, FakeKey>()
-  for (const name of ['Active', 'Frozen', 'Restricted', 'Duplicated', 'Revoked', 'Unregistered'])
+  for (const name of ['Active', 'Frozen', 'Restricted', 'Duplicated', 'Revoked', 'Unregistered', 'FloodWait'])
     keys.set(name, await h.login(phoneOf(name), byName.get(name)!.homeDc))
   h.advance(30)
   const getMe = (name: string) => keys.get(name)!.call({ _: 'users.getUsers', id: [{ _: 'inputUserSelf' }] })
@@ -350,6 +361,15 @@ test('config/health-states.testdc.json: one account in each health state, as the
   await rejectsWith(getMe('Duplicated'), 406, 'AUTH_KEY_DUPLICATED')
   await rejectsWith(getMe('Revoked'), 401, 'SESSION_REVOKED')
   await rejectsWith(getMe('Unregistered'), 401, 'AUTH_KEY_UNREGISTERED')
+  // Rate-limited as Telegram limits a method: the first call starts the limit, X counts down on the DC clock, other
+  // methods are served, and once it has run out the methods answer again.
+  await rejectsWith(getMe('FloodWait'), 420, 'FLOOD_WAIT_600')
+  h.advance(100)
+  await rejectsWith(keys.get('FloodWait')!.call({ _: 'updates.getState' }), 420, 'FLOOD_WAIT_500')
+  assert.equal((await keys.get('FloodWait')!.call({ _: 'account.getPassword' }))._, 'account.password')
+  h.advance(500)
+  assert.equal((await getMe('FloodWait')).length, 1)
+  assert.equal((await getMe('FloodWait')).length, 1)
   await rejectsWith(
     h.key(byName.get('Banned')!.homeDc).call({
       _: 'auth.sendCode',
