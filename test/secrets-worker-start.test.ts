@@ -33,17 +33,23 @@ function withoutKeys(extra: NodeJS.ProcessEnv = {}): () => void {
   }
 }
 
+/** What a `gramfarm worker` child started in that environment printed until it was ready (then it is stopped). */
+async function workerOutput(extra: NodeJS.ProcessEnv = {}): Promise<string> {
+  const restore = withoutKeys(extra)
+  let worker
+  try {
+    worker = await farm.spawnWorker()
+  } finally {
+    restore()
+  }
+  const out = worker.output()
+  await worker.stop()
+  return out
+}
+
 describe('a worker starting', () => {
   it('without a master key says once, at start, that secrets are stored in clear', { timeout: 90_000 }, async () => {
-    const restore = withoutKeys()
-    let worker
-    try {
-      worker = await farm.spawnWorker()
-    } finally {
-      restore()
-    }
-    const out = worker.output()
-    await worker.stop()
+    const out = await workerOutput()
     const lines = out.split('\n').filter((l) => l.includes(CLEAR_WARNING))
     assert.equal(lines.length, 1, out)
     const line = JSON.parse(lines[0]!) as { level: number; msg: string }
@@ -53,15 +59,7 @@ describe('a worker starting', () => {
 
   it('with a master key says nothing of the kind', { timeout: 90_000 }, async () => {
     const key = randomBytes(32).toString('hex')
-    const restore = withoutKeys({ GRAMFARM_MASTER_KEY: key })
-    let worker
-    try {
-      worker = await farm.spawnWorker()
-    } finally {
-      restore()
-    }
-    const out = worker.output()
-    await worker.stop()
+    const out = await workerOutput({ GRAMFARM_MASTER_KEY: key })
     assert.ok(!out.includes(CLEAR_WARNING), out)
     assert.ok(!out.includes(key), 'the key is never written')
   })
