@@ -5,8 +5,16 @@
 // endpoint and read the first time a process opens a connection (once per process/thread, then cached).
 import { readFileSync } from 'node:fs'
 import type { ConnectionOptions as TlsOptions } from 'node:tls'
-import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
+import { createRequire } from 'node:module'
+import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis'
 import { QueueError } from './queue-error.ts'
+
+// ioredis is loaded on the first connection, not with this module: the endpoint types, checks and descriptions
+// here are what the CLI's config needs, and `gramfarm --help` must not pay for a Redis client it does not use.
+let ioredis: typeof import('ioredis') | undefined
+function ioredisModule(): typeof import('ioredis') {
+  return (ioredis ??= createRequire(import.meta.url)('ioredis') as typeof import('ioredis'))
+}
 
 /** TLS towards Redis (and its cluster nodes or sentinels). Paths are PEM files; nothing here is a secret itself. */
 export interface RedisTls {
@@ -203,13 +211,13 @@ export function openRedis(endpoint: RedisEndpoint, opts: OpenRedisOptions): Redi
       // TLS certificates name hosts, not the IPs CLUSTER SLOTS announces: keep the names we were given.
       ...(perNode.tls ? { dnsLookup: (address, callback) => callback(null, address) } : {}),
     }
-    client = new Cluster(
+    client = new (ioredisModule().Cluster)(
       endpoint.cluster.nodes.map((n) => parseHostPort(n, 'Redis Cluster node')),
       clusterOptions,
     )
   } else if (endpoint.sentinel) {
     const s = endpoint.sentinel
-    client = new Redis({
+    client = new (ioredisModule().Redis)({
       ...node,
       sentinels: s.sentinels.map((x) => parseHostPort(x, 'Redis sentinel')),
       name: s.name,
@@ -221,7 +229,7 @@ export function openRedis(endpoint: RedisEndpoint, opts: OpenRedisOptions): Redi
       ...(opts.reconnect === false ? { sentinelRetryStrategy: () => null } : {}),
     })
   } else {
-    client = new Redis(endpoint.url ?? DEFAULT_REDIS_URL, node)
+    client = new (ioredisModule().Redis)(endpoint.url ?? DEFAULT_REDIS_URL, node)
   }
   client.on('error', () => undefined)
   return client
@@ -235,15 +243,15 @@ export function duplicateRedis(
   client: RedisClient,
   overrides: Pick<RedisOptions, 'maxRetriesPerRequest' | 'enableOfflineQueue' | 'connectionName' | 'autoResubscribe'>,
 ): RedisClient {
-  const copy =
-    client instanceof Cluster
-      ? client.duplicate(undefined, { redisOptions: { ...client.options.redisOptions, ...overrides } })
-      : client.duplicate(overrides)
+  const copy = isCluster(client)
+    ? client.duplicate(undefined, { redisOptions: { ...client.options.redisOptions, ...overrides } })
+    : client.duplicate(overrides)
   copy.on('error', () => undefined)
   return copy
 }
 
 /** Whether the client is a Redis Cluster connection (SCAN, KEYS and Pub/Sub then need care). */
 export function isCluster(client: RedisClient): client is Cluster {
-  return client instanceof Cluster
+  // ioredis marks its clients (true on a Cluster, false on a Redis): no instanceof, so ioredis need not be loaded.
+  return (client as { isCluster?: boolean }).isCluster === true
 }

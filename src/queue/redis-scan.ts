@@ -2,7 +2,8 @@
 // master holds only its slots' keys, so every master is scanned (a farm's keys share one hash tag, hence one
 // master, but a caller's pattern need not). A multi-key UNLINK must stay within one slot there, so a Cluster's
 // keys are unlinked one command per key.
-import { Cluster, type Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
+import { isCluster } from './redis-connection.ts'
 
 /** A connection to one Redis or to a Cluster. */
 export type RedisLike = Redis | Cluster
@@ -14,8 +15,8 @@ export function keysUnderPattern(prefix: string): string {
 
 /** The keys matching `pattern`, in batches (each key once per node; a key may repeat while slots migrate). */
 export async function* scanKeys(redis: RedisLike, pattern: string, count = 1000): AsyncGenerator<string[]> {
-  if (redis instanceof Cluster && redis.nodes('master').length === 0) await redis.ping() // connected: nodes known
-  const nodes: Redis[] = redis instanceof Cluster ? redis.nodes('master') : [redis]
+  if (isCluster(redis) && redis.nodes('master').length === 0) await redis.ping() // connected: nodes known
+  const nodes: Redis[] = isCluster(redis) ? redis.nodes('master') : [redis]
   for (const node of nodes) {
     let cursor = '0'
     do {
@@ -36,7 +37,7 @@ export async function listKeys(redis: RedisLike, pattern: string): Promise<strin
 /** UNLINKs `keys`; returns how many existed. */
 export async function unlinkKeys(redis: RedisLike, keys: readonly string[]): Promise<number> {
   if (keys.length === 0) return 0
-  if (!(redis instanceof Cluster)) return redis.unlink(...keys)
+  if (!isCluster(redis)) return redis.unlink(...keys)
   const removed = await Promise.all(keys.map((k) => redis.unlink(k)))
   return removed.reduce((a, b) => a + b, 0)
 }
