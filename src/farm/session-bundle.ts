@@ -10,7 +10,6 @@
 // Layout:
 //   magic 'GFSESSB1' (8) | header length (uint32 BE) | header (UTF-8 JSON) |
 //   wrapped data key: iv 12 | 32 | tag 16 | body: iv 12 | ciphertext (UTF-8 JSON) | tag 16
-import { sessionSecretKeysOf } from '../queue/session-secrets.ts'
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import { open as openFile, readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
@@ -436,7 +435,6 @@ export async function importSessionBundle(
       keyPrefix: sessionKeyPrefix(prefix),
       ...(opts.sealer ? { sealer: opts.sealer } : {}),
       ...(opts.ttlSeconds !== undefined ? { ttlSeconds: opts.ttlSeconds } : {}),
-      companionKeys: sessionSecretKeysOf(prefix, s.name),
     })
     if (!opts.replace && (await redis.exists(storage.key)) === 1) {
       existing.push({ name: s.name, account: s.account, kind: s.kind })

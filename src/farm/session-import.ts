@@ -9,7 +9,6 @@
 // 2FA password) in the per-session secret store, its user id in the except_ids registry. An account already in the
 // farm, or twice in the input (same auth key or same user), is stored once and reported as a duplicate. A file we
 // cannot read is one row with a clear error; the rest goes on.
-import { sessionSecretKeysOf } from '../queue/session-secrets.ts'
 import { createHash } from 'node:crypto'
 import { open, readFile, readdir, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
@@ -459,7 +458,6 @@ async function storeAccount(
     keyPrefix: sessionKeyPrefix(prefix),
     ...(opts.sealer ? { sealer: opts.sealer } : {}),
     ...(opts.ttlSeconds !== undefined ? { ttlSeconds: opts.ttlSeconds } : {}),
-    companionKeys: sessionSecretKeysOf(prefix, name),
   })
   const secrets = {
     ...(c.sidecar.proxy ? { proxy: c.sidecar.proxy } : {}),

@@ -1,9 +1,8 @@
 // A stored session's own secrets, which outlive any job: the proxy the account always connects through, the
 // api_hash of its api_id, and its 2FA password (set by `sessions harden`, or known from an import). One hash per
 // session, each field sealed under the master key (when one is set) and bound to the hash's name and the field's,
-// so a password cannot be moved to another session or read as a proxy. Never logged. They live as long as the
-// session's record: when the farm gives records a TTL, a write here copies the record's remaining TTL, and each
-// write of the record sets the same TTL here (RedisSessionStorage companionKeys: sessionSecretKeysOf).
+// so a password cannot be moved to another session or read as a proxy. Never logged; no TTL (they live as long as
+// the session does; deleting the session deletes them).
 import type { RedisClient } from './redis-connection.ts'
 import { Keyring, type Sealer } from '../foundation/sealed-value.ts'
 import { DEFAULT_PREFIX, FarmRedisKeys } from './redis-keys.ts'
@@ -22,15 +21,6 @@ export interface SessionSecrets {
 }
 
 const FIELDS = ['proxy', 'apiHash', 'password', 'pendingPassword'] as const satisfies readonly (keyof SessionSecrets)[]
-
-const COPY_TTL = `local t = redis.call('PTTL', KEYS[1])
-if t > 0 then redis.call('PEXPIRE', KEYS[2], t) end
-return t`
-
-/** The keys that expire with session `name`'s record (RedisSessionStorage option companionKeys). */
-export function sessionSecretKeysOf(prefix: string, name: string): string[] {
-  return [new FarmRedisKeys(prefix).sessionSecrets(name)]
-}
 
 export class SessionSecretStore {
   private readonly keys: FarmRedisKeys
@@ -61,8 +51,6 @@ export class SessionSecretStore {
     const multi = this.redis.multi()
     if (Object.keys(set).length > 0) multi.hset(key, set)
     if (drop.length > 0) multi.hdel(key, ...drop)
-    // The record's lifetime, if it has one (PTTL -1: kept; -2: not written yet, its first write sets ours).
-    multi.eval(COPY_TTL, 2, this.keys.sessionPrefix + session, key)
     await multi.exec()
   }
 

@@ -45,11 +45,6 @@ export interface RedisSessionStorageOptions {
    * again). Absent: kept until deleted.
    */
   readonly ttlSeconds?: number
-  /**
-   * Keys that live and die with the record (the farm's per-session secrets): each write that sets the record's TTL
-   * sets the same on them. They must hash to the record's slot (same hash-tagged prefix).
-   */
-  readonly companionKeys?: readonly string[]
 }
 
 interface StoredPeer {
@@ -86,7 +81,6 @@ export class RedisSessionStorage implements SessionStorage {
   private readonly redis: Redis | Cluster
   private readonly sealer: Sealer
   private readonly ttlSeconds: number | undefined
-  private readonly companionKeys: readonly string[]
   private opened = false
 
   constructor(options: RedisSessionStorageOptions) {
@@ -98,7 +92,6 @@ export class RedisSessionStorage implements SessionStorage {
     if (options.ttlSeconds !== undefined && (!Number.isInteger(options.ttlSeconds) || options.ttlSeconds < 1))
       throw new SessionStorageError('INVALID_DATA', 'a session TTL is a whole number of seconds (>= 1)')
     this.ttlSeconds = options.ttlSeconds
-    this.companionKeys = options.companionKeys ?? []
     this.key = (options.keyPrefix ?? DEFAULT_REDIS_KEY_PREFIX) + options.name
     this.peersKey = `${this.key}:peers`
   }
@@ -240,9 +233,7 @@ export class RedisSessionStorage implements SessionStorage {
   /** Adds the record's lifetime to a write (EXPIRE of a key that does not exist does nothing). */
   private withTtl(tx: ReturnType<Redis['multi']>): ReturnType<Redis['multi']> {
     if (this.ttlSeconds === undefined) return tx
-    tx.expire(this.key, this.ttlSeconds).expire(this.peersKey, this.ttlSeconds)
-    for (const key of this.companionKeys) tx.expire(key, this.ttlSeconds)
-    return tx
+    return tx.expire(this.key, this.ttlSeconds).expire(this.peersKey, this.ttlSeconds)
   }
 
   /** An auth key as stored: sealed when the farm has a master key, else raw bytes. */

@@ -1,7 +1,6 @@
 // What every step of a login works with: the job (id, data, when it started), how it ends (`final`), and the
 // services of the runner (Redis, inbox, registry, limiter, vault, the client cache). One object, handed to each
 // step, instead of the same (jobId, data, final) threaded through every method.
-import { sessionSecretKeysOf } from '../../queue/session-secrets.ts'
 import type { IdentityChoice } from '../../auth/device-identity.ts'
 import type { RedisClient } from '../../queue/redis-connection.ts'
 import { RpcError } from '../../mtproto/rpc-error.ts'
@@ -77,7 +76,6 @@ export function sessionStorageOf(
     keyPrefix: sessionKeyPrefix(services.keys.prefix),
     ...(services.cfg.sealer ? { sealer: services.cfg.sealer } : {}),
     ...(services.cfg.sessionTtlSeconds !== undefined ? { ttlSeconds: services.cfg.sessionTtlSeconds } : {}),
-    companionKeys: sessionSecretKeysOf(services.keys.prefix, sessionNameOf(data)),
   })
 }
 
