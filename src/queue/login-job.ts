@@ -74,6 +74,8 @@ export interface LoginJobData {
   codeWaitSince?: number
   /** The Redis epoch (RedisEpoch) when the code or password now awaited was asked for: a failover since re-asks. */
   requestEpoch?: string
+  /** Unix ms of the last time the awaited code or password was asked for again after a failover. */
+  reaskedAt?: number
 }
 
 /**

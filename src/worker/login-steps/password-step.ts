@@ -5,7 +5,7 @@ import { checkPassword } from '../../auth/flows/password-check.ts'
 import { CodeTimeoutError } from '../../queue/code-channel.ts'
 import type { LoginClient } from '../login-client-cache.ts'
 import { alreadyLoggedIn, authorized } from './login-outcomes.ts'
-import { failedOverSince, type StepContext, type StepOutcome } from './step-context.ts'
+import { reaskDue, type StepContext, type StepOutcome } from './step-context.ts'
 
 /** The delivered password (consumed), or null: a short blocking wait right after a request, else one look. */
 async function lookForPassword(ctx: StepContext): Promise<string | null> {
@@ -29,9 +29,10 @@ export async function passwordStep(ctx: StepContext, cached: LoginClient | undef
   // A QR login has no phone to ask the channel about: its password is in the vault or nowhere.
   if (password === undefined && from !== 'none' && data.kind !== 'qr') {
     // A failover of the farm's Redis since the password was asked for may have lost it: ask again.
-    const reask = data.step === 'wait_password' && (await failedOverSince(ctx))
+    const reask = data.step === 'wait_password' && (await reaskDue(ctx))
     if (data.step !== 'wait_password' || reask) {
-      const requestEpoch = await cfg.epoch?.current()
+      // A re-ask keeps the request's epoch: until the password comes, it is asked for again every REASK_EVERY_MS.
+      const requestEpoch = reask ? data.requestEpoch : await cfg.epoch?.current()
       await cfg.inbox.requestPassword({
         phone: data.account,
         jobId: ctx.jobId,
@@ -46,6 +47,7 @@ export async function passwordStep(ctx: StepContext, cached: LoginClient | undef
           deadline: reask ? data.deadline : Date.now() + ctx.codeTimeoutMs,
           blockOnNextLook: true,
           requestEpoch,
+          reaskedAt: reask ? Date.now() : undefined,
         },
         delayMs: ctx.recheckMs,
       }

@@ -10,7 +10,7 @@ import { codeAttemptId } from '../../queue/login-job.ts'
 import type { LoginClient } from '../login-client-cache.ts'
 import { CLAIM_TTL_SECONDS, alreadyLoggedIn, authorized, claim } from './login-outcomes.ts'
 import { passwordStep } from './password-step.ts'
-import { failedOverSince, type StepContext, type StepOutcome } from './step-context.ts'
+import { reaskDue, type StepContext, type StepOutcome } from './step-context.ts'
 
 /** FLOOD_WAITs on sendCode up to this long pace the whole DC; longer ones are one phone's own limit. */
 const DC_PENALTY_MAX_SECONDS = 60
@@ -100,7 +100,7 @@ async function codeSent(ctx: StepContext, sent: tl.auth.RawSentCode, codeAttempt
   })
   return {
     kind: 'wait',
-    data: { step: 'wait_code', codeAttempt, deadline, blockOnNextLook: true, requestEpoch },
+    data: { step: 'wait_code', codeAttempt, deadline, blockOnNextLook: true, requestEpoch, reaskedAt: undefined },
     delayMs: ctx.recheckMs,
   }
 }
@@ -125,7 +125,7 @@ async function askCodeAgain(ctx: StepContext, codeFailures: number): Promise<Ste
   })
   return {
     kind: 'wait',
-    data: { codeFailures, codeAttempt, blockOnNextLook: true, requestEpoch },
+    data: { codeFailures, codeAttempt, blockOnNextLook: true, requestEpoch, reaskedAt: undefined },
     delayMs: ctx.recheckMs,
   }
 }
@@ -137,7 +137,7 @@ async function askCodeAgain(ctx: StepContext, codeFailures: number): Promise<Ste
  */
 async function reaskAfterFailover(ctx: StepContext): Promise<StepOutcome | null> {
   const { cfg, data } = ctx
-  if (!(await failedOverSince(ctx))) return null
+  if (!(await reaskDue(ctx))) return null
   const [type, length] = await cfg.redis.hmget(ctx.loginKey, 'codeType', 'codeLength')
   await cfg.inbox.requestCode({
     phone: data.account,
@@ -148,8 +148,8 @@ async function reaskAfterFailover(ctx: StepContext): Promise<StepOutcome | null>
     ...(Number(length) > 0 ? { codeLength: Number(length) } : {}),
     reissued: true,
   })
-  const requestEpoch = await cfg.epoch?.current()
-  return { kind: 'wait', data: { blockOnNextLook: true, requestEpoch }, delayMs: ctx.recheckMs }
+  // The epoch of the request stays: until the code comes, it is asked for again every REASK_EVERY_MS.
+  return { kind: 'wait', data: { blockOnNextLook: true, reaskedAt: Date.now() }, delayMs: ctx.recheckMs }
 }
 
 /** The delivered code (consumed), or null: a short blocking wait right after a request, else one look. */

@@ -84,10 +84,20 @@ export function waitsOut(cfg: StepRunnerConfig, err: unknown): err is RpcError {
   return err instanceof RpcError && err.isFloodWait && err.seconds! <= (cfg.maxFloodWaitSeconds ?? 3600)
 }
 
-/** Whether the farm's Redis failed over (or restarted empty) since the awaited code or password was asked for. */
-export async function failedOverSince(ctx: StepContext): Promise<boolean> {
+/**
+ * After a failover the awaited code or password is asked for again this often until it comes: a request published
+ * while a provider's subscription is still moving to the new primary reaches nobody (pub/sub keeps nothing).
+ */
+export const REASK_EVERY_MS = 5_000
+
+/**
+ * Whether to ask again for the awaited code or password: the farm's Redis failed over (or restarted empty) since it
+ * was asked for, and it was not asked again in the last REASK_EVERY_MS.
+ */
+export async function reaskDue(ctx: StepContext): Promise<boolean> {
   const { cfg, data } = ctx
   if (cfg.epoch === undefined || data.requestEpoch === undefined) return false
+  if (data.reaskedAt !== undefined && Date.now() - data.reaskedAt < REASK_EVERY_MS) return false
   return (await cfg.epoch.current()) !== data.requestEpoch
 }
 
