@@ -161,11 +161,13 @@ describe('keys rotate during a running onboarding', () => {
         'values under the old key before the rotation',
       )
 
-      // Every process moves to the new key (the old readable): a new worker first, then the old one stops.
+      // Every process moves to the new key (the old readable), readers before writers: a new worker starts and the
+      // old one stops before the provider and the coordinator seal under the new key — a step of the old worker
+      // still running would otherwise meet a code it cannot open.
       const newWorker = await farm.startWorker({ keyring: rotatingSpec, codeTimeoutMs: 60_000, recheckMs: 300 })
+      await oldWorker.close()
       providerSealer.ring = rotatingRing
       coordinatorSealer.ring = rotatingRing
-      await oldWorker.close()
       const endedBefore = await farm.redis.hlen(results)
       const rotation = await runCli(['--prefix', farm.prefix, '--redis-url', REDIS_URL, 'keys', 'rotate', '--json'], {
         env: { GRAMFARM_MASTER_KEY: newHex, GRAMFARM_OLD_MASTER_KEYS: oldHex },

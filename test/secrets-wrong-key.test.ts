@@ -57,11 +57,12 @@ describe('a worker with the wrong master key', () => {
       assert.equal(err.keyId, farmKeyring.current!.id)
       return true
     })
-    // The job-id secret is made by the first process that needs it: without it, a wrong-key worker starts (and
-    // makes its own), and meets the farm's sealed values job by job.
-    await farm.redis.del(new FarmRedisKeys(farm.prefix).jobIdSecret)
+    // The job-id and phone-mask secrets are made by the first process that needs them: without them, a wrong-key
+    // worker starts (and makes its own), and meets the farm's sealed values job by job.
+    const keys = new FarmRedisKeys(farm.prefix)
+    await farm.redis.del(keys.jobIdSecret, keys.phoneMaskSecret)
     await farm.startWorker({ threads: 1, codeTimeoutMs: 8000, recheckMs: 300, keyring: wrongSpec })
-    await farm.redis.del(new FarmRedisKeys(farm.prefix).jobIdSecret)
+    await farm.redis.del(keys.jobIdSecret, keys.phoneMaskSecret)
     const second = await runOnboarding(
       farm.redis,
       farm.prefix,
