@@ -5,6 +5,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { codecForLayer, type TlValue } from '../src/mtproto/tl/index.ts'
 import { fieldName } from '../src/mtproto/tl/tl-names.ts'
+import { TELEGRAM_CLIENT_LIMITS } from '../src/testdc/services/help-service.ts'
 import { TlSampleFactory, loadSchema } from './support/tl-samples.ts'
 import { gramjsBytes, GRAMJS_LAYER } from './support/gramjs-objects.ts'
 
@@ -212,28 +213,7 @@ const LOGIN_OBJECTS: [string, TlValue][] = [
       suggestedLangCode: 'en',
       baseLangPackVersion: 1,
       dcTxtDomainName: 'apv3.stel.com',
-      chatSizeMax: 200,
-      megagroupSizeMax: 200000,
-      forwardedCountMax: 100,
-      onlineUpdatePeriodMs: 210000,
-      offlineBlurTimeoutMs: 5000,
-      offlineIdleTimeoutMs: 30000,
-      onlineCloudTimeoutMs: 300000,
-      notifyCloudDelayMs: 30000,
-      notifyDefaultDelayMs: 1500,
-      pushChatPeriodMs: 60000,
-      pushChatLimit: 2,
-      editTimeLimit: 172800,
-      revokeTimeLimit: 2147483647,
-      revokePmTimeLimit: 2147483647,
-      ratingEDecay: 2419200,
-      stickersRecentLimit: 200,
-      channelsReadMediaPeriod: 604800,
-      callReceiveTimeoutMs: 20000,
-      callRingTimeoutMs: 90000,
-      callConnectTimeoutMs: 30000,
-      callPacketTimeoutMs: 10000,
-      meUrlPrefix: 'https://t.me/',
+      ...TELEGRAM_CLIENT_LIMITS,
       captionLengthMax: 1024,
       messageLengthMax: 4096,
       webfileDcId: 4,

@@ -13,6 +13,35 @@ const CONFIG_TTL_SECONDS = 3600
 /** help.appConfig's hash for the test DC's (empty) config. */
 const APP_CONFIG_HASH = 1
 
+/**
+ * The client limits and timings Telegram's config carries (its production values): the test DC answers with them,
+ * and the codec tests and benches encode them.
+ */
+export const TELEGRAM_CLIENT_LIMITS = {
+  chatSizeMax: 200,
+  megagroupSizeMax: 200000,
+  forwardedCountMax: 100,
+  onlineUpdatePeriodMs: 210000,
+  offlineBlurTimeoutMs: 5000,
+  offlineIdleTimeoutMs: 30000,
+  onlineCloudTimeoutMs: 300000,
+  notifyCloudDelayMs: 30000,
+  notifyDefaultDelayMs: 1500,
+  pushChatPeriodMs: 60000,
+  pushChatLimit: 2,
+  editTimeLimit: 172800,
+  revokeTimeLimit: 2147483647,
+  revokePmTimeLimit: 2147483647,
+  ratingEDecay: 2419200,
+  stickersRecentLimit: 200,
+  channelsReadMediaPeriod: 604800,
+  callReceiveTimeoutMs: 20000,
+  callRingTimeoutMs: 90000,
+  callConnectTimeoutMs: 30000,
+  callPacketTimeoutMs: 10000,
+  meUrlPrefix: 'https://t.me/',
+} as const
+
 export function buildConfig(thisDc: number, dcs: readonly DcEndpoint[], now = Math.floor(Date.now() / 1000)): TlValue {
   return {
     _: 'config',
@@ -22,28 +51,7 @@ export function buildConfig(thisDc: number, dcs: readonly DcEndpoint[], now = Ma
     thisDc,
     dcOptions: dcs.map((dc) => ({ _: 'dcOption', id: dc.id, ipAddress: dc.host, port: dc.port, thisPortOnly: true })),
     dcTxtDomainName: 'testdc.invalid',
-    chatSizeMax: 200,
-    megagroupSizeMax: 200000,
-    forwardedCountMax: 100,
-    onlineUpdatePeriodMs: 210000,
-    offlineBlurTimeoutMs: 5000,
-    offlineIdleTimeoutMs: 30000,
-    onlineCloudTimeoutMs: 300000,
-    notifyCloudDelayMs: 30000,
-    notifyDefaultDelayMs: 1500,
-    pushChatPeriodMs: 60000,
-    pushChatLimit: 2,
-    editTimeLimit: 172800,
-    revokeTimeLimit: 2147483647,
-    revokePmTimeLimit: 2147483647,
-    ratingEDecay: 2419200,
-    stickersRecentLimit: 200,
-    channelsReadMediaPeriod: 604800,
-    callReceiveTimeoutMs: 20000,
-    callRingTimeoutMs: 90000,
-    callConnectTimeoutMs: 30000,
-    callPacketTimeoutMs: 10000,
-    meUrlPrefix: 'https://t.me/',
+    ...TELEGRAM_CLIENT_LIMITS,
     captionLengthMax: 1024,
     messageLengthMax: 4096,
     webfileDcId: thisDc,
