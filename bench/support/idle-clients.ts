@@ -33,6 +33,22 @@ await first.invoke({ _: 'help.getNearestDc' })
 const authKey = first.authKeyBytes!
 const salt = first.serverSalt!
 
+/** A connected client on the first one's auth key and salt (no key exchange), after one round trip. */
+const connectWithSharedKey = async (): Promise<DcConnection> => {
+  const c = new DcConnection({
+    dcId: 2,
+    host: dc.host,
+    port: dc.portOf(2),
+    testMode: true,
+    rsaKeys: [dc.publicKey],
+    app: APP,
+    authKey,
+    serverSalt: salt,
+  })
+  await c.invoke({ _: 'help.getNearestDc' })
+  return c
+}
+
 const gc = (globalThis as { gc?: () => void }).gc
 let heapBefore = 0
 let midRss = 0
@@ -57,33 +73,12 @@ const keep: unknown[] = []
 let before: number
 if (lib === 'gramfarm') {
   // warm the code paths once so the baseline includes the compiled code, not per-client cost
-  const warm = new DcConnection({
-    dcId: 2,
-    host: dc.host,
-    port: dc.portOf(2),
-    testMode: true,
-    rsaKeys: [dc.publicKey],
-    app: APP,
-    authKey,
-    serverSalt: salt,
-  })
-  await warm.invoke({ _: 'help.getNearestDc' })
+  await connectWithSharedKey()
   before = await settle()
   for (let i = 0; i < N; i += BATCH) {
     await Promise.all(
       Array.from({ length: Math.min(BATCH, N - i) }, async () => {
-        const c = new DcConnection({
-          dcId: 2,
-          host: dc.host,
-          port: dc.portOf(2),
-          testMode: true,
-          rsaKeys: [dc.publicKey],
-          app: APP,
-          authKey,
-          serverSalt: salt,
-        })
-        await c.invoke({ _: 'help.getNearestDc' })
-        keep.push(c)
+        keep.push(await connectWithSharedKey())
       }),
     )
     await maybeMid(keep.length)
