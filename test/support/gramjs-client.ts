@@ -48,7 +48,10 @@ export function gramjsClientFor(
   session.setDC(dcId, dc.host, dc.portOf(dcId))
   const client = new gramjs.TelegramClient(session, apiId, apiHash, {
     connection: LocalTcpFull,
-    connectionRetries: 1,
+    // Five attempts, GramJS's own habit: about one key exchange in 256 ends with g_ab < 2^2040, which GramJS
+    // rejects (test/thirdparty-gramjs-handshake.test.ts); with one attempt its invoke() then waits forever — a
+    // CI run hung 900 s on it. A second exchange on the same connection goes through, as against Telegram.
+    connectionRetries: 5,
     autoReconnect: false,
     receiveUpdates: false,
   })
