@@ -225,4 +225,9 @@ console.log(
     new_logins_progressing_during_codes: newRequestedDuringFlow,
   }),
 )
+if (PROF) {
+  // The DC writes its --cpu-prof only when it exits by itself: a SIGTERM, then a moment for the file.
+  dcProc.kill('SIGTERM')
+  await new Promise((r) => setTimeout(r, 3000))
+}
 killChildren()

@@ -12,66 +12,68 @@ import { factorizePq } from '../src/mtproto/crypto/factorize.ts'
 
 const BOOL_TRUE = 0x997275b5
 
-describe('test DC: RSA schemes and p_q_inner_data variants', () => {
-  let dc: TestDc
-  before(async () => {
-    dc = await startTestDc({ dcIds: [2] })
-  })
-  after(() => dc.stop())
+// The same answers whether the DC computes its key-exchange arithmetic on its own thread or on threads of its own.
+for (const cryptoThreads of [0, 2])
+  describe(`test DC: RSA schemes and p_q_inner_data variants (${cryptoThreads ? `${cryptoThreads} crypto threads` : "arithmetic on the DC's thread"})`, () => {
+    let dc: TestDc
+    before(async () => {
+      dc = await startTestDc({ dcIds: [2], cryptoThreads })
+    })
+    after(() => dc.stop())
 
-  for (const rsaScheme of ['rsa_pad', 'old'] as const) {
-    for (const withoutDc of [false, true]) {
-      for (const temp of [false, true]) {
-        const name = `p_q_inner_data${temp ? '_temp' : ''}${withoutDc ? '' : '_dc'}`
-        it(`${name} under ${rsaScheme === 'old' ? 'the old SHA1 scheme' : 'RSA_PAD'}: a working key${temp ? ' that expires' : ''}`, async () => {
-          const c = await RawDcClient.connect(dc.host, dc.portOf(2))
-          try {
-            const created = await c.createKey(dc.publicKey, {
-              rsaScheme,
-              withoutDc,
-              ...(temp ? { tempKeyExpiresIn: 600 } : {}),
-            })
-            const key = dc.dc(2).keys.get(created.authKey.idLong)
-            assert.ok(key, 'the DC keeps the key')
-            if (temp) assert.ok(key.expiresAt! > Date.now() / 1000 + 590 && key.expiresAt! <= Date.now() / 1000 + 600)
-            else assert.equal(key.expiresAt, null)
-            const config = await c.call({ _: 'help.getConfig' })
-            assert.equal(config._, 'config')
-          } finally {
-            c.close()
-          }
+    for (const rsaScheme of ['rsa_pad', 'old'] as const) {
+      for (const withoutDc of [false, true]) {
+        for (const temp of [false, true]) {
+          const name = `p_q_inner_data${temp ? '_temp' : ''}${withoutDc ? '' : '_dc'}`
+          it(`${name} under ${rsaScheme === 'old' ? 'the old SHA1 scheme' : 'RSA_PAD'}: a working key${temp ? ' that expires' : ''}`, async () => {
+            const c = await RawDcClient.connect(dc.host, dc.portOf(2))
+            try {
+              const created = await c.createKey(dc.publicKey, {
+                rsaScheme,
+                withoutDc,
+                ...(temp ? { tempKeyExpiresIn: 600 } : {}),
+              })
+              const key = dc.dc(2).keys.get(created.authKey.idLong)
+              assert.ok(key, 'the DC keeps the key')
+              if (temp) assert.ok(key.expiresAt! > Date.now() / 1000 + 590 && key.expiresAt! <= Date.now() / 1000 + 600)
+              else assert.equal(key.expiresAt, null)
+              const config = await c.call({ _: 'help.getConfig' })
+              assert.equal(config._, 'config')
+            } finally {
+              c.close()
+            }
+          })
+        }
+      }
+    }
+
+    it('a req_DH_params whose encrypted_data fits neither scheme gets -404 (nothing decrypts)', async () => {
+      const c = await RawDcClient.connect(dc.host, dc.portOf(2))
+      try {
+        const plain = async (obj: TlValue): Promise<Uint8Array> => {
+          c.sendFrame(packPlainMessage(c.nextMsgId(), tlCodec.encode(obj)))
+          return c.nextFrame()
+        }
+        const nonce = new Uint8Array(16).fill(7)
+        const resPq = tlCodec.decode(unpackPlainMessage(await plain({ _: 'req_pq_multi', nonce })).body)
+        const { pBytes, qBytes } = factorizePq(resPq['pq'] as Uint8Array)
+        const garbage = new Uint8Array(256).fill(0x11)
+        garbage[0] = 0 // below n, so the RSA step itself works
+        const answer = await plain({
+          _: 'req_DH_params',
+          nonce,
+          serverNonce: resPq['serverNonce'],
+          p: pBytes,
+          q: qBytes,
+          publicKeyFingerprint: dc.publicKey.fingerprint,
+          encryptedData: garbage,
         })
+        assert.equal(new DataView(answer.buffer, answer.byteOffset).getInt32(0, true), -404)
+      } finally {
+        c.close()
       }
-    }
-  }
-
-  it('a req_DH_params whose encrypted_data fits neither scheme gets -404 (nothing decrypts)', async () => {
-    const c = await RawDcClient.connect(dc.host, dc.portOf(2))
-    try {
-      const plain = async (obj: TlValue): Promise<Uint8Array> => {
-        c.sendFrame(packPlainMessage(c.nextMsgId(), tlCodec.encode(obj)))
-        return c.nextFrame()
-      }
-      const nonce = new Uint8Array(16).fill(7)
-      const resPq = tlCodec.decode(unpackPlainMessage(await plain({ _: 'req_pq_multi', nonce })).body)
-      const { pBytes, qBytes } = factorizePq(resPq['pq'] as Uint8Array)
-      const garbage = new Uint8Array(256).fill(0x11)
-      garbage[0] = 0 // below n, so the RSA step itself works
-      const answer = await plain({
-        _: 'req_DH_params',
-        nonce,
-        serverNonce: resPq['serverNonce'],
-        p: pBytes,
-        q: qBytes,
-        publicKeyFingerprint: dc.publicKey.fingerprint,
-        encryptedData: garbage,
-      })
-      assert.equal(new DataView(answer.buffer, answer.byteOffset).getInt32(0, true), -404)
-    } finally {
-      c.close()
-    }
+    })
   })
-})
 
 /** A users-less login marker: updates.getState answers pts = the caller's user id (0 when logged out). */
 const whoAmI = {

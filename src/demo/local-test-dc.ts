@@ -19,6 +19,8 @@ export interface LocalTestDcOptions {
   readonly host?: string
   /** Registry settings (code TTLs, FLOOD_WAIT windows, QR token lifetime…); onCode is set later by a provider. */
   readonly registry?: Omit<AccountRegistryOptions, 'dcIds'>
+  /** Threads for key exchanges' arithmetic (TestDcOptions.cryptoThreads; default 0, on the DC's thread). */
+  readonly cryptoThreads?: number
 }
 
 export interface LocalTestDc {
@@ -54,6 +56,7 @@ export async function startLocalTestDc(opts: LocalTestDcOptions = {}): Promise<L
     dcIds,
     accounts,
     ...(opts.host ? { host: opts.host } : {}),
+    ...(opts.cryptoThreads ? { cryptoThreads: opts.cryptoThreads } : {}),
     services: () => invalidPhoneRule(accounts, seed.invalidPhones),
   })
   return { dc, accounts, endpoint: endpointOf(dc), seed, stop: () => dc.stop() }

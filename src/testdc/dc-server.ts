@@ -16,6 +16,7 @@ import { isPlainMessage, packPlainMessage, unpackPlainMessage } from '../mtproto
 import { MessageIdClock } from '../mtproto/session/message-id-clock.ts'
 import type { TlValue } from '../mtproto/tl/index.ts'
 import { HandshakeResponder, type HandshakeFaults } from './handshake-responder.ts'
+import { inlineHandshakeMath, type HandshakeMath } from './handshake-math.ts'
 import {
   ServerSession,
   type KeyState,
@@ -243,6 +244,8 @@ export class DcServer {
     private readonly dispatcher: RpcDispatcher,
     readonly faults: DcFaults = {},
     limits: Partial<DcLimits> = {},
+    /** Where key exchanges' arithmetic runs (default: on this thread). */
+    private readonly math: HandshakeMath = inlineHandshakeMath(rsaKey),
   ) {
     this.limits = resolveDcLimits(limits)
     this.keys = new LruMap(this.limits.maxAuthKeys, (keyId, key) => this.forgetKey(keyId, key))
@@ -365,7 +368,7 @@ export class DcServer {
             payload,
             conn,
             sessionLink,
-            () => (handshake ??= new HandshakeResponder(this.rsaKey, (id) => this.keys.has(id), this.faults.handshake)),
+            () => (handshake ??= new HandshakeResponder(this.rsaKey, this.math, (id) => this.keys.has(id), this.faults.handshake)),
             ip,
           ),
         )
@@ -398,7 +401,7 @@ export class DcServer {
       const { body } = unpackPlainMessage(payload)
       let result
       try {
-        result = handshake().handle(body)
+        result = await handshake().handle(body)
       } catch {
         this.stats.handshakeErrors++
         conn.sendTransportError(AUTH_KEY_NOT_FOUND)

@@ -1,7 +1,6 @@
 // Server side of the auth-key exchange for the test DC: answers req_pq(_multi), req_DH_params and
 // set_client_DH_params of one connection. Faults make it misbehave in one precise way so the client's
 // security checks can be proven.
-import { generatePrimeSync } from 'node:crypto'
 import { tlCodec, type TlValue } from '../mtproto/tl/index.ts'
 import {
   AuthKey,
@@ -13,11 +12,11 @@ import {
 } from '../mtproto/crypto/auth-key.ts'
 import { aesIgeDecrypt, aesIgeEncrypt } from '../mtproto/crypto/aes-ige.ts'
 import { bytesEqual, bigIntToBytes, byteLengthOf, bigIntFromBytes } from '../mtproto/crypto/bytes.ts'
-import { checkDhValue, DhGroup, TELEGRAM_DH_PRIME } from '../mtproto/crypto/dh.ts'
+import { checkDhValue, TELEGRAM_DH_PRIME } from '../mtproto/crypto/dh.ts'
 import { randomBytes } from '../mtproto/crypto/random.ts'
 import type { RsaPrivateKey } from '../mtproto/crypto/rsa-keys.ts'
-import { rsaDecryptOldScheme, rsaPadDecrypt } from '../mtproto/crypto/rsa-pad.ts'
-import { SecurityCheckError } from '../mtproto/crypto/security-check-error.ts'
+import { rsaDecryptOldScheme } from '../mtproto/crypto/rsa-pad.ts'
+import { DC_DH_G, type HandshakeMath } from './handshake-math.ts'
 
 /** Ways the responder can misbehave, one at a time, for tests of the client's checks. */
 export interface HandshakeFaults {
@@ -60,8 +59,7 @@ export type RsaScheme = 'rsa_pad' | 'old'
 /** Every p_q_inner_data variant a client may send (core.telegram.org/mtproto/auth_key, /api/pfs). */
 const INNER_DATA = new Set(['p_q_inner_data', 'p_q_inner_data_dc', 'p_q_inner_data_temp', 'p_q_inner_data_temp_dc'])
 
-/** The DH generator we use with Telegram's prime (p mod 24 = 11 passes g = 3). */
-const G = 3
+const G = DC_DH_G
 /** 2048-bit server exponent a. */
 const A_BYTES = 256
 
@@ -86,20 +84,22 @@ export class HandshakeResponder {
 
   constructor(
     private readonly rsaKey: RsaPrivateKey,
+    /** Where the primes, the RSA private operation and the modexps are computed. */
+    private readonly math: HandshakeMath,
     /** Refuses a new key whose id is already taken (tdlib retries with dh_gen_retry). */
     private readonly keyIdTaken: (authKeyId: bigint) => boolean,
     private readonly faults: HandshakeFaults = {},
   ) {}
 
   /** Handles one plain message body; returns the answer body, or a created key with its final answer. */
-  handle(body: Uint8Array): { answer: Uint8Array; created?: NewAuthKey } {
+  async handle(body: Uint8Array): Promise<{ answer: Uint8Array; created?: NewAuthKey }> {
     const req = tlCodec.decode(body)
     switch (req._) {
       case 'req_pq_multi':
       case 'req_pq':
-        return { answer: tlCodec.encode(this.resPq(req)) }
+        return { answer: tlCodec.encode(await this.resPq(req)) }
       case 'req_DH_params':
-        return { answer: tlCodec.encode(this.dhParams(req)) }
+        return { answer: tlCodec.encode(await this.dhParams(req)) }
       case 'set_client_DH_params':
         return this.setClientParams(req)
       default:
@@ -107,14 +107,11 @@ export class HandshakeResponder {
     }
   }
 
-  private resPq(req: TlValue): TlValue {
+  private async resPq(req: TlValue): Promise<TlValue> {
     this.nonce = req['nonce'] as Uint8Array
     this.serverNonce = randomBytes(16)
     // Two distinct primes below 2^32, as Telegram uses (pq < 2^63).
-    const p = generatePrimeSync(31, { bigint: true })
-    let q = generatePrimeSync(31, { bigint: true })
-    while (q === p) q = generatePrimeSync(31, { bigint: true })
-    this.pq = p < q ? { p, q } : { p: q, q: p }
+    this.pq = await this.math.pqPrimes()
     const pq = this.pq.p * this.pq.q
     return {
       _: 'resPQ',
@@ -135,7 +132,7 @@ export class HandshakeResponder {
     }
   }
 
-  private dhParams(req: TlValue): TlValue {
+  private async dhParams(req: TlValue): Promise<TlValue> {
     this.checkNonces(req)
     if (
       bigIntFromBytes(req['p'] as Uint8Array) !== this.pq.p ||
@@ -145,7 +142,7 @@ export class HandshakeResponder {
     }
     if (req['publicKeyFingerprint'] !== this.rsaKey.fingerprint)
       throw new HandshakeProtocolError('unknown key fingerprint')
-    const inner = this.innerData(req['encryptedData'] as Uint8Array)
+    const inner = await this.innerData(req['encryptedData'] as Uint8Array)
     if (!INNER_DATA.has(inner._)) throw new HandshakeProtocolError(`unexpected ${inner._}`)
     if (
       !bytesEqual(inner['nonce'] as Uint8Array, this.nonce!) ||
@@ -169,7 +166,7 @@ export class HandshakeResponder {
     this.a = randomBytes(A_BYTES)
     const prime = this.faults.badPrime ? unsafePrime() : TELEGRAM_DH_PRIME
     const g = this.faults.badG ? 2 : G
-    const gA = this.faults.badGA ? bigIntToBytes(2n, 256) : DhGroup.of(TELEGRAM_DH_PRIME, G).powG(this.a)
+    const gA = this.faults.badGA ? bigIntToBytes(2n, 256) : await this.math.powG(this.a)
     const answer = tlCodec.encode({
       _: 'server_DH_inner_data',
       nonce: this.nonce,
@@ -194,18 +191,16 @@ export class HandshakeResponder {
    * p_q_inner_data from req_DH_params' encrypted_data: RSA_PAD first; when its hash does not match, the old scheme,
    * whose SHA1 must match the TL object at the start of data ‖ padding. Telegram accepts both.
    */
-  private innerData(encrypted: Uint8Array): TlValue {
+  private async innerData(encrypted: Uint8Array): Promise<TlValue> {
     // A client may strip leading zero bytes of the RSA number; the raw RSA step wants the key's size.
     const y =
       encrypted.length < this.rsaKey.size
         ? Uint8Array.from([...new Uint8Array(this.rsaKey.size - encrypted.length), ...encrypted])
         : encrypted
-    try {
-      const data = rsaPadDecrypt(y, this.rsaKey)
+    const padded = await this.math.rsaPadDecrypt(y)
+    if (padded !== null) {
       this.rsaScheme = 'rsa_pad'
-      return tlCodec.reader(data).object()
-    } catch (err) {
-      if (!(err instanceof SecurityCheckError)) throw err
+      return tlCodec.reader(padded).object()
     }
     const data = rsaDecryptOldScheme(y, this.rsaKey, (dataWithPadding) => {
       const r = tlCodec.reader(dataWithPadding)
@@ -216,7 +211,7 @@ export class HandshakeResponder {
     return tlCodec.decode(data)
   }
 
-  private setClientParams(req: TlValue): { answer: Uint8Array; created?: NewAuthKey } {
+  private async setClientParams(req: TlValue): Promise<{ answer: Uint8Array; created?: NewAuthKey }> {
     this.checkNonces(req)
     if (!this.newNonce || !this.a) throw new HandshakeProtocolError('set_client_DH_params before req_DH_params')
     const tmp = tmpAesKeyIv(this.serverNonce!, this.newNonce)
@@ -227,7 +222,7 @@ export class HandshakeResponder {
     if (inner._ !== 'client_DH_inner_data') throw new HandshakeProtocolError(`unexpected ${inner._}`)
     const gB = inner['gB'] as Uint8Array
     checkDhValue(gB, TELEGRAM_DH_PRIME)
-    const authKey = new AuthKey(DhGroup.of(TELEGRAM_DH_PRIME, G).pow(gB, this.a))
+    const authKey = new AuthKey(await this.math.pow(gB, this.a))
     const base = { nonce: this.nonce, serverNonce: this.serverNonce }
     if (this.faults.fail) {
       return {

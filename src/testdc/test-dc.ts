@@ -9,6 +9,7 @@ import {
   type RsaPublicKey,
 } from '../mtproto/crypto/rsa-keys.ts'
 import { DcServer, type DcCluster, type DcFaults } from './dc-server.ts'
+import { inlineHandshakeMath, threadedHandshakeMath } from './handshake-math.ts'
 import type { DcLimits } from './dc-limits.ts'
 import { RpcDispatcher, type RpcHandler } from './rpc-dispatcher.ts'
 import { helpService, type DcEndpoint } from './services/help-service.ts'
@@ -30,6 +31,12 @@ export interface TestDcOptions {
   cluster?: Partial<DcCluster>
   /** The accounts API: its handlers on every DC and its login bookkeeping as the cluster. */
   accounts?: AccountRegistry
+  /**
+   * Threads of their own for key exchanges' arithmetic (primes, RSA, modexps), shared by every DC; 0 (the default)
+   * computes them on the DC's thread. A DC serving many logins at once wants them: RPCs are then not held behind
+   * other clients' key exchanges.
+   */
+  cryptoThreads?: number
 }
 
 export interface TestDc {
@@ -86,6 +93,10 @@ export async function startTestDc(opts: TestDcOptions = {}): Promise<TestDc> {
     ...(given?.keyRejection ? { keyRejection: given.keyRejection } : {}),
     ...(given?.keyActive ? { keyActive: given.keyActive } : {}),
   }
+  const math =
+    (opts.cryptoThreads ?? 0) > 0
+      ? threadedHandshakeMath(rsaKey, opts.cryptoThreads!)
+      : inlineHandshakeMath(rsaKey)
   const servers = new Map<number, DcServer>()
   const endpoints = (): DcEndpoint[] => [...servers.values()].map((s) => ({ id: s.id, host, port: s.port }))
   for (const id of ids) {
@@ -93,12 +104,13 @@ export async function startTestDc(opts: TestDcOptions = {}): Promise<TestDc> {
     if (opts.accounts) dispatcher.registerAll(accountsServices(opts.accounts)).guard(accountsGuard(opts.accounts))
     if (opts.services) dispatcher.registerAll(opts.services(id))
     const faults = isPerDc(opts.faults) ? (opts.faults[id] ?? {}) : (opts.faults ?? {})
-    servers.set(id, new DcServer(id, host, cluster, rsaKey, dispatcher, faults, opts.limits))
+    servers.set(id, new DcServer(id, host, cluster, rsaKey, dispatcher, faults, opts.limits, math))
   }
   try {
     await Promise.all([...servers.values()].map((s) => s.listen(0)))
   } catch (err) {
     await Promise.all([...servers.values()].map((s) => s.close().catch(() => {})))
+    await math.close()
     throw err
   }
   return {
@@ -120,6 +132,7 @@ export async function startTestDc(opts: TestDcOptions = {}): Promise<TestDc> {
     portOf: (id) => servers.get(id)?.port ?? 0,
     stop: async () => {
       await Promise.all([...servers.values()].map((s) => s.close()))
+      await math.close()
     },
   }
 }

@@ -18,6 +18,7 @@ interface TestDcFlags {
   host: string
   quiet?: boolean
   freshSession?: string
+  cryptoThreads: string
 }
 
 function parseDelay(text: string): [number, number] {
@@ -61,6 +62,11 @@ export function registerTestDc(program: Command): void {
       "how old a session must be before it may end others (Telegram's rule: 86400, FRESH_RESET_AUTHORISATION_FORBIDDEN before)",
       '86400',
     )
+    .option(
+      '--crypto-threads <n>',
+      "threads for key exchanges' arithmetic (primes, RSA, modexps), so RPCs never wait behind other clients' key exchanges; 0: on the DC's own thread",
+      '2',
+    )
     .addHelpText(
       'after',
       `
@@ -99,9 +105,13 @@ Example (three terminals):
         const freshSessionSeconds = Number(flags.freshSession)
         if (!Number.isInteger(freshSessionSeconds) || freshSessionSeconds < 0)
           throw new CliError('--fresh-session must be a whole number of seconds', ExitCode.usage)
+        const cryptoThreads = Number(flags.cryptoThreads)
+        if (!Number.isInteger(cryptoThreads) || cryptoThreads < 0 || cryptoThreads > 64)
+          throw new CliError('--crypto-threads must be a whole number from 0 to 64', ExitCode.usage)
         const testDc = await startLocalTestDc({
           dcIds,
           host: flags.host,
+          cryptoThreads,
           registry: { freshSessionSeconds },
           ...(seed ? { seed } : {}),
         })

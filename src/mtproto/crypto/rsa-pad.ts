@@ -59,7 +59,14 @@ export function rsaPadEncrypt(data: Uint8Array, key: RsaPublicKey, random: Rando
 
 /** The server-side inverse of RSA_PAD: returns data_with_padding (192 bytes) or throws SecurityCheckError. */
 export function rsaPadDecrypt(encryptedData: Uint8Array, key: RsaPrivateKey): Uint8Array {
-  const x = rsaPrivateRaw(key, encryptedData)
+  return rsaPadUnwrap(rsaPrivateRaw(key, encryptedData))
+}
+
+/**
+ * RSA_PAD's server side after the RSA step (x = y^d mod n, 256 bytes): data_with_padding, or SecurityCheckError
+ * when its SHA256 does not match.
+ */
+export function rsaPadUnwrap(x: Uint8Array): Uint8Array {
   const aesEncrypted = x.subarray(TEMP_KEY)
   const tempKey = xorBytes(x.subarray(0, TEMP_KEY), sha256(aesEncrypted))
   const dataWithHash = aesIgeDecrypt(aesEncrypted, tempKey, ZERO_IV)
