@@ -24,7 +24,7 @@ import { SealedValueError } from '../foundation/sealed-value.ts'
 import { jobLogger, setPhoneMaskKey } from '../foundation/logger.ts'
 import { adoptPhoneMaskKey } from '../queue/phone-mask-key.ts'
 import type { StepOutcome } from './login-step-runner.ts'
-import type { LoginTask, ThreadOutcome } from './login-thread.ts'
+import type { LoginTask, LoginThreadRole, ThreadOutcome } from './login-thread.ts'
 import type { FarmWorkerConfig } from './worker-config.ts'
 import { recordCodeWait, recordLogin } from '../queue/farm-stats.ts'
 import type { WorkerMetrics } from './worker-metrics.ts'
@@ -33,8 +33,14 @@ import { StartGate, STARTS_PER_THREAD } from './start-gate.ts'
 import { WorkerHeartbeatWriter } from './worker-heartbeat.ts'
 
 export interface FarmWorkerOptions extends FarmWorkerConfig {
-  /** piscina threads (default 2). */
+  /** piscina threads that start logins (key exchange, sendCode) and run session jobs (default 2). */
   threads?: number
+  /**
+   * piscina threads that only finish logins — a code, a password or a QR scan arrived, or a wait is rechecked
+   * (default 1). A start step's key exchange holds its thread's event loop for milliseconds at a time; a code on
+   * such a thread would wait behind every one of them, so finishing steps never share a thread with starts.
+   */
+  finishThreads?: number
   /** Jobs one worker process runs at once (each a short async step; default 256). */
   concurrency?: number
   /**
@@ -60,6 +66,8 @@ export interface FarmWorkerOptions extends FarmWorkerConfig {
 export interface FarmWorker {
   readonly worker: Worker<LoginJobData, LoginResult>
   readonly pool: Piscina
+  /** The threads of the steps that finish logins (FarmWorkerOptions.finishThreads). */
+  readonly finishPool: Piscina
   /** This process's id in its heartbeat (`<host>:<pid>:<random>`). */
   readonly id: string
   /** Resolves when every started step has finished and the connections are closed. */
@@ -210,20 +218,24 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
     keyRedis.disconnect()
   }
   const threads = opts.threads ?? 2
+  const finishThreads = Math.max(1, opts.finishThreads ?? 1)
   const readyChannel = `gramfarm-threads-${process.pid}-${randomBytes(6).toString('hex')}`
   const closeChannel = `${readyChannel}-close`
-  const ready = threadsReady(readyChannel, threads)
+  const ready = threadsReady(readyChannel, threads + finishThreads)
   const connection = openRedis(opts.redis, { purpose: 'worker', maxRetriesPerRequest: null })
-  const pool = new Piscina({
-    filename: LOGIN_THREAD_MODULE,
-    workerData: { ...threadConfig(opts), readyChannel, closeChannel, maskKey },
-    minThreads: threads,
-    maxThreads: threads,
-    // Threads keep client sockets and timers between tasks: they must not park, nor end when idle.
-    atomics: 'disabled',
-    idleTimeout: Number.POSITIVE_INFINITY,
-    concurrentTasksPerWorker: Math.ceil((opts.concurrency ?? 256) / threads),
-  })
+  const loginPool = (role: LoginThreadRole, count: number): Piscina =>
+    new Piscina({
+      filename: LOGIN_THREAD_MODULE,
+      workerData: { ...threadConfig(opts), readyChannel, closeChannel, maskKey, role },
+      minThreads: count,
+      maxThreads: count,
+      // Threads keep client sockets and timers between tasks: they must not park, nor end when idle.
+      atomics: 'disabled',
+      idleTimeout: Number.POSITIVE_INFINITY,
+      concurrentTasksPerWorker: Math.ceil((opts.concurrency ?? 256) / count),
+    })
+  const pool = loginPool('start', threads)
+  const finishPool = loginPool('finish', finishThreads)
   await ready
   const queue = new Queue<LoginJobData, LoginResult>(LOGIN_QUEUE, {
     connection,
@@ -287,11 +299,14 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
   }
 
   const starts = new StartGate(opts.startConcurrency ?? threads * STARTS_PER_THREAD)
-  /** A step on the pool; a login's first step waits for the start gate (finishing steps never do). */
+  /**
+   * A step on its threads: a login's first step on the start threads once the start gate lets it in; every later
+   * step on the finishing threads, which no key exchange keeps busy.
+   */
   const runStep = (task: LoginTask): Promise<ThreadOutcome> =>
     task.data.step === 'start'
       ? starts.run(() => pool.run(task) as Promise<ThreadOutcome>)
-      : (pool.run(task) as Promise<ThreadOutcome>)
+      : (finishPool.run(task) as Promise<ThreadOutcome>)
 
   // BullMQ takes jobs while it has free slots, the urgent ones first, then routine ones (new logins). Once the
   // process holds as many first steps as it should, a first step it takes goes back to the head of the queue
@@ -468,7 +483,7 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
     connection,
     new FarmRedisKeys(prefix),
     {
-      threads,
+      threads: threads + finishThreads,
       concurrency: opts.concurrency ?? 256,
       activeJobs: () => inProgress,
       running: () => closing === undefined && worker.isRunning(),
@@ -480,6 +495,7 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
   return {
     worker,
     pool,
+    finishPool,
     id: heartbeat.id,
     // Idempotent: a second close() waits for the first. Graceful (the steps in progress finish), but bounded:
     // after a lost Redis, BullMQ's close can wait forever on its blocking connection; then it is forced.
@@ -505,8 +521,8 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
             1_000,
           )
         }
-        await closeThreadRunners(closeChannel, threads, 5_000)
-        await pool.destroy()
+        await closeThreadRunners(closeChannel, threads + finishThreads, 5_000)
+        await Promise.all([pool.destroy(), finishPool.destroy()])
         if (graceful) await settlesWithin(connection.quit(), 2_000)
         connection.disconnect()
       })()),
@@ -519,6 +535,7 @@ function threadConfig(opts: FarmWorkerOptions): FarmWorkerConfig {
     logger: _logger,
     metrics: _metrics,
     threads: _threads,
+    finishThreads: _finishThreads,
     concurrency: _concurrency,
     startConcurrency: _starts,
     lockDurationMs: _lock,

@@ -77,6 +77,11 @@ export class LoginStepRunner {
     await this.clients.close()
   }
 
+  /** Closes the job's connected client, if this thread holds one (its keys are in Redis). */
+  releaseClient(jobId: string): Promise<void> {
+    return this.clients.drop(jobId)
+  }
+
   /** Runs the job's current step. Errors that are not a login outcome end as failed(<reason>). */
   async run(jobId: string, data: LoginJobData, startedAt: number): Promise<StepOutcome> {
     const ctx = new StepContext(this.services, jobId, data, startedAt)

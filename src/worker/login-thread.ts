@@ -1,6 +1,7 @@
 // A piscina thread of a farm worker: it runs login steps for many jobs concurrently (each step is async
 // network I/O; the CPU-heavy parts — key exchange modexps, SRP's PBKDF2 — are short or on libuv's pool).
 // Its Redis connections and caches live as long as the thread.
+import { setPriority } from 'node:os'
 import { BroadcastChannel, threadId, workerData } from 'node:worker_threads'
 import { openRedis } from '../queue/redis-connection.ts'
 import { CodeInbox } from '../queue/code-channel.ts'
@@ -45,6 +46,19 @@ export type ThreadOutcome =
       /** The thread's stack of the error (phones masked): logged when it ends the login. */
       stack?: string
     }
+
+/**
+ * What a thread runs: `start` — first steps (key exchange, sendCode), whose client is closed once the step is
+ * over (the login's next step runs on a finishing thread, from the key saved in Redis); `finish` — the steps
+ * after it.
+ */
+export type LoginThreadRole = 'start' | 'finish'
+
+/**
+ * The nice value of a start thread: with 10, a CFS scheduler gives a busy nice-0 thread about nine tenths of a
+ * core it shares with one (weights 1024 : 110), so a code's step is not held behind key exchanges.
+ */
+const START_THREAD_NICE = 10
 
 export interface LoginTask {
   jobId: string
@@ -114,9 +128,24 @@ let sessionShared: SessionThreadRunner | undefined
 
 // Loaded by piscina when the thread starts: build the runner now and say so, so the worker is ready (modules
 // compiled, Redis connected) before it takes its first job rather than during it.
-const startup = workerData as FarmWorkerConfig & { readyChannel?: string; closeChannel?: string; maskKey?: string }
+const startup = workerData as FarmWorkerConfig & {
+  readyChannel?: string
+  closeChannel?: string
+  maskKey?: string
+  role?: LoginThreadRole
+}
 // Phones in this thread's errors and logs are masked as the worker masks them (the farm's key).
 if (startup?.maskKey) setPhoneMaskKey(startup.maskKey)
+// A start thread is all key-exchange arithmetic: it yields the CPU to the steps that finish logins (and to the
+// worker's own thread, Redis and the DC) when they want it, and takes whatever is left. On Linux the nice value
+// of pid 0 is the calling thread's own, not the process's.
+if (startup?.role === 'start') {
+  try {
+    setPriority(START_THREAD_NICE)
+  } catch {
+    // Not allowed here (some containers): the thread runs at the process's priority.
+  }
+}
 if (startup?.readyChannel) {
   shared = createStepRunner(startup)
   const channel = new BroadcastChannel(startup.readyChannel)
@@ -152,6 +181,10 @@ export default async function runLoginStep(task: LoginTask): Promise<ThreadOutco
   try {
     const { runner } = sharedRunner()
     const outcome = await runner.run(task.jobId, task.data, task.startedAt)
+    // A phone login goes on on a finishing thread: a client kept here would only hold a socket nobody uses. A QR
+    // login's stays: its connection hears the scan (updateLoginToken) and wakes the job.
+    if (startup?.role === 'start' && outcome.kind === 'wait' && task.data.kind === 'user')
+      await runner.releaseClient(task.jobId)
     return runner.takeDefaultIdentity(task.data.accountKey) ? { ...outcome, defaultIdentity: true } : outcome
   } catch (err) {
     const e = err as { name?: unknown; message?: unknown; stack?: unknown } | null
