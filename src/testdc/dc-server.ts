@@ -368,7 +368,13 @@ export class DcServer {
             payload,
             conn,
             sessionLink,
-            () => (handshake ??= new HandshakeResponder(this.rsaKey, this.math, (id) => this.keys.has(id), this.faults.handshake)),
+            () =>
+              (handshake ??= new HandshakeResponder(
+                this.rsaKey,
+                this.math,
+                (id) => this.keys.has(id),
+                this.faults.handshake,
+              )),
             ip,
           ),
         )

@@ -94,9 +94,7 @@ export async function startTestDc(opts: TestDcOptions = {}): Promise<TestDc> {
     ...(given?.keyActive ? { keyActive: given.keyActive } : {}),
   }
   const math =
-    (opts.cryptoThreads ?? 0) > 0
-      ? threadedHandshakeMath(rsaKey, opts.cryptoThreads!)
-      : inlineHandshakeMath(rsaKey)
+    (opts.cryptoThreads ?? 0) > 0 ? threadedHandshakeMath(rsaKey, opts.cryptoThreads!) : inlineHandshakeMath(rsaKey)
   const servers = new Map<number, DcServer>()
   const endpoints = (): DcEndpoint[] => [...servers.values()].map((s) => ({ id: s.id, host, port: s.port }))
   for (const id of ids) {
