@@ -2,6 +2,7 @@
 // started (a code expires; a new login can wait), and new logins still progress while codes keep coming.
 // Real Redis on 127.0.0.1:6379 under a prefix of this file; the in-process test DC.
 import assert from 'node:assert/strict'
+import { readdirSync, readFileSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
 import type { AccountResult } from '../src/farm/coordinator.ts'
 import { Coordinator } from '../src/farm/coordinator.ts'
@@ -45,6 +46,14 @@ describe('StartGate', () => {
   })
 })
 
+/** How many of this process's threads run at `nice` (/proc/self/task/<tid>/stat, field 19). */
+function threadsAtNice(nice: number): number {
+  return readdirSync('/proc/self/task').filter((tid) => {
+    const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return Number(fields[16]) === nice
+  }).length
+}
+
 describe('farm urgency order', () => {
   let farm: Farm
   let coordinator: Coordinator
@@ -71,7 +80,9 @@ describe('farm urgency order', () => {
 
   it('a login whose code arrived goes before new logins, and new logins progress while codes keep coming', async () => {
     // Few starts at once, so that the new logins queue: under FIFO a code would wait behind all of them.
-    await farm.startWorker({ threads: 1, concurrency: 32, startConcurrency: 2, codeTimeoutMs: 120_000 })
+    const worker = await farm.startWorker({ threads: 1, concurrency: 32, startConcurrency: 2, codeTimeoutMs: 120_000 })
+    // The start thread runs at nice 10 (Linux keeps a nice value per thread): this process's threads at 10.
+    assert.equal(threadsAtNice(10), 1, 'one start thread, niced')
     const waitingRun = await coordinator.enqueue(users(WAITING))
     const waitingSet = new Set(WAITING)
     await waitFor('every waiting login asked for its code', () => WAITING.every((p) => requested.has(p)), 300_000)
@@ -119,5 +130,14 @@ describe('farm urgency order', () => {
       `only ${startedDuringFlow} new logins started during ${flowEnd - flowStart} ms of codes`,
     )
     assert.ok(requests.filter((r) => waitingSet.has(r.phone)).length === WAITING.length, 'one code request each')
+    // First steps ran on the start thread, every code's step on the finishing thread.
+    assert.ok(
+      worker.pool.completed >= WAITING.length + NEW.length,
+      `${worker.pool.completed} steps on the start thread`,
+    )
+    assert.ok(
+      worker.finishPool.completed >= WAITING.length + NEW.length,
+      `${worker.finishPool.completed} finishing steps`,
+    )
   })
 })

@@ -21,13 +21,18 @@ interface WorkerFlags {
   sessionTtl?: string
   identity?: string
   startConcurrency?: string
+  finishThreads?: string
 }
 
 export function registerWorker(program: Command): void {
   program
     .command('worker')
     .description('run a farm worker: logs accounts in for every coordinator on this Redis, until stopped')
-    .option('--threads <n>', 'piscina threads (default 2, or GRAMFARM_THREADS)')
+    .option('--threads <n>', 'piscina threads that start logins (default 2, or GRAMFARM_THREADS)')
+    .option(
+      '--finish-threads <n>',
+      'threads of their own for the steps that finish logins (a code, password or QR scan arrived), never held behind key exchanges (default 1)',
+    )
     .option('--concurrency <n>', 'login steps run at once (default 256)')
     .option(
       '--start-concurrency <n>',
@@ -117,6 +122,7 @@ Example:
         const lockDurationMs = positiveInt(flags.lockMs, '--lock-ms')
         const stalledIntervalMs = positiveInt(flags.stalledMs, '--stalled-ms')
         const startConcurrency = positiveInt(flags.startConcurrency, '--start-concurrency')
+        const finishThreads = positiveInt(flags.finishThreads, '--finish-threads')
         const maxFlood = secondsOption(flags.maxFloodWait, '--max-flood-wait')
         if (flags.sendCodeRate !== undefined) parseSendCodeRate(flags.sendCodeRate, '--send-code-rate')
         const metricsPort = flags.metricsPort === '0' ? 0 : positiveInt(flags.metricsPort, '--metrics-port')
@@ -133,6 +139,7 @@ Example:
           ...(lockDurationMs ? { lockDurationMs } : {}),
           ...(stalledIntervalMs ? { stalledIntervalMs } : {}),
           ...(startConcurrency ? { startConcurrency } : {}),
+          ...(finishThreads ? { finishThreads } : {}),
           ...(maxFlood ? { maxFloodWaitSeconds: Math.round(maxFlood / 1000) } : {}),
           logger,
         })
@@ -141,6 +148,7 @@ Example:
             redis: describeRedisEndpoint(config.redis),
             prefix: config.prefix,
             threads: config.threads,
+            finishThreads: finishThreads ?? 1,
             concurrency: config.concurrency,
             network: endpoint ? `test DC (${config.testDcEndpointFile})` : 'Telegram',
             ...(metricsServer ? { metrics: `http://127.0.0.1:${metricsServer.port}/metrics` } : {}),
