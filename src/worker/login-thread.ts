@@ -183,8 +183,9 @@ export default async function runLoginStep(task: LoginTask): Promise<ThreadOutco
     const outcome = await runner.run(task.jobId, task.data, task.startedAt)
     // A phone login goes on on a finishing thread: a client kept here would only hold a socket nobody uses. A QR
     // login's stays: its connection hears the scan (updateLoginToken) and wakes the job.
+    // Not awaited: the outcome goes back now (a code may be waiting on it) and the socket closes meanwhile.
     if (startup?.role === 'start' && outcome.kind === 'wait' && task.data.kind === 'user')
-      await runner.releaseClient(task.jobId)
+      void runner.releaseClient(task.jobId).catch(() => undefined)
     return runner.takeDefaultIdentity(task.data.accountKey) ? { ...outcome, defaultIdentity: true } : outcome
   } catch (err) {
     const e = err as { name?: unknown; message?: unknown; stack?: unknown } | null
