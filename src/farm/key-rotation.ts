@@ -9,6 +9,7 @@ import type { RedisClient } from '../queue/redis-connection.ts'
 import { Keyring, SealedValueError } from '../foundation/sealed-value.ts'
 import { FarmRedisKeys } from '../queue/redis-keys.ts'
 import { keysUnderPattern, scanKeys } from '../queue/redis-scan.ts'
+import { RedisScript } from '../queue/redis-script.ts'
 
 export interface RotationSummary {
   /** Sealed places looked at (hash fields and strings). */
@@ -22,13 +23,13 @@ export interface RotationSummary {
 }
 
 // KEYS[1] key; ARGV: field, expected, replacement
-const HASH_CAS = `
+const HASH_CAS = new RedisScript(`
 if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) return 1 end
-return 0`
+return 0`)
 // KEYS[1] key; ARGV: expected, replacement
-const STRING_CAS = `
+const STRING_CAS = new RedisScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL') return 1 end
-return 0`
+return 0`)
 
 /** Where a farm keeps sealed values: which fields of which keys, and what each is bound to. */
 function sealedPlaces(
@@ -94,7 +95,7 @@ export async function rotateKeys(redis: RedisClient, prefix: string, keyring: Ke
           const bound = `${key}#${field}`
           const fresh = reseal(stored, bound, place.binary, bound)
           if (!fresh) continue
-          if ((await redis.eval(HASH_CAS, 1, key, field, stored, fresh)) === 1) resealed++
+          if ((await HASH_CAS.run(redis, [key], [field, stored, fresh])) === 1) resealed++
           else raced++
         }
       } else {
@@ -103,7 +104,7 @@ export async function rotateKeys(redis: RedisClient, prefix: string, keyring: Ke
         if (stored === null) continue
         const fresh = reseal(stored, place.bound, place.binary, key)
         if (!fresh) continue
-        if ((await redis.eval(STRING_CAS, 1, key, stored, fresh)) === 1) resealed++
+        if ((await STRING_CAS.run(redis, [key], [stored, fresh])) === 1) resealed++
         else raced++
       }
     }

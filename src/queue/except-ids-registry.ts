@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto'
 import type { RedisClient } from './redis-connection.ts'
 import { QueueError } from './queue-error.ts'
+import { RedisScript } from './redis-script.ts'
 import { DEFAULT_PREFIX, FarmRedisKeys, type ExceptIdsKeys } from './redis-keys.ts'
 
 export { DEFAULT_PREFIX }
@@ -55,33 +56,33 @@ function checkTtl(ttlSec: number): number {
 
 // KEYS: claim key, authorized-accounts hash. ARGV: account key, owner, ttl ms.
 // 1 claimed (or re-claimed by its owner), 0 held by someone else, -1 already authorized.
-const CLAIM_LUA = `
+const CLAIM_LUA = new RedisScript(`
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return -1 end
 local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[2] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', tonumber(ARGV[3]))
 return 1
-`
+`)
 
 // KEYS: claim key. ARGV: owner, ttl ms.
-const RENEW_LUA = `
+const RENEW_LUA = new RedisScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
 return 1
-`
+`)
 
 // KEYS: claim key. ARGV: owner.
-const RELEASE_LUA = `
+const RELEASE_LUA = new RedisScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 return 1
-`
+`)
 
 // KEYS: ids set, id→account hash, account→id hash, account→recorder hash. ARGV: user id, account key, recorder
 // or ''. Returns {1} when the id is new, {2} when this account already holds it (a repeat), else {0, account that
 // holds it}. The account is marked resolved either way: an account that turned out to be a known user must not be
 // claimed and signed in again.
-const RECORD_LUA = `
+const RECORD_LUA = new RedisScript(`
 redis.call('HSET', KEYS[3], ARGV[2], ARGV[1])
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[4], ARGV[2], ARGV[3]) end
 if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
@@ -91,10 +92,10 @@ end
 local holder = redis.call('HGET', KEYS[2], ARGV[1]) or ''
 if holder == ARGV[2] then return {2} end
 return {0, holder}
-`
+`)
 
 // KEYS: ids set, id→account hash, account→id hash, account→recorder hash. ARGV: user id.
-const FORGET_LUA = `
+const FORGET_LUA = new RedisScript(`
 local account = redis.call('HGET', KEYS[2], ARGV[1])
 redis.call('SREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
@@ -103,15 +104,15 @@ if account and redis.call('HGET', KEYS[3], account) == ARGV[1] then
   redis.call('HDEL', KEYS[4], account)
 end
 return account and 1 or 0
-`
+`)
 
 // KEYS: account→id hash, id→account hash, account→recorder hash. ARGV: account key.
 // Returns {} when unresolved, else {user id, account holding it or '', recorder or ''}, read at one instant.
-const RESOLUTION_LUA = `
+const RESOLUTION_LUA = new RedisScript(`
 local id = redis.call('HGET', KEYS[1], ARGV[1])
 if not id then return {} end
 return {id, redis.call('HGET', KEYS[2], id) or '', redis.call('HGET', KEYS[3], ARGV[1]) or ''}
-`
+`)
 
 export type ClaimStatus = 'claimed' | 'held' | 'authorized'
 
@@ -165,13 +166,10 @@ export class ExceptIdsRegistry {
   /** The user an account resolved to, which account holds that user, and who recorded it; null when unresolved. */
   async resolution(accountKey: string): Promise<AccountResolution | null> {
     const key = checkAccountKey(accountKey)
-    const r = (await this.redis.eval(
-      RESOLUTION_LUA,
-      3,
-      this.keys.idOfAccount,
-      this.keys.accountOfId,
-      this.keys.recorderOfAccount,
-      key,
+    const r = (await RESOLUTION_LUA.run(
+      this.redis,
+      [this.keys.idOfAccount, this.keys.accountOfId, this.keys.recorderOfAccount],
+      [key],
     )) as string[]
     if (r.length === 0) return null
     return { userId: BigInt(r[0]!), holderAccountKey: r[1] || null, recordedBy: r[2] || null }
@@ -187,14 +185,10 @@ export class ExceptIdsRegistry {
 
   async claimStatus(accountKey: string, owner: string, ttlSec: number): Promise<ClaimStatus> {
     const key = checkAccountKey(accountKey)
-    const r = (await this.redis.eval(
-      CLAIM_LUA,
-      2,
-      this.keys.claim(key),
-      this.keys.idOfAccount,
-      key,
-      owner,
-      checkTtl(ttlSec),
+    const r = (await CLAIM_LUA.run(
+      this.redis,
+      [this.keys.claim(key), this.keys.idOfAccount],
+      [key, owner, checkTtl(ttlSec)],
     )) as number
     return r === 1 ? 'claimed' : r === 0 ? 'held' : 'authorized'
   }
@@ -202,13 +196,13 @@ export class ExceptIdsRegistry {
   /** Extend a claim this owner still holds; false when it was lost (stop the login). */
   async renew(accountKey: string, owner: string, ttlSec: number): Promise<boolean> {
     const key = this.keys.claim(checkAccountKey(accountKey))
-    return ((await this.redis.eval(RENEW_LUA, 1, key, owner, checkTtl(ttlSec))) as number) === 1
+    return ((await RENEW_LUA.run(this.redis, [key], [owner, checkTtl(ttlSec)])) as number) === 1
   }
 
   /** Drop a claim, only if this owner holds it. */
   async release(accountKey: string, owner: string): Promise<boolean> {
     const key = this.keys.claim(checkAccountKey(accountKey))
-    return ((await this.redis.eval(RELEASE_LUA, 1, key, owner)) as number) === 1
+    return ((await RELEASE_LUA.run(this.redis, [key], [owner])) as number) === 1
   }
 
   /** Current holder of a claim, or null. */
@@ -229,16 +223,10 @@ export class ExceptIdsRegistry {
   ): Promise<RecordAuthorizedResult> {
     const id = checkUserId(userId)
     const key = checkAccountKey(accountKey)
-    const r = (await this.redis.eval(
-      RECORD_LUA,
-      4,
-      this.keys.authorizedIds,
-      this.keys.accountOfId,
-      this.keys.idOfAccount,
-      this.keys.recorderOfAccount,
-      id,
-      key,
-      recorder,
+    const r = (await RECORD_LUA.run(
+      this.redis,
+      [this.keys.authorizedIds, this.keys.accountOfId, this.keys.idOfAccount, this.keys.recorderOfAccount],
+      [id, key, recorder],
     )) as [number, string?]
     if (r[0] === 1) return { status: 'new' }
     if (r[0] === 2) return { status: 'already' }
@@ -261,14 +249,10 @@ export class ExceptIdsRegistry {
    * account may log in again. Accounts that were duplicates of it stay resolved (forgetAccount).
    */
   async forgetAuthorized(userId: bigint | number | string): Promise<boolean> {
-    const r = await this.redis.eval(
-      FORGET_LUA,
-      4,
-      this.keys.authorizedIds,
-      this.keys.accountOfId,
-      this.keys.idOfAccount,
-      this.keys.recorderOfAccount,
-      checkUserId(userId),
+    const r = await FORGET_LUA.run(
+      this.redis,
+      [this.keys.authorizedIds, this.keys.accountOfId, this.keys.idOfAccount, this.keys.recorderOfAccount],
+      [checkUserId(userId)],
     )
     return r === 1
   }

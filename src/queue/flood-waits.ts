@@ -3,15 +3,16 @@
 // current one lasts, on Redis' clock (the hosts' clocks may disagree).
 import type { RedisClient } from './redis-connection.ts'
 import type { FarmStatsKeys } from './redis-keys.ts'
+import { RedisScript } from './redis-script.ts'
 
 // KEYS[1] floodUntil hash. ARGV: DC id, wait in ms. Only ever moves a DC's end later. Returns that end (Unix ms).
-const EXTEND_UNTIL_LUA = `
+const EXTEND_UNTIL_LUA = new RedisScript(`
 local t = redis.call('TIME')
 local ends = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[2])
 local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
 if ends > cur then redis.call('HSET', KEYS[1], ARGV[1], ends) return ends end
 return cur
-`
+`)
 
 /** A FLOOD_WAIT_<seconds> on `dcId`. */
 export async function recordFloodWait(
@@ -23,7 +24,7 @@ export async function recordFloodWait(
   // Two commands, not one script: the hashes need not share a Cluster slot.
   await Promise.all([
     redis.hincrbyfloat(keys.floodWait, String(dcId), seconds),
-    redis.eval(EXTEND_UNTIL_LUA, 1, keys.floodUntil, String(dcId), Math.ceil(seconds * 1000)),
+    EXTEND_UNTIL_LUA.run(redis, [keys.floodUntil], [String(dcId), Math.ceil(seconds * 1000)]),
   ])
 }
 

@@ -5,6 +5,7 @@
 import type { RedisClient } from './redis-connection.ts'
 import { DEFAULT_PREFIX, FarmRedisKeys, type FarmStatsKeys, type SendCodeRateKeys } from './redis-keys.ts'
 import { countSendCode } from './send-code-rates.ts'
+import { RedisScript } from './redis-script.ts'
 
 export { DEFAULT_PREFIX }
 
@@ -32,7 +33,7 @@ export type AcquireResult =
 
 // KEYS: global bucket, DC bucket, DC penalty. ARGV: global rate/s, global burst, DC rate/s, DC burst.
 // Bucket hash: t = tokens (float), ts = ms of that reading. Returns {1} or {0, retry ms, reason}.
-const ACQUIRE_LUA = `
+const ACQUIRE_LUA = new RedisScript(`
 local blocked = redis.call('PTTL', KEYS[3])
 if blocked > 0 then return {0, blocked, 'penalty'} end
 local time = redis.call('TIME')
@@ -60,15 +61,15 @@ local gWait = g >= 1 and 0 or math.ceil((1 - g) * 1000 / gRate)
 local dWait = d >= 1 and 0 or math.ceil((1 - d) * 1000 / dRate)
 if dWait >= gWait then return {0, dWait, 'dc'} end
 return {0, gWait, 'global'}
-`
+`)
 
 // KEYS: DC penalty. ARGV: ms. Only ever lengthens a block.
-const PENALIZE_LUA = `
+const PENALIZE_LUA = new RedisScript(`
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then
   redis.call('SET', KEYS[1], '1', 'PX', tonumber(ARGV[1]))
 end
 return redis.call('PTTL', KEYS[1])
-`
+`)
 
 function checkBucket(cfg: TokenBucketConfig, name: string): TokenBucketConfig {
   if (!(cfg.ratePerSec > 0) || !Number.isFinite(cfg.ratePerSec)) throw new RangeError(`${name}.ratePerSec must be > 0`)
@@ -109,16 +110,10 @@ export class SendCodeRateLimiter {
   /** Take one auth.sendCode slot for the DC, or learn how long to wait (e.g. delay the job by `retryInMs`). */
   async acquire(input: { dcId: number }): Promise<AcquireResult> {
     const k = this.keys(checkDc(input.dcId))
-    const r = (await this.redis.eval(
-      ACQUIRE_LUA,
-      3,
-      k.global,
-      k.dc,
-      k.penalty,
-      this.global.ratePerSec,
-      this.global.burst,
-      this.perDc.ratePerSec,
-      this.perDc.burst,
+    const r = (await ACQUIRE_LUA.run(
+      this.redis,
+      [k.global, k.dc, k.penalty],
+      [this.global.ratePerSec, this.global.burst, this.perDc.ratePerSec, this.perDc.burst],
     )) as [number, number?, string?]
     // Counted for /metrics (gramfarm_send_code_total) and the rates (the dashboard's pacing); a count lost to a
     // Redis hiccup is not worth failing over.
@@ -144,6 +139,6 @@ export class SendCodeRateLimiter {
   async penalize(dcId: number, seconds: number): Promise<number> {
     if (!(seconds > 0) || !Number.isFinite(seconds)) throw new RangeError('seconds must be > 0')
     const key = this.keys(checkDc(dcId)).penalty
-    return (await this.redis.eval(PENALIZE_LUA, 1, key, Math.ceil(seconds * 1000))) as number
+    return (await PENALIZE_LUA.run(this.redis, [key], [Math.ceil(seconds * 1000)])) as number
   }
 }

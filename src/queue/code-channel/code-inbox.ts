@@ -9,6 +9,7 @@ import type { KnownCodeType } from '../../auth/credential-provider.ts'
 import { maskPhone } from '../../foundation/logger.ts'
 import { Keyring, type Sealer } from '../../foundation/sealed-value.ts'
 import { CodeChannelNames } from '../redis-keys.ts'
+import { RedisScript } from '../redis-script.ts'
 import { CodeChannelError, CodeTimeoutError, abortError, aborted } from './channel-errors.ts'
 import { channelPhone, checkAttempt, positiveInt } from './channel-input.ts'
 import { codeBinding, type CodeChannelOptions } from './code-provider-client.ts'
@@ -27,7 +28,7 @@ import {
 // login, and a late code outlives the login that gave up on it): it is stale, and dropped — except when the same
 // attempt is asked for again after a failover (ARGV[2] = '1'): a code found there is this attempt's own.
 // KEYS: request hash, pending code key, this attempt's code key. ARGV: ttl sec, reissue flag, field/value pairs.
-const REQUEST_LUA = `
+const REQUEST_LUA = new RedisScript(`
 if ARGV[2] ~= '1' then redis.call('DEL', KEYS[3]) end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], unpack(ARGV, 3))
@@ -38,7 +39,7 @@ local ttl = redis.call('PTTL', KEYS[2])
 redis.call('DEL', KEYS[2])
 if ttl > 0 then redis.call('SET', KEYS[3], pending, 'PX', ttl, 'NX') end
 return 1
-`
+`)
 
 export interface CodeInboxOptions extends CodeChannelOptions {
   /** Safety-net re-check of every waiter, for a notification lost anyway. Default 2000 ms. */
@@ -162,15 +163,10 @@ export class CodeInbox {
       requestedAt: Date.now(),
     }
     const fields = Object.entries(message).flatMap(([k, v]) => [k, String(v)])
-    const adopted = await this.redis.eval(
-      REQUEST_LUA,
-      3,
-      this.names.request(phone),
-      this.names.pendingCode(phone),
-      this.names.code(phone, attempt),
-      timeoutSec + this.lateCodeGraceSec,
-      input.reissued === true ? '1' : '0',
-      ...fields,
+    const adopted = await REQUEST_LUA.run(
+      this.redis,
+      [this.names.request(phone), this.names.pendingCode(phone), this.names.code(phone, attempt)],
+      [timeoutSec + this.lateCodeGraceSec, input.reissued === true ? '1' : '0', ...fields],
     )
     const json = JSON.stringify(message)
     await this.redis

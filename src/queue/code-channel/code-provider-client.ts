@@ -5,6 +5,7 @@ import type { Logger } from 'pino'
 import { maskPhone } from '../../foundation/logger.ts'
 import { Keyring, type Sealer } from '../../foundation/sealed-value.ts'
 import { CodeChannelNames } from '../redis-keys.ts'
+import { RedisScript } from '../redis-script.ts'
 import { CodeChannelError, aborted } from './channel-errors.ts'
 import { channelPhone, checkAttempt, checkSecret, codeShapeOf, positiveInt } from './channel-input.ts'
 import {
@@ -21,7 +22,7 @@ import {
 // A code that is not digits is taken only when the phone's current request is for a word or phrase code (so it
 // is never parked: no request, no type to check it against).
 // KEYS: request hash, pending key. ARGV: code key prefix, attempt or '', code, code ttl sec, pending ttl sec, shape.
-const DELIVER_LUA = `
+const DELIVER_LUA = new RedisScript(`
 if ARGV[6] == 'words' then
   local codeType = redis.call('HGET', KEYS[1], 'codeType')
   if codeType ~= 'smsWord' and codeType ~= 'smsPhrase' then return {'not-digits', ''} end
@@ -40,7 +41,7 @@ if redis.call('SET', key, ARGV[3], 'EX', tonumber(ttl), 'NX') then
   return {'stored', attempt}
 end
 return {'duplicate', attempt}
-`
+`)
 
 export type DeliverCodeStatus =
   /** Stored for the attempt and announced. */
@@ -136,17 +137,17 @@ export class CodeProviderClient {
     const code = checkSecret(input.code, 'code')
     const shape = codeShapeOf(code)
     const attempt = input.attempt === undefined ? '' : checkAttempt(input.attempt)
-    const reply = (await this.redis.eval(
-      DELIVER_LUA,
-      2,
-      this.names.request(phone),
-      this.names.pendingCode(phone),
-      this.names.codePrefix(phone),
-      attempt,
-      this.sealer.seal(code, codeBinding(this.names, phone)),
-      this.codeTtlSec,
-      this.pendingTtlSec,
-      shape,
+    const reply = (await DELIVER_LUA.run(
+      this.redis,
+      [this.names.request(phone), this.names.pendingCode(phone)],
+      [
+        this.names.codePrefix(phone),
+        attempt,
+        this.sealer.seal(code, codeBinding(this.names, phone)),
+        this.codeTtlSec,
+        this.pendingTtlSec,
+        shape,
+      ],
     )) as [DeliverCodeStatus | 'not-digits', string]
     const [status] = reply
     if (status === 'not-digits') {
