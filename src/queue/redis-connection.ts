@@ -91,6 +91,13 @@ export interface OpenRedisOptions {
   connectTimeoutMs?: number
   /** false: one attempt, no reconnects (a reachability probe). Default true. */
   reconnect?: boolean
+  /**
+   * true: commands issued in the same event-loop turn leave as one pipeline, one socket write (ioredis'
+   * enableAutoPipelining), instead of a write each. For a connection of many concurrent short commands (a worker
+   * thread's logins). Never for one that blocks (BZPOPMIN, XREAD BLOCK) or subscribes: a command would wait behind
+   * the pipeline in flight. Connections duplicated from it (duplicateRedis) do not inherit it. Default false.
+   */
+  autoPipelining?: boolean
 }
 
 const tlsFiles = new Map<string, Buffer>()
@@ -185,6 +192,7 @@ function nodeOptions(endpoint: RedisEndpoint, opts: OpenRedisOptions): RedisOpti
     ...(opts.lazyConnect ? { lazyConnect: true } : {}),
     ...(opts.connectTimeoutMs !== undefined ? { connectTimeout: opts.connectTimeoutMs } : {}),
     ...(opts.reconnect === false ? { retryStrategy: () => null, reconnectOnError: () => false } : {}),
+    ...(opts.autoPipelining === true ? { enableAutoPipelining: true } : {}),
     ...(endpoint.username !== undefined ? { username: endpoint.username } : {}),
     ...(endpoint.password !== undefined ? { password: endpoint.password } : {}),
     ...(endpoint.db !== undefined ? { db: endpoint.db } : {}),
@@ -202,9 +210,11 @@ export function openRedis(endpoint: RedisEndpoint, opts: OpenRedisOptions): Redi
   const node = nodeOptions(endpoint, opts)
   let client: RedisClient
   if (endpoint.cluster) {
-    const { lazyConnect, enableOfflineQueue, maxRetriesPerRequest, ...perNode } = node
+    const { lazyConnect, enableOfflineQueue, maxRetriesPerRequest, enableAutoPipelining, ...perNode } = node
     const clusterOptions: ClusterOptions = {
       redisOptions: { ...perNode, maxRetriesPerRequest },
+      // The Cluster pipelines (per group of slots on the same nodes), not its node connections.
+      ...(enableAutoPipelining === true ? { enableAutoPipelining } : {}),
       ...(lazyConnect ? { lazyConnect } : {}),
       ...(enableOfflineQueue === false ? { enableOfflineQueue } : {}),
       ...(opts.reconnect === false ? { clusterRetryStrategy: () => null } : {}),
@@ -243,9 +253,13 @@ export function duplicateRedis(
   client: RedisClient,
   overrides: Pick<RedisOptions, 'maxRetriesPerRequest' | 'enableOfflineQueue' | 'connectionName' | 'autoResubscribe'>,
 ): RedisClient {
+  // Never auto-pipelined, whatever the original is: a copy is for subscribing or blocking reads.
   const copy = isCluster(client)
-    ? client.duplicate(undefined, { redisOptions: { ...client.options.redisOptions, ...overrides } })
-    : client.duplicate(overrides)
+    ? client.duplicate(undefined, {
+        enableAutoPipelining: false,
+        redisOptions: { ...client.options.redisOptions, ...overrides, enableAutoPipelining: false },
+      })
+    : client.duplicate({ ...overrides, enableAutoPipelining: false })
   copy.on('error', () => undefined)
   return copy
 }

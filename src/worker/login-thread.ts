@@ -69,7 +69,9 @@ export interface LoginTask {
 /** Builds a step runner (and its Redis-backed collaborators) from a worker config. */
 export function createStepRunner(cfg: FarmWorkerConfig): { runner: LoginStepRunner; close(): Promise<void> } {
   // ioredis reconnects by itself; a failed command fails its step
-  const redis = openRedis(cfg.redis, { purpose: 'worker-thread', maxRetriesPerRequest: null })
+  // Auto-pipelined: the thread's many logins issue short commands side by side (no blocking or subscribing here:
+  // the code inbox subscribes on its own duplicate), and each would otherwise be a socket write of its own.
+  const redis = openRedis(cfg.redis, { purpose: 'worker-thread', maxRetriesPerRequest: null, autoPipelining: true })
   const keyring = keyringFromSpec(cfg.keyring)
   const inbox = new CodeInbox({ redis, prefix: cfg.prefix, subscriberName: 'gramfarm-thread', sealer: keyring })
   const rate = cfg.sendCodeRate
