@@ -29,8 +29,13 @@ export class SecretVault {
     private readonly sealer: Sealer = Keyring.clear(),
   ) {}
 
-  private key(jobId: string): string {
+  /** The job's vault hash (what delete() removes; a caller may remove it in one DEL with the job's other keys). */
+  keyOf(jobId: string): string {
     return new FarmRedisKeys(this.prefix).secret(jobId)
+  }
+
+  private key(jobId: string): string {
+    return this.keyOf(jobId)
   }
 
   /** What a field is bound to (associated data): the hash and the field. */

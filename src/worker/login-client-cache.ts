@@ -128,8 +128,11 @@ export class LoginClientCache {
     return this.clients.size
   }
 
-  /** The job's connected client, or a new one from what Redis holds. */
-  async get(jobId: string, data: LoginJobData): Promise<LoginClient> {
+  /**
+   * The job's connected client, or a new one from what Redis holds. `loginDcId` reads the login hash's dcId (a step
+   * that reads the hash anyway passes its own read); by default one HGET.
+   */
+  async get(jobId: string, data: LoginJobData, loginDcId?: () => Promise<string | null>): Promise<LoginClient> {
     const cached = this.clients.get(jobId)
     if (cached) {
       cached.lastUsed = Date.now()
@@ -137,7 +140,7 @@ export class LoginClientCache {
       this.clients.set(jobId, cached)
       return cached
     }
-    const entry = await this.build(jobId, data)
+    const entry = await this.build(jobId, data, loginDcId)
     this.clients.set(jobId, entry)
     const max = this.cfg.maxCachedClients ?? 512
     for (const id of this.clients.keys()) {
@@ -147,17 +150,27 @@ export class LoginClientCache {
     return entry
   }
 
-  private async build(jobId: string, data: LoginJobData): Promise<LoginClient> {
+  private async build(
+    jobId: string,
+    data: LoginJobData,
+    loginDcId: () => Promise<string | null> = () => this.cfg.redis.hget(this.cfg.loginKey(jobId), 'dcId'),
+  ): Promise<LoginClient> {
     const cfg = this.cfg
     const storage = cfg.sessionStorage(data)
     await storage.open()
-    const record = await storage.load()
-    const homeDc =
-      Number(await cfg.redis.hget(cfg.loginKey(jobId), 'dcId')) || record?.dcId || this.testNumberDc(data) || 2
+    // The three reads go out together (one round trip, one write on an auto-pipelined connection) and are taken in
+    // their old order, so that a failure is the same one as before.
+    const loading = storage.load()
+    const dcRead = loginDcId()
+    const secretsRead = cfg.vault.get(jobId)
+    dcRead.catch(() => undefined) // each is awaited below: no unhandled rejection while an earlier one is
+    secretsRead.catch(() => undefined)
+    const record = await loading
+    const homeDc = Number(await dcRead) || record?.dcId || this.testNumberDc(data) || 2
     const keys = new SessionKeyStore(storage, record, homeDc)
     keys.homeDc = homeDc
     const o = data.options
-    const secrets = await cfg.vault.get(jobId)
+    const secrets = await secretsRead
     // Never from the farm's own address when the account has a proxy whose URL is gone (the vault entry expired).
     if (o.proxied && !secrets.proxy) throw new ProxyMissingError('the proxy of the account is not in the vault')
     const apiId = o.apiId ?? cfg.apiId

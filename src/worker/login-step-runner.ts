@@ -44,7 +44,8 @@ export class LoginStepRunner {
       apiId: cfg.apiId,
       apiHash: cfg.apiHash,
       prefix: keys.prefix,
-      sessionStorage: (data) => this.sessionStorage(data),
+      // A cached client's storage is its session's only writer (its job holds the claim): no read before a save.
+      sessionStorage: (data) => sessionStorageOf(this.services, data, { soleWriter: true }),
       loginKey: (jobId) => keys.login(jobId),
       loginTtlSec: (data) => loginTtlOf(cfg, data),
       ...(cfg.clientIdleMs !== undefined ? { clientIdleMs: cfg.clientIdleMs } : {}),

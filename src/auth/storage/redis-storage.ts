@@ -45,6 +45,17 @@ export interface RedisSessionStorageOptions {
    * again). Absent: kept until deleted.
    */
   readonly ttlSeconds?: number
+  /**
+   * false: open() does not PING first. For a caller whose connection is shared and known to be in use (the farm's
+   * workers): a Redis that is down fails the load or save that follows just as well. Default true.
+   */
+  readonly checkOnOpen?: boolean
+  /**
+   * true: this instance is the session's only writer while it is open (a farm worker's login client: its job holds
+   * the account's claim), so save() builds on the state it last loaded or wrote instead of reading the whole hash
+   * again (and opening its sealed keys) before every write. Default false: every save reads first.
+   */
+  readonly soleWriter?: boolean
 }
 
 interface StoredPeer {
@@ -81,6 +92,10 @@ export class RedisSessionStorage implements SessionStorage {
   private readonly redis: Redis | Cluster
   private readonly sealer: Sealer
   private readonly ttlSeconds: number | undefined
+  private readonly checkOnOpen: boolean
+  private readonly soleWriter: boolean
+  /** soleWriter: the stored state as this instance last read or wrote it (null: unknown, read it). */
+  private known: SessionState | null = null
   private opened = false
 
   constructor(options: RedisSessionStorageOptions) {
@@ -92,6 +107,8 @@ export class RedisSessionStorage implements SessionStorage {
     if (options.ttlSeconds !== undefined && (!Number.isInteger(options.ttlSeconds) || options.ttlSeconds < 1))
       throw new SessionStorageError('INVALID_DATA', 'a session TTL is a whole number of seconds (>= 1)')
     this.ttlSeconds = options.ttlSeconds
+    this.checkOnOpen = options.checkOnOpen ?? true
+    this.soleWriter = options.soleWriter ?? false
     this.key = (options.keyPrefix ?? DEFAULT_REDIS_KEY_PREFIX) + options.name
     this.peersKey = `${this.key}:peers`
   }
@@ -102,18 +119,20 @@ export class RedisSessionStorage implements SessionStorage {
   }
 
   async open(): Promise<void> {
-    await this.io(() => this.redis.ping(), 'reach Redis')
+    if (this.checkOnOpen) await this.io(() => this.redis.ping(), 'reach Redis')
     this.opened = true
   }
 
   async load(): Promise<SessionRecord | null> {
     this.assertOpen()
-    return stateToRecord(await this.readState())
+    const state = await this.readState()
+    if (this.soleWriter) this.known = state
+    return stateToRecord(state)
   }
 
   async save(patch: SessionPatch): Promise<void> {
     this.assertOpen()
-    const next = applyPatch(await this.readState(), patch)
+    const next = applyPatch(this.known ?? (await this.readState()), patch)
     const fields: Record<string, string | Buffer> = {
       dcId: String(next.dcId),
       testMode: next.testMode ? '1' : '0',
@@ -130,15 +149,19 @@ export class RedisSessionStorage implements SessionStorage {
     if (next.device) fields['device'] = JSON.stringify(next.device)
     for (const [dc, key] of next.dcAuthKeys) fields[DC_KEY_FIELD + dc] = this.storedKey(DC_KEY_FIELD + dc, key)
     // Replace the hash whole, atomically: readers never see half of an update (nor a record without its TTL).
+    this.known = null // until the write is known to have landed
     await this.exec(this.withTtl(this.redis.multi().del(this.key).hset(this.key, fields)), 'write session')
+    if (this.soleWriter) this.known = next
   }
 
   async delete(): Promise<void> {
+    this.known = null
     await this.io(() => this.redis.del(...this.keys), 'delete session')
     this.opened = false
   }
 
   async close(): Promise<void> {
+    this.known = null
     this.opened = false
   }
 

@@ -85,6 +85,7 @@ async function codeSent(ctx: StepContext, sent: tl.auth.RawSentCode, codeAttempt
     .hdel(ctx.loginKey, 'passwordNeeded')
     .expire(ctx.loginKey, ctx.loginTtlSec)
     .exec()
+  ctx.loginChanged()
   const deadline = Date.now() + ctx.codeTimeoutMs
   const requestEpoch = await cfg.epoch?.current()
   await cfg.inbox.requestCode({
@@ -111,7 +112,7 @@ async function codeSent(ctx: StepContext, sent: tl.auth.RawSentCode, codeAttempt
  */
 async function askCodeAgain(ctx: StepContext, codeFailures: number): Promise<StepOutcome> {
   const { cfg, data } = ctx
-  const [type, length] = await cfg.redis.hmget(ctx.loginKey, 'codeType', 'codeLength')
+  const { codeType: type, codeLength: length } = await ctx.loginFields()
   const codeAttempt = data.codeAttempt + 1
   const requestEpoch = await cfg.epoch?.current()
   await cfg.inbox.requestCode({
@@ -138,7 +139,7 @@ async function askCodeAgain(ctx: StepContext, codeFailures: number): Promise<Ste
 async function reaskAfterFailover(ctx: StepContext): Promise<StepOutcome | null> {
   const { cfg, data } = ctx
   if (!(await reaskDue(ctx))) return null
-  const [type, length] = await cfg.redis.hmget(ctx.loginKey, 'codeType', 'codeLength')
+  const { codeType: type, codeLength: length } = await ctx.loginFields()
   await cfg.inbox.requestCode({
     phone: data.account,
     attempt: codeAttemptId(data),
@@ -166,7 +167,7 @@ async function lookForCode(ctx: StepContext): Promise<string | null> {
 export async function codeStep(ctx: StepContext): Promise<StepOutcome> {
   const { cfg, data } = ctx
   // The code was already accepted and the account wants its 2FA password (a retried step): go on from there.
-  if ((await cfg.redis.hget(ctx.loginKey, 'passwordNeeded')) === '1') return passwordStep(ctx, undefined)
+  if ((await ctx.loginField('passwordNeeded')) === '1') return passwordStep(ctx, undefined)
   const code = await lookForCode(ctx)
   if (code === null) {
     if (Date.now() > data.deadline) {
@@ -210,6 +211,7 @@ export async function codeStep(ctx: StepContext): Promise<StepOutcome> {
     }
     // SESSION_PASSWORD_NEEDED
     await cfg.redis.hset(ctx.loginKey, 'passwordNeeded', '1')
+    ctx.loginChanged()
     return passwordStep(ctx, c)
   }
   if (!auth) return sendCodeStep(ctx.with({ ...data, step: 'start' })) // the hash is gone: a new code

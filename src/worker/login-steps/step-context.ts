@@ -65,19 +65,31 @@ export function sessionNameOf(data: Pick<LoginJobData, 'kind' | 'account'>): str
   return `${data.kind}-${data.account}`.replace(/:/g, '_')
 }
 
-/** The account's session in Redis, under the farm's prefix. */
+/**
+ * The account's session in Redis, under the farm's prefix. No PING on open: the worker's connection is shared and
+ * busy, and a Redis that is down fails the load or save that follows. `soleWriter` for a login client's own storage
+ * (its job holds the account's claim): its saves build on what it loaded or wrote, without reading the hash again.
+ */
 export function sessionStorageOf(
   services: StepServices,
   data: Pick<LoginJobData, 'kind' | 'account'>,
+  opts: { soleWriter?: boolean } = {},
 ): RedisSessionStorage {
   return new RedisSessionStorage({
     redis: services.cfg.redis,
     name: sessionNameOf(data),
     keyPrefix: sessionKeyPrefix(services.keys.prefix),
+    checkOnOpen: false,
+    ...(opts.soleWriter === true ? { soleWriter: true } : {}),
     ...(services.cfg.sealer ? { sealer: services.cfg.sealer } : {}),
     ...(services.cfg.sessionTtlSeconds !== undefined ? { ttlSeconds: services.cfg.sessionTtlSeconds } : {}),
   })
 }
+
+/** The login hash's fields a step reads (phone code steps and the client's DC), in one HMGET. */
+const LOGIN_FIELDS = ['phoneCodeHash', 'dcId', 'codeType', 'codeLength', 'passwordNeeded'] as const
+export type LoginField = (typeof LOGIN_FIELDS)[number]
+export type LoginFields = Readonly<Record<LoginField, string | null>>
 
 /** A FLOOD_WAIT this login sits out (delayed), rather than ending as flood_wait(X). */
 export function waitsOut(cfg: StepRunnerConfig, err: unknown): err is RpcError {
@@ -113,6 +125,8 @@ export function loginTtlOf(cfg: StepRunnerConfig, data: LoginJobData): number {
 
 export class StepContext {
   readonly cfg: StepRunnerConfig
+  /** The login hash as this step read it (once: one HMGET instead of an HGET per field); null until read. */
+  private loginRead: Promise<LoginFields> | null = null
 
   constructor(
     readonly services: StepServices,
@@ -148,9 +162,34 @@ export class StepContext {
     return this.services.keys.login(this.jobId)
   }
 
+  /**
+   * The login hash's fields, read once per step: only this job's steps write the hash, one step at a time, and a
+   * step that writes it calls loginChanged(). A failed read is not kept (the next call reads again).
+   */
+  loginFields(): Promise<LoginFields> {
+    this.loginRead ??= this.cfg.redis.hmget(this.loginKey, ...LOGIN_FIELDS).then(
+      (values) => Object.fromEntries(LOGIN_FIELDS.map((f, i) => [f, values[i] ?? null])) as LoginFields,
+      (err: unknown) => {
+        this.loginRead = null
+        throw err
+      },
+    )
+    return this.loginRead
+  }
+
+  /** One field of the login hash (see loginFields). */
+  async loginField(field: LoginField): Promise<string | null> {
+    return (await this.loginFields())[field]
+  }
+
+  /** This step wrote the login hash: the next read goes to Redis. */
+  loginChanged(): void {
+    this.loginRead = null
+  }
+
   /** The login's phone_code_hash (sealed in the login hash: with it and the code, anyone could finish the login). */
   async phoneCodeHash(): Promise<string | null> {
-    const stored = await this.cfg.redis.hget(this.loginKey, 'phoneCodeHash')
+    const stored = await this.loginField('phoneCodeHash')
     return stored === null
       ? null
       : (this.cfg.sealer ?? Keyring.clear()).openText(stored, `${this.loginKey}#phoneCodeHash`)
@@ -176,11 +215,13 @@ export class StepContext {
 
   /** The job's connected client (cached, or connected with the key in its session). */
   client(): Promise<LoginClient> {
-    return this.services.clients.get(this.jobId, this.data)
+    return this.services.clients.get(this.jobId, this.data, () => this.loginField('dcId'))
   }
 
   /** Closes the job's client: nothing to do until something arrives, so hold no socket. */
   dropClient(): Promise<void> {
+    // A client built again in this step reads the hash again: the dropped one may have moved the home DC in it.
+    this.loginChanged()
     return this.services.clients.drop(this.jobId)
   }
 
@@ -215,8 +256,8 @@ export class StepContext {
   /** Ends a job's login bookkeeping (the account session stays if it was authorized). */
   async finish(): Promise<void> {
     await this.dropClient()
-    await this.cfg.redis.del(this.loginKey, this.services.keys.qr(this.jobId))
-    await this.cfg.vault.delete(this.jobId)
+    // Login hash, QR key and vault entry in one DEL (one hash slot: the farm's prefix carries the hash tag).
+    await this.cfg.redis.del(this.loginKey, this.services.keys.qr(this.jobId), this.cfg.vault.keyOf(this.jobId))
     await this.cfg.registry.release(this.data.accountKey, this.jobId).catch(() => false)
   }
 
