@@ -106,4 +106,38 @@ describe('RedisSessionStorage', () => {
   it('rejects names that would collide with sub-keys', () => {
     assert.throws(() => new RedisSessionStorage({ redis, name: 'a:peers', keyPrefix: prefix }), SessionStorageError)
   })
+
+  it('as sole writer saves on what it loaded or wrote, leaving the same hash a whole replacement leaves', async () => {
+    const seed = new RedisSessionStorage({ redis, name: 'sole1', keyPrefix: prefix })
+    await seed.open()
+    await seed.save({ dcId: 2, authKey: key(), dcAuthKeys: { 1: key(), 4: key() }, userId: 77n })
+    await redis.hset(`${prefix}sole1`, 'junk', 'left by someone')
+
+    const sole = new RedisSessionStorage({
+      redis,
+      name: 'sole1',
+      keyPrefix: prefix,
+      soleWriter: true,
+      checkOnOpen: false,
+    })
+    await sole.open()
+    const loaded = await sole.load()
+    assert.equal(loaded?.userId, 77n)
+    const home = key()
+    const four = loaded!.dcAuthKeys![4]!
+    // DC 1's key and the junk field go (as with DEL + HSET); the user id stays without being read again.
+    await sole.save({ dcId: 2, authKey: home, dcAuthKeys: { 4: four } })
+    await sole.save({ isBot: false })
+    const fields = (await redis.hkeys(`${prefix}sole1`)).sort()
+    assert.deepEqual(fields, ['authKey', 'date', 'dcId', 'dcKey:4', 'isBot', 'testMode', 'userId'])
+    const fresh = new RedisSessionStorage({ redis, name: 'sole1', keyPrefix: prefix })
+    await fresh.open()
+    const rec = await fresh.load()
+    assert.deepEqual(rec?.authKey, home)
+    assert.deepEqual(rec?.dcAuthKeys, { 4: four })
+    assert.equal(rec?.userId, 77n)
+    assert.equal(rec?.isBot, false)
+    await sole.delete()
+    assert.equal(await redis.exists(`${prefix}sole1`), 0)
+  })
 })

@@ -94,8 +94,11 @@ export class RedisSessionStorage implements SessionStorage {
   private readonly ttlSeconds: number | undefined
   private readonly checkOnOpen: boolean
   private readonly soleWriter: boolean
-  /** soleWriter: the stored state as this instance last read or wrote it (null: unknown, read it). */
-  private known: SessionState | null = null
+  /**
+   * soleWriter: the stored state as this instance last read or wrote it, and the hash's field names then (null:
+   * unknown, read it).
+   */
+  private known: { state: SessionState; fields: readonly string[] } | null = null
   private opened = false
 
   constructor(options: RedisSessionStorageOptions) {
@@ -125,14 +128,16 @@ export class RedisSessionStorage implements SessionStorage {
 
   async load(): Promise<SessionRecord | null> {
     this.assertOpen()
-    const state = await this.readState()
-    if (this.soleWriter) this.known = state
+    const hash = await this.readHash()
+    const state = this.stateOf(hash)
+    if (this.soleWriter) this.known = { state, fields: Object.keys(hash) }
     return stateToRecord(state)
   }
 
   async save(patch: SessionPatch): Promise<void> {
     this.assertOpen()
-    const next = applyPatch(this.known ?? (await this.readState()), patch)
+    const known = this.known
+    const next = applyPatch(known?.state ?? this.stateOf(await this.readHash()), patch)
     const fields: Record<string, string | Buffer> = {
       dcId: String(next.dcId),
       testMode: next.testMode ? '1' : '0',
@@ -148,10 +153,17 @@ export class RedisSessionStorage implements SessionStorage {
     }
     if (next.device) fields['device'] = JSON.stringify(next.device)
     for (const [dc, key] of next.dcAuthKeys) fields[DC_KEY_FIELD + dc] = this.storedKey(DC_KEY_FIELD + dc, key)
-    // Replace the hash whole, atomically: readers never see half of an update (nor a record without its TTL).
+    // Replace the hash whole, atomically: readers never see half of an update (nor a record without its TTL). When
+    // the fields stored are known (soleWriter), those the new record lacks go by name instead of the whole hash.
+    const tx = this.redis.multi()
+    if (known === null) tx.del(this.key)
+    else {
+      const gone = known.fields.filter((f) => !(f in fields))
+      if (gone.length > 0) tx.hdel(this.key, ...gone)
+    }
     this.known = null // until the write is known to have landed
-    await this.exec(this.withTtl(this.redis.multi().del(this.key).hset(this.key, fields)), 'write session')
-    if (this.soleWriter) this.known = next
+    await this.exec(this.withTtl(tx.hset(this.key, fields)), 'write session')
+    if (this.soleWriter) this.known = { state: next, fields: Object.keys(fields) }
   }
 
   async delete(): Promise<void> {
@@ -214,8 +226,11 @@ export class RedisSessionStorage implements SessionStorage {
     return this.getPeerById(BigInt(id))
   }
 
-  private async readState(): Promise<SessionState> {
-    const hash = await this.io(() => this.redis.hgetallBuffer(this.key), 'read session')
+  private readHash(): Promise<Record<string, Buffer>> {
+    return this.io(() => this.redis.hgetallBuffer(this.key), 'read session')
+  }
+
+  private stateOf(hash: Record<string, Buffer>): SessionState {
     const state = emptySessionState()
     const text = (field: string): string | null => hash[field]?.toString('utf8') ?? null
     const int = (field: string): number | null => {
