@@ -3,6 +3,7 @@
 // and says how many a minute. Each bucket is one hash that expires by itself, so nothing needs pruning.
 import type { RedisClient } from './redis-connection.ts'
 import type { FarmStatsKeys } from './redis-keys.ts'
+import { RedisScript } from './redis-script.ts'
 
 /** Width of a bucket. */
 export const RATE_BUCKET_MS = 10_000
@@ -15,6 +16,15 @@ export type SendCodeOutcome = 'sent' | 'paced'
 
 const bucketOf = (ms: number): number => ms - (ms % RATE_BUCKET_MS)
 
+// KEYS[1] the bucket. ARGV: global field, DC field, TTL sec. Both counts and the TTL at once, as a MULTI would, but
+// one command that an auto-pipelined connection sends with its neighbours (a MULTI is always a write of its own).
+const COUNT_LUA = new RedisScript(`
+redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+return 1
+`)
+
 /** Counts one slot of `dcId` (run it beside the limiter's decision; a lost count is not worth failing over). */
 export async function countSendCode(
   redis: RedisClient,
@@ -23,13 +33,11 @@ export async function countSendCode(
   outcome: SendCodeOutcome,
   now = Date.now(),
 ): Promise<void> {
-  const key = keys.sendCodeBucket(bucketOf(now))
-  await redis
-    .multi()
-    .hincrby(key, outcome, 1)
-    .hincrby(key, `${outcome}:dc:${dcId}`, 1)
-    .expire(key, BUCKET_TTL_SECONDS)
-    .exec()
+  await COUNT_LUA.run(
+    redis,
+    [keys.sendCodeBucket(bucketOf(now))],
+    [outcome, `${outcome}:dc:${dcId}`, BUCKET_TTL_SECONDS],
+  )
 }
 
 export interface SendCodeRate {

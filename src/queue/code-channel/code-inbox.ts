@@ -26,19 +26,28 @@ import {
 // between can neither be lost nor parked as pending after the request exists. A code already under this attempt's
 // key answered an earlier request with the same attempt id (an earlier login of the phone: ids restart at 1 each
 // login, and a late code outlives the login that gave up on it): it is stale, and dropped — except when the same
-// attempt is asked for again after a failover (ARGV[2] = '1'): a code found there is this attempt's own.
-// KEYS: request hash, pending code key, this attempt's code key. ARGV: ttl sec, reissue flag, field/value pairs.
+// attempt is asked for again after a failover (ARGV[2] = '1'): a code found there is this attempt's own. Then the
+// request goes to the stream and the channel, and an adopted code is announced: in the script too, so the request
+// costs one command (and one socket write on an auto-pipelined connection), not a MULTI of its own after it.
+// KEYS: request hash, pending code key, this attempt's code key, requests stream. ARGV: ttl sec, reissue flag,
+// requests channel, request JSON, delivered channel, delivered note JSON, field/value pairs.
 const REQUEST_LUA = new RedisScript(`
 if ARGV[2] ~= '1' then redis.call('DEL', KEYS[3]) end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('HSET', KEYS[1], unpack(ARGV, 7))
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
+local adopted = 0
 local pending = redis.call('GET', KEYS[2])
-if not pending then return 0 end
-local ttl = redis.call('PTTL', KEYS[2])
-redis.call('DEL', KEYS[2])
-if ttl > 0 then redis.call('SET', KEYS[3], pending, 'PX', ttl, 'NX') end
-return 1
+if pending then
+  local ttl = redis.call('PTTL', KEYS[2])
+  redis.call('DEL', KEYS[2])
+  if ttl > 0 then redis.call('SET', KEYS[3], pending, 'PX', ttl, 'NX') end
+  adopted = 1
+end
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', 10000, '*', 'payload', ARGV[4])
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+if adopted == 1 then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
+return adopted
 `)
 
 export interface CodeInboxOptions extends CodeChannelOptions {
@@ -163,22 +172,26 @@ export class CodeInbox {
       requestedAt: Date.now(),
     }
     const fields = Object.entries(message).flatMap(([k, v]) => [k, String(v)])
-    const adopted = await REQUEST_LUA.run(
+    // A waiter already parked on this attempt (another process) learns of an adopted code at once, not at its poll.
+    const note: CodeDeliveredMessage = { v: CONTRACT_VERSION, phone, attempt }
+    await REQUEST_LUA.run(
       this.redis,
-      [this.names.request(phone), this.names.pendingCode(phone), this.names.code(phone, attempt)],
-      [timeoutSec + this.lateCodeGraceSec, input.reissued === true ? '1' : '0', ...fields],
+      [
+        this.names.request(phone),
+        this.names.pendingCode(phone),
+        this.names.code(phone, attempt),
+        this.names.requestsStream,
+      ],
+      [
+        timeoutSec + this.lateCodeGraceSec,
+        input.reissued === true ? '1' : '0',
+        this.names.requestsChannel,
+        JSON.stringify(message),
+        this.names.deliveredChannel,
+        JSON.stringify(note),
+        ...fields,
+      ],
     )
-    const json = JSON.stringify(message)
-    await this.redis
-      .multi()
-      .xadd(this.names.requestsStream, 'MAXLEN', '~', 10_000, '*', 'payload', json)
-      .publish(this.names.requestsChannel, json)
-      .exec()
-    if (adopted === 1) {
-      // a waiter already parked on this attempt (another process) learns of the adopted code now, not at its poll
-      const note: CodeDeliveredMessage = { v: CONTRACT_VERSION, phone, attempt }
-      await this.redis.publish(this.names.deliveredChannel, JSON.stringify(note))
-    }
     this.logger?.debug(
       { phone: maskPhone(phone), attempt, codeType: input.codeType, jobId: input.jobId },
       'login code requested',

@@ -7,10 +7,21 @@ import type { Authorization } from '../../auth/flows/login-host.ts'
 import { resendOrSendAgain, sendCode } from '../../auth/flows/phone-login.ts'
 import { CodeTimeoutError, type KnownCodeType } from '../../queue/code-channel.ts'
 import { codeAttemptId } from '../../queue/login-job.ts'
+import { RedisScript } from '../../queue/redis-script.ts'
 import type { LoginClient } from '../login-client-cache.ts'
 import { CLAIM_TTL_SECONDS, alreadyLoggedIn, authorized, claim } from './login-outcomes.ts'
 import { passwordStep } from './password-step.ts'
 import { reaskDue, type StepContext, type StepOutcome } from './step-context.ts'
+
+// KEYS[1] the login hash. ARGV: TTL sec, field/value pairs. The sent code's fields in, a passwordNeeded left by an
+// earlier login of this job id out, the TTL: at once, as a MULTI would, but one command that the thread's
+// auto-pipelined connection sends with its neighbours (a MULTI is always a socket write of its own).
+const CODE_SENT_LUA = new RedisScript(`
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('HDEL', KEYS[1], 'passwordNeeded')
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
+return 1
+`)
 
 /** FLOOD_WAITs on sendCode up to this long pace the whole DC; longer ones are one phone's own limit. */
 const DC_PENALTY_MAX_SECONDS = 60
@@ -74,17 +85,21 @@ async function codeSent(ctx: StepContext, sent: tl.auth.RawSentCode, codeAttempt
   // the code step skip signIn.
   const codeType = (codeTypeName(sent.type._) ?? 'unknown') as KnownCodeType
   const codeLength = (sent.type as { length?: number }).length ?? 0
-  await cfg.redis
-    .multi()
-    .hset(ctx.loginKey, {
-      phoneCodeHash: ctx.sealedPhoneCodeHash(sent.phoneCodeHash),
-      dcId: c.mtproto.homeDc,
+  await CODE_SENT_LUA.run(
+    cfg.redis,
+    [ctx.loginKey],
+    [
+      ctx.loginTtlSec,
+      'phoneCodeHash',
+      ctx.sealedPhoneCodeHash(sent.phoneCodeHash),
+      'dcId',
+      c.mtproto.homeDc,
+      'codeType',
       codeType,
+      'codeLength',
       codeLength,
-    })
-    .hdel(ctx.loginKey, 'passwordNeeded')
-    .expire(ctx.loginKey, ctx.loginTtlSec)
-    .exec()
+    ],
+  )
   ctx.loginChanged()
   const deadline = Date.now() + ctx.codeTimeoutMs
   const requestEpoch = await cfg.epoch?.current()
