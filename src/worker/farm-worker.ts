@@ -483,7 +483,8 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
     connection,
     new FarmRedisKeys(prefix),
     {
-      threads: threads + finishThreads,
+      // What the operator set (--threads), as the dashboard and /readyz have always counted it.
+      threads,
       concurrency: opts.concurrency ?? 256,
       activeJobs: () => inProgress,
       running: () => closing === undefined && worker.isRunning(),

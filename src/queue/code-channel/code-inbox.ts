@@ -199,8 +199,11 @@ export class CodeInbox {
     return message
   }
 
-  /** Announce that a 2FA password is needed (just the phone and job, no hint). */
-  async requestPassword(input: { phone: string; jobId: string; timeoutSec?: number }): Promise<void> {
+  /**
+   * Announce that a 2FA password is needed (just the phone and job, no hint). Resolves to how many subscribers
+   * received it (PUBLISH's count; on a Redis Cluster, those of the node it went through): 0 means nobody heard it.
+   */
+  async requestPassword(input: { phone: string; jobId: string; timeoutSec?: number }): Promise<number> {
     this.assertOpen()
     const phone = channelPhone(input.phone)
     const message: PasswordRequestMessage = {
@@ -210,7 +213,7 @@ export class CodeInbox {
       timeoutSec: positiveInt(input.timeoutSec ?? 600, 'timeoutSec'),
       requestedAt: Date.now(),
     }
-    await this.redis.publish(this.names.passwordRequestsChannel, JSON.stringify(message))
+    return this.redis.publish(this.names.passwordRequestsChannel, JSON.stringify(message))
   }
 
   /** The code for this attempt, consumed (no one else gets it). CodeTimeoutError / AbortError otherwise. */

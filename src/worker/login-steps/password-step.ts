@@ -7,6 +7,9 @@ import type { LoginClient } from '../login-client-cache.ts'
 import { alreadyLoggedIn, authorized } from './login-outcomes.ts'
 import { reaskDue, type StepContext, type StepOutcome } from './step-context.ts'
 
+/** The epoch of a request nobody heard: no Redis has it, so the request is due to be asked again. */
+const UNHEARD_REQUEST = 'unheard'
+
 /** The delivered password (consumed), or null: a short blocking wait right after a request, else one look. */
 async function lookForPassword(ctx: StepContext): Promise<string | null> {
   const { data, cfg } = ctx
@@ -32,12 +35,15 @@ export async function passwordStep(ctx: StepContext, cached: LoginClient | undef
     const reask = data.step === 'wait_password' && (await reaskDue(ctx))
     if (data.step !== 'wait_password' || reask) {
       // A re-ask keeps the request's epoch: until the password comes, it is asked for again every REASK_EVERY_MS.
-      const requestEpoch = reask ? data.requestEpoch : await cfg.epoch?.current()
-      await cfg.inbox.requestPassword({
+      const current = reask ? data.requestEpoch : await cfg.epoch?.current()
+      const heard = await cfg.inbox.requestPassword({
         phone: data.account,
         jobId: ctx.jobId,
         timeoutSec: Math.max(1, Math.ceil((reask ? data.deadline - Date.now() : ctx.codeTimeoutMs) / 1000)),
       })
+      // A password request is only published: one that nobody heard (a provider still reconnecting, say to the
+      // primary a failover just promoted) is asked again every REASK_EVERY_MS, as after a failover, until it comes.
+      const requestEpoch = heard === 0 && cfg.epoch !== undefined ? UNHEARD_REQUEST : current
       // The key waiting for the password must be the one that signs in with it, on whichever worker.
       await (cached ?? (await ctx.client())).keys.flush()
       return {
@@ -47,7 +53,7 @@ export async function passwordStep(ctx: StepContext, cached: LoginClient | undef
           deadline: reask ? data.deadline : Date.now() + ctx.codeTimeoutMs,
           blockOnNextLook: true,
           requestEpoch,
-          reaskedAt: reask ? Date.now() : undefined,
+          reaskedAt: reask || requestEpoch === UNHEARD_REQUEST ? Date.now() : undefined,
         },
         delayMs: ctx.recheckMs,
       }
