@@ -106,7 +106,7 @@ export class LoginStepRunner {
     }
     // The login now waits until its deadline: its secrets live that long, not the vault's longer hold.
     const deadline = outcome.kind === 'wait' ? outcome.data.deadline : undefined
-    if (deadline !== undefined && deadline > 0 && deadline !== data.deadline)
+    if (deadline !== undefined && deadline > 0 && deadline !== data.deadline && deadline !== ctx.secretsExpireAt)
       await this.cfg.vault.expireWithDeadline(jobId, deadline)
     return outcome
   }

@@ -103,6 +103,9 @@ async function codeSent(ctx: StepContext, sent: tl.auth.RawSentCode, codeAttempt
   ctx.loginChanged()
   const deadline = Date.now() + ctx.codeTimeoutMs
   const requestEpoch = await cfg.epoch?.current()
+  // The secrets now live until the deadline; set here, so that nothing is left to do once the code is asked for
+  // (it may come at once), and sent in the same write as the request.
+  const expiring = ctx.expireSecretsWithDeadline(deadline)
   await cfg.inbox.requestCode({
     phone: data.account,
     attempt: codeAttemptId(data, codeAttempt),
@@ -114,6 +117,7 @@ async function codeSent(ctx: StepContext, sent: tl.auth.RawSentCode, codeAttempt
     // sentCode.timeout is only when a resend may be asked for.
     ...(sent.timeout ? { resendAfterSec: sent.timeout } : {}),
   })
+  await expiring
   return {
     kind: 'wait',
     data: { step: 'wait_code', codeAttempt, deadline, blockOnNextLook: true, requestEpoch, reaskedAt: undefined },

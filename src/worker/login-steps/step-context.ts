@@ -125,6 +125,8 @@ export function loginTtlOf(cfg: StepRunnerConfig, data: LoginJobData): number {
 
 export class StepContext {
   readonly cfg: StepRunnerConfig
+  /** The deadline the login's vault entry was last set to expire after, by this step (so the runner need not). */
+  secretsExpireAt: number | undefined
   /** The login hash as this step read it (once: one HMGET instead of an HGET per field); null until read. */
   private loginRead: Promise<LoginFields> | null = null
 
@@ -219,6 +221,12 @@ export class StepContext {
   }
 
   /** Closes the job's client: nothing to do until something arrives, so hold no socket. */
+  /** The login's secrets live until just after `deadline` (SecretVault.expireWithDeadline), noted for the runner. */
+  expireSecretsWithDeadline(deadline: number): Promise<void> {
+    this.secretsExpireAt = deadline
+    return this.cfg.vault.expireWithDeadline(this.jobId, deadline)
+  }
+
   dropClient(): Promise<void> {
     // A client built again in this step reads the hash again: the dropped one may have moved the home DC in it.
     this.loginChanged()
