@@ -19,3 +19,6 @@ for (const name of selected) {
   }
   await load()
 }
+// Every selected bench has printed its figures and its JSON line. End here: the reference clients (GramJS, mtcute)
+// can leave timers or sockets behind them, and the farm bench stayed up after its last line because of one.
+process.exit(0)
