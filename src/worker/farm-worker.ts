@@ -77,6 +77,9 @@ export interface FarmWorker {
 /** A run's results are kept this long after its last one (a week). */
 export const RESULTS_TTL_SECONDS = 7 * 24 * 3600
 
+/** Steps a job runs in a row without going through the delayed set, when what it waits for is already there. */
+const MAX_STEPS_IN_PLACE = 3
+
 /** How long close() waits for the steps in progress before it forces the worker down. */
 const CLOSE_GRACE_MS = 35_000
 
@@ -347,8 +350,47 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
 
   const runJob = async (job: Job<LoginJobData, LoginResult>, token?: string): Promise<LoginResult> => {
     const log = opts.logger ? jobLogger(opts.logger, job) : undefined
+    // A step whose awaited value is already there when it ends (a code delivered while its request went out, a
+    // password delivered while the code was checked) goes on in the same job, on the finishing threads: no trip
+    // through the delayed set (four BullMQ scripts and as many round trips). Bounded, so a job lets go of its slot.
+    for (let inPlace = 0; ; inPlace++) {
+      const data = job.data
+      const outcome = await runOneStep(job, log)
+      if (outcome.kind === 'final') {
+        await saveResult(data, outcome.result, true)
+        const { state, error } = outcome.result
+        const ms = outcome.result.finishedAt - outcome.result.startedAt
+        if (SUCCESS_STATES.has(state)) log?.info({ state, ms }, 'login finished')
+        else log?.warn({ state, ms, ...(error !== undefined ? { error } : {}) }, 'login failed')
+        return outcome.result
+      }
+      const next: LoginJobData = { ...data, ...outcome.data }
+      await codeWaitEnded(data, next)
+      // A new wait for a code starts its clock (a FLOOD_WAIT pause within it does not).
+      if (next.step === 'wait_code' && data.step !== 'wait_code') next.codeWaitSince = Date.now()
+      await job.updateData(next)
+      if (inPlace < MAX_STEPS_IN_PLACE && (await deliveredWhileActive(next))) {
+        log?.debug({ step: next.step }, 'login goes on: what it waits for is here')
+        continue
+      }
+      // An urgent step (woken by a delivery) is over: the next wake-up is routine unless a delivery makes it urgent.
+      if (job.priority === URGENT_PRIORITY) await job.changePriority({ priority: ROUTINE_PRIORITY })
+      // delayMs 0: run again right away (a new code to wait for), through the delayed set.
+      await job.moveToDelayed(Date.now() + Math.max(0, outcome.delayMs), token)
+      log?.debug({ step: next.step, delayMs: outcome.delayMs }, 'login waits')
+      // A code (or password) delivered while this step ran found the job active, so its promotion was a no-op:
+      // look for it now that the job is delayed (a delivery after this look promotes the delayed job).
+      if (await deliveredWhileActive(next)) await wakeUrgent(job)
+      throw new DelayedError()
+    }
+  }
+
+  /** One step of the job as it stands (job.data) on its threads; a failure that is not a login outcome throws. */
+  const runOneStep = async (
+    job: Job<LoginJobData, LoginResult>,
+    log: Logger | undefined,
+  ): Promise<StepOutcome> => {
     const task: LoginTask = { jobId: job.id!, data: job.data, startedAt: job.timestamp }
-    let outcome: StepOutcome
     try {
       const out = await runStep(task)
       opts.metrics?.step(out.kind === 'error' ? 'error' : out.kind === 'final' ? 'final' : 'wait')
@@ -359,7 +401,7 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
           'account connects with the library default identity (gramfarm 0.1.0): configure identity or its device fields',
         )
       }
-      outcome = out
+      return out
     } catch (err) {
       // Not a login outcome (the runner maps those): a thread or Redis failure. BullMQ retries the step; after
       // the last attempt the coordinator still gets a result rather than a job that vanished.
@@ -381,28 +423,6 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
       }
       throw err
     }
-    if (outcome.kind === 'final') {
-      await saveResult(job.data, outcome.result, true)
-      const { state, error } = outcome.result
-      const ms = outcome.result.finishedAt - outcome.result.startedAt
-      if (SUCCESS_STATES.has(state)) log?.info({ state, ms }, 'login finished')
-      else log?.warn({ state, ms, ...(error !== undefined ? { error } : {}) }, 'login failed')
-      return outcome.result
-    }
-    const next: LoginJobData = { ...job.data, ...outcome.data }
-    await codeWaitEnded(job.data, next)
-    // A new wait for a code starts its clock (a FLOOD_WAIT pause within it does not).
-    if (next.step === 'wait_code' && job.data.step !== 'wait_code') next.codeWaitSince = Date.now()
-    await job.updateData(next)
-    // An urgent step (woken by a delivery) is over: the next wake-up is routine unless a delivery makes it urgent.
-    if (job.priority === URGENT_PRIORITY) await job.changePriority({ priority: ROUTINE_PRIORITY })
-    // delayMs 0: run again right away (a new code to wait for), through the delayed set.
-    await job.moveToDelayed(Date.now() + Math.max(0, outcome.delayMs), token)
-    log?.debug({ step: next.step, delayMs: outcome.delayMs }, 'login waits')
-    // A code (or password) delivered while this step ran found the job active, so its promotion was a no-op:
-    // look for it now that the job is delayed (a delivery after this look promotes the delayed job).
-    if (await deliveredWhileActive(next)) await wakeUrgent(job)
-    throw new DelayedError()
   }
 
   /**
