@@ -386,10 +386,7 @@ export async function startFarmWorker(opts: FarmWorkerOptions): Promise<FarmWork
   }
 
   /** One step of the job as it stands (job.data) on its threads; a failure that is not a login outcome throws. */
-  const runOneStep = async (
-    job: Job<LoginJobData, LoginResult>,
-    log: Logger | undefined,
-  ): Promise<StepOutcome> => {
+  const runOneStep = async (job: Job<LoginJobData, LoginResult>, log: Logger | undefined): Promise<StepOutcome> => {
     const task: LoginTask = { jobId: job.id!, data: job.data, startedAt: job.timestamp }
     try {
       const out = await runStep(task)
