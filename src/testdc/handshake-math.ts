@@ -4,7 +4,7 @@
 // every signIn behind them (measured: under a 1,000-login burst, signIn took 78 ms at the median on one thread).
 import { generatePrimeSync } from 'node:crypto'
 import { Worker } from 'node:worker_threads'
-import { bigIntFromBytes } from '../mtproto/crypto/bytes.ts'
+import { bigIntFromBytes, leftPadBytes } from '../mtproto/crypto/bytes.ts'
 import { DhGroup, TELEGRAM_DH_PRIME } from '../mtproto/crypto/dh.ts'
 import type { RsaPrivateKey } from '../mtproto/crypto/rsa-keys.ts'
 import { rsaPadDecrypt, rsaPadUnwrap } from '../mtproto/crypto/rsa-pad.ts'
@@ -180,9 +180,7 @@ export function threadedHandshakeMath(rsaKey: RsaPrivateKey, threads: number): H
     if (!plain) return base === undefined ? inline.powG(a) : inline.pow(base, a)
     const value = await run<Uint8Array>({ op: 'modpow', exponent: a, ...(base ? { base } : {}) })
     // OpenSSL drops leading zero bytes (1 time in 256): the protocol's numbers are 256 bytes.
-    return value.length >= DH_BYTES
-      ? Uint8Array.from(value)
-      : Uint8Array.from([...new Uint8Array(DH_BYTES - value.length), ...value])
+    return leftPadBytes(value, DH_BYTES)
   }
   return {
     pqPrimes: async () => {

@@ -11,7 +11,7 @@ import {
   verifyAnswerWithHash,
 } from '../mtproto/crypto/auth-key.ts'
 import { aesIgeDecrypt, aesIgeEncrypt } from '../mtproto/crypto/aes-ige.ts'
-import { bytesEqual, bigIntToBytes, byteLengthOf, bigIntFromBytes } from '../mtproto/crypto/bytes.ts'
+import { bytesEqual, bigIntToBytes, byteLengthOf, bigIntFromBytes, leftPadBytes } from '../mtproto/crypto/bytes.ts'
 import { checkDhValue, TELEGRAM_DH_PRIME } from '../mtproto/crypto/dh.ts'
 import { randomBytes } from '../mtproto/crypto/random.ts'
 import type { RsaPrivateKey } from '../mtproto/crypto/rsa-keys.ts'
@@ -193,10 +193,7 @@ export class HandshakeResponder {
    */
   private async innerData(encrypted: Uint8Array): Promise<TlValue> {
     // A client may strip leading zero bytes of the RSA number; the raw RSA step wants the key's size.
-    const y =
-      encrypted.length < this.rsaKey.size
-        ? Uint8Array.from([...new Uint8Array(this.rsaKey.size - encrypted.length), ...encrypted])
-        : encrypted
+    const y = leftPadBytes(encrypted, this.rsaKey.size)
     const padded = await this.math.rsaPadDecrypt(y)
     if (padded !== null) {
       this.rsaScheme = 'rsa_pad'

@@ -17,6 +17,14 @@ export function bigIntToBytes(value: bigint, length: number): Uint8Array {
   return Buffer.from(hex.padStart(length * 2, '0'), 'hex')
 }
 
+/** `bytes` left-padded with zeros to `size` (OpenSSL and some clients drop a number's leading zero bytes). */
+export function leftPadBytes(bytes: Uint8Array, size: number): Uint8Array {
+  if (bytes.length >= size) return bytes
+  const out = new Uint8Array(size)
+  out.set(bytes, size - bytes.length)
+  return out
+}
+
 /** Byte length of the unsigned big-endian form of `value`. */
 export function byteLengthOf(value: bigint): number {
   return value === 0n ? 0 : (value.toString(16).length + 1) >>> 1

@@ -8,7 +8,7 @@
 // (p−1)/2; a bigint Miller–Rabin round is one 19 ms modpow (~580 ms for both). Known primes are cached.
 
 import { checkPrimeSync, createDiffieHellman, type DiffieHellman } from 'node:crypto'
-import { bigIntFromBytes, bigIntToBytes, byteLengthOf } from './bytes.ts'
+import { bigIntFromBytes, bigIntToBytes, byteLengthOf, leftPadBytes } from './bytes.ts'
 import { SecurityCheckError } from './security-check-error.ts'
 
 export { SecurityCheckError }
@@ -106,14 +106,6 @@ function modPowBigInt(base: bigint, exponent: bigint, modulus: bigint): bigint {
   return result
 }
 
-/** `bytes` left-padded with zeros to `size` (OpenSSL drops leading zero bytes of a number). */
-function leftPad(bytes: Uint8Array, size: number): Uint8Array {
-  if (bytes.length === size) return bytes
-  const out = new Uint8Array(size)
-  out.set(bytes, size - bytes.length)
-  return out
-}
-
 /**
  * Exponentiation modulo one DH prime. Use `DhGroup.of` to share the cached native object.
  * Parameters are not checked here: run checkDhParams on anything a peer sent.
@@ -157,7 +149,7 @@ export class DhGroup {
     dh.setPrivateKey(e)
     // With a private key set, generateKeys only computes the public value — without leading zero bytes (1 time in
     // 256 it is shorter than 256 B). SRP hashes the padded form, so pad it, or a correct password fails.
-    return leftPad(dh.generateKeys(), PRIME_BYTES)
+    return leftPadBytes(dh.generateKeys(), PRIME_BYTES)
   }
 
   /** base^exponent mod p as 256 big-endian bytes. */
@@ -172,7 +164,7 @@ export class DhGroup {
     if (e === undefined) return bigIntToBytes(1n, PRIME_BYTES)
     const dh = this.dh()
     dh.setPrivateKey(e)
-    return leftPad(dh.computeSecret(bigIntToBytes(b, PRIME_BYTES)), PRIME_BYTES)
+    return leftPadBytes(dh.computeSecret(bigIntToBytes(b, PRIME_BYTES)), PRIME_BYTES)
   }
 
   /**
