@@ -16,11 +16,11 @@ import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { Coordinator, type AccountResult } from '../src/farm/coordinator.ts'
 import type { AccountSpec } from '../src/farm/accounts-file.ts'
-import { CodeProviderClient, type CodeRequestMessage } from '../src/queue/code-channel.ts'
 import { readTestDcEndpoint } from '../src/testdc/testdc-endpoint.ts'
 import { startFarmWorker } from '../src/worker/farm-worker.ts'
 import { startRedisServer } from '../test/support/redis-servers.ts'
 import { fmt } from './support/measure.ts'
+import { BenchCodeProvider } from './support/bench-code-provider.ts'
 import { commandDelta, cpuEfficiency, cryptoFloorMsPerLogin, redisCommandStats } from './support/farm-figures.ts'
 
 const N = Number(process.env['FARM_BURST_N'] ?? 1000)
@@ -100,23 +100,8 @@ const endpoint = readTestDcEndpoint(endpointFile)
 
 // ---- the provider ------------------------------------------------------------------------------------------------
 const prefix = `{gramfarm-burst}:` // hash-tagged, as the farm wraps every prefix
-const provider = new CodeProviderClient({ redis, prefix })
-const publishedAt = new Map<string, number>()
-const requestedAt = new Map<string, number>()
-let holding = false
-const held: CodeRequestMessage[] = []
-const sub = redis.duplicate()
-await sub.subscribe(`${prefix}code:requests`)
-const deliver = async (req: CodeRequestMessage): Promise<void> => {
-  publishedAt.set(req.phone, Date.now())
-  await provider.deliverCode({ phone: req.phone, code: codeOf(req.phone), attempt: req.attempt })
-}
-sub.on('message', (_ch: string, json: string) => {
-  const req = JSON.parse(json) as CodeRequestMessage
-  requestedAt.set(req.phone, Date.now())
-  if (holding) held.push(req)
-  else void deliver(req)
-})
+const provider = await BenchCodeProvider.start({ redis, prefix, codeOf })
+const { publishedAt, requestedAt, held } = provider
 
 const worker = await startFarmWorker({
   redis: { url: REDIS_URL },
@@ -177,7 +162,7 @@ console.log(
 )
 
 // ---- 2. codes of waiting logins while a burst of new ones starts ----------------------------------------------------
-holding = true
+provider.holding = true
 const waitingPhones = phones(4000, WAITING)
 const waitingRun = await coordinator.enqueue(users(waitingPhones))
 while (held.length < WAITING) await new Promise((r) => setTimeout(r, 50))
@@ -190,7 +175,7 @@ await new Promise((r) => setTimeout(r, 300)) // the new logins' first steps are 
 const flowStart = Date.now()
 const toDeliver = held.splice(0)
 for (const req of toDeliver) {
-  await deliver(req)
+  await provider.deliver(req)
   await new Promise((r) => setTimeout(r, 10))
 }
 const flowEnd = Date.now()
@@ -198,8 +183,8 @@ const newRequestedDuringFlow = [...requestedAt].filter(
   ([p, t]) => newSet.has(p) && t >= flowStart && t <= flowEnd,
 ).length
 const waitingOut = await waitingDone
-holding = false
-for (const req of held.splice(0)) void deliver(req)
+provider.holding = false
+for (const req of held.splice(0)) void provider.deliver(req)
 const newOut = await coordinator.follow(newRun, { timeoutMs: 10 * 60_000, pollMs: 200 })
 const waitingLatency = authorizedOf(waitingOut.results).map((r) => r.finishedAt! - publishedAt.get(r.account)!)
 console.log(
@@ -208,7 +193,7 @@ console.log(
 
 await worker.close()
 await coordinator.close()
-await sub.quit()
+await provider.close()
 redis.disconnect()
 console.log(
   JSON.stringify({

@@ -21,7 +21,6 @@ import { Queue } from 'bullmq'
 import { Coordinator, type AccountResult } from '../src/farm/coordinator.ts'
 import type { AccountSpec } from '../src/farm/accounts-file.ts'
 import { deleteKeysUnder } from '../src/cli/redis-access.ts'
-import { CodeProviderClient, type CodeRequestMessage } from '../src/queue/code-channel.ts'
 import { LOGIN_QUEUE } from '../src/queue/login-job.ts'
 import { parseRsaPublicKey } from '../src/mtproto/crypto/rsa-keys.ts'
 import { readTestDcEndpoint, type TestDcEndpoint } from '../src/testdc/testdc-endpoint.ts'
@@ -29,6 +28,7 @@ import { startFarmWorker } from '../src/worker/farm-worker.ts'
 import { createRequire } from 'node:module'
 import { closeMtcute, mtcuteClientFor } from '../test/support/mtcute-client.ts'
 import { fmt } from './support/measure.ts'
+import { BenchCodeProvider } from './support/bench-code-provider.ts'
 import { commandDelta, cpuEfficiency, cryptoFloorMsPerLogin, redisCommandStats } from './support/farm-figures.ts'
 import { measureClusterVsSingle } from './support/cluster-vs-single.ts'
 
@@ -115,21 +115,8 @@ const prefix = `{gramfarm-bench:${process.pid}}:`
 const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null })
 
 // ---- the code provider: answers each request with the test-number code, or holds it -----------------------------
-const provider = new CodeProviderClient({ redis, prefix })
-const publishedAt = new Map<string, number>()
-let holding = false
-const held: CodeRequestMessage[] = []
-const sub = redis.duplicate()
-await sub.subscribe(`${prefix}code:requests`)
-const deliver = async (req: CodeRequestMessage): Promise<void> => {
-  publishedAt.set(req.phone, Date.now())
-  await provider.deliverCode({ phone: req.phone, code: codeOf(req.phone), attempt: req.attempt })
-}
-sub.on('message', (_ch: string, json: string) => {
-  const req = JSON.parse(json) as CodeRequestMessage
-  if (holding) held.push(req)
-  else void deliver(req)
-})
+const provider = await BenchCodeProvider.start({ redis, prefix, codeOf })
+const { publishedAt, held } = provider
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b)
@@ -137,9 +124,8 @@ function percentile(values: number[], p: number): number {
 }
 
 // ---- gramfarm ----------------------------------------------------------------------------------------------------
-const worker = await startFarmWorker({
-  redis: { url: REDIS_URL },
-  prefix,
+/** The in-process worker's options, for these runs and the cluster ÷ single ones at the end. */
+const WORKER_OPTIONS = {
   ...API,
   testDc: { dcs: endpoint.dcs, publicKeyPem: endpoint.publicKeyPem },
   threads: THREADS,
@@ -147,7 +133,8 @@ const worker = await startFarmWorker({
   sendCodeRate: FAST,
   codeTimeoutMs: 600_000,
   recheckMs: 15_000,
-})
+}
+const worker = await startFarmWorker({ redis: { url: REDIS_URL }, prefix, ...WORKER_OPTIONS })
 const coordinator = new Coordinator({ redis, prefix })
 
 async function farmRun(
@@ -210,17 +197,17 @@ async function machineUseOf(
 }
 
 // code → session, with the logins already waiting and codes arriving at a steady rate
-holding = true
+provider.holding = true
 const latencyRun = await coordinator.enqueue(users(latencyPhones))
 while (held.length < latencyPhones.length) await new Promise((r) => setTimeout(r, 50))
 await new Promise((r) => setTimeout(r, 500)) // every job parked in the delayed set
 const following = coordinator.follow(latencyRun, { timeoutMs: 10 * 60_000, pollMs: 200 })
 const gapMs = 10
 for (const req of held) {
-  await deliver(req)
+  await provider.deliver(req)
   await new Promise((r) => setTimeout(r, gapMs))
 }
-holding = false
+provider.holding = false
 const latencyOutcome = await following
 if (latencyOutcome.timedOut) throw new Error('the latency run did not finish')
 const latencyAuthorized = latencyOutcome.results.filter((r) => r.state === 'authorized')
@@ -451,7 +438,7 @@ function rssKb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
   return m ? Number(m[1]) : Number.NaN
 }
-holding = true
+provider.holding = true
 held.length = 0
 const workerProc = spawn(
   process.execPath,
@@ -528,15 +515,7 @@ const clusterVsSingle = await measureClusterVsSingle({
   accounts: CLUSTER_N,
   phonesOf: (run, count) => phones([2000, 6000, 7000, 3000][run]!, count),
   codeOf,
-  worker: {
-    ...API,
-    testDc: { dcs: endpoint.dcs, publicKeyPem: endpoint.publicKeyPem },
-    threads: THREADS,
-    concurrency: CONCURRENCY,
-    sendCodeRate: FAST,
-    codeTimeoutMs: 600_000,
-    recheckMs: 15_000,
-  },
+  worker: WORKER_OPTIONS,
 })
 console.log(
   `Redis Cluster (3 masters) vs one Redis, ${CLUSTER_N} accounts per run, no 2FA: ${clusterVsSingle.runs.map((r) => `${r.target} ${fmt(r.perSec, 1)}/s`).join(', ')} → ${fmt(clusterVsSingle.clusterPerSec, 1)} vs ${fmt(clusterVsSingle.singlePerSec, 1)} accounts/s, ${clusterVsSingle.ratio.toFixed(2)}×`,
@@ -544,7 +523,7 @@ console.log(
 
 // ---- the end ----------------------------------------------------------------------------------------------------
 await coordinator.close()
-await sub.quit()
+await provider.close()
 await deleteKeysUnder(redis, prefix)
 redis.disconnect()
 dcProc.kill('SIGTERM')

@@ -6,8 +6,8 @@
 import type { AccountSpec } from '../../src/farm/accounts-file.ts'
 import { Coordinator } from '../../src/farm/coordinator.ts'
 import { deleteKeysUnder } from '../../src/cli/redis-access.ts'
-import { CodeChannelNames, CodeProviderClient, type CodeRequestMessage } from '../../src/queue/code-channel.ts'
-import { duplicateRedis, openRedis, type RedisEndpoint } from '../../src/queue/redis-connection.ts'
+import { openRedis, type RedisEndpoint } from '../../src/queue/redis-connection.ts'
+import { BenchCodeProvider } from './bench-code-provider.ts'
 import { startFarmWorker, type FarmWorkerOptions } from '../../src/worker/farm-worker.ts'
 import { startRedisCluster } from '../../test/support/redis-cluster.ts'
 
@@ -42,13 +42,7 @@ async function runOn(
 ): Promise<{ perSec: number; seconds: number }> {
   const prefix = `{gramfarm-bench-${tag}:${process.pid}}:`
   const redis = openRedis(endpoint, { purpose: 'bench' })
-  const provider = new CodeProviderClient({ redis, prefix })
-  const sub = duplicateRedis(redis, { maxRetriesPerRequest: null })
-  sub.on('message', (_ch: string, json: string) => {
-    const req = JSON.parse(json) as CodeRequestMessage
-    void provider.deliverCode({ phone: req.phone, code: opts.codeOf(req.phone), attempt: req.attempt })
-  })
-  await sub.subscribe(new CodeChannelNames(prefix).requestsChannel)
+  const provider = await BenchCodeProvider.start({ redis, prefix, codeOf: opts.codeOf })
   const worker = await startFarmWorker({ ...opts.worker, redis: endpoint, prefix })
   const coordinator = new Coordinator({ redis, prefix })
   try {
@@ -64,7 +58,7 @@ async function runOn(
   } finally {
     await coordinator.close()
     await worker.close()
-    sub.disconnect()
+    await provider.close()
     await deleteKeysUnder(redis, prefix)
     redis.disconnect()
   }

@@ -21,30 +21,16 @@ const APP = {
 }
 const dc = await startRemoteTestDc()
 
-const first = new DcConnection({
-  dcId: 2,
-  host: dc.host,
-  port: dc.portOf(2),
-  testMode: true,
-  rsaKeys: [dc.publicKey],
-  app: APP,
-})
+/** DC 2 of the test DC, as every client here reaches it. */
+const DC2 = { dcId: 2, host: dc.host, port: dc.portOf(2), testMode: true, rsaKeys: [dc.publicKey], app: APP }
+const first = new DcConnection(DC2)
 await first.invoke({ _: 'help.getNearestDc' })
 const authKey = first.authKeyBytes!
 const salt = first.serverSalt!
 
 /** A connected client on the first one's auth key and salt (no key exchange), after one round trip. */
 const connectWithSharedKey = async (): Promise<DcConnection> => {
-  const c = new DcConnection({
-    dcId: 2,
-    host: dc.host,
-    port: dc.portOf(2),
-    testMode: true,
-    rsaKeys: [dc.publicKey],
-    app: APP,
-    authKey,
-    serverSalt: salt,
-  })
+  const c = new DcConnection({ ...DC2, authKey, serverSalt: salt })
   await c.invoke({ _: 'help.getNearestDc' })
   return c
 }
