@@ -70,6 +70,8 @@ Example:
         if (tokens.codes.length + tokens.admin.length === 0)
           logger.warn('no code or admin tokens: /v1/codes and /v1/passwords refuse every request (401)')
         const redis = await connectRedis(config)
+        // Listening before "serve ready" is said: a Ctrl-C right after it is a graceful stop.
+        const interrupt = interruptSignal()
         const server = await startOperatorServer({
           redis,
           prefix: config.prefix,
@@ -82,7 +84,7 @@ Example:
           ...(bodyLimit ? { bodyLimit } : {}),
         })
         logger.info({ url: server.url, prefix: config.prefix }, 'serve ready')
-        await aborted(interruptSignal().signal)
+        await aborted(interrupt.signal)
         await server.close()
         redis.disconnect()
         return ExitCode.ok

@@ -116,6 +116,8 @@ Example (three terminals):
           ...(seed ? { seed } : {}),
         })
         let provider: SimulatedCodeProvider | undefined
+        // Listening before "test DC up" is said: a Ctrl-C right after it stops the DC and removes its endpoint file.
+        const interrupt = interruptSignal()
         try {
           const print = (line: string): void => {
             if (!flags.quiet) process.stdout.write(`${line}\n`)
@@ -145,7 +147,7 @@ Example (three terminals):
               `${seed ? `seeded: ${seed.accounts.users.length} users, ${seed.accounts.bots.length} bots, ${seed.invalidPhones.size} invalid phones\n` : ''}` +
               `${redis ? `code provider: on, through ${describeRedisEndpoint(config.redis)} prefix ${config.prefix}, delay ${delay[0]}-${delay[1]} ms\n` : 'code provider: off (deliver codes with `gramfarm code <phone> <code>`)\n'}`,
           )
-          await aborted(interruptSignal().signal)
+          await aborted(interrupt.signal)
           return ExitCode.ok
         } finally {
           await provider?.stop()

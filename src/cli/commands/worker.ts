@@ -127,6 +127,9 @@ Example:
         if (flags.sendCodeRate !== undefined) parseSendCodeRate(flags.sendCodeRate, '--send-code-rate')
         const metricsPort = flags.metricsPort === '0' ? 0 : positiveInt(flags.metricsPort, '--metrics-port')
         await probeRedis(config.redis)
+        // Listening before the worker starts (and long before it says it is ready): a Ctrl-C that lands while it
+        // starts, or just as "worker ready" is read, is a graceful stop, not the default kill.
+        const interrupt = interruptSignal()
         const metricsModule = metricsPort !== undefined ? await import('../../worker/worker-metrics.ts') : undefined
         const metrics = metricsModule ? new metricsModule.WorkerMetrics() : undefined
         const metricsServer =
@@ -155,7 +158,7 @@ Example:
           },
           'worker ready',
         )
-        await aborted(interruptSignal().signal)
+        await aborted(interrupt.signal)
         logger.info('worker stopping: finishing the steps in progress')
         await worker.close()
         await metricsServer?.close()
