@@ -423,11 +423,17 @@ describe('login step runner', () => {
         })
         const result = await waitFor('the result', () => redis.hget(resultsKey(prefix, data.runId), data.account))
         assert.equal((JSON.parse(result) as { state: string }).state, 'failed(RpcError)')
+        // The result is written before the cleanup runs (a stuck cleanup must not hold it back), and the cleanup
+        // ends with the key: wait for all of it, then look.
         await waitFor(
           'the cleanup',
-          async () => (await redis.exists(`${prefix}secret:${jobId}`, `${prefix}login:${jobId}`)) === 0,
+          async () =>
+            (await redis.exists(`${prefix}secret:${jobId}`, `${prefix}login:${jobId}`)) === 0 &&
+            (await sessionOf(data)) === null,
           10_000,
-        )
+        ).catch(() => undefined)
+        assert.equal(await redis.exists(`${prefix}secret:${jobId}`), 0, 'the vault entry is gone')
+        assert.equal(await redis.exists(`${prefix}login:${jobId}`), 0, 'the login hash is gone')
         assert.equal(await sessionOf(data), null, 'the key made for the login is gone')
         assert.equal(faults.get('auth.sendCode')!.length, 0)
       } finally {
