@@ -112,9 +112,19 @@ export function resilienceSuite(opts: ResilienceSuiteOptions = {}): void {
           ])
           workers.push(survivor)
           farm.provider.attach(farm.testDc.accounts)
-          for (const d of held) await publishCode(farm.redis, { phone: d.phone, code: d.code }, { prefix: farm.prefix })
+          const delivered: string[] = []
+          for (const d of held) {
+            const r = await publishCode(farm.redis, { phone: d.phone, code: d.code }, { prefix: farm.prefix })
+            delivered.push(`${d.phone}: ${r.status} ${r.attempt ?? '-'}`)
+          }
           const outcome = await coordinator.follow(run, { timeoutMs: 30_000 })
-          assert.deepEqual(states(outcome), Object.fromEntries(list.map((p) => [p, 'authorized'])))
+          // What a failure needs to be read from CI's log alone: where each held code went, and both workers' logs.
+          const tail = (text: string): string => text.split('\n').slice(-60).join('\n')
+          assert.deepEqual(
+            states(outcome),
+            Object.fromEntries(list.map((p) => [p, 'authorized'])),
+            `held codes: ${delivered.join('; ')}\n--- killed worker:\n${tail(doomed.output())}\n--- survivor:\n${tail(survivor.output())}`,
+          )
           assertAuthorizedOnce(farm, list)
           assert.match(survivor.output(), /login finished/, 'the second worker did the work')
         } finally {
