@@ -167,6 +167,44 @@ async function logIn(job: { jobId: string; data: LoginJobData }): Promise<StepOu
 }
 
 describe('login step runner', () => {
+  it('a code step run again after its worker died past the code request waits for that code: no second SMS, the delivered code signs in', async () => {
+    const sent: string[] = []
+    const prev = accounts.onCode
+    accounts.onCode = (d) => void sent.push(d.phone)
+    try {
+      for (const [phone, first] of [
+        ['9996621977', 'start'],
+        ['9996631978', 'resend_code'],
+      ] as const) {
+        const job = userJob(phone, { loginNonce: 'a1b2c3d4' })
+        if (first === 'resend_code') {
+          assert.equal(state(await step(job)), 'wait(1000)')
+          // Its code expired: the resend is the step that dies this time.
+          job.data = { ...job.data, step: 'resend_code' }
+        }
+        const before = { ...job.data }
+        sent.length = 0
+        assert.equal(state(await step(job)), 'wait(1000)')
+        assert.equal(sent.length, 1, 'the step asked Telegram')
+        const attempt = job.data.codeAttempt
+        // The code arrives for the request the dying step made.
+        const delivered = await publishCode(redis, { phone, code: codeOf(phone) }, { prefix })
+        assert.deepEqual(delivered, { status: 'stored', attempt: `a1b2c3d4.${attempt}` })
+        // The worker died before the job's next step was saved: BullMQ runs the step again with the data it had.
+        const again = { jobId: job.jobId, data: before }
+        const resumed = await step(again)
+        assert.equal(state(resumed), 'wait(1000)')
+        assert.equal(again.data.step, 'wait_code')
+        assert.equal(again.data.codeAttempt, attempt, 'the same attempt')
+        assert.equal(again.data.deadline, job.data.deadline, 'the same deadline')
+        assert.equal(sent.length, 1, 'no second sendCode / resendCode')
+        assert.equal(state(await step(again)), 'authorized', 'the delivered code was kept and used')
+      }
+    } finally {
+      accounts.onCode = prev
+    }
+  })
+
   it('a bot step retried after its login was recorded ends authorized, once; a later run of the bot is a duplicate', async () => {
     const bot = accounts.addBot({ token: '7300000001:AAFakeTokenForTestsOnly000000000001', dcId: 2 })
     const job = botJob(bot.botToken!)

@@ -39,8 +39,13 @@ function isCodeVerdict(err: unknown): err is RpcError {
 }
 
 export async function sendCodeStep(ctx: StepContext): Promise<StepOutcome> {
+  // Read with the claim (one round trip); its failure surfaces where it is awaited.
+  const asked = codeAlreadyAsked(ctx, 1)
+  asked.catch(() => undefined)
   const held = await claim(ctx)
   if (held) return held
+  const resumed = await asked
+  if (resumed) return resumed
   const c = await ctx.client()
   const pace = await ctx.cfg.limiter.acquire({ dcId: c.mtproto.homeDc })
   if (!pace.ok) return { kind: 'wait', data: {}, delayMs: pace.retryInMs }
@@ -68,6 +73,8 @@ export async function resendStep(ctx: StepContext): Promise<StepOutcome> {
   const c = await ctx.client()
   const phoneCodeHash = await ctx.phoneCodeHash()
   if (!phoneCodeHash) return sendCodeStep(ctx.with({ ...ctx.data, step: 'start' }))
+  const resumed = await codeAlreadyAsked(ctx, ctx.data.codeAttempt + 1)
+  if (resumed) return resumed
   const pace = await ctx.cfg.limiter.acquire({ dcId: c.mtproto.homeDc })
   if (!pace.ok) return { kind: 'wait', data: { step: 'resend_code' }, delayMs: pace.retryInMs }
   const next = await sendingCode(ctx, c, () => resendOrSendAgain(c.host, ctx.data.account, phoneCodeHash))
@@ -75,8 +82,13 @@ export async function resendStep(ctx: StepContext): Promise<StepOutcome> {
   return codeSent(ctx, next, ctx.data.codeAttempt + 1)
 }
 
+/** The login hash's codeAsked once code request `codeAttempt` of this login (run and nonce) went out. */
+function codeAskedMark(ctx: StepContext, codeAttempt: number): string {
+  return `${ctx.data.runId}/${codeAttemptId(ctx.data, codeAttempt)}`
+}
+
 async function codeSent(ctx: StepContext, sent: tl.auth.RawSentCode, codeAttempt: number): Promise<StepOutcome> {
-  const { cfg, data } = ctx
+  const { cfg } = ctx
   const c = await ctx.client()
   // The auth key that asked for the code is in Redis before anyone can deliver it: whichever worker resumes
   // the job signs in with that key.
@@ -85,6 +97,7 @@ async function codeSent(ctx: StepContext, sent: tl.auth.RawSentCode, codeAttempt
   // the code step skip signIn.
   const codeType = (codeTypeName(sent.type._) ?? 'unknown') as KnownCodeType
   const codeLength = (sent.type as { length?: number }).length ?? 0
+  const deadline = Date.now() + ctx.codeTimeoutMs
   await CODE_SENT_LUA.run(
     cfg.redis,
     [ctx.loginKey],
@@ -98,10 +111,49 @@ async function codeSent(ctx: StepContext, sent: tl.auth.RawSentCode, codeAttempt
       codeType,
       'codeLength',
       codeLength,
+      'codeAsked',
+      codeAskedMark(ctx, codeAttempt),
+      'codeDeadline',
+      deadline,
     ],
   )
   ctx.loginChanged()
-  const deadline = Date.now() + ctx.codeTimeoutMs
+  // sentCode.timeout is only when a resend may be asked for.
+  return waitForCode(ctx, { codeAttempt, deadline, codeType, codeLength, resendAfterSec: sent.timeout })
+}
+
+/**
+ * This step asked Telegram for this code already, and its worker died before the job's next step was saved
+ * (BullMQ runs the step again with the data it had): wait for that code rather than ask Telegram for another.
+ * Another would be a second SMS, and its fresh request would drop a code the provider delivered for the first.
+ * The request goes out again as a reissue, which keeps a delivered code.
+ */
+async function codeAlreadyAsked(ctx: StepContext, codeAttempt: number): Promise<StepOutcome | null> {
+  const { codeAsked, codeDeadline, codeType, codeLength } = await ctx.loginFields()
+  if (codeAsked !== codeAskedMark(ctx, codeAttempt) || codeDeadline === null) return null
+  return waitForCode(ctx, {
+    codeAttempt,
+    deadline: Number(codeDeadline),
+    codeType: (codeType ?? 'sms') as KnownCodeType,
+    codeLength: Number(codeLength) || 0,
+    reissued: true,
+  })
+}
+
+/** The code request (the login's secrets expiring with its deadline), and the wait for the code. */
+async function waitForCode(
+  ctx: StepContext,
+  req: {
+    codeAttempt: number
+    deadline: number
+    codeType: KnownCodeType
+    codeLength: number
+    resendAfterSec?: number | undefined
+    reissued?: boolean
+  },
+): Promise<StepOutcome> {
+  const { cfg, data } = ctx
+  const { codeAttempt, deadline, codeType, codeLength } = req
   const requestEpoch = await cfg.epoch?.current()
   // The secrets now live until the deadline; set here, so that nothing is left to do once the code is asked for
   // (it may come at once), and sent in the same write as the request.
@@ -114,8 +166,8 @@ async function codeSent(ctx: StepContext, sent: tl.auth.RawSentCode, codeAttempt
     // How long the request lives (a provider polls, then cancels for a refund, by it): the login's wait.
     timeoutSec: Math.max(1, Math.ceil((deadline - Date.now()) / 1000)),
     ...(codeLength > 0 ? { codeLength } : {}),
-    // sentCode.timeout is only when a resend may be asked for.
-    ...(sent.timeout ? { resendAfterSec: sent.timeout } : {}),
+    ...(req.resendAfterSec ? { resendAfterSec: req.resendAfterSec } : {}),
+    ...(req.reissued ? { reissued: true } : {}),
   })
   await expiring
   return {

@@ -87,7 +87,17 @@ export function sessionStorageOf(
 }
 
 /** The login hash's fields a step reads (phone code steps and the client's DC), in one HMGET. */
-const LOGIN_FIELDS = ['phoneCodeHash', 'dcId', 'codeType', 'codeLength', 'passwordNeeded'] as const
+// codeAsked / codeDeadline: which code request of which run the hash's phoneCodeHash answers, and until when the
+// login waits for it (a step run again after its worker died finds its request made: phone-code-steps.ts).
+const LOGIN_FIELDS = [
+  'phoneCodeHash',
+  'dcId',
+  'codeType',
+  'codeLength',
+  'passwordNeeded',
+  'codeAsked',
+  'codeDeadline',
+] as const
 export type LoginField = (typeof LOGIN_FIELDS)[number]
 export type LoginFields = Readonly<Record<LoginField, string | null>>
 
