@@ -438,20 +438,24 @@ export class Coordinator {
     events.on('active', ({ jobId }) => mark(jobId, 'running'))
     events.on('delayed', ({ jobId }) => mark(jobId, 'waiting'))
     // A completed job's result is written before it completes: one look for it, not a look at every open job.
-    const settleOne = (acc: RunAccount): void => {
+    // Should that write be gone while the completion is not (the farm's Redis failed over between the two: the
+    // result was acknowledged by the old primary only, the completion ran on the new one, and removed the job),
+    // the completion's own event still carries the result, written with the completion in one script.
+    const settleOne = (acc: RunAccount, returned: LoginResult | null): void => {
       void this.redis
         .hget(resultsKey(this.prefix, acc.ownerRunId), acc.account)
         .then((json) => {
-          if (json === null) return reconcile()
-          settle(acc, JSON.parse(json) as LoginResult)
+          const result = json !== null ? (JSON.parse(json) as LoginResult) : returned
+          if (result === null) return reconcile()
+          settle(acc, result)
           progress()
           if (results.size === run.accounts.length) finish?.()
         })
         .catch(() => reconcile())
     }
-    events.on('completed', ({ jobId }) => {
+    events.on('completed', ({ jobId, returnvalue }) => {
       const acc = byJob.get(jobId)
-      if (acc && !results.has(jobId)) settleOne(acc)
+      if (acc && !results.has(jobId)) settleOne(acc, loginResultOf(returnvalue, acc))
     })
     events.on('failed', ({ jobId, failedReason }) => {
       if (!byJob.has(jobId)) return
@@ -499,4 +503,19 @@ export class Coordinator {
   async close(): Promise<void> {
     await this.queue.close()
   }
+}
+
+/** A login job's return value (its completion event's, JSON) as the result of `acc`'s login, or null. */
+function loginResultOf(returnvalue: unknown, acc: RunAccount): LoginResult | null {
+  let value: unknown = returnvalue
+  try {
+    if (typeof value === 'string') value = JSON.parse(value)
+  } catch {
+    return null
+  }
+  if (typeof value !== 'object' || value === null) return null
+  const r = value as Partial<LoginResult>
+  if (r.account !== acc.account || typeof r.state !== 'string') return null
+  if (typeof r.startedAt !== 'number' || typeof r.finishedAt !== 'number') return null
+  return r as LoginResult
 }
