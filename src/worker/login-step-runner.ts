@@ -127,7 +127,7 @@ export class LoginStepRunner {
     if (flooded > 0) return { kind: 'wait', data: {}, delayMs: flooded }
     // A phone login's code steps read its login hash first thing after this check: the read goes out with it (one
     // round trip, one write on the thread's auto-pipelined connection). Its failure surfaces where it is awaited.
-    if (data.kind === 'user' && (data.step === 'wait_code' || data.step === 'resend_code'))
+    if (data.kind === 'user' && (data.step === 'start' || data.step === 'wait_code' || data.step === 'resend_code'))
       ctx.loginFields().catch(() => undefined)
     const resumed = await resume(ctx)
     if (resumed) return resumed

@@ -39,12 +39,9 @@ function isCodeVerdict(err: unknown): err is RpcError {
 }
 
 export async function sendCodeStep(ctx: StepContext): Promise<StepOutcome> {
-  // Read with the claim (one round trip); its failure surfaces where it is awaited.
-  const asked = codeAlreadyAsked(ctx, 1)
-  asked.catch(() => undefined)
   const held = await claim(ctx)
   if (held) return held
-  const resumed = await asked
+  const resumed = await codeAlreadyAsked(ctx, 1)
   if (resumed) return resumed
   const c = await ctx.client()
   const pace = await ctx.cfg.limiter.acquire({ dcId: c.mtproto.homeDc })
@@ -129,46 +126,57 @@ async function codeSent(ctx: StepContext, sent: tl.auth.RawSentCode, codeAttempt
  * The request goes out again as a reissue, which keeps a delivered code.
  */
 async function codeAlreadyAsked(ctx: StepContext, codeAttempt: number): Promise<StepOutcome | null> {
-  const { codeAsked, codeDeadline, codeType, codeLength } = await ctx.loginFields()
+  const { codeAsked, codeDeadline } = await ctx.loginFields()
   if (codeAsked !== codeAskedMark(ctx, codeAttempt) || codeDeadline === null) return null
   return waitForCode(ctx, {
     codeAttempt,
     deadline: Number(codeDeadline),
-    codeType: (codeType ?? 'sms') as KnownCodeType,
-    codeLength: Number(codeLength) || 0,
+    ...(await sentCodeShape(ctx)),
     reissued: true,
   })
 }
 
+/** The type and length of the code Telegram last sent this login, as the login hash keeps them. */
+async function sentCodeShape(ctx: StepContext): Promise<{ codeType: KnownCodeType; codeLength: number }> {
+  const { codeType, codeLength } = await ctx.loginFields()
+  return { codeType: (codeType ?? 'sms') as KnownCodeType, codeLength: Number(codeLength) || 0 }
+}
+
+/** One code request of this login: which attempt, the code's shape, until when the login waits, and the extras. */
+interface CodeAttemptRequest {
+  codeAttempt: number
+  deadline: number
+  codeType: KnownCodeType
+  codeLength: number
+  resendAfterSec?: number | undefined
+  refusedAttempt?: string
+  reissued?: boolean
+}
+
+/** Asks the code channel for code request `codeAttempt` of this login, which waits for it until `deadline`. */
+async function requestCodeAttempt(ctx: StepContext, req: CodeAttemptRequest): Promise<void> {
+  await ctx.cfg.inbox.requestCode({
+    phone: ctx.data.account,
+    attempt: codeAttemptId(ctx.data, req.codeAttempt),
+    codeType: req.codeType,
+    jobId: ctx.jobId,
+    // How long the request lives (a provider polls, then cancels for a refund, by it): the login's wait.
+    timeoutSec: Math.max(1, Math.ceil((req.deadline - Date.now()) / 1000)),
+    ...(req.codeLength > 0 ? { codeLength: req.codeLength } : {}),
+    ...(req.resendAfterSec ? { resendAfterSec: req.resendAfterSec } : {}),
+    ...(req.refusedAttempt !== undefined ? { refusedAttempt: req.refusedAttempt } : {}),
+    ...(req.reissued ? { reissued: true } : {}),
+  })
+}
+
 /** The code request (the login's secrets expiring with its deadline), and the wait for the code. */
-async function waitForCode(
-  ctx: StepContext,
-  req: {
-    codeAttempt: number
-    deadline: number
-    codeType: KnownCodeType
-    codeLength: number
-    resendAfterSec?: number | undefined
-    reissued?: boolean
-  },
-): Promise<StepOutcome> {
-  const { cfg, data } = ctx
-  const { codeAttempt, deadline, codeType, codeLength } = req
-  const requestEpoch = await cfg.epoch?.current()
+async function waitForCode(ctx: StepContext, req: CodeAttemptRequest): Promise<StepOutcome> {
+  const { codeAttempt, deadline } = req
+  const requestEpoch = await ctx.cfg.epoch?.current()
   // The secrets now live until the deadline; set here, so that nothing is left to do once the code is asked for
   // (it may come at once), and sent in the same write as the request.
   const expiring = ctx.expireSecretsWithDeadline(deadline)
-  await cfg.inbox.requestCode({
-    phone: data.account,
-    attempt: codeAttemptId(data, codeAttempt),
-    codeType,
-    jobId: ctx.jobId,
-    // How long the request lives (a provider polls, then cancels for a refund, by it): the login's wait.
-    timeoutSec: Math.max(1, Math.ceil((deadline - Date.now()) / 1000)),
-    ...(codeLength > 0 ? { codeLength } : {}),
-    ...(req.resendAfterSec ? { resendAfterSec: req.resendAfterSec } : {}),
-    ...(req.reissued ? { reissued: true } : {}),
-  })
+  await requestCodeAttempt(ctx, req)
   await expiring
   return {
     kind: 'wait',
@@ -183,16 +191,12 @@ async function waitForCode(
  */
 async function askCodeAgain(ctx: StepContext, codeFailures: number): Promise<StepOutcome> {
   const { cfg, data } = ctx
-  const { codeType: type, codeLength: length } = await ctx.loginFields()
   const codeAttempt = data.codeAttempt + 1
   const requestEpoch = await cfg.epoch?.current()
-  await cfg.inbox.requestCode({
-    phone: data.account,
-    attempt: codeAttemptId(data, codeAttempt),
-    codeType: (type ?? 'sms') as KnownCodeType,
-    jobId: ctx.jobId,
-    timeoutSec: Math.max(1, Math.ceil((data.deadline - Date.now()) / 1000)),
-    ...(Number(length) > 0 ? { codeLength: Number(length) } : {}),
+  await requestCodeAttempt(ctx, {
+    codeAttempt,
+    deadline: data.deadline,
+    ...(await sentCodeShape(ctx)),
     refusedAttempt: codeAttemptId(data),
   })
   return {
@@ -208,16 +212,12 @@ async function askCodeAgain(ctx: StepContext, codeFailures: number): Promise<Ste
  * again; one that already did is ignored, codes are stored NX) rather than wait out the deadline for nothing.
  */
 async function reaskAfterFailover(ctx: StepContext): Promise<StepOutcome | null> {
-  const { cfg, data } = ctx
+  const { data } = ctx
   if (!(await reaskDue(ctx))) return null
-  const { codeType: type, codeLength: length } = await ctx.loginFields()
-  await cfg.inbox.requestCode({
-    phone: data.account,
-    attempt: codeAttemptId(data),
-    codeType: (type ?? 'sms') as KnownCodeType,
-    jobId: ctx.jobId,
-    timeoutSec: Math.max(1, Math.ceil((data.deadline - Date.now()) / 1000)),
-    ...(Number(length) > 0 ? { codeLength: Number(length) } : {}),
+  await requestCodeAttempt(ctx, {
+    codeAttempt: data.codeAttempt,
+    deadline: data.deadline,
+    ...(await sentCodeShape(ctx)),
     reissued: true,
   })
   // The epoch of the request stays: until the code comes, it is asked for again every REASK_EVERY_MS.

@@ -230,13 +230,13 @@ export class StepContext {
     return this.services.clients.get(this.jobId, this.data, () => this.loginField('dcId'))
   }
 
-  /** Closes the job's client: nothing to do until something arrives, so hold no socket. */
   /** The login's secrets live until just after `deadline` (SecretVault.expireWithDeadline), noted for the runner. */
   expireSecretsWithDeadline(deadline: number): Promise<void> {
     this.secretsExpireAt = deadline
     return this.cfg.vault.expireWithDeadline(this.jobId, deadline)
   }
 
+  /** Closes the job's client: nothing to do until something arrives, so hold no socket. */
   dropClient(): Promise<void> {
     // A client built again in this step reads the hash again: the dropped one may have moved the home DC in it.
     this.loginChanged()
