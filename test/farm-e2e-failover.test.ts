@@ -78,21 +78,20 @@ describe('Redis failover during a run', () => {
           // asked for and delivered within the stretch is lost with its request, and asked for anew instead; 200 ms
           // covers the farm's write of a request after the DC sent its code).
           const stretch = Date.now()
+          const askedBeforeDeliveredIn = (): string[] =>
+            [...deliveredAt]
+              .filter(([phone, at]) => at >= stretch && (sentAt.get(phone) ?? Infinity) < stretch - 200)
+              .map(([phone]) => phone)
           await waitFor(
             'codes asked for earlier, delivered to the doomed primary',
-            () =>
-              [...deliveredAt].filter(([phone, at]) => at >= stretch && (sentAt.get(phone) ?? Infinity) < stretch - 200)
-                .length >= 2,
+            () => askedBeforeDeliveredIn().length >= 2,
             30_000,
           )
           // A lost code whose login the DC had already authorized needs no second asking: that login resumes as
           // authorized (its key is logged in). The others must be asked for again.
-          lostUnused = [...deliveredAt]
-            .filter(([phone, at]) => at >= stretch && (sentAt.get(phone) ?? Infinity) < stretch - 200)
-            .map(([phone]) => phone)
-            .filter(
-              (phone) => farm.testDc.accounts.sessionsOf(farm.testDc.accounts.userByPhone(phone)!.id).length === 0,
-            )
+          lostUnused = askedBeforeDeliveredIn().filter(
+            (phone) => farm.testDc.accounts.sessionsOf(farm.testDc.accounts.userByPhone(phone)!.id).length === 0,
+          )
         })
         const outcome = await following
         assert.equal(outcome.timedOut, false, `the run ended (promotion took ${promotionMs} ms)`)
